@@ -1,0 +1,103 @@
+/* config.h - conf.d loading: every *.yaml of a directory, merged in lexical order, with
+ * ${NAME} environment references, validated against the schema below. Unknown keys and
+ * type errors are rejected with file:line and the key's path.
+ *
+ * Merge rule: mappings merge key by key; at the top level `routes` lists are concatenated
+ * in file order; for any other key a later file replaces the earlier value.
+ *
+ * Environment references inside string scalars: ${NAME} (unset is an error), ${NAME:-word}
+ * (word when unset or empty), ${NAME:+word} (word when set and non-empty, else ""),
+ * $$ for a literal $.
+ */
+#ifndef INCIDENTD_CONFIG_H
+#define INCIDENTD_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <jansson.h>
+
+enum auth_kind { AUTH_UNSET = 0, AUTH_NONE, AUTH_BEARER, AUTH_BASIC, AUTH_HMAC };
+
+struct config_auth {
+	enum auth_kind kind;
+	char *token;           /* bearer */
+	char *username;        /* basic */
+	char *password;        /* basic */
+	char *hmac_key;        /* hmac */
+};
+
+struct config_source {
+	char *name;            /* "argocd" */
+	bool enabled;          /* default true */
+	struct config_auth auth;
+};
+
+struct config_sink {
+	char *name;            /* instance name, the key under sinks: */
+	char *plugin;          /* plugin name or path to a .so */
+	char *after;           /* sink instance this one chains after, or NULL */
+	bool enabled;          /* default true */
+	int64_t retry_initial_ms;   /* default 1s */
+	int64_t retry_max_ms;       /* default 10m */
+	int64_t give_up_after_ms;   /* default 24h; 0 = never */
+	json_t *options;       /* plugin's own keys as a JSON object (owned) */
+	char *where;           /* "file:line" of the sink's definition */
+};
+
+struct config_route {
+	char *name;
+	char **sinks;          /* sink instance names */
+	size_t n_sinks;
+	char **group_by;       /* event field names forming the incident key; NULL = default */
+	size_t n_group_by;
+	char *where;
+};
+
+struct config {
+	/* server: */
+	char *listen;               /* "127.0.0.1:9740" */
+	uint64_t max_body_bytes;    /* 1 MiB */
+	int64_t request_timeout_ms; /* 30s */
+	/* ledger: */
+	char *db_path;              /* "./var/incidentd.db" */
+	int64_t dedup_window_ms;    /* 10m: same payload from the same source is a duplicate */
+	/* log: */
+	char *log_format;           /* "text" | "json" */
+	char *log_level;            /* "info" */
+
+	struct config_source *sources;
+	size_t n_sources;
+	struct config_sink *sinks;
+	size_t n_sinks;
+	struct config_route *routes;
+	size_t n_routes;
+
+	json_t *root;               /* the merged document after env expansion (owned) */
+	json_t *where;              /* object: "a.b.c" path -> "file:line" (owned) */
+};
+
+/* Load and validate every *.yaml file of dir in lexical order.
+ * Returns 0 and *out, or a negative errno with "file:line: path: what" in err. */
+int config_load_dir(const char *dir, struct config **out, char *err, size_t errlen);
+
+/* Load one YAML document from memory (name is used in messages, e.g. "<embedded>").
+ * Same validation as config_load_dir. */
+int config_load_string(const char *yaml, const char *name, struct config **out, char *err,
+    size_t errlen);
+
+/* Free a config. NULL is a no-op. */
+void config_destroy(struct config *cfg);
+
+/* "file:line" where the value at path ("sinks.github.repo") was defined, or NULL.
+ * Borrowed; valid while cfg lives. */
+const char *config_where(const struct config *cfg, const char *path);
+
+/* Find a sink / source by name; NULL if absent. Borrowed. */
+const struct config_sink *config_find_sink(const struct config *cfg, const char *name);
+const struct config_source *config_find_source(const struct config *cfg, const char *name);
+
+/* The embedded default configuration (conf.d/00-defaults.yaml compiled in). */
+extern const char config_embedded_defaults[];
+
+#endif

@@ -1,0 +1,31 @@
+/* daemon.h - the state of one running incidentd, shared by main, the server and reloads.
+ * Event-loop thread only. */
+#ifndef INCIDENTD_DAEMON_H
+#define INCIDENTD_DAEMON_H
+
+#include <stdbool.h>
+#include <event2/event.h>
+
+#include "config.h"
+#include "dispatcher.h"
+#include "ingest.h"
+#include "plugin.h"
+#include "store.h"
+
+struct server;
+
+struct daemon {
+	struct event_base *base;
+	struct config *cfg;           /* active configuration */
+	struct store *store;
+	struct plugin_host *phost;
+	struct sink_set *sinks;       /* active sink instances (built from cfg) */
+	struct ingest *ingest;
+	struct dispatcher *disp;
+	struct server *server;
+	const char *config_dir;       /* NULL = embedded defaults */
+	const char *plugin_dir;
+	bool draining;
+};
+
+#endif

@@ -1,0 +1,491 @@
+/* dispatcher.c - the outbox driver. */
+#include "dispatcher.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+#include <openssl/rand.h>
+
+#include "log.h"
+#include "metrics.h"
+
+#define DISPATCH_MAX_INFLIGHT 64
+#define RESULT_RETRY_MS 1000
+
+struct call {
+	TAILQ_ENTRY(call) entry;
+	struct dispatcher *d;
+	struct delivery del;          /* the row as handed out (state RUNNING) */
+	char *incident_json;
+	char *event_json;
+	/* outcome, once known */
+	bool completed;
+	enum incidentd_result res;
+	uint64_t retry_after_ms;
+	char *detail;
+	char *result_json;
+};
+
+TAILQ_HEAD(call_list, call);
+
+struct dispatcher {
+	struct event_base *base;
+	struct store *st;
+	struct sink_set *sinks;
+	const struct config *cfg;
+	struct event *pass_ev;     /* zero timer: start due deliveries */
+	struct event *due_ev;      /* timer: the next due time */
+	struct event *result_ev;   /* zero timer: write outcomes */
+	struct call_list inflight; /* handed to a sink, outcome not yet written */
+	size_t n_inflight;
+	bool draining;
+};
+
+static void dispatch_pass(evutil_socket_t fd, short what, void *arg);
+static void dispatch_results(evutil_socket_t fd, short what, void *arg);
+
+int64_t
+dispatcher_backoff_ms(int attempts, int64_t initial_ms, int64_t max_ms)
+{
+	int64_t delay = initial_ms > 0 ? initial_ms : 1000;
+	uint32_t r = 0;
+
+	for (int i = 1; i < attempts && delay < max_ms; i++)
+		delay *= 2;
+	if (max_ms > 0 && delay > max_ms)
+		delay = max_ms;
+	if (RAND_bytes((unsigned char *)&r, sizeof(r)) != 1)
+		r = (uint32_t)random();
+	return delay / 2 + (int64_t)((double)(delay / 2) * ((double)r / 4294967295.0));
+}
+
+int
+dispatcher_new(struct event_base *base, struct store *st, struct dispatcher **out)
+{
+	struct dispatcher *d = calloc(1, sizeof(*d));
+	int n = 0, rc = -ENOMEM;
+
+	if (d == NULL)
+		return -ENOMEM;
+	d->base = base;
+	d->st = st;
+	TAILQ_INIT(&d->inflight);
+	d->pass_ev = event_new(base, -1, 0, dispatch_pass, d);
+	d->due_ev = event_new(base, -1, 0, dispatch_pass, d);
+	d->result_ev = event_new(base, -1, 0, dispatch_results, d);
+	if (!d->pass_ev || !d->due_ev || !d->result_ev)
+		goto fail;
+	rc = store_requeue_running(st, &n);
+	if (rc != 0)
+		goto fail;
+	if (n > 0)
+		log_info("dispatcher", "requeued %d delivery(ies) left running by a previous run", n);
+	*out = d;
+	return 0;
+fail:
+	dispatcher_destroy(d);
+	return rc;
+}
+
+void
+dispatcher_set_sinks(struct dispatcher *d, struct sink_set *set, const struct config *cfg)
+{
+	d->sinks = set;
+	d->cfg = cfg;
+	dispatcher_kick(d);
+}
+
+static void
+arm_zero(struct event *ev)
+{
+	struct timeval zero = { 0, 0 };
+
+	if (!event_pending(ev, EV_TIMEOUT, NULL))
+		event_add(ev, &zero);
+}
+
+void
+dispatcher_kick(struct dispatcher *d)
+{
+	if (!d->draining)
+		arm_zero(d->pass_ev);
+}
+
+void
+dispatcher_drain(struct dispatcher *d)
+{
+	d->draining = true;
+	event_del(d->pass_ev);
+	event_del(d->due_ev);
+}
+
+size_t
+dispatcher_inflight(const struct dispatcher *d)
+{
+	return d->n_inflight;
+}
+
+static void
+call_free(struct call *c)
+{
+	if (c == NULL)
+		return;
+	delivery_clear(&c->del);
+	free(c->incident_json);
+	free(c->event_json);
+	free(c->detail);
+	free(c->result_json);
+	free(c);
+}
+
+/* The incident as plugins see it (no event list, unlike the read API). */
+static char *
+incident_view(const struct incident *inc)
+{
+	char opened[UTIL_TIME_LEN], updated[UTIL_TIME_LEN], resolved[UTIL_TIME_LEN];
+	json_t *o;
+	char *s;
+
+	util_format_time(inc->opened_at, opened, sizeof(opened));
+	util_format_time(inc->updated_at, updated, sizeof(updated));
+	o = json_pack("{s:s, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, s:s, s:s, s:I, s:O?}",
+	    "id", inc->id, "key", inc->key, "route", inc->route, "state", inc->state,
+	    "source", inc->source, "cluster", inc->cluster, "namespace", inc->namespace,
+	    "app", inc->app, "title", inc->title, "opened_at", opened, "updated_at", updated,
+	    "event_count", (json_int_t)inc->event_count, "refs", inc->refs);
+	if (o == NULL)
+		return NULL;
+	if (inc->resolved_at)
+		json_object_set_new(o, "resolved_at",
+		    json_string(util_format_time(inc->resolved_at, resolved, sizeof(resolved))));
+	s = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	return s;
+}
+
+/* The event as plugins see it: the ledger's event shape with its payload. */
+static char *
+event_view(struct store *st, const char *id)
+{
+	json_t *o = NULL;
+	char *s;
+
+	if (store_event_json(st, id, &o) != 0)
+		return NULL;
+	json_object_del(o, "decisions");
+	json_object_del(o, "deliveries");
+	s = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	return s;
+}
+
+static void
+trace_attempt(struct dispatcher *d, const struct delivery *del, const char *outcome,
+    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* One decision-trace row per attempt, so `explain` shows every try. */
+static void
+trace_attempt(struct dispatcher *d, const struct delivery *del, const char *outcome,
+    const char *fmt, ...)
+{
+	char detail[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(detail, sizeof(detail), fmt, ap);
+	va_end(ap);
+	if (store_insert_decision(d->st, del->event_id, del->incident_id, 100 + del->attempts,
+	    "delivery", outcome, detail) != 0)
+		log_warn("dispatcher", "cannot record the trace of delivery %lld",
+		    (long long)del->id);
+}
+
+static void
+on_complete(void *arg, enum incidentd_result res, uint64_t retry_after_ms, const char *detail,
+    const char *result_json)
+{
+	struct call *c = arg;
+
+	c->completed = true;
+	c->res = res;
+	c->retry_after_ms = retry_after_ms;
+	c->detail = util_strdup0(detail);
+	c->result_json = util_strdup0(result_json);
+	arm_zero(c->d->result_ev);
+}
+
+/* Start one delivery; on failure to start, the call completes as RETRY. */
+static void
+start_call(struct dispatcher *d, struct call *c)
+{
+	struct sink_instance *si = d->sinks ? sink_set_find(d->sinks, c->del.sink) : NULL;
+	struct incidentd_delivery view;
+	int rc;
+
+	if (si == NULL) {
+		/* Removed or disabled by a reload: nothing can ever deliver it. */
+		on_complete(c, INCIDENTD_FAIL, 0, "sink is no longer configured", NULL);
+		return;
+	}
+	if (c->incident_json == NULL || c->event_json == NULL) {
+		on_complete(c, INCIDENTD_RETRY, 0, "cannot load the incident or event", NULL);
+		return;
+	}
+	memset(&view, 0, sizeof(view));
+	view.struct_size = sizeof(view);
+	view.id = c->del.id;
+	view.action = c->del.action;
+	view.attempt = c->del.attempts;
+	view.incident_id = c->del.incident_id;
+	view.incident_key = NULL;
+	view.incident_json = c->incident_json;
+	view.event_json = c->event_json;
+	json_t *inc = json_loads(c->incident_json, 0, NULL);
+	view.incident_key = inc ? json_string_value(json_object_get(inc, "key")) : NULL;
+	rc = sink_instance_deliver(si, &view, on_complete, c);
+	json_decref(inc);
+	if (rc < 0) {
+		char msg[96];
+
+		snprintf(msg, sizeof(msg), "sink could not start the delivery (%s)", strerror(-rc));
+		on_complete(c, INCIDENTD_RETRY, 0, msg, NULL);
+	}
+}
+
+static void
+arm_due(struct dispatcher *d)
+{
+	int64_t when, now = util_now_ms();
+	struct timeval tv;
+
+	if (d->draining || d->n_inflight >= DISPATCH_MAX_INFLIGHT)
+		return;
+	if (store_next_due_time(d->st, &when) != 0)
+		return;
+	int64_t delay = when > now ? when - now : 0;
+	tv.tv_sec = (time_t)(delay / 1000);
+	tv.tv_usec = (suseconds_t)(delay % 1000) * 1000;
+	event_add(d->due_ev, &tv);
+}
+
+static void
+dispatch_pass(evutil_socket_t fd, short what, void *arg)
+{
+	struct dispatcher *d = arg;
+	struct delivery *rows = NULL;
+	struct call *c;
+	size_t n = 0, cap;
+	int64_t now = util_now_ms();
+	int rc;
+
+	(void)fd;
+	(void)what;
+	if (d->draining || d->sinks == NULL)
+		return;
+	cap = DISPATCH_MAX_INFLIGHT - d->n_inflight;
+	if (cap == 0)
+		return;
+	rc = store_due_deliveries(d->st, now, cap, &rows, &n);
+	if (rc != 0) {
+		log_error("dispatcher", "cannot read due deliveries (%d)", rc);
+		goto out;
+	}
+	if (n == 0)
+		goto out;
+	/* Mark the batch RUNNING in one transaction, then hand it out. */
+	rc = store_begin(d->st);
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		rows[i].state = DELIVERY_RUNNING;
+		rows[i].attempts++;
+		rows[i].updated_at = now;
+		rc = store_update_delivery(d->st, &rows[i]);
+	}
+	if (rc == 0)
+		rc = store_commit(d->st);
+	if (rc != 0) {
+		store_rollback(d->st);
+		log_error("dispatcher", "cannot mark deliveries running (%d)", rc);
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct incident inc;
+
+		c = calloc(1, sizeof(*c));
+		if (c == NULL) {
+			log_error("dispatcher", "out of memory; delivery %lld stays running",
+			    (long long)rows[i].id);
+			continue;
+		}
+		c->d = d;
+		c->del = rows[i];
+		memset(&rows[i], 0, sizeof(rows[i]));  /* ownership moved into the call */
+		memset(&inc, 0, sizeof(inc));
+		if (store_get_incident(d->st, c->del.incident_id, &inc) == 0)
+			c->incident_json = incident_view(&inc);
+		incident_clear(&inc);
+		c->event_json = event_view(d->st, c->del.event_id);
+		TAILQ_INSERT_TAIL(&d->inflight, c, entry);
+		d->n_inflight++;
+		start_call(d, c);
+	}
+out:
+	delivery_free_array(rows, n);
+	metrics_set("incidentd_deliveries_inflight", "", (double)d->n_inflight);
+	arm_due(d);
+}
+
+/* Write one outcome inside the results transaction. */
+static int
+apply_outcome(struct dispatcher *d, struct call *c, int64_t now)
+{
+	struct delivery *del = &c->del;
+	const struct config_sink *cs = d->cfg ? config_find_sink(d->cfg, del->sink) : NULL;
+	const char *outcome = "ok";
+	json_t *result = NULL;
+	char labels[160];
+	int rc = 0;
+
+	free(del->last_error);
+	del->last_error = util_strdup0(c->detail);
+	del->updated_at = now;
+	switch (c->res) {
+	case INCIDENTD_OK:
+		if (c->result_json) {
+			result = json_loads(c->result_json, 0, NULL);
+			if (!json_is_object(result)) {
+				log_warn("dispatcher", "sink %s returned a result that is not a JSON "
+				    "object; ignored", del->sink);
+				json_decref(result);
+				result = NULL;
+			}
+		}
+		json_decref(del->result);
+		del->result = result;
+		del->state = DELIVERY_DONE;
+		break;
+	case INCIDENTD_RETRY: {
+		int64_t initial = cs ? cs->retry_initial_ms : 1000;
+		int64_t max = cs ? cs->retry_max_ms : 600000;
+		int64_t give_up = cs ? cs->give_up_after_ms : 86400000;
+		int64_t delay = c->retry_after_ms > 0 ? (int64_t)c->retry_after_ms
+						       : dispatcher_backoff_ms(del->attempts, initial, max);
+
+		outcome = "retry";
+		if (give_up > 0 && now + delay - del->created_at > give_up) {
+			del->state = DELIVERY_FAILED;
+			outcome = "fail";
+			char msg[512];
+			snprintf(msg, sizeof(msg), "gave up after %d attempt(s): %s", del->attempts,
+			    c->detail ? c->detail : "retry");
+			free(del->last_error);
+			del->last_error = strdup(msg);
+		} else {
+			del->state = DELIVERY_PENDING;
+			del->next_attempt_at = now + delay;
+		}
+		break;
+	}
+	case INCIDENTD_FAIL:
+	default:
+		outcome = "fail";
+		del->state = DELIVERY_FAILED;
+		break;
+	}
+	free(del->last_status);
+	del->last_status = strdup(outcome);
+	rc = store_update_delivery(d->st, del);
+	if (rc == 0 && del->state == DELIVERY_DONE && del->result)
+		rc = store_merge_incident_refs(d->st, del->incident_id, del->sink, del->result);
+	if (rc == 0 && (del->state == DELIVERY_DONE || del->state == DELIVERY_FAILED))
+		rc = store_release_dependents(d->st, del->id, del->state == DELIVERY_DONE, now);
+	if (rc != 0)
+		return rc;
+	if (del->state == DELIVERY_PENDING) {
+		char when[UTIL_TIME_LEN];
+
+		util_format_time(del->next_attempt_at, when, sizeof(when));
+		trace_attempt(d, del, outcome, "sink %s %s attempt %d: %s; next attempt at %s",
+		    del->sink, del->action, del->attempts, c->detail ? c->detail : "retry", when);
+		log_info("dispatcher", "delivery %lld to %s: retry at %s: %s", (long long)del->id,
+		    del->sink, when, c->detail ? c->detail : "");
+	} else {
+		trace_attempt(d, del, outcome, "sink %s %s attempt %d: %s", del->sink, del->action,
+		    del->attempts, del->last_error ? del->last_error : outcome);
+		if (del->state == DELIVERY_FAILED)
+			log_warn("dispatcher", "delivery %lld to %s failed: %s", (long long)del->id,
+			    del->sink, del->last_error ? del->last_error : "");
+	}
+	snprintf(labels, sizeof(labels), "sink=\"%s\",outcome=\"%s\"", del->sink, outcome);
+	metrics_inc("incidentd_deliveries_total", labels);
+	return 0;
+}
+
+static void
+dispatch_results(evutil_socket_t fd, short what, void *arg)
+{
+	struct dispatcher *d = arg;
+	struct call *c, *next;
+	int64_t now = util_now_ms();
+	int rc;
+
+	(void)fd;
+	(void)what;
+	rc = store_begin(d->st);
+	for (c = TAILQ_FIRST(&d->inflight); rc == 0 && c != NULL; c = TAILQ_NEXT(c, entry))
+		if (c->completed)
+			rc = apply_outcome(d, c, now);
+	if (rc == 0)
+		rc = store_commit(d->st);
+	if (rc != 0) {
+		struct timeval tv = { RESULT_RETRY_MS / 1000, 0 };
+
+		store_rollback(d->st);
+		log_error("dispatcher", "cannot write delivery outcomes (%d); retrying in %d ms",
+		    rc, RESULT_RETRY_MS);
+		metrics_inc("incidentd_ledger_commit_failures_total", "");
+		event_add(d->result_ev, &tv);
+		return;
+	}
+	for (c = TAILQ_FIRST(&d->inflight); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, entry);
+		if (!c->completed)
+			continue;
+		TAILQ_REMOVE(&d->inflight, c, entry);
+		d->n_inflight--;
+		call_free(c);
+	}
+	metrics_set("incidentd_deliveries_inflight", "", (double)d->n_inflight);
+	dispatcher_kick(d);
+}
+
+void
+dispatcher_flush_results(struct dispatcher *d)
+{
+	if (event_pending(d->result_ev, EV_TIMEOUT, NULL)) {
+		event_del(d->result_ev);
+		dispatch_results(-1, 0, d);
+	}
+}
+
+void
+dispatcher_destroy(struct dispatcher *d)
+{
+	struct call *c;
+
+	if (d == NULL)
+		return;
+	while ((c = TAILQ_FIRST(&d->inflight)) != NULL) {
+		TAILQ_REMOVE(&d->inflight, c, entry);
+		call_free(c);
+	}
+	if (d->pass_ev)
+		event_free(d->pass_ev);
+	if (d->due_ev)
+		event_free(d->due_ev);
+	if (d->result_ev)
+		event_free(d->result_ev);
+	free(d);
+}

@@ -1,0 +1,44 @@
+/* dispatcher.h - drives the outbox: picks due deliveries from the ledger, hands them to
+ * sink plugins, and writes their outcomes back (grouped, one transaction per pass), with
+ * exponential back-off and jitter, sink-requested delays, and `after:` chaining. */
+#ifndef INCIDENTD_DISPATCHER_H
+#define INCIDENTD_DISPATCHER_H
+
+#include <stddef.h>
+#include <event2/event.h>
+
+#include "config.h"
+#include "plugin.h"
+#include "store.h"
+
+struct dispatcher;
+
+/* Create a dispatcher on base over st (borrowed). Deliveries left RUNNING by a previous
+ * process are requeued. Returns 0 and *out, or a negative errno. */
+int dispatcher_new(struct event_base *base, struct store *st, struct dispatcher **out);
+
+/* Use these sinks and this configuration (both borrowed; they must stay alive until
+ * replaced, and the sink set until its in-flight deliveries completed). Kicks a pass. */
+void dispatcher_set_sinks(struct dispatcher *d, struct sink_set *set, const struct config *cfg);
+
+/* Schedule a pass on the next loop iteration (cheap; coalesced). */
+void dispatcher_kick(struct dispatcher *d);
+
+/* Stop starting deliveries (SIGTERM); in-flight ones still complete and are recorded. */
+void dispatcher_drain(struct dispatcher *d);
+
+/* Deliveries handed to sinks whose outcome has not been written yet. */
+size_t dispatcher_inflight(const struct dispatcher *d);
+
+/* Write outcomes that arrived but are not committed yet (used when draining). */
+void dispatcher_flush_results(struct dispatcher *d);
+
+/* Free. In-flight deliveries stay RUNNING in the ledger and are requeued at the next start.
+ * NULL is a no-op. */
+void dispatcher_destroy(struct dispatcher *d);
+
+/* Back-off before attempt `attempts + 1`: initial * 2^(attempts-1), capped at max, scaled by
+ * a random factor in [0.5, 1.0] ("equal jitter"). Exposed for tests. */
+int64_t dispatcher_backoff_ms(int attempts, int64_t initial_ms, int64_t max_ms);
+
+#endif

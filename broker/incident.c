@@ -1,0 +1,288 @@
+/* incident.c - incident state transitions and the outbox rows they cause. */
+#include "incident.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "router.h"
+
+struct trace {
+	struct store *st;
+	const char *event_id;
+	const char *incident_id;
+	int seq;
+};
+
+static int
+trace_add(struct trace *t, const char *step, const char *outcome, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static int
+trace_add(struct trace *t, const char *step, const char *outcome, const char *fmt, ...)
+{
+	char detail[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(detail, sizeof(detail), fmt, ap);
+	va_end(ap);
+	return store_insert_decision(t->st, t->event_id, t->incident_id, ++t->seq, step, outcome,
+	    detail);
+}
+
+static int
+set_str(char **field, const char *v)
+{
+	char *n = util_strdup0(v);
+
+	if (v && n == NULL)
+		return -ENOMEM;
+	free(*field);
+	*field = n;
+	return 0;
+}
+
+/* Fill a new incident from the event. */
+static int
+incident_init(struct incident *inc, const struct ievent *ev, const char *key,
+    const struct config_route *route)
+{
+	util_id_new(inc->id);
+	inc->refs = json_object();
+	if (inc->refs == NULL || set_str(&inc->key, key) || set_str(&inc->route, route->name) ||
+	    set_str(&inc->source, ev->source) || set_str(&inc->cluster, ev->cluster) ||
+	    set_str(&inc->namespace, ev->namespace) || set_str(&inc->app, ev->app))
+		return -ENOMEM;
+	inc->opened_at = ev->received_at;
+	return 0;
+}
+
+/* Order the route's sinks so that a sink comes after the sink it is chained to. Returns
+ * indexes into route->sinks in *order (caller frees). */
+static int
+sink_order(const struct config *cfg, const struct config_route *route, size_t **order)
+{
+	size_t n = route->n_sinks, done = 0;
+	size_t *o = calloc(n ? n : 1, sizeof(*o));
+	char *placed = calloc(n ? n : 1, 1);
+	int rc = 0;
+
+	if (o == NULL || placed == NULL) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	while (done < n) {
+		size_t before = done;
+
+		for (size_t i = 0; i < n; i++) {
+			const struct config_sink *cs;
+			int ready = 1;
+
+			if (placed[i])
+				continue;
+			cs = config_find_sink(cfg, route->sinks[i]);
+			if (cs && cs->after) {
+				for (size_t j = 0; j < n; j++)
+					if (!placed[j] && j != i &&
+					    strcmp(route->sinks[j], cs->after) == 0)
+						ready = 0;
+			}
+			if (ready) {
+				placed[i] = 1;
+				o[done++] = i;
+			}
+		}
+		if (done == before) {
+			/* A cycle cannot pass config validation; place the rest as listed. */
+			for (size_t i = 0; i < n; i++)
+				if (!placed[i])
+					o[done++] = i;
+		}
+	}
+	*order = o;
+	o = NULL;
+out:
+	free(o);
+	free(placed);
+	return rc;
+}
+
+/* Write one delivery per enabled sink of the route, chained per `after:`. */
+static int
+schedule_deliveries(struct store *st, const struct config *cfg, const struct route_plan *plan,
+    const struct ievent *ev, const struct incident *inc, const char *action, int64_t now,
+    struct trace *tr, int *count)
+{
+	const struct config_route *route = plan->route;
+	size_t *order = NULL;
+	int64_t *ids = NULL;
+	int rc;
+
+	rc = sink_order(cfg, route, &order);
+	if (rc != 0)
+		goto out;
+	ids = calloc(route->n_sinks ? route->n_sinks : 1, sizeof(*ids));
+	if (ids == NULL) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	for (size_t k = 0; k < route->n_sinks; k++) {
+		size_t i = order[k];
+		const struct config_sink *cs = config_find_sink(cfg, route->sinks[i]);
+		struct delivery d;
+		int64_t dep = 0;
+
+		if (cs == NULL || !cs->enabled) {
+			rc = trace_add(tr, "delivery", "skipped", "sink %s is disabled",
+			    route->sinks[i]);
+			if (rc != 0)
+				goto out;
+			continue;
+		}
+		if (cs->after) {
+			int found = 0;
+
+			for (size_t j = 0; j < route->n_sinks; j++) {
+				if (strcmp(route->sinks[j], cs->after) == 0) {
+					found = 1;
+					dep = ids[j];
+				}
+			}
+			if (!found || dep == 0) {
+				rc = trace_add(tr, "delivery", "skipped",
+				    "sink %s runs after %s, which does not run for route %s",
+				    cs->name, cs->after, route->name);
+				if (rc != 0)
+					goto out;
+				continue;
+			}
+		}
+		memset(&d, 0, sizeof(d));
+		snprintf(d.incident_id, sizeof(d.incident_id), "%s", inc->id);
+		snprintf(d.event_id, sizeof(d.event_id), "%s", ev->id);
+		d.sink = cs->name;
+		d.action = (char *)action;
+		d.state = dep ? DELIVERY_BLOCKED : DELIVERY_PENDING;
+		d.next_attempt_at = now;
+		d.created_at = d.updated_at = now;
+		d.depends_on = dep;
+		rc = store_insert_delivery(st, &d);
+		if (rc != 0)
+			goto out;
+		ids[i] = d.id;
+		(*count)++;
+		if (dep)
+			rc = trace_add(tr, "delivery", "scheduled",
+			    "sink %s action %s: delivery %lld, after delivery %lld (%s)", cs->name,
+			    action, (long long)d.id, (long long)dep, cs->after);
+		else
+			rc = trace_add(tr, "delivery", "scheduled",
+			    "sink %s action %s: delivery %lld", cs->name, action, (long long)d.id);
+		if (rc != 0)
+			goto out;
+	}
+out:
+	free(order);
+	free(ids);
+	return rc;
+}
+
+int
+incident_apply(struct store *st, const struct config *cfg, const struct ievent *ev,
+    const char *payload_sha256, int64_t now, int *n_deliveries)
+{
+	struct route_plan plan;
+	struct incident inc;
+	struct trace tr = { .st = st, .event_id = ev->id };
+	const char *action = NULL, *transition = NULL;
+	int have = 0, rc;
+
+	*n_deliveries = 0;
+	memset(&inc, 0, sizeof(inc));
+	rc = router_plan(cfg, ev, &plan);
+	if (rc != 0)
+		goto out;
+
+	if (plan.route != NULL) {
+		rc = store_get_incident_by_key(st, plan.key, &inc);
+		if (rc == 0)
+			have = 1;
+		else if (rc != -ENOENT)
+			goto out;
+	}
+
+	if (plan.route == NULL) {
+		transition = "none";
+	} else if (strcmp(ev->status, "firing") == 0) {
+		if (!have) {
+			rc = incident_init(&inc, ev, plan.key, plan.route);
+			if (rc != 0)
+				goto out;
+			have = 1;
+			action = "open";
+			transition = "opened";
+		} else if (strcmp(inc.state, "resolved") == 0) {
+			action = "open";
+			transition = "reopened";
+			inc.resolved_at = 0;
+		} else {
+			action = "update";
+			transition = "updated";
+		}
+		if ((rc = set_str(&inc.state, "firing")) != 0)
+			goto out;
+	} else if (strcmp(ev->status, "resolved") == 0) {
+		if (have && strcmp(inc.state, "firing") == 0) {
+			action = "resolve";
+			transition = "resolved";
+			inc.resolved_at = ev->received_at;
+			if ((rc = set_str(&inc.state, "resolved")) != 0)
+				goto out;
+		} else {
+			transition = have ? "already resolved" : "nothing to resolve";
+		}
+	} else {
+		transition = "informational";
+	}
+
+	if (have && action != NULL) {
+		inc.updated_at = ev->received_at;
+		inc.event_count++;
+		if ((rc = set_str(&inc.last_event_id, ev->id)) != 0 ||
+		    (rc = set_str(&inc.title, ev->summary)) != 0)
+			goto out;
+		rc = store_put_incident(st, &inc);
+		if (rc != 0)
+			goto out;
+	}
+
+	rc = store_insert_event(st, ev, payload_sha256, have ? inc.id : NULL);
+	if (rc != 0)
+		goto out;
+	tr.incident_id = have ? inc.id : NULL;
+	for (size_t i = 0; i < plan.n_steps; i++) {
+		rc = trace_add(&tr, plan.steps[i].step, plan.steps[i].outcome, "%s",
+		    plan.steps[i].detail);
+		if (rc != 0)
+			goto out;
+	}
+	if (plan.route == NULL)
+		goto out;
+	if (action == NULL) {
+		rc = trace_add(&tr, "incident", transition, "%s event for key %s: no action",
+		    ev->status, plan.key);
+		goto out;
+	}
+	rc = trace_add(&tr, "incident", transition, "incident %s key %s is %s", inc.id, plan.key,
+	    inc.state);
+	if (rc != 0)
+		goto out;
+	rc = schedule_deliveries(st, cfg, &plan, ev, &inc, action, now, &tr, n_deliveries);
+out:
+	incident_clear(&inc);
+	route_plan_clear(&plan);
+	return rc;
+}

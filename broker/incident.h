@@ -1,0 +1,22 @@
+/* incident.h - what one event does to its incident and which deliveries follow.
+ *
+ * incident_apply() runs inside the caller's ledger transaction (a savepoint of the grouped
+ * commit): it plans the route, moves the incident through its states, and writes the event,
+ * the incident, the deliveries (outbox) and the decision trace. Nothing is sent from here;
+ * the dispatcher picks the deliveries up after the commit. */
+#ifndef INCIDENTD_INCIDENT_H
+#define INCIDENTD_INCIDENT_H
+
+#include <stdint.h>
+
+#include "config.h"
+#include "event.h"
+#include "store.h"
+
+/* Apply ev (borrowed) under cfg (borrowed). payload_sha256 identifies the request body for
+ * idempotent ingest. Sets *n_deliveries to the number of deliveries written.
+ * Returns 0, or a negative errno from the ledger (the caller rolls the savepoint back). */
+int incident_apply(struct store *st, const struct config *cfg, const struct ievent *ev,
+    const char *payload_sha256, int64_t now, int *n_deliveries);
+
+#endif

@@ -1,0 +1,254 @@
+/* ingest.c - the grouped-commit queue between sources and the ledger. */
+#include "ingest.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+
+#include "incident.h"
+#include "log.h"
+#include "metrics.h"
+
+struct item {
+	TAILQ_ENTRY(item) entry;
+	char *source;
+	struct ievent_vec events;
+	char sha[65];
+	ingest_done_fn done;
+	void *arg;
+};
+
+TAILQ_HEAD(item_list, item);
+
+struct ingest {
+	struct event_base *base;
+	struct store *st;
+	const struct config *cfg;
+	struct event *pass;          /* zero-timeout event: the commit pass */
+	struct item_list queue;
+	size_t n_queued;
+	ingest_committed_fn committed;
+	void *committed_arg;
+};
+
+static void ingest_pass(evutil_socket_t fd, short what, void *arg);
+
+int
+ingest_new(struct event_base *base, struct store *st, ingest_committed_fn committed,
+    void *arg, struct ingest **out)
+{
+	struct ingest *ing = calloc(1, sizeof(*ing));
+
+	if (ing == NULL)
+		return -ENOMEM;
+	ing->base = base;
+	ing->st = st;
+	ing->committed = committed;
+	ing->committed_arg = arg;
+	TAILQ_INIT(&ing->queue);
+	ing->pass = event_new(base, -1, 0, ingest_pass, ing);
+	if (ing->pass == NULL) {
+		free(ing);
+		return -ENOMEM;
+	}
+	*out = ing;
+	return 0;
+}
+
+void
+ingest_set_config(struct ingest *ing, const struct config *cfg)
+{
+	ing->cfg = cfg;
+}
+
+int
+ingest_submit(struct ingest *ing, const char *source, struct ievent_vec *events,
+    const char *payload_sha256, ingest_done_fn done, void *arg)
+{
+	struct item *it = calloc(1, sizeof(*it));
+
+	if (it == NULL || (it->source = strdup(source)) == NULL) {
+		free(it);
+		return -ENOMEM;
+	}
+	it->events = *events;
+	memset(events, 0, sizeof(*events));
+	snprintf(it->sha, sizeof(it->sha), "%s", payload_sha256);
+	it->done = done;
+	it->arg = arg;
+	TAILQ_INSERT_TAIL(&ing->queue, it, entry);
+	ing->n_queued++;
+	if (!event_pending(ing->pass, EV_TIMEOUT, NULL)) {
+		struct timeval zero = { 0, 0 };
+		event_add(ing->pass, &zero);
+	}
+	return 0;
+}
+
+size_t
+ingest_pending(const struct ingest *ing)
+{
+	return ing->n_queued;
+}
+
+/* Write one submission inside the open transaction. On error the savepoint is undone
+ * and *ids is left with what was written before (ignored by the caller). */
+static int
+item_write(struct ingest *ing, struct item *it, int64_t now, json_t *ids, bool *dup,
+    int *n_deliveries)
+{
+	json_t *prev = NULL;
+	int rc;
+
+	*dup = false;
+	rc = store_savepoint(ing->st);
+	if (rc != 0)
+		return rc;
+	if (ing->cfg->dedup_window_ms > 0) {
+		rc = store_find_duplicate(ing->st, it->source, it->sha,
+		    now - ing->cfg->dedup_window_ms, &prev);
+		if (rc != 0)
+			goto fail;
+		if (json_array_size(prev) > 0) {
+			json_array_extend(ids, prev);
+			json_decref(prev);
+			*dup = true;
+			return store_release(ing->st);
+		}
+		json_decref(prev);
+	}
+	for (size_t i = 0; i < it->events.n; i++) {
+		struct ievent *ev = it->events.v[i];
+		int n = 0;
+
+		rc = incident_apply(ing->st, ing->cfg, ev, it->sha, now, &n);
+		if (rc != 0)
+			goto fail;
+		*n_deliveries += n;
+		json_array_append_new(ids, json_string(ev->id));
+	}
+	return store_release(ing->st);
+fail:
+	store_rollback_savepoint(ing->st);
+	return rc;
+}
+
+static void
+item_free(struct item *it)
+{
+	ievent_vec_clear(&it->events);
+	free(it->source);
+	free(it);
+}
+
+static void
+ingest_pass(evutil_socket_t fd, short what, void *arg)
+{
+	struct ingest *ing = arg;
+	struct item_list batch = TAILQ_HEAD_INITIALIZER(batch);
+	struct item *it;
+	size_t n = 0;
+	json_t **ids = NULL;
+	int *rcs = NULL;
+	bool *dups = NULL;
+	int n_deliveries = 0, rc;
+	int64_t now = util_now_ms(), t0;
+	const char *error = NULL;
+
+	(void)fd;
+	(void)what;
+	TAILQ_CONCAT(&batch, &ing->queue, entry);
+	n = ing->n_queued;
+	ing->n_queued = 0;
+	if (n == 0)
+		return;
+	ids = calloc(n, sizeof(*ids));
+	rcs = calloc(n, sizeof(*rcs));
+	dups = calloc(n, sizeof(*dups));
+	if (ids == NULL || rcs == NULL || dups == NULL) {
+		error = "out of memory";
+		rc = -ENOMEM;
+		goto answer;
+	}
+
+	t0 = util_mono_ms();
+	rc = store_begin(ing->st);
+	if (rc != 0) {
+		error = "cannot begin a ledger transaction";
+		goto answer;
+	}
+	size_t i = 0;
+	TAILQ_FOREACH(it, &batch, entry) {
+		ids[i] = json_array();
+		rcs[i] = ids[i] ? item_write(ing, it, now, ids[i], &dups[i], &n_deliveries)
+				: -ENOMEM;
+		i++;
+	}
+	rc = store_commit(ing->st);
+	if (rc != 0) {
+		store_rollback(ing->st);
+		error = "cannot commit to the ledger";
+		goto answer;
+	}
+	metrics_observe_commit((double)(util_mono_ms() - t0) / 1000.0);
+
+answer:
+	if (rc != 0) {
+		log_error("ingest", "%s (%d): answering 503 to %zu request(s)", error, rc, n);
+		metrics_inc("incidentd_ledger_commit_failures_total", "");
+	}
+	i = 0;
+	while ((it = TAILQ_FIRST(&batch)) != NULL) {
+		struct ingest_result res = { 0 };
+		char labels[128];
+
+		TAILQ_REMOVE(&batch, it, entry);
+		res.ids = ids ? ids[i] : NULL;
+		if (rc != 0 || rcs == NULL || rcs[i] != 0) {
+			res.status = 503;
+			res.error = error ? error : "cannot write to the ledger";
+			if (rc == 0)
+				log_error("ingest", "cannot write %s request (%d)", it->source,
+				    rcs[i]);
+		} else {
+			res.status = 202;
+			res.duplicate = dups[i];
+			res.accepted = dups[i] ? 0 : (int)it->events.n;
+			snprintf(labels, sizeof(labels), "source=\"%s\"", it->source);
+			metrics_add(dups[i] ? "incidentd_events_duplicate_total"
+					    : "incidentd_events_accepted_total",
+			    labels, dups[i] ? 1 : (double)it->events.n);
+		}
+		it->done(it->arg, &res);
+		if (ids)
+			json_decref(ids[i]);
+		item_free(it);
+		i++;
+	}
+	free(ids);
+	free(rcs);
+	free(dups);
+	if (rc == 0 && n_deliveries > 0 && ing->committed)
+		ing->committed(ing->committed_arg, n_deliveries);
+}
+
+void
+ingest_flush(struct ingest *ing)
+{
+	if (ing->n_queued > 0) {
+		event_del(ing->pass);
+		ingest_pass(-1, 0, ing);
+	}
+}
+
+void
+ingest_destroy(struct ingest *ing)
+{
+	if (ing == NULL)
+		return;
+	ingest_flush(ing);
+	event_free(ing->pass);
+	free(ing);
+}

@@ -1,0 +1,56 @@
+/* ingest.h - grouped commits: events accepted during one event-loop pass are written in ONE
+ * ledger transaction, and only then answered. Never one fsync per request. */
+#ifndef INCIDENTD_INGEST_H
+#define INCIDENTD_INGEST_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <event2/event.h>
+#include <jansson.h>
+
+#include "config.h"
+#include "event.h"
+#include "store.h"
+
+struct ingest;
+
+struct ingest_result {
+	int status;          /* 202 committed (or recognized duplicate), 503 ledger failure */
+	bool duplicate;      /* the same payload was accepted before within the dedup window */
+	int accepted;        /* events newly committed */
+	const json_t *ids;   /* array of event ids (new ones, or the originals for a duplicate);
+	                        borrowed for the duration of the callback */
+	const char *error;   /* for 503: what failed (no secrets) */
+};
+
+/* Called once per submission, from the commit pass (never from inside ingest_submit). */
+typedef void (*ingest_done_fn)(void *arg, const struct ingest_result *res);
+
+/* Called after every successful commit that wrote deliveries. */
+typedef void (*ingest_committed_fn)(void *arg, int n_deliveries);
+
+/* Create the ingest queue on base, writing to st (borrowed; must outlive it).
+ * Returns 0 and *out, or -ENOMEM. */
+int ingest_new(struct event_base *base, struct store *st, ingest_committed_fn committed,
+    void *arg, struct ingest **out);
+
+/* The configuration used for routing from the next commit pass on (borrowed; the caller
+ * keeps it alive until replaced and the next pass has run, see ingest_flush). */
+void ingest_set_config(struct ingest *ing, const struct config *cfg);
+
+/* Queue the events of one request (source borrowed; events moved out of *events, which
+ * is left empty). payload_sha256 identifies the exact body for idempotency.
+ * Returns 0 (done will be called), or -ENOMEM (done will not be called). */
+int ingest_submit(struct ingest *ing, const char *source, struct ievent_vec *events,
+    const char *payload_sha256, ingest_done_fn done, void *arg);
+
+/* Run a pending commit pass now (used before reload and when draining). */
+void ingest_flush(struct ingest *ing);
+
+/* Number of submissions waiting for the next commit. */
+size_t ingest_pending(const struct ingest *ing);
+
+/* Free; pending submissions are committed first. NULL is a no-op. */
+void ingest_destroy(struct ingest *ing);
+
+#endif

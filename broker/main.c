@@ -1,0 +1,461 @@
+/* main.c - incidentd: options, start-up, signals (SIGHUP reload, SIGTERM drain). */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <curl/curl.h>
+#include <event2/event.h>
+
+#include "autoconf.h"
+#include "config.h"
+#include "daemon.h"
+#include "dispatcher.h"
+#include "ingest.h"
+#include "log.h"
+#include "metrics.h"
+#include "plugin.h"
+#include "server.h"
+#include "store.h"
+
+#define DRAIN_TIMEOUT_MS 10000
+#define DRAIN_POLL_MS 50
+
+struct options {
+	const char *config_dir;
+	const char *listen;
+	const char *db;
+	const char *plugin_dir;
+	const char *log_format;
+	const char *log_level;
+	int check_config;
+};
+
+/* Configurations replaced by a reload; sink sets built from them may still be finishing
+ * deliveries, so they are kept until exit. */
+struct retired_config {
+	struct retired_config *next;
+	struct config *cfg;
+};
+
+struct runtime {
+	struct daemon dmn;
+	struct options opt;
+	struct retired_config *retired;
+	struct event *sig_hup, *sig_term, *sig_int, *drain_timer;
+	int64_t drain_deadline;
+	int exit_code;
+};
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "Usage: incidentd [OPTIONS]\n"
+	    "Turn deployment failures and alerts into incidents, GitHub issues and more.\n"
+	    "\n"
+	    "  -c, --config DIR       conf.d directory; every *.yaml in it is merged in lexical\n"
+	    "                         order (default: the embedded default configuration)\n"
+	    "  -l, --listen HOST:PORT listen address (default 127.0.0.1:9740; port 0 = any)\n"
+	    "  -d, --db PATH          SQLite ledger (default ./var/incidentd.db)\n"
+	    "      --plugin-dir DIR   where sink plugins (*.so) live (default %s,\n"
+	    "                         or $INCIDENTD_PLUGIN_DIR)\n"
+	    "      --check-config     validate the configuration (and sink options), then exit\n"
+	    "                         0 when valid, 1 with a message when not\n"
+	    "      --log-format FMT   text (default) or json\n"
+	    "      --log-level LEVEL  debug, info (default), warn or error\n"
+	    "  -V, --version          print the version and exit\n"
+	    "  -h, --help             print this help and exit\n"
+	    "\n"
+	    "Signals: SIGHUP reloads the configuration; SIGTERM/SIGINT drain and exit.\n",
+	    PLUGINDIR);
+}
+
+static int
+parse_options(int argc, char **argv, struct options *o)
+{
+	enum { OPT_PLUGIN_DIR = 256, OPT_CHECK, OPT_LOG_FORMAT, OPT_LOG_LEVEL };
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "listen", required_argument, NULL, 'l' },
+		{ "db", required_argument, NULL, 'd' },
+		{ "plugin-dir", required_argument, NULL, OPT_PLUGIN_DIR },
+		{ "check-config", no_argument, NULL, OPT_CHECK },
+		{ "log-format", required_argument, NULL, OPT_LOG_FORMAT },
+		{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	while ((c = getopt_long(argc, argv, "c:l:d:Vh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'c': o->config_dir = optarg; break;
+		case 'l': o->listen = optarg; break;
+		case 'd': o->db = optarg; break;
+		case OPT_PLUGIN_DIR: o->plugin_dir = optarg; break;
+		case OPT_CHECK: o->check_config = 1; break;
+		case OPT_LOG_FORMAT: o->log_format = optarg; break;
+		case OPT_LOG_LEVEL: o->log_level = optarg; break;
+		case 'V':
+			printf("incidentd %s (sink ABI %d)\n", PACKAGE_VERSION,
+			    INCIDENTD_SINK_ABI_VERSION);
+			return 1;
+		case 'h':
+			usage(stdout);
+			return 1;
+		default:
+			usage(stderr);
+			return -EINVAL;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "incidentd: unexpected argument '%s'\n", argv[optind]);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int
+load_config(const struct options *o, struct config **out, char *err, size_t errlen)
+{
+	if (o->config_dir)
+		return config_load_dir(o->config_dir, out, err, errlen);
+	return config_load_string(config_embedded_defaults, "<embedded defaults>", out, err,
+	    errlen);
+}
+
+/* Apply logging settings: command line over configuration. */
+static int
+setup_logging(const struct options *o, const struct config *cfg)
+{
+	enum log_format fmt = LOG_FMT_TEXT;
+	enum log_level lvl = LOG_LVL_INFO;
+	const char *f = o->log_format ? o->log_format : (cfg ? cfg->log_format : NULL);
+	const char *l = o->log_level ? o->log_level : (cfg ? cfg->log_level : NULL);
+
+	if (f && log_parse_format(f, &fmt) != 0) {
+		fprintf(stderr, "incidentd: --log-format must be text or json\n");
+		return -EINVAL;
+	}
+	if (l && log_parse_level(l, &lvl) != 0) {
+		fprintf(stderr, "incidentd: --log-level must be debug, info, warn or error\n");
+		return -EINVAL;
+	}
+	log_setup(fmt, lvl);
+	return 0;
+}
+
+static const char *
+plugin_dir(const struct options *o)
+{
+	const char *env = getenv("INCIDENTD_PLUGIN_DIR");
+
+	if (o->plugin_dir)
+		return o->plugin_dir;
+	return env && *env ? env : PLUGINDIR;
+}
+
+/* --check-config: parse, validate, and let every sink plugin validate its options. */
+static int
+check_config(const struct options *o)
+{
+	struct config *cfg = NULL;
+	struct event_base *base = NULL;
+	struct plugin_host *host = NULL;
+	struct sink_set *set = NULL;
+	char err[2048];
+	int rc;
+
+	rc = load_config(o, &cfg, err, sizeof(err));
+	if (rc == 0 && (base = event_base_new()) == NULL)
+		rc = -ENOMEM;
+	if (rc == 0)
+		rc = plugin_host_new(base, &host);
+	if (rc == 0)
+		rc = sink_set_load(host, plugin_dir(o), cfg, &set, err, sizeof(err));
+	if (rc == 0)
+		printf("configuration OK: %s (%zu source(s), %zu sink(s), %zu route(s))\n",
+		    o->config_dir ? o->config_dir : "embedded defaults", cfg->n_sources,
+		    cfg->n_sinks, cfg->n_routes);
+	else
+		fprintf(stderr, "incidentd: invalid configuration: %s\n", err);
+	sink_set_destroy(set);
+	plugin_host_destroy(host);
+	if (base)
+		event_base_free(base);
+	config_destroy(cfg);
+	return rc == 0 ? 0 : 1;
+}
+
+/* Command-line options win over the configuration. Returns 0 or -ENOMEM. */
+static int
+apply_overrides(const struct options *o, struct config *cfg)
+{
+	char *listen = o->listen ? strdup(o->listen) : NULL;
+	char *db = o->db ? strdup(o->db) : NULL;
+
+	if ((o->listen && !listen) || (o->db && !db)) {
+		free(listen);
+		free(db);
+		return -ENOMEM;
+	}
+	if (listen) {
+		free(cfg->listen);
+		cfg->listen = listen;
+	}
+	if (db) {
+		free(cfg->db_path);
+		cfg->db_path = db;
+	}
+	return 0;
+}
+
+static void
+on_committed(void *arg, int n_deliveries)
+{
+	struct runtime *rt = arg;
+
+	(void)n_deliveries;
+	dispatcher_kick(rt->dmn.disp);
+}
+
+static void
+reload(struct runtime *rt)
+{
+	struct daemon *dmn = &rt->dmn;
+	struct config *cfg = NULL;
+	struct sink_set *set = NULL;
+	struct retired_config *ret = NULL;
+	char err[2048];
+	int rc;
+
+	if (dmn->draining)
+		return;
+	/* Requests already accepted are committed under the configuration they came in with. */
+	ingest_flush(dmn->ingest);
+	rc = load_config(&rt->opt, &cfg, err, sizeof(err));
+	if (rc == 0 && (rc = apply_overrides(&rt->opt, cfg)) != 0)
+		snprintf(err, sizeof(err), "out of memory");
+	if (rc == 0)
+		rc = sink_set_load(dmn->phost, dmn->plugin_dir, cfg, &set, err, sizeof(err));
+	if (rc == 0 && (ret = calloc(1, sizeof(*ret))) == NULL) {
+		rc = -ENOMEM;
+		snprintf(err, sizeof(err), "out of memory");
+	}
+	if (rc != 0) {
+		log_error("main", "reload failed, keeping the active configuration: %s", err);
+		metrics_inc("incidentd_config_reloads_total", "result=\"failed\"");
+		sink_set_destroy(set);
+		config_destroy(cfg);
+		return;
+	}
+	if (strcmp(cfg->listen, dmn->cfg->listen) != 0)
+		log_warn("main", "server.listen changed to %s: takes effect after a restart",
+		    cfg->listen);
+	if (strcmp(cfg->db_path, dmn->cfg->db_path) != 0)
+		log_warn("main", "ledger.path changed: takes effect after a restart");
+	setup_logging(&rt->opt, cfg);
+	ret->cfg = dmn->cfg;
+	ret->next = rt->retired;
+	rt->retired = ret;
+	sink_set_destroy(dmn->sinks);   /* really freed once its in-flight deliveries end */
+	dmn->cfg = cfg;
+	dmn->sinks = set;
+	ingest_set_config(dmn->ingest, cfg);
+	server_apply_config(dmn->server, cfg);
+	dispatcher_set_sinks(dmn->disp, set, cfg);
+	metrics_inc("incidentd_config_reloads_total", "result=\"ok\"");
+	log_info("main", "configuration reloaded: %zu sink(s), %zu route(s)", cfg->n_sinks,
+	    cfg->n_routes);
+}
+
+static void
+drain_check(evutil_socket_t fd, short what, void *arg)
+{
+	struct runtime *rt = arg;
+	struct daemon *dmn = &rt->dmn;
+
+	(void)fd;
+	(void)what;
+	dispatcher_flush_results(dmn->disp);
+	if (dispatcher_inflight(dmn->disp) == 0 || util_mono_ms() >= rt->drain_deadline) {
+		if (dispatcher_inflight(dmn->disp) > 0)
+			log_warn("main", "%zu delivery(ies) still running; they resume at the next "
+			    "start", dispatcher_inflight(dmn->disp));
+		event_base_loopbreak(dmn->base);
+	}
+}
+
+static void
+drain(struct runtime *rt)
+{
+	struct daemon *dmn = &rt->dmn;
+	struct timeval tv = { 0, DRAIN_POLL_MS * 1000 };
+
+	if (dmn->draining) {
+		log_warn("main", "second signal: exiting now");
+		event_base_loopbreak(dmn->base);
+		return;
+	}
+	log_info("main", "draining: no new connections, finishing accepted work");
+	dmn->draining = true;
+	server_stop_listening(dmn->server);
+	ingest_flush(dmn->ingest);
+	dispatcher_drain(dmn->disp);
+	sink_set_flush(dmn->sinks);
+	rt->drain_deadline = util_mono_ms() + DRAIN_TIMEOUT_MS;
+	rt->drain_timer = event_new(dmn->base, -1, EV_PERSIST, drain_check, rt);
+	if (rt->drain_timer == NULL || event_add(rt->drain_timer, &tv) != 0)
+		event_base_loopbreak(dmn->base);
+}
+
+static void
+on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct runtime *rt = arg;
+
+	(void)what;
+	if (sig == SIGHUP)
+		reload(rt);
+	else
+		drain(rt);
+}
+
+static int
+run(struct runtime *rt)
+{
+	struct daemon *dmn = &rt->dmn;
+	char err[2048];
+	int rc;
+
+	dmn->base = event_base_new();
+	if (dmn->base == NULL) {
+		log_error("main", "cannot create the event loop");
+		return -ENOMEM;
+	}
+	rc = store_open(dmn->cfg->db_path, &dmn->store, err, sizeof(err));
+	if (rc != 0) {
+		log_error("main", "cannot open the ledger %s: %s", dmn->cfg->db_path, err);
+		return rc;
+	}
+	rc = plugin_host_new(dmn->base, &dmn->phost);
+	if (rc == 0)
+		rc = sink_set_load(dmn->phost, dmn->plugin_dir, dmn->cfg, &dmn->sinks, err,
+		    sizeof(err));
+	if (rc != 0) {
+		log_error("main", "%s", err);
+		return rc;
+	}
+	rc = ingest_new(dmn->base, dmn->store, on_committed, rt, &dmn->ingest);
+	if (rc == 0)
+		rc = dispatcher_new(dmn->base, dmn->store, &dmn->disp);
+	if (rc != 0) {
+		log_error("main", "cannot start: %s", strerror(-rc));
+		return rc;
+	}
+	ingest_set_config(dmn->ingest, dmn->cfg);
+	dispatcher_set_sinks(dmn->disp, dmn->sinks, dmn->cfg);
+	rc = server_new(dmn, dmn->cfg->listen, &dmn->server, err, sizeof(err));
+	if (rc != 0) {
+		log_error("main", "%s", err);
+		return rc;
+	}
+	rt->sig_hup = evsignal_new(dmn->base, SIGHUP, on_signal, rt);
+	rt->sig_term = evsignal_new(dmn->base, SIGTERM, on_signal, rt);
+	rt->sig_int = evsignal_new(dmn->base, SIGINT, on_signal, rt);
+	if (!rt->sig_hup || !rt->sig_term || !rt->sig_int || evsignal_add(rt->sig_hup, NULL) ||
+	    evsignal_add(rt->sig_term, NULL) || evsignal_add(rt->sig_int, NULL)) {
+		log_error("main", "cannot install signal handlers");
+		return -ENOMEM;
+	}
+	log_info("main", "incidentd %s ready: config %s, ledger %s, %zu sink(s), %zu route(s)",
+	    PACKAGE_VERSION, dmn->config_dir ? dmn->config_dir : "<embedded defaults>",
+	    dmn->cfg->db_path, dmn->cfg->n_sinks, dmn->cfg->n_routes);
+	if (event_base_dispatch(dmn->base) < 0) {
+		log_error("main", "event loop failed");
+		return -EIO;
+	}
+	ingest_flush(dmn->ingest);
+	dispatcher_flush_results(dmn->disp);
+	log_info("main", "stopped");
+	return 0;
+}
+
+static void
+teardown(struct runtime *rt)
+{
+	struct daemon *dmn = &rt->dmn;
+	struct retired_config *r;
+
+	server_destroy(dmn->server);
+	ingest_destroy(dmn->ingest);
+	sink_set_destroy(dmn->sinks);
+	dispatcher_destroy(dmn->disp);
+	plugin_host_destroy(dmn->phost);
+	store_close(dmn->store);
+	if (rt->sig_hup)
+		event_free(rt->sig_hup);
+	if (rt->sig_term)
+		event_free(rt->sig_term);
+	if (rt->sig_int)
+		event_free(rt->sig_int);
+	if (rt->drain_timer)
+		event_free(rt->drain_timer);
+	config_destroy(dmn->cfg);
+	while ((r = rt->retired) != NULL) {
+		rt->retired = r->next;
+		config_destroy(r->cfg);
+		free(r);
+	}
+	metrics_reset();
+	if (dmn->base)
+		event_base_free(dmn->base);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct runtime rt;
+	char err[2048];
+	int rc;
+
+	memset(&rt, 0, sizeof(rt));
+	rc = parse_options(argc, argv, &rt.opt);
+	if (rc != 0)
+		return rc > 0 ? 0 : 2;
+	if (setup_logging(&rt.opt, NULL) != 0)
+		return 2;
+	if (rt.opt.check_config)
+		return check_config(&rt.opt);
+
+	rc = load_config(&rt.opt, &rt.dmn.cfg, err, sizeof(err));
+	if (rc != 0) {
+		log_error("main", "invalid configuration: %s", err);
+		return 1;
+	}
+	if (setup_logging(&rt.opt, rt.dmn.cfg) != 0) {
+		config_destroy(rt.dmn.cfg);
+		return 2;
+	}
+	if (apply_overrides(&rt.opt, rt.dmn.cfg) != 0) {
+		config_destroy(rt.dmn.cfg);
+		return 1;
+	}
+	rt.dmn.config_dir = rt.opt.config_dir;
+	rt.dmn.plugin_dir = plugin_dir(&rt.opt);
+
+	signal(SIGPIPE, SIG_IGN);
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		log_error("main", "cannot initialize libcurl");
+		config_destroy(rt.dmn.cfg);
+		return 1;
+	}
+	rc = run(&rt);
+	teardown(&rt);
+	curl_global_cleanup();
+	libevent_global_shutdown();
+	return rc == 0 ? 0 : 1;
+}

@@ -1,0 +1,402 @@
+/* server.c - HTTP endpoints on libevent's evhttp. */
+#include "server.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+
+#include "auth.h"
+#include "httputil.h"
+#include "log.h"
+#include "metrics.h"
+#include "readapi.h"
+#include "source.h"
+
+struct server {
+	struct daemon *dmn;
+	struct evhttp *http;
+	struct evhttp_bound_socket *sock;
+	uint64_t max_body;
+};
+
+/* One accepted request waiting for its commit. */
+struct pending_reply {
+	struct evhttp_request *req;
+};
+
+static const char *argocd_json_hint =
+    "; if this body comes from an Argo CD notification template, render every value with "
+    "toJson (e.g. \"message\": {{toJson .app.status.operationState.message}}) so quotes "
+    "and newlines inside messages are escaped";
+
+static void
+count_reject(const char *source, const char *reason)
+{
+	char labels[128];
+
+	snprintf(labels, sizeof(labels), "source=\"%s\",reason=\"%s\"", source, reason);
+	metrics_inc("incidentd_events_rejected_total", labels);
+}
+
+/* application/json, application/<x>+json, text/json, or no Content-Type at all. */
+static int
+content_type_ok(const char *ct)
+{
+	char media[128];
+	size_t n = 0;
+
+	if (ct == NULL)
+		return 1;
+	while (*ct == ' ')
+		ct++;
+	while (ct[n] && ct[n] != ';' && ct[n] != ' ' && n < sizeof(media) - 1) {
+		media[n] = (char)tolower((unsigned char)ct[n]);
+		n++;
+	}
+	media[n] = '\0';
+	if (strcmp(media, "application/json") == 0 || strcmp(media, "text/json") == 0)
+		return 1;
+	return strncmp(media, "application/", 12) == 0 && n > 17 &&
+	    strcmp(media + n - 5, "+json") == 0;
+}
+
+static void
+on_ingested(void *arg, const struct ingest_result *res)
+{
+	struct pending_reply *pr = arg;
+
+	if (res->status == 202) {
+		json_t *body = json_pack("{s:i, s:O}", "accepted", res->accepted, "events",
+		    res->ids);
+		if (body && res->duplicate)
+			json_object_set_new(body, "duplicate", json_true());
+		http_reply_json(pr->req, 202, body);
+	} else {
+		http_reply_error(pr->req, res->status, res->error);
+	}
+	free(pr);
+}
+
+/* POST a source payload: auth, media type, size, JSON, normalize, then queue for commit. */
+static void
+handle_source(struct server *srv, struct evhttp_request *req, const char *source,
+    source_normalize_fn normalize, const char *owner, const char *repo)
+{
+	struct daemon *dmn = srv->dmn;
+	const struct config_source *cs = config_find_source(dmn->cfg, source);
+	struct evkeyvalq *hdrs = evhttp_request_get_input_headers(req);
+	struct evbuffer *in = evhttp_request_get_input_buffer(req);
+	struct ievent_vec events = { 0 };
+	struct pending_reply *pr = NULL;
+	const char *why = NULL;
+	char err[1024], sha[65];
+	json_t *body = NULL;
+	json_error_t jerr;
+	size_t len;
+	unsigned char *data;
+	int rc;
+
+	if (cs == NULL || !cs->enabled) {
+		http_reply_error(req, 404, "this source is not enabled in the configuration");
+		count_reject(source, "disabled");
+		return;
+	}
+	if (dmn->draining) {
+		http_reply_error(req, 503, "incidentd is shutting down; retry");
+		count_reject(source, "draining");
+		return;
+	}
+	len = evbuffer_get_length(in);
+	if (len > srv->max_body) {
+		snprintf(err, sizeof(err), "body of %zu bytes is over the limit of %llu bytes", len,
+		    (unsigned long long)srv->max_body);
+		http_reply_error(req, 413, err);
+		count_reject(source, "too_large");
+		return;
+	}
+	data = evbuffer_pullup(in, -1);
+	if (auth_check(&cs->auth, hdrs, data, len, &why) != 0) {
+		const char *ch = auth_challenge(&cs->auth);
+
+		if (ch)
+			evhttp_add_header(evhttp_request_get_output_headers(req),
+			    "WWW-Authenticate", ch);
+		http_reply_error(req, 401, why);
+		count_reject(source, "unauthorized");
+		return;
+	}
+	if (!content_type_ok(evhttp_find_header(hdrs, "Content-Type"))) {
+		snprintf(err, sizeof(err), "Content-Type must be application/json, not %.100s",
+		    evhttp_find_header(hdrs, "Content-Type"));
+		http_reply_error(req, 415, err);
+		count_reject(source, "unsupported_media_type");
+		return;
+	}
+	if (len == 0) {
+		http_reply_error(req, 400, "empty body: expected a JSON object");
+		count_reject(source, "bad_json");
+		return;
+	}
+	body = json_loadb((const char *)data, len, 0, &jerr);
+	if (body == NULL) {
+		snprintf(err, sizeof(err), "invalid JSON at line %d, column %d: %s%s", jerr.line,
+		    jerr.column, jerr.text, strcmp(source, "argocd") == 0 ? argocd_json_hint : "");
+		http_reply_error(req, 400, err);
+		count_reject(source, "bad_json");
+		return;
+	}
+	struct source_input input = {
+		.body = body, .received_at = util_now_ms(), .path_owner = owner, .path_repo = repo,
+	};
+	err[0] = '\0';
+	rc = normalize(&input, &events, err, sizeof(err));
+	if (rc != 0) {
+		http_reply_error(req, 400, err[0] ? err : "payload rejected");
+		count_reject(source, "invalid_payload");
+		goto out;
+	}
+	util_sha256_hex(data, len, sha);
+	pr = calloc(1, sizeof(*pr));
+	if (pr == NULL)
+		goto nomem;
+	pr->req = req;
+	if (ingest_submit(dmn->ingest, source, &events, sha, on_ingested, pr) != 0)
+		goto nomem;
+	pr = NULL;
+	goto out;
+nomem:
+	free(pr);
+	http_reply_error(req, 503, "out of memory; retry");
+	count_reject(source, "unavailable");
+out:
+	ievent_vec_clear(&events);
+	json_decref(body);
+}
+
+static void
+handle_health(struct server *srv, struct evhttp_request *req, int ready)
+{
+	struct daemon *dmn = srv->dmn;
+
+	if (!ready) {
+		http_reply_json(req, 200, json_pack("{s:s}", "status", "ok"));
+		return;
+	}
+	if (dmn->draining) {
+		http_reply_json(req, 503, json_pack("{s:s, s:s}", "status", "not ready", "reason",
+		    "shutting down"));
+		return;
+	}
+	if (dmn->cfg == NULL || dmn->sinks == NULL) {
+		http_reply_json(req, 503, json_pack("{s:s, s:s}", "status", "not ready", "reason",
+		    "configuration not loaded"));
+		return;
+	}
+	if (store_check_writable(dmn->store) != 0) {
+		http_reply_json(req, 503, json_pack("{s:s, s:s}", "status", "not ready", "reason",
+		    "ledger is not writable"));
+		return;
+	}
+	http_reply_json(req, 200, json_pack("{s:s}", "status", "ready"));
+}
+
+static void
+handle_metrics(struct evhttp_request *req)
+{
+	struct evbuffer *buf = evbuffer_new();
+
+	if (buf == NULL) {
+		evhttp_send_error(req, 503, NULL);
+		return;
+	}
+	metrics_render(buf);
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
+	    "text/plain; version=0.0.4; charset=utf-8");
+	evhttp_send_reply(req, 200, "OK", buf);
+	evbuffer_free(buf);
+}
+
+static void
+method_not_allowed(struct evhttp_request *req, const char *allow)
+{
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", allow);
+	http_reply_error(req, 405, "method not allowed");
+}
+
+/* /repos/{owner}/{repo}/dispatches: GitHub's repository_dispatch, as a drop-in. */
+static int
+parse_dispatch_path(const char *path, char *owner, size_t olen, char *repo, size_t rlen)
+{
+	const char *p = path + strlen("/repos/"), *slash, *slash2;
+
+	if (strncmp(path, "/repos/", 7) != 0 || (slash = strchr(p, '/')) == NULL)
+		return -1;
+	slash2 = strchr(slash + 1, '/');
+	if (slash2 == NULL || strcmp(slash2, "/dispatches") != 0 || slash == p ||
+	    slash2 == slash + 1 || (size_t)(slash - p) >= olen ||
+	    (size_t)(slash2 - slash - 1) >= rlen)
+		return -1;
+	snprintf(owner, olen, "%.*s", (int)(slash - p), p);
+	snprintf(repo, rlen, "%.*s", (int)(slash2 - slash - 1), slash + 1);
+	return 0;
+}
+
+static void
+server_route(struct evhttp_request *req, void *arg)
+{
+	struct server *srv = arg;
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+	const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
+	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+	int is_get = cmd == EVHTTP_REQ_GET || cmd == EVHTTP_REQ_HEAD;
+	int is_post = cmd == EVHTTP_REQ_POST;
+	char owner[128], repo[128];
+
+	if (path == NULL || *path == '\0')
+		path = "/";
+	if (strcmp(path, "/v1/events/argocd") == 0) {
+		if (is_post)
+			handle_source(srv, req, "argocd", argocd_normalize, NULL, NULL);
+		else
+			method_not_allowed(req, "POST");
+	} else if (parse_dispatch_path(path, owner, sizeof(owner), repo, sizeof(repo)) == 0) {
+		if (is_post)
+			handle_source(srv, req, "argocd", argocd_normalize, owner, repo);
+		else
+			method_not_allowed(req, "POST");
+	} else if (strcmp(path, "/healthz") == 0 || strcmp(path, "/readyz") == 0) {
+		if (is_get)
+			handle_health(srv, req, strcmp(path, "/readyz") == 0);
+		else
+			method_not_allowed(req, "GET, HEAD");
+	} else if (strcmp(path, "/metrics") == 0) {
+		if (is_get)
+			handle_metrics(req);
+		else
+			method_not_allowed(req, "GET, HEAD");
+	} else if (readapi_handles(path)) {
+		if (is_get)
+			readapi_handle(srv->dmn->store, req, path,
+			    uri ? evhttp_uri_get_query(uri) : NULL);
+		else
+			method_not_allowed(req, "GET, HEAD");
+	} else {
+		http_reply_error(req, 404, "no such endpoint");
+	}
+}
+
+static int
+split_listen(const char *listen, char *host, size_t hlen, unsigned short *port)
+{
+	const char *colon;
+	char *end;
+	long p;
+
+	if (listen[0] == '[') {
+		const char *rb = strchr(listen, ']');
+		if (rb == NULL || rb[1] != ':' || (size_t)(rb - listen - 1) >= hlen)
+			return -EINVAL;
+		snprintf(host, hlen, "%.*s", (int)(rb - listen - 1), listen + 1);
+		colon = rb + 1;
+	} else {
+		colon = strrchr(listen, ':');
+		if (colon == NULL || (size_t)(colon - listen) >= hlen)
+			return -EINVAL;
+		snprintf(host, hlen, "%.*s", (int)(colon - listen), listen);
+	}
+	p = strtol(colon + 1, &end, 10);
+	if (*end != '\0' || end == colon + 1 || p < 0 || p > 65535)
+		return -EINVAL;
+	*port = (unsigned short)p;
+	return 0;
+}
+
+void
+server_apply_config(struct server *srv, const struct config *cfg)
+{
+	srv->max_body = cfg->max_body_bytes;
+	/* evhttp answers 413 itself, from Content-Length before reading the body, or while a
+	 * chunked body streams in; handle_source() checks again as a second line. */
+	evhttp_set_max_body_size(srv->http, (ev_ssize_t)cfg->max_body_bytes);
+	evhttp_set_max_headers_size(srv->http, 64 * 1024);
+	evhttp_set_timeout(srv->http, (int)((cfg->request_timeout_ms + 999) / 1000));
+}
+
+int
+server_new(struct daemon *dmn, const char *listen, struct server **out, char *err,
+    size_t errlen)
+{
+	struct server *srv = calloc(1, sizeof(*srv));
+	char host[256], shown[300];
+	unsigned short port;
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	int rc;
+
+	if (srv == NULL)
+		return -ENOMEM;
+	srv->dmn = dmn;
+	rc = split_listen(listen, host, sizeof(host), &port);
+	if (rc != 0) {
+		snprintf(err, errlen, "invalid listen address '%s' (expected HOST:PORT)", listen);
+		goto fail;
+	}
+	srv->http = evhttp_new(dmn->base);
+	if (srv->http == NULL) {
+		rc = -ENOMEM;
+		snprintf(err, errlen, "cannot create the HTTP server");
+		goto fail;
+	}
+	evhttp_set_allowed_methods(srv->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST |
+	    EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | EVHTTP_REQ_PATCH |
+	    EVHTTP_REQ_OPTIONS);
+	evhttp_set_default_content_type(srv->http, "application/json");
+	/* Read and discard the rest of an oversized body so the client sees the 413. */
+	evhttp_set_flags(srv->http, EVHTTP_SERVER_LINGERING_CLOSE);
+	evhttp_set_gencb(srv->http, server_route, srv);
+	server_apply_config(srv, dmn->cfg);
+	srv->sock = evhttp_bind_socket_with_handle(srv->http, host, port);
+	if (srv->sock == NULL) {
+		rc = -EADDRINUSE;
+		snprintf(err, errlen, "cannot listen on %s: %s", listen, strerror(errno));
+		goto fail;
+	}
+	if (getsockname(evhttp_bound_socket_get_fd(srv->sock), (struct sockaddr *)&ss, &sl) == 0)
+		port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+						      : ((struct sockaddr_in *)&ss)->sin_port);
+	snprintf(shown, sizeof(shown), strchr(host, ':') ? "[%s]:%u" : "%s:%u", host, port);
+	log_info("server", "listening on http://%s", shown);
+	*out = srv;
+	return 0;
+fail:
+	server_destroy(srv);
+	return rc;
+}
+
+void
+server_stop_listening(struct server *srv)
+{
+	if (srv && srv->sock) {
+		evhttp_del_accept_socket(srv->http, srv->sock);
+		srv->sock = NULL;
+	}
+}
+
+void
+server_destroy(struct server *srv)
+{
+	if (srv == NULL)
+		return;
+	if (srv->http)
+		evhttp_free(srv->http);
+	free(srv);
+}

@@ -1,0 +1,27 @@
+/* server.h - the HTTP front door (libevent evhttp): source endpoints, health, metrics and
+ * the read API. Every answer is JSON except /metrics. */
+#ifndef INCIDENTD_SERVER_H
+#define INCIDENTD_SERVER_H
+
+#include <stddef.h>
+
+#include "daemon.h"
+
+struct server;
+
+/* Bind listen ("HOST:PORT", "[::1]:PORT"; port 0 picks a free port) and start serving
+ * requests for dmn (borrowed; must outlive the server). Logs "listening on http://..."
+ * with the actual port. Returns 0 and *out, or a negative errno with a message in err. */
+int server_new(struct daemon *dmn, const char *listen, struct server **out, char *err,
+    size_t errlen);
+
+/* Apply the limits of the (new) active configuration: body size, timeouts. */
+void server_apply_config(struct server *srv, const struct config *cfg);
+
+/* Stop accepting connections (draining); requests already read are still answered. */
+void server_stop_listening(struct server *srv);
+
+/* Free the server and close its connections. NULL is a no-op. */
+void server_destroy(struct server *srv);
+
+#endif

@@ -1,0 +1,246 @@
+/* util.c - time, ids, durations, hashing. */
+#include "util.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+int64_t
+util_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t
+util_mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+char *
+util_format_time(int64_t ms, char *buf, size_t len)
+{
+	time_t secs = (time_t)(ms / 1000);
+	int frac = (int)(ms % 1000);
+	struct tm tm;
+
+	if (frac < 0) {
+		frac += 1000;
+		secs -= 1;
+	}
+	gmtime_r(&secs, &tm);
+	snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+	    tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
+	return buf;
+}
+
+static int
+parse_digits(const char **p, int n, int *out)
+{
+	int v = 0;
+
+	for (int i = 0; i < n; i++) {
+		if (!isdigit((unsigned char)(*p)[i]))
+			return -EINVAL;
+		v = v * 10 + ((*p)[i] - '0');
+	}
+	*p += n;
+	*out = v;
+	return 0;
+}
+
+int
+util_parse_time(const char *s, int64_t *ms)
+{
+	int y, mo, d, h, mi, sec, frac_ms = 0, off_h = 0, off_m = 0, sign = 0;
+	const char *p = s;
+	struct tm tm;
+
+	if (s == NULL)
+		return -EINVAL;
+	if (parse_digits(&p, 4, &y) || *p++ != '-' || parse_digits(&p, 2, &mo) ||
+	    *p++ != '-' || parse_digits(&p, 2, &d) || (*p != 'T' && *p != 't' && *p != ' '))
+		return -EINVAL;
+	p++;
+	if (parse_digits(&p, 2, &h) || *p++ != ':' || parse_digits(&p, 2, &mi) ||
+	    *p++ != ':' || parse_digits(&p, 2, &sec))
+		return -EINVAL;
+	if (*p == '.') {
+		int scale = 100;
+		p++;
+		if (!isdigit((unsigned char)*p))
+			return -EINVAL;
+		while (isdigit((unsigned char)*p)) {
+			frac_ms += (*p - '0') * scale;
+			scale /= 10;
+			p++;
+		}
+	}
+	if (*p == 'Z' || *p == 'z') {
+		p++;
+	} else if (*p == '+' || *p == '-') {
+		sign = *p == '-' ? -1 : 1;
+		p++;
+		if (parse_digits(&p, 2, &off_h) || *p++ != ':' || parse_digits(&p, 2, &off_m))
+			return -EINVAL;
+	} else {
+		return -EINVAL;
+	}
+	if (*p != '\0' || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
+		return -EINVAL;
+	memset(&tm, 0, sizeof(tm));
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = sec;
+	*ms = (int64_t)timegm(&tm) * 1000 + frac_ms -
+	    (int64_t)sign * (off_h * 3600 + off_m * 60) * 1000;
+	return 0;
+}
+
+static const char crockford[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+void
+util_id_new(char out[UTIL_ID_LEN + 1])
+{
+	static int64_t last_ms;
+	static unsigned char last_rand[10];
+	unsigned char rnd[10];
+	int64_t now = util_now_ms();
+
+	if (now <= last_ms) {
+		/* Same (or earlier) millisecond: increment the previous randomness. */
+		now = last_ms;
+		memcpy(rnd, last_rand, sizeof(rnd));
+		for (int i = 9; i >= 0; i--)
+			if (++rnd[i] != 0)
+				break;
+	} else if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
+		for (size_t i = 0; i < sizeof(rnd); i++)
+			rnd[i] = (unsigned char)random();
+	}
+	last_ms = now;
+	memcpy(last_rand, rnd, sizeof(rnd));
+
+	uint64_t t = (uint64_t)now;
+	for (int i = 9; i >= 0; i--) {
+		out[i] = crockford[t & 31];
+		t >>= 5;
+	}
+	/* 80 random bits as 16 base32 chars. */
+	for (int i = 0; i < 16; i++) {
+		int bit = i * 5, byte = bit / 8, shift = bit % 8;
+		unsigned v = (unsigned)rnd[byte] << 8 | (byte + 1 < 10 ? rnd[byte + 1] : 0);
+		out[10 + i] = crockford[(v >> (11 - shift)) & 31];
+	}
+	out[UTIL_ID_LEN] = '\0';
+}
+
+int
+util_parse_duration(const char *s, int64_t *ms)
+{
+	int64_t total = 0;
+	const char *p = s;
+
+	if (s == NULL || *s == '\0')
+		return -EINVAL;
+	while (*p) {
+		char *end;
+		int64_t unit;
+
+		if (!isdigit((unsigned char)*p))
+			return -EINVAL;
+		errno = 0;
+		long long v = strtoll(p, &end, 10);
+		if (errno || end == p)
+			return -EINVAL;
+		p = end;
+		if (strncmp(p, "ms", 2) == 0) {
+			unit = 1;
+			p += 2;
+		} else if (*p == 's') {
+			unit = 1000;
+			p++;
+		} else if (*p == 'm') {
+			unit = 60 * 1000;
+			p++;
+		} else if (*p == 'h') {
+			unit = 3600 * 1000;
+			p++;
+		} else if (*p == 'd') {
+			unit = 86400 * 1000;
+			p++;
+		} else if (*p == 'w') {
+			unit = 7 * 86400 * 1000LL;
+			p++;
+		} else {
+			return -EINVAL;
+		}
+		if (v > INT64_MAX / unit || total > INT64_MAX - v * unit)
+			return -EINVAL;
+		total += v * unit;
+	}
+	*ms = total;
+	return 0;
+}
+
+int
+util_parse_size(const char *s, uint64_t *bytes)
+{
+	static const struct { const char *suffix; uint64_t mult; } units[] = {
+		{ "", 1 }, { "B", 1 }, { "KB", 1000 }, { "MB", 1000 * 1000 },
+		{ "GB", 1000 * 1000 * 1000ULL }, { "KiB", 1024 }, { "MiB", 1024 * 1024 },
+		{ "GiB", 1024 * 1024 * 1024ULL },
+	};
+	char *end;
+
+	if (s == NULL || !isdigit((unsigned char)*s))
+		return -EINVAL;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno)
+		return -EINVAL;
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		if (strcmp(end, units[i].suffix) == 0) {
+			if (v > UINT64_MAX / units[i].mult)
+				return -EINVAL;
+			*bytes = v * units[i].mult;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+void
+util_sha256_hex(const void *data, size_t len, char out[65])
+{
+	unsigned char md[32];
+	unsigned int mdlen = 0;
+	static const char hex[] = "0123456789abcdef";
+
+	EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL);
+	for (unsigned i = 0; i < 32; i++) {
+		out[2 * i] = hex[md[i] >> 4];
+		out[2 * i + 1] = hex[md[i] & 15];
+	}
+	out[64] = '\0';
+}
+
+char *
+util_strdup0(const char *s)
+{
+	return s ? strdup(s) : NULL;
+}

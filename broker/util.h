@@ -1,0 +1,44 @@
+/* util.h - small helpers shared by the daemon, the CLI and the sinks' host side:
+ * wall-clock time, RFC 3339 formatting, time-sortable ids, durations, SHA-256. */
+#ifndef INCIDENTD_UTIL_H
+#define INCIDENTD_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define UTIL_TIME_LEN 32   /* "2026-02-10T03:01:12.000Z" + NUL, with room */
+#define UTIL_ID_LEN 26     /* ULID: 10 chars of ms time + 16 chars of randomness */
+
+/* Milliseconds since the Unix epoch (CLOCK_REALTIME). */
+int64_t util_now_ms(void);
+
+/* Milliseconds from CLOCK_MONOTONIC, for measuring intervals. */
+int64_t util_mono_ms(void);
+
+/* Format ms-since-epoch as RFC 3339 UTC with milliseconds ("2026-02-10T03:01:12.000Z").
+ * Fixed width, so the strings sort like the times they name. Returns buf. */
+char *util_format_time(int64_t ms, char *buf, size_t len);
+
+/* Parse an RFC 3339 timestamp (fractional seconds and numeric offsets accepted, e.g.
+ * "2026-02-10T03:01:12Z", "2020-01-01T10:00:00.123456789-05:00"). Returns 0 and ms since
+ * the epoch, or -EINVAL. */
+int util_parse_time(const char *s, int64_t *ms);
+
+/* Write a new ULID (26 Crockford base32 chars + NUL) into out[UTIL_ID_LEN + 1].
+ * Ids are strictly increasing within this process, also within one millisecond. */
+void util_id_new(char out[UTIL_ID_LEN + 1]);
+
+/* Parse a duration such as "250ms", "30s", "2m", "4h", "1d", "1h30m" into ms.
+ * Returns 0, or -EINVAL for anything else (a bare number is rejected). */
+int util_parse_duration(const char *s, int64_t *ms);
+
+/* Parse a byte size such as "1048576", "512KiB", "1MiB", "2MB". Returns 0 or -EINVAL. */
+int util_parse_size(const char *s, uint64_t *bytes);
+
+/* SHA-256 of data as 64 lowercase hex chars + NUL into out[65]. */
+void util_sha256_hex(const void *data, size_t len, char out[65]);
+
+/* strdup that accepts NULL (returns NULL). Returns NULL also on allocation failure. */
+char *util_strdup0(const char *s);
+
+#endif

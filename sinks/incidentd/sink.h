@@ -1,0 +1,150 @@
+/* incidentd/sink.h - the sink plugin ABI of incidentd.
+ *
+ * A sink is a shared object exporting one function, INCIDENTD_SINK_ENTRY_SYMBOL
+ * ("incidentd_sink_entry"), that returns a pointer to a static, versioned descriptor.
+ * The broker keeps that pointer and never reads past the descriptor's struct_size, so the
+ * descriptor can grow at its end without breaking plugins built against an older header;
+ * likewise a plugin must check host->struct_size (INCIDENTD_HOST_HAS) before calling a
+ * host service added after the ABI version it was built for.
+ *
+ * Threading: everything happens on the broker's event-loop thread. Callbacks must not
+ * block: start work with the host's services (shared curl multi, timers) and report
+ * completion later through the done callback.
+ *
+ * Build a plugin out of tree with: cc -shared -fPIC -fvisibility=hidden
+ *   $(pkg-config --cflags --libs incidentd-sink) my_sink.c -o my_sink.so
+ */
+#ifndef INCIDENTD_SINK_H
+#define INCIDENTD_SINK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define INCIDENTD_SINK_ABI_VERSION 1
+#define INCIDENTD_SINK_ENTRY_SYMBOL "incidentd_sink_entry"
+
+#if defined(__GNUC__)
+#define INCIDENTD_SINK_EXPORT __attribute__((visibility("default")))
+#else
+#define INCIDENTD_SINK_EXPORT
+#endif
+
+/* Opaque handle naming one configured sink instance (e.g. "github"). */
+struct incidentd_instance;
+/* Opaque handle of one delivery in flight; passed back to done(). */
+struct incidentd_call;
+/* Opaque timer handle. */
+struct incidentd_timer;
+
+enum incidentd_log_level {
+	INCIDENTD_LOG_DEBUG = 0,
+	INCIDENTD_LOG_INFO = 1,
+	INCIDENTD_LOG_WARN = 2,
+	INCIDENTD_LOG_ERROR = 3,
+};
+
+enum incidentd_result {
+	INCIDENTD_OK = 0,     /* done; result_json (if any) is stored on the incident */
+	INCIDENTD_RETRY = 1,  /* try again; after retry_after_ms if > 0, else core back-off */
+	INCIDENTD_FAIL = 2,   /* permanent failure; detail is kept in the ledger */
+};
+
+/* What one delivery asks the sink to do. All pointers are borrowed and valid until done()
+ * has been called. JSON members are UTF-8 text; parse them with any JSON library. */
+struct incidentd_delivery {
+	uint32_t struct_size;        /* sizeof as known by the broker */
+	int64_t id;                  /* delivery id in the ledger */
+	const char *action;          /* "open", "update" or "resolve" */
+	int attempt;                 /* 1 for the first try */
+	const char *incident_id;
+	const char *incident_key;
+	/* The incident: id, key, state, route, title, times, event_count, and "refs": results
+	 * that sinks stored before (e.g. {"github": {"issue": 42, "url": "..."}}). */
+	const char *incident_json;
+	/* The event that caused this delivery, in the ledger's event shape (DESIGN.md §4),
+	 * including "payload". */
+	const char *event_json;
+};
+
+/* Completion. Call exactly once per deliver(), from the event loop, never from inside
+ * deliver() itself (the broker detects that and defers it, but do not rely on it).
+ * detail: a short human-readable outcome ("created issue #42"), copied, may be NULL.
+ * result_json: a JSON object merged into the incident's refs under the sink's name,
+ * copied, may be NULL. */
+typedef void (*incidentd_done_fn)(struct incidentd_call *call, enum incidentd_result res,
+    uint64_t retry_after_ms, const char *detail, const char *result_json);
+
+typedef void (*incidentd_timer_fn)(void *arg);
+
+/* Called when an HTTP transfer added with http_start() finishes. curl_code is the
+ * CURLcode; the easy handle is already removed from the multi handle and is again owned
+ * by the plugin (clean it up or reuse it). */
+typedef void (*incidentd_http_done_fn)(void *easy, int curl_code, void *arg);
+
+/* Services the broker offers to plugins. Pointers stay valid until destroy() returns. */
+struct incidentd_host {
+	uint32_t abi_version;
+	uint32_t struct_size;
+	/* Log one line tagged with the instance name ("sink/github"). Never pass secrets. */
+	void (*log)(struct incidentd_instance *self, enum incidentd_log_level level,
+	    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+	/* Name of the instance as configured. Borrowed. */
+	const char *(*instance_name)(struct incidentd_instance *self);
+	/* The broker's libevent base (struct event_base *), for plugins that need more than
+	 * timers. */
+	void *(*event_base)(struct incidentd_instance *self);
+	/* One-shot timer after ms; returns NULL on failure. The handle is freed after fn
+	 * runs or by timer_cancel(). */
+	struct incidentd_timer *(*timer_start)(struct incidentd_instance *self, uint64_t ms,
+	    incidentd_timer_fn fn, void *arg);
+	void (*timer_cancel)(struct incidentd_timer *t);
+	/* Add a configured CURL easy handle (void * to keep curl out of this header) to the
+	 * broker's shared multi handle, driven by libevent; connections are reused across
+	 * transfers. fn is called once, later, from the loop. Returns 0 or a negative errno.
+	 * Do not set CURLOPT_PRIVATE: the broker uses it. */
+	int (*http_start)(struct incidentd_instance *self, void *easy,
+	    incidentd_http_done_fn fn, void *arg);
+	/* Remove a transfer before it finished (fn is not called). */
+	void (*http_cancel)(struct incidentd_instance *self, void *easy);
+	/* ms since the epoch (the broker's clock, which tests may control). */
+	int64_t (*now_ms)(struct incidentd_instance *self);
+};
+
+#define INCIDENTD_HOST_HAS(host, member) \
+	((host)->struct_size >= offsetof(struct incidentd_host, member) + sizeof((host)->member))
+
+/* The descriptor. Fill abi_version and struct_size with the macros of this header. */
+struct incidentd_sink {
+	uint32_t abi_version;        /* INCIDENTD_SINK_ABI_VERSION */
+	uint32_t struct_size;        /* sizeof(struct incidentd_sink) */
+	const char *name;            /* plugin name, e.g. "github_issue" */
+	const char *description;     /* one line */
+	/* Create an instance from its configuration: a JSON object of the sink's keys without
+	 * the broker's common keys (plugin, after, enabled, retry). Reject unknown keys.
+	 * Returns 0 and *state, or a negative errno with a message naming the key in err.
+	 * May not call back. */
+	int (*init)(const struct incidentd_host *host, struct incidentd_instance *self,
+	    const char *config_json, void **state, char *err, size_t errlen);
+	/* Start one delivery. Returns 0 when done() will be called later, or a negative errno
+	 * when it could not start (then done() must not be called; the broker retries). */
+	int (*deliver)(void *state, const struct incidentd_delivery *d, incidentd_done_fn done,
+	    struct incidentd_call *call);
+	/* Optional: the broker is draining (SIGTERM); finish or abandon work quickly. Every
+	 * pending done() must still be called exactly once. May be NULL. */
+	void (*flush)(void *state);
+	/* Free the instance. Called after every done() has been called. */
+	void (*destroy)(void *state);
+};
+
+/* The entry point every plugin exports (use INCIDENTD_SINK_EXPORT on it). */
+typedef const struct incidentd_sink *(*incidentd_sink_entry_fn)(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

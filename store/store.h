@@ -1,0 +1,179 @@
+/* store.h - the SQLite ledger: events, incidents, deliveries (an outbox) and the
+ * decision trace. One connection, used from the event-loop thread only.
+ *
+ * Times are ms since the epoch in C and RFC 3339 UTC text with milliseconds in SQL
+ * (fixed width, so they sort), which keeps the database readable with plain sqlite3.
+ * Every function returns 0 or a negative errno (-EIO for SQLite errors, -ENOENT for
+ * "not found", -EBUSY when the database is locked, -ENOMEM); none calls back unless it
+ * says so. All SQL is prepared statements. */
+#ifndef INCIDENTD_STORE_H
+#define INCIDENTD_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <jansson.h>
+
+#include "event.h"
+
+#define STORE_SCHEMA_VERSION 1
+
+struct store;
+
+struct incident {
+	char id[UTIL_ID_LEN + 1];
+	char *key;            /* incident key, e.g. "argocd/prod-west-aks/pets/aks-store" */
+	char *route;          /* route that owns it */
+	char *state;          /* "firing" | "resolved" */
+	char *source, *cluster, *namespace, *app;
+	char *title;          /* one-line human title */
+	int64_t opened_at;    /* first firing */
+	int64_t updated_at;   /* last event */
+	int64_t resolved_at;  /* 0 while firing */
+	char *last_event_id;
+	int64_t event_count;
+	json_t *refs;         /* object: per sink results, e.g. {"github": {"issue": 42}} (owned) */
+};
+
+enum delivery_state {
+	DELIVERY_BLOCKED = 0, /* waits for depends_on to succeed (sink `after:`) */
+	DELIVERY_PENDING,     /* due at next_attempt_at */
+	DELIVERY_RUNNING,     /* handed to the sink; reset to pending at start-up */
+	DELIVERY_DONE,
+	DELIVERY_FAILED,      /* permanently; last_error says why */
+	DELIVERY_CANCELLED,   /* its dependency failed, or it became pointless */
+};
+
+struct delivery {
+	int64_t id;
+	char incident_id[UTIL_ID_LEN + 1];
+	char event_id[UTIL_ID_LEN + 1];
+	char *sink;            /* sink instance name from conf.d */
+	char *action;          /* "open" | "update" | "resolve" */
+	enum delivery_state state;
+	int attempts;
+	int64_t next_attempt_at;
+	int64_t created_at, updated_at;
+	char *last_status;     /* "ok", "retry", "fail" */
+	char *last_error;      /* short detail from the sink; never a secret */
+	json_t *result;        /* sink's result object or NULL (owned) */
+	int64_t depends_on;    /* delivery id, 0 if none */
+};
+
+/* Open (creating if needed, including the parent directory) the ledger at path, set WAL
+ * and synchronous=FULL, and apply pending migrations. Returns 0 and *out, or a negative
+ * errno with a message in err. */
+int store_open(const char *path, struct store **out, char *err, size_t errlen);
+
+/* Close the ledger. NULL is a no-op. */
+void store_close(struct store *st);
+
+/* Schema version recorded in the database (PRAGMA user_version). */
+int store_schema_version(struct store *st);
+
+/* Transactions. store_begin() starts BEGIN IMMEDIATE. Savepoints nest inside it, so one
+ * bad request in a grouped commit can be undone alone. */
+int store_begin(struct store *st);
+int store_commit(struct store *st);
+int store_rollback(struct store *st);
+int store_savepoint(struct store *st);          /* SAVEPOINT req */
+int store_release(struct store *st);            /* RELEASE req */
+int store_rollback_savepoint(struct store *st); /* ROLLBACK TO req; RELEASE req */
+
+/* Idempotent ingest: find events of source with this payload digest received at or after
+ * since_ms. Returns 0 and a new JSON array of event ids (possibly empty) in *ids. */
+int store_find_duplicate(struct store *st, const char *source, const char *payload_sha256,
+    int64_t since_ms, json_t **ids);
+
+/* Insert one event (normalized columns, the event JSON and the raw payload).
+ * incident_id may be NULL. Returns 0, or -EEXIST if the id exists. */
+int store_insert_event(struct store *st, const struct ievent *ev, const char *payload_sha256,
+    const char *incident_id);
+
+/* Load the incident with this key into *out (caller frees with incident_clear()).
+ * Returns 0 or -ENOENT. */
+int store_get_incident_by_key(struct store *st, const char *key, struct incident *out);
+
+/* Load the incident with this id. Returns 0 or -ENOENT. */
+int store_get_incident(struct store *st, const char *id, struct incident *out);
+
+/* Insert or update (by id) an incident. Returns 0. */
+int store_put_incident(struct store *st, const struct incident *inc);
+
+/* Merge obj's members into refs[sink] of the incident (obj borrowed). Returns 0 or -ENOENT. */
+int store_merge_incident_refs(struct store *st, const char *incident_id, const char *sink,
+    const json_t *obj);
+
+/* Free what an incident owns and zero it. */
+void incident_clear(struct incident *inc);
+
+/* Insert a delivery; sets d->id. created_at/updated_at default to now when 0. */
+int store_insert_delivery(struct store *st, struct delivery *d);
+
+/* Update state, attempts, next_attempt_at, last_status, last_error, result of d (by id). */
+int store_update_delivery(struct store *st, const struct delivery *d);
+
+/* Load up to max deliveries in state PENDING with next_attempt_at <= now, oldest due first.
+ * Returns 0 and *out (array of *n; free with delivery_free_array()). */
+int store_due_deliveries(struct store *st, int64_t now, size_t max, struct delivery **out,
+    size_t *n);
+
+/* Earliest next_attempt_at among PENDING deliveries. Returns 0, or -ENOENT if none. */
+int store_next_due_time(struct store *st, int64_t *when);
+
+/* Deliveries BLOCKED on dependency dep_id become PENDING (due now) when ok, else CANCELLED
+ * with last_error "dependency <id> failed". Returns 0. */
+int store_release_dependents(struct store *st, int64_t dep_id, bool ok, int64_t now);
+
+/* At start-up: deliveries left RUNNING by a crash become PENDING again. *n gets the count. */
+int store_requeue_running(struct store *st, int *n);
+
+/* Load one delivery by id into *out (free with delivery_clear()). Returns 0 or -ENOENT. */
+int store_get_delivery(struct store *st, int64_t id, struct delivery *out);
+
+void delivery_clear(struct delivery *d);
+void delivery_free_array(struct delivery *arr, size_t n);
+
+/* Decision trace: one step of why an event did (not) lead to an action.
+ * seq orders steps within an event. incident_id may be NULL. */
+int store_insert_decision(struct store *st, const char *event_id, const char *incident_id,
+    int seq, const char *step, const char *outcome, const char *detail);
+
+/* --- read side (incidentctl, the HTTP read API); each returns new JSON references --- */
+
+struct store_query {
+	int limit;              /* 0 = default 50, capped at 1000 */
+	const char *before_id;  /* page backwards from this id (exclusive), or NULL */
+	const char *source;     /* filter, or NULL */
+	const char *state;      /* incidents: "firing"/"resolved"; deliveries: state name */
+	const char *incident_id;/* filter events/deliveries by incident, or NULL */
+	bool failed_only;       /* deliveries: only FAILED */
+};
+
+/* Events, newest first: array of summary objects (id, source, type, status, cluster,
+ * namespace, app, summary, occurred_at, received_at, incident_id). */
+int store_list_events(struct store *st, const struct store_query *q, json_t **out);
+
+/* One event: the full event JSON plus "incident_id", "payload" and "decisions" (the trace)
+ * and "deliveries". Returns -ENOENT if absent. */
+int store_event_json(struct store *st, const char *id, json_t **out);
+
+/* Incidents, most recently updated first: array of objects (id, key, route, state, source,
+ * cluster, namespace, app, title, opened_at, updated_at, resolved_at, event_count, refs). */
+int store_list_incidents(struct store *st, const struct store_query *q, json_t **out);
+
+/* One incident with its "events" (ids, newest first, at most 100), "deliveries" and
+ * "decisions". Returns -ENOENT if absent. */
+int store_incident_json(struct store *st, const char *id, json_t **out);
+
+/* Deliveries, newest first: array of objects with every column; state as its name. */
+int store_list_deliveries(struct store *st, const struct store_query *q, json_t **out);
+
+/* Name of a delivery state ("blocked", "pending", ...), and the reverse (-EINVAL). */
+const char *delivery_state_name(enum delivery_state s);
+int delivery_state_parse(const char *name, enum delivery_state *out);
+
+/* Quick writability probe for /readyz: returns 0 when a write transaction can start. */
+int store_check_writable(struct store *st);
+
+#endif

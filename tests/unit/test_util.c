@@ -1,0 +1,120 @@
+/* test_util.c - time formatting/parsing, ULIDs, durations, sizes, SHA-256. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "util.h"
+
+static void
+test_time_roundtrip(void **state)
+{
+	char buf[UTIL_TIME_LEN];
+	int64_t ms = 0;
+
+	(void)state;
+	assert_int_equal(util_parse_time("2026-02-10T03:01:12Z", &ms), 0);
+	assert_int_equal(ms, 1770692472000LL);
+	assert_string_equal(util_format_time(ms, buf, sizeof(buf)), "2026-02-10T03:01:12.000Z");
+	assert_int_equal(util_parse_time("2026-02-10T03:01:12.25Z", &ms), 0);
+	assert_int_equal(ms % 1000, 250);
+	/* prometheus-msteams style: offset and nanoseconds */
+	assert_int_equal(util_parse_time("2020-01-01T10:00:00.123456789-05:00", &ms), 0);
+	assert_string_equal(util_format_time(ms, buf, sizeof(buf)), "2020-01-01T15:00:00.123Z");
+	assert_int_equal(util_parse_time("2026-02-10 03:01:12Z", &ms), 0);
+	assert_int_equal(util_parse_time("2026-02-10T03:01:12", &ms), -EINVAL);
+	assert_int_equal(util_parse_time("2026-13-10T03:01:12Z", &ms), -EINVAL);
+	assert_int_equal(util_parse_time("yesterday", &ms), -EINVAL);
+	assert_int_equal(util_parse_time("0001-01-01T00:00:00Z", &ms), 0);
+}
+
+static void
+test_ids_sorted_unique(void **state)
+{
+	char prev[UTIL_ID_LEN + 1], cur[UTIL_ID_LEN + 1];
+
+	(void)state;
+	util_id_new(prev);
+	assert_int_equal(strlen(prev), UTIL_ID_LEN);
+	for (int i = 0; i < 10000; i++) {
+		util_id_new(cur);
+		assert_true(strcmp(prev, cur) < 0);
+		for (int j = 0; j < UTIL_ID_LEN; j++)
+			assert_non_null(strchr("0123456789ABCDEFGHJKMNPQRSTVWXYZ", cur[j]));
+		memcpy(prev, cur, sizeof(prev));
+	}
+}
+
+static void
+test_durations(void **state)
+{
+	int64_t ms;
+
+	(void)state;
+	assert_int_equal(util_parse_duration("250ms", &ms), 0);
+	assert_int_equal(ms, 250);
+	assert_int_equal(util_parse_duration("2m", &ms), 0);
+	assert_int_equal(ms, 120000);
+	assert_int_equal(util_parse_duration("1h30m", &ms), 0);
+	assert_int_equal(ms, 5400000);
+	assert_int_equal(util_parse_duration("1d", &ms), 0);
+	assert_int_equal(ms, 86400000);
+	assert_int_equal(util_parse_duration("0s", &ms), 0);
+	assert_int_equal(ms, 0);
+	assert_int_equal(util_parse_duration("10", &ms), -EINVAL);
+	assert_int_equal(util_parse_duration("m", &ms), -EINVAL);
+	assert_int_equal(util_parse_duration("", &ms), -EINVAL);
+	assert_int_equal(util_parse_duration("5 m", &ms), -EINVAL);
+	assert_int_equal(util_parse_duration("-5m", &ms), -EINVAL);
+	assert_int_equal(util_parse_duration("99999999999999999999h", &ms), -EINVAL);
+}
+
+static void
+test_sizes(void **state)
+{
+	uint64_t b;
+
+	(void)state;
+	assert_int_equal(util_parse_size("1MiB", &b), 0);
+	assert_int_equal(b, 1048576);
+	assert_int_equal(util_parse_size("4KiB", &b), 0);
+	assert_int_equal(b, 4096);
+	assert_int_equal(util_parse_size("2MB", &b), 0);
+	assert_int_equal(b, 2000000);
+	assert_int_equal(util_parse_size("123", &b), 0);
+	assert_int_equal(b, 123);
+	assert_int_equal(util_parse_size("1 MiB", &b), -EINVAL);
+	assert_int_equal(util_parse_size("MiB", &b), -EINVAL);
+	assert_int_equal(util_parse_size("1TiB", &b), -EINVAL);
+}
+
+static void
+test_sha256(void **state)
+{
+	char hex[65];
+
+	(void)state;
+	util_sha256_hex("abc", 3, hex);
+	assert_string_equal(hex,
+	    "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+	util_sha256_hex("", 0, hex);
+	assert_string_equal(hex,
+	    "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_time_roundtrip),
+		cmocka_unit_test(test_ids_sorted_unique),
+		cmocka_unit_test(test_durations),
+		cmocka_unit_test(test_sizes),
+		cmocka_unit_test(test_sha256),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
