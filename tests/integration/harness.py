@@ -1,0 +1,299 @@
+"""Integration test harness: starts the real incidentd binary with its own conf.d and
+ledger, talks HTTP to it over loopback, and prints TAP.
+
+Environment (set by `make check`; defaults work from an in-tree build):
+  INCIDENTD, INCIDENTCTL, PLUGIN_DIR, TEST_PLUGIN_DIR, SAMPLES_DIR, TMPDIR.
+Python 3 standard library only.
+"""
+
+import http.client
+import json
+import os
+import re
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import traceback
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TOP = os.path.dirname(os.path.dirname(HERE))
+
+
+def _env_path(name, default):
+    return os.environ.get(name) or os.path.join(TOP, default)
+
+
+INCIDENTD = _env_path("INCIDENTD", "broker/incidentd")
+INCIDENTCTL = _env_path("INCIDENTCTL", "ctl/incidentctl")
+PLUGIN_DIR = _env_path("PLUGIN_DIR", "sinks/.libs")
+TEST_PLUGIN_DIR = _env_path("TEST_PLUGIN_DIR", "tests/plugins/.libs")
+SAMPLES_DIR = _env_path("SAMPLES_DIR", "tests/samples")
+CONFD_DIR = _env_path("CONFD_DIR", "conf.d")
+
+SANITIZER_MARKS = ("AddressSanitizer", "LeakSanitizer", "runtime error:")
+
+
+def sample(*parts):
+    """Bytes of a file under SAMPLES_DIR."""
+    with open(os.path.join(SAMPLES_DIR, *parts), "rb") as f:
+        return f.read()
+
+
+def sample_json(*parts):
+    return json.loads(sample(*parts))
+
+
+def test_sink_path():
+    return os.path.join(TEST_PLUGIN_DIR, "test_sink.so")
+
+
+class Tap:
+    """Minimal TAP producer. Every assertion is one test point."""
+
+    def __init__(self):
+        self.n = 0
+        self.failed = 0
+        self.cleanups = []
+
+    def ok(self, cond, name, diag=None):
+        self.n += 1
+        if cond:
+            print("ok %d - %s" % (self.n, name))
+        else:
+            self.failed += 1
+            print("not ok %d - %s" % (self.n, name))
+            if diag is not None:
+                for line in str(diag).splitlines() or [""]:
+                    print("# " + line)
+        sys.stdout.flush()
+        return bool(cond)
+
+    def eq(self, got, want, name):
+        return self.ok(got == want, name, "got:  %r\nwant: %r" % (got, want))
+
+    def skip(self, name, why):
+        self.n += 1
+        print("ok %d - %s # SKIP %s" % (self.n, name, why))
+
+    def diag(self, text):
+        for line in str(text).splitlines():
+            print("# " + line)
+
+    def done(self):
+        for fn in reversed(self.cleanups):
+            try:
+                fn()
+            except Exception as e:  # report, never hide
+                self.ok(False, "cleanup", repr(e))
+        print("1..%d" % self.n)
+        sys.exit(1 if self.failed else 0)
+
+
+def run(main):
+    """Run main(tap) and turn any exception into a failed test point."""
+    tap = Tap()
+    try:
+        main(tap)
+    except Exception:
+        tap.ok(False, "uncaught exception", traceback.format_exc())
+    tap.done()
+
+
+def wait_until(fn, timeout=10.0, step=0.05):
+    """Poll fn() until it returns a truthy value or the timeout expires; returns it."""
+    deadline = time.monotonic() + timeout
+    while True:
+        v = fn()
+        if v or time.monotonic() >= deadline:
+            return v
+        time.sleep(step)
+
+
+class Daemon:
+    """One incidentd process with its own temporary conf.d and ledger."""
+
+    def __init__(self, tap, confd, env=None, args=(), start=True):
+        self.tap = tap
+        self.dir = tempfile.mkdtemp(prefix="incidentd-it-")
+        self.confd = os.path.join(self.dir, "conf.d")
+        self.db = os.path.join(self.dir, "var", "incidentd.db")
+        os.makedirs(self.confd)
+        self.write_confd(confd)
+        self.env = dict(os.environ)
+        self.env.update(env or {})
+        self.args = list(args)
+        self.proc = None
+        self.port = None
+        self._lines = []
+        self._lock = threading.Lock()
+        self._readers = []
+        tap.cleanups.append(self.teardown)
+        if start:
+            self.start()
+
+    def write_confd(self, confd):
+        for name in os.listdir(self.confd):
+            os.unlink(os.path.join(self.confd, name))
+        for name, text in confd.items():
+            with open(os.path.join(self.confd, name), "w") as f:
+                f.write(text)
+
+    def _reader(self, stream):
+        for raw in iter(stream.readline, b""):
+            line = raw.decode("utf-8", "replace").rstrip("\n")
+            with self._lock:
+                self._lines.append(line)
+        stream.close()
+
+    def start(self, listen="127.0.0.1:0"):
+        argv = [INCIDENTD, "-c", self.confd, "-d", self.db, "-l", listen,
+                "--plugin-dir", PLUGIN_DIR] + self.args
+        mark = len(self.lines())
+        self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                     stdin=subprocess.DEVNULL, env=self.env)
+        for s in (self.proc.stdout, self.proc.stderr):
+            t = threading.Thread(target=self._reader, args=(s,), daemon=True)
+            t.start()
+            self._readers.append(t)
+        m = self.wait_log(r"listening on http://127\.0\.0\.1:(\d+)", 10, since=mark)
+        if m is None:
+            raise RuntimeError("incidentd did not start:\n" + "\n".join(self.lines()))
+        self.port = int(m.group(1))
+        return self
+
+    def lines(self):
+        with self._lock:
+            return list(self._lines)
+
+    def wait_log(self, regex, timeout=5.0, since=0):
+        """Wait for a log line matching regex (searched from line index since)."""
+        rx = re.compile(regex)
+
+        def find():
+            for line in self.lines()[since:]:
+                m = rx.search(line)
+                if m:
+                    return m
+            return None
+        return wait_until(find, timeout)
+
+    def count_log(self, regex):
+        rx = re.compile(regex)
+        return sum(1 for line in self.lines() if rx.search(line))
+
+    def request(self, method, path, body=None, headers=None, timeout=10):
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        hdrs = {}
+        if isinstance(body, (dict, list)):
+            body = json.dumps(body)
+        if isinstance(body, str):
+            body = body.encode()
+        if body is not None:
+            hdrs["Content-Type"] = "application/json"
+        hdrs.update(headers or {})
+        try:
+            conn.request(method, path, body=body, headers=hdrs)
+            resp = conn.getresponse()
+            raw = resp.read()
+            rh = {k.lower(): v for k, v in resp.getheaders()}
+        finally:
+            conn.close()
+        data = raw.decode("utf-8", "replace")
+        if "json" in rh.get("content-type", ""):
+            try:
+                data = json.loads(raw)
+            except ValueError:
+                pass
+        return resp.status, rh, data
+
+    def post(self, path, body, headers=None):
+        return self.request("POST", path, body, headers)
+
+    def get(self, path, headers=None):
+        return self.request("GET", path, None, headers)
+
+    def sql(self, query, params=()):
+        con = sqlite3.connect("file:%s?mode=ro" % self.db, uri=True, timeout=5)
+        try:
+            return con.execute(query, params).fetchall()
+        finally:
+            con.close()
+
+    def scalar(self, query, params=()):
+        rows = self.sql(query, params)
+        return rows[0][0] if rows else None
+
+    def ctl(self, *args):
+        p = subprocess.run([INCIDENTCTL, "--db", self.db] + list(args),
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30,
+                           env=self.env)
+        return p.returncode, p.stdout.decode(), p.stderr.decode()
+
+    def signal(self, sig):
+        self.proc.send_signal(sig)
+
+    def _check_sanitizers(self, what):
+        bad = [l for l in self.lines() if any(m in l for m in SANITIZER_MARKS)]
+        self.tap.ok(not bad, "%s: no sanitizer reports" % what, "\n".join(self.lines()[-60:]))
+
+    def _join(self):
+        for t in self._readers:
+            t.join(5)
+        self._readers = []
+
+    def kill9(self):
+        self.proc.kill()
+        self.proc.wait(10)
+        self._join()
+        self.proc = None
+
+    def stop(self):
+        """SIGTERM, wait, assert exit 0 and a clean sanitizer report. Returns the code."""
+        if self.proc is None:
+            return None
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            rc = self.proc.wait(15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            rc = self.proc.wait(5)
+            self.tap.ok(False, "incidentd stops within 15 s of SIGTERM")
+        self._join()
+        self.proc = None
+        self.tap.eq(rc, 0, "incidentd exits 0 after SIGTERM")
+        self._check_sanitizers("incidentd")
+        return rc
+
+    def restart(self):
+        self.stop()
+        return self.start()
+
+    def teardown(self):
+        if self.proc is not None:
+            self.stop()
+        if self.tap.failed:
+            self.tap.diag("incidentd log (last 40 lines):")
+            self.tap.diag("\n".join(self.lines()[-40:]))
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def base_confd(sinks_yaml=None, routes_yaml=None, extra=""):
+    """A conf.d dict: argocd without auth, the given sinks and routes (YAML fragments)."""
+    sinks_yaml = sinks_yaml or "  log: { plugin: log }\n"
+    routes_yaml = routes_yaml or "  - name: default\n    sinks: [log]\n"
+    return {"10-test.yaml": "sources:\n  argocd: { auth: none }\nsinks:\n" + sinks_yaml +
+            "routes:\n" + routes_yaml + extra}
+
+
+def recorder(path):
+    """Read the JSON lines a test_sink wrote."""
+    try:
+        with open(path) as f:
+            return [json.loads(l) for l in f if l.strip()]
+    except FileNotFoundError:
+        return []
