@@ -22,6 +22,7 @@
 
 #include "http_client.h"
 #include "log.h"
+#include "pace.h"
 #include "util.h"
 
 #define CALL_BUCKETS 64
@@ -91,6 +92,7 @@ struct plugin_host {
 	struct event_base *base;
 	struct http_client *http;
 	int64_t (*now_ms)(void);
+	struct pace *pace;             /* lanes shared by every instance (pace_reserve) */
 	int depth;                     /* > 0 while a plugin is on the stack below us */
 	TAILQ_HEAD(, sink_set) dying;
 };
@@ -398,6 +400,25 @@ host_now_ms(struct incidentd_instance *self)
 	return host->now_ms != NULL ? host->now_ms() : util_now_ms();
 }
 
+static uint64_t
+host_pace_reserve(struct incidentd_instance *self, const char *lane, uint64_t min_gap_ms)
+{
+	struct plugin_host *host = self->si->set->host;
+	uint64_t wait = 0;
+
+	/* Out of memory: do not wait (the lane is advisory; the remote side still limits). */
+	if (pace_reserve(host->pace, lane, host_now_ms(self), min_gap_ms, &wait) != 0)
+		log_warn(self->si->component, "cannot book a pacing slot: out of memory");
+	return wait;
+}
+
+static void
+host_pace_hold(struct incidentd_instance *self, const char *lane, int64_t until_ms)
+{
+	if (pace_hold(self->si->set->host->pace, lane, until_ms) != 0)
+		log_warn(self->si->component, "cannot record a pacing hold: out of memory");
+}
+
 static const struct incidentd_host host_services = {
 	.abi_version = INCIDENTD_SINK_ABI_VERSION,
 	.struct_size = sizeof(struct incidentd_host),
@@ -409,6 +430,8 @@ static const struct incidentd_host host_services = {
 	.http_start = host_http_start,
 	.http_cancel = host_http_cancel,
 	.now_ms = host_now_ms,
+	.pace_reserve = host_pace_reserve,
+	.pace_hold = host_pace_hold,
 };
 
 /* --- host ----------------------------------------------------------------------------- */
@@ -430,6 +453,11 @@ plugin_host_new(struct event_base *base, struct plugin_host **out)
 	rc = http_client_new(base, &host->http);
 	if (rc != 0)
 		goto out;
+	host->pace = pace_new();
+	if (host->pace == NULL) {
+		rc = -ENOMEM;
+		goto out;
+	}
 	*out = host;
 	host = NULL;
 out:
@@ -454,6 +482,7 @@ plugin_host_destroy(struct plugin_host *host)
 		set_destroy_now(set);
 	}
 	http_client_destroy(host->http);
+	pace_destroy(host->pace);
 	free(host);
 }
 

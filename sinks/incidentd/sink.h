@@ -112,6 +112,15 @@ struct incidentd_host {
 	void (*http_cancel)(struct incidentd_instance *self, void *easy);
 	/* ms since the epoch (the broker's clock, which tests may control). */
 	int64_t (*now_ms)(struct incidentd_instance *self);
+	/* Pacing lanes shared by every sink instance of the broker, e.g. one per API token
+	 * ("github:<hash of token>"; never the secret itself). Returns how many ms the caller
+	 * must wait before starting its action (0 = now) and books the lane so that the next
+	 * caller starts at least min_gap_ms later. lane is copied. */
+	uint64_t (*pace_reserve)(struct incidentd_instance *self, const char *lane,
+	    uint64_t min_gap_ms);
+	/* Nobody on lane starts before until_ms (ms since the epoch), e.g. a rate limit's
+	 * reset time. Earlier holds than the current one are ignored. */
+	void (*pace_hold)(struct incidentd_instance *self, const char *lane, int64_t until_ms);
 };
 
 #define INCIDENTD_HOST_HAS(host, member) \
