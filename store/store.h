@@ -97,7 +97,8 @@ int store_get_incident_by_key(struct store *st, const char *key, struct incident
 /* Load the incident with this id. Returns 0 or -ENOENT. */
 int store_get_incident(struct store *st, const char *id, struct incident *out);
 
-/* Insert or update (by id) an incident. Returns 0. */
+/* Insert or update (by id) an incident. refs is written on insert only: later changes go
+ * through store_merge_incident_refs(), so a sink result is never lost. Returns 0. */
 int store_put_incident(struct store *st, const struct incident *inc);
 
 /* Merge obj's members into refs[sink] of the incident (obj borrowed). Returns 0 or -ENOENT. */
@@ -175,5 +176,9 @@ int delivery_state_parse(const char *name, enum delivery_state *out);
 
 /* Quick writability probe for /readyz: returns 0 when a write transaction can start. */
 int store_check_writable(struct store *st);
+
+/* SQLite's message for the last failed call on st (borrowed, valid until the next call),
+ * or "no error". NULL st is allowed. Never contains secrets: SQL has no inline values. */
+const char *store_last_error(struct store *st);
 
 #endif

@@ -1,0 +1,520 @@
+/* incidentctl.c - read the incidentd ledger from the command line.
+ *
+ *   incidentctl [--db PATH] [--json] COMMAND [OPTIONS]
+ *
+ * Exit status: 0 on success, 1 on error ("incidentctl: <message>" on stderr), 2 on a usage
+ * error. */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <jansson.h>
+
+#if defined(__has_include)
+#if __has_include("autoconf.h")
+#include "autoconf.h"
+#endif
+#endif
+#ifndef PACKAGE_VERSION
+#define PACKAGE_VERSION "0.1.0"
+#endif
+
+#include "store.h"
+#include "table.h"
+
+#define DEFAULT_DB "./var/incidentd.db"
+#define TABLE_WIDTH 120
+
+#define EXIT_USAGE 2
+
+struct ctl {
+	const char *db;
+	bool json;
+	struct store *st;
+};
+
+static const char usage_text[] =
+"usage: incidentctl [--db PATH] [--json] COMMAND [OPTIONS]\n"
+"\n"
+"Commands:\n"
+"  events [--limit N] [--source S] [--incident ID]   list events, newest first\n"
+"  event ID                                          one event with its decision trace\n"
+"  incidents [--limit N] [--state firing|resolved]   list incidents\n"
+"  incident ID                                       one incident with events, deliveries\n"
+"  deliveries [--failed] [--incident ID] [--limit N] list sink deliveries\n"
+"\n"
+"Options:\n"
+"  --db PATH    the ledger (default $INCIDENTD_DB, else " DEFAULT_DB ")\n"
+"  --json       print JSON instead of a table\n"
+"  --help       this text\n"
+"  --version    print the version\n";
+
+static void
+ctl_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static void
+ctl_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("incidentctl: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static int
+usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static int
+usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("incidentctl: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs("\nTry 'incidentctl --help'.\n", stderr);
+	return EXIT_USAGE;
+}
+
+/* getopt_long returned '?' (opterr is 0): say which option of what (a command name, or
+ * NULL for the global options) was wrong. Returns the usage exit status. */
+static int
+bad_option(const char *what, char **argv)
+{
+	const char *arg = optind > 0 ? argv[optind - 1] : NULL;
+
+	const char *sep = what != NULL ? ": " : "";
+
+	if (what == NULL)
+		what = "";
+	if (arg != NULL && strncmp(arg, "--", 2) == 0)
+		return usage_error("%s%soption '%s' is unknown or needs a value", what, sep, arg);
+	return usage_error("%s%soption '-%c' is unknown or needs a value", what, sep,
+	    optopt ? optopt : '?');
+}
+
+static int
+parse_limit(const char *s, int *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || v < 1 || v > 1000)
+		return -EINVAL;
+	*out = (int)v;
+	return 0;
+}
+
+/* Report a store error for what; returns the exit status 1. */
+static int
+store_failed(struct ctl *c, int rc, const char *what, const char *id)
+{
+	if (rc == -ENOENT && id != NULL)
+		ctl_error("no such %s %s", what, id);
+	else if (rc == -EIO)
+		ctl_error("cannot read %s: %s", what, store_last_error(c->st));
+	else
+		ctl_error("cannot read %s: %s", what, strerror(-rc));
+	return EXIT_FAILURE;
+}
+
+static int
+print_json(const json_t *v)
+{
+	if (json_dumpf(v, stdout, JSON_INDENT(2) | JSON_ENCODE_ANY) != 0) {
+		ctl_error("cannot write JSON");
+		return EXIT_FAILURE;
+	}
+	fputc('\n', stdout);
+	return EXIT_SUCCESS;
+}
+
+/* A string member of obj, or NULL (printed as "-"). */
+static const char *
+str(const json_t *obj, const char *key)
+{
+	return json_string_value(json_object_get(obj, key));
+}
+
+static const char *
+dash(const char *s)
+{
+	return s ? s : "-";
+}
+
+/* Time column: "2026-02-10T03:01:12.000Z" -> "2026-02-10 03:01:12". */
+static const char *
+short_time(const json_t *obj, const char *key, char *buf, size_t len)
+{
+	const char *t = str(obj, key);
+
+	if (t == NULL)
+		return NULL;
+	snprintf(buf, len, "%.10s %.8s", t, strlen(t) > 11 ? t + 11 : "");
+	return buf;
+}
+
+static int
+print_table(struct table *t, int flex)
+{
+	if (t == NULL) {
+		ctl_error("out of memory");
+		return EXIT_FAILURE;
+	}
+	table_print(t, stdout, TABLE_WIDTH, flex);
+	table_free(t);
+	return EXIT_SUCCESS;
+}
+
+static int
+cmd_events(struct ctl *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "limit", required_argument, NULL, 'n' },
+		{ "source", required_argument, NULL, 's' },
+		{ "incident", required_argument, NULL, 'i' },
+		{ "json", no_argument, NULL, 'j' },
+		{ NULL, 0, NULL, 0 },
+	};
+	static const char *const headers[] = { "ID", "RECEIVED", "SOURCE", "TYPE", "STATUS",
+	    "CLUSTER/NAMESPACE/APP", "SUMMARY" };
+	struct store_query q = { 0 };
+	struct table *t = NULL;
+	json_t *arr = NULL, *ev;
+	size_t i;
+	int ch, rc;
+
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'n':
+			if (parse_limit(optarg, &q.limit) != 0)
+				return usage_error("--limit must be an integer from 1 to 1000");
+			break;
+		case 's':
+			q.source = optarg;
+			break;
+		case 'i':
+			q.incident_id = optarg;
+			break;
+		case 'j':
+			c->json = true;
+			break;
+		default:
+			return bad_option(argv[0], argv);
+		}
+	}
+	if (optind != argc)
+		return usage_error("events: unexpected argument '%s'", argv[optind]);
+	rc = store_list_events(c->st, &q, &arr);
+	if (rc != 0)
+		return store_failed(c, rc, "events", NULL);
+	if (c->json) {
+		rc = print_json(arr);
+		goto out;
+	}
+	t = table_new(7, headers);
+	json_array_foreach(arr, i, ev) {
+		char when[32], where[512];
+		const char *cells[7];
+
+		snprintf(where, sizeof(where), "%s/%s/%s", dash(str(ev, "cluster")),
+		    dash(str(ev, "namespace")), dash(str(ev, "app")));
+		cells[0] = str(ev, "id");
+		cells[1] = short_time(ev, "received_at", when, sizeof(when));
+		cells[2] = str(ev, "source");
+		cells[3] = str(ev, "type");
+		cells[4] = str(ev, "status");
+		cells[5] = where;
+		cells[6] = str(ev, "summary");
+		if (t != NULL && table_add_row(t, cells) != 0) {
+			table_free(t);
+			t = NULL;
+		}
+	}
+	rc = print_table(t, 6);
+out:
+	json_decref(arr);
+	return rc;
+}
+
+/* "#42 https://..." from the first sink result with an issue number (github first). */
+static void
+issue_cell(const json_t *refs, char *buf, size_t len)
+{
+	const json_t *r = json_object_get(refs, "github"), *v;
+	const char *sink, *url;
+
+	snprintf(buf, len, "-");
+	if (json_object_get(r, "issue") == NULL) {
+		r = NULL;
+		json_object_foreach((json_t *)refs, sink, v) {
+			if (json_object_get(v, "issue") != NULL) {
+				r = v;
+				break;
+			}
+		}
+	}
+	if (r == NULL)
+		return;
+	v = json_object_get(r, "issue");
+	url = json_string_value(json_object_get(r, "url"));
+	if (json_is_integer(v))
+		snprintf(buf, len, "#%lld%s%s", (long long)json_integer_value(v), url ? " " : "",
+		    url ? url : "");
+	else if (json_is_string(v))
+		snprintf(buf, len, "#%s%s%s", json_string_value(v), url ? " " : "", url ? url : "");
+}
+
+static int
+cmd_incidents(struct ctl *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "limit", required_argument, NULL, 'n' },
+		{ "state", required_argument, NULL, 's' },
+		{ "json", no_argument, NULL, 'j' },
+		{ NULL, 0, NULL, 0 },
+	};
+	static const char *const headers[] = { "ID", "STATE", "KEY", "EVENTS", "OPENED",
+	    "UPDATED", "ISSUE" };
+	struct store_query q = { 0 };
+	struct table *t = NULL;
+	json_t *arr = NULL, *inc;
+	size_t i;
+	int ch, rc;
+
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'n':
+			if (parse_limit(optarg, &q.limit) != 0)
+				return usage_error("--limit must be an integer from 1 to 1000");
+			break;
+		case 's':
+			if (strcmp(optarg, "firing") != 0 && strcmp(optarg, "resolved") != 0)
+				return usage_error("--state must be firing or resolved");
+			q.state = optarg;
+			break;
+		case 'j':
+			c->json = true;
+			break;
+		default:
+			return bad_option(argv[0], argv);
+		}
+	}
+	if (optind != argc)
+		return usage_error("incidents: unexpected argument '%s'", argv[optind]);
+	rc = store_list_incidents(c->st, &q, &arr);
+	if (rc != 0)
+		return store_failed(c, rc, "incidents", NULL);
+	if (c->json) {
+		rc = print_json(arr);
+		goto out;
+	}
+	t = table_new(7, headers);
+	json_array_foreach(arr, i, inc) {
+		char opened[32], updated[32], count[32], issue[1024];
+		const char *cells[7];
+
+		snprintf(count, sizeof(count), "%lld",
+		    (long long)json_integer_value(json_object_get(inc, "event_count")));
+		issue_cell(json_object_get(inc, "refs"), issue, sizeof(issue));
+		cells[0] = str(inc, "id");
+		cells[1] = str(inc, "state");
+		cells[2] = str(inc, "key");
+		cells[3] = count;
+		cells[4] = short_time(inc, "opened_at", opened, sizeof(opened));
+		cells[5] = short_time(inc, "updated_at", updated, sizeof(updated));
+		cells[6] = issue;
+		if (t != NULL && table_add_row(t, cells) != 0) {
+			table_free(t);
+			t = NULL;
+		}
+	}
+	rc = print_table(t, 6);
+out:
+	json_decref(arr);
+	return rc;
+}
+
+static int
+cmd_deliveries(struct ctl *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "limit", required_argument, NULL, 'n' },
+		{ "failed", no_argument, NULL, 'f' },
+		{ "incident", required_argument, NULL, 'i' },
+		{ "json", no_argument, NULL, 'j' },
+		{ NULL, 0, NULL, 0 },
+	};
+	static const char *const headers[] = { "ID", "SINK", "ACTION", "STATE", "ATTEMPTS",
+	    "NEXT", "LAST ERROR" };
+	struct store_query q = { 0 };
+	struct table *t = NULL;
+	json_t *arr = NULL, *d;
+	size_t i;
+	int ch, rc;
+
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'n':
+			if (parse_limit(optarg, &q.limit) != 0)
+				return usage_error("--limit must be an integer from 1 to 1000");
+			break;
+		case 'f':
+			q.failed_only = true;
+			break;
+		case 'i':
+			q.incident_id = optarg;
+			break;
+		case 'j':
+			c->json = true;
+			break;
+		default:
+			return bad_option(argv[0], argv);
+		}
+	}
+	if (optind != argc)
+		return usage_error("deliveries: unexpected argument '%s'", argv[optind]);
+	rc = store_list_deliveries(c->st, &q, &arr);
+	if (rc != 0)
+		return store_failed(c, rc, "deliveries", NULL);
+	if (c->json) {
+		rc = print_json(arr);
+		goto out;
+	}
+	t = table_new(7, headers);
+	json_array_foreach(arr, i, d) {
+		char id[32], attempts[32], next[32];
+		const char *cells[7], *state = str(d, "state");
+
+		snprintf(id, sizeof(id), "%lld",
+		    (long long)json_integer_value(json_object_get(d, "id")));
+		snprintf(attempts, sizeof(attempts), "%lld",
+		    (long long)json_integer_value(json_object_get(d, "attempts")));
+		cells[0] = id;
+		cells[1] = str(d, "sink");
+		cells[2] = str(d, "action");
+		cells[3] = state;
+		cells[4] = attempts;
+		/* the due time only means something while the delivery waits */
+		cells[5] = state && strcmp(state, "pending") == 0 ?
+		    short_time(d, "next_attempt_at", next, sizeof(next)) : NULL;
+		cells[6] = str(d, "last_error");
+		if (t != NULL && table_add_row(t, cells) != 0) {
+			table_free(t);
+			t = NULL;
+		}
+	}
+	rc = print_table(t, 6);
+out:
+	json_decref(arr);
+	return rc;
+}
+
+/* event ID / incident ID: always pretty JSON. */
+static int
+cmd_show(struct ctl *c, int argc, char **argv, bool incident)
+{
+	const char *what = incident ? "incident" : "event";
+	json_t *obj = NULL;
+	int rc;
+
+	if (argc != 2)
+		return usage_error("usage: incidentctl %s ID", what);
+	rc = incident ? store_incident_json(c->st, argv[1], &obj) :
+	    store_event_json(c->st, argv[1], &obj);
+	if (rc != 0)
+		return store_failed(c, rc, what, argv[1]);
+	rc = print_json(obj);
+	json_decref(obj);
+	return rc;
+}
+
+static const char *const commands[] = { "events", "event", "incidents", "incident",
+    "deliveries" };
+
+static int
+run_command(struct ctl *c, int argc, char **argv)
+{
+	optind = 0;  /* glibc: restart getopt for the command's own options */
+	opterr = 0;
+	if (strcmp(argv[0], "events") == 0)
+		return cmd_events(c, argc, argv);
+	if (strcmp(argv[0], "event") == 0)
+		return cmd_show(c, argc, argv, false);
+	if (strcmp(argv[0], "incidents") == 0)
+		return cmd_incidents(c, argc, argv);
+	if (strcmp(argv[0], "incident") == 0)
+		return cmd_show(c, argc, argv, true);
+	return cmd_deliveries(c, argc, argv);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "db", required_argument, NULL, 'd' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct ctl c = { 0 };
+	char err[512];
+	const char *env;
+	bool known = false;
+	int ch, rc;
+
+	env = getenv("INCIDENTD_DB");
+	c.db = env && *env ? env : DEFAULT_DB;
+	opterr = 0;
+	/* "+": stop at the command, whose options are parsed by the command */
+	while ((ch = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'd':
+			c.db = optarg;
+			break;
+		case 'j':
+			c.json = true;
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			return EXIT_SUCCESS;
+		case 'V':
+			printf("incidentctl %s\n", PACKAGE_VERSION);
+			return EXIT_SUCCESS;
+		default:
+			return bad_option(NULL, argv);
+		}
+	}
+	if (optind >= argc)
+		return usage_error("missing command");
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		known = known || strcmp(argv[optind], commands[i]) == 0;
+	if (!known)
+		return usage_error("unknown command '%s'", argv[optind]);
+
+	/* a reader should not create an empty ledger by mistake */
+	if (access(c.db, F_OK) != 0) {
+		ctl_error("no ledger at %s (use --db or INCIDENTD_DB)", c.db);
+		return EXIT_FAILURE;
+	}
+	rc = store_open(c.db, &c.st, err, sizeof(err));
+	if (rc != 0) {
+		ctl_error("%s", err);
+		return EXIT_FAILURE;
+	}
+	rc = run_command(&c, argc - optind, argv + optind);
+	store_close(c.st);
+	return rc;
+}

@@ -1,0 +1,583 @@
+/* store.c - the ledger connection: open, migrations, transactions, the statement cache
+ * and the bind/column helpers the other store/ files share. */
+#include "store_int.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+/* Every statement, indexed by enum store_stmt_id. Optional filters are written as
+ * "(?N IS NULL OR col = ?N)" so each query is prepared once. */
+static const char *const store_sql[STMT__COUNT] = {
+	[STMT_BEGIN] = "BEGIN IMMEDIATE",
+	[STMT_COMMIT] = "COMMIT",
+	[STMT_ROLLBACK] = "ROLLBACK",
+	[STMT_SAVEPOINT] = "SAVEPOINT req",
+	[STMT_RELEASE] = "RELEASE req",
+	[STMT_ROLLBACK_TO] = "ROLLBACK TO req",
+	[STMT_USER_VERSION] = "PRAGMA user_version",
+	[STMT_FIND_DUP] =
+	    "SELECT id FROM events WHERE source = ?1 AND payload_sha256 = ?2"
+	    " AND received_at >= ?3 ORDER BY id",
+	[STMT_INSERT_EVENT] =
+	    "INSERT INTO events (id, source, type, status, severity, cluster, namespace, app,"
+	    " revision, repo_url, summary, message, fingerprint, incident_id, occurred_at,"
+	    " received_at, payload_sha256, event, payload)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,"
+	    " ?17, ?18, ?19)",
+	[STMT_INC_BY_KEY] =
+	    "SELECT " INCIDENT_COLUMNS " FROM incidents WHERE key = ?1"
+	    " ORDER BY opened_at DESC, id DESC LIMIT 1",
+	[STMT_INC_BY_ID] = "SELECT " INCIDENT_COLUMNS " FROM incidents WHERE id = ?1",
+	[STMT_INC_UPSERT] =
+	    "INSERT INTO incidents (" INCIDENT_COLUMNS ")"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"
+	    " ON CONFLICT (id) DO UPDATE SET key = excluded.key, route = excluded.route,"
+	    " state = excluded.state, source = excluded.source, cluster = excluded.cluster,"
+	    " namespace = excluded.namespace, app = excluded.app, title = excluded.title,"
+	    " opened_at = excluded.opened_at, updated_at = excluded.updated_at,"
+	    " resolved_at = excluded.resolved_at, last_event_id = excluded.last_event_id,"
+	    " event_count = excluded.event_count",
+	[STMT_INC_REFS_GET] = "SELECT refs FROM incidents WHERE id = ?1",
+	[STMT_INC_REFS_SET] = "UPDATE incidents SET refs = ?2 WHERE id = ?1",
+	[STMT_DEL_INSERT] =
+	    "INSERT INTO deliveries (incident_id, event_id, sink, action, state, attempts,"
+	    " next_attempt_at, created_at, updated_at, last_status, last_error, result,"
+	    " depends_on) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+	[STMT_DEL_UPDATE] =
+	    "UPDATE deliveries SET state = ?2, attempts = ?3, next_attempt_at = ?4,"
+	    " last_status = ?5, last_error = ?6, result = ?7, updated_at = ?8 WHERE id = ?1",
+	[STMT_DEL_DUE] =
+	    "SELECT " DELIVERY_COLUMNS " FROM deliveries WHERE state = 'pending'"
+	    " AND next_attempt_at <= ?1 ORDER BY next_attempt_at, id LIMIT ?2",
+	[STMT_DEL_NEXT] =
+	    "SELECT min(next_attempt_at) FROM deliveries WHERE state = 'pending'",
+	[STMT_DEL_RELEASE_OK] =
+	    "UPDATE deliveries SET state = 'pending', next_attempt_at = ?2, updated_at = ?2"
+	    " WHERE depends_on = ?1 AND state = 'blocked'",
+	/* A failure cancels the whole chain blocked behind it. */
+	[STMT_DEL_RELEASE_FAIL] =
+	    "WITH RECURSIVE chain(id) AS (SELECT id FROM deliveries WHERE depends_on = ?1"
+	    " UNION SELECT d.id FROM deliveries d JOIN chain c ON d.depends_on = c.id)"
+	    " UPDATE deliveries SET state = 'cancelled', updated_at = ?2,"
+	    " last_error = 'dependency ' || depends_on ||"
+	    " CASE WHEN depends_on = ?1 THEN ' failed' ELSE ' cancelled' END"
+	    " WHERE state = 'blocked' AND id IN (SELECT id FROM chain)",
+	[STMT_DEL_REQUEUE] =
+	    "UPDATE deliveries SET state = 'pending' WHERE state = 'running'",
+	[STMT_DEL_GET] = "SELECT " DELIVERY_COLUMNS " FROM deliveries WHERE id = ?1",
+	[STMT_DECISION_INSERT] =
+	    "INSERT INTO decisions (event_id, incident_id, seq, step, outcome, detail, at)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	[STMT_LIST_EVENTS] =
+	    "SELECT id, source, type, status, cluster, namespace, app, summary, occurred_at,"
+	    " received_at, incident_id FROM events WHERE (?1 IS NULL OR id < ?1)"
+	    " AND (?2 IS NULL OR source = ?2) AND (?3 IS NULL OR incident_id = ?3)"
+	    " ORDER BY id DESC LIMIT ?4",
+	[STMT_EVENT_GET] = "SELECT event, payload, incident_id FROM events WHERE id = ?1",
+	[STMT_DECISIONS_BY_EVENT] =
+	    "SELECT seq, step, outcome, detail, at FROM decisions WHERE event_id = ?1"
+	    " ORDER BY seq, id",
+	[STMT_DELIVERIES_BY_EVENT] =
+	    "SELECT " DELIVERY_COLUMNS " FROM deliveries WHERE event_id = ?1 ORDER BY id",
+	[STMT_LIST_INCIDENTS] =
+	    "SELECT id, key, route, state, source, cluster, namespace, app, title, opened_at,"
+	    " updated_at, resolved_at, event_count, refs FROM incidents"
+	    " WHERE (?1 IS NULL OR (updated_at, id) <"
+	    " (SELECT updated_at, id FROM incidents WHERE id = ?1))"
+	    " AND (?2 IS NULL OR source = ?2) AND (?3 IS NULL OR state = ?3)"
+	    " ORDER BY updated_at DESC, id DESC LIMIT ?4",
+	[STMT_INC_EVENTS] =
+	    "SELECT id FROM events WHERE incident_id = ?1 ORDER BY id DESC LIMIT 100",
+	[STMT_DELIVERIES_BY_INC] =
+	    "SELECT " DELIVERY_COLUMNS " FROM deliveries WHERE incident_id = ?1 ORDER BY id",
+	[STMT_DECISIONS_BY_INC] =
+	    "SELECT event_id, seq, step, outcome, detail, at FROM decisions"
+	    " WHERE incident_id = ?1 ORDER BY event_id, seq, id",
+	[STMT_LIST_DELIVERIES] =
+	    "SELECT " DELIVERY_COLUMNS " FROM deliveries WHERE (?1 IS NULL OR id < ?1)"
+	    " AND (?2 IS NULL OR incident_id = ?2) AND (?3 IS NULL OR state = ?3)"
+	    " AND (?4 = 0 OR state = 'failed') ORDER BY id DESC LIMIT ?5",
+};
+
+int
+store_error(struct store *st, int sqlite_rc)
+{
+	if (st != NULL && st->db != NULL)
+		snprintf(st->errmsg, sizeof(st->errmsg), "%s", sqlite3_errmsg(st->db));
+	switch (sqlite_rc) {
+	case SQLITE_OK:
+	case SQLITE_DONE:
+	case SQLITE_ROW:
+		return 0;
+	case SQLITE_NOMEM:
+		return -ENOMEM;
+	case SQLITE_CONSTRAINT_PRIMARYKEY:
+	case SQLITE_CONSTRAINT_UNIQUE:
+		return -EEXIST;
+	}
+	switch (sqlite_rc & 0xff) {
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return -EBUSY;
+	case SQLITE_NOMEM:
+		return -ENOMEM;
+	}
+	return -EIO;
+}
+
+const char *
+store_last_error(struct store *st)
+{
+	if (st == NULL || st->errmsg[0] == '\0')
+		return "no error";
+	return st->errmsg;
+}
+
+int
+store_stmt(struct store *st, enum store_stmt_id id, sqlite3_stmt **out)
+{
+	int rc;
+
+	if (st->stmt[id] == NULL) {
+		rc = sqlite3_prepare_v3(st->db, store_sql[id], -1, SQLITE_PREPARE_PERSISTENT,
+		    &st->stmt[id], NULL);
+		if (rc != SQLITE_OK)
+			return store_error(st, rc);
+	}
+	*out = st->stmt[id];
+	return 0;
+}
+
+void
+store_stmt_done(sqlite3_stmt *s)
+{
+	if (s == NULL)
+		return;
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+}
+
+int
+store_step_done(struct store *st, sqlite3_stmt *s)
+{
+	int rc;
+
+	rc = sqlite3_step(s);
+	rc = rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : store_error(st, rc);
+	store_stmt_done(s);
+	return rc;
+}
+
+int
+store_bind_text(sqlite3_stmt *s, int idx, const char *v)
+{
+	if (v == NULL)
+		return sqlite3_bind_null(s, idx);
+	return sqlite3_bind_text(s, idx, v, -1, SQLITE_TRANSIENT);
+}
+
+int
+store_bind_time(sqlite3_stmt *s, int idx, int64_t ms)
+{
+	char buf[UTIL_TIME_LEN];
+
+	util_format_time(ms, buf, sizeof(buf));
+	return sqlite3_bind_text(s, idx, buf, -1, SQLITE_TRANSIENT);
+}
+
+int
+store_bind_time_opt(sqlite3_stmt *s, int idx, int64_t ms)
+{
+	if (ms == 0)
+		return sqlite3_bind_null(s, idx);
+	return store_bind_time(s, idx, ms);
+}
+
+int
+store_col_dup(sqlite3_stmt *s, int col, char **out)
+{
+	const unsigned char *v = sqlite3_column_text(s, col);
+
+	*out = NULL;
+	if (v == NULL)
+		return sqlite3_column_type(s, col) == SQLITE_NULL ? 0 : -ENOMEM;
+	*out = strdup((const char *)v);
+	return *out == NULL ? -ENOMEM : 0;
+}
+
+int64_t
+store_col_time(sqlite3_stmt *s, int col)
+{
+	const unsigned char *v = sqlite3_column_text(s, col);
+	int64_t ms = 0;
+
+	if (v == NULL || util_parse_time((const char *)v, &ms) != 0)
+		return 0;
+	return ms;
+}
+
+static int
+is_json_column(const char *name)
+{
+	return strcmp(name, "refs") == 0 || strcmp(name, "result") == 0 ||
+	    strcmp(name, "event") == 0 || strcmp(name, "payload") == 0;
+}
+
+json_t *
+store_row_json(sqlite3_stmt *s)
+{
+	json_t *o, *v;
+	int n = sqlite3_column_count(s);
+
+	o = json_object();
+	if (o == NULL)
+		return NULL;
+	for (int i = 0; i < n; i++) {
+		const char *name = sqlite3_column_name(s, i);
+		const char *text;
+
+		switch (sqlite3_column_type(s, i)) {
+		case SQLITE_NULL:
+			v = json_null();
+			break;
+		case SQLITE_INTEGER:
+			v = json_integer(sqlite3_column_int64(s, i));
+			break;
+		case SQLITE_FLOAT:
+			v = json_real(sqlite3_column_double(s, i));
+			break;
+		default:
+			text = (const char *)sqlite3_column_text(s, i);
+			if (text == NULL) {
+				v = NULL;
+				break;
+			}
+			v = is_json_column(name) ? json_loads(text, JSON_DECODE_ANY, NULL) : NULL;
+			if (v == NULL)
+				v = json_string(text);
+			break;
+		}
+		if (v == NULL || json_object_set_new(o, name, v) != 0) {
+			json_decref(o);
+			return NULL;
+		}
+	}
+	return o;
+}
+
+int
+store_rows_json(struct store *st, sqlite3_stmt *s, json_t **out)
+{
+	json_t *arr, *row;
+	int rc;
+
+	*out = NULL;
+	arr = json_array();
+	if (arr == NULL) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		row = store_row_json(s);
+		if (row == NULL || json_array_append_new(arr, row) != 0) {
+			rc = -ENOMEM;
+			goto out;
+		}
+	}
+	rc = rc == SQLITE_DONE ? 0 : store_error(st, rc);
+out:
+	store_stmt_done(s);
+	if (rc == 0)
+		*out = arr;
+	else
+		json_decref(arr);
+	return rc;
+}
+
+/* mkdir -p of the directory part of path, mode 0750. */
+static int
+make_parent_dir(const char *path)
+{
+	char dir[4096];
+	char *p;
+
+	if ((size_t)snprintf(dir, sizeof(dir), "%s", path) >= sizeof(dir))
+		return -ENAMETOOLONG;
+	p = strrchr(dir, '/');
+	if (p == NULL || p == dir)
+		return 0;
+	*p = '\0';
+	for (p = dir + 1; *p != '\0'; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(dir, 0750) != 0 && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(dir, 0750) != 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+/* Run a PRAGMA (constant text) and return its first column as text in buf (may be empty). */
+static int
+run_pragma(struct store *st, const char *sql, char *buf, size_t len)
+{
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	if (len > 0)
+		buf[0] = '\0';
+	rc = sqlite3_prepare_v2(st->db, sql, -1, &s, NULL);
+	if (rc != SQLITE_OK) {
+		rc = store_error(st, rc);
+		goto out;
+	}
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		const unsigned char *v = sqlite3_column_text(s, 0);
+
+		if (v != NULL && len > 0 && buf[0] == '\0')
+			snprintf(buf, len, "%s", (const char *)v);
+	}
+	rc = rc == SQLITE_DONE ? 0 : store_error(st, rc);
+out:
+	sqlite3_finalize(s);
+	return rc;
+}
+
+/* Run every statement of a constant script, one prepared statement at a time. */
+static int
+run_script(struct store *st, const char *sql)
+{
+	sqlite3_stmt *s = NULL;
+	const char *tail = sql;
+	int rc = 0;
+
+	while (tail != NULL && *tail != '\0') {
+		rc = sqlite3_prepare_v2(st->db, tail, -1, &s, &tail);
+		if (rc != SQLITE_OK) {
+			rc = store_error(st, rc);
+			goto out;
+		}
+		if (s == NULL)  /* only whitespace or comments left */
+			break;
+		while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+			;
+		if (rc != SQLITE_DONE) {
+			rc = store_error(st, rc);
+			goto out;
+		}
+		rc = 0;
+		sqlite3_finalize(s);
+		s = NULL;
+	}
+out:
+	sqlite3_finalize(s);
+	return rc;
+}
+
+int
+store_schema_version(struct store *st)
+{
+	sqlite3_stmt *s = NULL;
+	int rc, v = -EIO;
+
+	rc = store_stmt(st, STMT_USER_VERSION, &s);
+	if (rc != 0)
+		return rc;
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		v = sqlite3_column_int(s, 0);
+	else
+		v = store_error(st, rc);
+	store_stmt_done(s);
+	return v;
+}
+
+/* Apply migration i (schema i -> i + 1) and record it, in one transaction. */
+static int
+migrate_one(struct store *st, size_t i)
+{
+	char sql[64], keep[sizeof(st->errmsg)];
+	int rc;
+
+	rc = run_script(st, "BEGIN IMMEDIATE");
+	if (rc != 0)
+		goto out;
+	rc = run_script(st, store_migrations[i]);
+	if (rc == 0) {
+		snprintf(sql, sizeof(sql), "PRAGMA user_version = %zu", i + 1);
+		rc = run_script(st, sql);
+	}
+	if (rc == 0)
+		rc = run_script(st, "COMMIT");
+	if (rc != 0) {
+		snprintf(keep, sizeof(keep), "%s", st->errmsg);
+		run_script(st, "ROLLBACK");
+		snprintf(st->errmsg, sizeof(st->errmsg), "%s", keep);
+	}
+out:
+	return rc;
+}
+
+/* Apply the migrations this database has not seen, each in its own transaction. */
+static int
+migrate(struct store *st, char *err, size_t errlen)
+{
+	int rc = 0, version;
+
+	version = store_schema_version(st);
+	if (version < 0) {
+		snprintf(err, errlen, "cannot read the ledger schema version: %s",
+		    store_last_error(st));
+		return version;
+	}
+	if ((size_t)version > store_n_migrations) {
+		snprintf(err, errlen, "ledger schema %d is newer than this incidentd (%zu)",
+		    version, store_n_migrations);
+		return -EPROTO;
+	}
+	for (size_t i = (size_t)version; rc == 0 && i < store_n_migrations; i++) {
+		rc = migrate_one(st, i);
+		if (rc != 0)
+			snprintf(err, errlen, "cannot migrate the ledger to schema %zu: %s", i + 1,
+			    store_last_error(st));
+	}
+	return rc;
+}
+
+int
+store_open(const char *path, struct store **out, char *err, size_t errlen)
+{
+	struct store *st = NULL;
+	char mode[32];
+	int rc;
+
+	*out = NULL;
+	if (errlen > 0)
+		err[0] = '\0';
+	rc = make_parent_dir(path);
+	if (rc != 0) {
+		snprintf(err, errlen, "cannot create the directory of %s: %s", path, strerror(-rc));
+		goto out;
+	}
+	st = calloc(1, sizeof(*st));
+	if (st == NULL) {
+		rc = -ENOMEM;
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	rc = sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+	if (rc != SQLITE_OK) {
+		rc = st->db ? store_error(st, rc) : -ENOMEM;
+		snprintf(err, errlen, "cannot open %s: %s", path, store_last_error(st));
+		goto out;
+	}
+	sqlite3_extended_result_codes(st->db, 1);
+	sqlite3_busy_timeout(st->db, 5000);
+	rc = run_pragma(st, "PRAGMA journal_mode = WAL", mode, sizeof(mode));
+	if (rc == 0 && strcmp(mode, "wal") != 0) {
+		snprintf(st->errmsg, sizeof(st->errmsg), "journal_mode is %s, not wal", mode);
+		rc = -EIO;
+	}
+	if (rc == 0)
+		rc = run_pragma(st, "PRAGMA synchronous = FULL", NULL, 0);
+	if (rc == 0)
+		rc = run_pragma(st, "PRAGMA foreign_keys = ON", NULL, 0);
+	if (rc != 0) {
+		snprintf(err, errlen, "cannot set up %s: %s", path, store_last_error(st));
+		goto out;
+	}
+	rc = migrate(st, err, errlen);
+out:
+	if (rc != 0) {
+		store_close(st);
+		return rc;
+	}
+	*out = st;
+	return 0;
+}
+
+void
+store_close(struct store *st)
+{
+	if (st == NULL)
+		return;
+	for (size_t i = 0; i < STMT__COUNT; i++)
+		sqlite3_finalize(st->stmt[i]);
+	sqlite3_close(st->db);
+	free(st);
+}
+
+static int
+run_cached(struct store *st, enum store_stmt_id id)
+{
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	rc = store_stmt(st, id, &s);
+	if (rc != 0)
+		return rc;
+	return store_step_done(st, s);
+}
+
+int
+store_begin(struct store *st)
+{
+	return run_cached(st, STMT_BEGIN);
+}
+
+int
+store_commit(struct store *st)
+{
+	return run_cached(st, STMT_COMMIT);
+}
+
+int
+store_rollback(struct store *st)
+{
+	if (sqlite3_get_autocommit(st->db))
+		return 0;  /* nothing open (SQLite may have rolled back already) */
+	return run_cached(st, STMT_ROLLBACK);
+}
+
+int
+store_savepoint(struct store *st)
+{
+	return run_cached(st, STMT_SAVEPOINT);
+}
+
+int
+store_release(struct store *st)
+{
+	return run_cached(st, STMT_RELEASE);
+}
+
+int
+store_rollback_savepoint(struct store *st)
+{
+	int rc;
+
+	rc = run_cached(st, STMT_ROLLBACK_TO);
+	if (rc == 0)
+		rc = run_cached(st, STMT_RELEASE);
+	return rc;
+}
+
+int
+store_check_writable(struct store *st)
+{
+	int rc;
+
+	if (!sqlite3_get_autocommit(st->db))
+		return 0;  /* a write transaction is open on this connection */
+	rc = run_cached(st, STMT_BEGIN);
+	if (rc == 0)
+		rc = run_cached(st, STMT_ROLLBACK);
+	return rc;
+}

@@ -1,0 +1,299 @@
+/* store_ingest.c - the write side of ingest: events, duplicate detection, incidents
+ * and the decision trace. */
+#include "store_int.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+int
+store_find_duplicate(struct store *st, const char *source, const char *payload_sha256,
+    int64_t since_ms, json_t **ids)
+{
+	sqlite3_stmt *s = NULL;
+	json_t *arr;
+	int rc;
+
+	*ids = NULL;
+	arr = json_array();
+	if (arr == NULL)
+		return -ENOMEM;
+	rc = store_stmt(st, STMT_FIND_DUP, &s);
+	if (rc != 0)
+		goto out;
+	store_bind_text(s, 1, source);
+	store_bind_text(s, 2, payload_sha256);
+	store_bind_time(s, 3, since_ms);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (json_array_append_new(arr,
+		    json_string((const char *)sqlite3_column_text(s, 0))) != 0) {
+			rc = -ENOMEM;
+			goto out;
+		}
+	}
+	rc = rc == SQLITE_DONE ? 0 : store_error(st, rc);
+out:
+	store_stmt_done(s);
+	if (rc == 0)
+		*ids = arr;
+	else
+		json_decref(arr);
+	return rc;
+}
+
+int
+store_insert_event(struct store *st, const struct ievent *ev, const char *payload_sha256,
+    const char *incident_id)
+{
+	sqlite3_stmt *s = NULL;
+	json_t *obj = NULL;
+	char *event_text = NULL, *payload_text = NULL;
+	int rc;
+
+	obj = ievent_to_json(ev, false);
+	if (obj == NULL || (event_text = json_dumps(obj, JSON_COMPACT)) == NULL) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	if (ev->payload != NULL &&
+	    (payload_text = json_dumps(ev->payload, JSON_COMPACT | JSON_ENCODE_ANY)) == NULL) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	rc = store_stmt(st, STMT_INSERT_EVENT, &s);
+	if (rc != 0)
+		goto out;
+	store_bind_text(s, 1, ev->id);
+	store_bind_text(s, 2, ev->source);
+	store_bind_text(s, 3, ev->type);
+	store_bind_text(s, 4, ev->status);
+	store_bind_text(s, 5, ev->severity);
+	store_bind_text(s, 6, ev->cluster);
+	store_bind_text(s, 7, ev->namespace);
+	store_bind_text(s, 8, ev->app);
+	store_bind_text(s, 9, ev->revision);
+	store_bind_text(s, 10, ev->repo_url);
+	store_bind_text(s, 11, ev->summary);
+	store_bind_text(s, 12, ev->message);
+	store_bind_text(s, 13, ev->fingerprint);
+	store_bind_text(s, 14, incident_id);
+	store_bind_time(s, 15, ev->occurred_at ? ev->occurred_at : ev->received_at);
+	store_bind_time(s, 16, ev->received_at);
+	store_bind_text(s, 17, payload_sha256);
+	store_bind_text(s, 18, event_text);
+	store_bind_text(s, 19, payload_text);
+	rc = store_step_done(st, s);
+out:
+	free(payload_text);
+	free(event_text);
+	json_decref(obj);
+	return rc;
+}
+
+void
+incident_clear(struct incident *inc)
+{
+	if (inc == NULL)
+		return;
+	free(inc->key);
+	free(inc->route);
+	free(inc->state);
+	free(inc->source);
+	free(inc->cluster);
+	free(inc->namespace);
+	free(inc->app);
+	free(inc->title);
+	free(inc->last_event_id);
+	json_decref(inc->refs);
+	memset(inc, 0, sizeof(*inc));
+}
+
+/* Load the current row (INCIDENT_COLUMNS order) into *out. */
+static int
+row_incident(sqlite3_stmt *s, struct incident *out)
+{
+	const unsigned char *id = sqlite3_column_text(s, 0);
+	const char *refs;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	snprintf(out->id, sizeof(out->id), "%s", id ? (const char *)id : "");
+	if ((rc = store_col_dup(s, 1, &out->key)) != 0 ||
+	    (rc = store_col_dup(s, 2, &out->route)) != 0 ||
+	    (rc = store_col_dup(s, 3, &out->state)) != 0 ||
+	    (rc = store_col_dup(s, 4, &out->source)) != 0 ||
+	    (rc = store_col_dup(s, 5, &out->cluster)) != 0 ||
+	    (rc = store_col_dup(s, 6, &out->namespace)) != 0 ||
+	    (rc = store_col_dup(s, 7, &out->app)) != 0 ||
+	    (rc = store_col_dup(s, 8, &out->title)) != 0 ||
+	    (rc = store_col_dup(s, 12, &out->last_event_id)) != 0)
+		goto out;
+	out->opened_at = store_col_time(s, 9);
+	out->updated_at = store_col_time(s, 10);
+	out->resolved_at = store_col_time(s, 11);
+	out->event_count = sqlite3_column_int64(s, 13);
+	refs = (const char *)sqlite3_column_text(s, 14);
+	out->refs = refs ? json_loads(refs, 0, NULL) : NULL;
+	if (out->refs == NULL || !json_is_object(out->refs)) {
+		json_decref(out->refs);
+		out->refs = json_object();
+	}
+	if (out->refs == NULL)
+		rc = -ENOMEM;
+out:
+	if (rc != 0)
+		incident_clear(out);
+	return rc;
+}
+
+static int
+get_incident(struct store *st, enum store_stmt_id id, const char *arg, struct incident *out)
+{
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	rc = store_stmt(st, id, &s);
+	if (rc != 0)
+		goto out;
+	store_bind_text(s, 1, arg);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		rc = row_incident(s, out);
+	else if (rc == SQLITE_DONE)
+		rc = -ENOENT;
+	else
+		rc = store_error(st, rc);
+out:
+	store_stmt_done(s);
+	return rc;
+}
+
+int
+store_get_incident_by_key(struct store *st, const char *key, struct incident *out)
+{
+	return get_incident(st, STMT_INC_BY_KEY, key, out);
+}
+
+int
+store_get_incident(struct store *st, const char *id, struct incident *out)
+{
+	return get_incident(st, STMT_INC_BY_ID, id, out);
+}
+
+int
+store_put_incident(struct store *st, const struct incident *inc)
+{
+	sqlite3_stmt *s = NULL;
+	char *refs = NULL;
+	int rc;
+
+	if (inc->refs != NULL && (refs = json_dumps(inc->refs, JSON_COMPACT)) == NULL) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	rc = store_stmt(st, STMT_INC_UPSERT, &s);
+	if (rc != 0)
+		goto out;
+	store_bind_text(s, 1, inc->id);
+	store_bind_text(s, 2, inc->key);
+	store_bind_text(s, 3, inc->route);
+	store_bind_text(s, 4, inc->state);
+	store_bind_text(s, 5, inc->source);
+	store_bind_text(s, 6, inc->cluster);
+	store_bind_text(s, 7, inc->namespace);
+	store_bind_text(s, 8, inc->app);
+	store_bind_text(s, 9, inc->title);
+	store_bind_time(s, 10, inc->opened_at);
+	store_bind_time(s, 11, inc->updated_at);
+	store_bind_time_opt(s, 12, inc->resolved_at);
+	store_bind_text(s, 13, inc->last_event_id);
+	sqlite3_bind_int64(s, 14, inc->event_count);
+	store_bind_text(s, 15, refs ? refs : "{}");
+	rc = store_step_done(st, s);
+out:
+	free(refs);
+	return rc;
+}
+
+int
+store_merge_incident_refs(struct store *st, const char *incident_id, const char *sink,
+    const json_t *obj)
+{
+	sqlite3_stmt *s = NULL;
+	json_t *refs = NULL, *slot;
+	char *text = NULL;
+	const char *cur;
+	int rc;
+
+	rc = store_stmt(st, STMT_INC_REFS_GET, &s);
+	if (rc != 0)
+		goto out;
+	store_bind_text(s, 1, incident_id);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_DONE) {
+		rc = -ENOENT;
+		goto out;
+	}
+	if (rc != SQLITE_ROW) {
+		rc = store_error(st, rc);
+		goto out;
+	}
+	cur = (const char *)sqlite3_column_text(s, 0);
+	refs = cur ? json_loads(cur, 0, NULL) : NULL;
+	if (refs == NULL || !json_is_object(refs)) {
+		json_decref(refs);
+		refs = json_object();
+	}
+	store_stmt_done(s);
+	s = NULL;
+	slot = json_object_get(refs, sink);
+	if (!json_is_object(slot)) {
+		slot = json_object();
+		if (slot == NULL || json_object_set_new(refs, sink, slot) != 0) {
+			rc = -ENOMEM;
+			goto out;
+		}
+	}
+	if (json_is_object(obj) && json_object_update(slot, (json_t *)obj) != 0) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	text = json_dumps(refs, JSON_COMPACT | JSON_SORT_KEYS);
+	if (text == NULL) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	rc = store_stmt(st, STMT_INC_REFS_SET, &s);
+	if (rc != 0)
+		goto out;
+	store_bind_text(s, 1, incident_id);
+	store_bind_text(s, 2, text);
+	rc = store_step_done(st, s);
+	s = NULL;
+out:
+	store_stmt_done(s);
+	free(text);
+	json_decref(refs);
+	return rc;
+}
+
+int
+store_insert_decision(struct store *st, const char *event_id, const char *incident_id,
+    int seq, const char *step, const char *outcome, const char *detail)
+{
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	rc = store_stmt(st, STMT_DECISION_INSERT, &s);
+	if (rc != 0)
+		return rc;
+	store_bind_text(s, 1, event_id);
+	store_bind_text(s, 2, incident_id);
+	sqlite3_bind_int(s, 3, seq);
+	store_bind_text(s, 4, step);
+	store_bind_text(s, 5, outcome);
+	store_bind_text(s, 6, detail);
+	store_bind_time(s, 7, util_now_ms());
+	return store_step_done(st, s);
+}

@@ -1,0 +1,99 @@
+/* store_int.h - internals shared by the store/ files: the connection, the cache of
+ * prepared statements and small bind/column helpers. Not for use outside store/. */
+#ifndef INCIDENTD_STORE_INT_H
+#define INCIDENTD_STORE_INT_H
+
+#include <sqlite3.h>
+
+#include "store.h"
+
+/* Every statement the store runs, prepared once on first use (see store_sql[]). */
+enum store_stmt_id {
+	STMT_BEGIN = 0,
+	STMT_COMMIT,
+	STMT_ROLLBACK,
+	STMT_SAVEPOINT,
+	STMT_RELEASE,
+	STMT_ROLLBACK_TO,
+	STMT_USER_VERSION,
+	STMT_FIND_DUP,
+	STMT_INSERT_EVENT,
+	STMT_INC_BY_KEY,
+	STMT_INC_BY_ID,
+	STMT_INC_UPSERT,
+	STMT_INC_REFS_GET,
+	STMT_INC_REFS_SET,
+	STMT_DEL_INSERT,
+	STMT_DEL_UPDATE,
+	STMT_DEL_DUE,
+	STMT_DEL_NEXT,
+	STMT_DEL_RELEASE_OK,
+	STMT_DEL_RELEASE_FAIL,
+	STMT_DEL_REQUEUE,
+	STMT_DEL_GET,
+	STMT_DECISION_INSERT,
+	STMT_LIST_EVENTS,
+	STMT_EVENT_GET,
+	STMT_DECISIONS_BY_EVENT,
+	STMT_DELIVERIES_BY_EVENT,
+	STMT_LIST_INCIDENTS,
+	STMT_INC_EVENTS,
+	STMT_DELIVERIES_BY_INC,
+	STMT_DECISIONS_BY_INC,
+	STMT_LIST_DELIVERIES,
+	STMT__COUNT
+};
+
+struct store {
+	sqlite3 *db;
+	sqlite3_stmt *stmt[STMT__COUNT];
+	char errmsg[256];
+};
+
+/* Migrations (migrations.c): store_migrations[i] brings the schema from version i to i + 1. */
+extern const char *const store_migrations[];
+extern const size_t store_n_migrations;
+
+/* The cached statement id (prepared on first use, reset and unbound). Returns 0 and *out
+ * (borrowed: owned by st), or a negative errno. */
+int store_stmt(struct store *st, enum store_stmt_id id, sqlite3_stmt **out);
+
+/* Reset and unbind a statement after use. NULL is a no-op. */
+void store_stmt_done(sqlite3_stmt *s);
+
+/* Map an SQLite result code to a negative errno and remember sqlite3_errmsg(). */
+int store_error(struct store *st, int sqlite_rc);
+
+/* Step a statement that returns no rows, then reset it. Returns 0 or a negative errno. */
+int store_step_done(struct store *st, sqlite3_stmt *s);
+
+/* Bind helpers: NULL strings (and 0 times for the _opt variant) bind SQL NULL.
+ * Return an SQLite result code. */
+int store_bind_text(sqlite3_stmt *s, int idx, const char *v);
+int store_bind_time(sqlite3_stmt *s, int idx, int64_t ms);
+int store_bind_time_opt(sqlite3_stmt *s, int idx, int64_t ms);
+
+/* Column helpers. store_col_dup: 0 and a new copy (NULL for SQL NULL), or -ENOMEM.
+ * store_col_time: ms since the epoch of an RFC 3339 column, 0 for NULL or bad text. */
+int store_col_dup(sqlite3_stmt *s, int col, char **out);
+int64_t store_col_time(sqlite3_stmt *s, int col);
+
+/* The current row as a JSON object (new reference) keyed by column name: NULL -> null,
+ * integers -> integers, text -> strings, except the columns "refs", "result" and "event",
+ * which hold JSON text and are parsed back. Returns NULL on allocation failure. */
+json_t *store_row_json(sqlite3_stmt *s);
+
+/* Read the rows of a stepped statement into a JSON array (new reference in *out), one
+ * store_row_json() object per row. Resets the statement. Returns 0 or a negative errno. */
+int store_rows_json(struct store *st, sqlite3_stmt *s, json_t **out);
+
+/* Load the current row of a deliveries SELECT (columns in DELIVERY_COLUMNS order). */
+int store_row_delivery(sqlite3_stmt *s, struct delivery *d);
+
+#define DELIVERY_COLUMNS "id, incident_id, event_id, sink, action, state, attempts, " \
+	"next_attempt_at, created_at, updated_at, last_status, last_error, result, depends_on"
+
+#define INCIDENT_COLUMNS "id, key, route, state, source, cluster, namespace, app, title, " \
+	"opened_at, updated_at, resolved_at, last_event_id, event_count, refs"
+
+#endif

@@ -1,0 +1,305 @@
+/* store_outbox.c - deliveries: the outbox the dispatcher drains. */
+#include "store_int.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const state_names[] = {
+	[DELIVERY_BLOCKED] = "blocked",
+	[DELIVERY_PENDING] = "pending",
+	[DELIVERY_RUNNING] = "running",
+	[DELIVERY_DONE] = "done",
+	[DELIVERY_FAILED] = "failed",
+	[DELIVERY_CANCELLED] = "cancelled",
+};
+
+#define N_STATES (sizeof(state_names) / sizeof(state_names[0]))
+
+const char *
+delivery_state_name(enum delivery_state s)
+{
+	if ((size_t)s >= N_STATES)
+		return "unknown";
+	return state_names[s];
+}
+
+int
+delivery_state_parse(const char *name, enum delivery_state *out)
+{
+	for (size_t i = 0; name != NULL && i < N_STATES; i++) {
+		if (strcmp(name, state_names[i]) == 0) {
+			*out = (enum delivery_state)i;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+void
+delivery_clear(struct delivery *d)
+{
+	if (d == NULL)
+		return;
+	free(d->sink);
+	free(d->action);
+	free(d->last_status);
+	free(d->last_error);
+	json_decref(d->result);
+	memset(d, 0, sizeof(*d));
+}
+
+void
+delivery_free_array(struct delivery *arr, size_t n)
+{
+	if (arr == NULL)
+		return;
+	for (size_t i = 0; i < n; i++)
+		delivery_clear(&arr[i]);
+	free(arr);
+}
+
+int
+store_row_delivery(sqlite3_stmt *s, struct delivery *d)
+{
+	const char *v;
+	int rc;
+
+	memset(d, 0, sizeof(*d));
+	d->id = sqlite3_column_int64(s, 0);
+	v = (const char *)sqlite3_column_text(s, 1);
+	snprintf(d->incident_id, sizeof(d->incident_id), "%s", v ? v : "");
+	v = (const char *)sqlite3_column_text(s, 2);
+	snprintf(d->event_id, sizeof(d->event_id), "%s", v ? v : "");
+	if ((rc = store_col_dup(s, 3, &d->sink)) != 0 ||
+	    (rc = store_col_dup(s, 4, &d->action)) != 0 ||
+	    (rc = store_col_dup(s, 10, &d->last_status)) != 0 ||
+	    (rc = store_col_dup(s, 11, &d->last_error)) != 0)
+		goto out;
+	if (delivery_state_parse((const char *)sqlite3_column_text(s, 5), &d->state) != 0) {
+		rc = -EIO;  /* the CHECK constraint makes this impossible */
+		goto out;
+	}
+	d->attempts = sqlite3_column_int(s, 6);
+	d->next_attempt_at = store_col_time(s, 7);
+	d->created_at = store_col_time(s, 8);
+	d->updated_at = store_col_time(s, 9);
+	v = (const char *)sqlite3_column_text(s, 12);
+	if (v != NULL && (d->result = json_loads(v, JSON_DECODE_ANY, NULL)) == NULL) {
+		rc = -EIO;
+		goto out;
+	}
+	d->depends_on = sqlite3_column_int64(s, 13);
+out:
+	if (rc != 0)
+		delivery_clear(d);
+	return rc;
+}
+
+/* Bind the JSON result (or NULL) of a delivery. */
+static int
+bind_result(sqlite3_stmt *s, int idx, const json_t *result)
+{
+	char *text;
+	int rc;
+
+	if (result == NULL)
+		return sqlite3_bind_null(s, idx) == SQLITE_OK ? 0 : -ENOMEM;
+	text = json_dumps(result, JSON_COMPACT | JSON_ENCODE_ANY);
+	if (text == NULL)
+		return -ENOMEM;
+	rc = sqlite3_bind_text(s, idx, text, -1, SQLITE_TRANSIENT);
+	free(text);
+	return rc == SQLITE_OK ? 0 : -ENOMEM;
+}
+
+int
+store_insert_delivery(struct store *st, struct delivery *d)
+{
+	sqlite3_stmt *s = NULL;
+	int64_t now = util_now_ms();
+	int rc;
+
+	rc = store_stmt(st, STMT_DEL_INSERT, &s);
+	if (rc != 0)
+		goto out;
+	store_bind_text(s, 1, d->incident_id);
+	store_bind_text(s, 2, d->event_id);
+	store_bind_text(s, 3, d->sink);
+	store_bind_text(s, 4, d->action);
+	store_bind_text(s, 5, delivery_state_name(d->state));
+	sqlite3_bind_int(s, 6, d->attempts);
+	store_bind_time(s, 7, d->next_attempt_at ? d->next_attempt_at : now);
+	store_bind_time(s, 8, d->created_at ? d->created_at : now);
+	store_bind_time(s, 9, d->updated_at ? d->updated_at : now);
+	store_bind_text(s, 10, d->last_status);
+	store_bind_text(s, 11, d->last_error);
+	rc = bind_result(s, 12, d->result);
+	if (rc != 0)
+		goto out;
+	if (d->depends_on != 0)
+		sqlite3_bind_int64(s, 13, d->depends_on);
+	rc = store_step_done(st, s);
+	s = NULL;
+	if (rc == 0)
+		d->id = sqlite3_last_insert_rowid(st->db);
+out:
+	store_stmt_done(s);
+	return rc;
+}
+
+int
+store_update_delivery(struct store *st, const struct delivery *d)
+{
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	rc = store_stmt(st, STMT_DEL_UPDATE, &s);
+	if (rc != 0)
+		goto out;
+	sqlite3_bind_int64(s, 1, d->id);
+	store_bind_text(s, 2, delivery_state_name(d->state));
+	sqlite3_bind_int(s, 3, d->attempts);
+	store_bind_time(s, 4, d->next_attempt_at);
+	store_bind_text(s, 5, d->last_status);
+	store_bind_text(s, 6, d->last_error);
+	rc = bind_result(s, 7, d->result);
+	if (rc != 0)
+		goto out;
+	store_bind_time(s, 8, d->updated_at ? d->updated_at : util_now_ms());
+	rc = store_step_done(st, s);
+	s = NULL;
+	if (rc == 0 && sqlite3_changes(st->db) == 0)
+		rc = -ENOENT;
+out:
+	store_stmt_done(s);
+	return rc;
+}
+
+/* Read every row of a deliveries SELECT into a new array. */
+static int
+read_deliveries(struct store *st, sqlite3_stmt *s, size_t max, struct delivery **out,
+    size_t *n)
+{
+	struct delivery *arr = NULL;
+	size_t cnt = 0;
+	int rc = SQLITE_DONE;
+
+	*out = NULL;
+	*n = 0;
+	if (max > 0 && (arr = calloc(max, sizeof(*arr))) == NULL) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	while (cnt < max && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+		rc = store_row_delivery(s, &arr[cnt]);
+		if (rc != 0)
+			goto out;
+		cnt++;
+	}
+	rc = max == 0 || rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : store_error(st, rc);
+out:
+	store_stmt_done(s);
+	if (rc != 0) {
+		delivery_free_array(arr, cnt);
+		return rc;
+	}
+	if (cnt == 0) {
+		free(arr);
+		arr = NULL;
+	}
+	*out = arr;
+	*n = cnt;
+	return 0;
+}
+
+int
+store_due_deliveries(struct store *st, int64_t now, size_t max, struct delivery **out,
+    size_t *n)
+{
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	rc = store_stmt(st, STMT_DEL_DUE, &s);
+	if (rc != 0)
+		return rc;
+	store_bind_time(s, 1, now);
+	sqlite3_bind_int64(s, 2, (sqlite3_int64)max);
+	return read_deliveries(st, s, max, out, n);
+}
+
+int
+store_next_due_time(struct store *st, int64_t *when)
+{
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	rc = store_stmt(st, STMT_DEL_NEXT, &s);
+	if (rc != 0)
+		return rc;
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL) {
+		*when = store_col_time(s, 0);
+		rc = 0;
+	} else if (rc == SQLITE_ROW || rc == SQLITE_DONE) {
+		rc = -ENOENT;
+	} else {
+		rc = store_error(st, rc);
+	}
+	store_stmt_done(s);
+	return rc;
+}
+
+int
+store_release_dependents(struct store *st, int64_t dep_id, bool ok, int64_t now)
+{
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	rc = store_stmt(st, ok ? STMT_DEL_RELEASE_OK : STMT_DEL_RELEASE_FAIL, &s);
+	if (rc != 0)
+		return rc;
+	sqlite3_bind_int64(s, 1, dep_id);
+	store_bind_time(s, 2, now);
+	return store_step_done(st, s);
+}
+
+int
+store_requeue_running(struct store *st, int *n)
+{
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	*n = 0;
+	rc = store_stmt(st, STMT_DEL_REQUEUE, &s);
+	if (rc != 0)
+		return rc;
+	rc = store_step_done(st, s);
+	if (rc == 0)
+		*n = sqlite3_changes(st->db);
+	return rc;
+}
+
+int
+store_get_delivery(struct store *st, int64_t id, struct delivery *out)
+{
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	rc = store_stmt(st, STMT_DEL_GET, &s);
+	if (rc != 0)
+		return rc;
+	sqlite3_bind_int64(s, 1, id);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		rc = store_row_delivery(s, out);
+	else if (rc == SQLITE_DONE)
+		rc = -ENOENT;
+	else
+		rc = store_error(st, rc);
+	store_stmt_done(s);
+	return rc;
+}

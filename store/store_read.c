@@ -1,0 +1,227 @@
+/* store_read.c - the read side: JSON views for incidentctl and the HTTP read API. */
+#include "store_int.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define LIST_DEFAULT 50
+#define LIST_MAX 1000
+
+static int
+query_limit(const struct store_query *q)
+{
+	if (q == NULL || q->limit <= 0)
+		return LIST_DEFAULT;
+	return q->limit > LIST_MAX ? LIST_MAX : q->limit;
+}
+
+int
+store_list_events(struct store *st, const struct store_query *q, json_t **out)
+{
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	*out = NULL;
+	rc = store_stmt(st, STMT_LIST_EVENTS, &s);
+	if (rc != 0)
+		return rc;
+	if (q != NULL) {
+		store_bind_text(s, 1, q->before_id);
+		store_bind_text(s, 2, q->source);
+		store_bind_text(s, 3, q->incident_id);
+	}
+	sqlite3_bind_int(s, 4, query_limit(q));
+	return store_rows_json(st, s, out);
+}
+
+/* Run a cached statement with one text parameter and collect its rows. */
+static int
+rows_by_id(struct store *st, enum store_stmt_id id, const char *arg, json_t **out)
+{
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	*out = NULL;
+	rc = store_stmt(st, id, &s);
+	if (rc != 0)
+		return rc;
+	store_bind_text(s, 1, arg);
+	return store_rows_json(st, s, out);
+}
+
+/* Set key of obj to a new reference; on failure the reference is dropped. */
+static int
+set_new(json_t *obj, const char *key, json_t *v)
+{
+	if (v == NULL)
+		return -ENOMEM;
+	return json_object_set_new(obj, key, v) == 0 ? 0 : -ENOMEM;
+}
+
+int
+store_event_json(struct store *st, const char *id, json_t **out)
+{
+	sqlite3_stmt *s = NULL;
+	json_t *obj = NULL, *v;
+	const char *text;
+	int rc;
+
+	*out = NULL;
+	rc = store_stmt(st, STMT_EVENT_GET, &s);
+	if (rc != 0)
+		goto out;
+	store_bind_text(s, 1, id);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_DONE) {
+		rc = -ENOENT;
+		goto out;
+	}
+	if (rc != SQLITE_ROW) {
+		rc = store_error(st, rc);
+		goto out;
+	}
+	text = (const char *)sqlite3_column_text(s, 0);
+	obj = text ? json_loads(text, 0, NULL) : NULL;
+	if (!json_is_object(obj)) {
+		json_decref(obj);
+		obj = json_object();
+		if (obj == NULL || set_new(obj, "id", json_string(id)) != 0) {
+			rc = -ENOMEM;
+			goto out;
+		}
+	}
+	text = (const char *)sqlite3_column_text(s, 1);
+	v = text ? json_loads(text, JSON_DECODE_ANY, NULL) : json_null();
+	if ((rc = set_new(obj, "payload", v ? v : json_string(text))) != 0)
+		goto out;
+	text = (const char *)sqlite3_column_text(s, 2);
+	if ((rc = set_new(obj, "incident_id", text ? json_string(text) : json_null())) != 0)
+		goto out;
+	store_stmt_done(s);
+	s = NULL;
+	if ((rc = rows_by_id(st, STMT_DECISIONS_BY_EVENT, id, &v)) != 0 ||
+	    (rc = set_new(obj, "decisions", v)) != 0)
+		goto out;
+	if ((rc = rows_by_id(st, STMT_DELIVERIES_BY_EVENT, id, &v)) != 0 ||
+	    (rc = set_new(obj, "deliveries", v)) != 0)
+		goto out;
+out:
+	store_stmt_done(s);
+	if (rc != 0) {
+		json_decref(obj);
+		return rc;
+	}
+	*out = obj;
+	return 0;
+}
+
+int
+store_list_incidents(struct store *st, const struct store_query *q, json_t **out)
+{
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	*out = NULL;
+	rc = store_stmt(st, STMT_LIST_INCIDENTS, &s);
+	if (rc != 0)
+		return rc;
+	if (q != NULL) {
+		store_bind_text(s, 1, q->before_id);
+		store_bind_text(s, 2, q->source);
+		store_bind_text(s, 3, q->state);
+	}
+	sqlite3_bind_int(s, 4, query_limit(q));
+	return store_rows_json(st, s, out);
+}
+
+int
+store_incident_json(struct store *st, const char *id, json_t **out)
+{
+	sqlite3_stmt *s = NULL;
+	json_t *obj = NULL, *rows = NULL, *row, *v;
+	size_t i;
+	int rc;
+
+	*out = NULL;
+	rc = store_stmt(st, STMT_INC_BY_ID, &s);
+	if (rc != 0)
+		goto out;
+	store_bind_text(s, 1, id);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_DONE) {
+		rc = -ENOENT;
+		goto out;
+	}
+	if (rc != SQLITE_ROW) {
+		rc = store_error(st, rc);
+		goto out;
+	}
+	obj = store_row_json(s);
+	if (obj == NULL) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	store_stmt_done(s);
+	s = NULL;
+	/* "events": the ids only */
+	if ((rc = rows_by_id(st, STMT_INC_EVENTS, id, &rows)) != 0)
+		goto out;
+	if ((v = json_array()) == NULL || (rc = set_new(obj, "events", v)) != 0) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	json_array_foreach(rows, i, row) {
+		if (json_array_append(v, json_object_get(row, "id")) != 0) {
+			rc = -ENOMEM;
+			goto out;
+		}
+	}
+	if ((rc = rows_by_id(st, STMT_DELIVERIES_BY_INC, id, &v)) != 0 ||
+	    (rc = set_new(obj, "deliveries", v)) != 0)
+		goto out;
+	if ((rc = rows_by_id(st, STMT_DECISIONS_BY_INC, id, &v)) != 0 ||
+	    (rc = set_new(obj, "decisions", v)) != 0)
+		goto out;
+out:
+	store_stmt_done(s);
+	json_decref(rows);
+	if (rc != 0) {
+		json_decref(obj);
+		return rc;
+	}
+	*out = obj;
+	return 0;
+}
+
+int
+store_list_deliveries(struct store *st, const struct store_query *q, json_t **out)
+{
+	sqlite3_stmt *s = NULL;
+	enum delivery_state state;
+	long long before = 0;
+	char *end;
+	int rc;
+
+	*out = NULL;
+	if (q != NULL && q->state != NULL && delivery_state_parse(q->state, &state) != 0)
+		return -EINVAL;
+	if (q != NULL && q->before_id != NULL) {
+		errno = 0;
+		before = strtoll(q->before_id, &end, 10);
+		if (errno != 0 || end == q->before_id || *end != '\0' || before <= 0)
+			return -EINVAL;
+	}
+	rc = store_stmt(st, STMT_LIST_DELIVERIES, &s);
+	if (rc != 0)
+		return rc;
+	if (before > 0)
+		sqlite3_bind_int64(s, 1, before);
+	if (q != NULL) {
+		store_bind_text(s, 2, q->incident_id);
+		store_bind_text(s, 3, q->state);
+	}
+	sqlite3_bind_int(s, 4, q != NULL && q->failed_only);
+	sqlite3_bind_int(s, 5, query_limit(q));
+	return store_rows_json(st, s, out);
+}
