@@ -1,0 +1,845 @@
+/* config.c - conf.d: load every *.yaml in lexical order, merge, validate (config.h). */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "util.h"
+#include "yaml_json.h"
+
+#define CONFIG_MAX_FILE (4u << 20)
+
+/* Validation context: the merged document and where its values came from. */
+struct vctx {
+	struct config *cfg;
+	char *err;
+	size_t errlen;
+};
+
+static const char *
+where_of(const struct vctx *v, const char *path)
+{
+	const char *w = config_where(v->cfg, path);
+
+	return w ? w : "<config>";
+}
+
+static int
+verr(struct vctx *v, const char *path, const char *fmt, const char *arg)
+{
+	char what[512];
+
+	snprintf(what, sizeof(what), fmt, arg);
+	snprintf(v->err, v->errlen, "%s: %s: %s", where_of(v, path), path, what);
+	return -EINVAL;
+}
+
+/* Reject members of obj not listed in allowed (NULL-terminated). */
+static int
+check_keys(struct vctx *v, const json_t *obj, const char *path, const char *const *allowed)
+{
+	const char *k;
+	json_t *val;
+	char child[512], list[512];
+
+	json_object_foreach((json_t *)obj, k, val) {
+		bool ok = false;
+
+		for (size_t i = 0; allowed[i]; i++)
+			if (strcmp(k, allowed[i]) == 0)
+				ok = true;
+		if (ok)
+			continue;
+		list[0] = '\0';
+		for (size_t i = 0; allowed[i]; i++) {
+			size_t n = strlen(list);
+
+			snprintf(list + n, sizeof(list) - n, "%s%s", i ? ", " : "", allowed[i]);
+		}
+		snprintf(child, sizeof(child), "%s%s%s", path, path[0] ? "." : "", k);
+		snprintf(v->err, v->errlen, "%s: %s: unknown key '%s' (expected one of: %s)",
+		    where_of(v, child), path[0] ? path : "(top)", k, list);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int
+get_string(struct vctx *v, const json_t *obj, const char *key, const char *path,
+    const char *def, char **out)
+{
+	json_t *x = json_object_get(obj, key);
+	char full[512];
+
+	snprintf(full, sizeof(full), "%s.%s", path, key);
+	if (x == NULL || json_is_null(x)) {
+		*out = util_strdup0(def);
+		return (def && !*out) ? -ENOMEM : 0;
+	}
+	if (!json_is_string(x))
+		return verr(v, full, "%s", "expected a string");
+	*out = strdup(json_string_value(x));
+	return *out ? 0 : -ENOMEM;
+}
+
+static int
+get_bool(struct vctx *v, const json_t *obj, const char *key, const char *path, bool def,
+    bool *out)
+{
+	json_t *x = json_object_get(obj, key);
+	char full[512];
+
+	snprintf(full, sizeof(full), "%s.%s", path, key);
+	if (x == NULL) {
+		*out = def;
+		return 0;
+	}
+	if (json_is_null(x) || (json_is_string(x) && json_string_length(x) == 0)) {
+		*out = false;    /* e.g. enabled: ${SECRET:+true} with the secret unset */
+		return 0;
+	}
+	if (!json_is_boolean(x))
+		return verr(v, full, "%s", "expected true or false");
+	*out = json_is_true(x);
+	return 0;
+}
+
+static int
+get_duration(struct vctx *v, const json_t *obj, const char *key, const char *path,
+    int64_t def, int64_t *out)
+{
+	json_t *x = json_object_get(obj, key);
+	char full[512];
+
+	snprintf(full, sizeof(full), "%s.%s", path, key);
+	if (x == NULL || json_is_null(x)) {
+		*out = def;
+		return 0;
+	}
+	if (!json_is_string(x) || util_parse_duration(json_string_value(x), out) != 0)
+		return verr(v, full, "%s", "expected a duration like 30s, 10m or 24h");
+	return 0;
+}
+
+static int
+get_size(struct vctx *v, const json_t *obj, const char *key, const char *path,
+    uint64_t def, uint64_t *out)
+{
+	json_t *x = json_object_get(obj, key);
+	char full[512];
+
+	snprintf(full, sizeof(full), "%s.%s", path, key);
+	if (x == NULL || json_is_null(x)) {
+		*out = def;
+		return 0;
+	}
+	if (json_is_integer(x) && json_integer_value(x) > 0) {
+		*out = (uint64_t)json_integer_value(x);
+		return 0;
+	}
+	if (!json_is_string(x) || util_parse_size(json_string_value(x), out) != 0 || *out == 0)
+		return verr(v, full, "%s", "expected a size like 1MiB or 65536");
+	return 0;
+}
+
+static int
+check_object(struct vctx *v, const json_t *x, const char *path)
+{
+	if (x != NULL && !json_is_object(x))
+		return verr(v, path, "%s", "expected a mapping");
+	return 0;
+}
+
+static bool
+valid_name(const char *s, size_t max)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > max)
+		return false;
+	for (const char *p = s; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		    (*p >= '0' && *p <= '9') || *p == '_' || *p == '-'))
+			return false;
+	return true;
+}
+
+/* --- sections ------------------------------------------------------------------------ */
+
+static int
+load_top(struct vctx *v)
+{
+	static const char *const top[] = { "server", "ledger", "log", "sources", "sinks",
+		"routes", NULL };
+	static const char *const server[] = { "listen", "max_body", "request_timeout", NULL };
+	static const char *const ledger[] = { "path", "dedup_window", NULL };
+	static const char *const logk[] = { "format", "level", NULL };
+	struct config *cfg = v->cfg;
+	json_t *s = json_object_get(cfg->root, "server");
+	json_t *l = json_object_get(cfg->root, "ledger");
+	json_t *g = json_object_get(cfg->root, "log");
+	enum log_format lf;
+	enum log_level ll;
+	int rc;
+
+	if ((rc = check_keys(v, cfg->root, "", top)) || (rc = check_object(v, s, "server")) ||
+	    (rc = check_object(v, l, "ledger")) || (rc = check_object(v, g, "log")))
+		return rc;
+	if (s && (rc = check_keys(v, s, "server", server)))
+		return rc;
+	if (l && (rc = check_keys(v, l, "ledger", ledger)))
+		return rc;
+	if (g && (rc = check_keys(v, g, "log", logk)))
+		return rc;
+	if ((rc = get_string(v, s, "listen", "server", "127.0.0.1:9740", &cfg->listen)) ||
+	    (rc = get_size(v, s, "max_body", "server", 1048576, &cfg->max_body_bytes)) ||
+	    (rc = get_duration(v, s, "request_timeout", "server", 30000,
+	    &cfg->request_timeout_ms)) ||
+	    (rc = get_string(v, l, "path", "ledger", "./var/incidentd.db", &cfg->db_path)) ||
+	    (rc = get_duration(v, l, "dedup_window", "ledger", 600000, &cfg->dedup_window_ms)) ||
+	    (rc = get_string(v, g, "format", "log", "text", &cfg->log_format)) ||
+	    (rc = get_string(v, g, "level", "log", "info", &cfg->log_level)))
+		return rc;
+	if (log_parse_format(cfg->log_format, &lf) != 0)
+		return verr(v, "log.format", "'%s' is not text or json", cfg->log_format);
+	if (log_parse_level(cfg->log_level, &ll) != 0)
+		return verr(v, "log.level", "'%s' is not debug, info, warn or error",
+		    cfg->log_level);
+	if (cfg->request_timeout_ms <= 0)
+		return verr(v, "server.request_timeout", "%s", "must be more than 0");
+	return 0;
+}
+
+static int
+load_auth(struct vctx *v, const json_t *a, const char *path, struct config_auth *out)
+{
+	static const char *const kinds[] = { "bearer", "basic", "hmac", NULL };
+	static const char *const basic[] = { "username", "password", NULL };
+	char sub[300];
+	json_t *x;
+	int rc;
+
+	if (a == NULL)
+		return 0;
+	if (json_is_string(a) && strcmp(json_string_value(a), "none") == 0) {
+		out->kind = AUTH_NONE;
+		return 0;
+	}
+	if (!json_is_object(a) || json_object_size(a) != 1)
+		return verr(v, path, "%s", "expected none, or exactly one of { bearer: TOKEN }, "
+		    "{ basic: { username, password } }, { hmac: KEY }");
+	if ((rc = check_keys(v, a, path, kinds)) != 0)
+		return rc;
+	if ((x = json_object_get(a, "basic")) != NULL) {
+		snprintf(sub, sizeof(sub), "%s.basic", path);
+		if (!json_is_object(x))
+			return verr(v, sub, "%s", "expected { username, password }");
+		if ((rc = check_keys(v, x, sub, basic)) ||
+		    (rc = get_string(v, x, "username", sub, NULL, &out->username)) ||
+		    (rc = get_string(v, x, "password", sub, NULL, &out->password)))
+			return rc;
+		if (out->username == NULL || !*out->username || out->password == NULL ||
+		    !*out->password || strchr(out->username, ':'))
+			return verr(v, sub, "%s", "username (without ':') and password must be "
+			    "non-empty");
+		out->kind = AUTH_BASIC;
+		return 0;
+	}
+	if ((x = json_object_get(a, "bearer")) != NULL) {
+		if ((rc = get_string(v, a, "bearer", path, NULL, &out->token)) != 0)
+			return rc;
+		if (out->token == NULL || !*out->token)
+			return verr(v, path, "%s", "bearer token must be non-empty");
+		out->kind = AUTH_BEARER;
+		return 0;
+	}
+	if ((rc = get_string(v, a, "hmac", path, NULL, &out->hmac_key)) != 0)
+		return rc;
+	if (out->hmac_key == NULL || !*out->hmac_key)
+		return verr(v, path, "%s", "hmac key must be non-empty");
+	out->kind = AUTH_HMAC;
+	return 0;
+}
+
+static int
+load_sources(struct vctx *v)
+{
+	static const char *const known[] = { "argocd", NULL };
+	static const char *const keys[] = { "enabled", "auth", NULL };
+	struct config *cfg = v->cfg;
+	json_t *s = json_object_get(cfg->root, "sources"), *x;
+	const char *name;
+	char path[256];
+	int rc;
+
+	if (s == NULL || json_is_null(s)) {
+		cfg->sources = calloc(1, sizeof(*cfg->sources));
+		if (cfg->sources == NULL || (cfg->sources[0].name = strdup("argocd")) == NULL)
+			return -ENOMEM;
+		cfg->sources[0].enabled = true;
+		cfg->n_sources = 1;
+		return 0;
+	}
+	if ((rc = check_object(v, s, "sources")) || (rc = check_keys(v, s, "sources", known)))
+		return rc;
+	cfg->sources = calloc(json_object_size(s) + 1, sizeof(*cfg->sources));
+	if (cfg->sources == NULL)
+		return -ENOMEM;
+	json_object_foreach(s, name, x) {
+		struct config_source *cs = &cfg->sources[cfg->n_sources++];
+
+		snprintf(path, sizeof(path), "sources.%s", name);
+		if ((cs->name = strdup(name)) == NULL)
+			return -ENOMEM;
+		if (x == NULL || json_is_null(x)) {
+			cs->enabled = true;
+			continue;
+		}
+		if ((rc = check_object(v, x, path)) || (rc = check_keys(v, x, path, keys)) ||
+		    (rc = get_bool(v, x, "enabled", path, true, &cs->enabled)))
+			return rc;
+		snprintf(path, sizeof(path), "sources.%s.auth", name);
+		if ((rc = load_auth(v, json_object_get(x, "auth"), path, &cs->auth)) != 0)
+			return rc;
+	}
+	return 0;
+}
+
+static int
+load_sinks(struct vctx *v)
+{
+	static const char *const retry[] = { "initial", "max", "give_up_after", NULL };
+	struct config *cfg = v->cfg;
+	json_t *s = json_object_get(cfg->root, "sinks"), *x, *val;
+	const char *name, *k;
+	char path[256], rpath[300];
+	int rc;
+
+	if (s == NULL || json_is_null(s))
+		return 0;
+	if ((rc = check_object(v, s, "sinks")) != 0)
+		return rc;
+	cfg->sinks = calloc(json_object_size(s) + 1, sizeof(*cfg->sinks));
+	if (cfg->sinks == NULL)
+		return -ENOMEM;
+	json_object_foreach(s, name, x) {
+		struct config_sink *cs = &cfg->sinks[cfg->n_sinks++];
+		json_t *r;
+
+		snprintf(path, sizeof(path), "sinks.%s", name);
+		if ((cs->name = strdup(name)) == NULL ||
+		    (cs->where = strdup(where_of(v, path))) == NULL ||
+		    (cs->options = json_object()) == NULL)
+			return -ENOMEM;
+		if (!valid_name(name, 64))
+			return verr(v, path, "'%s' is not a valid sink name ([A-Za-z0-9_-], at "
+			    "most 64 characters)", name);
+		if (!json_is_object(x))
+			return verr(v, path, "%s", "expected a mapping with at least plugin:");
+		if ((rc = get_string(v, x, "plugin", path, NULL, &cs->plugin)) ||
+		    (rc = get_string(v, x, "after", path, NULL, &cs->after)) ||
+		    (rc = get_bool(v, x, "enabled", path, true, &cs->enabled)))
+			return rc;
+		if (cs->plugin == NULL || *cs->plugin == '\0')
+			return verr(v, path, "%s", "plugin: required (a plugin name like log, or a "
+			    "path to a .so)");
+		cs->retry_initial_ms = 1000;
+		cs->retry_max_ms = 600000;
+		cs->give_up_after_ms = 86400000;
+		r = json_object_get(x, "retry");
+		snprintf(rpath, sizeof(rpath), "%s.retry", path);
+		if (r != NULL && !json_is_null(r)) {
+			if ((rc = check_object(v, r, rpath)) || (rc = check_keys(v, r, rpath, retry)) ||
+			    (rc = get_duration(v, r, "initial", rpath, 1000, &cs->retry_initial_ms)) ||
+			    (rc = get_duration(v, r, "max", rpath, 600000, &cs->retry_max_ms)) ||
+			    (rc = get_duration(v, r, "give_up_after", rpath, 86400000,
+			    &cs->give_up_after_ms)))
+				return rc;
+			if (cs->retry_initial_ms <= 0 || cs->retry_max_ms < cs->retry_initial_ms)
+				return verr(v, rpath, "%s", "initial must be > 0 and <= max");
+		}
+		json_object_foreach(x, k, val) {
+			if (strcmp(k, "plugin") == 0 || strcmp(k, "after") == 0 ||
+			    strcmp(k, "enabled") == 0 || strcmp(k, "retry") == 0)
+				continue;
+			if (json_object_set(cs->options, k, val) != 0)
+				return -ENOMEM;
+		}
+	}
+	/* after: names another sink, without cycles */
+	for (size_t i = 0; i < cfg->n_sinks; i++) {
+		const struct config_sink *cs = &cfg->sinks[i];
+		size_t hops = 0;
+
+		if (cs->after == NULL)
+			continue;
+		snprintf(path, sizeof(path), "sinks.%s.after", cs->name);
+		if (config_find_sink(cfg, cs->after) == NULL)
+			return verr(v, path, "no sink named '%s'", cs->after);
+		while (cs != NULL && cs->after != NULL) {
+			cs = config_find_sink(cfg, cs->after);
+			if (++hops > cfg->n_sinks)
+				return verr(v, path, "'%s' is part of an after: cycle",
+				    cfg->sinks[i].name);
+		}
+	}
+	return 0;
+}
+
+static int
+string_list(struct vctx *v, const json_t *x, const char *path, char ***out, size_t *n)
+{
+	size_t i;
+	json_t *e;
+	char ep[300];
+
+	if (!json_is_array(x))
+		return verr(v, path, "%s", "expected a list of strings");
+	*out = calloc(json_array_size(x) + 1, sizeof(**out));
+	if (*out == NULL)
+		return -ENOMEM;
+	json_array_foreach(x, i, e) {
+		snprintf(ep, sizeof(ep), "%s.%zu", path, i);
+		if (!json_is_string(e) || json_string_length(e) == 0)
+			return verr(v, ep, "%s", "expected a non-empty string");
+		if (((*out)[(*n)++] = strdup(json_string_value(e))) == NULL)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static int
+load_routes(struct vctx *v)
+{
+	static const char *const keys[] = { "name", "sinks", "group_by", NULL };
+	struct config *cfg = v->cfg;
+	json_t *r = json_object_get(cfg->root, "routes"), *x;
+	char path[256], sp[300];
+	size_t i;
+	int rc;
+
+	if (r == NULL || json_is_null(r) || (json_is_array(r) && json_array_size(r) == 0)) {
+		snprintf(v->err, v->errlen, "%s: routes: at least one route is required",
+		    config_where(cfg, "routes") ? config_where(cfg, "routes") : "<config>");
+		return -EINVAL;
+	}
+	if (!json_is_array(r))
+		return verr(v, "routes", "%s", "expected a list of routes");
+	cfg->routes = calloc(json_array_size(r) + 1, sizeof(*cfg->routes));
+	if (cfg->routes == NULL)
+		return -ENOMEM;
+	json_array_foreach(r, i, x) {
+		struct config_route *cr = &cfg->routes[cfg->n_routes++];
+		json_t *gb;
+
+		snprintf(path, sizeof(path), "routes.%zu", i);
+		if ((cr->where = strdup(where_of(v, path))) == NULL)
+			return -ENOMEM;
+		if ((rc = check_object(v, x, path)) || (rc = check_keys(v, x, path, keys)) ||
+		    (rc = get_string(v, x, "name", path, NULL, &cr->name)))
+			return rc;
+		if (cr->name == NULL || *cr->name == '\0')
+			return verr(v, path, "%s", "name: required");
+		for (size_t j = 0; j + 1 < cfg->n_routes; j++)
+			if (strcmp(cfg->routes[j].name, cr->name) == 0)
+				return verr(v, path, "duplicate route name '%s'", cr->name);
+		snprintf(sp, sizeof(sp), "%s.sinks", path);
+		if (json_object_get(x, "sinks") == NULL)
+			return verr(v, path, "%s", "sinks: required (a list of sink names)");
+		if ((rc = string_list(v, json_object_get(x, "sinks"), sp, &cr->sinks,
+		    &cr->n_sinks)) != 0)
+			return rc;
+		if (cr->n_sinks == 0)
+			return verr(v, sp, "%s", "at least one sink is required");
+		for (size_t j = 0; j < cr->n_sinks; j++) {
+			char ep[340];
+
+			snprintf(ep, sizeof(ep), "%s.%zu", sp, j);
+			if (config_find_sink(cfg, cr->sinks[j]) == NULL)
+				return verr(v, ep, "no sink named '%s' (define it under sinks:)",
+				    cr->sinks[j]);
+		}
+		gb = json_object_get(x, "group_by");
+		snprintf(sp, sizeof(sp), "%s.group_by", path);
+		if (gb != NULL && !json_is_null(gb) &&
+		    (rc = string_list(v, gb, sp, &cr->group_by, &cr->n_group_by)) != 0)
+			return rc;
+	}
+	return 0;
+}
+
+static int
+config_build(struct config *cfg, char *err, size_t errlen)
+{
+	struct vctx v = { .cfg = cfg, .err = err, .errlen = errlen };
+	int rc;
+
+	if ((rc = load_top(&v)) || (rc = load_sources(&v)) || (rc = load_sinks(&v)) ||
+	    (rc = load_routes(&v)))
+		return rc;
+	return 0;
+}
+
+/* --- merge --------------------------------------------------------------------------- */
+
+/* Drop where entries at path and below (the value is replaced). */
+static void
+where_drop(json_t *where, const char *path)
+{
+	size_t n = strlen(path);
+	const char *k;
+	json_t *val, *tmp;
+
+	json_object_foreach_safe(where, tmp, k, val) {
+		if (strncmp(k, path, n) == 0 && (k[n] == '\0' || k[n] == '.'))
+			json_object_del(where, k);
+	}
+}
+
+/* Copy where entries of src at path and below into dst, renumbering a top-level routes
+ * index by offset. */
+static int
+where_copy(json_t *dst, const json_t *src, const char *path, size_t route_offset)
+{
+	size_t n = strlen(path);
+	const char *k;
+	json_t *val;
+	char buf[1024];
+
+	json_object_foreach((json_t *)src, k, val) {
+		if (strncmp(k, path, n) != 0 || (k[n] != '\0' && k[n] != '.'))
+			continue;
+		if (route_offset > 0 && strncmp(k, "routes.", 7) == 0) {
+			char *end;
+			unsigned long idx = strtoul(k + 7, &end, 10);
+
+			snprintf(buf, sizeof(buf), "routes.%lu%s", idx + route_offset, end);
+			k = buf;
+		}
+		if (json_object_set(dst, k, val) != 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+/* Merge src (one file) into dst at path: mappings recursively, top-level routes appended,
+ * anything else replaced. */
+static int
+merge_into(json_t *dst, json_t *dwhere, const json_t *src, const json_t *swhere,
+    const char *path)
+{
+	const char *k;
+	json_t *sv;
+	char child[1024];
+	int rc;
+
+	json_object_foreach((json_t *)src, k, sv) {
+		json_t *dv = json_object_get(dst, k);
+
+		snprintf(child, sizeof(child), "%s%s%s", path, path[0] ? "." : "", k);
+		if (path[0] == '\0' && strcmp(k, "routes") == 0 && json_is_array(dv) &&
+		    json_is_array(sv)) {
+			size_t off = json_array_size(dv);
+
+			if (json_array_extend(dv, sv) != 0)
+				return -ENOMEM;
+			if ((rc = where_copy(dwhere, swhere, "routes", off)) != 0)
+				return rc;
+			continue;
+		}
+		if (json_is_object(dv) && json_is_object(sv)) {
+			if ((rc = merge_into(dv, dwhere, sv, swhere, child)) != 0)
+				return rc;
+			continue;
+		}
+		where_drop(dwhere, child);
+		if (json_object_set(dst, k, sv) != 0)
+			return -ENOMEM;
+		if ((rc = where_copy(dwhere, swhere, child, 0)) != 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* --- loading ------------------------------------------------------------------------- */
+
+static struct config *
+config_alloc(void)
+{
+	struct config *cfg = calloc(1, sizeof(*cfg));
+
+	if (cfg == NULL)
+		return NULL;
+	cfg->root = json_object();
+	cfg->where = json_object();
+	if (cfg->root == NULL || cfg->where == NULL) {
+		config_destroy(cfg);
+		return NULL;
+	}
+	return cfg;
+}
+
+static int
+merge_text(struct config *cfg, const char *text, size_t len, const char *name, char *err,
+    size_t errlen)
+{
+	json_t *doc = NULL, *where = json_object();
+	int rc;
+
+	if (where == NULL)
+		return -ENOMEM;
+	rc = yaml_json_parse(text, len, name, &doc, where, err, errlen);
+	if (rc == 0)
+		rc = merge_into(cfg->root, cfg->where, doc, where, "");
+	json_decref(doc);
+	json_decref(where);
+	return rc;
+}
+
+static int
+read_file(const char *path, char **out, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = NULL;
+	size_t n = 0, cap = 0;
+	int rc = 0;
+
+	*out = NULL;
+	if (f == NULL)
+		return -errno;
+	for (;;) {
+		size_t got;
+
+		if (n + 4096 + 1 > cap) {
+			char *nb;
+
+			cap = cap ? cap * 2 : 8192;
+			if (cap > CONFIG_MAX_FILE + 8192) {
+				rc = -EFBIG;
+				goto out;
+			}
+			nb = realloc(buf, cap);
+			if (nb == NULL) {
+				rc = -ENOMEM;
+				goto out;
+			}
+			buf = nb;
+		}
+		got = fread(buf + n, 1, cap - n - 1, f);
+		n += got;
+		if (got == 0) {
+			if (ferror(f))
+				rc = -EIO;
+			break;
+		}
+	}
+	if (rc == 0) {
+		buf[n] = '\0';
+		*out = buf;
+		*len = n;
+		buf = NULL;
+	}
+out:
+	free(buf);
+	fclose(f);
+	return rc;
+}
+
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static bool
+is_yaml(const char *name)
+{
+	size_t n = strlen(name);
+
+	if (name[0] == '.')
+		return false;
+	return (n > 5 && strcmp(name + n - 5, ".yaml") == 0) ||
+	    (n > 4 && strcmp(name + n - 4, ".yml") == 0);
+}
+
+int
+config_load_dir(const char *dir, struct config **out, char *err, size_t errlen)
+{
+	struct config *cfg = NULL;
+	DIR *d = NULL;
+	struct dirent *de;
+	char **names = NULL, path[4096], *text = NULL;
+	size_t n = 0, cap = 0, len = 0;
+	int rc = 0;
+
+	*out = NULL;
+	err[0] = '\0';
+	d = opendir(dir);
+	if (d == NULL) {
+		rc = -errno;
+		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+		goto out;
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (!is_yaml(de->d_name))
+			continue;
+		if (n == cap) {
+			char **nn = realloc(names, (cap = cap ? cap * 2 : 16) * sizeof(*nn));
+
+			if (nn == NULL) {
+				rc = -ENOMEM;
+				goto out;
+			}
+			names = nn;
+		}
+		if ((names[n] = strdup(de->d_name)) == NULL) {
+			rc = -ENOMEM;
+			goto out;
+		}
+		n++;
+	}
+	if (n == 0) {
+		snprintf(err, errlen, "no *.yaml files in %s", dir);
+		rc = -ENOENT;
+		goto out;
+	}
+	qsort(names, n, sizeof(*names), cmp_str);
+	cfg = config_alloc();
+	if (cfg == NULL) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		size_t dl = strlen(dir);
+
+		snprintf(path, sizeof(path), "%s%s%s", dir, (dl && dir[dl - 1] == '/') ? "" : "/",
+		    names[i]);
+		rc = read_file(path, &text, &len);
+		if (rc != 0) {
+			snprintf(err, errlen, "%s: %s", path, rc == -EFBIG ? "file too large" :
+			    strerror(-rc));
+			goto out;
+		}
+		rc = merge_text(cfg, text, len, path, err, errlen);
+		free(text);
+		text = NULL;
+		if (rc != 0)
+			goto out;
+	}
+	rc = config_build(cfg, err, errlen);
+	if (rc != 0)
+		goto out;
+	*out = cfg;
+	cfg = NULL;
+out:
+	if (rc == -ENOMEM && err[0] == '\0')
+		snprintf(err, errlen, "out of memory");
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	if (d != NULL)
+		closedir(d);
+	config_destroy(cfg);
+	return rc;
+}
+
+int
+config_load_string(const char *yaml, const char *name, struct config **out, char *err,
+    size_t errlen)
+{
+	struct config *cfg = config_alloc();
+	int rc;
+
+	*out = NULL;
+	err[0] = '\0';
+	if (cfg == NULL)
+		return -ENOMEM;
+	rc = merge_text(cfg, yaml, strlen(yaml), name, err, errlen);
+	if (rc == 0)
+		rc = config_build(cfg, err, errlen);
+	if (rc != 0) {
+		config_destroy(cfg);
+		return rc;
+	}
+	*out = cfg;
+	return 0;
+}
+
+static void
+auth_clear(struct config_auth *a)
+{
+	free(a->token);
+	free(a->username);
+	free(a->password);
+	free(a->hmac_key);
+}
+
+void
+config_destroy(struct config *cfg)
+{
+	if (cfg == NULL)
+		return;
+	free(cfg->listen);
+	free(cfg->db_path);
+	free(cfg->log_format);
+	free(cfg->log_level);
+	for (size_t i = 0; i < cfg->n_sources; i++) {
+		free(cfg->sources[i].name);
+		auth_clear(&cfg->sources[i].auth);
+	}
+	free(cfg->sources);
+	for (size_t i = 0; i < cfg->n_sinks; i++) {
+		struct config_sink *s = &cfg->sinks[i];
+
+		free(s->name);
+		free(s->plugin);
+		free(s->after);
+		json_decref(s->options);
+		free(s->where);
+	}
+	free(cfg->sinks);
+	for (size_t i = 0; i < cfg->n_routes; i++) {
+		struct config_route *r = &cfg->routes[i];
+
+		free(r->name);
+		for (size_t j = 0; j < r->n_sinks; j++)
+			free(r->sinks[j]);
+		free(r->sinks);
+		for (size_t j = 0; j < r->n_group_by; j++)
+			free(r->group_by[j]);
+		free(r->group_by);
+		free(r->where);
+	}
+	free(cfg->routes);
+	json_decref(cfg->root);
+	json_decref(cfg->where);
+	free(cfg);
+}
+
+const char *
+config_where(const struct config *cfg, const char *path)
+{
+	return json_string_value(json_object_get(cfg->where, path));
+}
+
+const struct config_sink *
+config_find_sink(const struct config *cfg, const char *name)
+{
+	for (size_t i = 0; i < cfg->n_sinks; i++)
+		if (cfg->sinks[i].name != NULL && strcmp(cfg->sinks[i].name, name) == 0)
+			return &cfg->sinks[i];
+	return NULL;
+}
+
+const struct config_source *
+config_find_source(const struct config *cfg, const char *name)
+{
+	for (size_t i = 0; i < cfg->n_sources; i++)
+		if (strcmp(cfg->sources[i].name, name) == 0)
+			return &cfg->sources[i];
+	return NULL;
+}
