@@ -283,6 +283,10 @@ server_route(struct evhttp_request *req, void *arg)
 			handle_metrics(req);
 		else
 			method_not_allowed(req, "GET, HEAD");
+	} else if (is_post && strncmp(path, "/v1/events/", 11) == 0) {
+		/* a source name that does not exist: say so, rather than 405 of /v1/events/{id} */
+		http_reply_error(req, 404, "unknown source (POST /v1/events/argocd or "
+		    "/repos/{owner}/{repo}/dispatches)");
 	} else if (readapi_handles(path)) {
 		if (is_get)
 			readapi_handle(srv->dmn->store, req, path,

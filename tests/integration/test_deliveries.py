@@ -96,7 +96,7 @@ def main(t):
 
     # every attempt is traced, and the retries waited the delay the sink asked for
     ats = [parse_ms(r[0]) for r in d.sql("SELECT at FROM decisions WHERE step = 'delivery' "
-                                        "AND detail LIKE 'sink flaky %' ORDER BY id")]
+                                        "AND detail LIKE 'sink flaky open attempt %' ORDER BY id")]
     gaps = [b - a for a, b in zip(ats, ats[1:])]
     t.ok(len(gaps) == 2 and min(gaps) >= 300, "flaky: attempts >= 300 ms apart (retry_after)", gaps)
     n = d.scalar("SELECT count(*) FROM decisions WHERE step = 'delivery' AND outcome = 'retry'")

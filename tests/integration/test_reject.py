@@ -51,9 +51,9 @@ def main(t):
     st, h, b = d.post("/v1/events/argocd", GOOD, {"Content-Type": "application/json; charset=utf-8"})
     t.eq(st, 202, "still serving: good request accepted")
     st, h, m = d.get("/metrics")
-    t.ok('incidentd_events_rejected_total{source="argocd",reason="bad_json"} 4' in m,
+    t.ok('incidentd_events_rejected_total{source="argocd",reason="bad_json"} 3' in m,
          "metrics count bad_json rejects", m)
-    t.ok('incidentd_events_rejected_total{source="argocd",reason="invalid_payload"} 3' in m,
+    t.ok('incidentd_events_rejected_total{source="argocd",reason="invalid_payload"} 4' in m,
          "metrics count invalid payloads", m)
     d.stop()
 
