@@ -1,0 +1,674 @@
+/* test_store.c - the SQLite ledger: schema and migrations, events, duplicates, incidents,
+ * the delivery outbox, savepoints and the read-side JSON. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sqlite3.h>
+#include <cmocka.h>
+
+#include "event.h"
+#include "store.h"
+
+#define T0 1770692472000LL  /* 2026-02-10T03:01:12.000Z */
+
+struct fixture {
+	char dir[256];
+	char sub[300];
+	char path[400];
+	struct store *st;
+};
+
+/* Remove the ledger files and the directories the fixture made. */
+static void
+fixture_cleanup(struct fixture *f)
+{
+	char p[450];
+
+	store_close(f->st);
+	f->st = NULL;
+	unlink(f->path);
+	snprintf(p, sizeof(p), "%s-wal", f->path);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s-shm", f->path);
+	unlink(p);
+	rmdir(f->sub);
+	snprintf(p, sizeof(p), "%s/var", f->dir);
+	rmdir(p);
+	rmdir(f->dir);
+}
+
+static int
+setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	const char *tmp = getenv("TMPDIR");
+	char err[256];
+
+	if (f == NULL)
+		return -1;
+	snprintf(f->dir, sizeof(f->dir), "%s/test_store.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	if (mkdtemp(f->dir) == NULL) {
+		free(f);
+		return -1;
+	}
+	/* the parent directories do not exist yet: store_open must create them */
+	snprintf(f->sub, sizeof(f->sub), "%s/var/lib", f->dir);
+	snprintf(f->path, sizeof(f->path), "%s/ledger.db", f->sub);
+	if (store_open(f->path, &f->st, err, sizeof(err)) != 0) {
+		print_error("store_open: %s\n", err);
+		fixture_cleanup(f);
+		free(f);
+		return -1;
+	}
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	fixture_cleanup(f);
+	free(f);
+	return 0;
+}
+
+/* Read one integer or text value with a raw sqlite3 connection (independent of store). */
+static void
+raw_query(const char *path, const char *sql, char *out, size_t len)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *s = NULL;
+
+	out[0] = '\0';
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
+	if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_text(s, 0) != NULL)
+		snprintf(out, len, "%s", (const char *)sqlite3_column_text(s, 0));
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+}
+
+static struct ievent *
+make_event(const char *source, const char *status, const char *app, int64_t received_at)
+{
+	struct ievent *ev = ievent_new(source);
+
+	assert_non_null(ev);
+	assert_int_equal(ievent_set(&ev->type, "deployment.degraded"), 0);
+	assert_int_equal(ievent_set(&ev->status, status), 0);
+	assert_int_equal(ievent_set(&ev->cluster, "prod-west-aks"), 0);
+	assert_int_equal(ievent_set(&ev->namespace, "pets"), 0);
+	assert_int_equal(ievent_set(&ev->app, app), 0);
+	assert_int_equal(ievent_set(&ev->summary, "aks-store is Degraded"), 0);
+	ev->received_at = received_at;
+	ev->occurred_at = received_at - 500;
+	ev->payload = json_pack("{s:s, s:i}", "app", app, "n", 7);
+	assert_non_null(ev->payload);
+	return ev;
+}
+
+/* Insert an event and return its id in id[UTIL_ID_LEN + 1]. */
+static void
+add_event(struct store *st, const char *source, const char *status, const char *app,
+    int64_t at, const char *sha, const char *incident_id, char *id)
+{
+	struct ievent *ev = make_event(source, status, app, at);
+
+	assert_int_equal(store_insert_event(st, ev, sha, incident_id), 0);
+	snprintf(id, UTIL_ID_LEN + 1, "%s", ev->id);
+	ievent_destroy(ev);
+}
+
+static void
+make_incident(struct incident *inc, const char *key, int64_t opened)
+{
+	memset(inc, 0, sizeof(*inc));
+	util_id_new(inc->id);
+	inc->key = strdup(key);
+	inc->route = strdup("prod-deployments");
+	inc->state = strdup("firing");
+	inc->source = strdup("argocd");
+	inc->cluster = strdup("prod-west-aks");
+	inc->namespace = strdup("pets");
+	inc->app = strdup("aks-store");
+	inc->title = strdup("aks-store is Degraded");
+	inc->opened_at = opened;
+	inc->updated_at = opened;
+	inc->event_count = 1;
+	inc->refs = json_object();
+}
+
+static void
+test_open_schema_wal(void **state)
+{
+	struct fixture *f = *state;
+	char buf[64];
+
+	assert_int_equal(store_schema_version(f->st), STORE_SCHEMA_VERSION);
+	assert_int_equal(STORE_SCHEMA_VERSION, 1);
+	raw_query(f->path, "PRAGMA journal_mode", buf, sizeof(buf));
+	assert_string_equal(buf, "wal");
+	raw_query(f->path, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN"
+	    " ('events', 'incidents', 'deliveries', 'decisions')", buf, sizeof(buf));
+	assert_string_equal(buf, "4");
+	raw_query(f->path, "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name IN"
+	    " ('events_dedup', 'deliveries_due', 'incidents_key', 'decisions_event')", buf,
+	    sizeof(buf));
+	assert_string_equal(buf, "4");
+	assert_int_equal(store_check_writable(f->st), 0);
+	assert_string_equal(store_last_error(NULL), "no error");
+}
+
+static void
+test_reopen_is_noop(void **state)
+{
+	struct fixture *f = *state;
+	char id[UTIL_ID_LEN + 1], err[256];
+	json_t *o = NULL;
+
+	add_event(f->st, "argocd", "firing", "aks-store", T0, "aa", NULL, id);
+	store_close(f->st);
+	f->st = NULL;
+	assert_int_equal(store_open(f->path, &f->st, err, sizeof(err)), 0);
+	assert_int_equal(store_schema_version(f->st), 1);
+	assert_int_equal(store_event_json(f->st, id, &o), 0);
+	assert_string_equal(json_string_value(json_object_get(o, "id")), id);
+	json_decref(o);
+}
+
+static void
+test_newer_schema_refused(void **state)
+{
+	struct fixture *f = *state;
+	struct store *st2 = NULL;
+	sqlite3 *db = NULL;
+	char err[256];
+
+	store_close(f->st);
+	f->st = NULL;
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 7", NULL, NULL, NULL),
+	    SQLITE_OK);
+	sqlite3_close(db);
+	assert_true(store_open(f->path, &st2, err, sizeof(err)) < 0);
+	assert_null(st2);
+	assert_string_equal(err, "ledger schema 7 is newer than this incidentd (1)");
+}
+
+static void
+test_insert_read_event(void **state)
+{
+	struct fixture *f = *state;
+	struct ievent *ev = make_event("argocd", "firing", "aks-store", T0);
+	json_t *o = NULL, *d;
+
+	assert_int_equal(store_insert_event(f->st, ev, "0123abcd", NULL), 0);
+	assert_int_equal(store_insert_event(f->st, ev, "0123abcd", NULL), -EEXIST);
+	assert_int_equal(store_insert_decision(f->st, ev->id, NULL, 2, "route", "skipped",
+	    "route b: cluster does not match"), 0);
+	assert_int_equal(store_insert_decision(f->st, ev->id, NULL, 1, "route", "matched",
+	    "route a"), 0);
+	assert_int_equal(store_event_json(f->st, ev->id, &o), 0);
+	assert_string_equal(json_string_value(json_object_get(o, "source")), "argocd");
+	assert_string_equal(json_string_value(json_object_get(o, "status")), "firing");
+	assert_true(json_is_null(json_object_get(o, "incident_id")));
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(o, "payload"), "n")),
+	    7);
+	d = json_object_get(o, "decisions");
+	assert_int_equal(json_array_size(d), 2);
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(d, 0), "seq")), 1);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(d, 0), "outcome")),
+	    "matched");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(d, 1), "detail")),
+	    "route b: cluster does not match");
+	assert_int_equal(json_array_size(json_object_get(o, "deliveries")), 0);
+	json_decref(o);
+	assert_int_equal(store_event_json(f->st, "01NOSUCHEVENT0000000000000", &o), -ENOENT);
+	assert_null(o);
+	ievent_destroy(ev);
+
+	/* status "info" is allowed, anything else violates the CHECK */
+	ev = make_event("flux", "info", "podinfo", T0);
+	assert_int_equal(store_insert_event(f->st, ev, NULL, NULL), 0);
+	ievent_destroy(ev);
+	ev = make_event("flux", "bogus", "podinfo", T0);
+	assert_int_equal(store_insert_event(f->st, ev, NULL, NULL), -EIO);
+	assert_non_null(strstr(store_last_error(f->st), "CHECK"));
+	ievent_destroy(ev);
+}
+
+static void
+test_duplicate_window(void **state)
+{
+	struct fixture *f = *state;
+	char a[UTIL_ID_LEN + 1], b[UTIL_ID_LEN + 1], c[UTIL_ID_LEN + 1];
+	json_t *ids = NULL;
+
+	add_event(f->st, "argocd", "firing", "x", T0, "sha1", NULL, a);
+	add_event(f->st, "argocd", "firing", "y", T0 + 60000, "sha1", NULL, b);
+	add_event(f->st, "flux", "firing", "x", T0 + 60000, "sha1", NULL, c);
+
+	assert_int_equal(store_find_duplicate(f->st, "argocd", "sha1", T0 - 1000, &ids), 0);
+	assert_int_equal(json_array_size(ids), 2);
+	assert_string_equal(json_string_value(json_array_get(ids, 0)), a);
+	assert_string_equal(json_string_value(json_array_get(ids, 1)), b);
+	json_decref(ids);
+	/* the window starts after the first one */
+	assert_int_equal(store_find_duplicate(f->st, "argocd", "sha1", T0 + 1, &ids), 0);
+	assert_int_equal(json_array_size(ids), 1);
+	assert_string_equal(json_string_value(json_array_get(ids, 0)), b);
+	json_decref(ids);
+	/* other digest, and a window after everything */
+	assert_int_equal(store_find_duplicate(f->st, "argocd", "sha2", 0, &ids), 0);
+	assert_int_equal(json_array_size(ids), 0);
+	json_decref(ids);
+	assert_int_equal(store_find_duplicate(f->st, "flux", "sha1", T0 + 60001, &ids), 0);
+	assert_int_equal(json_array_size(ids), 0);
+	json_decref(ids);
+}
+
+static void
+test_incident_put_get_refs(void **state)
+{
+	struct fixture *f = *state;
+	struct incident a, b, got;
+	json_t *obj;
+
+	make_incident(&a, "argocd/prod/pets/aks-store", T0);
+	assert_int_equal(store_put_incident(f->st, &a), 0);
+	memset(&got, 0, sizeof(got));
+	assert_int_equal(store_get_incident(f->st, a.id, &got), 0);
+	assert_string_equal(got.key, "argocd/prod/pets/aks-store");
+	assert_string_equal(got.state, "firing");
+	assert_int_equal(got.opened_at, T0);
+	assert_int_equal(got.resolved_at, 0);
+	assert_int_equal(got.event_count, 1);
+	assert_true(json_is_object(got.refs));
+	assert_int_equal(json_object_size(got.refs), 0);
+	incident_clear(&got);
+
+	/* refs merge per sink, member by member */
+	obj = json_pack("{s:i}", "issue", 42);
+	assert_int_equal(store_merge_incident_refs(f->st, a.id, "github", obj), 0);
+	json_decref(obj);
+	obj = json_pack("{s:s}", "url", "https://github.com/o/r/issues/42");
+	assert_int_equal(store_merge_incident_refs(f->st, a.id, "github", obj), 0);
+	assert_int_equal(store_merge_incident_refs(f->st, "nope", "github", obj), -ENOENT);
+	json_decref(obj);
+
+	/* resolve: an update by id keeps the refs */
+	free(a.state);
+	a.state = strdup("resolved");
+	a.resolved_at = T0 + 5000;
+	a.updated_at = T0 + 5000;
+	a.event_count = 2;
+	assert_int_equal(store_put_incident(f->st, &a), 0);
+	assert_int_equal(store_get_incident_by_key(f->st, a.key, &got), 0);
+	assert_string_equal(got.id, a.id);
+	assert_string_equal(got.state, "resolved");
+	assert_int_equal(got.resolved_at, T0 + 5000);
+	assert_int_equal(got.event_count, 2);
+	obj = json_object_get(got.refs, "github");
+	assert_int_equal(json_integer_value(json_object_get(obj, "issue")), 42);
+	assert_string_equal(json_string_value(json_object_get(obj, "url")),
+	    "https://github.com/o/r/issues/42");
+	incident_clear(&got);
+
+	/* a later incident with the same key wins the lookup by key */
+	make_incident(&b, a.key, T0 + 10000);
+	assert_int_equal(store_put_incident(f->st, &b), 0);
+	assert_int_equal(store_get_incident_by_key(f->st, a.key, &got), 0);
+	assert_string_equal(got.id, b.id);
+	incident_clear(&got);
+	assert_int_equal(store_get_incident_by_key(f->st, "no/such/key", &got), -ENOENT);
+	assert_int_equal(store_get_incident(f->st, "no-such-id", &got), -ENOENT);
+
+	/* invalid state is refused by the CHECK constraint */
+	free(b.state);
+	b.state = strdup("open");
+	assert_int_equal(store_put_incident(f->st, &b), -EIO);
+	incident_clear(&a);
+	incident_clear(&b);
+	incident_clear(NULL);
+}
+
+static int64_t
+add_delivery(struct store *st, const struct incident *inc, const char *event_id,
+    const char *sink, enum delivery_state s, int64_t due, int64_t dep)
+{
+	struct delivery d;
+
+	memset(&d, 0, sizeof(d));
+	snprintf(d.incident_id, sizeof(d.incident_id), "%s", inc->id);
+	snprintf(d.event_id, sizeof(d.event_id), "%s", event_id);
+	d.sink = (char *)sink;
+	d.action = (char *)"open";
+	d.state = s;
+	d.next_attempt_at = due;
+	d.created_at = d.updated_at = T0;
+	d.depends_on = dep;
+	assert_int_equal(store_insert_delivery(st, &d), 0);
+	assert_true(d.id > 0);
+	return d.id;
+}
+
+static void
+test_delivery_lifecycle(void **state)
+{
+	struct fixture *f = *state;
+	struct incident inc;
+	struct delivery *rows = NULL, d;
+	char ev[UTIL_ID_LEN + 1];
+	int64_t a, b, c, later, when = 0;
+	size_t n = 0;
+	int cnt = -1;
+
+	make_incident(&inc, "k", T0);
+	assert_int_equal(store_put_incident(f->st, &inc), 0);
+	add_event(f->st, "argocd", "firing", "aks-store", T0, "s", inc.id, ev);
+	a = add_delivery(f->st, &inc, ev, "github", DELIVERY_PENDING, T0, 0);
+	b = add_delivery(f->st, &inc, ev, "doctor-label", DELIVERY_BLOCKED, T0, a);
+	c = add_delivery(f->st, &inc, ev, "oncall", DELIVERY_BLOCKED, T0, b);
+	later = add_delivery(f->st, &inc, ev, "slow", DELIVERY_PENDING, T0 + 60000, 0);
+
+	assert_int_equal(store_next_due_time(f->st, &when), 0);
+	assert_int_equal(when, T0);
+	assert_int_equal(store_due_deliveries(f->st, T0 + 1, 10, &rows, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(rows[0].id, a);
+	assert_string_equal(rows[0].sink, "github");
+	assert_int_equal(rows[0].state, DELIVERY_PENDING);
+	assert_int_equal(rows[0].next_attempt_at, T0);
+
+	/* running, then a crash: requeued */
+	rows[0].state = DELIVERY_RUNNING;
+	rows[0].attempts = 1;
+	assert_int_equal(store_update_delivery(f->st, &rows[0]), 0);
+	delivery_free_array(rows, n);
+	assert_int_equal(store_due_deliveries(f->st, T0 + 1, 10, &rows, &n), 0);
+	assert_int_equal(n, 0);
+	assert_null(rows);
+	assert_int_equal(store_requeue_running(f->st, &cnt), 0);
+	assert_int_equal(cnt, 1);
+	assert_int_equal(store_get_delivery(f->st, a, &d), 0);
+	assert_int_equal(d.state, DELIVERY_PENDING);
+	assert_int_equal(d.attempts, 1);
+
+	/* done with a result; the dependent is released */
+	d.state = DELIVERY_DONE;
+	d.attempts = 2;
+	d.last_status = strdup("ok");
+	d.result = json_pack("{s:i}", "issue", 42);
+	assert_int_equal(store_update_delivery(f->st, &d), 0);
+	assert_int_equal(store_release_dependents(f->st, a, true, T0 + 2000), 0);
+	delivery_clear(&d);
+	assert_int_equal(store_get_delivery(f->st, a, &d), 0);
+	assert_int_equal(d.state, DELIVERY_DONE);
+	assert_string_equal(d.last_status, "ok");
+	assert_int_equal(json_integer_value(json_object_get(d.result, "issue")), 42);
+	delivery_clear(&d);
+	assert_int_equal(store_get_delivery(f->st, b, &d), 0);
+	assert_int_equal(d.state, DELIVERY_PENDING);
+	assert_int_equal(d.next_attempt_at, T0 + 2000);
+	assert_int_equal(d.depends_on, a);
+
+	/* b fails: c (blocked on b) is cancelled */
+	d.state = DELIVERY_FAILED;
+	d.last_error = strdup("HTTP 422");
+	assert_int_equal(store_update_delivery(f->st, &d), 0);
+	assert_int_equal(store_release_dependents(f->st, b, false, T0 + 3000), 0);
+	delivery_clear(&d);
+	assert_int_equal(store_get_delivery(f->st, c, &d), 0);
+	assert_int_equal(d.state, DELIVERY_CANCELLED);
+	{
+		char want[64];
+
+		snprintf(want, sizeof(want), "dependency %lld failed", (long long)b);
+		assert_string_equal(d.last_error, want);
+	}
+	delivery_clear(&d);
+
+	/* only the later one is still pending */
+	assert_int_equal(store_next_due_time(f->st, &when), 0);
+	assert_int_equal(when, T0 + 60000);
+	assert_int_equal(store_due_deliveries(f->st, T0 + 60000, 10, &rows, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(rows[0].id, later);
+	rows[0].state = DELIVERY_CANCELLED;
+	assert_int_equal(store_update_delivery(f->st, &rows[0]), 0);
+	delivery_free_array(rows, n);
+	assert_int_equal(store_next_due_time(f->st, &when), -ENOENT);
+	assert_int_equal(store_get_delivery(f->st, 9999, &d), -ENOENT);
+	d.id = 9999;
+	assert_int_equal(store_update_delivery(f->st, &d), -ENOENT);
+	incident_clear(&inc);
+}
+
+static void
+test_cancel_chain(void **state)
+{
+	struct fixture *f = *state;
+	struct incident inc;
+	struct delivery d;
+	char ev[UTIL_ID_LEN + 1], want[64];
+	int64_t a, b, c;
+
+	make_incident(&inc, "k", T0);
+	assert_int_equal(store_put_incident(f->st, &inc), 0);
+	add_event(f->st, "argocd", "firing", "aks-store", T0, "s", inc.id, ev);
+	a = add_delivery(f->st, &inc, ev, "github", DELIVERY_PENDING, T0, 0);
+	b = add_delivery(f->st, &inc, ev, "label", DELIVERY_BLOCKED, T0, a);
+	c = add_delivery(f->st, &inc, ev, "slack", DELIVERY_BLOCKED, T0, b);
+	assert_int_equal(store_release_dependents(f->st, a, false, T0 + 1), 0);
+	assert_int_equal(store_get_delivery(f->st, c, &d), 0);
+	assert_int_equal(d.state, DELIVERY_CANCELLED);
+	snprintf(want, sizeof(want), "dependency %lld cancelled", (long long)b);
+	assert_string_equal(d.last_error, want);
+	delivery_clear(&d);
+	assert_int_equal(store_get_delivery(f->st, a, &d), 0);
+	assert_int_equal(d.state, DELIVERY_PENDING);  /* the failed one itself is untouched */
+	delivery_clear(&d);
+	incident_clear(&inc);
+}
+
+static void
+test_savepoint_rollback(void **state)
+{
+	struct fixture *f = *state;
+	char bad[UTIL_ID_LEN + 1], good[UTIL_ID_LEN + 1];
+	json_t *o = NULL;
+
+	assert_int_equal(store_begin(f->st), 0);
+	assert_int_equal(store_savepoint(f->st), 0);
+	add_event(f->st, "argocd", "firing", "bad", T0, "s1", NULL, bad);
+	assert_int_equal(store_insert_decision(f->st, bad, NULL, 1, "route", "matched", "x"), 0);
+	assert_int_equal(store_rollback_savepoint(f->st), 0);
+	assert_int_equal(store_savepoint(f->st), 0);
+	add_event(f->st, "argocd", "firing", "good", T0, "s2", NULL, good);
+	assert_int_equal(store_release(f->st), 0);
+	assert_int_equal(store_check_writable(f->st), 0);
+	assert_int_equal(store_commit(f->st), 0);
+
+	assert_int_equal(store_event_json(f->st, bad, &o), -ENOENT);
+	assert_int_equal(store_event_json(f->st, good, &o), 0);
+	json_decref(o);
+	assert_int_equal(store_list_events(f->st, NULL, &o), 0);
+	assert_int_equal(json_array_size(o), 1);
+	json_decref(o);
+
+	/* a whole rollback leaves nothing either */
+	assert_int_equal(store_begin(f->st), 0);
+	add_event(f->st, "argocd", "firing", "bad", T0, "s3", NULL, bad);
+	assert_int_equal(store_rollback(f->st), 0);
+	assert_int_equal(store_event_json(f->st, bad, &o), -ENOENT);
+	assert_int_equal(store_rollback(f->st), 0);  /* nothing open: no-op */
+}
+
+static void
+test_list_paging_filters(void **state)
+{
+	struct fixture *f = *state;
+	struct store_query q;
+	struct incident inc, inc2;
+	char ids[5][UTIL_ID_LEN + 1];
+	json_t *o = NULL, *row;
+	int64_t a;
+
+	make_incident(&inc, "k1", T0);
+	make_incident(&inc2, "k2", T0 + 1);
+	free(inc2.state);
+	inc2.state = strdup("resolved");
+	inc2.resolved_at = T0 + 2;
+	inc2.updated_at = T0 + 2;
+	assert_int_equal(store_put_incident(f->st, &inc), 0);
+	assert_int_equal(store_put_incident(f->st, &inc2), 0);
+	for (int i = 0; i < 5; i++)
+		add_event(f->st, i % 2 ? "flux" : "argocd", "firing", "app", T0 + i, "s",
+		    i < 3 ? inc.id : NULL, ids[i]);
+
+	memset(&q, 0, sizeof(q));
+	q.limit = 2;
+	assert_int_equal(store_list_events(f->st, &q, &o), 0);
+	assert_int_equal(json_array_size(o), 2);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(o, 0), "id")),
+	    ids[4]);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(o, 1), "id")),
+	    ids[3]);
+	row = json_array_get(o, 0);
+	assert_string_equal(json_string_value(json_object_get(row, "received_at")),
+	    "2026-02-10T03:01:12.004Z");
+	assert_true(json_is_null(json_object_get(row, "incident_id")));
+	json_decref(o);
+	q.before_id = ids[3];
+	assert_int_equal(store_list_events(f->st, &q, &o), 0);
+	assert_int_equal(json_array_size(o), 2);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(o, 0), "id")),
+	    ids[2]);
+	json_decref(o);
+	memset(&q, 0, sizeof(q));
+	q.source = "flux";
+	assert_int_equal(store_list_events(f->st, &q, &o), 0);
+	assert_int_equal(json_array_size(o), 2);
+	json_decref(o);
+	q.source = NULL;
+	q.incident_id = inc.id;
+	assert_int_equal(store_list_events(f->st, &q, &o), 0);
+	assert_int_equal(json_array_size(o), 3);
+	json_decref(o);
+
+	/* incidents: most recently updated first; state filter */
+	memset(&q, 0, sizeof(q));
+	assert_int_equal(store_list_incidents(f->st, &q, &o), 0);
+	assert_int_equal(json_array_size(o), 2);
+	row = json_array_get(o, 0);
+	assert_string_equal(json_string_value(json_object_get(row, "id")), inc2.id);
+	assert_string_equal(json_string_value(json_object_get(row, "resolved_at")),
+	    "2026-02-10T03:01:12.002Z");
+	assert_true(json_is_null(json_object_get(json_array_get(o, 1), "resolved_at")));
+	assert_true(json_is_object(json_object_get(row, "refs")));
+	json_decref(o);
+	q.state = "firing";
+	assert_int_equal(store_list_incidents(f->st, &q, &o), 0);
+	assert_int_equal(json_array_size(o), 1);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(o, 0), "id")),
+	    inc.id);
+	json_decref(o);
+	q.state = NULL;
+	q.before_id = inc2.id;
+	assert_int_equal(store_list_incidents(f->st, &q, &o), 0);
+	assert_int_equal(json_array_size(o), 1);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(o, 0), "id")),
+	    inc.id);
+	json_decref(o);
+
+	/* deliveries: failed only, state filter, bad state */
+	a = add_delivery(f->st, &inc, ids[0], "github", DELIVERY_PENDING, T0, 0);
+	add_delivery(f->st, &inc, ids[0], "slack", DELIVERY_FAILED, T0, 0);
+	assert_int_equal(store_insert_decision(f->st, ids[0], inc.id, 1, "incident", "opened",
+	    "opened"), 0);
+	memset(&q, 0, sizeof(q));
+	q.failed_only = true;
+	assert_int_equal(store_list_deliveries(f->st, &q, &o), 0);
+	assert_int_equal(json_array_size(o), 1);
+	row = json_array_get(o, 0);
+	assert_string_equal(json_string_value(json_object_get(row, "sink")), "slack");
+	assert_string_equal(json_string_value(json_object_get(row, "state")), "failed");
+	assert_true(json_is_null(json_object_get(row, "result")));
+	json_decref(o);
+	memset(&q, 0, sizeof(q));
+	q.state = "pending";
+	assert_int_equal(store_list_deliveries(f->st, &q, &o), 0);
+	assert_int_equal(json_array_size(o), 1);
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(o, 0), "id")), a);
+	json_decref(o);
+	q.state = "nonsense";
+	assert_int_equal(store_list_deliveries(f->st, &q, &o), -EINVAL);
+	memset(&q, 0, sizeof(q));
+	assert_int_equal(store_list_deliveries(f->st, &q, &o), 0);
+	assert_int_equal(json_array_size(o), 2);
+	json_decref(o);
+
+	/* one incident with its events, deliveries and decisions */
+	assert_int_equal(store_incident_json(f->st, inc.id, &o), 0);
+	assert_string_equal(json_string_value(json_object_get(o, "key")), "k1");
+	row = json_object_get(o, "events");
+	assert_int_equal(json_array_size(row), 3);
+	assert_string_equal(json_string_value(json_array_get(row, 0)), ids[2]);
+	assert_int_equal(json_array_size(json_object_get(o, "deliveries")), 2);
+	assert_int_equal(json_array_size(json_object_get(o, "decisions")), 1);
+	json_decref(o);
+	assert_int_equal(store_incident_json(f->st, "nope", &o), -ENOENT);
+
+	/* the event view lists its deliveries */
+	assert_int_equal(store_event_json(f->st, ids[0], &o), 0);
+	assert_string_equal(json_string_value(json_object_get(o, "incident_id")), inc.id);
+	assert_int_equal(json_array_size(json_object_get(o, "deliveries")), 2);
+	json_decref(o);
+	incident_clear(&inc);
+	incident_clear(&inc2);
+}
+
+static void
+test_state_names(void **state)
+{
+	enum delivery_state s = DELIVERY_DONE;
+
+	(void)state;
+	assert_string_equal(delivery_state_name(DELIVERY_BLOCKED), "blocked");
+	assert_string_equal(delivery_state_name(DELIVERY_CANCELLED), "cancelled");
+	assert_int_equal(delivery_state_parse("running", &s), 0);
+	assert_int_equal(s, DELIVERY_RUNNING);
+	assert_int_equal(delivery_state_parse("Running", &s), -EINVAL);
+	assert_int_equal(delivery_state_parse(NULL, &s), -EINVAL);
+	delivery_clear(NULL);
+	delivery_free_array(NULL, 0);
+	store_close(NULL);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_open_schema_wal, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reopen_is_noop, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_insert_read_event, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_duplicate_window, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_incident_put_get_refs, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_delivery_lifecycle, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cancel_chain, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_savepoint_rollback, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_list_paging_filters, setup, teardown),
+		cmocka_unit_test(test_state_names),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
