@@ -170,15 +170,10 @@ incident_view(const struct incident *inc)
 static char *
 event_view(struct store *st, const char *id)
 {
-	json_t *o = NULL;
-	char *s;
+	char *s = NULL;
 
-	if (store_event_json(st, id, &o) != 0)
+	if (store_event_text(st, id, &s) != 0)
 		return NULL;
-	json_object_del(o, "decisions");
-	json_object_del(o, "deliveries");
-	s = json_dumps(o, JSON_COMPACT);
-	json_decref(o);
 	return s;
 }
 

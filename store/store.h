@@ -159,6 +159,11 @@ int store_list_events(struct store *st, const struct store_query *q, json_t **ou
  * and "deliveries". Returns -ENOENT if absent. */
 int store_event_json(struct store *st, const char *id, json_t **out);
 
+/* One event as sinks see it: the stored event JSON with "payload", as compact text
+ * (caller frees). Cheaper than store_event_json() (no trace, no re-parsing).
+ * Returns 0, -ENOENT, -EIO (corrupt row) or -ENOMEM. */
+int store_event_text(struct store *st, const char *id, char **out);
+
 /* Incidents, most recently updated first: array of objects (id, key, route, state, source,
  * cluster, namespace, app, title, opened_at, updated_at, resolved_at, event_count, refs). */
 int store_list_incidents(struct store *st, const struct store_query *q, json_t **out);

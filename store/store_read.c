@@ -225,3 +225,53 @@ store_list_deliveries(struct store *st, const struct store_query *q, json_t **ou
 	sqlite3_bind_int(s, 5, query_limit(q));
 	return store_rows_json(st, s, out);
 }
+
+int
+store_event_text(struct store *st, const char *id, char **out)
+{
+	sqlite3_stmt *s = NULL;
+	const char *ev, *payload;
+	size_t elen, plen, len;
+	char *buf;
+	int rc;
+
+	*out = NULL;
+	rc = store_stmt(st, STMT_EVENT_GET, &s);
+	if (rc != 0)
+		goto out;
+	store_bind_text(s, 1, id);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_DONE) {
+		rc = -ENOENT;
+		goto out;
+	}
+	if (rc != SQLITE_ROW) {
+		rc = store_error(st, rc);
+		goto out;
+	}
+	/* The stored event text is a compact JSON object written by ievent_to_json(), and
+	 * the payload column valid JSON: splice instead of parsing both again. */
+	ev = (const char *)sqlite3_column_text(s, 0);
+	payload = (const char *)sqlite3_column_text(s, 1);
+	elen = ev ? strlen(ev) : 0;
+	while (elen > 0 && (ev[elen - 1] == ' ' || ev[elen - 1] == '\n'))
+		elen--;
+	if (elen < 2 || ev[0] != '{' || ev[elen - 1] != '}') {
+		rc = -EIO;
+		goto out;
+	}
+	plen = payload ? strlen(payload) : 4;
+	len = elen + plen + 16;
+	buf = malloc(len);
+	if (buf == NULL) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	snprintf(buf, len, "%.*s%s\"payload\":%s}", (int)(elen - 1), ev, elen > 2 ? "," : "",
+	    payload ? payload : "null");
+	*out = buf;
+	rc = 0;
+out:
+	store_stmt_done(s);
+	return rc;
+}

@@ -64,6 +64,9 @@ def main(t):
     t.eq((r.get("incident") or {}).get("key"), "argocd/prod-west-aks/pets/aks-store",
          "issue sink sees the incident key")
     t.eq((r.get("event") or {}).get("id"), ev, "issue sink sees the event")
+    t.eq(((r.get("event") or {}).get("payload") or {}).get("app_name"), "aks-store",
+         "issue sink sees the raw payload")
+    t.eq((r.get("event") or {}).get("resource_health"), "reported", "issue sink sees the normalized event")
 
     # chained sink runs after and sees the result of the first in incident.refs
     chain = wait_until(lambda: recorder(rec_chain), 5)
