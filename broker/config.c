@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "log.h"
 #include "util.h"
@@ -100,6 +101,16 @@ get_bool(struct vctx *v, const json_t *obj, const char *key, const char *path, b
 	}
 	if (json_is_null(x) || (json_is_string(x) && json_string_length(x) == 0)) {
 		*out = false;    /* e.g. enabled: ${SECRET:+true} with the secret unset */
+		return 0;
+	}
+	/* "true"/"false" as strings too: a quoted "${VAR:+true}" (needed inside { } flow
+	 * mappings, where braces end a plain scalar) is a string */
+	if (json_is_string(x) && strcasecmp(json_string_value(x), "true") == 0) {
+		*out = true;
+		return 0;
+	}
+	if (json_is_string(x) && strcasecmp(json_string_value(x), "false") == 0) {
+		*out = false;
 		return 0;
 	}
 	if (!json_is_boolean(x))
@@ -511,6 +522,8 @@ where_copy(json_t *dst, const json_t *src, const char *path, size_t route_offset
 	char buf[1024];
 
 	json_object_foreach((json_t *)src, k, val) {
+		const char *to = k;   /* k itself drives the iteration: never reassign it */
+
 		if (strncmp(k, path, n) != 0 || (k[n] != '\0' && k[n] != '.'))
 			continue;
 		if (route_offset > 0 && strncmp(k, "routes.", 7) == 0) {
@@ -518,9 +531,9 @@ where_copy(json_t *dst, const json_t *src, const char *path, size_t route_offset
 			unsigned long idx = strtoul(k + 7, &end, 10);
 
 			snprintf(buf, sizeof(buf), "routes.%lu%s", idx + route_offset, end);
-			k = buf;
+			to = buf;
 		}
-		if (json_object_set(dst, k, val) != 0)
+		if (json_object_set(dst, to, val) != 0)
 			return -ENOMEM;
 	}
 	return 0;

@@ -1,0 +1,287 @@
+/* test_config.c - conf.d loading: lexical merge, ${ENV}, schema errors with file:line. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "config.h"
+
+static char dir[256];
+
+static int
+setup(void **state)
+{
+	const char *tmp = getenv("TMPDIR");
+
+	(void)state;
+	snprintf(dir, sizeof(dir), "%s/test_config.XXXXXX", tmp ? tmp : "/tmp");
+	return mkdtemp(dir) ? 0 : -1;
+}
+
+static int
+teardown(void **state)
+{
+	char cmd[512];
+
+	(void)state;
+	/* remove the files we wrote; the test creates at most a handful */
+	for (int i = 0; i < 10; i++) {
+		snprintf(cmd, sizeof(cmd), "%s/%d.yaml", dir, i);
+		unlink(cmd);
+	}
+	rmdir(dir);
+	return 0;
+}
+
+static void
+write_file(int n, const char *text)
+{
+	char path[512];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%d.yaml", dir, n);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+/* Load a single document; returns rc and err. */
+static int
+load(const char *yaml, struct config **cfg, char *err, size_t len)
+{
+	return config_load_string(yaml, "t.yaml", cfg, err, len);
+}
+
+static const char base[] =
+    "sinks:\n"
+    "  log: { plugin: log }\n"
+    "routes:\n"
+    "  - name: default\n"
+    "    sinks: [log]\n";
+
+static void
+test_defaults(void **state)
+{
+	struct config *cfg = NULL;
+	char err[512];
+
+	(void)state;
+	assert_int_equal(load(base, &cfg, err, sizeof(err)), 0);
+	assert_string_equal(cfg->listen, "127.0.0.1:9740");
+	assert_int_equal(cfg->max_body_bytes, 1048576);
+	assert_int_equal(cfg->request_timeout_ms, 30000);
+	assert_string_equal(cfg->db_path, "./var/incidentd.db");
+	assert_int_equal(cfg->dedup_window_ms, 600000);
+	assert_int_equal(cfg->n_sources, 1);
+	assert_string_equal(cfg->sources[0].name, "argocd");
+	assert_int_equal(cfg->sources[0].auth.kind, AUTH_UNSET);
+	assert_int_equal(cfg->n_sinks, 1);
+	assert_true(cfg->sinks[0].enabled);
+	assert_int_equal(cfg->sinks[0].retry_initial_ms, 1000);
+	assert_int_equal(cfg->sinks[0].give_up_after_ms, 86400000);
+	assert_int_equal(json_object_size(cfg->sinks[0].options), 0);
+	assert_string_equal(cfg->sinks[0].where, "t.yaml:2");
+	assert_string_equal(config_where(cfg, "routes.0.sinks"), "t.yaml:5");
+	config_destroy(cfg);
+	config_destroy(NULL);
+}
+
+static void
+test_embedded_defaults_match_confd(void **state)
+{
+	struct config *a = NULL, *b = NULL;
+	const char *confd = getenv("CONFD_DIR");
+	char err[512];
+
+	(void)state;
+	assert_int_equal(config_load_string(config_embedded_defaults, "<embedded>", &a, err,
+	    sizeof(err)), 0);
+	assert_int_equal(config_load_dir(confd ? confd : "conf.d", &b, err, sizeof(err)), 0);
+	assert_true(json_equal(a->root, b->root));
+	assert_int_equal(a->sources[0].auth.kind, AUTH_NONE);
+	assert_string_equal(a->sinks[0].plugin, "log");
+	config_destroy(a);
+	config_destroy(b);
+}
+
+static void
+test_merge_lexical(void **state)
+{
+	struct config *cfg = NULL;
+	char err[512];
+
+	(void)state;
+	write_file(2, "server: { listen: \"0.0.0.0:1\" }\n"
+	    "sinks:\n  gh: { plugin: x, repo: a/b, labels: [l1] }\n"
+	    "routes:\n  - { name: second, sinks: [gh] }\n");
+	write_file(1, "server: { listen: \"127.0.0.1:2\", max_body: 4KiB }\n"
+	    "sinks:\n  gh: { plugin: y, repo: c/d, token: t }\n  log: { plugin: log }\n"
+	    "routes:\n  - { name: first, sinks: [log] }\n");
+	assert_int_equal(config_load_dir(dir, &cfg, err, sizeof(err)), 0);
+	assert_string_equal(cfg->listen, "0.0.0.0:1");          /* 2.yaml after 1.yaml */
+	assert_int_equal(cfg->max_body_bytes, 4096);            /* nested merge keeps it */
+	assert_int_equal(cfg->n_routes, 2);                     /* routes concatenated */
+	assert_string_equal(cfg->routes[0].name, "first");
+	assert_string_equal(cfg->routes[1].name, "second");
+	assert_non_null(strstr(config_where(cfg, "routes.1.name"), "2.yaml:5"));
+	assert_non_null(strstr(config_where(cfg, "routes.0.name"), "1.yaml:6"));
+	{
+		const struct config_sink *gh = config_find_sink(cfg, "gh");
+
+		assert_string_equal(gh->plugin, "x");
+		assert_string_equal(json_string_value(json_object_get(gh->options, "repo")),
+		    "a/b");
+		assert_string_equal(json_string_value(json_object_get(gh->options, "token")), "t");
+		assert_null(json_object_get(gh->options, "plugin"));
+	}
+	config_destroy(cfg);
+}
+
+static void
+test_env(void **state)
+{
+	struct config *cfg = NULL;
+	char err[512];
+
+	(void)state;
+	setenv("ICD_TOKEN", "s3cret", 1);
+	unsetenv("ICD_UNSET");
+	setenv("ICD_EMPTY", "", 1);
+	assert_int_equal(load("sources:\n  argocd: { auth: { bearer: \"${ICD_TOKEN}\" } }\n"
+	    "ledger: { path: \"${ICD_UNSET:-/tmp/x.db}\" }\n"
+	    "sinks:\n  log: { plugin: log, note: \"cost $$5 ${ICD_TOKEN:+set}\" }\n"
+	    "  slack: { plugin: slack, enabled: \"${ICD_UNSET:+true}\" }\n"
+	    "  other:\n    plugin: log\n    enabled: ${ICD_TOKEN:+true}\n"
+	    "routes: [ { name: d, sinks: [log] } ]\n", &cfg, err, sizeof(err)), 0);
+	assert_int_equal(cfg->sources[0].auth.kind, AUTH_BEARER);
+	assert_string_equal(cfg->sources[0].auth.token, "s3cret");
+	assert_string_equal(cfg->db_path, "/tmp/x.db");
+	assert_string_equal(json_string_value(json_object_get(cfg->sinks[0].options, "note")),
+	    "cost $5 set");
+	assert_false(config_find_sink(cfg, "slack")->enabled);
+	assert_true(config_find_sink(cfg, "other")->enabled);
+	config_destroy(cfg);
+
+	assert_int_equal(load("sinks:\n  log:\n    plugin: log\n    token: ${ICD_UNSET}\n"
+	    "routes: [ { name: d, sinks: [log] } ]\n", &cfg, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "t.yaml:4"));
+	assert_non_null(strstr(err, "ICD_UNSET is not set"));
+	assert_int_equal(load("sinks:\n  log: { plugin: \"${\" }\n", &cfg, err, sizeof(err)),
+	    -EINVAL);
+	assert_int_equal(load("sinks:\n  log: { plugin: \"${}\" }\n", &cfg, err, sizeof(err)),
+	    -EINVAL);
+	/* the value of a variable never appears in an error */
+	assert_int_equal(load("server: { listen: 1 }\nsinks:\n  log: { plugin: log, retry: "
+	    "{ initial: \"${ICD_TOKEN}\" } }\nroutes: [ { name: d, sinks: [log] } ]\n", &cfg, err,
+	    sizeof(err)), -EINVAL);
+	assert_null(strstr(err, "s3cret"));
+	unsetenv("ICD_TOKEN");
+	unsetenv("ICD_EMPTY");
+}
+
+static void
+expect_error(const char *yaml, const char *want1, const char *want2)
+{
+	struct config *cfg = NULL;
+	char err[512];
+
+	assert_int_equal(load(yaml, &cfg, err, sizeof(err)), -EINVAL);
+	assert_null(cfg);
+	if (strstr(err, want1) == NULL || (want2 && strstr(err, want2) == NULL))
+		fail_msg("error '%s' lacks '%s' / '%s'", err, want1, want2 ? want2 : "");
+}
+
+static void
+test_errors(void **state)
+{
+	(void)state;
+	expect_error("sinks:\n  log: { plugin: log }\nroutes:\n  - name: d\n    sinks: [log]\n"
+	    "    colour: blue\n", "t.yaml:6", "unknown key 'colour'");
+	expect_error("servr: {}\n", "t.yaml:1", "unknown key 'servr'");
+	expect_error("server: { max_body: lots }\n", "server.max_body", "size");
+	expect_error("ledger: { dedup_window: 10 }\n", "ledger.dedup_window", "duration");
+	expect_error("log: { level: loud }\n", "log.level", "loud");
+	expect_error("sinks:\n  log: { plugin: log }\nroutes:\n  - { name: d, sinks: [nope] }\n",
+	    "t.yaml:4", "no sink named 'nope'");
+	expect_error("sinks:\n  a: { plugin: log, after: b }\n  b: { plugin: log, after: a }\n"
+	    "routes: [ { name: d, sinks: [a] } ]\n", "cycle", NULL);
+	expect_error("sinks:\n  a: { plugin: log, after: zz }\nroutes: [ { name: d, sinks: [a] } ]\n",
+	    "sinks.a.after", "zz");
+	expect_error("sinks:\n  log: { plugin: log }\n  log: { plugin: log }\n", "t.yaml:3",
+	    "duplicate key 'log'");
+	expect_error("sinks:\n  log: { plugin: log\n", "t.yaml:", NULL);   /* YAML syntax */
+	expect_error("sinks:\n  log: { plugin: log }\n", "routes", "at least one route");
+	expect_error("sinks:\n  log: { enabled: true }\nroutes: [ { name: d, sinks: [log] } ]\n",
+	    "plugin", "required");
+	expect_error("sources:\n  argocd: { auth: { bearer: \"\" } }\n", "sources.argocd.auth",
+	    "non-empty");
+	expect_error("sources:\n  argocd: { auth: { bearer: a, hmac: b } }\n",
+	    "sources.argocd.auth", "exactly one");
+	expect_error("sources:\n  flux: {}\n", "unknown key 'flux'", NULL);
+	expect_error("a: &x 1\nb: *x\n", "not supported", NULL);
+	expect_error("routes: [ { name: d, sinks: [log] } ]\n---\nroutes: []\n", "one YAML document",
+	    NULL);
+	expect_error("sinks:\n  \"bad name\": { plugin: log }\n", "not a valid sink name", NULL);
+	expect_error("sinks:\n  log: { plugin: log }\nroutes:\n  - { name: d, sinks: [log] }\n"
+	    "  - { name: d, sinks: [log] }\n", "duplicate route name", NULL);
+}
+
+static void
+test_auth_kinds(void **state)
+{
+	struct config *cfg = NULL;
+	char err[512];
+
+	(void)state;
+	assert_int_equal(load("sources:\n  argocd:\n    auth: { basic: { username: u, password: p } }\n"
+	    "sinks: { log: { plugin: log } }\nroutes: [ { name: d, sinks: [log], "
+	    "group_by: [cluster, app] } ]\n", &cfg, err, sizeof(err)), 0);
+	assert_int_equal(cfg->sources[0].auth.kind, AUTH_BASIC);
+	assert_string_equal(cfg->sources[0].auth.username, "u");
+	assert_int_equal(cfg->routes[0].n_group_by, 2);
+	assert_string_equal(cfg->routes[0].group_by[1], "app");
+	config_destroy(cfg);
+	assert_int_equal(load("sources:\n  argocd: { enabled: false, auth: { hmac: k } }\n"
+	    "sinks: { log: { plugin: log, retry: { initial: 100ms, max: 1s, give_up_after: 0s } } }\n"
+	    "routes: [ { name: d, sinks: [log] } ]\n", &cfg, err, sizeof(err)), 0);
+	assert_false(cfg->sources[0].enabled);
+	assert_int_equal(cfg->sources[0].auth.kind, AUTH_HMAC);
+	assert_int_equal(cfg->sinks[0].retry_initial_ms, 100);
+	assert_int_equal(cfg->sinks[0].give_up_after_ms, 0);
+	config_destroy(cfg);
+}
+
+static void
+test_empty_dir(void **state)
+{
+	struct config *cfg = NULL;
+	char err[512];
+
+	(void)state;
+	assert_int_equal(config_load_dir(dir, &cfg, err, sizeof(err)), -ENOENT);
+	assert_non_null(strstr(err, "no *.yaml files"));
+	assert_true(config_load_dir("/nonexistent/conf.d", &cfg, err, sizeof(err)) < 0);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_embedded_defaults_match_confd),
+		cmocka_unit_test_setup_teardown(test_merge_lexical, setup, teardown),
+		cmocka_unit_test(test_env),
+		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_auth_kinds),
+		cmocka_unit_test_setup_teardown(test_empty_dir, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,175 @@
+/* test_event.c - the event model: JSON round trip, field lookup for matchers/group_by. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "event.h"
+
+static struct ievent *
+sample_event(void)
+{
+	struct ievent *ev = ievent_new("argocd");
+	struct ievent_resource r = { .kind = "Deployment", .name = "store-front",
+		.namespace = "pets", .health = "Degraded", .sync = "Synced",
+		.message = "exceeded its progress deadline" };
+	struct ievent_resource r2 = { .kind = "ConfigMap", .name = "cm" };
+
+	assert_non_null(ev);
+	assert_int_equal(ievent_set(&ev->type, "deployment.degraded"), 0);
+	assert_int_equal(ievent_set(&ev->status, "firing"), 0);
+	assert_int_equal(ievent_set(&ev->cluster, "prod-west-aks"), 0);
+	assert_int_equal(ievent_set(&ev->namespace, "pets"), 0);
+	assert_int_equal(ievent_set(&ev->app, "aks-store"), 0);
+	assert_int_equal(ievent_set(&ev->summary, "aks-store is Degraded"), 0);
+	assert_int_equal(ievent_add_resource(ev, &r), 0);
+	assert_int_equal(ievent_add_resource(ev, &r2), 0);
+	json_object_set_new(ev->labels, "team", json_string("pets"));
+	json_object_set_new(ev->annotations, "runbook_url", json_string("https://r/x"));
+	ev->payload = json_pack("{s:{s:i, s:b, s:[s]}}", "a", "b", 42, "ok", 1, "list", "x");
+	ev->occurred_at = 1770692472000;   /* 2026-02-10T03:01:12Z */
+	return ev;
+}
+
+static void
+test_new_defaults(void **state)
+{
+	struct ievent *a = ievent_new("x"), *b = ievent_new("x");
+
+	(void)state;
+	assert_int_equal(strlen(a->id), UTIL_ID_LEN);
+	assert_true(strcmp(a->id, b->id) < 0);      /* time-sortable, strictly increasing */
+	assert_true(json_is_object(a->labels));
+	assert_true(a->resource_health_reported);
+	assert_int_equal(a->occurred_at, a->received_at);
+	ievent_destroy(a);
+	ievent_destroy(b);
+	ievent_destroy(NULL);
+}
+
+static void
+test_json_round_trip(void **state)
+{
+	struct ievent *ev = sample_event(), *back = NULL;
+	json_t *j = ievent_to_json(ev, true), *j2;
+	char err[256];
+
+	(void)state;
+	assert_non_null(j);
+	assert_string_equal(json_string_value(json_object_get(j, "occurred_at")),
+	    "2026-02-10T03:01:12.000Z");
+	assert_string_equal(json_string_value(json_object_get(j, "resource_health")), "reported");
+	assert_null(json_object_get(j, "revision"));        /* NULL strings are omitted */
+	assert_null(json_object_get(json_array_get(json_object_get(j, "resources"), 1),
+	    "health"));
+	assert_int_equal(ievent_from_json(j, &back, err, sizeof(err)), 0);
+	assert_string_equal(back->id, ev->id);
+	assert_int_equal(back->occurred_at, ev->occurred_at);
+	assert_int_equal(back->n_resources, 2);
+	j2 = ievent_to_json(back, true);
+	assert_true(json_equal(j, j2));
+	json_decref(j2);
+	ievent_destroy(back);
+
+	/* without payload; "absent" survives */
+	json_decref(j);
+	ev->resource_health_reported = false;
+	j = ievent_to_json(ev, false);
+	assert_null(json_object_get(j, "payload"));
+	assert_int_equal(ievent_from_json(j, &back, err, sizeof(err)), 0);
+	assert_false(back->resource_health_reported);
+	ievent_destroy(back);
+	json_decref(j);
+	ievent_destroy(ev);
+}
+
+static void
+test_from_json_errors(void **state)
+{
+	struct ievent *ev = NULL;
+	json_t *j;
+	char err[256];
+
+	(void)state;
+	j = json_pack("{s:s, s:i}", "source", "argocd", "app", 3);
+	assert_int_equal(ievent_from_json(j, &ev, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "app"));
+	assert_null(ev);
+	json_decref(j);
+	j = json_pack("{s:s, s:s}", "source", "argocd", "occurred_at", "soon");
+	assert_int_equal(ievent_from_json(j, &ev, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "occurred_at"));
+	json_decref(j);
+	j = json_pack("{s:s}", "app", "x");
+	assert_int_equal(ievent_from_json(j, &ev, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "source"));
+	json_decref(j);
+}
+
+static void
+expect_field(const struct ievent *ev, const char *name, const char *want)
+{
+	char *v = NULL;
+
+	assert_int_equal(ievent_get_field(ev, name, &v), 0);
+	assert_string_equal(v, want);
+	free(v);
+}
+
+static void
+test_get_field(void **state)
+{
+	struct ievent *ev = sample_event();
+	char *v = NULL;
+
+	(void)state;
+	expect_field(ev, "app", "aks-store");
+	expect_field(ev, "cluster", "prod-west-aks");
+	expect_field(ev, "source", "argocd");
+	expect_field(ev, "labels.team", "pets");
+	expect_field(ev, "annotations.runbook_url", "https://r/x");
+	expect_field(ev, "payload.a.b", "42");
+	expect_field(ev, "payload.a.ok", "true");
+	expect_field(ev, "payload.a.list.0", "x");
+	expect_field(ev, "id", ev->id);
+	assert_int_equal(ievent_get_field(ev, "revision", &v), -ENOENT);   /* unset */
+	assert_int_equal(ievent_get_field(ev, "labels.nope", &v), -ENOENT);
+	assert_int_equal(ievent_get_field(ev, "payload.a", &v), -ENOENT);   /* an object */
+	assert_int_equal(ievent_get_field(ev, "payload.zz.y", &v), -ENOENT);
+	assert_int_equal(ievent_get_field(ev, "colour", &v), -ENOENT);
+	assert_null(v);
+	ievent_destroy(ev);
+}
+
+static void
+test_vec(void **state)
+{
+	struct ievent_vec vec = { 0 };
+
+	(void)state;
+	for (int i = 0; i < 10; i++)
+		assert_int_equal(ievent_vec_push(&vec, ievent_new("x")), 0);
+	assert_int_equal(vec.n, 10);
+	ievent_vec_clear(&vec);
+	assert_int_equal(vec.n, 0);
+	assert_null(vec.v);
+	ievent_vec_clear(&vec);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_new_defaults),
+		cmocka_unit_test(test_json_round_trip),
+		cmocka_unit_test(test_from_json_errors),
+		cmocka_unit_test(test_get_field),
+		cmocka_unit_test(test_vec),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
