@@ -152,6 +152,10 @@ struct incidentd_sink {
 /* The entry point every plugin exports (use INCIDENTD_SINK_EXPORT on it). */
 typedef const struct incidentd_sink *(*incidentd_sink_entry_fn)(void);
 
+/* Its prototype, declared here so a plugin's definition needs nothing else. Returns a
+ * pointer to a static descriptor; never NULL; may be called more than once. */
+INCIDENTD_SINK_EXPORT const struct incidentd_sink *incidentd_sink_entry(void);
+
 #ifdef __cplusplus
 }
 #endif

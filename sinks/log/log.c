@@ -30,7 +30,6 @@ struct log_sink {
 	struct log_pending *pending;
 };
 
-INCIDENTD_SINK_EXPORT const struct incidentd_sink *incidentd_sink_entry(void);
 
 static int
 log_parse_options(const char *config_json, enum incidentd_log_level *level, char *err,

@@ -1,0 +1,813 @@
+/* github_issue.c - the github_issue sink: one GitHub issue per incident.
+ *
+ * open    -> adopt an existing issue carrying the incident marker (open, or closed within
+ *            reopen_window: reopened), else create one;
+ * update  -> a "failed again" comment, at most once per new revision or repeat_interval;
+ * resolve -> a "recovered" comment and, with close_on_resolve, close (completed).
+ * Results (issue number, URL, state, last comment) are stored on the incident as
+ * refs.<instance>, which is what chained sinks (github_label, slack) read.
+ *
+ * Crash safety: the ledger learns the issue number only after GitHub answered; if the
+ * broker dies in between, the retried delivery finds the issue by its marker (listing the
+ * configured label through every page, or the search API without labels) instead of
+ * opening a second one. */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+#include <time.h>
+#include <curl/curl.h>
+#include <jansson.h>
+
+#include "incidentd/sink.h"
+#include "ghapi.h"
+#include "render.h"
+
+#define GI_MAX_PAGES 50          /* 5,000 issues per listing: beyond that, give up adoption */
+
+struct gi_sink {
+	const struct incidentd_host *host;
+	struct incidentd_instance *self;
+	struct gh_client gh;
+	char *repo;
+	json_t *labels;              /* array of strings */
+	char *title_prefix;          /* NULL: per source default */
+	char *argocd_url;
+	bool close_on_resolve;
+	int64_t reopen_window_ms;
+	int64_t repeat_interval_ms;
+	LIST_HEAD(, gi_job) jobs;
+};
+
+enum gi_find_pass { FIND_OPEN, FIND_CLOSED, FIND_SEARCH };
+
+struct gi_job {
+	struct gi_sink *s;
+	incidentd_done_fn done;
+	struct incidentd_call *call;
+	int attempt;
+	char *action;
+	char *key;
+	json_t *incident;
+	json_t *event;
+	json_t *refs;                /* borrowed from incident: refs.<instance>, or NULL */
+	json_t *result;              /* what we store on the incident */
+	struct gh_request *req;
+	struct incidentd_timer *timer;   /* the deferred start */
+	/* the issue we act on */
+	json_int_t issue;
+	bool issue_closed;
+	char *issue_body;            /* body of an adopted issue (to spot our own create) */
+	/* adoption search */
+	enum gi_find_pass pass;
+	int pages;
+	json_int_t best_closed;      /* most recently closed match within the window */
+	int64_t best_closed_at;
+	json_t *best_closed_url;
+	/* after the current request */
+	void (*next)(struct gi_job *, const struct gh_response *);
+	LIST_ENTRY(gi_job) entry;
+};
+
+/* --- small helpers ------------------------------------------------------------------- */
+
+/* "30s", "4h", "1h30m", "250ms", "1d" -> ms. Returns 0 or -EINVAL. */
+static int
+parse_duration(const char *s, int64_t *out)
+{
+	int64_t total = 0;
+	const char *p = s;
+
+	if (s == NULL || *s == '\0')
+		return -EINVAL;
+	while (*p) {
+		char *end;
+		long long v = strtoll(p, &end, 10);
+		int64_t unit;
+
+		if (end == p || v < 0)
+			return -EINVAL;
+		if (strncmp(end, "ms", 2) == 0) {
+			unit = 1;
+			end += 2;
+		} else if (*end == 's') {
+			unit = 1000;
+			end++;
+		} else if (*end == 'm') {
+			unit = 60000;
+			end++;
+		} else if (*end == 'h') {
+			unit = 3600000;
+			end++;
+		} else if (*end == 'd') {
+			unit = 86400000;
+			end++;
+		} else {
+			return -EINVAL;
+		}
+		total += (int64_t)v * unit;
+		p = end;
+	}
+	*out = total;
+	return 0;
+}
+
+/* RFC 3339 "2026-02-10T03:01:12Z" -> ms since the epoch; 0 when it does not parse. */
+static int64_t
+parse_time(const char *s)
+{
+	struct tm tm;
+	char *end;
+
+	if (s == NULL)
+		return 0;
+	memset(&tm, 0, sizeof(tm));
+	end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+	if (end == NULL)
+		return 0;
+	return (int64_t)timegm(&tm) * 1000;
+}
+
+static void
+format_time(int64_t ms, char *out, size_t len)
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(out, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static const char *
+jstr(const json_t *obj, const char *key)
+{
+	return json_string_value(json_object_get(obj, key));
+}
+
+/* URL-encode s for a query string. Returns a new string or NULL. */
+static char *
+url_encode(const char *s)
+{
+	char *e = curl_easy_escape(NULL, s, 0);
+	char *copy = e ? strdup(e) : NULL;
+
+	curl_free(e);
+	return copy;
+}
+
+/* --- completion ---------------------------------------------------------------------- */
+
+static void
+job_free(struct gi_job *j)
+{
+	if (j == NULL)
+		return;
+	gh_request_cancel(j->req);
+	if (j->timer != NULL)
+		j->s->host->timer_cancel(j->timer);
+	free(j->action);
+	free(j->key);
+	free(j->issue_body);
+	json_decref(j->incident);
+	json_decref(j->event);
+	json_decref(j->result);
+	json_decref(j->best_closed_url);
+	free(j);
+}
+
+/* Report the outcome and free the job. */
+static void
+job_finish(struct gi_job *j, enum incidentd_result res, uint64_t retry_after_ms,
+    const char *detail)
+{
+	char *result = NULL;
+
+	if (res == INCIDENTD_OK && j->result != NULL && json_object_size(j->result) > 0)
+		result = json_dumps(j->result, JSON_COMPACT);
+	LIST_REMOVE(j, entry);
+	j->req = NULL;
+	j->done(j->call, res, retry_after_ms, detail, result);
+	free(result);
+	job_free(j);
+}
+
+/* Common answer handling: non-2xx answers end the job with RETRY or FAIL. Returns true
+ * when the caller may go on with a successful answer. */
+static bool
+job_check(struct gi_job *j, const struct gh_response *r, const char *what)
+{
+	char detail[512], full[640];
+	uint64_t delay = 0;
+	enum gh_verdict v;
+
+	j->req = NULL;
+	v = gh_classify(&j->s->gh, r, j->attempt, j->s->host->now_ms(j->s->self), &delay,
+	    detail, sizeof(detail));
+	if (v == GH_OK)
+		return true;
+	snprintf(full, sizeof(full), "%s: %s", what, detail);
+	j->s->host->log(j->s->self, INCIDENTD_LOG_WARN, "%s %s: %s", j->action, j->key, full);
+	job_finish(j, v == GH_RETRY ? INCIDENTD_RETRY : INCIDENTD_FAIL, delay, full);
+	return false;
+}
+
+static void
+on_answer(void *arg, const struct gh_response *r)
+{
+	struct gi_job *j = arg;
+
+	j->req = NULL;
+	j->next(j, r);
+}
+
+/* Send a request; on failure to start, finish with RETRY. */
+static void
+job_send(struct gi_job *j, const char *method, const char *path, json_t *body,
+    void (*next)(struct gi_job *, const struct gh_response *))
+{
+	int rc;
+
+	j->next = next;
+	rc = gh_request(&j->s->gh, method, path, body, on_answer, j, &j->req);
+	json_decref(body);
+	if (rc != 0) {
+		char detail[128];
+
+		snprintf(detail, sizeof(detail), "cannot start a GitHub request: %s",
+		    strerror(-rc));
+		job_finish(j, INCIDENTD_RETRY, 0, detail);
+	}
+}
+
+static void
+result_set_issue(struct gi_job *j, json_int_t number, const char *url, bool closed)
+{
+	json_object_set_new(j->result, "issue", json_integer(number));
+	if (url != NULL)
+		json_object_set_new(j->result, "url", json_string(url));
+	json_object_set_new(j->result, "repo", json_string(j->s->repo));
+	json_object_set_new(j->result, "state", json_string(closed ? "closed" : "open"));
+	j->issue = number;
+	j->issue_closed = closed;
+}
+
+static void
+result_note_comment(struct gi_job *j)
+{
+	const char *rev = jstr(j->event, "revision");
+
+	json_object_set_new(j->result, "last_comment_at",
+	    json_integer(j->s->host->now_ms(j->s->self)));
+	if (rev != NULL)
+		json_object_set_new(j->result, "last_revision", json_string(rev));
+}
+
+/* --- steps --------------------------------------------------------------------------- */
+
+static void step_comment(struct gi_job *j, const char *kind);
+static void step_create(struct gi_job *j);
+static void step_reopen(struct gi_job *j);
+static void step_close(struct gi_job *j);
+static void find_page(struct gi_job *j, const char *url);
+static void find_done(struct gi_job *j);
+
+static void
+after_close(struct gi_job *j, const struct gh_response *r)
+{
+	char detail[128];
+
+	if (!job_check(j, r, "close issue"))
+		return;
+	json_object_set_new(j->result, "state", json_string("closed"));
+	json_object_set_new(j->result, "closed_at", json_integer(j->s->host->now_ms(j->s->self)));
+	snprintf(detail, sizeof(detail), "issue #%lld: recovered, closed", (long long)j->issue);
+	job_finish(j, INCIDENTD_OK, 0, detail);
+}
+
+static void
+step_close(struct gi_job *j)
+{
+	char path[512];
+
+	snprintf(path, sizeof(path), "/repos/%s/issues/%lld", j->s->repo, (long long)j->issue);
+	job_send(j, "PATCH", path, json_pack("{s:s, s:s}", "state", "closed", "state_reason",
+	    "completed"), after_close);
+}
+
+static void
+after_comment(struct gi_job *j, const struct gh_response *r)
+{
+	char detail[128];
+
+	if (!job_check(j, r, "comment"))
+		return;
+	result_note_comment(j);
+	if (strcmp(j->action, "resolve") == 0 && j->s->close_on_resolve && !j->issue_closed) {
+		step_close(j);
+		return;
+	}
+	snprintf(detail, sizeof(detail), "issue #%lld: commented (%s)", (long long)j->issue,
+	    j->action);
+	job_finish(j, INCIDENTD_OK, 0, detail);
+}
+
+/* kind: "failed", "resolved" or "reopened". */
+static void
+step_comment(struct gi_job *j, const char *kind)
+{
+	char path[512], *text = NULL;
+	int rc;
+
+	if (strcmp(kind, "resolved") == 0)
+		rc = ghr_comment_resolved(j->incident, j->event, &text);
+	else if (strcmp(kind, "reopened") == 0)
+		rc = ghr_comment_reopened(j->incident, j->event, &text);
+	else
+		rc = ghr_comment_failed_again(j->incident, j->event, &text);
+	if (rc != 0) {
+		job_finish(j, INCIDENTD_RETRY, 0, "cannot render the comment");
+		return;
+	}
+	snprintf(path, sizeof(path), "/repos/%s/issues/%lld/comments", j->s->repo,
+	    (long long)j->issue);
+	job_send(j, "POST", path, json_pack("{s:s}", "body", text), after_comment);
+	free(text);
+}
+
+static void
+after_reopen(struct gi_job *j, const struct gh_response *r)
+{
+	if (!job_check(j, r, "reopen issue"))
+		return;
+	json_object_set_new(j->result, "state", json_string("open"));
+	json_object_set_new(j->result, "closed_at", json_null());
+	j->issue_closed = false;
+	step_comment(j, "reopened");
+}
+
+static void
+step_reopen(struct gi_job *j)
+{
+	char path[512];
+
+	snprintf(path, sizeof(path), "/repos/%s/issues/%lld", j->s->repo, (long long)j->issue);
+	json_object_set_new(j->result, "reopened_at",
+	    json_integer(j->s->host->now_ms(j->s->self)));
+	job_send(j, "PATCH", path, json_pack("{s:s, s:s}", "state", "open", "state_reason",
+	    "reopened"), after_reopen);
+}
+
+static void
+after_create(struct gi_job *j, const struct gh_response *r)
+{
+	json_t *num;
+	char detail[128];
+
+	if (!job_check(j, r, "create issue"))
+		return;
+	num = json_object_get(r->json, "number");
+	if (!json_is_integer(num)) {
+		job_finish(j, INCIDENTD_RETRY, 0, "create issue: answer without a number");
+		return;
+	}
+	result_set_issue(j, json_integer_value(num), jstr(r->json, "html_url"), false);
+	result_note_comment(j);
+	json_object_set_new(j->result, "opened_at", json_integer(j->s->host->now_ms(j->s->self)));
+	snprintf(detail, sizeof(detail), "created issue #%lld", (long long)j->issue);
+	j->s->host->log(j->s->self, INCIDENTD_LOG_INFO, "%s: %s %s", j->key, detail,
+	    jstr(r->json, "html_url") ? jstr(r->json, "html_url") : "");
+	job_finish(j, INCIDENTD_OK, 0, detail);
+}
+
+static void
+step_create(struct gi_job *j)
+{
+	struct ghr_opts o = { .argocd_url = j->s->argocd_url, .max_body = 65536 };
+	char path[512], *title = NULL, *body = NULL;
+	json_t *req;
+
+	if (ghr_issue_title(j->event, j->s->title_prefix, &title) != 0 ||
+	    ghr_issue_body(j->incident, j->event, &o, &body) != 0) {
+		free(title);
+		free(body);
+		job_finish(j, INCIDENTD_RETRY, 0, "cannot render the issue");
+		return;
+	}
+	req = json_pack("{s:s, s:s, s:O}", "title", title, "body", body, "labels", j->s->labels);
+	free(title);
+	free(body);
+	snprintf(path, sizeof(path), "/repos/%s/issues", j->s->repo);
+	job_send(j, "POST", path, req, after_create);
+}
+
+/* --- adoption: find the issue that carries the marker --------------------------------- */
+
+/* Look at one issue of a listing or search; true when it is ours. */
+static bool
+consider(struct gi_job *j, const json_t *it)
+{
+	const char *body = jstr(it, "body"), *state = jstr(it, "state");
+	json_t *num = json_object_get(it, "number");
+	int64_t now = j->s->host->now_ms(j->s->self);
+
+	if (json_object_get(it, "pull_request") != NULL || !json_is_integer(num) ||
+	    body == NULL || state == NULL || !ghr_body_has_marker(body, j->key))
+		return false;
+	if (strcmp(state, "open") == 0) {
+		result_set_issue(j, json_integer_value(num), jstr(it, "html_url"), false);
+		free(j->issue_body);
+		j->issue_body = strdup(body);
+		return true;
+	}
+	{
+		int64_t closed_at = parse_time(jstr(it, "closed_at"));
+
+		if (closed_at > 0 && now - closed_at <= j->s->reopen_window_ms &&
+		    closed_at > j->best_closed_at) {
+			j->best_closed = json_integer_value(num);
+			j->best_closed_at = closed_at;
+			json_decref(j->best_closed_url);
+			j->best_closed_url = json_incref(json_object_get(it, "html_url"));
+		}
+	}
+	return false;
+}
+
+static void
+after_find_page(struct gi_job *j, const struct gh_response *r)
+{
+	const json_t *items = j->pass == FIND_SEARCH ? json_object_get(r->json, "items") : r->json;
+	size_t i;
+	json_t *it;
+
+	if (!job_check(j, r, "look for an existing issue"))
+		return;
+	if (!json_is_array(items)) {
+		job_finish(j, INCIDENTD_RETRY, 0, "look for an existing issue: unexpected answer");
+		return;
+	}
+	json_array_foreach(items, i, it) {
+		if (consider(j, it)) {
+			find_done(j);
+			return;
+		}
+	}
+	if (r->link_next != NULL && ++j->pages < GI_MAX_PAGES) {
+		char *next = strdup(r->link_next);
+
+		if (next == NULL) {
+			job_finish(j, INCIDENTD_RETRY, 0, "out of memory");
+			return;
+		}
+		find_page(j, next);
+		free(next);
+		return;
+	}
+	if (j->pass == FIND_OPEN) {
+		/* no open issue: closed ones updated within the reopen window */
+		char since[32], path[1024], *label = url_encode(json_string_value(
+		    json_array_get(j->s->labels, 0)));
+
+		if (label == NULL) {
+			job_finish(j, INCIDENTD_RETRY, 0, "out of memory");
+			return;
+		}
+		format_time(j->s->host->now_ms(j->s->self) - j->s->reopen_window_ms, since,
+		    sizeof(since));
+		snprintf(path, sizeof(path), "/repos/%s/issues?state=closed&labels=%s&since=%s"
+		    "&per_page=100", j->s->repo, label, since);
+		free(label);
+		j->pass = FIND_CLOSED;
+		j->pages = 0;
+		find_page(j, path);
+		return;
+	}
+	find_done(j);
+}
+
+static void
+find_page(struct gi_job *j, const char *url)
+{
+	job_send(j, "GET", url, NULL, after_find_page);
+}
+
+static void
+step_find(struct gi_job *j)
+{
+	char path[2048];
+
+	j->pages = 0;
+	if (json_array_size(j->s->labels) > 0) {
+		char *label = url_encode(json_string_value(json_array_get(j->s->labels, 0)));
+
+		if (label == NULL) {
+			job_finish(j, INCIDENTD_RETRY, 0, "out of memory");
+			return;
+		}
+		j->pass = FIND_OPEN;
+		snprintf(path, sizeof(path), "/repos/%s/issues?state=open&labels=%s&per_page=100",
+		    j->s->repo, label);
+		free(label);
+	} else {
+		char q[1024], *eq;
+
+		/* search is eventually consistent; labels make adoption exact (README) */
+		snprintf(q, sizeof(q), "repo:%s is:issue in:body \"incidentd:incident=%s\"",
+		    j->s->repo, j->key);
+		eq = url_encode(q);
+		if (eq == NULL) {
+			job_finish(j, INCIDENTD_RETRY, 0, "out of memory");
+			return;
+		}
+		j->pass = FIND_SEARCH;
+		snprintf(path, sizeof(path), "/search/issues?q=%s&per_page=100", eq);
+		free(eq);
+	}
+	find_page(j, path);
+}
+
+/* The search is over: act on what it found. */
+static void
+find_done(struct gi_job *j)
+{
+	const char *event_id = jstr(j->event, "id");
+	char detail[160];
+
+	if (j->issue > 0) {
+		/* our own create whose answer never reached the ledger: adopt silently */
+		if (event_id != NULL && j->issue_body != NULL && strstr(j->issue_body, event_id)) {
+			result_note_comment(j);
+			snprintf(detail, sizeof(detail), "adopted issue #%lld (created for this event)",
+			    (long long)j->issue);
+			job_finish(j, INCIDENTD_OK, 0, detail);
+			return;
+		}
+		j->s->host->log(j->s->self, INCIDENTD_LOG_INFO, "%s: adopted open issue #%lld",
+		    j->key, (long long)j->issue);
+		step_comment(j, strcmp(j->action, "resolve") == 0 ? "resolved" : "failed");
+		return;
+	}
+	if (j->best_closed > 0 && strcmp(j->action, "resolve") != 0) {
+		result_set_issue(j, j->best_closed, json_string_value(j->best_closed_url), true);
+		step_reopen(j);
+		return;
+	}
+	if (strcmp(j->action, "resolve") == 0) {
+		job_finish(j, INCIDENTD_OK, 0, "no open issue for this incident: nothing to resolve");
+		return;
+	}
+	step_create(j);
+}
+
+/* --- deliver ------------------------------------------------------------------------- */
+
+/* Decide what to do for a delivery whose incident already knows its issue. */
+static void
+step_known(struct gi_job *j)
+{
+	int64_t now = j->s->host->now_ms(j->s->self);
+	const char *state = jstr(j->refs, "state");
+	bool closed = state != NULL && strcmp(state, "closed") == 0;
+	json_t *closed_at = json_object_get(j->refs, "closed_at");
+
+	result_set_issue(j, j->issue, jstr(j->refs, "url"), closed);
+	if (strcmp(j->action, "resolve") == 0) {
+		if (closed) {
+			job_finish(j, INCIDENTD_OK, 0, "issue already closed");
+			return;
+		}
+		step_comment(j, "resolved");
+		return;
+	}
+	if (closed) {
+		if (json_is_integer(closed_at) &&
+		    now - json_integer_value(closed_at) <= j->s->reopen_window_ms) {
+			step_reopen(j);
+			return;
+		}
+		/* closed too long ago: a new issue (adoption first, in case we crashed) */
+		j->issue = 0;
+		json_object_clear(j->result);
+		json_object_set_new(j->result, "previous_issue", json_integer(
+		    json_integer_value(json_object_get(j->refs, "issue"))));
+		step_find(j);
+		return;
+	}
+	{
+		const char *rev = jstr(j->event, "revision");
+		const char *last_rev = jstr(j->refs, "last_revision");
+		json_t *last = json_object_get(j->refs, "last_comment_at");
+		bool new_rev = rev != NULL && (last_rev == NULL || strcmp(rev, last_rev) != 0);
+		bool due = !json_is_integer(last) ||
+		    now - json_integer_value(last) >= j->s->repeat_interval_ms;
+		char detail[200];
+
+		if (!new_rev && !due) {
+			snprintf(detail, sizeof(detail), "issue #%lld: no comment (same revision, "
+			    "last comment %llds ago, repeat_interval %llds)", (long long)j->issue,
+			    (long long)((now - json_integer_value(last)) / 1000),
+			    (long long)(j->s->repeat_interval_ms / 1000));
+			json_object_clear(j->result);
+			job_finish(j, INCIDENTD_OK, 0, detail);
+			return;
+		}
+	}
+	step_comment(j, "failed");
+}
+
+static void
+job_begin(void *arg)
+{
+	struct gi_job *j = arg;
+	json_t *issue;
+
+	j->timer = NULL;
+	j->refs = json_object_get(json_object_get(j->incident, "refs"),
+	    j->s->host->instance_name(j->s->self));
+	issue = json_object_get(j->refs, "issue");
+	if (json_is_integer(issue) && json_integer_value(issue) > 0 &&
+	    (jstr(j->refs, "repo") == NULL || strcmp(jstr(j->refs, "repo"), j->s->repo) == 0)) {
+		j->issue = json_integer_value(issue);
+		step_known(j);
+	} else {
+		step_find(j);
+	}
+}
+
+static int
+gi_deliver(void *state, const struct incidentd_delivery *d, incidentd_done_fn done,
+    struct incidentd_call *call)
+{
+	struct gi_sink *s = state;
+	struct gi_job *j = calloc(1, sizeof(*j));
+
+	if (j == NULL)
+		return -ENOMEM;
+	j->s = s;
+	j->done = done;
+	j->call = call;
+	j->attempt = d->attempt;
+	j->action = strdup(d->action);
+	j->key = strdup(d->incident_key);
+	j->incident = json_loads(d->incident_json, 0, NULL);
+	j->event = json_loads(d->event_json, 0, NULL);
+	j->result = json_object();
+	if (j->action == NULL || j->key == NULL || j->incident == NULL || j->event == NULL ||
+	    j->result == NULL) {
+		job_free(j);
+		return -ENOMEM;
+	}
+	/* start from the loop, so that even an immediate outcome is reported after deliver()
+	 * returned */
+	j->timer = s->host->timer_start(s->self, 0, job_begin, j);
+	if (j->timer == NULL) {
+		job_free(j);
+		return -ENOMEM;
+	}
+	LIST_INSERT_HEAD(&s->jobs, j, entry);
+	return 0;
+}
+
+/* --- lifecycle ----------------------------------------------------------------------- */
+
+static void
+gi_destroy(void *state)
+{
+	struct gi_sink *s = state;
+	struct gi_job *j;
+
+	if (s == NULL)
+		return;
+	while ((j = LIST_FIRST(&s->jobs)) != NULL) {
+		LIST_REMOVE(j, entry);
+		job_free(j);
+	}
+	gh_client_clear(&s->gh);
+	free(s->repo);
+	json_decref(s->labels);
+	free(s->title_prefix);
+	free(s->argocd_url);
+	free(s);
+}
+
+/* Draining: abandon what has not finished; it is retried after the restart (and the
+ * marker search prevents a duplicate if a create had already reached GitHub). */
+static void
+gi_flush(void *state)
+{
+	struct gi_sink *s = state;
+	struct gi_job *j;
+
+	while ((j = LIST_FIRST(&s->jobs)) != NULL)
+		job_finish(j, INCIDENTD_RETRY, 0, "incidentd is shutting down");
+}
+
+static int
+gi_init(const struct incidentd_host *host, struct incidentd_instance *self,
+    const char *config_json, void **state, char *err, size_t errlen)
+{
+	struct gi_sink *s = NULL;
+	json_t *cfg = NULL, *labels = NULL, *v;
+	json_error_t jerr;
+	const char *repo = NULL, *token = NULL, *api_url = "https://api.github.com";
+	const char *title_prefix = NULL, *argocd_url = NULL, *reopen = "24h", *repeat = "4h";
+	const char *timeout = "30s";
+	int close_on_resolve = 0, rc = -EINVAL;
+	size_t i;
+
+	cfg = json_loads(config_json, 0, &jerr);
+	if (cfg == NULL) {
+		snprintf(err, errlen, "configuration is not JSON: %s", jerr.text);
+		goto out;
+	}
+	if (json_unpack_ex(cfg, &jerr, JSON_STRICT, "{s:s, s:s, s?s, s?o, s?s, s?s, s?b, s?s, "
+	    "s?s, s?s}", "repo", &repo, "token", &token, "api_url", &api_url, "labels", &labels,
+	    "title_prefix", &title_prefix, "argocd_url", &argocd_url, "close_on_resolve",
+	    &close_on_resolve, "reopen_window", &reopen, "repeat_interval", &repeat,
+	    "timeout", &timeout) != 0) {
+		/* jansson's text names the key; it never contains a value */
+		snprintf(err, errlen, "%s (keys: repo, token, api_url, labels, title_prefix, "
+		    "argocd_url, close_on_resolve, reopen_window, repeat_interval, timeout)",
+		    jerr.text);
+		goto out;
+	}
+	s = calloc(1, sizeof(*s));
+	if (s == NULL) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	LIST_INIT(&s->jobs);
+	s->host = host;
+	s->self = self;
+	if (!gh_repo_valid(repo)) {
+		snprintf(err, errlen, "repo: '%s' is not owner/name", repo);
+		goto out;
+	}
+	if (labels != NULL && !json_is_array(labels)) {
+		snprintf(err, errlen, "labels: expected a list of strings");
+		goto out;
+	}
+	json_array_foreach(labels, i, v) {
+		if (!json_is_string(v) || json_string_length(v) == 0 ||
+		    json_string_length(v) > 50) {
+			snprintf(err, errlen, "labels[%zu]: expected a string of 1 to 50 characters "
+			    "(GitHub's limit)", i);
+			goto out;
+		}
+	}
+	if (parse_duration(reopen, &s->reopen_window_ms) != 0 ||
+	    parse_duration(repeat, &s->repeat_interval_ms) != 0) {
+		snprintf(err, errlen, "reopen_window / repeat_interval: expected a duration like "
+		    "24h or 30m");
+		goto out;
+	}
+	{
+		int64_t t;
+
+		if (parse_duration(timeout, &t) != 0 || t <= 0) {
+			snprintf(err, errlen, "timeout: expected a duration like 30s");
+			goto out;
+		}
+		rc = gh_client_init(&s->gh, host, self, api_url, token, err, errlen);
+		if (rc != 0)
+			goto out;
+		s->gh.timeout_ms = (long)t;
+		rc = -EINVAL;
+	}
+	s->repo = strdup(repo);
+	s->labels = labels ? json_incref(labels) : json_array();
+	s->title_prefix = title_prefix ? strdup(title_prefix) : NULL;
+	s->argocd_url = argocd_url ? strdup(argocd_url) : NULL;
+	s->close_on_resolve = close_on_resolve;
+	if (s->repo == NULL || s->labels == NULL || (title_prefix && !s->title_prefix) ||
+	    (argocd_url && !s->argocd_url)) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	*state = s;
+	s = NULL;
+	rc = 0;
+out:
+	gi_destroy(s);
+	json_decref(cfg);
+	return rc;
+}
+
+static const struct incidentd_sink gi_descriptor = {
+	.abi_version = INCIDENTD_SINK_ABI_VERSION,
+	.struct_size = sizeof(struct incidentd_sink),
+	.name = "github_issue",
+	.description = "one GitHub issue per incident: open, comment, resolve, reopen",
+	.init = gi_init,
+	.deliver = gi_deliver,
+	.flush = gi_flush,
+	.destroy = gi_destroy,
+};
+
+INCIDENTD_SINK_EXPORT const struct incidentd_sink *
+incidentd_sink_entry(void)
+{
+	return &gi_descriptor;
+}
