@@ -69,7 +69,7 @@ static const char migration_v1[] =
 "  depends_on      INTEGER REFERENCES deliveries(id) -- runs after this delivery (sink after:)\n"
 ");\n"
 "CREATE INDEX deliveries_due ON deliveries(state, next_attempt_at);\n"
-"CREATE INDEX deliveries_incident ON deliveries(incident_id);\n"
+"CREATE INDEX deliveries_incident ON deliveries(incident_id, sink, id);\n"
 "CREATE INDEX deliveries_depends_on ON deliveries(depends_on);\n"
 "\n"
 "CREATE TABLE decisions (\n"

@@ -51,10 +51,12 @@ static const char *const store_sql[STMT__COUNT] = {
 	    "UPDATE deliveries SET state = ?2, attempts = ?3, next_attempt_at = ?4,"
 	    " last_status = ?5, last_error = ?6, result = ?7, updated_at = ?8 WHERE id = ?1",
 	[STMT_DEL_DUE] =
-	    "SELECT " DELIVERY_COLUMNS " FROM deliveries WHERE state = 'pending'"
-	    " AND next_attempt_at <= ?1 ORDER BY next_attempt_at, id LIMIT ?2",
+	    "SELECT " DELIVERY_COLUMNS " FROM deliveries AS d WHERE state = 'pending'"
+	    " AND next_attempt_at <= ?1 AND " DELIVERY_NO_EARLIER
+	    " ORDER BY next_attempt_at, id LIMIT ?2",
 	[STMT_DEL_NEXT] =
-	    "SELECT min(next_attempt_at) FROM deliveries WHERE state = 'pending'",
+	    "SELECT min(next_attempt_at) FROM deliveries AS d WHERE state = 'pending' AND "
+	    DELIVERY_NO_EARLIER,
 	[STMT_DEL_RELEASE_OK] =
 	    "UPDATE deliveries SET state = 'pending', next_attempt_at = ?2, updated_at = ?2"
 	    " WHERE depends_on = ?1 AND state = 'blocked'",

@@ -114,12 +114,15 @@ int store_insert_delivery(struct store *st, struct delivery *d);
 /* Update state, attempts, next_attempt_at, last_status, last_error, result of d (by id). */
 int store_update_delivery(struct store *st, const struct delivery *d);
 
-/* Load up to max deliveries in state PENDING with next_attempt_at <= now, oldest due first.
+/* Load up to max deliveries in state PENDING with next_attempt_at <= now, oldest due first,
+ * leaving out any that has an unfinished (blocked, pending, running) earlier delivery of the
+ * same sink and incident: per sink, an incident's actions run one at a time, in order.
  * Returns 0 and *out (array of *n; free with delivery_free_array()). */
 int store_due_deliveries(struct store *st, int64_t now, size_t max, struct delivery **out,
     size_t *n);
 
-/* Earliest next_attempt_at among PENDING deliveries. Returns 0, or -ENOENT if none. */
+/* Earliest next_attempt_at among PENDING deliveries that may run (same rule). Returns 0,
+ * or -ENOENT if none. */
 int store_next_due_time(struct store *st, int64_t *when);
 
 /* Deliveries BLOCKED on dependency dep_id become PENDING (due now) when ok, else CANCELLED

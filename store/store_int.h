@@ -93,6 +93,13 @@ int store_row_delivery(sqlite3_stmt *s, struct delivery *d);
 #define DELIVERY_COLUMNS "id, incident_id, event_id, sink, action, state, attempts, " \
 	"next_attempt_at, created_at, updated_at, last_status, last_error, result, depends_on"
 
+/* A delivery (alias d) runs only after every earlier delivery of the same sink for the
+ * same incident has finished: a sink sees an incident's actions one at a time and in
+ * order (an "update" never races the "open" that creates the GitHub issue). */
+#define DELIVERY_NO_EARLIER "NOT EXISTS (SELECT 1 FROM deliveries AS e" \
+	" WHERE e.incident_id = d.incident_id AND e.sink = d.sink AND e.id < d.id" \
+	" AND e.state IN ('blocked', 'pending', 'running'))"
+
 #define INCIDENT_COLUMNS "id, key, route, state, source, cluster, namespace, app, title, " \
 	"opened_at, updated_at, resolved_at, last_event_id, event_count, refs"
 

@@ -604,7 +604,9 @@ step_known(struct gi_job *j)
 		    now - json_integer_value(last) >= j->s->repeat_interval_ms;
 		char detail[200];
 
-		if (!new_rev && !due) {
+		/* "open" on a known, still open issue: it failed again after a recovery
+		 * (close_on_resolve off), which is always worth a comment */
+		if (!new_rev && !due && strcmp(j->action, "update") == 0) {
 			snprintf(detail, sizeof(detail), "issue #%lld: no comment (same revision, "
 			    "last comment %llds ago, repeat_interval %llds)", (long long)j->issue,
 			    (long long)((now - json_integer_value(last)) / 1000),

@@ -452,6 +452,67 @@ test_delivery_lifecycle(void **state)
 	incident_clear(&inc);
 }
 
+/* Per sink, an incident's deliveries run one at a time and in order; other sinks and other
+ * incidents are not held up. */
+static void
+test_delivery_order_per_sink(void **state)
+{
+	struct fixture *f = *state;
+	struct incident inc, other;
+	struct delivery *rows = NULL, d;
+	char ev[UTIL_ID_LEN + 1], ev2[UTIL_ID_LEN + 1];
+	int64_t open, update, slack, other_open, when = 0;
+	size_t n = 0;
+
+	make_incident(&inc, "k1", T0);
+	make_incident(&other, "k2", T0);
+	assert_int_equal(store_put_incident(f->st, &inc), 0);
+	assert_int_equal(store_put_incident(f->st, &other), 0);
+	add_event(f->st, "argocd", "firing", "aks-store", T0, "s1", inc.id, ev);
+	add_event(f->st, "argocd", "firing", "aks-store-2", T0, "s2", other.id, ev2);
+	/* the open is waiting for a retry in a minute; the update is due now */
+	open = add_delivery(f->st, &inc, ev, "github", DELIVERY_PENDING, T0 + 60000, 0);
+	update = add_delivery(f->st, &inc, ev, "github", DELIVERY_PENDING, T0, 0);
+	slack = add_delivery(f->st, &inc, ev, "slack", DELIVERY_PENDING, T0, 0);
+	other_open = add_delivery(f->st, &other, ev2, "github", DELIVERY_PENDING, T0, 0);
+
+	assert_int_equal(store_next_due_time(f->st, &when), 0);
+	assert_int_equal(when, T0);
+	assert_int_equal(store_due_deliveries(f->st, T0 + 1, 10, &rows, &n), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(rows[0].id, slack);
+	assert_int_equal(rows[1].id, other_open);
+	for (size_t i = 0; i < n; i++) {
+		rows[i].state = DELIVERY_DONE;
+		assert_int_equal(store_update_delivery(f->st, &rows[i]), 0);
+	}
+	delivery_free_array(rows, n);
+	/* only the open can be next, once due (not the update behind it) */
+	assert_int_equal(store_next_due_time(f->st, &when), 0);
+	assert_int_equal(when, T0 + 60000);
+	assert_int_equal(store_due_deliveries(f->st, T0 + 1, 10, &rows, &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(store_due_deliveries(f->st, T0 + 60000, 10, &rows, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(rows[0].id, open);
+	/* while it runs, the update still waits */
+	rows[0].state = DELIVERY_RUNNING;
+	assert_int_equal(store_update_delivery(f->st, &rows[0]), 0);
+	delivery_free_array(rows, n);
+	assert_int_equal(store_next_due_time(f->st, &when), -ENOENT);
+	/* a failed open does not hold the incident hostage */
+	assert_int_equal(store_get_delivery(f->st, open, &d), 0);
+	d.state = DELIVERY_FAILED;
+	assert_int_equal(store_update_delivery(f->st, &d), 0);
+	delivery_clear(&d);
+	assert_int_equal(store_due_deliveries(f->st, T0 + 60000, 10, &rows, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(rows[0].id, update);
+	delivery_free_array(rows, n);
+	incident_clear(&inc);
+	incident_clear(&other);
+}
+
 static void
 test_cancel_chain(void **state)
 {
@@ -664,6 +725,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_duplicate_window, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_incident_put_get_refs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_delivery_lifecycle, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_delivery_order_per_sink, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cancel_chain, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_savepoint_rollback, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_list_paging_filters, setup, teardown),
