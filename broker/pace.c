@@ -2,6 +2,7 @@
 #include "pace.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
@@ -9,20 +10,24 @@
 struct lane {
 	char *name;
 	int64_t next_free;   /* ms since the epoch: the earliest start of the next action */
+	bool paced;          /* a reservation with a gap was made by this process */
 	LIST_ENTRY(lane) entry;
 };
 
 struct pace {
 	LIST_HEAD(, lane) lanes;
+	int64_t born;
 };
 
 struct pace *
-pace_new(void)
+pace_new(int64_t now)
 {
 	struct pace *p = calloc(1, sizeof(*p));
 
-	if (p != NULL)
+	if (p != NULL) {
 		LIST_INIT(&p->lanes);
+		p->born = now;
+	}
 	return p;
 }
 
@@ -69,6 +74,12 @@ pace_reserve(struct pace *p, const char *lane, int64_t now, uint64_t min_gap_ms,
 	*wait_ms = 0;
 	if (l == NULL)
 		return -ENOMEM;
+	if (!l->paced && min_gap_ms > 0) {
+		/* a previous process may have used the lane just before we started */
+		l->paced = true;
+		if (l->next_free < p->born + (int64_t)min_gap_ms)
+			l->next_free = p->born + (int64_t)min_gap_ms;
+	}
 	start = l->next_free > now ? l->next_free : now;
 	*wait_ms = (uint64_t)(start - now);
 	l->next_free = start + (int64_t)min_gap_ms;

@@ -9,8 +9,10 @@
 
 struct pace;
 
-/* Returns a new, empty set of lanes, or NULL on allocation failure. */
-struct pace *pace_new(void);
+/* Returns a new, empty set of lanes, or NULL on allocation failure. now (ms since the
+ * epoch) is the start of the process: a lane's first slot is min_gap_ms after it, since
+ * the process before (a crash, a restart) may have acted on the lane just before. */
+struct pace *pace_new(int64_t now);
 
 /* Free every lane. NULL is a no-op. */
 void pace_destroy(struct pace *p);

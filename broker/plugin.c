@@ -453,7 +453,7 @@ plugin_host_new(struct event_base *base, struct plugin_host **out)
 	rc = http_client_new(base, &host->http);
 	if (rc != 0)
 		goto out;
-	host->pace = pace_new();
+	host->pace = pace_new(util_now_ms());
 	if (host->pace == NULL) {
 		rc = -ENOMEM;
 		goto out;

@@ -10,8 +10,10 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 #include <jansson.h>
 
@@ -165,6 +167,20 @@ short_time(const json_t *obj, const char *key, char *buf, size_t len)
 	return buf;
 }
 
+/* On a terminal, its width (a long cell is shortened to fit); into a pipe or file, no
+ * limit, so grep and copy-paste get whole values (URLs, keys). */
+static size_t
+table_width(void)
+{
+	struct winsize ws;
+
+	if (!isatty(STDOUT_FILENO))
+		return SIZE_MAX;
+	if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col >= 40)
+		return ws.ws_col;
+	return TABLE_WIDTH;
+}
+
 static int
 print_table(struct table *t, int flex)
 {
@@ -172,7 +188,7 @@ print_table(struct table *t, int flex)
 		ctl_error("out of memory");
 		return EXIT_FAILURE;
 	}
-	table_print(t, stdout, TABLE_WIDTH, flex);
+	table_print(t, stdout, table_width(), flex);
 	table_free(t);
 	return EXIT_SUCCESS;
 }

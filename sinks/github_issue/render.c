@@ -430,8 +430,8 @@ render_body(const json_t *incident, const json_t *ev, const struct ghr_opts *o,
 		buf_str(&b, "The notification carried no per-resource health: since Argo CD 3.0 "
 		    "resource health lives in the application tree and is not sent by default. "
 		    "To include it, set `controller.resource.health.persist: \"true\"` in "
-		    "`argocd-cm` (see the Argo CD 2.14 → 3.0 upgrade notes), or inspect the app "
-		    "with `argocd app get` below.\n\n");
+		    "`argocd-cmd-params-cm` (see the Argo CD 2.14 → 3.0 upgrade notes), or "
+		    "inspect the app with `argocd app get` below.\n\n");
 		json_array_foreach(res, i, r) {
 			const char *sync = jstr(r, "sync");
 

@@ -10,7 +10,9 @@
  * The issue comes from the incident's refs: the entry of the sink named by `issue_from`,
  * or else the only refs entry that has an "issue" number (the github_issue sink chained
  * before with `after:`). Runs for `open` actions (and for `update` until it has succeeded
- * once); `resolve` has nothing to do. */
+ * once); `resolve` has nothing to do. Without a `token` option it uses GITHUB_TOKEN from
+ * the environment, so `{ plugin: github_label, after: github, label: cluster-doctor }`
+ * works next to a github_issue sink configured with token: "${GITHUB_TOKEN}". */
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -263,7 +265,7 @@ gl_init(const struct incidentd_host *host, struct incidentd_instance *self,
 		snprintf(err, errlen, "configuration is not JSON: %s", jerr.text);
 		goto out;
 	}
-	if (json_unpack_ex(cfg, &jerr, JSON_STRICT, "{s:s, s?s, s?s, s?s, s?s, s?s, s?s}",
+	if (json_unpack_ex(cfg, &jerr, JSON_STRICT, "{s?s, s?s, s?s, s?s, s?s, s?s, s?s}",
 	    "token", &token, "api_url", &api_url, "mode", &mode, "label", &label, "event_type",
 	    &event_type, "repo", &repo, "issue_from", &issue_from) != 0) {
 		snprintf(err, errlen, "%s (keys: token, api_url, mode, label, event_type, repo, "
@@ -295,6 +297,14 @@ gl_init(const struct incidentd_host *host, struct incidentd_instance *self,
 	}
 	if (repo != NULL && !gh_repo_valid(repo)) {
 		snprintf(err, errlen, "repo: '%s' is not owner/name", repo);
+		goto out;
+	}
+	/* like gh(1): the token the github_issue sink usually gets from ${GITHUB_TOKEN} */
+	if (token == NULL)
+		token = getenv("GITHUB_TOKEN");
+	if (token == NULL || *token == '\0') {
+		snprintf(err, errlen, "token: required (or GITHUB_TOKEN in incidentd's "
+		    "environment)");
 		goto out;
 	}
 	rc = gh_client_init(&s->gh, host, self, api_url, token, err, errlen);

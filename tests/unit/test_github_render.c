@@ -115,7 +115,8 @@ test_no_resource_health(void **state)
 	json_array_foreach(res, i, r)
 		json_object_del(r, "health");
 	assert_int_equal(ghr_issue_body(inc, ev, NULL, &body), 0);
-	assert_non_null(strstr(body, "controller.resource.health.persist"));
+	assert_non_null(strstr(body,
+	    "controller.resource.health.persist: \"true\"` in `argocd-cmd-params-cm`"));
 	assert_non_null(strstr(body, "Argo CD 3.0"));
 	assert_non_null(strstr(body, "- Deployment order-service (OutOfSync)"));
 	assert_null(strstr(body, "No resource reported"));

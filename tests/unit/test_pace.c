@@ -10,7 +10,7 @@
 static void
 test_gap(void **state)
 {
-	struct pace *p = pace_new();
+	struct pace *p = pace_new(-1000000);
 	uint64_t w;
 
 	(void)state;
@@ -31,7 +31,7 @@ test_gap(void **state)
 static void
 test_lanes_independent(void **state)
 {
-	struct pace *p = pace_new();
+	struct pace *p = pace_new(-1000000);
 	uint64_t w;
 
 	(void)state;
@@ -44,7 +44,7 @@ test_lanes_independent(void **state)
 static void
 test_hold(void **state)
 {
-	struct pace *p = pace_new();
+	struct pace *p = pace_new(-1000000);
 	uint64_t w;
 
 	(void)state;
@@ -58,6 +58,28 @@ test_hold(void **state)
 	pace_destroy(NULL);
 }
 
+/* A fresh process cannot know when the one before it last acted: the first slot of a lane
+ * is min_gap after the start, later ones as usual. */
+static void
+test_first_slot_after_start(void **state)
+{
+	struct pace *p = pace_new(100000);
+	uint64_t w;
+
+	(void)state;
+	/* a gapless reservation (a read waiting only for holds) does not count */
+	assert_int_equal(pace_reserve(p, "gh:a", 100040, 0, &w), 0);
+	assert_int_equal(w, 0);
+	assert_int_equal(pace_reserve(p, "gh:a", 100050, 1000, &w), 0);
+	assert_int_equal(w, 950);
+	assert_int_equal(pace_reserve(p, "gh:a", 100050, 1000, &w), 0);
+	assert_int_equal(w, 1950);
+	/* long after the start: at once */
+	assert_int_equal(pace_reserve(p, "gh:b", 200000, 1000, &w), 0);
+	assert_int_equal(w, 0);
+	pace_destroy(p);
+}
+
 int
 main(void)
 {
@@ -65,6 +87,7 @@ main(void)
 		cmocka_unit_test(test_gap),
 		cmocka_unit_test(test_lanes_independent),
 		cmocka_unit_test(test_hold),
+		cmocka_unit_test(test_first_slot_after_start),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
