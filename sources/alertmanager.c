@@ -25,11 +25,12 @@ struct common {
 
 /* Labels that name the application an alert is about, most specific first. `job` is left
  * out on purpose: in Prometheus it is the scrape job (often "kube-state-metrics"), not the
- * workload; kube-state-metrics calls a Job's name `job_name`. `pod` comes before `service`
- * because on kube-state-metrics alerts `service` is the exporter's Service. */
+ * workload; kube-state-metrics calls a Job's name `job_name`. `pod_name` is cAdvisor's
+ * name before Kubernetes 1.16. `pod` comes before `service` because on kube-state-metrics
+ * alerts `service` is the exporter's Service. The last resort is the alert's name. */
 static const char *const app_labels[] = {
 	"app", "app_kubernetes_io_name", "application", "deployment", "statefulset", "daemonset",
-	"cronjob", "job_name", "pod", "service", "alertname", NULL
+	"cronjob", "job_name", "pod", "pod_name", "service", "alertname", NULL
 };
 
 /* Fetch an optional string at key; a present non-string is an error, "" counts as absent. */
