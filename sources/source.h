@@ -21,8 +21,9 @@ struct source_input {
 
 /* Normalize function type. Returns 0 and appends >= 1 events to out (which then owns them),
  * or -EINVAL with a user-facing message in err naming what is wrong and where
- * (e.g. "missing required field(s): app_name, health_status"). On error nothing is
- * appended. */
+ * (e.g. "missing required field(s): app_name, health_status"), or -E2BIG when the body
+ * holds more than the source accepts in one request (the server answers 413). On error
+ * nothing is appended. */
 typedef int (*source_normalize_fn)(const struct source_input *in, struct ievent_vec *out,
     char *err, size_t errlen);
 
@@ -30,5 +31,20 @@ typedef int (*source_normalize_fn)(const struct source_input *in, struct ievent_
  * whole {event_type, client_payload} of repository_dispatch, or an Application object). */
 int argocd_normalize(const struct source_input *in, struct ievent_vec *out, char *err,
     size_t errlen);
+
+/* Most alerts alertmanager_normalize() takes from one body. */
+#define ALERTMANAGER_MAX_ALERTS 10000
+
+/* sources/alertmanager.c: an Alertmanager webhook body (payload version 4; version "3" and
+ * bodies without fingerprint or groupKey too): one event per alert, in body order. Per
+ * event: labels = commonLabels overlaid by the alert's labels, annotations likewise (plus
+ * "generatorURL" unless an annotation has that name), fingerprint = the alert's or a
+ * SHA-256 of its sorted labels, payload = a new object holding the body's top-level
+ * members except alerts[] (shared by reference with in->body) plus "alert" (the alert
+ * object). Returns 0, -EINVAL (an empty alerts[] is "no alerts"; a bad alert is named by
+ * its index, "alerts[2]: ..."), -E2BIG over ALERTMANAGER_MAX_ALERTS alerts, or -ENOMEM;
+ * on error nothing is appended to out. */
+int alertmanager_normalize(const struct source_input *in, struct ievent_vec *out,
+    char *err, size_t errlen);
 
 #endif
