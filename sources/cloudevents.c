@@ -155,6 +155,21 @@ parse_structured(struct ctx *c, const json_t *obj, struct ce *e)
 	return 0;
 }
 
+/* Set key of obj to a header's value; header values need not be UTF-8, JSON strings must. */
+static int
+put_header(struct ctx *c, json_t *obj, const char *key, const char *hname, const char *value)
+{
+	json_t *s;
+
+	if (value == NULL)
+		return 0;
+	if ((s = json_string(value)) == NULL) {
+		snprintf(c->err, c->errlen, "%s: header value is not valid UTF-8", hname);
+		return -EINVAL;
+	}
+	return json_object_set_new(obj, key, s) == 0 ? 0 : -ENOMEM;
+}
+
 /* A binary-mode event: attributes from ce-* headers, data = the body. The structured form
  * is rebuilt for the payload. */
 static int
@@ -164,6 +179,7 @@ parse_binary(struct ctx *c, const struct evkeyvalq *headers, const json_t *body,
 	const struct evkeyval *h;
 	const char *dct = NULL, *schema = NULL;
 	json_t *w;
+	int rc;
 
 	if (headers != NULL) {
 		e->specversion = evhttp_find_header(headers, "ce-specversion");
@@ -188,13 +204,24 @@ parse_binary(struct ctx *c, const struct evkeyvalq *headers, const json_t *body,
 		e->subject = NULL;
 	if (e->time && !*e->time)
 		e->time = NULL;
+	if (schema && !*schema)
+		schema = NULL;
 	/* without headers every attribute is missing: headers != NULL past this point */
-	if (check_required(c, e, true) != 0)
-		return -EINVAL;
+	if ((rc = check_required(c, e, true)) != 0)
+		return rc;
 	e->ext = json_object();
 	e->whole = w = json_object();
 	if (e->ext == NULL || w == NULL)
 		return -ENOMEM;
+	if ((rc = put_header(c, w, "specversion", "ce-specversion", e->specversion)) ||
+	    (rc = put_header(c, w, "id", "ce-id", e->id)) ||
+	    (rc = put_header(c, w, "source", "ce-source", e->source)) ||
+	    (rc = put_header(c, w, "type", "ce-type", e->type)) ||
+	    (rc = put_header(c, w, "subject", "ce-subject", e->subject)) ||
+	    (rc = put_header(c, w, "time", "ce-time", e->time)) ||
+	    (rc = put_header(c, w, "datacontenttype", "Content-Type", dct)) ||
+	    (rc = put_header(c, w, "dataschema", "ce-dataschema", schema)))
+		return rc;
 	for (h = headers->tqh_first; h != NULL; h = h->next.tqe_next) {
 		char name[64];
 		size_t n;
@@ -206,21 +233,14 @@ parse_binary(struct ctx *c, const struct evkeyvalq *headers, const json_t *body,
 			continue;
 		for (size_t i = 0; i <= n; i++)
 			name[i] = (char)tolower((unsigned char)h->key[3 + i]);
-		if (is_core_attr(name))
+		/* attribute names are [a-z0-9] (CloudEvents 1.0 §3.1.1); others are not ours */
+		if (strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789") != n ||
+		    is_core_attr(name))
 			continue;
-		if (json_object_set_new(e->ext, name, json_string(h->value)) != 0)
-			return -ENOMEM;
+		if ((rc = put_header(c, e->ext, name, h->key, h->value)) != 0)
+			return rc;
 	}
-	if (json_object_set_new(w, "specversion", json_string(e->specversion)) ||
-	    json_object_set_new(w, "id", json_string(e->id)) ||
-	    json_object_set_new(w, "source", json_string(e->source)) ||
-	    json_object_set_new(w, "type", json_string(e->type)) ||
-	    (e->subject && json_object_set_new(w, "subject", json_string(e->subject))) ||
-	    (e->time && json_object_set_new(w, "time", json_string(e->time))) ||
-	    (dct && json_object_set_new(w, "datacontenttype", json_string(dct))) ||
-	    (schema && *schema && json_object_set_new(w, "dataschema", json_string(schema))) ||
-	    json_object_update(w, e->ext) ||
-	    json_object_set(w, "data", (json_t *)body))
+	if (json_object_update(w, e->ext) != 0 || json_object_set(w, "data", (json_t *)body) != 0)
 		return -ENOMEM;
 	e->data = body;
 	/* the strings now live in whole, which outlives the headers */

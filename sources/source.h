@@ -39,8 +39,9 @@ int argocd_normalize(const struct source_input *in, struct ievent_vec *out, char
 /* sources/flux.c: a Flux notification-controller event (generic / generic-hmac provider
  * body: involvedObject, severity, reason, message, metadata, ...). Appends exactly one
  * event: severity error -> firing "reconcile.failed"; info with a success reason ->
- * resolved "reconcile.succeeded"; other info -> status "info" "reconcile.progress".
- * Requires involvedObject.kind, involvedObject.name, severity and message. */
+ * resolved "reconcile.succeeded"; other info (and "trace") -> status "info"
+ * "reconcile.progress". Requires involvedObject.kind, involvedObject.name, severity and
+ * message. Returns as a source_normalize_fn (0, -EINVAL with err, or -ENOMEM). */
 int flux_normalize(const struct source_input *in, struct ievent_vec *out, char *err,
     size_t errlen);
 
@@ -48,8 +49,11 @@ int flux_normalize(const struct source_input *in, struct ievent_vec *out, char *
  * (in->ce_binary: context attributes in ce-* headers of in->headers, body is the data) or
  * batch mode (in->ce_batch: body is an array of structured events, one event each).
  * Requires specversion "1.0", id, source and type on every CloudEvent; a batch is accepted
- * or refused as a whole. The event's payload is the whole CloudEvent (in binary mode
- * rebuilt in structured form from the headers and the body). */
+ * or refused as a whole. In binary mode, a body carrying "specversion" sent without a
+ * ce-specversion header is taken as a structured event (posted as application/json).
+ * Each event's payload is the whole CloudEvent (in binary mode rebuilt in structured form
+ * from the headers and the body; it does not borrow from in->headers). Returns as a
+ * source_normalize_fn (0, -EINVAL with err, or -ENOMEM). */
 int cloudevents_normalize(const struct source_input *in, struct ievent_vec *out, char *err,
     size_t errlen);
 

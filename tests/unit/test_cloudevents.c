@@ -249,6 +249,7 @@ test_binary(void **state)
 	evhttp_add_header(&h, "ce-namespace", "shop");
 	evhttp_add_header(&h, "ce-dataschema", "https://example.com/schema");
 	evhttp_add_header(&h, "X-Other", "not an attribute");
+	evhttp_add_header(&h, "ce-not_an-attribute", "skipped");
 	assert_int_equal(normalize(body, &h, BINARY, &vec, err, sizeof(err)), 0);
 	evhttp_clear_headers(&h);        /* the event and its payload outlive the headers */
 	assert_int_equal(vec.n, 1);
@@ -314,6 +315,15 @@ test_binary_errors(void **state)
 	evhttp_add_header(&h, "ce-time", "soon");
 	assert_int_equal(normalize(body, &h, BINARY, &vec, err, sizeof(err)), -EINVAL);
 	assert_string_equal(err, "time: 'soon' is not an RFC 3339 time");
+	evhttp_clear_headers(&h);
+
+	evhttp_add_header(&h, "ce-specversion", "1.0");
+	evhttp_add_header(&h, "ce-id", "1");
+	evhttp_add_header(&h, "ce-source", "/s");
+	evhttp_add_header(&h, "ce-type", "t");
+	evhttp_add_header(&h, "ce-team", "caf\xe9");        /* Latin-1, not UTF-8 */
+	assert_int_equal(normalize(body, &h, BINARY, &vec, err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "ce-team: header value is not valid UTF-8");
 	evhttp_clear_headers(&h);
 
 	assert_int_equal(normalize(body, NULL, BINARY, &vec, err, sizeof(err)), -EINVAL);
