@@ -127,7 +127,8 @@ parse_structured(struct ctx *c, const json_t *obj, struct ce *e)
 	int rc;
 
 	if (!json_is_object(obj)) {
-		snprintf(c->err, c->errlen, "%sexpected a JSON object (a CloudEvent)", c->where);
+		snprintf(c->err, c->errlen, "%sexpected a JSON object (a CloudEvent)",
+		    c->where);
 		return -EINVAL;
 	}
 	if ((rc = attr_str(c, obj, "specversion", &e->specversion)) ||
@@ -233,14 +234,15 @@ parse_binary(struct ctx *c, const struct evkeyvalq *headers, const json_t *body,
 			continue;
 		for (size_t i = 0; i <= n; i++)
 			name[i] = (char)tolower((unsigned char)h->key[3 + i]);
-		/* attribute names are [a-z0-9] (CloudEvents 1.0 §3.1.1); others are not ours */
+		/* attribute names are [a-z0-9] (CloudEvents 1.0); others are not ours */
 		if (strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789") != n ||
 		    is_core_attr(name))
 			continue;
 		if ((rc = put_header(c, e->ext, name, h->key, h->value)) != 0)
 			return rc;
 	}
-	if (json_object_update(w, e->ext) != 0 || json_object_set(w, "data", (json_t *)body) != 0)
+	if (json_object_update(w, e->ext) != 0 ||
+	    json_object_set(w, "data", (json_t *)body) != 0)
 		return -ENOMEM;
 	e->data = body;
 	/* the strings now live in whole, which outlives the headers */
@@ -334,7 +336,8 @@ to_event(struct ctx *c, const struct ce *e, int64_t received_at, struct ievent *
 		summary = e->subject ? e->subject : e->type;
 	fp = data_str(e, "fingerprint");
 	if (fp == NULL) {
-		snprintf(fpbuf, sizeof(fpbuf), "%s/%s", e->source, e->subject ? e->subject : e->id);
+		snprintf(fpbuf, sizeof(fpbuf), "%s/%s", e->source,
+		    e->subject ? e->subject : e->id);
 		fp = fpbuf;
 	}
 	if (ievent_set(&ev->type, e->type) || ievent_set(&ev->status, ce_status(e)) ||

@@ -224,8 +224,8 @@ from_event(struct ctx *c, const json_t *body, struct ievent *ev)
 	/* "trace" is Flux's third severity (debug-level events): recorded, never firing. */
 	if (strcmp(severity, "info") != 0 && strcmp(severity, "error") != 0 &&
 	    strcmp(severity, "trace") != 0) {
-		snprintf(c->err, c->errlen, "severity: '%.40s' is not one of info, error, trace",
-		    severity);
+		snprintf(c->err, c->errlen, "severity: '%.40s' is not one of info, error, "
+		    "trace", severity);
 		return -EINVAL;
 	}
 	if (ts != NULL && util_parse_time(ts, &ev->occurred_at) != 0) {
