@@ -62,10 +62,10 @@ check_basic(const struct config_auth *auth, const struct evkeyvalq *headers, con
 {
 	const char *h = header_get(headers, "Authorization");
 	unsigned char decoded[1024];
-	size_t inlen;
-	int n, rc = -EACCES;
+	char *colon;
+	size_t inlen, ulen, plen;
+	int n, ok_user, ok_pass, rc = -EACCES;
 
-	*why = "invalid basic credentials";
 	if (h == NULL) {
 		*why = "missing Authorization header";
 		return -EACCES;
@@ -79,26 +79,31 @@ check_basic(const struct config_auth *auth, const struct evkeyvalq *headers, con
 		h++;
 	inlen = strlen(h);
 	if (inlen == 0 || inlen % 4 != 0 || inlen / 4 * 3 >= sizeof(decoded))
-		return -EACCES;
+		goto out;
 	n = EVP_DecodeBlock(decoded, (const unsigned char *)h, (int)inlen);
 	if (n < 0)
-		return -EACCES;
+		goto out;
 	/* EVP_DecodeBlock counts padding as zero bytes; drop them. */
 	if (inlen >= 1 && h[inlen - 1] == '=')
 		n--;
 	if (inlen >= 2 && h[inlen - 2] == '=')
 		n--;
+	if (n < 0)
+		goto out;
 	decoded[n] = '\0';
-	char *colon = memchr(decoded, ':', (size_t)n);
+	colon = memchr(decoded, ':', (size_t)n);
 	if (colon == NULL)
-		return -EACCES;
-	size_t ulen = (size_t)(colon - (char *)decoded);
-	size_t plen = (size_t)n - ulen - 1;
-	int ok_user = secret_equal((char *)decoded, ulen, auth->username, strlen(auth->username));
-	int ok_pass = secret_equal(colon + 1, plen, auth->password, strlen(auth->password));
+		goto out;
+	ulen = (size_t)(colon - (char *)decoded);
+	plen = (size_t)n - ulen - 1;
+	ok_user = secret_equal((char *)decoded, ulen, auth->username, strlen(auth->username));
+	ok_pass = secret_equal(colon + 1, plen, auth->password, strlen(auth->password));
 	if (ok_user && ok_pass)
 		rc = 0;
+out:
 	OPENSSL_cleanse(decoded, sizeof(decoded));
+	if (rc != 0)
+		*why = "invalid basic credentials";
 	return rc;
 }
 

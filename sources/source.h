@@ -5,8 +5,10 @@
 #ifndef INCIDENTD_SOURCE_H
 #define INCIDENTD_SOURCE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <event2/keyvalq_struct.h>
 #include <jansson.h>
 
 #include "event.h"
@@ -17,6 +19,9 @@ struct source_input {
 	int64_t received_at;        /* ms since epoch */
 	const char *path_owner;     /* /repos/{owner}/{repo}/dispatches only, else NULL */
 	const char *path_repo;
+	const struct evkeyvalq *headers;  /* request headers, may be NULL */
+	bool ce_binary;             /* CloudEvents binary mode: attributes in ce-* headers */
+	bool ce_batch;              /* CloudEvents batch mode: body is an array of events */
 };
 
 /* Normalize function type. Returns 0 and appends >= 1 events to out (which then owns them),
@@ -46,5 +51,26 @@ int argocd_normalize(const struct source_input *in, struct ievent_vec *out, char
  * on error nothing is appended to out. */
 int alertmanager_normalize(const struct source_input *in, struct ievent_vec *out,
     char *err, size_t errlen);
+
+/* sources/flux.c: a Flux notification-controller event (generic / generic-hmac provider
+ * body: involvedObject, severity, reason, message, metadata, ...). Appends exactly one
+ * event: severity error -> firing "reconcile.failed"; info with a success reason ->
+ * resolved "reconcile.succeeded"; other info (and "trace") -> status "info"
+ * "reconcile.progress". Requires involvedObject.kind, involvedObject.name, severity and
+ * message. Returns as a source_normalize_fn (0, -EINVAL with err, or -ENOMEM). */
+int flux_normalize(const struct source_input *in, struct ievent_vec *out, char *err,
+    size_t errlen);
+
+/* sources/cloudevents.c: CloudEvents 1.0. Structured mode (body is the event), binary mode
+ * (in->ce_binary: context attributes in ce-* headers of in->headers, body is the data) or
+ * batch mode (in->ce_batch: body is an array of structured events, one event each).
+ * Requires specversion "1.0", id, source and type on every CloudEvent; a batch is accepted
+ * or refused as a whole. In binary mode, a body carrying "specversion" sent without a
+ * ce-specversion header is taken as a structured event (posted as application/json).
+ * Each event's payload is the whole CloudEvent (in binary mode rebuilt in structured form
+ * from the headers and the body; it does not borrow from in->headers). Returns as a
+ * source_normalize_fn (0, -EINVAL with err, or -ENOMEM). */
+int cloudevents_normalize(const struct source_input *in, struct ievent_vec *out, char *err,
+    size_t errlen);
 
 #endif
