@@ -279,7 +279,8 @@ load_auth(struct vctx *v, const json_t *a, const char *path, struct config_auth 
 static int
 load_sources(struct vctx *v)
 {
-	static const char *const known[] = { "argocd", NULL };
+	static const char *const known[] = { "argocd", "alertmanager", "flux", "cloudevents",
+	    NULL };
 	static const char *const keys[] = { "enabled", "auth", NULL };
 	struct config *cfg = v->cfg;
 	json_t *s = json_object_get(cfg->root, "sources"), *x;
@@ -855,4 +856,54 @@ config_find_source(const struct config *cfg, const char *name)
 		if (strcmp(cfg->sources[i].name, name) == 0)
 			return &cfg->sources[i];
 	return NULL;
+}
+
+/* True for 127.0.0.0/8, ::1 and localhost, with or without brackets and port. */
+static bool
+listen_is_loopback(const char *listen)
+{
+	char host[256];
+	const char *colon;
+	size_t n;
+
+	if (listen[0] == '[') {
+		const char *end = strchr(listen, ']');
+
+		if (end == NULL)
+			return false;
+		n = (size_t)(end - listen - 1);
+		listen++;
+	} else {
+		colon = strrchr(listen, ':');
+		n = colon ? (size_t)(colon - listen) : strlen(listen);
+	}
+	if (n == 0 || n >= sizeof(host))
+		return false;   /* ":9740" binds every address */
+	memcpy(host, listen, n);
+	host[n] = '\0';
+	return strncmp(host, "127.", 4) == 0 || strcmp(host, "::1") == 0 ||
+	    strcmp(host, "localhost") == 0;
+}
+
+int
+config_check_exposure(const struct config *cfg, char *err, size_t errlen)
+{
+	if (cfg->listen == NULL || listen_is_loopback(cfg->listen))
+		return 0;
+	for (size_t i = 0; i < cfg->n_sources; i++) {
+		const struct config_source *cs = &cfg->sources[i];
+		char path[128];
+		const char *where;
+
+		if (!cs->enabled || cs->auth.kind != AUTH_UNSET)
+			continue;
+		snprintf(path, sizeof(path), "sources.%s", cs->name);
+		where = config_where(cfg, path);
+		snprintf(err, errlen, "%s%ssources.%s has no auth while listening on %s (not "
+		    "loopback): set auth: { bearer: ... } / { basic: ... } / { hmac: ... }, or "
+		    "auth: none to accept anyone", where ? where : "", where ? ": " : "", cs->name,
+		    cfg->listen);
+		return -EINVAL;
+	}
+	return 0;
 }

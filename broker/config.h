@@ -97,6 +97,12 @@ const char *config_where(const struct config *cfg, const char *path);
 const struct config_sink *config_find_sink(const struct config *cfg, const char *name);
 const struct config_source *config_find_source(const struct config *cfg, const char *name);
 
+/* Refuse to expose an unauthenticated source: when cfg->listen is not a loopback address
+ * (127.0.0.0/8, ::1, localhost), every enabled source must configure auth (bearer, basic,
+ * hmac) or say `auth: none` explicitly. Returns 0, or -EINVAL with the source named in err
+ * (with its file:line when known). Does not call back. */
+int config_check_exposure(const struct config *cfg, char *err, size_t errlen);
+
 /* The embedded default configuration (conf.d/00-defaults.yaml compiled in). */
 extern const char config_embedded_defaults[];
 

@@ -158,6 +158,9 @@ plugin_dir(const struct options *o)
 	return env && *env ? env : PLUGINDIR;
 }
 
+static int apply_overrides(const struct options *o, struct config *cfg, char *err,
+    size_t errlen);
+
 /* --check-config: parse, validate, and let every sink plugin validate its options. */
 static int
 check_config(const struct options *o)
@@ -170,6 +173,8 @@ check_config(const struct options *o)
 	int rc;
 
 	rc = load_config(o, &cfg, err, sizeof(err));
+	if (rc == 0)
+		rc = apply_overrides(o, cfg, err, sizeof(err));
 	if (rc == 0 && (base = event_base_new()) == NULL)
 		rc = -ENOMEM;
 	if (rc == 0)
@@ -190,9 +195,11 @@ check_config(const struct options *o)
 	return rc == 0 ? 0 : 1;
 }
 
-/* Command-line options win over the configuration. Returns 0 or -ENOMEM. */
+/* Command-line options win over the configuration; then the exposure check (an
+ * unauthenticated source on a non-loopback address). Returns 0, -ENOMEM or -EINVAL, with
+ * the reason in err. */
 static int
-apply_overrides(const struct options *o, struct config *cfg)
+apply_overrides(const struct options *o, struct config *cfg, char *err, size_t errlen)
 {
 	char *listen = o->listen ? strdup(o->listen) : NULL;
 	char *db = o->db ? strdup(o->db) : NULL;
@@ -200,6 +207,7 @@ apply_overrides(const struct options *o, struct config *cfg)
 	if ((o->listen && !listen) || (o->db && !db)) {
 		free(listen);
 		free(db);
+		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
 	if (listen) {
@@ -210,7 +218,7 @@ apply_overrides(const struct options *o, struct config *cfg)
 		free(cfg->db_path);
 		cfg->db_path = db;
 	}
-	return 0;
+	return config_check_exposure(cfg, err, errlen);
 }
 
 static void
@@ -237,8 +245,8 @@ reload(struct runtime *rt)
 	/* Requests already accepted are committed under the configuration they came in with. */
 	ingest_flush(dmn->ingest);
 	rc = load_config(&rt->opt, &cfg, err, sizeof(err));
-	if (rc == 0 && (rc = apply_overrides(&rt->opt, cfg)) != 0)
-		snprintf(err, sizeof(err), "out of memory");
+	if (rc == 0)
+		rc = apply_overrides(&rt->opt, cfg, err, sizeof(err));
 	if (rc == 0)
 		rc = sink_set_load(dmn->phost, dmn->plugin_dir, cfg, &set, err, sizeof(err));
 	if (rc == 0 && (ret = calloc(1, sizeof(*ret))) == NULL) {
@@ -440,7 +448,8 @@ main(int argc, char **argv)
 		config_destroy(rt.dmn.cfg);
 		return 2;
 	}
-	if (apply_overrides(&rt.opt, rt.dmn.cfg) != 0) {
+	if (apply_overrides(&rt.opt, rt.dmn.cfg, err, sizeof(err)) != 0) {
+		log_error("main", "invalid configuration: %s", err);
 		config_destroy(rt.dmn.cfg);
 		return 1;
 	}

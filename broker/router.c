@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const argocd_default_group[] = { "cluster", "namespace", "app" };
+static const char *const object_default_group[] = { "cluster", "namespace", "app" };
 static const char *const generic_default_group[] = { "fingerprint" };
 
 static int
@@ -75,9 +75,11 @@ router_incident_key(const struct ievent *ev, char *const *group_by, size_t n)
 	size_t len = 0, cap = 0;
 
 	if (fields == NULL || n == 0) {
-		if (strcmp(ev->source, "argocd") == 0) {
-			fields = argocd_default_group;
-			n = sizeof(argocd_default_group) / sizeof(argocd_default_group[0]);
+		/* Argo CD apps and Flux objects: one incident per object and cluster; alerts and
+		 * CloudEvents: per fingerprint */
+		if (strcmp(ev->source, "argocd") == 0 || strcmp(ev->source, "flux") == 0) {
+			fields = object_default_group;
+			n = sizeof(object_default_group) / sizeof(object_default_group[0]);
 		} else {
 			fields = generic_default_group;
 			n = 1;

@@ -31,7 +31,8 @@ struct route_plan {
 int router_plan(const struct config *cfg, const struct ievent *ev, struct route_plan *plan);
 
 /* Build the incident key "<source>/<v1>/<v2>..." of ev for the given group_by field list
- * (NULL/0 = the source's default). '/' and '%' inside values are percent-encoded so keys are
+ * (NULL/0 = the source's default: cluster, namespace, app for Argo CD and Flux;
+ * fingerprint for the others). '/' and '%' inside values are percent-encoded so keys are
  * unambiguous ("aks-store" and "aks-store-2" never collide). Returns a new string or NULL. */
 char *router_incident_key(const struct ievent *ev, char *const *group_by, size_t n);
 

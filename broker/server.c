@@ -5,6 +5,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,6 +87,31 @@ on_ingested(void *arg, const struct ingest_result *res)
 	free(pr);
 }
 
+static bool
+media_is(const char *ct, size_t n, const char *want)
+{
+	return n == strlen(want) && strncasecmp(ct, want, n) == 0;
+}
+
+/* CloudEvents over HTTP: application/cloudevents+json is structured mode,
+ * application/cloudevents-batch+json batch mode, any other (JSON) type binary mode. */
+static void
+cloudevents_mode(const char *ct, struct source_input *in)
+{
+	size_t n;
+
+	while (ct != NULL && *ct == ' ')
+		ct++;
+	n = ct ? strcspn(ct, "; ") : 0;
+	if (media_is(ct, n, "application/cloudevents+json"))
+		return;
+	if (media_is(ct, n, "application/cloudevents-batch+json")) {
+		in->ce_batch = true;
+		return;
+	}
+	in->ce_binary = true;
+}
+
 /* POST a source payload: auth, media type, size, JSON, normalize, then queue for commit. */
 static void
 handle_source(struct server *srv, struct evhttp_request *req, const char *source,
@@ -156,12 +182,21 @@ handle_source(struct server *srv, struct evhttp_request *req, const char *source
 	}
 	struct source_input input = {
 		.body = body, .received_at = util_now_ms(), .path_owner = owner, .path_repo = repo,
+		.headers = hdrs,
 	};
+	if (strcmp(source, "cloudevents") == 0)
+		cloudevents_mode(evhttp_find_header(hdrs, "Content-Type"), &input);
 	err[0] = '\0';
 	rc = normalize(&input, &events, err, sizeof(err));
+	if (rc == -E2BIG) {
+		http_reply_error(req, 413, err[0] ? err : "payload too large");
+		count_reject(source, "too_large");
+		goto out;
+	}
 	if (rc != 0) {
-		http_reply_error(req, 400, err[0] ? err : "payload rejected");
-		count_reject(source, "invalid_payload");
+		http_reply_error(req, rc == -ENOMEM ? 503 : 400, err[0] ? err :
+		    "payload rejected");
+		count_reject(source, rc == -ENOMEM ? "unavailable" : "invalid_payload");
 		goto out;
 	}
 	util_sha256_hex(data, len, sha);
@@ -268,6 +303,18 @@ server_route(struct evhttp_request *req, void *arg)
 			handle_source(srv, req, "argocd", argocd_normalize, NULL, NULL);
 		else
 			method_not_allowed(req, "POST");
+	} else if (strcmp(path, "/v1/events/alertmanager") == 0) {
+		if (is_post)
+			handle_source(srv, req, "alertmanager", alertmanager_normalize, NULL, NULL);
+		else
+			method_not_allowed(req, "POST");
+	} else if (strcmp(path, "/v1/events/flux") == 0) {
+		if (is_post)
+			handle_source(srv, req, "flux", flux_normalize, NULL, NULL);
+		else
+			method_not_allowed(req, "POST");
+	} else if (strcmp(path, "/v1/events") == 0 && is_post) {
+		handle_source(srv, req, "cloudevents", cloudevents_normalize, NULL, NULL);
 	} else if (parse_dispatch_path(path, owner, sizeof(owner), repo, sizeof(repo)) == 0) {
 		if (is_post)
 			handle_source(srv, req, "argocd", argocd_normalize, owner, repo);
@@ -285,7 +332,8 @@ server_route(struct evhttp_request *req, void *arg)
 			method_not_allowed(req, "GET, HEAD");
 	} else if (is_post && strncmp(path, "/v1/events/", 11) == 0) {
 		/* a source name that does not exist: say so, rather than 405 of /v1/events/{id} */
-		http_reply_error(req, 404, "unknown source (POST /v1/events/argocd or "
+		http_reply_error(req, 404, "unknown source (POST /v1/events/argocd, "
+		    "/v1/events/alertmanager, /v1/events/flux, /v1/events for CloudEvents, or "
 		    "/repos/{owner}/{repo}/dispatches)");
 	} else if (readapi_handles(path)) {
 		if (is_get)

@@ -224,7 +224,7 @@ test_errors(void **state)
 	    "non-empty");
 	expect_error("sources:\n  argocd: { auth: { bearer: a, hmac: b } }\n",
 	    "sources.argocd.auth", "exactly one");
-	expect_error("sources:\n  flux: {}\n", "unknown key 'flux'", NULL);
+	expect_error("sources:\n  nagios: {}\n", "unknown key 'nagios'", NULL);
 	expect_error("a: &x 1\nb: *x\n", "not supported", NULL);
 	expect_error("routes: [ { name: d, sinks: [log] } ]\n---\nroutes: []\n", "one YAML document",
 	    NULL);
@@ -258,6 +258,48 @@ test_auth_kinds(void **state)
 	config_destroy(cfg);
 }
 
+/* Listening beyond loopback needs auth (or an explicit auth: none) on every enabled source. */
+static void
+test_exposure(void **state)
+{
+	static const char *const loopback[] = { "127.0.0.1:9740", "127.0.0.2:1", "[::1]:9740",
+	    "localhost:9740" };
+	static const char *const exposed[] = { "0.0.0.0:9740", ":9740", "10.0.0.5:9740",
+	    "[::]:9740", "example.org:9740" };
+	struct config *cfg = NULL;
+	char err[512];
+
+	(void)state;
+	assert_int_equal(load("sources:\n  argocd: {}\n  flux: { auth: { hmac: k } }\n"
+	    "  alertmanager: { enabled: false }\n"
+	    "sinks: { log: { plugin: log } }\nroutes: [ { name: d, sinks: [log] } ]\n", &cfg,
+	    err, sizeof(err)), 0);
+	for (size_t i = 0; i < sizeof(loopback) / sizeof(loopback[0]); i++) {
+		free(cfg->listen);
+		cfg->listen = strdup(loopback[i]);
+		assert_int_equal(config_check_exposure(cfg, err, sizeof(err)), 0);
+	}
+	for (size_t i = 0; i < sizeof(exposed) / sizeof(exposed[0]); i++) {
+		free(cfg->listen);
+		cfg->listen = strdup(exposed[i]);
+		err[0] = '\0';
+		assert_int_equal(config_check_exposure(cfg, err, sizeof(err)), -EINVAL);
+		assert_non_null(strstr(err, "t.yaml:2: sources.argocd has no auth while listening "
+		    "on "));
+		assert_non_null(strstr(err, exposed[i]));
+	}
+	/* explicit auth: none is a decision, not an omission; disabled sources do not count */
+	config_destroy(cfg);
+	assert_int_equal(load("sources:\n  argocd: { auth: none }\n  flux: { auth: { hmac: k } }\n"
+	    "  alertmanager: { enabled: false }\n"
+	    "sinks: { log: { plugin: log } }\nroutes: [ { name: d, sinks: [log] } ]\n", &cfg,
+	    err, sizeof(err)), 0);
+	free(cfg->listen);
+	cfg->listen = strdup("0.0.0.0:9740");
+	assert_int_equal(config_check_exposure(cfg, err, sizeof(err)), 0);
+	config_destroy(cfg);
+}
+
 static void
 test_empty_dir(void **state)
 {
@@ -280,6 +322,7 @@ main(void)
 		cmocka_unit_test(test_env),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_auth_kinds),
+		cmocka_unit_test(test_exposure),
 		cmocka_unit_test_setup_teardown(test_empty_dir, setup, teardown),
 	};
 
