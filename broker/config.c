@@ -1,5 +1,6 @@
 /* config.c - conf.d: load every *.yaml in lexical order, merge, validate (config.h). */
 #include "config.h"
+#include "matcher.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -424,14 +425,149 @@ string_list(struct vctx *v, const json_t *x, const char *path, char ***out, size
 	return 0;
 }
 
+/* Copy a string list (inheritance). Returns 0 or -ENOMEM. */
+static int
+copy_list(char **from, size_t n, char ***out, size_t *nout)
+{
+	*out = calloc(n + 1, sizeof(**out));
+	if (*out == NULL)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		if (((*out)[i] = strdup(from[i])) == NULL)
+			return -ENOMEM;
+		(*nout)++;
+	}
+	return 0;
+}
+
+static int load_route_list(struct vctx *v, const json_t *list, const char *path,
+    const struct config_route *parent, json_t *names, struct config_route **out, size_t *n);
+
+/* One route at path (a JSON object), inheriting from parent (may be NULL). */
+static int
+load_route(struct vctx *v, const json_t *x, const char *path, const struct config_route *parent,
+    json_t *names, struct config_route *cr)
+{
+	static const char *const keys[] = { "name", "sinks", "group_by", "match", "continue",
+	    "routes", NULL };
+	const json_t *gb, *match, *kids;
+	char sp[340];
+	int rc;
+
+	if ((cr->where = strdup(where_of(v, path))) == NULL)
+		return -ENOMEM;
+	if ((rc = check_object(v, x, path)) || (rc = check_keys(v, x, path, keys)) ||
+	    (rc = get_string(v, x, "name", path, NULL, &cr->name)) ||
+	    (rc = get_bool(v, x, "continue", path, false, &cr->cont)))
+		return rc;
+	if (cr->name == NULL || *cr->name == '\0')
+		return verr(v, path, "%s", "name: required");
+	if (json_object_get(names, cr->name) != NULL)
+		return verr(v, path, "duplicate route name '%s'", cr->name);
+	if (json_object_set_new(names, cr->name, json_true()) != 0)
+		return -ENOMEM;
+	snprintf(sp, sizeof(sp), "%s.sinks", path);
+	if (json_object_get(x, "sinks") != NULL) {
+		if ((rc = string_list(v, json_object_get(x, "sinks"), sp, &cr->sinks,
+		    &cr->n_sinks)) != 0)
+			return rc;
+		if (cr->n_sinks == 0)
+			return verr(v, sp, "%s", "at least one sink is required");
+	} else if (parent != NULL) {
+		if ((rc = copy_list(parent->sinks, parent->n_sinks, &cr->sinks, &cr->n_sinks)) != 0)
+			return rc;
+	} else {
+		return verr(v, path, "%s", "sinks: required (a list of sink names)");
+	}
+	for (size_t j = 0; j < cr->n_sinks; j++) {
+		char ep[400];
+
+		snprintf(ep, sizeof(ep), "%s.%zu", sp, j);
+		if (config_find_sink(v->cfg, cr->sinks[j]) == NULL)
+			return verr(v, ep, "no sink named '%s' (define it under sinks:)", cr->sinks[j]);
+	}
+	gb = json_object_get(x, "group_by");
+	snprintf(sp, sizeof(sp), "%s.group_by", path);
+	if (gb != NULL && !json_is_null(gb)) {
+		if ((rc = string_list(v, gb, sp, &cr->group_by, &cr->n_group_by)) != 0)
+			return rc;
+		for (size_t j = 0; j < cr->n_group_by; j++) {
+			char ep[400];
+
+			snprintf(ep, sizeof(ep), "%s.%zu", sp, j);
+			if (strcmp(cr->group_by[j], "...") == 0 ? cr->n_group_by != 1 :
+			    !matcher_field_known(cr->group_by[j]))
+				return verr(v, ep, "'%s' is not an event field (cluster, app, labels.X, "
+				    "...; or ['...'] alone to keep every event separate)",
+				    cr->group_by[j]);
+		}
+	} else if (parent != NULL && parent->group_by != NULL) {
+		if ((rc = copy_list(parent->group_by, parent->n_group_by, &cr->group_by,
+		    &cr->n_group_by)) != 0)
+			return rc;
+	}
+	match = json_object_get(x, "match");
+	snprintf(sp, sizeof(sp), "%s.match", path);
+	if (match != NULL && !json_is_null(match)) {
+		const json_t *e;
+		size_t j;
+
+		if (json_is_string(match))
+			return verr(v, sp, "%s", "expected a list of matchers, e.g. ['source = argocd']");
+		if (!json_is_array(match))
+			return verr(v, sp, "%s", "expected a list of matchers");
+		cr->matchers = calloc(json_array_size(match) + 1, sizeof(*cr->matchers));
+		if (cr->matchers == NULL)
+			return -ENOMEM;
+		json_array_foreach(match, j, e) {
+			char ep[400], merr[400];
+
+			snprintf(ep, sizeof(ep), "%s.%zu", sp, j);
+			if (!json_is_string(e))
+				return verr(v, ep, "%s", "expected a string like 'cluster =~ \"prod-.*\"'");
+			rc = matcher_parse(json_string_value(e), &cr->matchers[j], merr, sizeof(merr));
+			if (rc == -ENOMEM)
+				return rc;
+			if (rc != 0)
+				return verr(v, ep, "%s", merr);
+			cr->n_matchers++;
+		}
+	}
+	kids = json_object_get(x, "routes");
+	snprintf(sp, sizeof(sp), "%s.routes", path);
+	if (kids != NULL && !json_is_null(kids))
+		return load_route_list(v, kids, sp, cr, names, &cr->routes, &cr->n_routes);
+	return 0;
+}
+
+static int
+load_route_list(struct vctx *v, const json_t *list, const char *path,
+    const struct config_route *parent, json_t *names, struct config_route **out, size_t *n)
+{
+	const json_t *x;
+	char rp[320];
+	size_t i;
+	int rc;
+
+	if (!json_is_array(list))
+		return verr(v, path, "%s", "expected a list of routes");
+	*out = calloc(json_array_size(list) + 1, sizeof(**out));
+	if (*out == NULL)
+		return -ENOMEM;
+	json_array_foreach(list, i, x) {
+		snprintf(rp, sizeof(rp), "%s.%zu", path, i);
+		(*n)++;
+		if ((rc = load_route(v, x, rp, parent, names, &(*out)[i])) != 0)
+			return rc;
+	}
+	return 0;
+}
+
 static int
 load_routes(struct vctx *v)
 {
-	static const char *const keys[] = { "name", "sinks", "group_by", NULL };
 	struct config *cfg = v->cfg;
-	json_t *r = json_object_get(cfg->root, "routes"), *x;
-	char path[256], sp[300];
-	size_t i;
+	json_t *r = json_object_get(cfg->root, "routes"), *names;
 	int rc;
 
 	if (r == NULL || json_is_null(r) || (json_is_array(r) && json_array_size(r) == 0)) {
@@ -439,49 +575,12 @@ load_routes(struct vctx *v)
 		    config_where(cfg, "routes") ? config_where(cfg, "routes") : "<config>");
 		return -EINVAL;
 	}
-	if (!json_is_array(r))
-		return verr(v, "routes", "%s", "expected a list of routes");
-	cfg->routes = calloc(json_array_size(r) + 1, sizeof(*cfg->routes));
-	if (cfg->routes == NULL)
+	names = json_object();
+	if (names == NULL)
 		return -ENOMEM;
-	json_array_foreach(r, i, x) {
-		struct config_route *cr = &cfg->routes[cfg->n_routes++];
-		json_t *gb;
-
-		snprintf(path, sizeof(path), "routes.%zu", i);
-		if ((cr->where = strdup(where_of(v, path))) == NULL)
-			return -ENOMEM;
-		if ((rc = check_object(v, x, path)) || (rc = check_keys(v, x, path, keys)) ||
-		    (rc = get_string(v, x, "name", path, NULL, &cr->name)))
-			return rc;
-		if (cr->name == NULL || *cr->name == '\0')
-			return verr(v, path, "%s", "name: required");
-		for (size_t j = 0; j + 1 < cfg->n_routes; j++)
-			if (strcmp(cfg->routes[j].name, cr->name) == 0)
-				return verr(v, path, "duplicate route name '%s'", cr->name);
-		snprintf(sp, sizeof(sp), "%s.sinks", path);
-		if (json_object_get(x, "sinks") == NULL)
-			return verr(v, path, "%s", "sinks: required (a list of sink names)");
-		if ((rc = string_list(v, json_object_get(x, "sinks"), sp, &cr->sinks,
-		    &cr->n_sinks)) != 0)
-			return rc;
-		if (cr->n_sinks == 0)
-			return verr(v, sp, "%s", "at least one sink is required");
-		for (size_t j = 0; j < cr->n_sinks; j++) {
-			char ep[340];
-
-			snprintf(ep, sizeof(ep), "%s.%zu", sp, j);
-			if (config_find_sink(cfg, cr->sinks[j]) == NULL)
-				return verr(v, ep, "no sink named '%s' (define it under sinks:)",
-				    cr->sinks[j]);
-		}
-		gb = json_object_get(x, "group_by");
-		snprintf(sp, sizeof(sp), "%s.group_by", path);
-		if (gb != NULL && !json_is_null(gb) &&
-		    (rc = string_list(v, gb, sp, &cr->group_by, &cr->n_group_by)) != 0)
-			return rc;
-	}
-	return 0;
+	rc = load_route_list(v, r, "routes", NULL, names, &cfg->routes, &cfg->n_routes);
+	json_decref(names);
+	return rc;
 }
 
 static int
@@ -792,6 +891,29 @@ auth_clear(struct config_auth *a)
 	free(a->hmac_key);
 }
 
+/* Free a route list and everything below it. */
+static void
+routes_free(struct config_route *routes, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct config_route *r = &routes[i];
+
+		free(r->name);
+		for (size_t j = 0; j < r->n_sinks; j++)
+			free(r->sinks[j]);
+		free(r->sinks);
+		for (size_t j = 0; j < r->n_group_by; j++)
+			free(r->group_by[j]);
+		free(r->group_by);
+		for (size_t j = 0; j < r->n_matchers; j++)
+			matcher_clear(&r->matchers[j]);
+		free(r->matchers);
+		routes_free(r->routes, r->n_routes);
+		free(r->where);
+	}
+	free(routes);
+}
+
 void
 config_destroy(struct config *cfg)
 {
@@ -816,19 +938,7 @@ config_destroy(struct config *cfg)
 		free(s->where);
 	}
 	free(cfg->sinks);
-	for (size_t i = 0; i < cfg->n_routes; i++) {
-		struct config_route *r = &cfg->routes[i];
-
-		free(r->name);
-		for (size_t j = 0; j < r->n_sinks; j++)
-			free(r->sinks[j]);
-		free(r->sinks);
-		for (size_t j = 0; j < r->n_group_by; j++)
-			free(r->group_by[j]);
-		free(r->group_by);
-		free(r->where);
-	}
-	free(cfg->routes);
+	routes_free(cfg->routes, cfg->n_routes);
 	json_decref(cfg->root);
 	json_decref(cfg->where);
 	free(cfg);

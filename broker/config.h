@@ -45,12 +45,20 @@ struct config_sink {
 	char *where;           /* "file:line" of the sink's definition */
 };
 
+struct matcher;
+
+/* A route; children inherit sinks and group_by unless they set their own. */
 struct config_route {
 	char *name;
-	char **sinks;          /* sink instance names */
+	char **sinks;          /* sink instance names (own or inherited copies) */
 	size_t n_sinks;
 	char **group_by;       /* event field names forming the incident key; NULL = default */
 	size_t n_group_by;
+	struct matcher *matchers;   /* all must hold; none = every event */
+	size_t n_matchers;
+	bool cont;             /* continue: after a match, try the next sibling too */
+	struct config_route *routes;   /* nested routes, tried in order */
+	size_t n_routes;
 	char *where;
 };
 

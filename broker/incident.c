@@ -60,12 +60,12 @@ incident_init(struct incident *inc, const struct ievent *ev, const char *key,
 	return 0;
 }
 
-/* Order the route's sinks so that a sink comes after the sink it is chained to. Returns
- * indexes into route->sinks in *order (caller frees). */
+/* Order the sinks so that a sink comes after the sink it is chained to. Returns indexes
+ * into sinks in *order (caller frees). */
 static int
-sink_order(const struct config *cfg, const struct config_route *route, size_t **order)
+sink_order(const struct config *cfg, const char *const *sinks, size_t n, size_t **order)
 {
-	size_t n = route->n_sinks, done = 0;
+	size_t done = 0;
 	size_t *o = calloc(n ? n : 1, sizeof(*o));
 	char *placed = calloc(n ? n : 1, 1);
 	int rc = 0;
@@ -83,11 +83,11 @@ sink_order(const struct config *cfg, const struct config_route *route, size_t **
 
 			if (placed[i])
 				continue;
-			cs = config_find_sink(cfg, route->sinks[i]);
+			cs = config_find_sink(cfg, sinks[i]);
 			if (cs && cs->after) {
 				for (size_t j = 0; j < n; j++)
 					if (!placed[j] && j != i &&
-					    strcmp(route->sinks[j], cs->after) == 0)
+					    strcmp(sinks[j], cs->after) == 0)
 						ready = 0;
 			}
 			if (ready) {
@@ -110,34 +110,35 @@ out:
 	return rc;
 }
 
-/* Write one delivery per enabled sink of the route, chained per `after:`. */
+/* Write one delivery per enabled sink of the plan, chained per `after:`. */
 static int
 schedule_deliveries(struct store *st, const struct config *cfg, const struct route_plan *plan,
     const struct ievent *ev, const struct incident *inc, const char *action, int64_t now,
     struct trace *tr, int *count)
 {
-	const struct config_route *route = plan->route;
+	const char *const *sinks = plan->sinks;
+	size_t n_sinks = plan->n_sinks;
 	size_t *order = NULL;
 	int64_t *ids = NULL;
 	int rc;
 
-	rc = sink_order(cfg, route, &order);
+	rc = sink_order(cfg, sinks, n_sinks, &order);
 	if (rc != 0)
 		goto out;
-	ids = calloc(route->n_sinks ? route->n_sinks : 1, sizeof(*ids));
+	ids = calloc(n_sinks ? n_sinks : 1, sizeof(*ids));
 	if (ids == NULL) {
 		rc = -ENOMEM;
 		goto out;
 	}
-	for (size_t k = 0; k < route->n_sinks; k++) {
+	for (size_t k = 0; k < n_sinks; k++) {
 		size_t i = order[k];
-		const struct config_sink *cs = config_find_sink(cfg, route->sinks[i]);
+		const struct config_sink *cs = config_find_sink(cfg, sinks[i]);
 		struct delivery d;
 		int64_t dep = 0;
 
 		if (cs == NULL || !cs->enabled) {
 			rc = trace_add(tr, "delivery", "skipped", "sink %s is disabled",
-			    route->sinks[i]);
+			    sinks[i]);
 			if (rc != 0)
 				goto out;
 			continue;
@@ -145,8 +146,8 @@ schedule_deliveries(struct store *st, const struct config *cfg, const struct rou
 		if (cs->after) {
 			int found = 0;
 
-			for (size_t j = 0; j < route->n_sinks; j++) {
-				if (strcmp(route->sinks[j], cs->after) == 0) {
+			for (size_t j = 0; j < n_sinks; j++) {
+				if (strcmp(sinks[j], cs->after) == 0) {
 					found = 1;
 					dep = ids[j];
 				}
@@ -154,7 +155,7 @@ schedule_deliveries(struct store *st, const struct config *cfg, const struct rou
 			if (!found || dep == 0) {
 				rc = trace_add(tr, "delivery", "skipped",
 				    "sink %s runs after %s, which does not run for route %s",
-				    cs->name, cs->after, route->name);
+				    cs->name, cs->after, plan->route->name);
 				if (rc != 0)
 					goto out;
 				continue;
