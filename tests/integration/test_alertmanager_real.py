@@ -237,8 +237,11 @@ def main(t):
     t0 = time.monotonic()
 
     # --- firing: 4 alerts, 3 groups (namespace, alertname) -------------------------------
-    now = time.time()
-    posted = alerts(now - 5, now + 3600)
+    # startsAt = now, so group_wait applies: an alert that started more than group_wait ago
+    # is flushed at once, possibly before the other alert of its group is in (one group
+    # would then notify twice, and the second notification repeat the first alert).
+    start = time.time()
+    posted = alerts(start, start + 3600)
     want_fps = sorted(am_fingerprint(a["labels"]) for a in posted)
     st, ans = am.request("POST", "/api/v2/alerts", posted)
     t.eq(st, 200, "alertmanager accepts the alerts on /api/v2/alerts")
@@ -263,8 +266,8 @@ def main(t):
                  for r in rows)
     t.ok(ann_ok, "each event carries its alert's annotations and generatorURL",
          [json.loads(r[4]).get("annotations") for r in rows])
-    pods = sorted(json.loads(r[4]).get("app") for r in rows)
-    t.eq(pods, ["checkout-api", "checkout-api-7d9f8b6c5d-q8w2z",
+    apps = sorted(json.loads(r[4]).get("app") for r in rows)
+    t.eq(apps, ["checkout-api", "checkout-api-7d9f8b6c5d-q8w2z",
                 "checkout-api-7d9f8b6c5d-xk2mn", "checkout-api-7d9f8b6c5d-xk2mn"],
          "app from deployment / pod labels")
     payloads = [json.loads(r[5]) for r in rows]
@@ -273,7 +276,7 @@ def main(t):
     sent = [p.get("alert", {}) for p in payloads]   # each event keeps its own alert
     t.eq(sorted({a.get("endsAt") for a in sent}), ["0001-01-01T00:00:00Z"],
          "firing alerts arrive with Go's zero endsAt, not the endsAt posted to the API")
-    t.eq({r[6] for r in rows}, {rfc3339(now - 5)}, "occurred_at is the alert's startsAt")
+    t.eq({r[6] for r in rows}, {rfc3339(start)}, "occurred_at is the alert's startsAt")
     gks = sorted({p.get("groupKey") for p in payloads})
     t.eq(len(gks), 3, "three groups: one webhook request per (namespace, alertname)")
     t.diag("groupKeys: %s" % gks)
@@ -286,17 +289,22 @@ def main(t):
     t.eq(len(events(d, "firing")), 4, "no repeated notifications within repeat_interval")
 
     # --- resolved: the same alerts with endsAt = now ---------------------------------------
+    # Alertmanager takes the alerts of one API call one by one; should a group_interval tick
+    # fall between two of them, that group notifies a mix and then both resolved, so one
+    # alert may be resolved twice: assert every fingerprint, not the exact event count.
     t1 = time.monotonic()
     now = time.time()
-    st, _ = am.request("POST", "/api/v2/alerts", alerts(now - 5, now))
+    st, _ = am.request("POST", "/api/v2/alerts", alerts(start, now))
     t.eq(st, 200, "alertmanager accepts the resolved alerts")
-    got = wait_until(lambda: len(events(d, "resolved")) >= 4, 15, 0.1)
+    got = wait_until(lambda: sorted({r[3] for r in events(d, "resolved")}) == want_fps,
+                     15, 0.1)
     t.ok(got, "resolved events arrive in incidentd", "\n".join(am.lines()[-20:]))
     t.diag("resolved events after %.1f s" % (time.monotonic() - t1))
     rows = events(d, "resolved")
-    t.eq([(r[0], r[1], r[3]) for r in rows],
+    t.eq(sorted({(r[0], r[1], r[3]) for r in rows}),
          [("alert.resolved", "resolved", fp) for fp in want_fps],
-         "one alert.resolved event per alert, same fingerprints")
+         "an alert.resolved event per alert, same fingerprints")
+    t.ok(len(rows) <= 5, "no resolved notification repeats beyond that race", len(rows))
     t.ok(all(json.loads(r[5]).get("status") == "resolved" for r in rows),
          "the resolved notifications say status resolved")
     t.eq({r[6] for r in rows}, {rfc3339(now)}, "occurred_at is the endsAt posted")
