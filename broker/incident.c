@@ -2,6 +2,7 @@
 #include "incident.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -112,12 +113,12 @@ out:
 
 /* Write one delivery per enabled sink of the plan, chained per `after:`. */
 static int
-schedule_deliveries(struct store *st, const struct config *cfg, const struct route_plan *plan,
+schedule_deliveries(struct store *st, const struct config *cfg, const struct plan_target *tg,
     const struct ievent *ev, const struct incident *inc, const char *action, int64_t now,
     struct trace *tr, int *count)
 {
-	const char *const *sinks = plan->sinks;
-	size_t n_sinks = plan->n_sinks;
+	const char *const *sinks = tg->sinks;
+	size_t n_sinks = tg->n_sinks;
 	size_t *order = NULL;
 	int64_t *ids = NULL;
 	int rc;
@@ -155,7 +156,7 @@ schedule_deliveries(struct store *st, const struct config *cfg, const struct rou
 			if (!found || dep == 0) {
 				rc = trace_add(tr, "delivery", "skipped",
 				    "sink %s runs after %s, which does not run for route %s",
-				    cs->name, cs->after, plan->route->name);
+				    cs->name, cs->after, tg->route->name);
 				if (rc != 0)
 					goto out;
 				continue;
@@ -191,99 +192,127 @@ out:
 	return rc;
 }
 
+/* What the event does to one target's incident. */
+struct target_state {
+	struct incident inc;
+	bool have;                 /* the incident exists (now) */
+	const char *action;        /* open, update, resolve, or NULL */
+	const char *transition;
+};
+
+/* Look the target's incident up and move it; writes it when something happens. */
+static int
+target_transition(struct store *st, const struct ievent *ev, const struct plan_target *tg,
+    struct target_state *ts)
+{
+	int rc;
+
+	rc = store_get_incident_by_key(st, tg->key, &ts->inc);
+	if (rc == 0)
+		ts->have = true;
+	else if (rc != -ENOENT)
+		return rc;
+	if (strcmp(ev->status, "firing") == 0) {
+		if (!ts->have) {
+			rc = incident_init(&ts->inc, ev, tg->key, tg->route);
+			if (rc != 0)
+				return rc;
+			ts->have = true;
+			ts->action = "open";
+			ts->transition = "opened";
+		} else if (strcmp(ts->inc.state, "resolved") == 0) {
+			ts->action = "open";
+			ts->transition = "reopened";
+			ts->inc.resolved_at = 0;
+		} else {
+			ts->action = "update";
+			ts->transition = "updated";
+		}
+		if ((rc = set_str(&ts->inc.state, "firing")) != 0)
+			return rc;
+	} else if (strcmp(ev->status, "resolved") == 0) {
+		if (ts->have && strcmp(ts->inc.state, "firing") == 0) {
+			ts->action = "resolve";
+			ts->transition = "resolved";
+			ts->inc.resolved_at = ev->received_at;
+			if ((rc = set_str(&ts->inc.state, "resolved")) != 0)
+				return rc;
+		} else {
+			ts->transition = ts->have ? "already resolved" : "nothing to resolve";
+		}
+	} else {
+		ts->transition = "informational";
+	}
+	if (!ts->have || ts->action == NULL)
+		return 0;
+	ts->inc.updated_at = ev->received_at;
+	ts->inc.event_count++;
+	if ((rc = set_str(&ts->inc.last_event_id, ev->id)) != 0 ||
+	    (rc = set_str(&ts->inc.title, ev->summary)) != 0)
+		return rc;
+	return store_put_incident(st, &ts->inc);
+}
+
 int
 incident_apply(struct store *st, const struct config *cfg, const struct ievent *ev,
     const char *payload_sha256, int64_t now, int *n_deliveries)
 {
 	struct route_plan plan;
-	struct incident inc;
+	struct target_state *ts = NULL;
 	struct trace tr = { .st = st, .event_id = ev->id };
-	const char *action = NULL, *transition = NULL;
-	int have = 0, rc;
+	const char *first = NULL;
+	int rc;
 
 	*n_deliveries = 0;
-	memset(&inc, 0, sizeof(inc));
 	rc = router_plan(cfg, ev, &plan);
 	if (rc != 0)
 		goto out;
-
-	if (plan.route != NULL) {
-		rc = store_get_incident_by_key(st, plan.key, &inc);
-		if (rc == 0)
-			have = 1;
-		else if (rc != -ENOENT)
-			goto out;
+	ts = calloc(plan.n_targets ? plan.n_targets : 1, sizeof(*ts));
+	if (ts == NULL) {
+		rc = -ENOMEM;
+		goto out;
 	}
-
-	if (plan.route == NULL) {
-		transition = "none";
-	} else if (strcmp(ev->status, "firing") == 0) {
-		if (!have) {
-			rc = incident_init(&inc, ev, plan.key, plan.route);
-			if (rc != 0)
-				goto out;
-			have = 1;
-			action = "open";
-			transition = "opened";
-		} else if (strcmp(inc.state, "resolved") == 0) {
-			action = "open";
-			transition = "reopened";
-			inc.resolved_at = 0;
-		} else {
-			action = "update";
-			transition = "updated";
-		}
-		if ((rc = set_str(&inc.state, "firing")) != 0)
-			goto out;
-	} else if (strcmp(ev->status, "resolved") == 0) {
-		if (have && strcmp(inc.state, "firing") == 0) {
-			action = "resolve";
-			transition = "resolved";
-			inc.resolved_at = ev->received_at;
-			if ((rc = set_str(&inc.state, "resolved")) != 0)
-				goto out;
-		} else {
-			transition = have ? "already resolved" : "nothing to resolve";
-		}
-	} else {
-		transition = "informational";
-	}
-
-	if (have && action != NULL) {
-		inc.updated_at = ev->received_at;
-		inc.event_count++;
-		if ((rc = set_str(&inc.last_event_id, ev->id)) != 0 ||
-		    (rc = set_str(&inc.title, ev->summary)) != 0)
-			goto out;
-		rc = store_put_incident(st, &inc);
+	/* incidents first: the event row refers to one (the first route's) */
+	for (size_t i = 0; i < plan.n_targets; i++) {
+		rc = target_transition(st, ev, &plan.targets[i], &ts[i]);
 		if (rc != 0)
 			goto out;
+		if (first == NULL && ts[i].have)
+			first = ts[i].inc.id;
 	}
-
-	rc = store_insert_event(st, ev, payload_sha256, have ? inc.id : NULL);
+	rc = store_insert_event(st, ev, payload_sha256, first);
 	if (rc != 0)
 		goto out;
-	tr.incident_id = have ? inc.id : NULL;
+	tr.incident_id = first;
 	for (size_t i = 0; i < plan.n_steps; i++) {
 		rc = trace_add(&tr, plan.steps[i].step, plan.steps[i].outcome, "%s",
 		    plan.steps[i].detail);
 		if (rc != 0)
 			goto out;
 	}
-	if (plan.route == NULL)
-		goto out;
-	if (action == NULL) {
-		rc = trace_add(&tr, "incident", transition, "%s event for key %s: no action",
-		    ev->status, plan.key);
-		goto out;
+	for (size_t i = 0; i < plan.n_targets; i++) {
+		const struct plan_target *tg = &plan.targets[i];
+
+		tr.incident_id = ts[i].have ? ts[i].inc.id : NULL;
+		if (ts[i].action == NULL) {
+			rc = trace_add(&tr, "incident", ts[i].transition, "%s event for key %s: no "
+			    "action", ev->status, tg->key);
+			if (rc != 0)
+				goto out;
+			continue;
+		}
+		rc = trace_add(&tr, "incident", ts[i].transition, "incident %s key %s is %s",
+		    ts[i].inc.id, tg->key, ts[i].inc.state);
+		if (rc == 0)
+			rc = schedule_deliveries(st, cfg, tg, ev, &ts[i].inc, ts[i].action, now, &tr,
+			    n_deliveries);
+		if (rc != 0)
+			goto out;
 	}
-	rc = trace_add(&tr, "incident", transition, "incident %s key %s is %s", inc.id, plan.key,
-	    inc.state);
-	if (rc != 0)
-		goto out;
-	rc = schedule_deliveries(st, cfg, &plan, ev, &inc, action, now, &tr, n_deliveries);
 out:
-	incident_clear(&inc);
+	for (size_t i = 0; ts != NULL && i < plan.n_targets; i++)
+		incident_clear(&ts[i].inc);
+	free(ts);
 	route_plan_clear(&plan);
 	return rc;
 }

@@ -117,36 +117,47 @@ fail:
 	return NULL;
 }
 
-/* Record that route takes the event: the first one decides the key; sinks are merged. */
+/* Record that route r takes the event: into the target of its key (new or shared). */
 static int
-plan_take(struct route_plan *plan, const struct ievent *ev, const struct config_route *r)
+plan_take(struct route_plan *plan, const struct ievent *ev, const struct config_route *r,
+    struct plan_target **out)
 {
-	const struct config_route **nr;
+	struct plan_target *t = NULL, *nt;
+	char *key = router_incident_key(ev, r->group_by, r->n_group_by);
 	const char **ns;
 
-	nr = realloc(plan->routes, (plan->n_routes + 1) * sizeof(*nr));
-	if (nr == NULL)
+	if (key == NULL)
 		return -ENOMEM;
-	plan->routes = nr;
-	nr[plan->n_routes++] = r;
-	ns = realloc(plan->sinks, (plan->n_sinks + r->n_sinks + 1) * sizeof(*ns));
+	for (size_t i = 0; i < plan->n_targets && t == NULL; i++)
+		if (strcmp(plan->targets[i].key, key) == 0)
+			t = &plan->targets[i];
+	if (t != NULL) {
+		free(key);
+	} else {
+		nt = realloc(plan->targets, (plan->n_targets + 1) * sizeof(*nt));
+		if (nt == NULL) {
+			free(key);
+			return -ENOMEM;
+		}
+		plan->targets = nt;
+		t = &nt[plan->n_targets++];
+		memset(t, 0, sizeof(*t));
+		t->route = r;
+		t->key = key;
+	}
+	ns = realloc(t->sinks, (t->n_sinks + r->n_sinks + 1) * sizeof(*ns));
 	if (ns == NULL)
 		return -ENOMEM;
-	plan->sinks = ns;
+	t->sinks = ns;
 	for (size_t i = 0; i < r->n_sinks; i++) {
 		bool dup = false;
 
-		for (size_t j = 0; j < plan->n_sinks && !dup; j++)
-			dup = strcmp(plan->sinks[j], r->sinks[i]) == 0;
+		for (size_t j = 0; j < t->n_sinks && !dup; j++)
+			dup = strcmp(t->sinks[j], r->sinks[i]) == 0;
 		if (!dup)
-			ns[plan->n_sinks++] = r->sinks[i];
+			ns[t->n_sinks++] = r->sinks[i];
 	}
-	if (plan->route == NULL) {
-		plan->route = r;
-		plan->key = router_incident_key(ev, r->group_by, r->n_group_by);
-		if (plan->key == NULL)
-			return -ENOMEM;
-	}
+	*out = t;
 	return 0;
 }
 
@@ -200,11 +211,13 @@ plan_level(struct route_plan *plan, const struct ievent *ev, const struct config
 		if (rc != 0)
 			return rc;
 		if (!child_took) {
-			rc = plan_take(plan, ev, r);
+			struct plan_target *t = NULL;
+
+			rc = plan_take(plan, ev, r, &t);
 			if (rc != 0)
 				return rc;
-			snprintf(detail, sizeof(detail), "route %s takes the event: sinks %zu, key %s",
-			    r->name, r->n_sinks, plan->route == r ? plan->key : "of the first route");
+			snprintf(detail, sizeof(detail), "route %s takes the event: incident key %s",
+			    r->name, t->key);
 			rc = plan_add_step(plan, "route", "taken", detail);
 			if (rc != 0)
 				return rc;
@@ -243,8 +256,10 @@ route_plan_clear(struct route_plan *plan)
 		free(plan->steps[i].detail);
 	}
 	free(plan->steps);
-	free(plan->key);
-	free(plan->sinks);
-	free(plan->routes);
+	for (size_t i = 0; i < plan->n_targets; i++) {
+		free(plan->targets[i].key);
+		free(plan->targets[i].sinks);
+	}
+	free(plan->targets);
 	memset(plan, 0, sizeof(*plan));
 }

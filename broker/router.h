@@ -3,10 +3,11 @@
  * Routes form a tree, tried like Alertmanager's: at each level the routes are tried in
  * order; a route matches when all its matchers hold; a matching route hands the event to the
  * first of its children that matches (and the following ones while they say `continue`),
- * and takes it itself when none does. The first route that takes the event decides the
- * incident key (its group_by; default per source); routes that take it through `continue`
- * add their sinks. router_plan() only reads the event and the configuration, never the
- * ledger, so `incidentctl rules test` runs the same code offline. */
+ * and takes it itself when none does. Every route that takes the event puts it into the
+ * incident named by its own group_by (default per source), as Alertmanager puts an alert
+ * into one aggregation group per matching route; routes yielding the same key share one
+ * incident and their sinks. router_plan() only reads the event and the configuration,
+ * never the ledger, so `incidentctl rules test` runs the same code offline. */
 #ifndef INCIDENTD_ROUTER_H
 #define INCIDENTD_ROUTER_H
 
@@ -22,20 +23,25 @@ struct plan_step {
 	char *detail;
 };
 
-struct route_plan {
-	const struct config_route *route;   /* the first route that took the event; NULL = none */
+/* One incident the event goes to: the routes that took it with the same key share it. */
+struct plan_target {
+	const struct config_route *route;   /* the first of them (names the incident's route) */
 	char *key;                          /* incident key (owned) */
-	const char **sinks;                 /* sinks of every route that took it, each once, in
-	                                     * order (array owned, names borrowed) */
+	const char **sinks;                 /* their sinks, each once, in order (array owned,
+	                                     * names borrowed from the config) */
 	size_t n_sinks;
-	const struct config_route **routes; /* every route that took it (array owned) */
-	size_t n_routes;
+};
+
+struct route_plan {
+	struct plan_target *targets;        /* in the order routes took the event; none = no
+	                                     * route took it (recorded, no incident) */
+	size_t n_targets;
 	struct plan_step *steps;
 	size_t n_steps;
 };
 
 /* Plan ev against cfg (both borrowed). Returns 0 and fills *plan (free with
- * route_plan_clear()), or -ENOMEM. A plan with route == NULL means no route matched. */
+ * route_plan_clear()), or -ENOMEM (or -ELOOP for routes nested deeper than 32). */
 int router_plan(const struct config *cfg, const struct ievent *ev, struct route_plan *plan);
 
 /* Build the incident key "<source>/<v1>/<v2>..." of ev for the given group_by field list

@@ -27,6 +27,7 @@
 #endif
 
 #include "store.h"
+#include "rules.h"
 #include "table.h"
 
 #define DEFAULT_DB "./var/incidentd.db"
@@ -457,7 +458,7 @@ cmd_show(struct ctl *c, int argc, char **argv, bool incident)
 }
 
 static const char *const commands[] = { "events", "event", "incidents", "incident",
-    "deliveries" };
+    "deliveries", "explain" };
 
 static int
 run_command(struct ctl *c, int argc, char **argv)
@@ -472,6 +473,8 @@ run_command(struct ctl *c, int argc, char **argv)
 		return cmd_incidents(c, argc, argv);
 	if (strcmp(argv[0], "incident") == 0)
 		return cmd_show(c, argc, argv, true);
+	if (strcmp(argv[0], "explain") == 0)
+		return ctl_explain(c->st, argc, argv, c->json);
 	return cmd_deliveries(c, argc, argv);
 }
 
@@ -515,6 +518,14 @@ main(int argc, char **argv)
 	}
 	if (optind >= argc)
 		return usage_error("missing command");
+	if (strcmp(argv[optind], "rules") == 0) {
+		/* offline: no ledger needed */
+		int first = optind;
+
+		optind = 0;   /* glibc: restart getopt for the command's own options */
+		opterr = 0;
+		return ctl_rules(argc - first, argv + first, c.json);
+	}
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		known = known || strcmp(argv[optind], commands[i]) == 0;
 	if (!known)

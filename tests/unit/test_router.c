@@ -151,14 +151,24 @@ plan_of(const struct config *cfg, struct ievent *ev, struct route_plan *plan)
 	ievent_destroy(ev);
 }
 
+/* "route key sink,sink | route key sink" for every target of the plan. */
 static void
-assert_sinks(const struct route_plan *plan, const char *want)
+assert_targets(const struct route_plan *plan, const char *want)
 {
-	char got[256] = "";
+	char got[512] = "";
 
-	for (size_t i = 0; i < plan->n_sinks; i++) {
-		strcat(got, i ? "," : "");
-		strcat(got, plan->sinks[i]);
+	for (size_t t = 0; t < plan->n_targets; t++) {
+		const struct plan_target *tg = &plan->targets[t];
+
+		strcat(got, t ? " | " : "");
+		strcat(got, tg->route->name);
+		strcat(got, " ");
+		strcat(got, tg->key);
+		strcat(got, " ");
+		for (size_t i = 0; i < tg->n_sinks; i++) {
+			strcat(got, i ? "," : "");
+			strcat(got, tg->sinks[i]);
+		}
 	}
 	assert_string_equal(got, want);
 }
@@ -175,38 +185,38 @@ test_route_tree(void **state)
 	if (config_load_string(tree, "t.yaml", &cfg, err, sizeof(err)) != 0)
 		fail_msg("%s", err);
 
-	/* argocd in prod with team payments: audit (continue) then prod -> prod-payments */
+	/* argocd in prod with team payments: audit (its own incident per event, continue),
+	 * then prod -> prod-payments with the inherited group_by */
 	ev = event("argocd", "prod-west-aks", "pets", "aks-store");
-	plan_of(cfg, ev, &plan);
-	assert_string_equal(plan.route->name, "audit");
-	assert_int_equal(plan.n_routes, 2);
-	assert_string_equal(plan.routes[1]->name, "prod-payments");
-	assert_sinks(&plan, "audit,github,pager");
-	assert_int_equal(strncmp(plan.key, "argocd/", 7), 0);   /* audit: one per event */
+	{
+		char want[256];
+
+		snprintf(want, sizeof(want), "audit argocd/%s audit | prod-payments "
+		    "argocd/prod-west-aks/aks-store github,pager", ev->id);
+		plan_of(cfg, ev, &plan);
+		assert_targets(&plan, want);
+	}
 	route_plan_clear(&plan);
 
-	/* alertmanager in prod, another team: prod-pets by namespace; key from inherited group_by */
+	/* alertmanager in prod, another team: prod-pets by namespace; inherited sinks */
 	ev = event("alertmanager", "prod-east", "pets", "api");
 	json_object_set_new(ev->labels, "team", json_string("search"));
 	plan_of(cfg, ev, &plan);
-	assert_string_equal(plan.route->name, "prod-pets");
-	assert_sinks(&plan, "github");                          /* inherited sinks */
-	assert_string_equal(plan.key, "alertmanager/prod-east/api");
+	assert_targets(&plan, "prod-pets alertmanager/prod-east/api github");
 	route_plan_clear(&plan);
 
 	/* prod, no child matches: the parent takes it */
 	ev = event("alertmanager", "prod-east", "shop", "api");
 	json_object_set_new(ev->labels, "team", json_string("search"));
 	plan_of(cfg, ev, &plan);
-	assert_string_equal(plan.route->name, "prod");
-	assert_string_equal(plan.key, "alertmanager/prod-east/api");
+	assert_targets(&plan, "prod alertmanager/prod-east/api github");
 	route_plan_clear(&plan);
 
 	/* staging: falls through to default; the trace says why prod did not match */
 	ev = event("alertmanager", "staging-1", "pets", "api");
 	plan_of(cfg, ev, &plan);
-	assert_string_equal(plan.route->name, "default");
-	assert_sinks(&plan, "slack");
+	assert_string_equal(plan.targets[0].route->name, "default");
+	assert_int_equal(plan.n_targets, 1);
 	{
 		bool found = false;
 
@@ -216,6 +226,24 @@ test_route_tree(void **state)
 			    strcmp(plan.steps[i].outcome, "not matched") == 0;
 		assert_true(found);
 	}
+	route_plan_clear(&plan);
+	config_destroy(cfg);
+}
+
+/* Two routes that group an event the same way share its incident and their sinks. */
+static void
+test_shared_key(void **state)
+{
+	struct config *cfg = NULL;
+	struct route_plan plan;
+	char err[512];
+
+	(void)state;
+	assert_int_equal(config_load_string("sinks: { a: { plugin: log }, b: { plugin: log } }\n"
+	    "routes:\n  - { name: one, sinks: [a, b], continue: true }\n"
+	    "  - { name: two, sinks: [b, a] }\n", "t.yaml", &cfg, err, sizeof(err)), 0);
+	plan_of(cfg, event("argocd", "c", "n", "x"), &plan);
+	assert_targets(&plan, "one argocd/c/n/x a,b");
 	route_plan_clear(&plan);
 	config_destroy(cfg);
 }
@@ -232,9 +260,8 @@ test_no_route_matches(void **state)
 	    "  - { name: only-prod, match: ['cluster = prod'], sinks: [log] }\n", "t.yaml", &cfg,
 	    err, sizeof(err)), 0);
 	plan_of(cfg, event("argocd", "dev", "n", "a"), &plan);
-	assert_null(plan.route);
-	assert_null(plan.key);
-	assert_int_equal(plan.n_sinks, 0);
+	assert_int_equal(plan.n_targets, 0);
+	assert_null(plan.targets);
 	assert_string_equal(plan.steps[plan.n_steps - 1].outcome, "not matched");
 	route_plan_clear(&plan);
 	route_plan_clear(NULL);
@@ -283,6 +310,7 @@ main(void)
 		cmocka_unit_test(test_matcher_errors),
 		cmocka_unit_test(test_matcher_limit),
 		cmocka_unit_test(test_route_tree),
+		cmocka_unit_test(test_shared_key),
 		cmocka_unit_test(test_no_route_matches),
 		cmocka_unit_test(test_route_config_errors),
 	};
