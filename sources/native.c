@@ -180,6 +180,11 @@ source_normalize_message(const char *format, const void *data, size_t len, uint6
 	}
 	body = json_loadb(data, len, 0, &jerr);
 	if (body == NULL) {
+		/* without jansson's "near '<text>'": messages are logged, and may hold secrets */
+		char *near = strstr(jerr.text, " near '");
+
+		if (near != NULL)
+			*near = '\0';
 		snprintf(err, errlen, "invalid JSON at line %d, column %d: %s", jerr.line,
 		    jerr.column, jerr.text);
 		goto out;

@@ -92,7 +92,8 @@ source_normalize_fn source_find_normalizer(const char *format);
  * as JSON and normalize it with the normalizer of format, events received at received_at.
  * A JSON array in format cloudevents is a batch. Returns 0 and appends >= 1 events to out
  * (*reason = NULL), or a negative errno with a user-facing message in err and a metric
- * reason in *reason (static): "bad_json" (empty or invalid JSON, with line and column),
+ * reason in *reason (static): "bad_json" (empty or invalid JSON, with line and column but
+ * without the text near the error),
  * "too_large" (over max_len, or -E2BIG from the normalizer), "invalid_payload" (what the
  * normalizer refused, or an unknown format) or "unavailable" (-ENOMEM). On error nothing
  * is appended. Never logs. */

@@ -384,7 +384,9 @@ test_message_errors(void **state)
 	expect_message_error("event", "", 0, 100, -EINVAL, "bad_json",
 	    "empty message: expected a JSON object");
 	expect_message_error("event", "{bad", 4, 100, -EINVAL, "bad_json",
-	    "invalid JSON at line 1, column 4: string or '}' expected near 'bad'");
+	    "invalid JSON at line 1, column 4: string or '}' expected");
+	expect_message_error("event", "{\"token\": hunter2}", 18, 100, -EINVAL, "bad_json",
+	    "invalid JSON at line 1, column 16: invalid token");
 	snprintf(msg, sizeof(msg), "message of 11 bytes is over the limit of 10 bytes");
 	expect_message_error("event", "{\"a\":\"bcd\"}", 11, 10, -EINVAL, "too_large", msg);
 	expect_message_error("nope", "{}", 2, 100, -EINVAL, "invalid_payload",
