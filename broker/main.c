@@ -242,10 +242,10 @@ on_event(void *arg, const struct ievent *ev)
 
 	if (rt->dmn.pub == NULL)
 		return;
+	/* the same plan incident_apply() made: the route and configuration are unchanged */
 	planned = router_plan(rt->dmn.cfg, ev, &plan) == 0;
 	publisher_send_event(rt->dmn.pub, ev, planned && plan.route ? plan.key : NULL);
-	if (planned)
-		route_plan_clear(&plan);
+	route_plan_clear(&plan);     /* router_plan() zeroes the plan first: always safe */
 }
 
 static bool

@@ -474,6 +474,20 @@ tail_on_signal(int sig)
 	tail_stop = 1;
 }
 
+/* A field padded to width, then sep. Control characters (newlines, terminal escapes in a
+ * hostile summary) print as spaces, as in tables. */
+static void
+tail_put(const char *s, size_t width, const char *sep)
+{
+	size_t n = 0;
+
+	for (; *s; s++, n++)
+		putchar((unsigned char)*s < 0x20 || *s == 0x7f ? ' ' : *s);
+	for (; n < width; n++)
+		putchar(' ');
+	fputs(sep, stdout);
+}
+
 /* One published event as a line: time source status key summary. */
 static void
 tail_print_human(const char *msg, int len)
@@ -482,13 +496,15 @@ tail_print_human(const char *msg, int len)
 	char when[40];
 
 	if (!json_is_object(ev)) {
-		printf("? %.*s\n", len, msg);     /* not ours; show it rather than hide it */
+		printf("? (%d bytes that are not an event)\n", len);
 		json_decref(ev);
 		return;
 	}
-	printf("%s  %-12s %-8s %s  %s\n", dash(short_time(ev, "occurred_at", when, sizeof(when))),
-	    dash(str(ev, "source")), dash(str(ev, "status")), dash(str(ev, "incident_key")),
-	    dash(str(ev, "summary")));
+	tail_put(dash(short_time(ev, "occurred_at", when, sizeof(when))), 0, "  ");
+	tail_put(dash(str(ev, "source")), 12, " ");
+	tail_put(dash(str(ev, "status")), 8, " ");
+	tail_put(dash(str(ev, "incident_key")), 0, "  ");
+	tail_put(dash(str(ev, "summary")), 0, "\n");
 	json_decref(ev);
 }
 

@@ -113,6 +113,12 @@ def run(t, d, pull, human, js):
     t.ok(first["source"] == "argocd" and first["app"].startswith("warmup-"),
          "tail --json prints the HTTP event", first)
     t.ok("payload" not in first, "published events carry no payload")
+    # a hostile summary cannot drive the terminal of whoever tails
+    d.post("/v1/events/argocd", {"app_name": "evil\u001b[2J\napp", "health_status": "Degraded"})
+    evil = wait_until(lambda: [l for l in human.get() if "evil" in l], 10)
+    t.ok(evil and "evil [2J app is Degraded" in evil[0] and "\x1b" not in evil[0],
+         "human tail prints control characters as spaces", evil)
+    t.ok(wait_until(lambda: any("evil" in l for l in js.get()), 10), "--json got it too")
     warm_lines = len(js.get())
 
     # --- argocd format -------------------------------------------------------------------
