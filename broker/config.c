@@ -180,6 +180,21 @@ valid_name(const char *s, size_t max)
 	return true;
 }
 
+/* A nanomsg address incidentd can bind: ipc://PATH, tcp://HOST:PORT or ws://HOST:PORT. */
+static bool
+nn_address_ok(const char *addr)
+{
+	static const char *const schemes[] = { "ipc://", "tcp://", "ws://", NULL };
+
+	for (size_t i = 0; schemes[i]; i++) {
+		size_t n = strlen(schemes[i]);
+
+		if (strncmp(addr, schemes[i], n) == 0)
+			return addr[n] != '\0' && (i == 0 || strchr(addr + n, ':') != NULL);
+	}
+	return false;
+}
+
 /* --- sections ------------------------------------------------------------------------ */
 
 static int
@@ -187,7 +202,8 @@ load_top(struct vctx *v)
 {
 	static const char *const top[] = { "server", "ledger", "log", "sources", "sinks",
 		"routes", NULL };
-	static const char *const server[] = { "listen", "max_body", "request_timeout", NULL };
+	static const char *const server[] = { "listen", "max_body", "request_timeout", "publish",
+	    NULL };
 	static const char *const ledger[] = { "path", "dedup_window", NULL };
 	static const char *const logk[] = { "format", "level", NULL };
 	struct config *cfg = v->cfg;
@@ -214,8 +230,16 @@ load_top(struct vctx *v)
 	    (rc = get_string(v, l, "path", "ledger", "./var/incidentd.db", &cfg->db_path)) ||
 	    (rc = get_duration(v, l, "dedup_window", "ledger", 600000, &cfg->dedup_window_ms)) ||
 	    (rc = get_string(v, g, "format", "log", "text", &cfg->log_format)) ||
-	    (rc = get_string(v, g, "level", "log", "info", &cfg->log_level)))
+	    (rc = get_string(v, g, "level", "log", "info", &cfg->log_level)) ||
+	    (rc = get_string(v, s, "publish", "server", NULL, &cfg->publish)))
 		return rc;
+	if (cfg->publish != NULL && *cfg->publish == '\0') {
+		free(cfg->publish);     /* publish: "" turns the live tail off */
+		cfg->publish = NULL;
+	}
+	if (cfg->publish != NULL && !nn_address_ok(cfg->publish))
+		return verr(v, "server.publish", "'%s' is not a nanomsg address (ipc://PATH, "
+		    "tcp://HOST:PORT or ws://HOST:PORT)", cfg->publish);
 	if (log_parse_format(cfg->log_format, &lf) != 0)
 		return verr(v, "log.format", "'%s' is not text or json", cfg->log_format);
 	if (log_parse_level(cfg->log_level, &ll) != 0)
@@ -277,12 +301,52 @@ load_auth(struct vctx *v, const json_t *a, const char *path, struct config_auth 
 	return 0;
 }
 
+/* sources.nanomsg: { enabled, pull, format, auth: none }. */
+static int
+load_nanomsg(struct vctx *v, const json_t *x, const char *path, const char *const *keys,
+    struct config_source *cs)
+{
+	static const char *const formats[] = { "argocd", "alertmanager", "flux", "cloudevents",
+	    "event", NULL };
+	char sub[300];
+	bool known = false;
+	int rc;
+
+	if (x == NULL || json_is_null(x))
+		return verr(v, path, "%s", "pull: required (e.g. ipc:///run/incidentd/events.ipc)");
+	if ((rc = check_object(v, x, path)) || (rc = check_keys(v, x, path, keys)) ||
+	    (rc = get_bool(v, x, "enabled", path, true, &cs->enabled)) ||
+	    (rc = get_string(v, x, "pull", path, NULL, &cs->pull)) ||
+	    (rc = get_string(v, x, "format", path, "event", &cs->format)))
+		return rc;
+	snprintf(sub, sizeof(sub), "%s.auth", path);
+	if ((rc = load_auth(v, json_object_get(x, "auth"), sub, &cs->auth)) != 0)
+		return rc;
+	if (cs->auth.kind != AUTH_UNSET && cs->auth.kind != AUTH_NONE)
+		return verr(v, sub, "%s", "nanomsg has no authentication; only auth: none is "
+		    "accepted");
+	for (size_t i = 0; formats[i]; i++)
+		known = known || strcmp(cs->format, formats[i]) == 0;
+	snprintf(sub, sizeof(sub), "%s.format", path);
+	if (!known)
+		return verr(v, sub, "'%s' is not argocd, alertmanager, flux, cloudevents or event",
+		    cs->format);
+	snprintf(sub, sizeof(sub), "%s.pull", path);
+	if (cs->pull != NULL && *cs->pull != '\0' && !nn_address_ok(cs->pull))
+		return verr(v, sub, "'%s' is not a nanomsg address (ipc://PATH, tcp://HOST:PORT "
+		    "or ws://HOST:PORT)", cs->pull);
+	if (cs->enabled && (cs->pull == NULL || *cs->pull == '\0'))
+		return verr(v, path, "%s", "pull: required (e.g. ipc:///run/incidentd/events.ipc)");
+	return 0;
+}
+
 static int
 load_sources(struct vctx *v)
 {
 	static const char *const known[] = { "argocd", "alertmanager", "flux", "cloudevents",
-	    NULL };
+	    "nanomsg", NULL };
 	static const char *const keys[] = { "enabled", "auth", NULL };
+	static const char *const nn_keys[] = { "enabled", "auth", "pull", "format", NULL };
 	struct config *cfg = v->cfg;
 	json_t *s = json_object_get(cfg->root, "sources"), *x;
 	const char *name;
@@ -308,6 +372,11 @@ load_sources(struct vctx *v)
 		snprintf(path, sizeof(path), "sources.%s", name);
 		if ((cs->name = strdup(name)) == NULL)
 			return -ENOMEM;
+		if (strcmp(name, "nanomsg") == 0) {
+			if ((rc = load_nanomsg(v, x, path, nn_keys, cs)) != 0)
+				return rc;
+			continue;
+		}
 		if (x == NULL || json_is_null(x)) {
 			cs->enabled = true;
 			continue;
@@ -923,8 +992,11 @@ config_destroy(struct config *cfg)
 	free(cfg->db_path);
 	free(cfg->log_format);
 	free(cfg->log_level);
+	free(cfg->publish);
 	for (size_t i = 0; i < cfg->n_sources; i++) {
 		free(cfg->sources[i].name);
+		free(cfg->sources[i].pull);
+		free(cfg->sources[i].format);
 		auth_clear(&cfg->sources[i].auth);
 	}
 	free(cfg->sources);
@@ -995,17 +1067,48 @@ listen_is_loopback(const char *listen)
 	    strcmp(host, "localhost") == 0;
 }
 
+/* tcp://HOST:PORT or ws://HOST:PORT[/path] on a loopback host; ipc:// is always local. */
+static bool
+nn_address_is_local(const char *addr)
+{
+	char host[300];
+	const char *p, *end;
+
+	if (strncmp(addr, "ipc://", 6) == 0)
+		return true;
+	p = strstr(addr, "://");
+	if (p == NULL)
+		return false;
+	p += 3;
+	end = strchr(p, '/');
+	snprintf(host, sizeof(host), "%.*s", end ? (int)(end - p) : (int)strlen(p), p);
+	/* nanomsg's "tcp://local;remote:port" form: the local part is what is bound */
+	if (strchr(host, ';') != NULL)
+		*strchr(host, ';') = '\0';
+	return listen_is_loopback(host);
+}
+
 int
 config_check_exposure(const struct config *cfg, char *err, size_t errlen)
 {
-	if (cfg->listen == NULL || listen_is_loopback(cfg->listen))
-		return 0;
 	for (size_t i = 0; i < cfg->n_sources; i++) {
 		const struct config_source *cs = &cfg->sources[i];
 		char path[128];
 		const char *where;
 
 		if (!cs->enabled || cs->auth.kind != AUTH_UNSET)
+			continue;
+		if (strcmp(cs->name, "nanomsg") == 0) {
+			if (cs->pull == NULL || nn_address_is_local(cs->pull))
+				continue;
+			where = config_where(cfg, "sources.nanomsg.pull");
+			snprintf(err, errlen, "%s%ssources.nanomsg.pull: %s is not a local address "
+			    "and nanomsg has no authentication: use ipc:// or a loopback tcp:// "
+			    "address, or set auth: none to accept anyone", where ? where : "",
+			    where ? ": " : "", cs->pull);
+			return -EINVAL;
+		}
+		if (cfg->listen == NULL || listen_is_loopback(cfg->listen))
 			continue;
 		snprintf(path, sizeof(path), "sources.%s", cs->name);
 		where = config_where(cfg, path);

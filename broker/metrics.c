@@ -28,6 +28,10 @@ static const struct family families[] = {
 	  "Configuration reloads, by result (ok, failed)." },
 	{ "incidentd_ledger_commit_failures_total", "counter",
 	  "Ledger transactions that could not commit." },
+	{ "incidentd_nanomsg_messages_total", "counter",
+	  "Messages of the nanomsg source, by result (accepted, duplicate, rejected, failed)." },
+	{ "incidentd_tail_messages_total", "counter",
+	  "Events published for incidentctl tail, by result (sent, dropped)." },
 };
 
 struct sample {

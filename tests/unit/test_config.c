@@ -89,6 +89,8 @@ test_defaults(void **state)
 	assert_int_equal(json_object_size(cfg->sinks[0].options), 0);
 	assert_string_equal(cfg->sinks[0].where, "t.yaml:2");
 	assert_string_equal(config_where(cfg, "routes.0.sinks"), "t.yaml:5");
+	assert_null(cfg->publish);                  /* no live tail unless configured */
+	assert_null(config_find_source(cfg, "nanomsg"));
 	config_destroy(cfg);
 	config_destroy(NULL);
 }
@@ -107,6 +109,9 @@ test_embedded_defaults_match_confd(void **state)
 	assert_true(json_equal(a->root, b->root));
 	assert_int_equal(a->sources[0].auth.kind, AUTH_NONE);
 	assert_string_equal(a->sinks[0].plugin, "log");
+	/* incidentctl tail works out of the box; the nanomsg source is off */
+	assert_string_equal(a->publish, "ipc://./var/incidentd-tail.ipc");
+	assert_null(config_find_source(a, "nanomsg"));
 	config_destroy(a);
 	config_destroy(b);
 }
@@ -300,6 +305,136 @@ test_exposure(void **state)
 	config_destroy(cfg);
 }
 
+/* Load yaml (a document without sinks/routes of its own) and expect exactly message. */
+static void
+expect_exact(const char *yaml, const char *message)
+{
+	struct config *cfg = NULL;
+	char doc[1024], err[512];
+
+	snprintf(doc, sizeof(doc), "%s%s", yaml, base);
+	assert_int_equal(load(doc, &cfg, err, sizeof(err)), -EINVAL);
+	assert_null(cfg);
+	assert_string_equal(err, message);
+}
+
+static void
+test_nanomsg(void **state)
+{
+	struct config *cfg = NULL;
+	const struct config_source *cs;
+	char doc[1024], err[512];
+
+	(void)state;
+	snprintf(doc, sizeof(doc), "server: { publish: \"tcp://127.0.0.1:5560\" }\n"
+	    "sources:\n  nanomsg: { pull: \"ipc:///run/incidentd/events.ipc\" }\n%s", base);
+	assert_int_equal(load(doc, &cfg, err, sizeof(err)), 0);
+	assert_string_equal(cfg->publish, "tcp://127.0.0.1:5560");
+	cs = config_find_source(cfg, "nanomsg");
+	assert_non_null(cs);
+	assert_true(cs->enabled);
+	assert_string_equal(cs->pull, "ipc:///run/incidentd/events.ipc");
+	assert_string_equal(cs->format, "event");      /* the default format */
+	assert_int_equal(cs->auth.kind, AUTH_UNSET);
+	config_destroy(cfg);
+
+	/* publish: "" is off; a disabled source needs no address; every format */
+	snprintf(doc, sizeof(doc), "server: { publish: \"\" }\n"
+	    "sources:\n  nanomsg: { enabled: false, format: alertmanager }\n%s", base);
+	assert_int_equal(load(doc, &cfg, err, sizeof(err)), 0);
+	assert_null(cfg->publish);
+	cs = config_find_source(cfg, "nanomsg");
+	assert_false(cs->enabled);
+	assert_null(cs->pull);
+	assert_string_equal(cs->format, "alertmanager");
+	config_destroy(cfg);
+	for (const char *const *f = (const char *const[]){ "argocd", "alertmanager", "flux",
+	    "cloudevents", "event", NULL }; *f; f++) {
+		snprintf(doc, sizeof(doc), "sources:\n  nanomsg: { pull: \"ws://[::1]:80/x\", "
+		    "format: %s, auth: none }\n%s", *f, base);
+		assert_int_equal(load(doc, &cfg, err, sizeof(err)), 0);
+		assert_string_equal(config_find_source(cfg, "nanomsg")->format, *f);
+		assert_int_equal(config_find_source(cfg, "nanomsg")->auth.kind, AUTH_NONE);
+		config_destroy(cfg);
+	}
+
+	expect_exact("sources:\n  nanomsg: {}\n",
+	    "t.yaml:2: sources.nanomsg: pull: required (e.g. ipc:///run/incidentd/events.ipc)");
+	expect_exact("sources:\n  nanomsg:\n",
+	    "t.yaml:2: sources.nanomsg: pull: required (e.g. ipc:///run/incidentd/events.ipc)");
+	expect_exact("sources:\n  nanomsg: { pull: \"\" }\n",
+	    "t.yaml:2: sources.nanomsg: pull: required (e.g. ipc:///run/incidentd/events.ipc)");
+	expect_exact("sources:\n  nanomsg:\n    pull: /run/x.ipc\n",
+	    "t.yaml:3: sources.nanomsg.pull: '/run/x.ipc' is not a nanomsg address (ipc://PATH, "
+	    "tcp://HOST:PORT or ws://HOST:PORT)");
+	expect_exact("sources:\n  nanomsg:\n    pull: \"tcp://127.0.0.1\"\n",
+	    "t.yaml:3: sources.nanomsg.pull: 'tcp://127.0.0.1' is not a nanomsg address "
+	    "(ipc://PATH, tcp://HOST:PORT or ws://HOST:PORT)");
+	expect_exact("sources:\n  nanomsg:\n    pull: \"ipc://\"\n",
+	    "t.yaml:3: sources.nanomsg.pull: 'ipc://' is not a nanomsg address (ipc://PATH, "
+	    "tcp://HOST:PORT or ws://HOST:PORT)");
+	expect_exact("sources:\n  nanomsg:\n    pull: \"ipc://x\"\n    format: nagios\n",
+	    "t.yaml:4: sources.nanomsg.format: 'nagios' is not argocd, alertmanager, flux, "
+	    "cloudevents or event");
+	expect_exact("sources:\n  nanomsg:\n    pull: \"ipc://x\"\n    auth: { bearer: t }\n",
+	    "t.yaml:4: sources.nanomsg.auth: nanomsg has no authentication; only auth: none "
+	    "is accepted");
+	expect_exact("sources:\n  nanomsg:\n    pull: \"ipc://x\"\n    address: y\n",
+	    "t.yaml:4: sources.nanomsg: unknown key 'address' (expected one of: enabled, auth, "
+	    "pull, format)");
+	expect_exact("sources:\n  argocd:\n    pull: \"ipc://x\"\n",
+	    "t.yaml:3: sources.argocd: unknown key 'pull' (expected one of: enabled, auth)");
+	expect_exact("sources:\n  nanomsg: ipc://x\n",
+	    "t.yaml:2: sources.nanomsg: expected a mapping");
+	expect_exact("server:\n  publish: tail.ipc\n",
+	    "t.yaml:2: server.publish: 'tail.ipc' is not a nanomsg address (ipc://PATH, "
+	    "tcp://HOST:PORT or ws://HOST:PORT)");
+	expect_exact("server:\n  publish: 5\n", "t.yaml:2: server.publish: expected a string");
+}
+
+/* nanomsg has no auth: a pull address beyond loopback needs an explicit auth: none, and
+ * the HTTP exposure check does not apply to it. */
+static void
+test_nanomsg_exposure(void **state)
+{
+	static const char *const local[] = { "ipc:///run/x.ipc", "ipc://./var/x.ipc",
+	    "tcp://127.0.0.1:5555", "tcp://localhost:5555", "tcp://[::1]:5555",
+	    "ws://127.0.0.1:80/events", "tcp://127.0.0.1;10.0.0.1:5555" };
+	static const char *const exposed[] = { "tcp://*:5555", "tcp://0.0.0.0:5555",
+	    "tcp://eth0:5555", "ws://10.0.0.5:80/events", "tcp://[::]:5555" };
+	struct config *cfg = NULL;
+	char doc[1024], err[512], want[512];
+
+	(void)state;
+	snprintf(doc, sizeof(doc), "sources:\n  argocd: { auth: none }\n"
+	    "  nanomsg: { pull: \"ipc://x\" }\n%s", base);
+	assert_int_equal(load(doc, &cfg, err, sizeof(err)), 0);
+	free(cfg->listen);
+	cfg->listen = strdup("0.0.0.0:9740");    /* HTTP exposure is not nanomsg's */
+	for (size_t i = 0; i < sizeof(local) / sizeof(local[0]); i++) {
+		free(cfg->sources[1].pull);
+		cfg->sources[1].pull = strdup(local[i]);
+		assert_int_equal(config_check_exposure(cfg, err, sizeof(err)), 0);
+	}
+	for (size_t i = 0; i < sizeof(exposed) / sizeof(exposed[0]); i++) {
+		free(cfg->sources[1].pull);
+		cfg->sources[1].pull = strdup(exposed[i]);
+		err[0] = '\0';
+		assert_int_equal(config_check_exposure(cfg, err, sizeof(err)), -EINVAL);
+		snprintf(want, sizeof(want), "t.yaml:3: sources.nanomsg.pull: %s is not a local "
+		    "address and nanomsg has no authentication: use ipc:// or a loopback tcp:// "
+		    "address, or set auth: none to accept anyone", exposed[i]);
+		assert_string_equal(err, want);
+	}
+	/* a disabled source, or an explicit auth: none, is fine */
+	cfg->sources[1].enabled = false;
+	assert_int_equal(config_check_exposure(cfg, err, sizeof(err)), 0);
+	cfg->sources[1].enabled = true;
+	cfg->sources[1].auth.kind = AUTH_NONE;
+	assert_int_equal(config_check_exposure(cfg, err, sizeof(err)), 0);
+	config_destroy(cfg);
+}
+
 static void
 test_empty_dir(void **state)
 {
@@ -323,6 +458,8 @@ main(void)
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_auth_kinds),
 		cmocka_unit_test(test_exposure),
+		cmocka_unit_test(test_nanomsg),
+		cmocka_unit_test(test_nanomsg_exposure),
 		cmocka_unit_test_setup_teardown(test_empty_dir, setup, teardown),
 	};
 
