@@ -518,7 +518,7 @@ load_route(struct vctx *v, const json_t *x, const char *path, const struct confi
     json_t *names, struct config_route *cr)
 {
 	static const char *const keys[] = { "name", "sinks", "group_by", "match", "continue",
-	    "routes", NULL };
+	    "routes", "for", "repeat_interval", "flap_window", NULL };
 	const json_t *gb, *match, *kids;
 	char sp[340];
 	int rc;
@@ -527,7 +527,12 @@ load_route(struct vctx *v, const json_t *x, const char *path, const struct confi
 		return -ENOMEM;
 	if ((rc = check_object(v, x, path)) || (rc = check_keys(v, x, path, keys)) ||
 	    (rc = get_string(v, x, "name", path, NULL, &cr->name)) ||
-	    (rc = get_bool(v, x, "continue", path, false, &cr->cont)))
+	    (rc = get_bool(v, x, "continue", path, false, &cr->cont)) ||
+	    (rc = get_duration(v, x, "for", path, parent ? parent->for_ms : 0, &cr->for_ms)) ||
+	    (rc = get_duration(v, x, "repeat_interval", path, parent ? parent->repeat_ms : 0,
+	    &cr->repeat_ms)) ||
+	    (rc = get_duration(v, x, "flap_window", path, parent ? parent->flap_ms : 0,
+	    &cr->flap_ms)))
 		return rc;
 	if (cr->name == NULL || *cr->name == '\0')
 		return verr(v, path, "%s", "name: required");

@@ -62,6 +62,11 @@ struct config_route {
 	struct matcher *matchers;   /* all must hold; none = every event */
 	size_t n_matchers;
 	bool cont;             /* continue: after a match, try the next sibling too */
+	int64_t for_ms;        /* for: notify only if still firing after this long (0 = at once) */
+	int64_t repeat_ms;     /* repeat_interval: at most one update per sink this often
+	                        * (0 = every update) */
+	int64_t flap_ms;       /* flap_window: firing again this soon after resolving is held
+	                        * down (0 = off) */
 	struct config_route *routes;   /* nested routes, tried in order */
 	size_t n_routes;
 	char *where;

@@ -111,11 +111,81 @@ out:
 	return rc;
 }
 
-/* Write one delivery per enabled sink of the plan, chained per `after:`. */
+/* "2m", "90s", "1h30m", "250ms": a duration for traces. */
+static const char *
+fmt_dur(int64_t ms, char *buf, size_t len)
+{
+	if (ms % 1000 != 0 || ms == 0)
+		snprintf(buf, len, "%lldms", (long long)ms);
+	else if (ms % 3600000 == 0)
+		snprintf(buf, len, "%lldh", (long long)(ms / 3600000));
+	else if (ms % 60000 == 0)
+		snprintf(buf, len, "%lldm", (long long)(ms / 60000));
+	else
+		snprintf(buf, len, "%llds", (long long)(ms / 1000));
+	return buf;
+}
+
+/* What one sink gets for this action, from the route's windows and what the sink was told
+ * before. Returns 0 and either *skip (a reason, in skip_buf) or a delivery due at *due
+ * (*requires_firing for a held first notification); or a negative errno. */
+static int
+sink_policy(struct store *st, const struct config_route *route, const struct incident *inc,
+    const char *sink, const char *action, int64_t now, int64_t hold_ms, const char *hold_why,
+    int64_t *due, bool *requires_firing, const char **skip, char *skip_buf, size_t len)
+{
+	struct sink_history h;
+	char a[32], b[32];
+	int rc;
+
+	*due = now;
+	*requires_firing = false;
+	*skip = NULL;
+	rc = store_sink_history(st, inc->id, sink, &h);
+	if (rc != 0)
+		return rc;
+	if (strcmp(action, "open") == 0) {
+		if (hold_ms > 0) {
+			*due = now + hold_ms;
+			*requires_firing = true;
+		}
+		(void)hold_why;
+	} else if (strcmp(action, "update") == 0) {
+		if (h.held_open_id != 0) {
+			snprintf(skip_buf, len, "the first notification (delivery %lld) is still held; "
+			    "it will carry the latest state", (long long)h.held_open_id);
+			*skip = skip_buf;
+		} else if (route->repeat_ms > 0 && h.last_notified_at > 0 &&
+		    now - h.last_notified_at < route->repeat_ms) {
+			snprintf(skip_buf, len, "repeat_interval %s: last notified %s ago",
+			    fmt_dur(route->repeat_ms, a, sizeof(a)),
+			    fmt_dur((now - h.last_notified_at) / 1000 * 1000, b, sizeof(b)));
+			*skip = skip_buf;
+		}
+	} else if (strcmp(action, "resolve") == 0) {
+		if (h.held_open_id != 0) {
+			rc = store_cancel_delivery(st, h.held_open_id, "the incident resolved before its "
+			    "for/flap window ended: never notified", now);
+			if (rc != 0 && rc != -ENOENT)
+				return rc;
+			snprintf(skip_buf, len, "resolved within the window: held delivery %lld "
+			    "cancelled, nothing to resolve", (long long)h.held_open_id);
+			*skip = skip_buf;
+		} else if (!h.told_since_resolve) {
+			snprintf(skip_buf, len, "%s", "the sink was not notified of this incident since "
+			    "it last resolved: nothing to resolve");
+			*skip = skip_buf;
+		}
+	}
+	return 0;
+}
+
+/* Write one delivery per enabled sink of the plan, chained per `after:`. hold_ms > 0 holds
+ * an open for that long (a `for` window or a flap hold-down, named by hold_why). */
 static int
 schedule_deliveries(struct store *st, const struct config *cfg, const struct plan_target *tg,
     const struct ievent *ev, const struct incident *inc, const char *action, int64_t now,
-    struct trace *tr, int *count)
+    int64_t hold_ms, const char *hold_why, struct trace *tr, int *count)
 {
 	const char *const *sinks = tg->sinks;
 	size_t n_sinks = tg->n_sinks;
@@ -135,7 +205,8 @@ schedule_deliveries(struct store *st, const struct config *cfg, const struct pla
 		size_t i = order[k];
 		const struct config_sink *cs = config_find_sink(cfg, sinks[i]);
 		struct delivery d;
-		int64_t dep = 0;
+		int64_t dep = 0, due = now;
+		bool held = false;
 
 		if (cs == NULL || !cs->enabled) {
 			rc = trace_add(tr, "delivery", "skipped", "sink %s is disabled",
@@ -162,27 +233,53 @@ schedule_deliveries(struct store *st, const struct config *cfg, const struct pla
 				continue;
 			}
 		}
+		{
+			const char *skip = NULL;
+			char why[256];
+
+			rc = sink_policy(st, tg->route, inc, cs->name, action, now, hold_ms, hold_why,
+			    &due, &held, &skip, why, sizeof(why));
+			if (rc != 0)
+				goto out;
+			if (skip != NULL) {
+				rc = trace_add(tr, "delivery", "skipped", "sink %s action %s: %s", cs->name,
+				    action, skip);
+				if (rc != 0)
+					goto out;
+				continue;
+			}
+		}
 		memset(&d, 0, sizeof(d));
 		snprintf(d.incident_id, sizeof(d.incident_id), "%s", inc->id);
 		snprintf(d.event_id, sizeof(d.event_id), "%s", ev->id);
 		d.sink = cs->name;
 		d.action = (char *)action;
 		d.state = dep ? DELIVERY_BLOCKED : DELIVERY_PENDING;
-		d.next_attempt_at = now;
+		d.next_attempt_at = due;
 		d.created_at = d.updated_at = now;
 		d.depends_on = dep;
+		d.requires_firing = held;
 		rc = store_insert_delivery(st, &d);
 		if (rc != 0)
 			goto out;
 		ids[i] = d.id;
 		(*count)++;
-		if (dep)
+		if (held) {
+			char when[UTIL_TIME_LEN], dur[32];
+
+			util_format_time(due, when, sizeof(when));
+			rc = trace_add(tr, "delivery", "held",
+			    "sink %s action %s: delivery %lld held until %s (%s %s): sent only if "
+			    "the incident still fires then", cs->name, action, (long long)d.id, when,
+			    hold_why, fmt_dur(hold_ms, dur, sizeof(dur)));
+		} else if (dep) {
 			rc = trace_add(tr, "delivery", "scheduled",
 			    "sink %s action %s: delivery %lld, after delivery %lld (%s)", cs->name,
 			    action, (long long)d.id, (long long)dep, cs->after);
-		else
+		} else {
 			rc = trace_add(tr, "delivery", "scheduled",
 			    "sink %s action %s: delivery %lld", cs->name, action, (long long)d.id);
+		}
 		if (rc != 0)
 			goto out;
 	}
@@ -198,6 +295,7 @@ struct target_state {
 	bool have;                 /* the incident exists (now) */
 	const char *action;        /* open, update, resolve, or NULL */
 	const char *transition;
+	int64_t was_resolved_at;   /* a reopened incident: when it had resolved */
 };
 
 /* Look the target's incident up and move it; writes it when something happens. */
@@ -223,6 +321,7 @@ target_transition(struct store *st, const struct ievent *ev, const struct plan_t
 		} else if (strcmp(ts->inc.state, "resolved") == 0) {
 			ts->action = "open";
 			ts->transition = "reopened";
+			ts->was_resolved_at = ts->inc.resolved_at;
 			ts->inc.resolved_at = 0;
 		} else {
 			ts->action = "update";
@@ -301,11 +400,25 @@ incident_apply(struct store *st, const struct config *cfg, const struct ievent *
 				goto out;
 			continue;
 		}
+		int64_t hold = 0;
+		const char *why = NULL;
+
+		if (strcmp(ts[i].action, "open") == 0 && tg->route->for_ms > 0) {
+			hold = tg->route->for_ms;
+			why = "for";
+		}
+		if (ts[i].was_resolved_at > 0 && tg->route->flap_ms > 0 &&
+		    ev->received_at - ts[i].was_resolved_at < tg->route->flap_ms &&
+		    tg->route->flap_ms > hold) {
+			/* flapping: held down for flap_window instead of notified again at once */
+			hold = tg->route->flap_ms;
+			why = "flapping: fired again within flap_window";
+		}
 		rc = trace_add(&tr, "incident", ts[i].transition, "incident %s key %s is %s",
 		    ts[i].inc.id, tg->key, ts[i].inc.state);
 		if (rc == 0)
-			rc = schedule_deliveries(st, cfg, tg, ev, &ts[i].inc, ts[i].action, now, &tr,
-			    n_deliveries);
+			rc = schedule_deliveries(st, cfg, tg, ev, &ts[i].inc, ts[i].action, now, hold,
+			    why, &tr, n_deliveries);
 		if (rc != 0)
 			goto out;
 	}

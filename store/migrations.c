@@ -85,8 +85,15 @@ static const char migration_v1[] =
 "CREATE INDEX decisions_event ON decisions(event_id);\n"
 "CREATE INDEX decisions_incident ON decisions(incident_id);\n";
 
+/* v2: routes with `for:` hold their first notification; such a delivery is only made while
+ * the incident is still firing. */
+static const char migration_v2[] =
+"ALTER TABLE deliveries ADD COLUMN requires_firing INTEGER NOT NULL DEFAULT 0;\n"
+"  -- 1: a `for` window: deliver only if the incident is still firing when it is due\n";
+
 const char *const store_migrations[] = {
 	migration_v1,
+	migration_v2,
 };
 
 const size_t store_n_migrations = sizeof(store_migrations) / sizeof(store_migrations[0]);
