@@ -59,6 +59,7 @@ struct config {
 	char *listen;               /* "127.0.0.1:9740" */
 	uint64_t max_body_bytes;    /* 1 MiB */
 	int64_t request_timeout_ms; /* 30s */
+	int64_t max_connections;    /* 1024: open client connections; more are refused */
 	/* ledger: */
 	char *db_path;              /* "./var/incidentd.db" */
 	int64_t dedup_window_ms;    /* 10m: same payload from the same source is a duplicate */
