@@ -158,6 +158,38 @@ get_size(struct vctx *v, const json_t *obj, const char *key, const char *path,
 	return 0;
 }
 
+/* A whole number from lo to hi (YAML `20`, or a quoted "20" from an ${ENV} reference). */
+static int
+get_count(struct vctx *v, const json_t *obj, const char *key, const char *path,
+    int64_t def, int64_t lo, int64_t hi, int64_t *out)
+{
+	json_t *x = json_object_get(obj, key);
+	char full[512], want[128], *end;
+	long long n;
+
+	snprintf(full, sizeof(full), "%s.%s", path, key);
+	snprintf(want, sizeof(want), "expected a whole number from %lld to %lld", (long long)lo,
+	    (long long)hi);
+	if (x == NULL || json_is_null(x)) {
+		*out = def;
+		return 0;
+	}
+	if (json_is_integer(x)) {
+		n = json_integer_value(x);
+	} else if (json_is_string(x) && json_string_length(x) > 0) {
+		errno = 0;
+		n = strtoll(json_string_value(x), &end, 10);
+		if (*end != '\0' || errno != 0)
+			return verr(v, full, "%s", want);
+	} else {
+		return verr(v, full, "%s", want);
+	}
+	if (n < lo || n > hi)
+		return verr(v, full, "%s", want);
+	*out = n;
+	return 0;
+}
+
 static int
 check_object(struct vctx *v, const json_t *x, const char *path)
 {
@@ -203,7 +235,7 @@ load_top(struct vctx *v)
 	static const char *const top[] = { "server", "ledger", "log", "sources", "sinks",
 		"routes", NULL };
 	static const char *const server[] = { "listen", "max_body", "request_timeout", "publish",
-	    NULL };
+	    "max_connections", NULL };
 	static const char *const ledger[] = { "path", "dedup_window", NULL };
 	static const char *const logk[] = { "format", "level", NULL };
 	struct config *cfg = v->cfg;
@@ -227,6 +259,8 @@ load_top(struct vctx *v)
 	    (rc = get_size(v, s, "max_body", "server", 1048576, &cfg->max_body_bytes)) ||
 	    (rc = get_duration(v, s, "request_timeout", "server", 30000,
 	    &cfg->request_timeout_ms)) ||
+	    (rc = get_count(v, s, "max_connections", "server", 1024, 1, 1000000,
+	    &cfg->max_connections)) ||
 	    (rc = get_string(v, l, "path", "ledger", "./var/incidentd.db", &cfg->db_path)) ||
 	    (rc = get_duration(v, l, "dedup_window", "ledger", 600000, &cfg->dedup_window_ms)) ||
 	    (rc = get_string(v, g, "format", "log", "text", &cfg->log_format)) ||

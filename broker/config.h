@@ -78,6 +78,7 @@ struct config {
 	uint64_t max_body_bytes;    /* 1 MiB */
 	int64_t request_timeout_ms; /* 30s */
 	char *publish;              /* nanomsg PUB address of the live tail; NULL = none */
+	int64_t max_connections;    /* 1024: open client connections; more are refused */
 	/* ledger: */
 	char *db_path;              /* "./var/incidentd.db" */
 	int64_t dedup_window_ms;    /* 10m: same payload from the same source is a duplicate */

@@ -77,6 +77,7 @@ test_defaults(void **state)
 	assert_string_equal(cfg->listen, "127.0.0.1:9740");
 	assert_int_equal(cfg->max_body_bytes, 1048576);
 	assert_int_equal(cfg->request_timeout_ms, 30000);
+	assert_int_equal(cfg->max_connections, 1024);
 	assert_string_equal(cfg->db_path, "./var/incidentd.db");
 	assert_int_equal(cfg->dedup_window_ms, 600000);
 	assert_int_equal(cfg->n_sources, 1);
@@ -93,6 +94,25 @@ test_defaults(void **state)
 	assert_null(config_find_source(cfg, "nanomsg"));
 	config_destroy(cfg);
 	config_destroy(NULL);
+}
+
+static void
+test_max_connections(void **state)
+{
+	struct config *cfg = NULL;
+	char yaml[512], err[512];
+
+	(void)state;
+	snprintf(yaml, sizeof(yaml), "server: { max_connections: 20 }\n%s", base);
+	assert_int_equal(load(yaml, &cfg, err, sizeof(err)), 0);
+	assert_int_equal(cfg->max_connections, 20);
+	config_destroy(cfg);
+	cfg = NULL;
+	/* a quoted number, as an ${ENV} reference yields */
+	snprintf(yaml, sizeof(yaml), "server: { max_connections: \"1000000\" }\n%s", base);
+	assert_int_equal(load(yaml, &cfg, err, sizeof(err)), 0);
+	assert_int_equal(cfg->max_connections, 1000000);
+	config_destroy(cfg);
 }
 
 static void
@@ -211,6 +231,16 @@ test_errors(void **state)
 	    "    colour: blue\n", "t.yaml:6", "unknown key 'colour'");
 	expect_error("servr: {}\n", "t.yaml:1", "unknown key 'servr'");
 	expect_error("server: { max_body: lots }\n", "server.max_body", "size");
+	expect_error("server: { max_connections: 0 }\n", "t.yaml:1: server.max_connections: "
+	    "expected a whole number from 1 to 1000000", NULL);
+	expect_error("server: { max_connections: 1000001 }\n", "server.max_connections",
+	    "from 1 to 1000000");
+	expect_error("server: { max_connections: many }\n", "server.max_connections",
+	    "whole number");
+	expect_error("server: { max_connections: 2.5 }\n", "server.max_connections",
+	    "whole number");
+	expect_error("server: { max_connections: \"20x\" }\n", "server.max_connections",
+	    "whole number");
 	expect_error("ledger: { dedup_window: 10 }\n", "ledger.dedup_window", "duration");
 	expect_error("log: { level: loud }\n", "log.level", "loud");
 	expect_error("sinks:\n  log: { plugin: log }\nroutes:\n  - { name: d, sinks: [nope] }\n",
@@ -452,6 +482,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_max_connections),
 		cmocka_unit_test(test_embedded_defaults_match_confd),
 		cmocka_unit_test_setup_teardown(test_merge_lexical, setup, teardown),
 		cmocka_unit_test(test_env),
