@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "matcher.h"
 #include "router.h"
 
 struct trace {
@@ -352,6 +353,53 @@ target_transition(struct store *st, const struct ievent *ev, const struct plan_t
 	return store_put_incident(st, &ts->inc);
 }
 
+/* Whether an active silence matches ev: 1 with the silence named in why, 0, or -errno.
+ * A silence whose matchers no longer parse is ignored (they were validated when added). */
+static int
+silence_check(struct store *st, const struct ievent *ev, int64_t now, char *why, size_t len)
+{
+	json_t *list = NULL, *sil, *m;
+	size_t i, j;
+	int rc, hit = 0;
+
+	rc = store_silence_list(st, now, false, &list);
+	if (rc != 0)
+		return rc;
+	json_array_foreach(list, i, sil) {
+		bool all = json_array_size(json_object_get(sil, "matchers")) > 0;
+
+		json_array_foreach(json_object_get(sil, "matchers"), j, m) {
+			struct matcher mt;
+			char err[256];
+
+			if (!all)
+				break;
+			if (!json_is_string(m) ||
+			    matcher_parse(json_string_value(m), &mt, err, sizeof(err)) != 0) {
+				all = false;
+				break;
+			}
+			rc = matcher_eval(&mt, ev, NULL, 0);
+			matcher_clear(&mt);
+			if (rc < 0)
+				goto out;
+			all = rc == 1;
+		}
+		if (all) {
+			snprintf(why, len, "silence %s until %s (%s)",
+			    json_string_value(json_object_get(sil, "id")),
+			    json_string_value(json_object_get(sil, "ends_at")),
+			    json_string_value(json_object_get(sil, "comment")));
+			hit = 1;
+			break;
+		}
+	}
+	rc = hit;
+out:
+	json_decref(list);
+	return rc;
+}
+
 int
 incident_apply(struct store *st, const struct config *cfg, const struct ievent *ev,
     const char *payload_sha256, int64_t now, int *n_deliveries)
@@ -360,6 +408,7 @@ incident_apply(struct store *st, const struct config *cfg, const struct ievent *
 	struct target_state *ts = NULL;
 	struct trace tr = { .st = st, .event_id = ev->id };
 	const char *first = NULL;
+	char silenced[512] = "";
 	int rc;
 
 	*n_deliveries = 0;
@@ -389,10 +438,26 @@ incident_apply(struct store *st, const struct config *cfg, const struct ievent *
 		if (rc != 0)
 			goto out;
 	}
+	if (plan.n_targets > 0) {
+		rc = silence_check(st, ev, now, silenced, sizeof(silenced));
+		if (rc < 0)
+			goto out;
+		rc = 0;
+	}
 	for (size_t i = 0; i < plan.n_targets; i++) {
 		const struct plan_target *tg = &plan.targets[i];
 
 		tr.incident_id = ts[i].have ? ts[i].inc.id : NULL;
+		if (silenced[0] != '\0' && ts[i].action != NULL) {
+			rc = trace_add(&tr, "incident", ts[i].transition, "incident %s key %s is %s",
+			    ts[i].inc.id, tg->key, ts[i].inc.state);
+			if (rc == 0)
+				rc = trace_add(&tr, "silence", "silenced", "no notification (%s action "
+				    "%s): %s", tg->key, ts[i].action, silenced);
+			if (rc != 0)
+				goto out;
+			continue;
+		}
 		if (ts[i].action == NULL) {
 			rc = trace_add(&tr, "incident", ts[i].transition, "%s event for key %s: no "
 			    "action", ev->status, tg->key);

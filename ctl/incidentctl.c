@@ -58,6 +58,10 @@ static const char usage_text[] =
 "                                                    did: routes, transitions, deliveries\n"
 "  rules test --config DIR --event FILE [--source S] [--expect FILE]\n"
 "                                                    route a payload offline (no ledger)\n"
+"  silence add MATCHER... (--for DUR | --until TIME) --comment TEXT [--starts TIME]\n"
+"          [--author NAME]                           keep matching events from sinks\n"
+"  silence list [--all]                              active (or all) silences\n"
+"  silence expire ID                                 end a silence now\n"
 "  tail [--address ADDR] [--json]                    print every event incidentd accepts,\n"
 "                                                    live, until Ctrl-C (one line each:\n"
 "                                                    time source status key summary)\n"
@@ -575,7 +579,7 @@ out:
 }
 
 static const char *const commands[] = { "events", "event", "incidents", "incident",
-    "deliveries", "explain", "tail" };
+    "deliveries", "explain", "silence", "tail" };
 
 static int
 run_command(struct ctl *c, int argc, char **argv)
@@ -592,6 +596,8 @@ run_command(struct ctl *c, int argc, char **argv)
 		return cmd_show(c, argc, argv, true);
 	if (strcmp(argv[0], "explain") == 0)
 		return ctl_explain(c->st, argc, argv, c->json);
+	if (strcmp(argv[0], "silence") == 0)
+		return ctl_silence(c->st, argc, argv, c->json);
 	return cmd_deliveries(c, argc, argv);
 }
 

@@ -1,5 +1,5 @@
-/* rules.h - incidentctl subcommands that need no ledger (`rules test`) or read it to
- * explain a decision (`explain`). */
+/* rules.h - incidentctl's rule subcommands: `rules test` (offline), `explain` (reads the
+ * ledger) and `silence` (writes silences into it). */
 #ifndef INCIDENTCTL_RULES_H
 #define INCIDENTCTL_RULES_H
 
@@ -18,5 +18,9 @@ int ctl_rules(int argc, char **argv, bool json);
  * tried, incident transitions, deliveries with attempts, errors and next retry), in words.
  * argv[0] is "explain". Returns the process exit status. */
 int ctl_explain(struct store *st, int argc, char **argv, bool json);
+
+/* `incidentctl silence add|list|expire` (argv[0] is "silence") against the ledger st.
+ * Returns the process exit status. */
+int ctl_silence(struct store *st, int argc, char **argv, bool json);
 
 #endif

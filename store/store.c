@@ -72,6 +72,16 @@ static const char *const store_sql[STMT__COUNT] = {
 	[STMT_DEL_REQUEUE] =
 	    "UPDATE deliveries SET state = 'pending' WHERE state = 'running'",
 	[STMT_DEL_GET] = "SELECT " DELIVERY_COLUMNS " FROM deliveries WHERE id = ?1",
+	[STMT_SILENCE_ADD] =
+	    "INSERT INTO silences (id, matchers, starts_at, ends_at, comment, created_by,"
+	    " created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	[STMT_SILENCE_LIST] =
+	    "SELECT id, matchers, starts_at, ends_at, comment, created_by, created_at,"
+	    " expired_at FROM silences WHERE ?2 OR (expired_at IS NULL AND starts_at <= ?1"
+	    " AND ends_at > ?1) ORDER BY id DESC",
+	[STMT_SILENCE_EXPIRE] =
+	    "UPDATE silences SET expired_at = ?2 WHERE id = ?1 AND expired_at IS NULL"
+	    " AND ends_at > ?2",
 	[STMT_DEL_HISTORY] =
 	    "SELECT max(CASE WHEN action IN ('open', 'update') AND state = 'done'"
 	    " THEN updated_at END),"
@@ -236,7 +246,8 @@ static int
 is_json_column(const char *name)
 {
 	return strcmp(name, "refs") == 0 || strcmp(name, "result") == 0 ||
-	    strcmp(name, "event") == 0 || strcmp(name, "payload") == 0;
+	    strcmp(name, "event") == 0 || strcmp(name, "payload") == 0 ||
+	    strcmp(name, "matchers") == 0;
 }
 
 json_t *

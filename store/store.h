@@ -16,7 +16,7 @@
 
 #include "event.h"
 
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 3
 
 struct store;
 
@@ -138,6 +138,19 @@ int store_sink_history(struct store *st, const char *incident_id, const char *si
 /* Cancel a blocked or pending delivery with reason (copied) and cancel the chain behind
  * it. Returns 0, -ENOENT (no such delivery, or it is no longer waiting) or a negative errno. */
 int store_cancel_delivery(struct store *st, int64_t id, const char *reason, int64_t now);
+
+/* Record a silence: matchers (JSON array of matcher strings, borrowed, already validated),
+ * active from starts_at to ends_at (ms). Writes the new id into id. Returns 0 or -errno. */
+int store_silence_add(struct store *st, const json_t *matchers, int64_t starts_at,
+    int64_t ends_at, const char *comment, const char *created_by, char *id);
+
+/* Silences as a JSON array (new reference in *out), newest first: only those active at now
+ * (started, not ended, not expired) unless all. Each: id, matchers (array), starts_at,
+ * ends_at, comment, created_by, created_at, expired_at. Returns 0 or -errno. */
+int store_silence_list(struct store *st, int64_t now, bool all, json_t **out);
+
+/* End a silence now. Returns 0, -ENOENT (no such active silence) or -errno. */
+int store_silence_expire(struct store *st, const char *id, int64_t now);
 
 /* Earliest next_attempt_at among PENDING deliveries that may run (same rule). Returns 0,
  * or -ENOENT if none. */
