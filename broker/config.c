@@ -1,6 +1,7 @@
 /* config.c - conf.d: load every *.yaml in lexical order, merge, validate (config.h). */
 #include "config.h"
 #include "matcher.h"
+#include "timeinterval.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -233,7 +234,7 @@ static int
 load_top(struct vctx *v)
 {
 	static const char *const top[] = { "server", "ledger", "log", "sources", "sinks",
-		"routes", NULL };
+		"routes", "time_intervals", NULL };
 	static const char *const server[] = { "listen", "max_body", "request_timeout", "publish",
 	    "max_connections", NULL };
 	static const char *const ledger[] = { "path", "dedup_window", NULL };
@@ -543,6 +544,101 @@ copy_list(char **from, size_t n, char ***out, size_t *nout)
 	return 0;
 }
 
+/* A route's list of time interval names (key), resolved against cfg->intervals; without
+ * the key, the parent's list (inherited). */
+static int
+route_intervals(struct vctx *v, const json_t *x, const char *key, const char *path,
+    const struct time_interval *const *inherit, size_t n_inherit,
+    const struct time_interval ***out, size_t *n)
+{
+	const json_t *list = json_object_get(x, key), *e;
+	char kp[400], ep[440];
+	size_t i;
+
+	snprintf(kp, sizeof(kp), "%s.%s", path, key);
+	if (list == NULL || json_is_null(list)) {
+		if (n_inherit == 0)
+			return 0;
+		*out = calloc(n_inherit, sizeof(**out));
+		if (*out == NULL)
+			return -ENOMEM;
+		memcpy(*out, inherit, n_inherit * sizeof(**out));
+		*n = n_inherit;
+		return 0;
+	}
+	if (!json_is_array(list))
+		return verr(v, kp, "%s", "expected a list of time interval names");
+	*out = calloc(json_array_size(list) + 1, sizeof(**out));
+	if (*out == NULL)
+		return -ENOMEM;
+	json_array_foreach(list, i, e) {
+		const struct time_interval *ti = NULL;
+
+		snprintf(ep, sizeof(ep), "%s.%zu", kp, i);
+		for (size_t j = 0; json_is_string(e) && j < v->cfg->n_intervals; j++)
+			if (strcmp(v->cfg->intervals[j].name, json_string_value(e)) == 0)
+				ti = &v->cfg->intervals[j];
+		if (ti == NULL)
+			return verr(v, ep, "no time interval named '%s' (define it under "
+			    "time_intervals:)", json_is_string(e) ? json_string_value(e) : "?");
+		(*out)[(*n)++] = ti;
+	}
+	return 0;
+}
+
+/* time_intervals: [{name, time_intervals: [spec, ...]}] (Alertmanager's syntax). */
+static int
+load_intervals(struct vctx *v)
+{
+	static const char *const keys[] = { "name", "time_intervals", NULL };
+	struct config *cfg = v->cfg;
+	const json_t *list = json_object_get(cfg->root, "time_intervals"), *x, *spec;
+	char path[64], sp[128], msg[400];
+	size_t i, j;
+	int rc;
+
+	if (list == NULL || json_is_null(list))
+		return 0;
+	if (!json_is_array(list))
+		return verr(v, "time_intervals", "%s", "expected a list of {name, time_intervals}");
+	cfg->intervals = calloc(json_array_size(list) + 1, sizeof(*cfg->intervals));
+	if (cfg->intervals == NULL)
+		return -ENOMEM;
+	json_array_foreach(list, i, x) {
+		struct time_interval *ti = &cfg->intervals[cfg->n_intervals++];
+		const json_t *specs;
+
+		snprintf(path, sizeof(path), "time_intervals.%zu", i);
+		if ((rc = check_object(v, x, path)) || (rc = check_keys(v, x, path, keys)) ||
+		    (rc = get_string(v, x, "name", path, NULL, &ti->name)))
+			return rc;
+		if (ti->name == NULL || *ti->name == '\0')
+			return verr(v, path, "%s", "name: required");
+		for (size_t k = 0; k + 1 < cfg->n_intervals; k++)
+			if (strcmp(cfg->intervals[k].name, ti->name) == 0)
+				return verr(v, path, "duplicate time interval name '%s'", ti->name);
+		specs = json_object_get(x, "time_intervals");
+		snprintf(sp, sizeof(sp), "%s.time_intervals", path);
+		if (!json_is_array(specs) || json_array_size(specs) == 0)
+			return verr(v, sp, "%s", "expected a list of intervals (times, weekdays, ...)");
+		ti->specs = calloc(json_array_size(specs), sizeof(*ti->specs));
+		if (ti->specs == NULL)
+			return -ENOMEM;
+		json_array_foreach(specs, j, spec) {
+			char ep[160];
+
+			snprintf(ep, sizeof(ep), "%s.%zu", sp, j);
+			rc = ti_spec_parse(spec, &ti->specs[j], msg, sizeof(msg));
+			if (rc == -ENOMEM)
+				return rc;
+			if (rc != 0)
+				return verr(v, ep, "%s", msg);
+			ti->n_specs++;
+		}
+	}
+	return 0;
+}
+
 static int load_route_list(struct vctx *v, const json_t *list, const char *path,
     const struct config_route *parent, json_t *names, struct config_route **out, size_t *n);
 
@@ -552,7 +648,8 @@ load_route(struct vctx *v, const json_t *x, const char *path, const struct confi
     json_t *names, struct config_route *cr)
 {
 	static const char *const keys[] = { "name", "sinks", "group_by", "match", "continue",
-	    "routes", "for", "repeat_interval", "flap_window", NULL };
+	    "routes", "for", "repeat_interval", "flap_window", "mute_time_intervals",
+	    "active_time_intervals", NULL };
 	const json_t *gb, *match, *kids;
 	char sp[340];
 	int rc;
@@ -641,6 +738,11 @@ load_route(struct vctx *v, const json_t *x, const char *path, const struct confi
 			cr->n_matchers++;
 		}
 	}
+	if ((rc = route_intervals(v, x, "mute_time_intervals", path, parent ? parent->mute : NULL,
+	    parent ? parent->n_mute : 0, &cr->mute, &cr->n_mute)) != 0 ||
+	    (rc = route_intervals(v, x, "active_time_intervals", path, parent ? parent->active :
+	    NULL, parent ? parent->n_active : 0, &cr->active, &cr->n_active)) != 0)
+		return rc;
 	kids = json_object_get(x, "routes");
 	snprintf(sp, sizeof(sp), "%s.routes", path);
 	if (kids != NULL && !json_is_null(kids))
@@ -698,7 +800,7 @@ config_build(struct config *cfg, char *err, size_t errlen)
 	int rc;
 
 	if ((rc = load_top(&v)) || (rc = load_sources(&v)) || (rc = load_sinks(&v)) ||
-	    (rc = load_routes(&v)))
+	    (rc = load_intervals(&v)) || (rc = load_routes(&v)))
 		return rc;
 	return 0;
 }
@@ -1017,6 +1119,8 @@ routes_free(struct config_route *routes, size_t n)
 			matcher_clear(&r->matchers[j]);
 		free(r->matchers);
 		routes_free(r->routes, r->n_routes);
+		free(r->mute);
+		free(r->active);
 		free(r->where);
 	}
 	free(routes);
@@ -1050,6 +1154,13 @@ config_destroy(struct config *cfg)
 	}
 	free(cfg->sinks);
 	routes_free(cfg->routes, cfg->n_routes);
+	for (size_t i = 0; i < cfg->n_intervals; i++) {
+		free(cfg->intervals[i].name);
+		for (size_t j = 0; j < cfg->intervals[i].n_specs; j++)
+			ti_spec_clear(&cfg->intervals[i].specs[j]);
+		free(cfg->intervals[i].specs);
+	}
+	free(cfg->intervals);
 	json_decref(cfg->root);
 	json_decref(cfg->where);
 	free(cfg);

@@ -51,6 +51,7 @@ struct config_sink {
 };
 
 struct matcher;
+struct time_interval;
 
 /* A route; children inherit sinks and group_by unless they set their own. */
 struct config_route {
@@ -69,6 +70,10 @@ struct config_route {
 	                        * down (0 = off) */
 	struct config_route *routes;   /* nested routes, tried in order */
 	size_t n_routes;
+	const struct time_interval **mute;    /* muted while any of these holds (borrowed) */
+	size_t n_mute;
+	const struct time_interval **active;  /* muted unless one of these holds (borrowed) */
+	size_t n_active;
 	char *where;
 };
 
@@ -92,6 +97,8 @@ struct config {
 	size_t n_sinks;
 	struct config_route *routes;
 	size_t n_routes;
+	struct time_interval *intervals;   /* time_intervals: named maintenance windows etc. */
+	size_t n_intervals;
 
 	json_t *root;               /* the merged document after env expansion (owned) */
 	json_t *where;              /* object: "a.b.c" path -> "file:line" (owned) */

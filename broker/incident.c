@@ -10,6 +10,7 @@
 
 #include "matcher.h"
 #include "router.h"
+#include "timeinterval.h"
 
 struct trace {
 	struct store *st;
@@ -353,6 +354,28 @@ target_transition(struct store *st, const struct ievent *ev, const struct plan_t
 	return store_put_incident(st, &ts->inc);
 }
 
+/* Whether route is muted at `at` by its time intervals; the reason goes to why. */
+static bool
+route_muted(const struct config_route *r, int64_t at, char *why, size_t len)
+{
+	bool in_active = r->n_active == 0;
+
+	for (size_t i = 0; i < r->n_mute; i++) {
+		if (ti_contains(r->mute[i], at)) {
+			snprintf(why, len, "route %s is muted by time interval %s", r->name,
+			    r->mute[i]->name);
+			return true;
+		}
+	}
+	for (size_t i = 0; i < r->n_active && !in_active; i++)
+		in_active = ti_contains(r->active[i], at);
+	if (!in_active) {
+		snprintf(why, len, "route %s is outside its active time intervals", r->name);
+		return true;
+	}
+	return false;
+}
+
 /* Whether an active silence matches ev: 1 with the silence named in why, 0, or -errno.
  * A silence whose matchers no longer parse is ignored (they were validated when added). */
 static int
@@ -447,13 +470,19 @@ incident_apply(struct store *st, const struct config *cfg, const struct ievent *
 	for (size_t i = 0; i < plan.n_targets; i++) {
 		const struct plan_target *tg = &plan.targets[i];
 
+		char muted[256];
+
 		tr.incident_id = ts[i].have ? ts[i].inc.id : NULL;
-		if (silenced[0] != '\0' && ts[i].action != NULL) {
+		if (ts[i].action != NULL && (silenced[0] != '\0' ||
+		    route_muted(tg->route, ev->received_at, muted, sizeof(muted)))) {
 			rc = trace_add(&tr, "incident", ts[i].transition, "incident %s key %s is %s",
 			    ts[i].inc.id, tg->key, ts[i].inc.state);
-			if (rc == 0)
+			if (rc == 0 && silenced[0] != '\0')
 				rc = trace_add(&tr, "silence", "silenced", "no notification (%s action "
 				    "%s): %s", tg->key, ts[i].action, silenced);
+			else if (rc == 0)
+				rc = trace_add(&tr, "silence", "muted", "no notification (%s action "
+				    "%s): %s", tg->key, ts[i].action, muted);
 			if (rc != 0)
 				goto out;
 			continue;

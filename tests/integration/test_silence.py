@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Silences: `incidentctl silence add/list/expire` against the ledger of a running daemon;
 matching events still make incidents but reach no sink, the trace says which silence, and
-expiring it lets the next event through."""
+expiring it lets the next event through. Time intervals mute routes the same way."""
 
 import json
 import os
@@ -70,6 +70,41 @@ def main(t):
     rc, out, err = d.ctl("--json", "silence", "list", "--all")
     t.eq(len(json.loads(out)), 1, "nothing added by the refused commands")
     d.stop()
+
+    # --- time intervals: mute_time_intervals and active_time_intervals ------------------
+    conf = ("sources:\n  argocd: { auth: none }\n"
+            "sinks:\n  s: { plugin: %s, record: %s }\n"
+            "time_intervals:\n"
+            "  - { name: always, time_intervals: [ {} ] }\n"
+            "  - { name: in-1999, time_intervals: [ { years: ['1999'] } ] }\n"
+            "routes:\n"
+            "  - { name: maint, match: ['app = maint-app'], sinks: [s],"
+            " mute_time_intervals: [always] }\n"
+            "  - { name: hours, match: ['app = hours-app'], sinks: [s],"
+            " active_time_intervals: [in-1999] }\n"
+            "  - { name: default, sinks: [s] }\n" % (test_sink_path(), rec))
+    os.unlink(rec)
+    m = Daemon(t, {"10.yaml": conf})
+    for app in ("maint-app", "hours-app", "other-app"):
+        st, _, _ = m.post("/v1/events/argocd", ev(app, "2026-02-10T03:00:00Z"))
+        t.eq(st, 202, "%s accepted" % app)
+    t.ok(wait_until(lambda: len(recorder(rec)) == 1, 5), "one delivery")
+    t.eq([r["event"]["app"] for r in recorder(rec)], ["other-app"], "only the unmuted route")
+    why = [r[0] for r in m.sql("SELECT detail FROM decisions WHERE outcome = 'muted' "
+                               "ORDER BY id")]
+    t.ok(len(why) == 2 and "muted by time interval always" in why[0] and
+         "outside its active time intervals" in why[1], "the trace says why", why)
+    m.stop()
+    bad = dict(conf=conf.replace("mute_time_intervals: [always]",
+                                 "mute_time_intervals: [nope]"))
+    p = Daemon(t, {"10.yaml": bad["conf"]}, start=False)
+    import subprocess
+    r = subprocess.run([harness.INCIDENTD, "-c", p.confd, "--plugin-dir", harness.PLUGIN_DIR,
+                        "--check-config"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       timeout=20)
+    t.ok(r.returncode == 1 and "routes.0.mute_time_intervals.0: no time interval named "
+         "'nope'" in r.stderr.decode(), "unknown interval name: config error",
+         r.stderr.decode())
 
 
 harness.run(main)
