@@ -639,6 +639,29 @@ load_intervals(struct vctx *v)
 	return 0;
 }
 
+/* max_new_incidents: "20 per 10m" (inherited when absent). */
+static int
+storm_option(struct vctx *v, const json_t *x, const char *path,
+    const struct config_route *parent, struct config_route *cr)
+{
+	const json_t *o = json_object_get(x, "max_new_incidents");
+	char kp[400], dur[32], tail;
+	long long n;
+
+	if (o == NULL || json_is_null(o)) {
+		cr->storm_max = parent ? parent->storm_max : 0;
+		cr->storm_window_ms = parent ? parent->storm_window_ms : 0;
+		return 0;
+	}
+	snprintf(kp, sizeof(kp), "%s.max_new_incidents", path);
+	if (!json_is_string(o) || sscanf(json_string_value(o), "%lld per %31s%c", &n, dur,
+	    &tail) != 2 || n < 1 || util_parse_duration(dur, &cr->storm_window_ms) != 0 ||
+	    cr->storm_window_ms <= 0)
+		return verr(v, kp, "%s", "expected 'N per DURATION', e.g. '20 per 10m'");
+	cr->storm_max = n;
+	return 0;
+}
+
 static int load_route_list(struct vctx *v, const json_t *list, const char *path,
     const struct config_route *parent, json_t *names, struct config_route **out, size_t *n);
 
@@ -649,7 +672,7 @@ load_route(struct vctx *v, const json_t *x, const char *path, const struct confi
 {
 	static const char *const keys[] = { "name", "sinks", "group_by", "match", "continue",
 	    "routes", "for", "repeat_interval", "flap_window", "mute_time_intervals",
-	    "active_time_intervals", NULL };
+	    "active_time_intervals", "max_new_incidents", NULL };
 	const json_t *gb, *match, *kids;
 	char sp[340];
 	int rc;
@@ -667,6 +690,8 @@ load_route(struct vctx *v, const json_t *x, const char *path, const struct confi
 		return rc;
 	if (cr->name == NULL || *cr->name == '\0')
 		return verr(v, path, "%s", "name: required");
+	if ((rc = storm_option(v, x, path, parent, cr)) != 0)
+		return rc;
 	if (json_object_get(names, cr->name) != NULL)
 		return verr(v, path, "duplicate route name '%s'", cr->name);
 	if (json_object_set_new(names, cr->name, json_true()) != 0)

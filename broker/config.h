@@ -68,6 +68,8 @@ struct config_route {
 	                        * (0 = every update) */
 	int64_t flap_ms;       /* flap_window: firing again this soon after resolving is held
 	                        * down (0 = off) */
+	int64_t storm_max;     /* max_new_incidents: N per storm_window_ms (0 = no guard) */
+	int64_t storm_window_ms;
 	struct config_route *routes;   /* nested routes, tried in order */
 	size_t n_routes;
 	const struct time_interval **mute;    /* muted while any of these holds (borrowed) */

@@ -423,6 +423,120 @@ out:
 	return rc;
 }
 
+/* The storm summary incident of tg's route moves: fire (open/update) or resolve. */
+static int
+storm_move(struct store *st, const struct config *cfg, const struct ievent *ev,
+    const struct plan_target *tg, const char *into, bool fire, int64_t now,
+    struct trace *tr, int *n_deliveries)
+{
+	const struct config_route *r = tg->route;
+	struct plan_target stg = *tg;
+	struct incident inc;
+	const char *action = NULL, *transition = NULL, *saved = tr->incident_id;
+	int64_t members = 0;
+	char title[512], dur[32];
+	int rc;
+
+	memset(&inc, 0, sizeof(inc));
+	stg.key = (char *)into;
+	rc = store_count_storm_members(st, into, &members);
+	if (rc != 0)
+		goto out;
+	rc = store_get_incident_by_key(st, into, &inc);
+	if (rc != 0 && rc != -ENOENT)
+		goto out;
+	if (rc == -ENOENT) {
+		if (!fire) {
+			rc = 0;
+			goto out;
+		}
+		rc = incident_init(&inc, ev, into, r);
+		if (rc != 0)
+			goto out;
+		action = "open";
+		transition = "opened";
+	} else if (fire) {
+		action = strcmp(inc.state, "resolved") == 0 ? "open" : "update";
+		transition = strcmp(inc.state, "resolved") == 0 ? "reopened" : "updated";
+	} else if (strcmp(inc.state, "firing") == 0 && members == 0) {
+		action = "resolve";
+		transition = "resolved";
+	}
+	rc = 0;
+	if (action == NULL)
+		goto out;
+	snprintf(title, sizeof(title), "storm: %lld incident(s) on route %s beyond %lld new per "
+	    "%s (latest: %.200s)", (long long)members, r->name, (long long)r->storm_max,
+	    fmt_dur(r->storm_window_ms, dur, sizeof(dur)), ev->summary ? ev->summary : "-");
+	if ((rc = set_str(&inc.state, fire ? "firing" : "resolved")) != 0 ||
+	    (rc = set_str(&inc.title, title)) != 0 ||
+	    (rc = set_str(&inc.last_event_id, ev->id)) != 0)
+		goto out;
+	inc.resolved_at = fire ? 0 : ev->received_at;
+	inc.updated_at = ev->received_at;
+	inc.event_count++;
+	if ((rc = store_put_incident(st, &inc)) != 0)
+		goto out;
+	tr->incident_id = inc.id;
+	rc = trace_add(tr, "storm", transition, "storm incident %s key %s is %s: %s", inc.id,
+	    into, inc.state, title);
+	if (rc == 0)
+		rc = schedule_deliveries(st, cfg, &stg, ev, &inc, action, now, 0, NULL, tr,
+		    n_deliveries);
+	tr->incident_id = saved;
+out:
+	incident_clear(&inc);
+	return rc;
+}
+
+/* The storm guard of a route with max_new_incidents: an incident opened beyond the limit
+ * (or one folded before) is handled by the route's storm summary incident instead of
+ * notifying on its own. Sets *folded when so. */
+static int
+storm_guard(struct store *st, const struct config *cfg, const struct ievent *ev,
+    const struct plan_target *tg, struct target_state *ts, int64_t now, struct trace *tr,
+    int *n_deliveries, bool *folded)
+{
+	const struct config_route *r = tg->route;
+	const char *into = json_string_value(json_object_get(json_object_get(ts->inc.refs,
+	    "storm"), "into"));
+	char key[300];
+	int rc;
+
+	*folded = false;
+	if (into == NULL && strcmp(ts->action, "open") == 0 && ts->was_resolved_at == 0) {
+		int64_t n = 0;
+
+		rc = store_count_route_incidents(st, r->name, now - r->storm_window_ms, &n);
+		if (rc != 0)
+			return rc;
+		if (n > r->storm_max) {
+			json_t *ref;
+
+			snprintf(key, sizeof(key), "storm/%s", r->name);
+			ref = json_pack("{s:s}", "into", key);
+			if (ref == NULL)
+				return -ENOMEM;
+			rc = store_merge_incident_refs(st, ts->inc.id, "storm", ref);
+			json_decref(ref);
+			if (rc != 0)
+				return rc;
+			into = key;
+		}
+	}
+	if (into == NULL)
+		return 0;
+	*folded = true;
+	rc = trace_add(tr, "storm", "folded", "incident %s (%s, action %s) is part of %s: no "
+	    "notification of its own", ts->inc.id, tg->key, ts->action, into);
+	if (rc != 0)
+		return rc;
+	if (strcmp(ts->action, "update") == 0)
+		return 0;
+	return storm_move(st, cfg, ev, tg, into, strcmp(ts->action, "open") == 0, now, tr,
+	    n_deliveries);
+}
+
 int
 incident_apply(struct store *st, const struct config *cfg, const struct ievent *ev,
     const char *payload_sha256, int64_t now, int *n_deliveries)
@@ -497,6 +611,20 @@ incident_apply(struct store *st, const struct config *cfg, const struct ievent *
 		int64_t hold = 0;
 		const char *why = NULL;
 
+		rc = trace_add(&tr, "incident", ts[i].transition, "incident %s key %s is %s",
+		    ts[i].inc.id, tg->key, ts[i].inc.state);
+		if (rc != 0)
+			goto out;
+		if (tg->route->storm_max > 0) {
+			bool folded = false;
+
+			rc = storm_guard(st, cfg, ev, tg, &ts[i], now, &tr, n_deliveries, &folded);
+			if (rc != 0)
+				goto out;
+			if (folded)
+				continue;
+		}
+
 		if (strcmp(ts[i].action, "open") == 0 && tg->route->for_ms > 0) {
 			hold = tg->route->for_ms;
 			why = "for";
@@ -508,11 +636,8 @@ incident_apply(struct store *st, const struct config *cfg, const struct ievent *
 			hold = tg->route->flap_ms;
 			why = "flapping: fired again within flap_window";
 		}
-		rc = trace_add(&tr, "incident", ts[i].transition, "incident %s key %s is %s",
-		    ts[i].inc.id, tg->key, ts[i].inc.state);
-		if (rc == 0)
-			rc = schedule_deliveries(st, cfg, tg, ev, &ts[i].inc, ts[i].action, now, hold,
-			    why, &tr, n_deliveries);
+		rc = schedule_deliveries(st, cfg, tg, ev, &ts[i].inc, ts[i].action, now, hold, why,
+		    &tr, n_deliveries);
 		if (rc != 0)
 			goto out;
 	}

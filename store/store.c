@@ -72,6 +72,12 @@ static const char *const store_sql[STMT__COUNT] = {
 	[STMT_DEL_REQUEUE] =
 	    "UPDATE deliveries SET state = 'pending' WHERE state = 'running'",
 	[STMT_DEL_GET] = "SELECT " DELIVERY_COLUMNS " FROM deliveries WHERE id = ?1",
+	[STMT_COUNT_ROUTE] =
+	    "SELECT count(*) FROM incidents WHERE route = ?1 AND opened_at >= ?2"
+	    " AND key NOT LIKE 'storm/%'",
+	[STMT_COUNT_STORM] =
+	    "SELECT count(*) FROM incidents WHERE state = 'firing'"
+	    " AND json_extract(refs, '$.storm.into') = ?1",
 	[STMT_SILENCE_ADD] =
 	    "INSERT INTO silences (id, matchers, starts_at, ends_at, comment, created_by,"
 	    " created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",

@@ -152,6 +152,15 @@ int store_silence_list(struct store *st, int64_t now, bool all, json_t **out);
 /* End a silence now. Returns 0, -ENOENT (no such active silence) or -errno. */
 int store_silence_expire(struct store *st, const char *id, int64_t now);
 
+/* Incidents of route opened at or after since, storm summaries ("storm/...") not counted.
+ * Returns 0 and *n, or -errno. */
+int store_count_route_incidents(struct store *st, const char *route, int64_t since,
+    int64_t *n);
+
+/* Firing incidents folded into the storm summary storm_key (refs.storm.into). Returns 0
+ * and *n, or -errno. */
+int store_count_storm_members(struct store *st, const char *storm_key, int64_t *n);
+
 /* Earliest next_attempt_at among PENDING deliveries that may run (same rule). Returns 0,
  * or -ENOENT if none. */
 int store_next_due_time(struct store *st, int64_t *when);

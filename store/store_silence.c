@@ -1,5 +1,5 @@
-/* store_silence.c - silences: matchers that keep notifications of matching events from
- * sinks for a while (incidentctl silence add/list/expire; checked by incident.c). */
+/* store_silence.c - what keeps notifications back: silences (incidentctl silence
+ * add/list/expire; checked by incident.c) and the counts behind the storm guard. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,4 +64,42 @@ store_silence_expire(struct store *st, const char *id, int64_t now)
 	if (rc == 0 && sqlite3_changes(st->db) == 0)
 		rc = -ENOENT;
 	return rc;
+}
+
+/* One count(*) query with a text and an optional time parameter. */
+static int
+count_query(struct store *st, enum store_stmt_id id, const char *text, int64_t since,
+    bool with_time, int64_t *n)
+{
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	*n = 0;
+	rc = store_stmt(st, id, &s);
+	if (rc != 0)
+		return rc;
+	store_bind_text(s, 1, text);
+	if (with_time)
+		store_bind_time(s, 2, since);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		*n = sqlite3_column_int64(s, 0);
+		rc = 0;
+	} else {
+		rc = store_error(st, rc);
+	}
+	store_stmt_done(s);
+	return rc;
+}
+
+int
+store_count_route_incidents(struct store *st, const char *route, int64_t since, int64_t *n)
+{
+	return count_query(st, STMT_COUNT_ROUTE, route, since, true, n);
+}
+
+int
+store_count_storm_members(struct store *st, const char *storm_key, int64_t *n)
+{
+	return count_query(st, STMT_COUNT_STORM, storm_key, 0, false, n);
 }

@@ -386,15 +386,28 @@ step_create(struct gi_job *j)
 {
 	struct ghr_opts o = { .argocd_url = j->s->argocd_url, .max_body = 65536 };
 	char path[512], *title = NULL, *body = NULL;
-	json_t *req;
+	json_t *req, *titled = j->event;
 
-	if (ghr_issue_title(j->event, j->s->title_prefix, &title) != 0 ||
+	/* a storm summary (incident key storm/<route>) is titled by the incident, not by its
+	 * latest member's event */
+	if (strncmp(j->key, "storm/", 6) == 0 && jstr(j->incident, "title") != NULL) {
+		titled = json_copy(j->event);
+		if (titled != NULL) {
+			json_object_set_new(titled, "source", json_string("storm"));
+			json_object_set(titled, "summary", json_object_get(j->incident, "title"));
+		}
+	}
+	if (titled == NULL || ghr_issue_title(titled, j->s->title_prefix, &title) != 0 ||
 	    ghr_issue_body(j->incident, j->event, &o, &body) != 0) {
 		free(title);
 		free(body);
+		if (titled != j->event)
+			json_decref(titled);
 		job_finish(j, INCIDENTD_RETRY, 0, "cannot render the issue");
 		return;
 	}
+	if (titled != j->event)
+		json_decref(titled);
 	req = json_pack("{s:s, s:s, s:O}", "title", title, "body", body, "labels", j->s->labels);
 	free(title);
 	free(body);

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Debounce through the real daemon: `for` holds the first notification and a recovery in
 between cancels it (the sink never hears of it), a held notification survives a SIGKILL and
-a restart (its due time is in the ledger), `flap_window` holds a relapse down, and
-`repeat_interval` bounds updates."""
+a restart (its due time is in the ledger), `flap_window` holds a relapse down,
+`repeat_interval` bounds updates, and the storm guard folds a burst of new incidents into
+one summary incident."""
 
 import os
 import time
@@ -116,6 +117,39 @@ def main(t):
     t.ok(wait_until(lambda: calls(rec, "plain-app") == [("open", 1)], 3),
          "a route without for notifies at once")
     d.stop()
+
+    # --- storm guard: beyond 3 new incidents per 10m, one summary incident ----------------
+    srec = rec + ".storm"
+    t.cleanups.append(lambda: os.path.exists(srec) and os.unlink(srec))
+    g = Daemon(t, {"10.yaml": "sources:\n  argocd: { auth: none }\n"
+                   "sinks:\n  s: { plugin: %s, record: %s }\n"
+                   "routes:\n  - { name: prod, max_new_incidents: '3 per 10m', sinks: [s] }\n"
+                   % (test_sink_path(), srec)})
+    apps = ["storm-%d" % i for i in range(6)]
+    for a in apps:
+        st, _, _ = g.post("/v1/events/argocd", ev(a))
+    wait_until(lambda: len(recorder(srec)) >= 6, 5)
+    keys = [(r["incident"]["key"], r["action"]) for r in recorder(srec)]
+    t.eq(keys, [("argocd/prod-west-aks/pets/storm-0", "open"),
+                ("argocd/prod-west-aks/pets/storm-1", "open"),
+                ("argocd/prod-west-aks/pets/storm-2", "open"),
+                ("storm/prod", "open"), ("storm/prod", "update"), ("storm/prod", "update")],
+         "three incidents notify on their own, the rest go to storm/prod")
+    t.ok(recorder(srec)[-1]["incident"]["title"].startswith("storm: 3 incident(s) on route "
+                                                            "prod beyond 3 new per 10m"),
+         "the summary counts its members", recorder(srec)[-1]["incident"]["title"])
+    for i, a in enumerate(apps):
+        st, _, _ = g.post("/v1/events/argocd", ev(a, RECOVERED, ts="2026-02-10T04:0%d:00Z" % i))
+    wait_until(lambda: len(recorder(srec)) >= 10, 5)
+    keys = [(r["incident"]["key"], r["action"]) for r in recorder(srec)][6:]
+    t.eq(keys, [("argocd/prod-west-aks/pets/storm-0", "resolve"),
+                ("argocd/prod-west-aks/pets/storm-1", "resolve"),
+                ("argocd/prod-west-aks/pets/storm-2", "resolve"),
+                ("storm/prod", "resolve")],
+         "members resolve silently; the summary resolves with the last of them")
+    t.eq(g.scalar("SELECT state FROM incidents WHERE key = 'storm/prod'"), "resolved",
+         "storm incident resolved in the ledger")
+    g.stop()
 
 
 harness.run(main)
