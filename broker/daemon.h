@@ -30,6 +30,9 @@ struct daemon {
 	const char *config_dir;       /* NULL = embedded defaults */
 	const char *plugin_dir;
 	bool draining;
+	/* Reload conf.d now (POST /-/reload): 0, or -errno with the reason in err. */
+	int (*reload)(void *arg, char *err, size_t errlen);
+	void *reload_arg;
 };
 
 #endif

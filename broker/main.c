@@ -277,35 +277,38 @@ reload_warn_nanomsg(const struct config *old, const struct config *cfg)
 		    "closes at the next restart");
 }
 
-static void
-reload(struct runtime *rt)
+/* Load conf.d again and swap it in atomically; on any error keep the active one. Returns
+ * 0, or a negative errno with the reason (file:line: ...) in err. */
+static int
+reload(struct runtime *rt, char *err, size_t errlen)
 {
 	struct daemon *dmn = &rt->dmn;
 	struct config *cfg = NULL;
 	struct sink_set *set = NULL;
 	struct retired_config *ret = NULL;
-	char err[2048];
 	int rc;
 
-	if (dmn->draining)
-		return;
+	if (dmn->draining) {
+		snprintf(err, errlen, "incidentd is shutting down");
+		return -ESHUTDOWN;
+	}
 	/* Requests already accepted are committed under the configuration they came in with. */
 	ingest_flush(dmn->ingest);
-	rc = load_config(&rt->opt, &cfg, err, sizeof(err));
+	rc = load_config(&rt->opt, &cfg, err, errlen);
 	if (rc == 0)
-		rc = apply_overrides(&rt->opt, cfg, err, sizeof(err));
+		rc = apply_overrides(&rt->opt, cfg, err, errlen);
 	if (rc == 0)
-		rc = sink_set_load(dmn->phost, dmn->plugin_dir, cfg, &set, err, sizeof(err));
+		rc = sink_set_load(dmn->phost, dmn->plugin_dir, cfg, &set, err, errlen);
 	if (rc == 0 && (ret = calloc(1, sizeof(*ret))) == NULL) {
 		rc = -ENOMEM;
-		snprintf(err, sizeof(err), "out of memory");
+		snprintf(err, errlen, "out of memory");
 	}
 	if (rc != 0) {
 		log_error("main", "reload failed, keeping the active configuration: %s", err);
 		metrics_inc("incidentd_config_reloads_total", "result=\"failed\"");
 		sink_set_destroy(set);
 		config_destroy(cfg);
-		return;
+		return rc;
 	}
 	if (strcmp(cfg->listen, dmn->cfg->listen) != 0)
 		log_warn("main", "server.listen changed to %s: takes effect after a restart",
@@ -326,6 +329,14 @@ reload(struct runtime *rt)
 	metrics_inc("incidentd_config_reloads_total", "result=\"ok\"");
 	log_info("main", "configuration reloaded: %zu sink(s), %zu route(s)", cfg->n_sinks,
 	    cfg->n_routes);
+	return 0;
+}
+
+/* POST /-/reload (incidentctl reload): the same as SIGHUP, with the answer. */
+static int
+reload_requested(void *arg, char *err, size_t errlen)
+{
+	return reload(arg, err, errlen);
 }
 
 static void
@@ -375,10 +386,13 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 	struct runtime *rt = arg;
 
 	(void)what;
-	if (sig == SIGHUP)
-		reload(rt);
-	else
+	if (sig == SIGHUP) {
+		char err[2048];
+
+		(void)reload(rt, err, sizeof(err));   /* logged either way */
+	} else {
 		drain(rt);
+	}
 }
 
 /* The live tail's PUB socket (server.publish) and the nanomsg source, when configured. */
@@ -529,6 +543,8 @@ main(int argc, char **argv)
 		return 1;
 	}
 	rt.dmn.config_dir = rt.opt.config_dir;
+	rt.dmn.reload = reload_requested;
+	rt.dmn.reload_arg = &rt;
 	rt.dmn.plugin_dir = plugin_dir(&rt.opt);
 
 	signal(SIGPIPE, SIG_IGN);

@@ -253,6 +253,38 @@ out:
 	json_decref(body);
 }
 
+/* POST /-/reload: reload conf.d like SIGHUP and say how it went. Only from loopback: the
+ * endpoint has no credentials of its own. */
+static void
+handle_reload(struct server *srv, struct evhttp_request *req)
+{
+	struct evhttp_connection *conn = evhttp_request_get_connection(req);
+	char *peer = NULL, err[2048];
+	ev_uint16_t port = 0;
+	int rc;
+
+	if (conn != NULL)
+		evhttp_connection_get_peer(conn, &peer, &port);
+	if (peer == NULL || !(strncmp(peer, "127.", 4) == 0 || strcmp(peer, "::1") == 0 ||
+	    strncmp(peer, "::ffff:127.", 11) == 0)) {
+		http_reply_error(req, 403, "reload is only accepted from loopback (or send SIGHUP)");
+		return;
+	}
+	if (srv->dmn->reload == NULL) {
+		http_reply_error(req, 503, "reload is not available");
+		return;
+	}
+	err[0] = '\0';
+	rc = srv->dmn->reload(srv->dmn->reload_arg, err, sizeof(err));
+	if (rc == 0)
+		http_reply_json(req, 200, json_pack("{s:s, s:i, s:i}", "status", "reloaded",
+		    "sinks", (int)srv->dmn->cfg->n_sinks, "routes", (int)srv->dmn->cfg->n_routes));
+	else if (rc == -ESHUTDOWN)
+		http_reply_error(req, 503, err);
+	else
+		http_reply_error(req, 400, err[0] ? err : "reload failed");
+}
+
 static void
 handle_health(struct server *srv, struct evhttp_request *req, int ready)
 {
@@ -357,6 +389,11 @@ server_route(struct evhttp_request *req, void *arg)
 	} else if (parse_dispatch_path(path, owner, sizeof(owner), repo, sizeof(repo)) == 0) {
 		if (is_post)
 			handle_source(srv, req, "argocd", argocd_normalize, owner, repo);
+		else
+			method_not_allowed(req, "POST");
+	} else if (strcmp(path, "/-/reload") == 0) {
+		if (is_post)
+			handle_reload(srv, req);
 		else
 			method_not_allowed(req, "POST");
 	} else if (strcmp(path, "/healthz") == 0 || strcmp(path, "/readyz") == 0) {

@@ -62,6 +62,8 @@ static const char usage_text[] =
 "          [--author NAME]                           keep matching events from sinks\n"
 "  silence list [--all]                              active (or all) silences\n"
 "  silence expire ID                                 end a silence now\n"
+"  reload [--url URL]                                reload the daemon's conf.d (like\n"
+"                                                    SIGHUP; prints the error if invalid)\n"
 "  tail [--address ADDR] [--json]                    print every event incidentd accepts,\n"
 "                                                    live, until Ctrl-C (one line each:\n"
 "                                                    time source status key summary)\n"
@@ -641,6 +643,14 @@ main(int argc, char **argv)
 	}
 	if (optind >= argc)
 		return usage_error("missing command");
+	if (strcmp(argv[optind], "reload") == 0) {
+		/* talks to the daemon, not the ledger */
+		int first = optind;
+
+		optind = 0;
+		opterr = 0;
+		return ctl_reload(argc - first, argv + first);
+	}
 	if (strcmp(argv[optind], "rules") == 0) {
 		/* offline: no ledger needed */
 		int first = optind;

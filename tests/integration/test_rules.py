@@ -106,6 +106,22 @@ def main(t):
     sinks = [r[0] for r in d.sql("SELECT sink FROM deliveries WHERE event_id = ? ORDER BY id",
                                  (ev2,))]
     t.eq(sinks, ["audit", "slack"], "after the reload prod no longer matches")
+
+    # incidentctl reload: the same, with the answer on the command line
+    url = "http://127.0.0.1:%d" % d.port
+    with open(os.path.join(d.confd, "20-bad.yaml"), "w") as f:
+        f.write("routes:\n  - name: broken\n    match: ['app =~ \"(\"']\n    sinks: [slack]\n")
+    rc, out, err = ctl("reload", "--url", url)
+    t.ok(rc == 1 and "20-bad.yaml:3" in err and "bad regular expression" in err and
+         "the active configuration stays" in err, "incidentctl reload reports the error", err)
+    os.unlink(os.path.join(d.confd, "20-bad.yaml"))
+    rc, out, err = ctl("reload", "--url", url)
+    t.ok(rc == 0 and "configuration reloaded: 4 sink(s), 3 route(s)" in out,
+         "incidentctl reload", out + err)
+    st, _, _ = d.request("GET", "/-/reload")
+    t.eq(st, 405, "GET /-/reload: 405")
+    rc, out, err = ctl("reload", "--url", "http://127.0.0.1:1")
+    t.ok(rc == 1 and "cannot reach incidentd" in err, "no daemon: clear error", err)
     d.stop()
 
     # --check-config names the bad regex
