@@ -453,6 +453,10 @@ storm_move(struct store *st, const struct config *cfg, const struct ievent *ev,
 		rc = incident_init(&inc, ev, into, r);
 		if (rc != 0)
 			goto out;
+		/* a summary of many apps: not any one of them */
+		free(inc.app);
+		free(inc.namespace);
+		inc.app = inc.namespace = NULL;
 		action = "open";
 		transition = "opened";
 	} else if (fire) {

@@ -1,0 +1,244 @@
+/* test_incident.c - what events do to incidents and the outbox, with an injected clock
+ * (explicit times, no sleeping): for windows, recovery cancelling a hold, repeat_interval,
+ * flap hold-down, silences, time intervals and the storm guard. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sqlite3.h>
+#include <cmocka.h>
+
+#include "config.h"
+#include "incident.h"
+#include "store.h"
+
+#define T0 1770692472000LL          /* 2026-02-10T03:01:12Z */
+#define MIN 60000LL
+
+struct fx {
+	char path[256];
+	struct store *st;
+	struct config *cfg;
+};
+
+static int
+setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+	const char *tmp = getenv("TMPDIR");
+	char err[256];
+	int fd;
+
+	snprintf(f->path, sizeof(f->path), "%s/test_incident.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	fd = mkstemp(f->path);
+	if (fd < 0)
+		return -1;
+	close(fd);
+	unlink(f->path);
+	if (store_open(f->path, &f->st, err, sizeof(err)) != 0)
+		return -1;
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fx *f = *state;
+	char p[300];
+
+	store_close(f->st);
+	config_destroy(f->cfg);
+	unlink(f->path);
+	snprintf(p, sizeof(p), "%s-wal", f->path);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s-shm", f->path);
+	unlink(p);
+	free(f);
+	return 0;
+}
+
+static void
+use_config(struct fx *f, const char *routes)
+{
+	char yaml[2048], err[512];
+
+	snprintf(yaml, sizeof(yaml), "sinks:\n  s: { plugin: log }\nroutes:\n%s", routes);
+	if (config_load_string(yaml, "t.yaml", &f->cfg, err, sizeof(err)) != 0)
+		fail_msg("%s", err);
+}
+
+/* Apply a firing/resolved event for app at time at (ms). */
+static void
+apply(struct fx *f, const char *status, const char *app, int64_t at)
+{
+	struct ievent *ev = ievent_new("argocd");
+	char sha[65];
+	int n = 0;
+
+	assert_non_null(ev);
+	assert_int_equal(ievent_set(&ev->type, "deployment.degraded"), 0);
+	assert_int_equal(ievent_set(&ev->status, status), 0);
+	assert_int_equal(ievent_set(&ev->cluster, "c"), 0);
+	assert_int_equal(ievent_set(&ev->namespace, "n"), 0);
+	assert_int_equal(ievent_set(&ev->app, app), 0);
+	assert_int_equal(ievent_set(&ev->summary, app), 0);
+	ev->received_at = ev->occurred_at = at;
+	ev->payload = json_object();
+	snprintf(sha, sizeof(sha), "%s-%lld", ev->id, (long long)at);
+	assert_int_equal(store_begin(f->st), 0);
+	assert_int_equal(incident_apply(f->st, f->cfg, ev, sha, at, &n), 0);
+	assert_int_equal(store_commit(f->st), 0);
+	ievent_destroy(ev);
+}
+
+/* The deliveries of app's incident (or of key when app starts with "storm/") as
+ * "action:state:due-offset-in-s:held" joined by spaces. */
+static void
+expect_deliveries(struct fx *f, const char *app, int64_t base, const char *want)
+{
+	sqlite3 *db;
+	sqlite3_stmt *s;
+	char got[1024] = "";
+
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT d.action, d.state, "
+	    "CAST(round((julianday(d.next_attempt_at) - 2440587.5) * 86400000) AS INTEGER), "
+	    "d.requires_firing FROM deliveries d JOIN incidents i ON i.id = d.incident_id "
+	    "WHERE i.app = ?1 OR i.key = ?1 ORDER BY d.id", -1, &s, NULL), SQLITE_OK);
+	sqlite3_bind_text(s, 1, app, -1, SQLITE_STATIC);
+	while (sqlite3_step(s) == SQLITE_ROW) {
+		char one[128];
+
+		snprintf(one, sizeof(one), "%s%s:%s:%lld%s", got[0] ? " " : "",
+		    sqlite3_column_text(s, 0), sqlite3_column_text(s, 1),
+		    (long long)((sqlite3_column_int64(s, 2) - base) / 1000),
+		    sqlite3_column_int(s, 3) ? ":held" : "");
+		strcat(got, one);
+	}
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	assert_string_equal(got, want);
+}
+
+/* Mark every pending delivery done at time at (as if the dispatcher had run them). */
+static void
+deliver_all(struct fx *f, int64_t at)
+{
+	char sql[256], when[40];
+	sqlite3 *db;
+
+	util_format_time(at, when, sizeof(when));
+	snprintf(sql, sizeof(sql), "UPDATE deliveries SET state = 'done', updated_at = '%s' "
+	    "WHERE state = 'pending'", when);
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+}
+
+static void
+test_for_window(void **state)
+{
+	struct fx *f = *state;
+
+	use_config(f, "  - { name: r, for: 2m, sinks: [s] }\n");
+	apply(f, "firing", "a", T0);
+	expect_deliveries(f, "a", T0, "open:pending:120:held");
+	/* an update during the hold folds into it */
+	apply(f, "firing", "a", T0 + MIN);
+	expect_deliveries(f, "a", T0, "open:pending:120:held");
+	/* recovery within the window: the hold is cancelled, no resolve */
+	apply(f, "resolved", "a", T0 + MIN + 1000);
+	expect_deliveries(f, "a", T0, "open:cancelled:120:held");
+	/* still failing after the window: delivered then (the dispatcher checks the state) */
+	apply(f, "firing", "b", T0);
+	deliver_all(f, T0 + 2 * MIN);
+	apply(f, "resolved", "b", T0 + 3 * MIN);
+	expect_deliveries(f, "b", T0, "open:done:120:held resolve:pending:180");
+}
+
+static void
+test_repeat_and_flap(void **state)
+{
+	struct fx *f = *state;
+
+	use_config(f, "  - { name: r, repeat_interval: 1h, flap_window: 10m, sinks: [s] }\n");
+	apply(f, "firing", "a", T0);
+	deliver_all(f, T0);
+	apply(f, "firing", "a", T0 + 30 * MIN);          /* within 1h: skipped */
+	apply(f, "firing", "a", T0 + 61 * MIN);          /* after 1h: sent */
+	deliver_all(f, T0 + 61 * MIN);
+	expect_deliveries(f, "a", T0, "open:done:0 update:done:3660");
+	apply(f, "resolved", "a", T0 + 62 * MIN);
+	deliver_all(f, T0 + 62 * MIN);
+	/* fires again 5 min after resolving: flapping, held for flap_window */
+	apply(f, "firing", "a", T0 + 67 * MIN);
+	expect_deliveries(f, "a", T0, "open:done:0 update:done:3660 resolve:done:3720 "
+	    "open:pending:4620:held");
+	/* and flaps back within it: nothing at all */
+	apply(f, "resolved", "a", T0 + 70 * MIN);
+	expect_deliveries(f, "a", T0, "open:done:0 update:done:3660 resolve:done:3720 "
+	    "open:cancelled:4620:held");
+}
+
+static void
+test_silence_and_time_interval(void **state)
+{
+	struct fx *f = *state;
+	json_t *m = json_pack("[s]", "app=~\"sil-.*\"");
+	char id[UTIL_ID_LEN + 1];
+
+	use_config(f, "  - { name: m, match: ['app = muted'], sinks: [s], "
+	    "mute_time_intervals: [night] }\n  - { name: r, sinks: [s] }\n"
+	    "time_intervals:\n  - { name: night, time_intervals: [ { times: [ "
+	    "{ start_time: '00:00', end_time: '06:00' } ] } ] }\n");
+	assert_int_equal(store_silence_add(f->st, m, T0, T0 + 60 * MIN, "freeze", "me", id), 0);
+	json_decref(m);
+	apply(f, "firing", "sil-1", T0 + MIN);           /* silenced */
+	apply(f, "firing", "sil-2", T0 + 61 * MIN);      /* after the silence */
+	apply(f, "firing", "muted", T0);                 /* 03:01 UTC: in the night window */
+	apply(f, "firing", "muted", T0 + 240 * MIN);     /* 07:01 UTC: outside */
+	expect_deliveries(f, "sil-1", T0, "");
+	expect_deliveries(f, "sil-2", T0, "open:pending:3660");
+	expect_deliveries(f, "muted", T0, "update:pending:14400");
+}
+
+static void
+test_storm(void **state)
+{
+	struct fx *f = *state;
+
+	use_config(f, "  - { name: prod, max_new_incidents: '2 per 10m', sinks: [s] }\n");
+	apply(f, "firing", "a", T0);
+	apply(f, "firing", "b", T0 + 1000);
+	apply(f, "firing", "c", T0 + 2000);
+	apply(f, "firing", "d", T0 + 3000);
+	/* outside the window a new incident notifies on its own again */
+	apply(f, "firing", "e", T0 + 11 * MIN);
+	expect_deliveries(f, "c", T0, "");
+	expect_deliveries(f, "storm/prod", T0, "open:pending:2 update:pending:3");
+	expect_deliveries(f, "e", T0, "open:pending:660");
+	apply(f, "resolved", "c", T0 + 20 * MIN);
+	expect_deliveries(f, "storm/prod", T0, "open:pending:2 update:pending:3");
+	apply(f, "resolved", "d", T0 + 21 * MIN);
+	expect_deliveries(f, "storm/prod", T0, "open:pending:2 update:pending:3 "
+	    "resolve:pending:1260");
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_for_window, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_repeat_and_flap, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_silence_and_time_interval, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_storm, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
