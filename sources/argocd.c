@@ -193,6 +193,7 @@ classify(struct ievent *ev, const char *phase)
 		    h ? h : "health unknown", s ? s : phase ? phase : "sync unknown", where_c,
 		    where_n);
 	}
+	util_trim_utf8(summary);   /* a long app name may have been cut mid-character */
 	if (ievent_set(&ev->type, type) || ievent_set(&ev->status, status) ||
 	    ievent_set(&ev->severity, sev) || ievent_set(&ev->summary, summary))
 		return -ENOMEM;

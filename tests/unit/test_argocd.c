@@ -330,6 +330,47 @@ test_shapes_and_classes(void **state)
 	ievent_vec_clear(&vec);
 }
 
+/* n copies of "\xc3\xa9" (U+00E9, two bytes each) as a new string; caller frees. */
+static char *
+repeat_e_acute(size_t n)
+{
+	char *s = malloc(2 * n + 1);
+
+	assert_non_null(s);
+	for (size_t i = 0; i < n; i++)
+		memcpy(s + 2 * i, "\xc3\xa9", 2);
+	s[2 * n] = '\0';
+	return s;
+}
+
+/* Found by tests/fuzz/fuzz_argocd: the summary is cut to 511 bytes, which split a
+ * two-byte character of a long app name; the event then had a summary that is not UTF-8,
+ * so ievent_to_json() failed and the ledger could never store it (503 for ever). */
+static void
+test_long_multibyte_app_name(void **state)
+{
+	struct ievent_vec vec = { 0 };
+	char *app = repeat_e_acute(300), err[256];
+	json_t *body, *j, *s;
+
+	(void)state;
+	body = json_pack("{s:s, s:s, s:s, s:s, s:s}", "app_name", app, "health_status",
+	    "Degraded", "sync_status", "OutOfSync", "cluster", "c", "namespace", "n");
+	assert_int_equal(normalize(body, &vec, err, sizeof(err), NULL, NULL), 0);
+	assert_string_equal(vec.v[0]->app, app);
+	assert_int_equal(strlen(vec.v[0]->summary), 510);   /* 255 whole characters */
+	assert_memory_equal(vec.v[0]->summary, app, 510);
+	s = json_string(vec.v[0]->summary);
+	assert_non_null(s);
+	json_decref(s);
+	j = ievent_to_json(vec.v[0], true);
+	assert_non_null(j);
+	json_decref(j);
+	ievent_vec_clear(&vec);
+	json_decref(body);
+	free(app);
+}
+
 int
 main(void)
 {
@@ -343,6 +384,7 @@ main(void)
 		cmocka_unit_test(test_status_excerpts),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_shapes_and_classes),
+		cmocka_unit_test(test_long_multibyte_app_name),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
