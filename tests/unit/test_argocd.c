@@ -371,6 +371,35 @@ test_long_multibyte_app_name(void **state)
 	free(app);
 }
 
+/* The fingerprint hashed at most 1024 bytes of "argocd\ncluster\nnamespace\napp": apps
+ * whose names differ only past that were one incident. Short ones keep their value. */
+static void
+test_long_names_fingerprint(void **state)
+{
+	struct ievent_vec vec = { 0 };
+	char name[1200], err[256];
+	json_t *body;
+
+	(void)state;
+	memset(name, 'a', sizeof(name) - 2);
+	name[sizeof(name) - 1] = '\0';
+	for (int i = 0; i < 2; i++) {
+		name[sizeof(name) - 2] = (char)('1' + i);
+		body = json_pack("{s:s, s:s, s:s, s:s}", "app_name", name, "health_status",
+		    "Degraded", "cluster", "c", "namespace", "n");
+		assert_int_equal(normalize(body, &vec, err, sizeof(err), NULL, NULL), 0);
+		json_decref(body);
+	}
+	assert_string_not_equal(vec.v[0]->fingerprint, vec.v[1]->fingerprint);
+	body = json_pack("{s:s, s:s, s:s, s:s}", "app_name", "aks-store", "health_status",
+	    "Degraded", "cluster", "prod-west-aks", "namespace", "pets");
+	assert_int_equal(normalize(body, &vec, err, sizeof(err), NULL, NULL), 0);
+	/* the first 32 hex digits of SHA-256("argocd\nprod-west-aks\npets\naks-store") */
+	assert_string_equal(vec.v[2]->fingerprint, "fd6104153c34d1df1d27e3356e76defa");
+	json_decref(body);
+	ievent_vec_clear(&vec);
+}
+
 int
 main(void)
 {
@@ -385,6 +414,7 @@ main(void)
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_shapes_and_classes),
 		cmocka_unit_test(test_long_multibyte_app_name),
+		cmocka_unit_test(test_long_names_fingerprint),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
