@@ -38,6 +38,28 @@ def read(path):
         return f.read()
 
 
+# Names the normalizers build summaries, app names and fingerprints from: the long_names()
+# variant of a sample makes them longer than any fixed buffer, in two-byte characters.
+NAME_KEYS = {"app_name", "cluster", "namespace", "name", "kind", "reason", "source",
+             "subject", "id", "alertname"}
+
+
+def long_names(value, pad):
+    if isinstance(value, dict):
+        return {k: (v + pad if k in NAME_KEYS and isinstance(v, str)
+                    else long_names(v, pad)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [long_names(v, pad) for v in value]
+    return value
+
+
+def long_seeds(data):
+    """Two variants, one byte apart, so a cut lands inside a character in one of them."""
+    j = json.loads(data)
+    return [json.dumps(long_names(j, pad), ensure_ascii=False).encode()
+            for pad in ("\u00e9" * 300, "x" + "\u00e9" * 300)]
+
+
 def binary_mode(event):
     """A structured CloudEvent as binary mode: ce-* headers, a blank line, the data."""
     lines = []
@@ -60,6 +82,8 @@ def main():
                            ("flux", "flux")):
         for p in files(os.path.join(samples, folder)):
             write(out, target, base(p), read(p))
+            for i, d in enumerate(long_seeds(read(p))):
+                write(out, target, "long%d-%s" % (i, base(p)), d)
 
     # fuzz_ingest: endpoint byte then body
     ingest = {"0": "argocd", "1": "argocd", "2": "alertmanager", "3": "flux"}
@@ -77,6 +101,8 @@ def main():
                 write(out, "cloudevents", "1-%d-%s" % (i, base(p)), b"1" + binary_mode(ev))
             continue
         write(out, "cloudevents", "0-" + base(p), b"0\n" + body)
+        for i, d in enumerate(long_seeds(body)):
+            write(out, "cloudevents", "0-long%d-%s" % (i, base(p)), b"0\n" + d)
         write(out, "cloudevents", "1-" + base(p), b"1" + binary_mode(json.loads(body)))
         write(out, "cloudevents", "1-structured-" + base(p),
               b"1Content-Type: application/json\n\n" + body)
