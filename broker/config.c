@@ -1,5 +1,6 @@
 /* config.c - conf.d: load every *.yaml in lexical order, merge, validate (config.h). */
 #include "config.h"
+#include "matcher.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -157,6 +158,38 @@ get_size(struct vctx *v, const json_t *obj, const char *key, const char *path,
 	return 0;
 }
 
+/* A whole number from lo to hi (YAML `20`, or a quoted "20" from an ${ENV} reference). */
+static int
+get_count(struct vctx *v, const json_t *obj, const char *key, const char *path,
+    int64_t def, int64_t lo, int64_t hi, int64_t *out)
+{
+	json_t *x = json_object_get(obj, key);
+	char full[512], want[128], *end;
+	long long n;
+
+	snprintf(full, sizeof(full), "%s.%s", path, key);
+	snprintf(want, sizeof(want), "expected a whole number from %lld to %lld", (long long)lo,
+	    (long long)hi);
+	if (x == NULL || json_is_null(x)) {
+		*out = def;
+		return 0;
+	}
+	if (json_is_integer(x)) {
+		n = json_integer_value(x);
+	} else if (json_is_string(x) && json_string_length(x) > 0) {
+		errno = 0;
+		n = strtoll(json_string_value(x), &end, 10);
+		if (*end != '\0' || errno != 0)
+			return verr(v, full, "%s", want);
+	} else {
+		return verr(v, full, "%s", want);
+	}
+	if (n < lo || n > hi)
+		return verr(v, full, "%s", want);
+	*out = n;
+	return 0;
+}
+
 static int
 check_object(struct vctx *v, const json_t *x, const char *path)
 {
@@ -179,6 +212,21 @@ valid_name(const char *s, size_t max)
 	return true;
 }
 
+/* A nanomsg address incidentd can bind: ipc://PATH, tcp://HOST:PORT or ws://HOST:PORT. */
+static bool
+nn_address_ok(const char *addr)
+{
+	static const char *const schemes[] = { "ipc://", "tcp://", "ws://", NULL };
+
+	for (size_t i = 0; schemes[i]; i++) {
+		size_t n = strlen(schemes[i]);
+
+		if (strncmp(addr, schemes[i], n) == 0)
+			return addr[n] != '\0' && (i == 0 || strchr(addr + n, ':') != NULL);
+	}
+	return false;
+}
+
 /* --- sections ------------------------------------------------------------------------ */
 
 static int
@@ -186,7 +234,8 @@ load_top(struct vctx *v)
 {
 	static const char *const top[] = { "server", "ledger", "log", "sources", "sinks",
 		"routes", NULL };
-	static const char *const server[] = { "listen", "max_body", "request_timeout", NULL };
+	static const char *const server[] = { "listen", "max_body", "request_timeout", "publish",
+	    "max_connections", NULL };
 	static const char *const ledger[] = { "path", "dedup_window", NULL };
 	static const char *const logk[] = { "format", "level", NULL };
 	struct config *cfg = v->cfg;
@@ -210,11 +259,21 @@ load_top(struct vctx *v)
 	    (rc = get_size(v, s, "max_body", "server", 1048576, &cfg->max_body_bytes)) ||
 	    (rc = get_duration(v, s, "request_timeout", "server", 30000,
 	    &cfg->request_timeout_ms)) ||
+	    (rc = get_count(v, s, "max_connections", "server", 1024, 1, 1000000,
+	    &cfg->max_connections)) ||
 	    (rc = get_string(v, l, "path", "ledger", "./var/incidentd.db", &cfg->db_path)) ||
 	    (rc = get_duration(v, l, "dedup_window", "ledger", 600000, &cfg->dedup_window_ms)) ||
 	    (rc = get_string(v, g, "format", "log", "text", &cfg->log_format)) ||
-	    (rc = get_string(v, g, "level", "log", "info", &cfg->log_level)))
+	    (rc = get_string(v, g, "level", "log", "info", &cfg->log_level)) ||
+	    (rc = get_string(v, s, "publish", "server", NULL, &cfg->publish)))
 		return rc;
+	if (cfg->publish != NULL && *cfg->publish == '\0') {
+		free(cfg->publish);     /* publish: "" turns the live tail off */
+		cfg->publish = NULL;
+	}
+	if (cfg->publish != NULL && !nn_address_ok(cfg->publish))
+		return verr(v, "server.publish", "'%s' is not a nanomsg address (ipc://PATH, "
+		    "tcp://HOST:PORT or ws://HOST:PORT)", cfg->publish);
 	if (log_parse_format(cfg->log_format, &lf) != 0)
 		return verr(v, "log.format", "'%s' is not text or json", cfg->log_format);
 	if (log_parse_level(cfg->log_level, &ll) != 0)
@@ -276,12 +335,52 @@ load_auth(struct vctx *v, const json_t *a, const char *path, struct config_auth 
 	return 0;
 }
 
+/* sources.nanomsg: { enabled, pull, format, auth: none }. */
+static int
+load_nanomsg(struct vctx *v, const json_t *x, const char *path, const char *const *keys,
+    struct config_source *cs)
+{
+	static const char *const formats[] = { "argocd", "alertmanager", "flux", "cloudevents",
+	    "event", NULL };
+	char sub[300];
+	bool known = false;
+	int rc;
+
+	if (x == NULL || json_is_null(x))
+		return verr(v, path, "%s", "pull: required (e.g. ipc:///run/incidentd/events.ipc)");
+	if ((rc = check_object(v, x, path)) || (rc = check_keys(v, x, path, keys)) ||
+	    (rc = get_bool(v, x, "enabled", path, true, &cs->enabled)) ||
+	    (rc = get_string(v, x, "pull", path, NULL, &cs->pull)) ||
+	    (rc = get_string(v, x, "format", path, "event", &cs->format)))
+		return rc;
+	snprintf(sub, sizeof(sub), "%s.auth", path);
+	if ((rc = load_auth(v, json_object_get(x, "auth"), sub, &cs->auth)) != 0)
+		return rc;
+	if (cs->auth.kind != AUTH_UNSET && cs->auth.kind != AUTH_NONE)
+		return verr(v, sub, "%s", "nanomsg has no authentication; only auth: none is "
+		    "accepted");
+	for (size_t i = 0; formats[i]; i++)
+		known = known || strcmp(cs->format, formats[i]) == 0;
+	snprintf(sub, sizeof(sub), "%s.format", path);
+	if (!known)
+		return verr(v, sub, "'%s' is not argocd, alertmanager, flux, cloudevents or event",
+		    cs->format);
+	snprintf(sub, sizeof(sub), "%s.pull", path);
+	if (cs->pull != NULL && *cs->pull != '\0' && !nn_address_ok(cs->pull))
+		return verr(v, sub, "'%s' is not a nanomsg address (ipc://PATH, tcp://HOST:PORT "
+		    "or ws://HOST:PORT)", cs->pull);
+	if (cs->enabled && (cs->pull == NULL || *cs->pull == '\0'))
+		return verr(v, path, "%s", "pull: required (e.g. ipc:///run/incidentd/events.ipc)");
+	return 0;
+}
+
 static int
 load_sources(struct vctx *v)
 {
 	static const char *const known[] = { "argocd", "alertmanager", "flux", "cloudevents",
-	    NULL };
+	    "nanomsg", NULL };
 	static const char *const keys[] = { "enabled", "auth", NULL };
+	static const char *const nn_keys[] = { "enabled", "auth", "pull", "format", NULL };
 	struct config *cfg = v->cfg;
 	json_t *s = json_object_get(cfg->root, "sources"), *x;
 	const char *name;
@@ -307,6 +406,11 @@ load_sources(struct vctx *v)
 		snprintf(path, sizeof(path), "sources.%s", name);
 		if ((cs->name = strdup(name)) == NULL)
 			return -ENOMEM;
+		if (strcmp(name, "nanomsg") == 0) {
+			if ((rc = load_nanomsg(v, x, path, nn_keys, cs)) != 0)
+				return rc;
+			continue;
+		}
 		if (x == NULL || json_is_null(x)) {
 			cs->enabled = true;
 			continue;
@@ -424,14 +528,154 @@ string_list(struct vctx *v, const json_t *x, const char *path, char ***out, size
 	return 0;
 }
 
+/* Copy a string list (inheritance). Returns 0 or -ENOMEM. */
+static int
+copy_list(char **from, size_t n, char ***out, size_t *nout)
+{
+	*out = calloc(n + 1, sizeof(**out));
+	if (*out == NULL)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		if (((*out)[i] = strdup(from[i])) == NULL)
+			return -ENOMEM;
+		(*nout)++;
+	}
+	return 0;
+}
+
+static int load_route_list(struct vctx *v, const json_t *list, const char *path,
+    const struct config_route *parent, json_t *names, struct config_route **out, size_t *n);
+
+/* One route at path (a JSON object), inheriting from parent (may be NULL). */
+static int
+load_route(struct vctx *v, const json_t *x, const char *path, const struct config_route *parent,
+    json_t *names, struct config_route *cr)
+{
+	static const char *const keys[] = { "name", "sinks", "group_by", "match", "continue",
+	    "routes", "for", "repeat_interval", "flap_window", NULL };
+	const json_t *gb, *match, *kids;
+	char sp[340];
+	int rc;
+
+	if ((cr->where = strdup(where_of(v, path))) == NULL)
+		return -ENOMEM;
+	if ((rc = check_object(v, x, path)) || (rc = check_keys(v, x, path, keys)) ||
+	    (rc = get_string(v, x, "name", path, NULL, &cr->name)) ||
+	    (rc = get_bool(v, x, "continue", path, false, &cr->cont)) ||
+	    (rc = get_duration(v, x, "for", path, parent ? parent->for_ms : 0, &cr->for_ms)) ||
+	    (rc = get_duration(v, x, "repeat_interval", path, parent ? parent->repeat_ms : 0,
+	    &cr->repeat_ms)) ||
+	    (rc = get_duration(v, x, "flap_window", path, parent ? parent->flap_ms : 0,
+	    &cr->flap_ms)))
+		return rc;
+	if (cr->name == NULL || *cr->name == '\0')
+		return verr(v, path, "%s", "name: required");
+	if (json_object_get(names, cr->name) != NULL)
+		return verr(v, path, "duplicate route name '%s'", cr->name);
+	if (json_object_set_new(names, cr->name, json_true()) != 0)
+		return -ENOMEM;
+	snprintf(sp, sizeof(sp), "%s.sinks", path);
+	if (json_object_get(x, "sinks") != NULL) {
+		if ((rc = string_list(v, json_object_get(x, "sinks"), sp, &cr->sinks,
+		    &cr->n_sinks)) != 0)
+			return rc;
+		if (cr->n_sinks == 0)
+			return verr(v, sp, "%s", "at least one sink is required");
+	} else if (parent != NULL) {
+		if ((rc = copy_list(parent->sinks, parent->n_sinks, &cr->sinks, &cr->n_sinks)) != 0)
+			return rc;
+	} else {
+		return verr(v, path, "%s", "sinks: required (a list of sink names)");
+	}
+	for (size_t j = 0; j < cr->n_sinks; j++) {
+		char ep[400];
+
+		snprintf(ep, sizeof(ep), "%s.%zu", sp, j);
+		if (config_find_sink(v->cfg, cr->sinks[j]) == NULL)
+			return verr(v, ep, "no sink named '%s' (define it under sinks:)", cr->sinks[j]);
+	}
+	gb = json_object_get(x, "group_by");
+	snprintf(sp, sizeof(sp), "%s.group_by", path);
+	if (gb != NULL && !json_is_null(gb)) {
+		if ((rc = string_list(v, gb, sp, &cr->group_by, &cr->n_group_by)) != 0)
+			return rc;
+		for (size_t j = 0; j < cr->n_group_by; j++) {
+			char ep[400];
+
+			snprintf(ep, sizeof(ep), "%s.%zu", sp, j);
+			if (strcmp(cr->group_by[j], "...") == 0 ? cr->n_group_by != 1 :
+			    !matcher_field_known(cr->group_by[j]))
+				return verr(v, ep, "'%s' is not an event field (cluster, app, labels.X, "
+				    "...; or ['...'] alone to keep every event separate)",
+				    cr->group_by[j]);
+		}
+	} else if (parent != NULL && parent->group_by != NULL) {
+		if ((rc = copy_list(parent->group_by, parent->n_group_by, &cr->group_by,
+		    &cr->n_group_by)) != 0)
+			return rc;
+	}
+	match = json_object_get(x, "match");
+	snprintf(sp, sizeof(sp), "%s.match", path);
+	if (match != NULL && !json_is_null(match)) {
+		const json_t *e;
+		size_t j;
+
+		if (json_is_string(match))
+			return verr(v, sp, "%s", "expected a list of matchers, e.g. ['source = argocd']");
+		if (!json_is_array(match))
+			return verr(v, sp, "%s", "expected a list of matchers");
+		cr->matchers = calloc(json_array_size(match) + 1, sizeof(*cr->matchers));
+		if (cr->matchers == NULL)
+			return -ENOMEM;
+		json_array_foreach(match, j, e) {
+			char ep[400], merr[400];
+
+			snprintf(ep, sizeof(ep), "%s.%zu", sp, j);
+			if (!json_is_string(e))
+				return verr(v, ep, "%s", "expected a string like 'cluster =~ \"prod-.*\"'");
+			rc = matcher_parse(json_string_value(e), &cr->matchers[j], merr, sizeof(merr));
+			if (rc == -ENOMEM)
+				return rc;
+			if (rc != 0)
+				return verr(v, ep, "%s", merr);
+			cr->n_matchers++;
+		}
+	}
+	kids = json_object_get(x, "routes");
+	snprintf(sp, sizeof(sp), "%s.routes", path);
+	if (kids != NULL && !json_is_null(kids))
+		return load_route_list(v, kids, sp, cr, names, &cr->routes, &cr->n_routes);
+	return 0;
+}
+
+static int
+load_route_list(struct vctx *v, const json_t *list, const char *path,
+    const struct config_route *parent, json_t *names, struct config_route **out, size_t *n)
+{
+	const json_t *x;
+	char rp[320];
+	size_t i;
+	int rc;
+
+	if (!json_is_array(list))
+		return verr(v, path, "%s", "expected a list of routes");
+	*out = calloc(json_array_size(list) + 1, sizeof(**out));
+	if (*out == NULL)
+		return -ENOMEM;
+	json_array_foreach(list, i, x) {
+		snprintf(rp, sizeof(rp), "%s.%zu", path, i);
+		(*n)++;
+		if ((rc = load_route(v, x, rp, parent, names, &(*out)[i])) != 0)
+			return rc;
+	}
+	return 0;
+}
+
 static int
 load_routes(struct vctx *v)
 {
-	static const char *const keys[] = { "name", "sinks", "group_by", NULL };
 	struct config *cfg = v->cfg;
-	json_t *r = json_object_get(cfg->root, "routes"), *x;
-	char path[256], sp[300];
-	size_t i;
+	json_t *r = json_object_get(cfg->root, "routes"), *names;
 	int rc;
 
 	if (r == NULL || json_is_null(r) || (json_is_array(r) && json_array_size(r) == 0)) {
@@ -439,49 +683,12 @@ load_routes(struct vctx *v)
 		    config_where(cfg, "routes") ? config_where(cfg, "routes") : "<config>");
 		return -EINVAL;
 	}
-	if (!json_is_array(r))
-		return verr(v, "routes", "%s", "expected a list of routes");
-	cfg->routes = calloc(json_array_size(r) + 1, sizeof(*cfg->routes));
-	if (cfg->routes == NULL)
+	names = json_object();
+	if (names == NULL)
 		return -ENOMEM;
-	json_array_foreach(r, i, x) {
-		struct config_route *cr = &cfg->routes[cfg->n_routes++];
-		json_t *gb;
-
-		snprintf(path, sizeof(path), "routes.%zu", i);
-		if ((cr->where = strdup(where_of(v, path))) == NULL)
-			return -ENOMEM;
-		if ((rc = check_object(v, x, path)) || (rc = check_keys(v, x, path, keys)) ||
-		    (rc = get_string(v, x, "name", path, NULL, &cr->name)))
-			return rc;
-		if (cr->name == NULL || *cr->name == '\0')
-			return verr(v, path, "%s", "name: required");
-		for (size_t j = 0; j + 1 < cfg->n_routes; j++)
-			if (strcmp(cfg->routes[j].name, cr->name) == 0)
-				return verr(v, path, "duplicate route name '%s'", cr->name);
-		snprintf(sp, sizeof(sp), "%s.sinks", path);
-		if (json_object_get(x, "sinks") == NULL)
-			return verr(v, path, "%s", "sinks: required (a list of sink names)");
-		if ((rc = string_list(v, json_object_get(x, "sinks"), sp, &cr->sinks,
-		    &cr->n_sinks)) != 0)
-			return rc;
-		if (cr->n_sinks == 0)
-			return verr(v, sp, "%s", "at least one sink is required");
-		for (size_t j = 0; j < cr->n_sinks; j++) {
-			char ep[340];
-
-			snprintf(ep, sizeof(ep), "%s.%zu", sp, j);
-			if (config_find_sink(cfg, cr->sinks[j]) == NULL)
-				return verr(v, ep, "no sink named '%s' (define it under sinks:)",
-				    cr->sinks[j]);
-		}
-		gb = json_object_get(x, "group_by");
-		snprintf(sp, sizeof(sp), "%s.group_by", path);
-		if (gb != NULL && !json_is_null(gb) &&
-		    (rc = string_list(v, gb, sp, &cr->group_by, &cr->n_group_by)) != 0)
-			return rc;
-	}
-	return 0;
+	rc = load_route_list(v, r, "routes", NULL, names, &cfg->routes, &cfg->n_routes);
+	json_decref(names);
+	return rc;
 }
 
 static int
@@ -792,6 +999,29 @@ auth_clear(struct config_auth *a)
 	free(a->hmac_key);
 }
 
+/* Free a route list and everything below it. */
+static void
+routes_free(struct config_route *routes, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct config_route *r = &routes[i];
+
+		free(r->name);
+		for (size_t j = 0; j < r->n_sinks; j++)
+			free(r->sinks[j]);
+		free(r->sinks);
+		for (size_t j = 0; j < r->n_group_by; j++)
+			free(r->group_by[j]);
+		free(r->group_by);
+		for (size_t j = 0; j < r->n_matchers; j++)
+			matcher_clear(&r->matchers[j]);
+		free(r->matchers);
+		routes_free(r->routes, r->n_routes);
+		free(r->where);
+	}
+	free(routes);
+}
+
 void
 config_destroy(struct config *cfg)
 {
@@ -801,8 +1031,11 @@ config_destroy(struct config *cfg)
 	free(cfg->db_path);
 	free(cfg->log_format);
 	free(cfg->log_level);
+	free(cfg->publish);
 	for (size_t i = 0; i < cfg->n_sources; i++) {
 		free(cfg->sources[i].name);
+		free(cfg->sources[i].pull);
+		free(cfg->sources[i].format);
 		auth_clear(&cfg->sources[i].auth);
 	}
 	free(cfg->sources);
@@ -816,19 +1049,7 @@ config_destroy(struct config *cfg)
 		free(s->where);
 	}
 	free(cfg->sinks);
-	for (size_t i = 0; i < cfg->n_routes; i++) {
-		struct config_route *r = &cfg->routes[i];
-
-		free(r->name);
-		for (size_t j = 0; j < r->n_sinks; j++)
-			free(r->sinks[j]);
-		free(r->sinks);
-		for (size_t j = 0; j < r->n_group_by; j++)
-			free(r->group_by[j]);
-		free(r->group_by);
-		free(r->where);
-	}
-	free(cfg->routes);
+	routes_free(cfg->routes, cfg->n_routes);
 	json_decref(cfg->root);
 	json_decref(cfg->where);
 	free(cfg);
@@ -885,17 +1106,48 @@ listen_is_loopback(const char *listen)
 	    strcmp(host, "localhost") == 0;
 }
 
+/* tcp://HOST:PORT or ws://HOST:PORT[/path] on a loopback host; ipc:// is always local. */
+static bool
+nn_address_is_local(const char *addr)
+{
+	char host[300];
+	const char *p, *end;
+
+	if (strncmp(addr, "ipc://", 6) == 0)
+		return true;
+	p = strstr(addr, "://");
+	if (p == NULL)
+		return false;
+	p += 3;
+	end = strchr(p, '/');
+	snprintf(host, sizeof(host), "%.*s", end ? (int)(end - p) : (int)strlen(p), p);
+	/* nanomsg's "tcp://local;remote:port" form: the local part is what is bound */
+	if (strchr(host, ';') != NULL)
+		*strchr(host, ';') = '\0';
+	return listen_is_loopback(host);
+}
+
 int
 config_check_exposure(const struct config *cfg, char *err, size_t errlen)
 {
-	if (cfg->listen == NULL || listen_is_loopback(cfg->listen))
-		return 0;
 	for (size_t i = 0; i < cfg->n_sources; i++) {
 		const struct config_source *cs = &cfg->sources[i];
 		char path[128];
 		const char *where;
 
 		if (!cs->enabled || cs->auth.kind != AUTH_UNSET)
+			continue;
+		if (strcmp(cs->name, "nanomsg") == 0) {
+			if (cs->pull == NULL || nn_address_is_local(cs->pull))
+				continue;
+			where = config_where(cfg, "sources.nanomsg.pull");
+			snprintf(err, errlen, "%s%ssources.nanomsg.pull: %s is not a local address "
+			    "and nanomsg has no authentication: use ipc:// or a loopback tcp:// "
+			    "address, or set auth: none to accept anyone", where ? where : "",
+			    where ? ": " : "", cs->pull);
+			return -EINVAL;
+		}
+		if (cfg->listen == NULL || listen_is_loopback(cfg->listen))
 			continue;
 		snprintf(path, sizeof(path), "sources.%s", cs->name);
 		where = config_where(cfg, path);

@@ -31,6 +31,11 @@ struct config_source {
 	char *name;            /* "argocd" */
 	bool enabled;          /* default true */
 	struct config_auth auth;
+	/* nanomsg only: */
+	char *pull;            /* PULL socket address ("ipc:///run/incidentd/events.ipc");
+	                          required when the nanomsg source is enabled */
+	char *format;          /* normalizer of each message: argocd, alertmanager, flux,
+	                          cloudevents or event (default "event") */
 };
 
 struct config_sink {
@@ -45,12 +50,25 @@ struct config_sink {
 	char *where;           /* "file:line" of the sink's definition */
 };
 
+struct matcher;
+
+/* A route; children inherit sinks and group_by unless they set their own. */
 struct config_route {
 	char *name;
-	char **sinks;          /* sink instance names */
+	char **sinks;          /* sink instance names (own or inherited copies) */
 	size_t n_sinks;
 	char **group_by;       /* event field names forming the incident key; NULL = default */
 	size_t n_group_by;
+	struct matcher *matchers;   /* all must hold; none = every event */
+	size_t n_matchers;
+	bool cont;             /* continue: after a match, try the next sibling too */
+	int64_t for_ms;        /* for: notify only if still firing after this long (0 = at once) */
+	int64_t repeat_ms;     /* repeat_interval: at most one update per sink this often
+	                        * (0 = every update) */
+	int64_t flap_ms;       /* flap_window: firing again this soon after resolving is held
+	                        * down (0 = off) */
+	struct config_route *routes;   /* nested routes, tried in order */
+	size_t n_routes;
 	char *where;
 };
 
@@ -59,6 +77,8 @@ struct config {
 	char *listen;               /* "127.0.0.1:9740" */
 	uint64_t max_body_bytes;    /* 1 MiB */
 	int64_t request_timeout_ms; /* 30s */
+	char *publish;              /* nanomsg PUB address of the live tail; NULL = none */
+	int64_t max_connections;    /* 1024: open client connections; more are refused */
 	/* ledger: */
 	char *db_path;              /* "./var/incidentd.db" */
 	int64_t dedup_window_ms;    /* 10m: same payload from the same source is a duplicate */
@@ -98,9 +118,11 @@ const struct config_sink *config_find_sink(const struct config *cfg, const char 
 const struct config_source *config_find_source(const struct config *cfg, const char *name);
 
 /* Refuse to expose an unauthenticated source: when cfg->listen is not a loopback address
- * (127.0.0.0/8, ::1, localhost), every enabled source must configure auth (bearer, basic,
- * hmac) or say `auth: none` explicitly. Returns 0, or -EINVAL with the source named in err
- * (with its file:line when known). Does not call back. */
+ * (127.0.0.0/8, ::1, localhost), every enabled HTTP source must configure auth (bearer,
+ * basic, hmac) or say `auth: none` explicitly. The nanomsg source has no authentication:
+ * when its pull address is tcp:// or ws:// on anything but loopback it must say
+ * `auth: none`. Returns 0, or -EINVAL with the source named in err (with its file:line
+ * when known). Does not call back. */
 int config_check_exposure(const struct config *cfg, char *err, size_t errlen);
 
 /* The embedded default configuration (conf.d/00-defaults.yaml compiled in). */

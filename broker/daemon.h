@@ -13,6 +13,8 @@
 #include "store.h"
 
 struct server;
+struct nnsource;
+struct publisher;
 
 struct daemon {
 	struct event_base *base;
@@ -23,6 +25,8 @@ struct daemon {
 	struct ingest *ingest;
 	struct dispatcher *disp;
 	struct server *server;
+	struct nnsource *nnsrc;       /* the nanomsg PULL source, or NULL */
+	struct publisher *pub;        /* the live tail's PUB socket, or NULL */
 	const char *config_dir;       /* NULL = embedded defaults */
 	const char *plugin_dir;
 	bool draining;

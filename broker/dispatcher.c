@@ -266,6 +266,20 @@ arm_due(struct dispatcher *d)
 	event_add(d->due_ev, &tv);
 }
 
+/* Whether the incident of del is still firing (true when it cannot be read: deliver). */
+static bool
+incident_still_firing(struct dispatcher *d, const struct delivery *del)
+{
+	struct incident inc;
+	bool firing = true;
+
+	memset(&inc, 0, sizeof(inc));
+	if (store_get_incident(d->st, del->incident_id, &inc) == 0 && inc.state != NULL)
+		firing = strcmp(inc.state, "firing") == 0;
+	incident_clear(&inc);
+	return firing;
+}
+
 static void
 dispatch_pass(evutil_socket_t fd, short what, void *arg)
 {
@@ -290,9 +304,24 @@ dispatch_pass(evutil_socket_t fd, short what, void *arg)
 	}
 	if (n == 0)
 		goto out;
-	/* Mark the batch RUNNING in one transaction, then hand it out. */
+	/* Mark the batch RUNNING in one transaction, then hand it out. A delivery held by a
+	 * `for` window whose incident no longer fires is cancelled instead. */
 	rc = store_begin(d->st);
 	for (size_t i = 0; rc == 0 && i < n; i++) {
+		if (rows[i].requires_firing && !incident_still_firing(d, &rows[i])) {
+			rows[i].state = DELIVERY_CANCELLED;
+			rows[i].updated_at = now;
+			free(rows[i].last_error);
+			rows[i].last_error = strdup("the incident no longer fires at the end of its "
+			    "for/flap window: never notified");
+			rc = store_update_delivery(d->st, &rows[i]);
+			if (rc == 0)
+				rc = store_release_dependents(d->st, rows[i].id, false, now);
+			if (rc == 0)
+				trace_attempt(d, &rows[i], "cancelled", "sink %s %s: %s", rows[i].sink,
+				    rows[i].action, rows[i].last_error ? rows[i].last_error : "");
+			continue;
+		}
 		rows[i].state = DELIVERY_RUNNING;
 		rows[i].attempts++;
 		rows[i].updated_at = now;
@@ -308,6 +337,8 @@ dispatch_pass(evutil_socket_t fd, short what, void *arg)
 	for (size_t i = 0; i < n; i++) {
 		struct incident inc;
 
+		if (rows[i].state != DELIVERY_RUNNING)
+			continue;
 		c = calloc(1, sizeof(*c));
 		if (c == NULL) {
 			log_error("dispatcher", "out of memory; delivery %lld stays running",

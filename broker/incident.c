@@ -2,11 +2,13 @@
 #include "incident.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "matcher.h"
 #include "router.h"
 
 struct trace {
@@ -60,12 +62,12 @@ incident_init(struct incident *inc, const struct ievent *ev, const char *key,
 	return 0;
 }
 
-/* Order the route's sinks so that a sink comes after the sink it is chained to. Returns
- * indexes into route->sinks in *order (caller frees). */
+/* Order the sinks so that a sink comes after the sink it is chained to. Returns indexes
+ * into sinks in *order (caller frees). */
 static int
-sink_order(const struct config *cfg, const struct config_route *route, size_t **order)
+sink_order(const struct config *cfg, const char *const *sinks, size_t n, size_t **order)
 {
-	size_t n = route->n_sinks, done = 0;
+	size_t done = 0;
 	size_t *o = calloc(n ? n : 1, sizeof(*o));
 	char *placed = calloc(n ? n : 1, 1);
 	int rc = 0;
@@ -83,11 +85,11 @@ sink_order(const struct config *cfg, const struct config_route *route, size_t **
 
 			if (placed[i])
 				continue;
-			cs = config_find_sink(cfg, route->sinks[i]);
+			cs = config_find_sink(cfg, sinks[i]);
 			if (cs && cs->after) {
 				for (size_t j = 0; j < n; j++)
 					if (!placed[j] && j != i &&
-					    strcmp(route->sinks[j], cs->after) == 0)
+					    strcmp(sinks[j], cs->after) == 0)
 						ready = 0;
 			}
 			if (ready) {
@@ -110,34 +112,106 @@ out:
 	return rc;
 }
 
-/* Write one delivery per enabled sink of the route, chained per `after:`. */
-static int
-schedule_deliveries(struct store *st, const struct config *cfg, const struct route_plan *plan,
-    const struct ievent *ev, const struct incident *inc, const char *action, int64_t now,
-    struct trace *tr, int *count)
+/* "2m", "90s", "1h30m", "250ms": a duration for traces. */
+static const char *
+fmt_dur(int64_t ms, char *buf, size_t len)
 {
-	const struct config_route *route = plan->route;
+	if (ms % 1000 != 0 || ms == 0)
+		snprintf(buf, len, "%lldms", (long long)ms);
+	else if (ms % 3600000 == 0)
+		snprintf(buf, len, "%lldh", (long long)(ms / 3600000));
+	else if (ms % 60000 == 0)
+		snprintf(buf, len, "%lldm", (long long)(ms / 60000));
+	else
+		snprintf(buf, len, "%llds", (long long)(ms / 1000));
+	return buf;
+}
+
+/* What one sink gets for this action, from the route's windows and what the sink was told
+ * before. Returns 0 and either *skip (a reason, in skip_buf) or a delivery due at *due
+ * (*requires_firing for a held first notification); or a negative errno. */
+static int
+sink_policy(struct store *st, const struct config_route *route, const struct incident *inc,
+    const char *sink, const char *action, int64_t now, int64_t hold_ms, const char *hold_why,
+    int64_t *due, bool *requires_firing, const char **skip, char *skip_buf, size_t len)
+{
+	struct sink_history h;
+	char a[32], b[32];
+	int rc;
+
+	*due = now;
+	*requires_firing = false;
+	*skip = NULL;
+	rc = store_sink_history(st, inc->id, sink, &h);
+	if (rc != 0)
+		return rc;
+	if (strcmp(action, "open") == 0) {
+		if (hold_ms > 0) {
+			*due = now + hold_ms;
+			*requires_firing = true;
+		}
+		(void)hold_why;
+	} else if (strcmp(action, "update") == 0) {
+		if (h.held_open_id != 0) {
+			snprintf(skip_buf, len, "the first notification (delivery %lld) is still held; "
+			    "it will carry the latest state", (long long)h.held_open_id);
+			*skip = skip_buf;
+		} else if (route->repeat_ms > 0 && h.last_notified_at > 0 &&
+		    now - h.last_notified_at < route->repeat_ms) {
+			snprintf(skip_buf, len, "repeat_interval %s: last notified %s ago",
+			    fmt_dur(route->repeat_ms, a, sizeof(a)),
+			    fmt_dur((now - h.last_notified_at) / 1000 * 1000, b, sizeof(b)));
+			*skip = skip_buf;
+		}
+	} else if (strcmp(action, "resolve") == 0) {
+		if (h.held_open_id != 0) {
+			rc = store_cancel_delivery(st, h.held_open_id, "the incident resolved before its "
+			    "for/flap window ended: never notified", now);
+			if (rc != 0 && rc != -ENOENT)
+				return rc;
+			snprintf(skip_buf, len, "resolved within the window: held delivery %lld "
+			    "cancelled, nothing to resolve", (long long)h.held_open_id);
+			*skip = skip_buf;
+		} else if (!h.told_since_resolve) {
+			snprintf(skip_buf, len, "%s", "the sink was not notified of this incident since "
+			    "it last resolved: nothing to resolve");
+			*skip = skip_buf;
+		}
+	}
+	return 0;
+}
+
+/* Write one delivery per enabled sink of the plan, chained per `after:`. hold_ms > 0 holds
+ * an open for that long (a `for` window or a flap hold-down, named by hold_why). */
+static int
+schedule_deliveries(struct store *st, const struct config *cfg, const struct plan_target *tg,
+    const struct ievent *ev, const struct incident *inc, const char *action, int64_t now,
+    int64_t hold_ms, const char *hold_why, struct trace *tr, int *count)
+{
+	const char *const *sinks = tg->sinks;
+	size_t n_sinks = tg->n_sinks;
 	size_t *order = NULL;
 	int64_t *ids = NULL;
 	int rc;
 
-	rc = sink_order(cfg, route, &order);
+	rc = sink_order(cfg, sinks, n_sinks, &order);
 	if (rc != 0)
 		goto out;
-	ids = calloc(route->n_sinks ? route->n_sinks : 1, sizeof(*ids));
+	ids = calloc(n_sinks ? n_sinks : 1, sizeof(*ids));
 	if (ids == NULL) {
 		rc = -ENOMEM;
 		goto out;
 	}
-	for (size_t k = 0; k < route->n_sinks; k++) {
+	for (size_t k = 0; k < n_sinks; k++) {
 		size_t i = order[k];
-		const struct config_sink *cs = config_find_sink(cfg, route->sinks[i]);
+		const struct config_sink *cs = config_find_sink(cfg, sinks[i]);
 		struct delivery d;
-		int64_t dep = 0;
+		int64_t dep = 0, due = now;
+		bool held = false;
 
 		if (cs == NULL || !cs->enabled) {
 			rc = trace_add(tr, "delivery", "skipped", "sink %s is disabled",
-			    route->sinks[i]);
+			    sinks[i]);
 			if (rc != 0)
 				goto out;
 			continue;
@@ -145,8 +219,8 @@ schedule_deliveries(struct store *st, const struct config *cfg, const struct rou
 		if (cs->after) {
 			int found = 0;
 
-			for (size_t j = 0; j < route->n_sinks; j++) {
-				if (strcmp(route->sinks[j], cs->after) == 0) {
+			for (size_t j = 0; j < n_sinks; j++) {
+				if (strcmp(sinks[j], cs->after) == 0) {
 					found = 1;
 					dep = ids[j];
 				}
@@ -154,7 +228,23 @@ schedule_deliveries(struct store *st, const struct config *cfg, const struct rou
 			if (!found || dep == 0) {
 				rc = trace_add(tr, "delivery", "skipped",
 				    "sink %s runs after %s, which does not run for route %s",
-				    cs->name, cs->after, route->name);
+				    cs->name, cs->after, tg->route->name);
+				if (rc != 0)
+					goto out;
+				continue;
+			}
+		}
+		{
+			const char *skip = NULL;
+			char why[256];
+
+			rc = sink_policy(st, tg->route, inc, cs->name, action, now, hold_ms, hold_why,
+			    &due, &held, &skip, why, sizeof(why));
+			if (rc != 0)
+				goto out;
+			if (skip != NULL) {
+				rc = trace_add(tr, "delivery", "skipped", "sink %s action %s: %s", cs->name,
+				    action, skip);
 				if (rc != 0)
 					goto out;
 				continue;
@@ -166,21 +256,31 @@ schedule_deliveries(struct store *st, const struct config *cfg, const struct rou
 		d.sink = cs->name;
 		d.action = (char *)action;
 		d.state = dep ? DELIVERY_BLOCKED : DELIVERY_PENDING;
-		d.next_attempt_at = now;
+		d.next_attempt_at = due;
 		d.created_at = d.updated_at = now;
 		d.depends_on = dep;
+		d.requires_firing = held;
 		rc = store_insert_delivery(st, &d);
 		if (rc != 0)
 			goto out;
 		ids[i] = d.id;
 		(*count)++;
-		if (dep)
+		if (held) {
+			char when[UTIL_TIME_LEN], dur[32];
+
+			util_format_time(due, when, sizeof(when));
+			rc = trace_add(tr, "delivery", "held",
+			    "sink %s action %s: delivery %lld held until %s (%s %s): sent only if "
+			    "the incident still fires then", cs->name, action, (long long)d.id, when,
+			    hold_why, fmt_dur(hold_ms, dur, sizeof(dur)));
+		} else if (dep) {
 			rc = trace_add(tr, "delivery", "scheduled",
 			    "sink %s action %s: delivery %lld, after delivery %lld (%s)", cs->name,
 			    action, (long long)d.id, (long long)dep, cs->after);
-		else
+		} else {
 			rc = trace_add(tr, "delivery", "scheduled",
 			    "sink %s action %s: delivery %lld", cs->name, action, (long long)d.id);
+		}
 		if (rc != 0)
 			goto out;
 	}
@@ -190,99 +290,207 @@ out:
 	return rc;
 }
 
+/* What the event does to one target's incident. */
+struct target_state {
+	struct incident inc;
+	bool have;                 /* the incident exists (now) */
+	const char *action;        /* open, update, resolve, or NULL */
+	const char *transition;
+	int64_t was_resolved_at;   /* a reopened incident: when it had resolved */
+};
+
+/* Look the target's incident up and move it; writes it when something happens. */
+static int
+target_transition(struct store *st, const struct ievent *ev, const struct plan_target *tg,
+    struct target_state *ts)
+{
+	int rc;
+
+	rc = store_get_incident_by_key(st, tg->key, &ts->inc);
+	if (rc == 0)
+		ts->have = true;
+	else if (rc != -ENOENT)
+		return rc;
+	if (strcmp(ev->status, "firing") == 0) {
+		if (!ts->have) {
+			rc = incident_init(&ts->inc, ev, tg->key, tg->route);
+			if (rc != 0)
+				return rc;
+			ts->have = true;
+			ts->action = "open";
+			ts->transition = "opened";
+		} else if (strcmp(ts->inc.state, "resolved") == 0) {
+			ts->action = "open";
+			ts->transition = "reopened";
+			ts->was_resolved_at = ts->inc.resolved_at;
+			ts->inc.resolved_at = 0;
+		} else {
+			ts->action = "update";
+			ts->transition = "updated";
+		}
+		if ((rc = set_str(&ts->inc.state, "firing")) != 0)
+			return rc;
+	} else if (strcmp(ev->status, "resolved") == 0) {
+		if (ts->have && strcmp(ts->inc.state, "firing") == 0) {
+			ts->action = "resolve";
+			ts->transition = "resolved";
+			ts->inc.resolved_at = ev->received_at;
+			if ((rc = set_str(&ts->inc.state, "resolved")) != 0)
+				return rc;
+		} else {
+			ts->transition = ts->have ? "already resolved" : "nothing to resolve";
+		}
+	} else {
+		ts->transition = "informational";
+	}
+	if (!ts->have || ts->action == NULL)
+		return 0;
+	ts->inc.updated_at = ev->received_at;
+	ts->inc.event_count++;
+	if ((rc = set_str(&ts->inc.last_event_id, ev->id)) != 0 ||
+	    (rc = set_str(&ts->inc.title, ev->summary)) != 0)
+		return rc;
+	return store_put_incident(st, &ts->inc);
+}
+
+/* Whether an active silence matches ev: 1 with the silence named in why, 0, or -errno.
+ * A silence whose matchers no longer parse is ignored (they were validated when added). */
+static int
+silence_check(struct store *st, const struct ievent *ev, int64_t now, char *why, size_t len)
+{
+	json_t *list = NULL, *sil, *m;
+	size_t i, j;
+	int rc, hit = 0;
+
+	rc = store_silence_list(st, now, false, &list);
+	if (rc != 0)
+		return rc;
+	json_array_foreach(list, i, sil) {
+		bool all = json_array_size(json_object_get(sil, "matchers")) > 0;
+
+		json_array_foreach(json_object_get(sil, "matchers"), j, m) {
+			struct matcher mt;
+			char err[256];
+
+			if (!all)
+				break;
+			if (!json_is_string(m) ||
+			    matcher_parse(json_string_value(m), &mt, err, sizeof(err)) != 0) {
+				all = false;
+				break;
+			}
+			rc = matcher_eval(&mt, ev, NULL, 0);
+			matcher_clear(&mt);
+			if (rc < 0)
+				goto out;
+			all = rc == 1;
+		}
+		if (all) {
+			snprintf(why, len, "silence %s until %s (%s)",
+			    json_string_value(json_object_get(sil, "id")),
+			    json_string_value(json_object_get(sil, "ends_at")),
+			    json_string_value(json_object_get(sil, "comment")));
+			hit = 1;
+			break;
+		}
+	}
+	rc = hit;
+out:
+	json_decref(list);
+	return rc;
+}
+
 int
 incident_apply(struct store *st, const struct config *cfg, const struct ievent *ev,
     const char *payload_sha256, int64_t now, int *n_deliveries)
 {
 	struct route_plan plan;
-	struct incident inc;
+	struct target_state *ts = NULL;
 	struct trace tr = { .st = st, .event_id = ev->id };
-	const char *action = NULL, *transition = NULL;
-	int have = 0, rc;
+	const char *first = NULL;
+	char silenced[512] = "";
+	int rc;
 
 	*n_deliveries = 0;
-	memset(&inc, 0, sizeof(inc));
 	rc = router_plan(cfg, ev, &plan);
 	if (rc != 0)
 		goto out;
-
-	if (plan.route != NULL) {
-		rc = store_get_incident_by_key(st, plan.key, &inc);
-		if (rc == 0)
-			have = 1;
-		else if (rc != -ENOENT)
-			goto out;
+	ts = calloc(plan.n_targets ? plan.n_targets : 1, sizeof(*ts));
+	if (ts == NULL) {
+		rc = -ENOMEM;
+		goto out;
 	}
-
-	if (plan.route == NULL) {
-		transition = "none";
-	} else if (strcmp(ev->status, "firing") == 0) {
-		if (!have) {
-			rc = incident_init(&inc, ev, plan.key, plan.route);
-			if (rc != 0)
-				goto out;
-			have = 1;
-			action = "open";
-			transition = "opened";
-		} else if (strcmp(inc.state, "resolved") == 0) {
-			action = "open";
-			transition = "reopened";
-			inc.resolved_at = 0;
-		} else {
-			action = "update";
-			transition = "updated";
-		}
-		if ((rc = set_str(&inc.state, "firing")) != 0)
-			goto out;
-	} else if (strcmp(ev->status, "resolved") == 0) {
-		if (have && strcmp(inc.state, "firing") == 0) {
-			action = "resolve";
-			transition = "resolved";
-			inc.resolved_at = ev->received_at;
-			if ((rc = set_str(&inc.state, "resolved")) != 0)
-				goto out;
-		} else {
-			transition = have ? "already resolved" : "nothing to resolve";
-		}
-	} else {
-		transition = "informational";
-	}
-
-	if (have && action != NULL) {
-		inc.updated_at = ev->received_at;
-		inc.event_count++;
-		if ((rc = set_str(&inc.last_event_id, ev->id)) != 0 ||
-		    (rc = set_str(&inc.title, ev->summary)) != 0)
-			goto out;
-		rc = store_put_incident(st, &inc);
+	/* incidents first: the event row refers to one (the first route's) */
+	for (size_t i = 0; i < plan.n_targets; i++) {
+		rc = target_transition(st, ev, &plan.targets[i], &ts[i]);
 		if (rc != 0)
 			goto out;
+		if (first == NULL && ts[i].have)
+			first = ts[i].inc.id;
 	}
-
-	rc = store_insert_event(st, ev, payload_sha256, have ? inc.id : NULL);
+	rc = store_insert_event(st, ev, payload_sha256, first);
 	if (rc != 0)
 		goto out;
-	tr.incident_id = have ? inc.id : NULL;
+	tr.incident_id = first;
 	for (size_t i = 0; i < plan.n_steps; i++) {
 		rc = trace_add(&tr, plan.steps[i].step, plan.steps[i].outcome, "%s",
 		    plan.steps[i].detail);
 		if (rc != 0)
 			goto out;
 	}
-	if (plan.route == NULL)
-		goto out;
-	if (action == NULL) {
-		rc = trace_add(&tr, "incident", transition, "%s event for key %s: no action",
-		    ev->status, plan.key);
-		goto out;
+	if (plan.n_targets > 0) {
+		rc = silence_check(st, ev, now, silenced, sizeof(silenced));
+		if (rc < 0)
+			goto out;
+		rc = 0;
 	}
-	rc = trace_add(&tr, "incident", transition, "incident %s key %s is %s", inc.id, plan.key,
-	    inc.state);
-	if (rc != 0)
-		goto out;
-	rc = schedule_deliveries(st, cfg, &plan, ev, &inc, action, now, &tr, n_deliveries);
+	for (size_t i = 0; i < plan.n_targets; i++) {
+		const struct plan_target *tg = &plan.targets[i];
+
+		tr.incident_id = ts[i].have ? ts[i].inc.id : NULL;
+		if (silenced[0] != '\0' && ts[i].action != NULL) {
+			rc = trace_add(&tr, "incident", ts[i].transition, "incident %s key %s is %s",
+			    ts[i].inc.id, tg->key, ts[i].inc.state);
+			if (rc == 0)
+				rc = trace_add(&tr, "silence", "silenced", "no notification (%s action "
+				    "%s): %s", tg->key, ts[i].action, silenced);
+			if (rc != 0)
+				goto out;
+			continue;
+		}
+		if (ts[i].action == NULL) {
+			rc = trace_add(&tr, "incident", ts[i].transition, "%s event for key %s: no "
+			    "action", ev->status, tg->key);
+			if (rc != 0)
+				goto out;
+			continue;
+		}
+		int64_t hold = 0;
+		const char *why = NULL;
+
+		if (strcmp(ts[i].action, "open") == 0 && tg->route->for_ms > 0) {
+			hold = tg->route->for_ms;
+			why = "for";
+		}
+		if (ts[i].was_resolved_at > 0 && tg->route->flap_ms > 0 &&
+		    ev->received_at - ts[i].was_resolved_at < tg->route->flap_ms &&
+		    tg->route->flap_ms > hold) {
+			/* flapping: held down for flap_window instead of notified again at once */
+			hold = tg->route->flap_ms;
+			why = "flapping: fired again within flap_window";
+		}
+		rc = trace_add(&tr, "incident", ts[i].transition, "incident %s key %s is %s",
+		    ts[i].inc.id, tg->key, ts[i].inc.state);
+		if (rc == 0)
+			rc = schedule_deliveries(st, cfg, tg, ev, &ts[i].inc, ts[i].action, now, hold,
+			    why, &tr, n_deliveries);
+		if (rc != 0)
+			goto out;
+	}
 out:
-	incident_clear(&inc);
+	for (size_t i = 0; ts != NULL && i < plan.n_targets; i++)
+		incident_clear(&ts[i].inc);
+	free(ts);
 	route_plan_clear(&plan);
 	return rc;
 }

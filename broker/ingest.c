@@ -31,6 +31,8 @@ struct ingest {
 	size_t n_queued;
 	ingest_committed_fn committed;
 	void *committed_arg;
+	ingest_event_fn observer;
+	void *observer_arg;
 };
 
 static void ingest_pass(evutil_socket_t fd, short what, void *arg);
@@ -61,6 +63,13 @@ void
 ingest_set_config(struct ingest *ing, const struct config *cfg)
 {
 	ing->cfg = cfg;
+}
+
+void
+ingest_set_observer(struct ingest *ing, ingest_event_fn fn, void *arg)
+{
+	ing->observer = fn;
+	ing->observer_arg = arg;
 }
 
 int
@@ -220,6 +229,8 @@ answer:
 			metrics_add(dups[i] ? "incidentd_events_duplicate_total"
 					    : "incidentd_events_accepted_total",
 			    labels, dups[i] ? 1 : (double)it->events.n);
+			for (size_t k = 0; !dups[i] && ing->observer && k < it->events.n; k++)
+				ing->observer(ing->observer_arg, it->events.v[k]);
 		}
 		it->done(it->arg, &res);
 		if (ids)

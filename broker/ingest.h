@@ -29,6 +29,11 @@ typedef void (*ingest_done_fn)(void *arg, const struct ingest_result *res);
 /* Called after every successful commit that wrote deliveries. */
 typedef void (*ingest_committed_fn)(void *arg, int n_deliveries);
 
+/* Called once per newly committed event (never for a duplicate or a failed commit), after
+ * the commit and before the done callback of its submission; ev is borrowed for the
+ * duration of the call. Must not call ingest_submit(). */
+typedef void (*ingest_event_fn)(void *arg, const struct ievent *ev);
+
 /* Create the ingest queue on base, writing to st (borrowed; must outlive it).
  * Returns 0 and *out, or -ENOMEM. */
 int ingest_new(struct event_base *base, struct store *st, ingest_committed_fn committed,
@@ -37,6 +42,10 @@ int ingest_new(struct event_base *base, struct store *st, ingest_committed_fn co
 /* The configuration used for routing from the next commit pass on (borrowed; the caller
  * keeps it alive until replaced and the next pass has run, see ingest_flush). */
 void ingest_set_config(struct ingest *ing, const struct config *cfg);
+
+/* Watch every newly committed event from the next commit pass on (fn NULL = stop).
+ * Used for the live tail (broker/publish.c). */
+void ingest_set_observer(struct ingest *ing, ingest_event_fn fn, void *arg);
 
 /* Queue the events of one request (source borrowed; events moved out of *events, which
  * is left empty). payload_sha256 identifies the exact body for idempotency.

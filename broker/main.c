@@ -15,7 +15,9 @@
 #include "ingest.h"
 #include "log.h"
 #include "metrics.h"
+#include "nanomsg.h"
 #include "plugin.h"
+#include "router.h"
 #include "server.h"
 #include "store.h"
 
@@ -230,6 +232,51 @@ on_committed(void *arg, int n_deliveries)
 	dispatcher_kick(rt->dmn.disp);
 }
 
+/* Every newly committed event goes to the live tail, with its incident key. */
+static void
+on_event(void *arg, const struct ievent *ev)
+{
+	struct runtime *rt = arg;
+	struct route_plan plan;
+	bool planned;
+
+	if (rt->dmn.pub == NULL)
+		return;
+	/* the same plan incident_apply() made: the route and configuration are unchanged */
+	planned = router_plan(rt->dmn.cfg, ev, &plan) == 0;
+	publisher_send_event(rt->dmn.pub, ev, planned && plan.n_targets > 0 ?
+	    plan.targets[0].key : NULL);
+	route_plan_clear(&plan);     /* router_plan() zeroes the plan first: always safe */
+}
+
+static bool
+str_changed(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return a != b;
+	return strcmp(a, b) != 0;
+}
+
+/* The nanomsg sockets are bound at start; say what a reload cannot change. */
+static void
+reload_warn_nanomsg(const struct config *old, const struct config *cfg)
+{
+	const struct config_source *a = config_find_source(old, "nanomsg");
+	const struct config_source *b = config_find_source(cfg, "nanomsg");
+	const char *pa = a && a->enabled ? a->pull : NULL;
+	const char *pb = b && b->enabled ? b->pull : NULL;
+
+	if (str_changed(old->publish, cfg->publish))
+		log_warn("main", "server.publish changed to %s: takes effect after a restart",
+		    cfg->publish ? cfg->publish : "(off)");
+	if (pb != NULL && str_changed(pa, pb))
+		log_warn("main", "sources.nanomsg.pull changed to %s: takes effect after a "
+		    "restart", pb);
+	else if (pa != NULL && pb == NULL)
+		log_warn("main", "sources.nanomsg disabled: messages are refused; the socket "
+		    "closes at the next restart");
+}
+
 static void
 reload(struct runtime *rt)
 {
@@ -265,6 +312,7 @@ reload(struct runtime *rt)
 		    cfg->listen);
 	if (strcmp(cfg->db_path, dmn->cfg->db_path) != 0)
 		log_warn("main", "ledger.path changed: takes effect after a restart");
+	reload_warn_nanomsg(dmn->cfg, cfg);
 	setup_logging(&rt->opt, cfg);
 	ret->cfg = dmn->cfg;
 	ret->next = rt->retired;
@@ -311,6 +359,7 @@ drain(struct runtime *rt)
 	log_info("main", "draining: no new connections, finishing accepted work");
 	dmn->draining = true;
 	server_stop_listening(dmn->server);
+	nnsource_stop(dmn->nnsrc);
 	ingest_flush(dmn->ingest);
 	dispatcher_drain(dmn->disp);
 	sink_set_flush(dmn->sinks);
@@ -330,6 +379,25 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 		reload(rt);
 	else
 		drain(rt);
+}
+
+/* The live tail's PUB socket (server.publish) and the nanomsg source, when configured. */
+static int
+start_nanomsg(struct runtime *rt, char *err, size_t errlen)
+{
+	struct daemon *dmn = &rt->dmn;
+	const struct config_source *cs = config_find_source(dmn->cfg, "nanomsg");
+	int rc;
+
+	if (dmn->cfg->publish != NULL) {
+		rc = publisher_new(dmn->cfg->publish, &dmn->pub, err, errlen);
+		if (rc != 0)
+			return rc;
+		ingest_set_observer(dmn->ingest, on_event, rt);
+	}
+	if (cs != NULL && cs->enabled)
+		return nnsource_new(dmn, cs->pull, &dmn->nnsrc, err, errlen);
+	return 0;
 }
 
 static int
@@ -371,6 +439,11 @@ run(struct runtime *rt)
 		log_error("main", "%s", err);
 		return rc;
 	}
+	rc = start_nanomsg(rt, err, sizeof(err));
+	if (rc != 0) {
+		log_error("main", "%s", err);
+		return rc;
+	}
 	rt->sig_hup = evsignal_new(dmn->base, SIGHUP, on_signal, rt);
 	rt->sig_term = evsignal_new(dmn->base, SIGTERM, on_signal, rt);
 	rt->sig_int = evsignal_new(dmn->base, SIGINT, on_signal, rt);
@@ -399,7 +472,9 @@ teardown(struct runtime *rt)
 	struct retired_config *r;
 
 	server_destroy(dmn->server);
-	ingest_destroy(dmn->ingest);
+	nnsource_destroy(dmn->nnsrc);
+	ingest_destroy(dmn->ingest);     /* commits what is queued: published below */
+	publisher_destroy(dmn->pub);
 	sink_set_destroy(dmn->sinks);
 	dispatcher_destroy(dmn->disp);
 	plugin_host_destroy(dmn->phost);

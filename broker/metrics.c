@@ -28,6 +28,17 @@ static const struct family families[] = {
 	  "Configuration reloads, by result (ok, failed)." },
 	{ "incidentd_ledger_commit_failures_total", "counter",
 	  "Ledger transactions that could not commit." },
+	{ "incidentd_nanomsg_messages_total", "counter",
+	  "Messages of the nanomsg source, by result (accepted, duplicate, rejected, failed)." },
+	{ "incidentd_tail_messages_total", "counter",
+	  "Events published for incidentctl tail, by result (sent, dropped)." },
+	{ "incidentd_connections_open", "gauge",
+	  "Client connections whose socket is open (including ones being closed)." },
+	{ "incidentd_connections_rejected_total", "counter",
+	  "Connections answered 503 and closed because server.max_connections were open." },
+	{ "incidentd_requests_timed_out_total", "counter",
+	  "Connections closed because a request took longer than server.request_timeout "
+	  "to arrive." },
 };
 
 struct sample {

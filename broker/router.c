@@ -1,7 +1,9 @@
 /* router.c - route selection and incident keys. */
 #include "router.h"
+#include "matcher.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,6 +89,13 @@ router_incident_key(const struct ievent *ev, char *const *group_by, size_t n)
 	}
 	if (key_append(&buf, &len, &cap, ev->source) != 0)
 		goto fail;
+	if (n == 1 && strcmp(fields[0], "...") == 0) {
+		/* group_by: ['...']: every event is its own incident */
+		if (key_append_raw(&buf, &len, &cap, "/", 1) != 0 ||
+		    key_append(&buf, &len, &cap, ev->id) != 0)
+			goto fail;
+		return buf;
+	}
 	for (size_t i = 0; i < n; i++) {
 		char *v = NULL;
 
@@ -108,26 +117,132 @@ fail:
 	return NULL;
 }
 
+/* Record that route r takes the event: into the target of its key (new or shared). */
+static int
+plan_take(struct route_plan *plan, const struct ievent *ev, const struct config_route *r,
+    struct plan_target **out)
+{
+	struct plan_target *t = NULL, *nt;
+	char *key = router_incident_key(ev, r->group_by, r->n_group_by);
+	const char **ns;
+
+	if (key == NULL)
+		return -ENOMEM;
+	for (size_t i = 0; i < plan->n_targets && t == NULL; i++)
+		if (strcmp(plan->targets[i].key, key) == 0)
+			t = &plan->targets[i];
+	if (t != NULL) {
+		free(key);
+	} else {
+		nt = realloc(plan->targets, (plan->n_targets + 1) * sizeof(*nt));
+		if (nt == NULL) {
+			free(key);
+			return -ENOMEM;
+		}
+		plan->targets = nt;
+		t = &nt[plan->n_targets++];
+		memset(t, 0, sizeof(*t));
+		t->route = r;
+		t->key = key;
+	}
+	ns = realloc(t->sinks, (t->n_sinks + r->n_sinks + 1) * sizeof(*ns));
+	if (ns == NULL)
+		return -ENOMEM;
+	t->sinks = ns;
+	for (size_t i = 0; i < r->n_sinks; i++) {
+		bool dup = false;
+
+		for (size_t j = 0; j < t->n_sinks && !dup; j++)
+			dup = strcmp(t->sinks[j], r->sinks[i]) == 0;
+		if (!dup)
+			ns[t->n_sinks++] = r->sinks[i];
+	}
+	*out = t;
+	return 0;
+}
+
+/* Whether every matcher of r holds; on a mismatch why names the first failing one. */
+static int
+route_matches(const struct config_route *r, const struct ievent *ev, char *why, size_t len)
+{
+	char seen[256];
+
+	for (size_t i = 0; i < r->n_matchers; i++) {
+		int hit = matcher_eval(&r->matchers[i], ev, seen, sizeof(seen));
+
+		if (hit < 0)
+			return hit;
+		if (!hit) {
+			snprintf(why, len, "'%s' does not hold (%s)", r->matchers[i].text, seen);
+			return 0;
+		}
+	}
+	snprintf(why, len, "%s", r->n_matchers ? "all matchers hold" : "no matchers");
+	return 1;
+}
+
+/* Try the routes of one level; *took is set when some route (or a child) took the event. */
+static int
+plan_level(struct route_plan *plan, const struct ievent *ev, const struct config_route *routes,
+    size_t n, int depth, bool *took)
+{
+	char why[400], detail[600];
+	int rc;
+
+	*took = false;
+	for (size_t i = 0; i < n; i++) {
+		const struct config_route *r = &routes[i];
+		bool child_took = false;
+		int hit;
+
+		if (depth > 32)
+			return -ELOOP;
+		hit = route_matches(r, ev, why, sizeof(why));
+		if (hit < 0)
+			return hit;
+		snprintf(detail, sizeof(detail), "route %s (%s): %s", r->name, r->where ? r->where :
+		    "config", why);
+		rc = plan_add_step(plan, "route", hit ? "matched" : "not matched", detail);
+		if (rc != 0)
+			return rc;
+		if (!hit)
+			continue;
+		rc = plan_level(plan, ev, r->routes, r->n_routes, depth + 1, &child_took);
+		if (rc != 0)
+			return rc;
+		if (!child_took) {
+			struct plan_target *t = NULL;
+
+			rc = plan_take(plan, ev, r, &t);
+			if (rc != 0)
+				return rc;
+			snprintf(detail, sizeof(detail), "route %s takes the event: incident key %s",
+			    r->name, t->key);
+			rc = plan_add_step(plan, "route", "taken", detail);
+			if (rc != 0)
+				return rc;
+		}
+		*took = true;
+		if (!r->cont)
+			break;
+	}
+	return 0;
+}
+
 int
 router_plan(const struct config *cfg, const struct ievent *ev, struct route_plan *plan)
 {
-	char detail[512];
-	int rc = 0;
+	bool took = false;
+	int rc;
 
 	memset(plan, 0, sizeof(*plan));
 	if (cfg->n_routes == 0)
 		return plan_add_step(plan, "route", "not matched", "no routes are configured");
-	/* No matchers yet: the first route takes every event. */
-	plan->route = &cfg->routes[0];
-	snprintf(detail, sizeof(detail), "route %s (%s) takes every event",
-	    plan->route->name, plan->route->where ? plan->route->where : "config");
-	rc = plan_add_step(plan, "route", "matched", detail);
-	if (rc != 0)
-		return rc;
-	plan->key = router_incident_key(ev, plan->route->group_by, plan->route->n_group_by);
-	if (plan->key == NULL)
-		return -ENOMEM;
-	return 0;
+	rc = plan_level(plan, ev, cfg->routes, cfg->n_routes, 0, &took);
+	if (rc == 0 && !took)
+		rc = plan_add_step(plan, "route", "not matched", "no route matched: the event is "
+		    "recorded, no incident, no delivery");
+	return rc;
 }
 
 void
@@ -141,6 +256,10 @@ route_plan_clear(struct route_plan *plan)
 		free(plan->steps[i].detail);
 	}
 	free(plan->steps);
-	free(plan->key);
+	for (size_t i = 0; i < plan->n_targets; i++) {
+		free(plan->targets[i].key);
+		free(plan->targets[i].sinks);
+	}
+	free(plan->targets);
 	memset(plan, 0, sizeof(*plan));
 }

@@ -10,8 +10,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/queue.h>
 #include <sys/socket.h>
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 
@@ -22,11 +25,44 @@
 #include "readapi.h"
 #include "source.h"
 
+/* How long a closed connection keeps reading (and discarding) what the client still
+ * sends, so that an answer sent before the body arrived (413, 503) is not destroyed by a
+ * TCP reset: at most this long in total, and until the client closes its side. */
+#define LINGER_MS 2000
+/* At most one "connections refused" warning per this many milliseconds. */
+#define REFUSE_LOG_MS 10000
+
+enum conn_state { CONN_NEW, CONN_OPEN, CONN_LINGER };
+
+/* One client connection, from accept until its socket is closed. evhttp owns the HTTP
+ * side; we hold an extra reference on its (plain socket) bufferevent, learn its
+ * evhttp_connection right after the accept (evhttp makes it the bufferevent's callback
+ * argument) and register a close callback on it. When evhttp closes the connection, our
+ * reference keeps the socket open for a lingering close (see LINGER_MS). */
+struct conn {
+	TAILQ_ENTRY(conn) entry;
+	struct server *srv;
+	struct bufferevent *bev;           /* our reference */
+	struct evbuffer_cb_entry *in_cb;   /* on bev's input: a request starts arriving */
+	struct evhttp_connection *evcon;   /* while evhttp has it (CONN_OPEN) */
+	struct event *kick;                /* one-shot: adopt after accept, start lingering */
+	struct event *deadline;            /* request_timeout, then the linger bound */
+	enum conn_state state;
+};
+
+TAILQ_HEAD(conn_list, conn);
+
 struct server {
 	struct daemon *dmn;
 	struct evhttp *http;
 	struct evhttp_bound_socket *sock;
 	uint64_t max_body;
+	int64_t request_timeout_ms;
+	int64_t max_conns;
+	struct conn_list conns;
+	int64_t n_conns;                   /* sockets open, lingering ones included */
+	uint64_t refused_unlogged;
+	int64_t refused_logged_at;         /* util_now_ms() of the last warning */
 };
 
 /* One accepted request waiting for its commit. */
@@ -285,6 +321,8 @@ parse_dispatch_path(const char *path, char *owner, size_t olen, char *repo, size
 	return 0;
 }
 
+static void conn_request_read(struct server *srv, struct evhttp_request *req);
+
 static void
 server_route(struct evhttp_request *req, void *arg)
 {
@@ -296,6 +334,7 @@ server_route(struct evhttp_request *req, void *arg)
 	int is_post = cmd == EVHTTP_REQ_POST;
 	char owner[128], repo[128];
 
+	conn_request_read(srv, req);
 	if (path == NULL || *path == '\0')
 		path = "/";
 	if (strcmp(path, "/v1/events/argocd") == 0) {
@@ -346,6 +385,237 @@ server_route(struct evhttp_request *req, void *arg)
 	}
 }
 
+/* --- connections: limit, request deadline, lingering close ---------------------------- */
+
+static void
+conns_gauge(const struct server *srv)
+{
+	metrics_set("incidentd_connections_open", NULL, (double)srv->n_conns);
+}
+
+static struct conn *
+conn_find(struct server *srv, const struct bufferevent *bev)
+{
+	struct conn *c;
+
+	TAILQ_FOREACH(c, &srv->conns, entry)
+		if (c->bev == bev)
+			return c;
+	return NULL;
+}
+
+static void
+arm_ms(struct event *ev, int64_t ms)
+{
+	struct timeval tv = { .tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000 };
+
+	evtimer_add(ev, &tv);
+}
+
+/* Close the socket (drops our bufferevent reference) and forget the connection. */
+static void
+conn_finish(struct conn *c)
+{
+	struct server *srv = c->srv;
+
+	TAILQ_REMOVE(&srv->conns, c, entry);
+	srv->n_conns--;
+	conns_gauge(srv);
+	event_free(c->kick);
+	event_free(c->deadline);
+	if (c->in_cb)
+		evbuffer_remove_cb_entry(bufferevent_get_input(c->bev), c->in_cb);
+	bufferevent_setcb(c->bev, NULL, NULL, NULL, NULL);
+	bufferevent_decref(c->bev);
+	free(c);
+}
+
+/* evhttp is freeing the connection (any reason: answered with Connection: close, client
+ * gone, timeout, shutdown). It frees the bufferevent right after this returns, so the
+ * lingering starts from the kick event. */
+static void
+conn_closed(struct evhttp_connection *evcon, void *arg)
+{
+	struct conn *c = arg;
+
+	(void)evcon;
+	c->evcon = NULL;
+	c->state = CONN_LINGER;
+	event_del(c->deadline);
+	event_active(c->kick, EV_TIMEOUT, 1);
+}
+
+static void
+linger_read(struct bufferevent *bev, void *arg)
+{
+	struct evbuffer *in = bufferevent_get_input(bev);
+
+	(void)arg;
+	evbuffer_drain(in, evbuffer_get_length(in));
+}
+
+static void
+linger_event(struct bufferevent *bev, short what, void *arg)
+{
+	(void)bev;
+	(void)what;  /* EOF, error or the idle timeout: the client is done or gone */
+	conn_finish(arg);
+}
+
+static void
+linger_start(struct conn *c)
+{
+	struct timeval tv = { .tv_sec = LINGER_MS / 1000, .tv_usec = (LINGER_MS % 1000) * 1000 };
+	struct evbuffer *in = bufferevent_get_input(c->bev);
+
+	/* evhttp sent its last answer and shut down our sending side; discard the rest. */
+	evbuffer_drain(in, evbuffer_get_length(in));
+	bufferevent_setcb(c->bev, linger_read, NULL, linger_event, c);
+	bufferevent_set_timeouts(c->bev, &tv, NULL);
+	if (bufferevent_enable(c->bev, EV_READ) != 0) {
+		conn_finish(c);
+		return;
+	}
+	arm_ms(c->deadline, LINGER_MS);
+}
+
+static void
+conn_refuse(struct conn *c)
+{
+	struct server *srv = c->srv;
+	char body[160], msg[512];
+	evutil_socket_t fd = bufferevent_getfd(c->bev);
+	int64_t now = util_now_ms();
+	int n;
+
+	snprintf(body, sizeof(body), "{\"error\":\"too many connections: server.max_connections "
+	    "(%lld) are open; retry\"}\n", (long long)srv->max_conns);
+	n = snprintf(msg, sizeof(msg), "HTTP/1.1 503 Service Unavailable\r\n"
+	    "Content-Type: application/json\r\nRetry-After: 1\r\nConnection: close\r\n"
+	    "Content-Length: %zu\r\n\r\n%s", strlen(body), body);
+	/* a fresh socket: this small answer fits its send buffer; best effort otherwise */
+	if (fd >= 0 && n > 0 && send(fd, msg, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+		log_debug("server", "503 to a refused connection: %s", strerror(errno));
+	metrics_inc("incidentd_connections_rejected_total", NULL);
+	srv->refused_unlogged++;
+	if (srv->refused_logged_at == 0 || now - srv->refused_logged_at >= REFUSE_LOG_MS) {
+		log_warn("server", "refused %llu connection(s) with 503: server.max_connections "
+		    "(%lld) are open", (unsigned long long)srv->refused_unlogged,
+		    (long long)srv->max_conns);
+		srv->refused_unlogged = 0;
+		srv->refused_logged_at = now;
+	}
+	evhttp_connection_free(c->evcon);  /* calls conn_closed: lingers, then closes */
+}
+
+/* Right after the accept, before any of the connection's I/O: evhttp has made the
+ * bufferevent's callback argument its evhttp_connection. */
+static void
+conn_adopt(struct conn *c)
+{
+	bufferevent_event_cb ecb = NULL;
+	void *arg = NULL;
+
+	bufferevent_getcb(c->bev, NULL, NULL, &ecb, &arg);
+	if (ecb == NULL || arg == NULL) {
+		/* evhttp could not set the connection up and already freed it */
+		conn_finish(c);
+		return;
+	}
+	c->evcon = arg;
+	c->state = CONN_OPEN;
+	evhttp_connection_set_closecb(c->evcon, conn_closed, c);
+	if (c->srv->n_conns > c->srv->max_conns)
+		conn_refuse(c);
+}
+
+static void
+conn_kick(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+
+	(void)fd;
+	(void)what;
+	if (c->state == CONN_NEW)
+		conn_adopt(c);
+	else if (c->state == CONN_LINGER)
+		linger_start(c);
+}
+
+static void
+conn_deadline(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+
+	(void)fd;
+	(void)what;
+	if (c->state != CONN_OPEN) {
+		conn_finish(c);  /* the linger bound */
+		return;
+	}
+	metrics_inc("incidentd_requests_timed_out_total", NULL);
+	log_info("server", "closed a connection whose request did not arrive within "
+	    "server.request_timeout (%lld ms)", (long long)c->srv->request_timeout_ms);
+	evhttp_connection_free(c->evcon);  /* calls conn_closed */
+}
+
+/* Bytes arrived on a connection: the first ones of a request start its deadline. */
+static void
+conn_input(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
+{
+	struct conn *c = arg;
+
+	(void)buf;
+	if (info->n_added > 0 && c->state == CONN_OPEN &&
+	    !evtimer_pending(c->deadline, NULL))
+		arm_ms(c->deadline, c->srv->request_timeout_ms);
+}
+
+/* A request was read completely: its deadline is met. */
+static void
+conn_request_read(struct server *srv, struct evhttp_request *req)
+{
+	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+	struct conn *c = evcon ? conn_find(srv, evhttp_connection_get_bufferevent(evcon)) :
+	    NULL;
+
+	if (c)
+		event_del(c->deadline);
+}
+
+/* evhttp's bufferevent factory: one per accepted connection. */
+static struct bufferevent *
+conn_new(struct event_base *base, void *arg)
+{
+	struct server *srv = arg;
+	struct conn *c = calloc(1, sizeof(*c));
+
+	if (c == NULL)
+		return NULL;  /* evhttp makes its own bufferevent: served, not counted */
+	c->srv = srv;
+	c->bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+	c->kick = event_new(base, -1, 0, conn_kick, c);
+	c->deadline = evtimer_new(base, conn_deadline, c);
+	if (c->bev)
+		c->in_cb = evbuffer_add_cb(bufferevent_get_input(c->bev), conn_input, c);
+	if (c->bev == NULL || c->kick == NULL || c->deadline == NULL || c->in_cb == NULL) {
+		if (c->bev)
+			bufferevent_free(c->bev);
+		if (c->kick)
+			event_free(c->kick);
+		if (c->deadline)
+			event_free(c->deadline);
+		free(c);
+		return NULL;
+	}
+	bufferevent_incref(c->bev);
+	TAILQ_INSERT_TAIL(&srv->conns, c, entry);
+	srv->n_conns++;
+	conns_gauge(srv);
+	event_active(c->kick, EV_TIMEOUT, 1);
+	return c->bev;
+}
+
 static int
 split_listen(const char *listen, char *host, size_t hlen, unsigned short *port)
 {
@@ -376,8 +646,12 @@ void
 server_apply_config(struct server *srv, const struct config *cfg)
 {
 	srv->max_body = cfg->max_body_bytes;
-	/* evhttp answers 413 itself, from Content-Length before reading the body, or while a
-	 * chunked body streams in; handle_source() checks again as a second line. */
+	srv->request_timeout_ms = cfg->request_timeout_ms;
+	srv->max_conns = cfg->max_connections;
+	/* evhttp answers 413 itself, from Content-Length right after the headers, or while a
+	 * chunked body streams in; handle_source() checks again as a second line. Its idle
+	 * timeout closes a connection on which nothing arrives for request_timeout; conn_input
+	 * bounds the whole request to request_timeout (a client trickling bytes). */
 	evhttp_set_max_body_size(srv->http, (ev_ssize_t)cfg->max_body_bytes);
 	evhttp_set_max_headers_size(srv->http, 64 * 1024);
 	evhttp_set_timeout(srv->http, (int)((cfg->request_timeout_ms + 999) / 1000));
@@ -397,6 +671,7 @@ server_new(struct daemon *dmn, const char *listen, struct server **out, char *er
 	if (srv == NULL)
 		return -ENOMEM;
 	srv->dmn = dmn;
+	TAILQ_INIT(&srv->conns);
 	rc = split_listen(listen, host, sizeof(host), &port);
 	if (rc != 0) {
 		snprintf(err, errlen, "invalid listen address '%s' (expected HOST:PORT)", listen);
@@ -412,9 +687,14 @@ server_new(struct daemon *dmn, const char *listen, struct server **out, char *er
 	    EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | EVHTTP_REQ_PATCH |
 	    EVHTTP_REQ_OPTIONS);
 	evhttp_set_default_content_type(srv->http, "application/json");
-	/* Read and discard the rest of an oversized body so the client sees the 413. */
-	evhttp_set_flags(srv->http, EVHTTP_SERVER_LINGERING_CLOSE);
+	/* Not EVHTTP_SERVER_LINGERING_CLOSE: with it evhttp reads a whole oversized body before
+	 * answering 413. It answers at once instead; our connections linger after the close
+	 * (conn_closed) so the client still sees the 413. */
+	evhttp_set_bevcb(srv->http, conn_new, srv);
 	evhttp_set_gencb(srv->http, server_route, srv);
+	conns_gauge(srv);
+	metrics_add("incidentd_connections_rejected_total", NULL, 0);
+	metrics_add("incidentd_requests_timed_out_total", NULL, 0);
 	server_apply_config(srv, dmn->cfg);
 	srv->sock = evhttp_bind_socket_with_handle(srv->http, host, port);
 	if (srv->sock == NULL) {
@@ -446,9 +726,13 @@ server_stop_listening(struct server *srv)
 void
 server_destroy(struct server *srv)
 {
+	struct conn *c;
+
 	if (srv == NULL)
 		return;
 	if (srv->http)
-		evhttp_free(srv->http);
+		evhttp_free(srv->http);  /* closes every connection: conn_closed for each */
+	while ((c = TAILQ_FIRST(&srv->conns)) != NULL)
+		conn_finish(c);
 	free(srv);
 }

@@ -15,7 +15,8 @@ struct server;
 int server_new(struct daemon *dmn, const char *listen, struct server **out, char *err,
     size_t errlen);
 
-/* Apply the limits of the (new) active configuration: body size, timeouts. */
+/* Apply the limits of the (new) active configuration: body size, request_timeout (idle
+ * and whole-request), max_connections (applies to connections accepted from now on). */
 void server_apply_config(struct server *srv, const struct config *cfg);
 
 /* Stop accepting connections (draining); requests already read are still answered. */

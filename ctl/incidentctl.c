@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -16,6 +17,8 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 #include <jansson.h>
+#include <nanomsg/nn.h>
+#include <nanomsg/pubsub.h>
 
 #if defined(__has_include)
 #if __has_include("autoconf.h")
@@ -27,9 +30,11 @@
 #endif
 
 #include "store.h"
+#include "rules.h"
 #include "table.h"
 
 #define DEFAULT_DB "./var/incidentd.db"
+#define DEFAULT_TAIL "ipc://./var/incidentd-tail.ipc"   /* server.publish of 00-defaults */
 #define TABLE_WIDTH 120
 
 #define EXIT_USAGE 2
@@ -49,10 +54,23 @@ static const char usage_text[] =
 "  incidents [--limit N] [--state firing|resolved]   list incidents\n"
 "  incident ID                                       one incident with events, deliveries\n"
 "  deliveries [--failed] [--incident ID] [--limit N] list sink deliveries\n"
+"  explain ID                                        why an event or incident went as it\n"
+"                                                    did: routes, transitions, deliveries\n"
+"  rules test --config DIR --event FILE [--source S] [--expect FILE]\n"
+"                                                    route a payload offline (no ledger)\n"
+"  silence add MATCHER... (--for DUR | --until TIME) --comment TEXT [--starts TIME]\n"
+"          [--author NAME]                           keep matching events from sinks\n"
+"  silence list [--all]                              active (or all) silences\n"
+"  silence expire ID                                 end a silence now\n"
+"  tail [--address ADDR] [--json]                    print every event incidentd accepts,\n"
+"                                                    live, until Ctrl-C (one line each:\n"
+"                                                    time source status key summary)\n"
 "\n"
 "Options:\n"
 "  --db PATH    the ledger (default $INCIDENTD_DB, else " DEFAULT_DB ")\n"
-"  --json       print JSON instead of a table\n"
+"  --json       print JSON instead of a table (tail: the event JSON, one per line)\n"
+"  --address    tail: incidentd's server.publish address (default $INCIDENTD_TAIL,\n"
+"               else " DEFAULT_TAIL ")\n"
 "  --help       this text\n"
 "  --version    print the version\n";
 
@@ -456,8 +474,112 @@ cmd_show(struct ctl *c, int argc, char **argv, bool incident)
 	return rc;
 }
 
+static volatile sig_atomic_t tail_stop;
+
+static void
+tail_on_signal(int sig)
+{
+	(void)sig;
+	tail_stop = 1;
+}
+
+/* A field padded to width, then sep. Control characters (newlines, terminal escapes in a
+ * hostile summary) print as spaces, as in tables. */
+static void
+tail_put(const char *s, size_t width, const char *sep)
+{
+	size_t n = 0;
+
+	for (; *s; s++, n++)
+		putchar((unsigned char)*s < 0x20 || *s == 0x7f ? ' ' : *s);
+	for (; n < width; n++)
+		putchar(' ');
+	fputs(sep, stdout);
+}
+
+/* One published event as a line: time source status key summary. */
+static void
+tail_print_human(const char *msg, int len)
+{
+	json_t *ev = json_loadb(msg, (size_t)len, 0, NULL);
+	char when[40];
+
+	if (!json_is_object(ev)) {
+		printf("? (%d bytes that are not an event)\n", len);
+		json_decref(ev);
+		return;
+	}
+	tail_put(dash(short_time(ev, "occurred_at", when, sizeof(when))), 0, "  ");
+	tail_put(dash(str(ev, "source")), 12, " ");
+	tail_put(dash(str(ev, "status")), 8, " ");
+	tail_put(dash(str(ev, "incident_key")), 0, "  ");
+	tail_put(dash(str(ev, "summary")), 0, "\n");
+	json_decref(ev);
+}
+
+/* tail: subscribe to incidentd's PUB socket (server.publish) and print every event until
+ * SIGINT/SIGTERM (exit 0). Needs no ledger; waits for the daemon if it is not up yet. */
+static int
+cmd_tail(struct ctl *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "address", required_argument, NULL, 'a' },
+		{ "json", no_argument, NULL, 'j' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *env = getenv("INCIDENTD_TAIL");
+	const char *addr = env && *env ? env : DEFAULT_TAIL;
+	struct sigaction sa;
+	int ch, sock = -1, timeout = 250, rc = EXIT_FAILURE;
+
+	while ((ch = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'a': addr = optarg; break;
+		case 'j': c->json = true; break;
+		default: return bad_option("tail", argv);
+		}
+	}
+	if (optind != argc)
+		return usage_error("tail: unexpected argument '%s'", argv[optind]);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = tail_on_signal;     /* no SA_RESTART: a signal ends the wait */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sock = nn_socket(AF_SP, NN_SUB);
+	if (sock < 0 || nn_setsockopt(sock, NN_SUB, NN_SUB_SUBSCRIBE, "", 0) < 0 ||
+	    nn_setsockopt(sock, NN_SOL_SOCKET, NN_RCVTIMEO, &timeout, sizeof(timeout)) < 0 ||
+	    nn_connect(sock, addr) < 0) {
+		ctl_error("cannot subscribe to %s: %s", addr, nn_strerror(nn_errno()));
+		goto out;
+	}
+	while (!tail_stop) {
+		char *msg = NULL;
+		int n = nn_recv(sock, &msg, NN_MSG, 0);
+
+		if (n < 0) {
+			if (nn_errno() == ETIMEDOUT || nn_errno() == EAGAIN || nn_errno() == EINTR)
+				continue;
+			ctl_error("cannot receive from %s: %s", addr, nn_strerror(nn_errno()));
+			goto out;
+		}
+		if (c->json)
+			printf("%.*s\n", n, msg);
+		else
+			tail_print_human(msg, n);
+		nn_freemsg(msg);
+		if (fflush(stdout) != 0)
+			goto out;       /* the reader went away */
+	}
+	rc = EXIT_SUCCESS;
+out:
+	if (sock >= 0)
+		nn_close(sock);
+	return rc;
+}
+
 static const char *const commands[] = { "events", "event", "incidents", "incident",
-    "deliveries" };
+    "deliveries", "explain", "silence", "tail" };
 
 static int
 run_command(struct ctl *c, int argc, char **argv)
@@ -472,6 +594,10 @@ run_command(struct ctl *c, int argc, char **argv)
 		return cmd_incidents(c, argc, argv);
 	if (strcmp(argv[0], "incident") == 0)
 		return cmd_show(c, argc, argv, true);
+	if (strcmp(argv[0], "explain") == 0)
+		return ctl_explain(c->st, argc, argv, c->json);
+	if (strcmp(argv[0], "silence") == 0)
+		return ctl_silence(c->st, argc, argv, c->json);
 	return cmd_deliveries(c, argc, argv);
 }
 
@@ -515,10 +641,25 @@ main(int argc, char **argv)
 	}
 	if (optind >= argc)
 		return usage_error("missing command");
+	if (strcmp(argv[optind], "rules") == 0) {
+		/* offline: no ledger needed */
+		int first = optind;
+
+		optind = 0;   /* glibc: restart getopt for the command's own options */
+		opterr = 0;
+		return ctl_rules(argc - first, argv + first, c.json);
+	}
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		known = known || strcmp(argv[optind], commands[i]) == 0;
 	if (!known)
 		return usage_error("unknown command '%s'", argv[optind]);
+	if (strcmp(argv[optind], "tail") == 0) {     /* talks to the daemon, not the ledger */
+		int cmd = optind;
+
+		optind = 0;
+		opterr = 0;
+		return cmd_tail(&c, argc - cmd, argv + cmd);
+	}
 
 	/* a reader should not create an empty ledger by mistake */
 	if (access(c.db, F_OK) != 0) {

@@ -73,4 +73,32 @@ int flux_normalize(const struct source_input *in, struct ievent_vec *out, char *
 int cloudevents_normalize(const struct source_input *in, struct ievent_vec *out, char *err,
     size_t errlen);
 
+/* sources/native.c: incidentd's own event JSON (ievent_to_json() output, as `incidentctl
+ * tail --json` prints it): one object, one event. Requires type, status (firing, resolved
+ * or info), summary, and fingerprint or app; source is optional (default "nanomsg", else
+ * [A-Za-z0-9_.-], at most 64 characters). The message's id and received_at are ignored
+ * (the daemon assigns both); occurred_at defaults to in->received_at; a missing
+ * fingerprint is a hash of source, cluster, namespace and app. payload = the message's
+ * "payload" member if it has one, else the whole message (shared by reference with
+ * in->body). Returns as a source_normalize_fn (0, -EINVAL with err, or -ENOMEM). */
+int native_normalize(const struct source_input *in, struct ievent_vec *out, char *err,
+    size_t errlen);
+
+/* The normalizer of a format name as conf.d spells it (sources.nanomsg.format): argocd,
+ * alertmanager, flux, cloudevents or event (native_normalize). NULL for anything else. */
+source_normalize_fn source_find_normalizer(const char *format);
+
+/* One message of a message-based source (nanomsg): parse data (len bytes, at most max_len)
+ * as JSON and normalize it with the normalizer of format, events received at received_at.
+ * A JSON array in format cloudevents is a batch. Returns 0 and appends >= 1 events to out
+ * (*reason = NULL), or a negative errno with a user-facing message in err and a metric
+ * reason in *reason (static): "bad_json" (empty or invalid JSON, with line and column but
+ * without the text near the error),
+ * "too_large" (over max_len, or -E2BIG from the normalizer), "invalid_payload" (what the
+ * normalizer refused, or an unknown format) or "unavailable" (-ENOMEM). On error nothing
+ * is appended. Never logs. */
+int source_normalize_message(const char *format, const void *data, size_t len,
+    uint64_t max_len, int64_t received_at, struct ievent_vec *out, const char **reason,
+    char *err, size_t errlen);
+
 #endif

@@ -85,8 +85,30 @@ static const char migration_v1[] =
 "CREATE INDEX decisions_event ON decisions(event_id);\n"
 "CREATE INDEX decisions_incident ON decisions(incident_id);\n";
 
+/* v2: routes with `for:` hold their first notification; such a delivery is only made while
+ * the incident is still firing. */
+static const char migration_v2[] =
+"ALTER TABLE deliveries ADD COLUMN requires_firing INTEGER NOT NULL DEFAULT 0;\n"
+"  -- 1: a `for` window: deliver only if the incident is still firing when it is due\n";
+
+/* v3: silences (incidentctl silence add/list/expire). */
+static const char migration_v3[] =
+"CREATE TABLE silences (\n"
+"  id          TEXT PRIMARY KEY,  -- ULID\n"
+"  matchers    TEXT NOT NULL,     -- JSON array of matcher strings, e.g. [\"app=aks-store\"]\n"
+"  starts_at   TEXT NOT NULL,\n"
+"  ends_at     TEXT NOT NULL,\n"
+"  comment     TEXT NOT NULL,\n"
+"  created_by  TEXT,\n"
+"  created_at  TEXT NOT NULL,\n"
+"  expired_at  TEXT               -- set by `incidentctl silence expire`\n"
+");\n"
+"CREATE INDEX silences_ends_at ON silences(ends_at);\n";
+
 const char *const store_migrations[] = {
 	migration_v1,
+	migration_v2,
+	migration_v3,
 };
 
 const size_t store_n_migrations = sizeof(store_migrations) / sizeof(store_migrations[0]);

@@ -46,7 +46,8 @@ static const char *const store_sql[STMT__COUNT] = {
 	[STMT_DEL_INSERT] =
 	    "INSERT INTO deliveries (incident_id, event_id, sink, action, state, attempts,"
 	    " next_attempt_at, created_at, updated_at, last_status, last_error, result,"
-	    " depends_on) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+	    " depends_on, requires_firing) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11,"
+	    " ?12, ?13, ?14)",
 	[STMT_DEL_UPDATE] =
 	    "UPDATE deliveries SET state = ?2, attempts = ?3, next_attempt_at = ?4,"
 	    " last_status = ?5, last_error = ?6, result = ?7, updated_at = ?8 WHERE id = ?1",
@@ -71,6 +72,25 @@ static const char *const store_sql[STMT__COUNT] = {
 	[STMT_DEL_REQUEUE] =
 	    "UPDATE deliveries SET state = 'pending' WHERE state = 'running'",
 	[STMT_DEL_GET] = "SELECT " DELIVERY_COLUMNS " FROM deliveries WHERE id = ?1",
+	[STMT_SILENCE_ADD] =
+	    "INSERT INTO silences (id, matchers, starts_at, ends_at, comment, created_by,"
+	    " created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	[STMT_SILENCE_LIST] =
+	    "SELECT id, matchers, starts_at, ends_at, comment, created_by, created_at,"
+	    " expired_at FROM silences WHERE ?2 OR (expired_at IS NULL AND starts_at <= ?1"
+	    " AND ends_at > ?1) ORDER BY id DESC",
+	[STMT_SILENCE_EXPIRE] =
+	    "UPDATE silences SET expired_at = ?2 WHERE id = ?1 AND expired_at IS NULL"
+	    " AND ends_at > ?2",
+	[STMT_DEL_HISTORY] =
+	    "SELECT max(CASE WHEN action IN ('open', 'update') AND state = 'done'"
+	    " THEN updated_at END),"
+	    " max(CASE WHEN action = 'open' AND requires_firing = 1 AND state IN ('blocked',"
+	    " 'pending') THEN id END),"
+	    " max(CASE WHEN action IN ('open', 'update') AND state IN ('done', 'blocked',"
+	    " 'pending', 'running') THEN id END),"
+	    " max(CASE WHEN action = 'resolve' THEN id END)"
+	    " FROM deliveries WHERE incident_id = ?1 AND sink = ?2",
 	[STMT_DECISION_INSERT] =
 	    "INSERT INTO decisions (event_id, incident_id, seq, step, outcome, detail, at)"
 	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -226,7 +246,8 @@ static int
 is_json_column(const char *name)
 {
 	return strcmp(name, "refs") == 0 || strcmp(name, "result") == 0 ||
-	    strcmp(name, "event") == 0 || strcmp(name, "payload") == 0;
+	    strcmp(name, "event") == 0 || strcmp(name, "payload") == 0 ||
+	    strcmp(name, "matchers") == 0;
 }
 
 json_t *

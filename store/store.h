@@ -16,7 +16,7 @@
 
 #include "event.h"
 
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 3
 
 struct store;
 
@@ -58,6 +58,16 @@ struct delivery {
 	char *last_error;      /* short detail from the sink; never a secret */
 	json_t *result;        /* sink's result object or NULL (owned) */
 	int64_t depends_on;    /* delivery id, 0 if none */
+	bool requires_firing;  /* a `for` window: only if the incident still fires when due */
+};
+
+/* What one sink has been told about one incident (from its deliveries). */
+struct sink_history {
+	int64_t last_notified_at;  /* updated_at of the latest done open/update, 0 if none */
+	int64_t held_open_id;      /* an open held by a `for` window (requires_firing, blocked
+	                            * or pending), 0 if none */
+	bool told_since_resolve;   /* an open/update after the last resolve is done or on its
+	                            * way (blocked, pending, running) */
 };
 
 /* Open (creating if needed, including the parent directory) the ledger at path, set WAL
@@ -120,6 +130,27 @@ int store_update_delivery(struct store *st, const struct delivery *d);
  * Returns 0 and *out (array of *n; free with delivery_free_array()). */
 int store_due_deliveries(struct store *st, int64_t now, size_t max, struct delivery **out,
     size_t *n);
+
+/* Fill h from the deliveries of sink for incident_id. Returns 0 or a negative errno. */
+int store_sink_history(struct store *st, const char *incident_id, const char *sink,
+    struct sink_history *h);
+
+/* Cancel a blocked or pending delivery with reason (copied) and cancel the chain behind
+ * it. Returns 0, -ENOENT (no such delivery, or it is no longer waiting) or a negative errno. */
+int store_cancel_delivery(struct store *st, int64_t id, const char *reason, int64_t now);
+
+/* Record a silence: matchers (JSON array of matcher strings, borrowed, already validated),
+ * active from starts_at to ends_at (ms). Writes the new id into id. Returns 0 or -errno. */
+int store_silence_add(struct store *st, const json_t *matchers, int64_t starts_at,
+    int64_t ends_at, const char *comment, const char *created_by, char *id);
+
+/* Silences as a JSON array (new reference in *out), newest first: only those active at now
+ * (started, not ended, not expired) unless all. Each: id, matchers (array), starts_at,
+ * ends_at, comment, created_by, created_at, expired_at. Returns 0 or -errno. */
+int store_silence_list(struct store *st, int64_t now, bool all, json_t **out);
+
+/* End a silence now. Returns 0, -ENOENT (no such active silence) or -errno. */
+int store_silence_expire(struct store *st, const char *id, int64_t now);
 
 /* Earliest next_attempt_at among PENDING deliveries that may run (same rule). Returns 0,
  * or -ENOENT if none. */

@@ -31,6 +31,10 @@ enum store_stmt_id {
 	STMT_DEL_RELEASE_FAIL,
 	STMT_DEL_REQUEUE,
 	STMT_DEL_GET,
+	STMT_DEL_HISTORY,
+	STMT_SILENCE_ADD,
+	STMT_SILENCE_LIST,
+	STMT_SILENCE_EXPIRE,
 	STMT_DECISION_INSERT,
 	STMT_LIST_EVENTS,
 	STMT_EVENT_GET,
@@ -91,7 +95,8 @@ int store_rows_json(struct store *st, sqlite3_stmt *s, json_t **out);
 int store_row_delivery(sqlite3_stmt *s, struct delivery *d);
 
 #define DELIVERY_COLUMNS "id, incident_id, event_id, sink, action, state, attempts, " \
-	"next_attempt_at, created_at, updated_at, last_status, last_error, result, depends_on"
+	"next_attempt_at, created_at, updated_at, last_status, last_error, result, depends_on, " \
+	"requires_firing"
 
 /* A delivery (alias d) runs only after every earlier delivery of the same sink for the
  * same incident has finished: a sink sees an incident's actions one at a time and in

@@ -90,6 +90,7 @@ store_row_delivery(sqlite3_stmt *s, struct delivery *d)
 		goto out;
 	}
 	d->depends_on = sqlite3_column_int64(s, 13);
+	d->requires_firing = sqlite3_column_int(s, 14) != 0;
 out:
 	if (rc != 0)
 		delivery_clear(d);
@@ -139,6 +140,7 @@ store_insert_delivery(struct store *st, struct delivery *d)
 		goto out;
 	if (d->depends_on != 0)
 		sqlite3_bind_int64(s, 13, d->depends_on);
+	sqlite3_bind_int(s, 14, d->requires_firing ? 1 : 0);
 	rc = store_step_done(st, s);
 	s = NULL;
 	if (rc == 0)
@@ -301,5 +303,63 @@ store_get_delivery(struct store *st, int64_t id, struct delivery *out)
 	else
 		rc = store_error(st, rc);
 	store_stmt_done(s);
+	return rc;
+}
+
+int
+store_sink_history(struct store *st, const char *incident_id, const char *sink,
+    struct sink_history *h)
+{
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	memset(h, 0, sizeof(*h));
+	rc = store_stmt(st, STMT_DEL_HISTORY, &s);
+	if (rc != 0)
+		return rc;
+	store_bind_text(s, 1, incident_id);
+	store_bind_text(s, 2, sink);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		int64_t told = sqlite3_column_int64(s, 2), resolved = sqlite3_column_int64(s, 3);
+
+		if (sqlite3_column_type(s, 0) != SQLITE_NULL)
+			h->last_notified_at = store_col_time(s, 0);
+		h->held_open_id = sqlite3_column_int64(s, 1);
+		h->told_since_resolve = told != 0 && told > resolved;
+		rc = 0;
+	} else {
+		rc = store_error(st, rc);
+	}
+	store_stmt_done(s);
+	return rc;
+}
+
+int
+store_cancel_delivery(struct store *st, int64_t id, const char *reason, int64_t now)
+{
+	struct delivery d;
+	int rc;
+
+	rc = store_get_delivery(st, id, &d);
+	if (rc != 0)
+		return rc;
+	if (d.state != DELIVERY_BLOCKED && d.state != DELIVERY_PENDING) {
+		rc = -ENOENT;
+		goto out;
+	}
+	d.state = DELIVERY_CANCELLED;
+	d.updated_at = now;
+	free(d.last_error);
+	d.last_error = strdup(reason);
+	if (d.last_error == NULL) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	rc = store_update_delivery(st, &d);
+	if (rc == 0)
+		rc = store_release_dependents(st, id, false, now);
+out:
+	delivery_clear(&d);
 	return rc;
 }

@@ -162,9 +162,8 @@ on_body(char *ptr, size_t size, size_t nmemb, void *arg)
 	return n;
 }
 
-/* Parse `link: <url>; rel="next", <url>; rel="last"` for rel="next". */
-static char *
-link_next(const char *v)
+char *
+gh_link_next(const char *v)
 {
 	const char *p = v;
 
@@ -225,7 +224,7 @@ on_header(char *ptr, size_t size, size_t nmemb, void *arg)
 		r->resp.rl_reset = strtoll(v, NULL, 10);
 	else if (klen == 4 && strncasecmp(line, "link", klen) == 0) {
 		free(r->resp.link_next);
-		r->resp.link_next = link_next(v);
+		r->resp.link_next = gh_link_next(v);
 	}
 	return n;
 }

@@ -77,6 +77,10 @@ enum gh_verdict { GH_OK, GH_RETRY, GH_FAIL };
 enum gh_verdict gh_classify(struct gh_client *c, const struct gh_response *resp, int attempt,
     int64_t now, uint64_t *retry_after_ms, char *detail, size_t len);
 
+/* The URL of rel="next" in a `link` header value (`<url>; rel="next", <url>; rel="last"`),
+ * as a new string the caller frees, or NULL when there is none (the last page). */
+char *gh_link_next(const char *value);
+
 /* "owner/repo" validity: two non-empty parts of [A-Za-z0-9._-]. */
 bool gh_repo_valid(const char *repo);
 

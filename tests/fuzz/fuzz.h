@@ -31,6 +31,7 @@ size_t fuzz_read_headers(const uint8_t *data, size_t size, struct evkeyvalq *h);
 
 /* Parse body[0..size) as the HTTP server does (json_loadb, no flags) and run normalize on
  * it with the rest of *in (in->body is replaced). Checks the source_normalize_fn contract
+ * (source as for fuzz_check_event())
  * (rc 0 appends >= 1 events, each passing fuzz_check_event() for source; an error appends
  * nothing and, but for -ENOMEM, says why in err) and aborts when it is broken. Returns
  * the normalizer's rc, or 1 when the body is not JSON (normalize is not called). The new
@@ -38,7 +39,8 @@ size_t fuzz_read_headers(const uint8_t *data, size_t size, struct evkeyvalq *h);
 int fuzz_normalize(source_normalize_fn normalize, const char *source,
     const struct source_input *in, const uint8_t *body, size_t size, struct ievent_vec *out);
 
-/* Check one normalized event: id, source (== source), type and status set, labels and
+/* Check one normalized event: id, source (== source unless source is NULL: the native
+ * format names its own), type and status set, labels and
  * annotations objects of strings, resources with kind and name, a payload, and
  * ievent_to_json() succeeds (every string is valid UTF-8 and every time formats). */
 void fuzz_check_event(const struct ievent *ev, const char *source);

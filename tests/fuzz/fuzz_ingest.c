@@ -3,12 +3,14 @@
  * the store writes (event and payload), then what the CLI and the read API do with that
  * text: ievent_from_json (which must give back the same event) and ievent_get_field.
  *
- * Input: one byte choosing the endpoint (value % 7), then the body:
+ * Input: one byte choosing the endpoint (value % 12), then the body:
  *   0 POST /v1/events/argocd            1 POST /repos/my-org/platform/dispatches
  *   2 POST /v1/events/alertmanager      3 POST /v1/events/flux
  *   4 POST /v1/events, structured       5 POST /v1/events, batch
  *   6 POST /v1/events as application/json (binary mode without ce-* headers)
- * Seeds use '0'..'6' as that byte. */
+ *   7..11 a nanomsg message, format argocd, alertmanager, flux, cloudevents, event
+ *         (source_normalize_message(), which parses the JSON itself)
+ * Seeds use '0'..'9', ':' and ';' (48 + n) as that byte. */
 #include <sys/queue.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -28,6 +30,11 @@ static const struct {
 	{ "cloudevents", cloudevents_normalize },
 	{ "cloudevents", cloudevents_normalize },
 	{ "cloudevents", cloudevents_normalize },
+	{ "argocd", NULL },             /* 7..11: source_normalize_message(source, ...) */
+	{ "alertmanager", NULL },
+	{ "flux", NULL },
+	{ "cloudevents", NULL },
+	{ "event", NULL },
 };
 
 #define N_ENDPOINTS (sizeof(endpoints) / sizeof(endpoints[0]))
@@ -118,6 +125,30 @@ store_and_reload(const struct ievent *ev)
 	json_decref(obj);
 }
 
+/* The nanomsg source's path: source_normalize_message() and its contract. Returns its rc. */
+static int
+message(const char *format, const uint8_t *data, size_t size, struct ievent_vec *out)
+{
+	const char *reason = NULL;
+	char err[1024];
+	int rc;
+
+	err[0] = '\0';
+	rc = source_normalize_message(format, data, size, 1048576, 1770000000000, out, &reason,
+	    err, sizeof(err));
+	if (rc == 0) {
+		if (out->n == 0 || reason != NULL)
+			fuzz_fail("message(%s): rc 0 with %zu events, reason %s", format, out->n,
+			    reason ? reason : "NULL");
+		for (size_t i = 0; i < out->n; i++)
+			fuzz_check_event(out->v[i], strcmp(format, "event") == 0 ? NULL : format);
+	} else if (out->n != 0 || reason == NULL || (rc != -ENOMEM && err[0] == '\0')) {
+		fuzz_fail("message(%s): rc %d with %zu events, reason %s, err '%s'", format, rc,
+		    out->n, reason ? reason : "NULL", err);
+	}
+	return rc;
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -154,8 +185,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		evhttp_add_header(&headers, "Content-Type", "application/json");
 		break;
 	}
-	if (fuzz_normalize(endpoints[ep].normalize, endpoints[ep].source, &in, data, size,
-	    &out) == 0) {
+	if (endpoints[ep].normalize == NULL ? message(endpoints[ep].source, data, size,
+	    &out) == 0 : fuzz_normalize(endpoints[ep].normalize, endpoints[ep].source, &in, data,
+	    size, &out) == 0) {
 		util_sha256_hex(data, size, sha);
 		for (size_t i = 0; i < out.n; i++)
 			store_and_reload(out.v[i]);

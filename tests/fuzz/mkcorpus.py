@@ -91,6 +91,16 @@ def main():
         for p in files(os.path.join(samples, folder)):
             write(out, "ingest", ep + "-" + base(p), ep.encode() + read(p))
 
+    # fuzz_ingest's nanomsg endpoints (7..11) and fuzz_native
+    for ep, folder in (("7", "argocd"), ("8", "alertmanager"), ("9", "flux"),
+                       (":", "cloudevents"), (";", "event")):
+        for p in files(os.path.join(samples, folder)):
+            write(out, "ingest", ep + "-" + base(p), ep.encode() + read(p))
+    for p in files(os.path.join(samples, "event")):
+        write(out, "native", base(p), read(p))
+        for i, d in enumerate(long_seeds(read(p))):
+            write(out, "native", "long%d-%s" % (i, base(p)), d)
+
     # fuzz_cloudevents: mode byte, header block (may be empty), body
     for p in files(os.path.join(samples, "cloudevents")):
         body = read(p)

@@ -19,7 +19,7 @@ esac
 here=$(cd "$(dirname "$0")" && pwd)
 build=${FUZZ_BUILDDIR:-.}
 bin=$build/tests/fuzz
-targets=${FUZZ_TARGETS:-argocd alertmanager flux cloudevents ingest config template}
+targets=${FUZZ_TARGETS:-argocd alertmanager flux cloudevents native ingest config template}
 artifacts=$bin/artifacts
 mkdir -p "$artifacts"
 

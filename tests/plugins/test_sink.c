@@ -165,8 +165,9 @@ ts_record(const struct ts_sink *ts, const struct incidentd_delivery *d)
 	FILE *f = NULL;
 	int rc = -ENOMEM;
 
-	line = json_pack("{s:I, s:s?, s:i, s:o?, s:o?}", "delivery", (json_int_t)d->id,
+	line = json_pack("{s:I, s:s?, s:i, s:I, s:o?, s:o?}", "delivery", (json_int_t)d->id,
 	    "action", d->action, "attempt", d->attempt,
+	    "at", (json_int_t)ts->host->now_ms(ts->self),
 	    "incident", d->incident_json ? json_loads(d->incident_json, 0, NULL) : NULL,
 	    "event", d->event_json ? json_loads(d->event_json, 0, NULL) : NULL);
 	if (line == NULL || (text = json_dumps(line, JSON_COMPACT)) == NULL)

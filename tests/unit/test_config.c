@@ -77,6 +77,7 @@ test_defaults(void **state)
 	assert_string_equal(cfg->listen, "127.0.0.1:9740");
 	assert_int_equal(cfg->max_body_bytes, 1048576);
 	assert_int_equal(cfg->request_timeout_ms, 30000);
+	assert_int_equal(cfg->max_connections, 1024);
 	assert_string_equal(cfg->db_path, "./var/incidentd.db");
 	assert_int_equal(cfg->dedup_window_ms, 600000);
 	assert_int_equal(cfg->n_sources, 1);
@@ -89,8 +90,29 @@ test_defaults(void **state)
 	assert_int_equal(json_object_size(cfg->sinks[0].options), 0);
 	assert_string_equal(cfg->sinks[0].where, "t.yaml:2");
 	assert_string_equal(config_where(cfg, "routes.0.sinks"), "t.yaml:5");
+	assert_null(cfg->publish);                  /* no live tail unless configured */
+	assert_null(config_find_source(cfg, "nanomsg"));
 	config_destroy(cfg);
 	config_destroy(NULL);
+}
+
+static void
+test_max_connections(void **state)
+{
+	struct config *cfg = NULL;
+	char yaml[512], err[512];
+
+	(void)state;
+	snprintf(yaml, sizeof(yaml), "server: { max_connections: 20 }\n%s", base);
+	assert_int_equal(load(yaml, &cfg, err, sizeof(err)), 0);
+	assert_int_equal(cfg->max_connections, 20);
+	config_destroy(cfg);
+	cfg = NULL;
+	/* a quoted number, as an ${ENV} reference yields */
+	snprintf(yaml, sizeof(yaml), "server: { max_connections: \"1000000\" }\n%s", base);
+	assert_int_equal(load(yaml, &cfg, err, sizeof(err)), 0);
+	assert_int_equal(cfg->max_connections, 1000000);
+	config_destroy(cfg);
 }
 
 static void
@@ -107,6 +129,9 @@ test_embedded_defaults_match_confd(void **state)
 	assert_true(json_equal(a->root, b->root));
 	assert_int_equal(a->sources[0].auth.kind, AUTH_NONE);
 	assert_string_equal(a->sinks[0].plugin, "log");
+	/* incidentctl tail works out of the box; the nanomsg source is off */
+	assert_string_equal(a->publish, "ipc://./var/incidentd-tail.ipc");
+	assert_null(config_find_source(a, "nanomsg"));
 	config_destroy(a);
 	config_destroy(b);
 }
@@ -206,6 +231,16 @@ test_errors(void **state)
 	    "    colour: blue\n", "t.yaml:6", "unknown key 'colour'");
 	expect_error("servr: {}\n", "t.yaml:1", "unknown key 'servr'");
 	expect_error("server: { max_body: lots }\n", "server.max_body", "size");
+	expect_error("server: { max_connections: 0 }\n", "t.yaml:1: server.max_connections: "
+	    "expected a whole number from 1 to 1000000", NULL);
+	expect_error("server: { max_connections: 1000001 }\n", "server.max_connections",
+	    "from 1 to 1000000");
+	expect_error("server: { max_connections: many }\n", "server.max_connections",
+	    "whole number");
+	expect_error("server: { max_connections: 2.5 }\n", "server.max_connections",
+	    "whole number");
+	expect_error("server: { max_connections: \"20x\" }\n", "server.max_connections",
+	    "whole number");
 	expect_error("ledger: { dedup_window: 10 }\n", "ledger.dedup_window", "duration");
 	expect_error("log: { level: loud }\n", "log.level", "loud");
 	expect_error("sinks:\n  log: { plugin: log }\nroutes:\n  - { name: d, sinks: [nope] }\n",
@@ -300,6 +335,136 @@ test_exposure(void **state)
 	config_destroy(cfg);
 }
 
+/* Load yaml (a document without sinks/routes of its own) and expect exactly message. */
+static void
+expect_exact(const char *yaml, const char *message)
+{
+	struct config *cfg = NULL;
+	char doc[1024], err[512];
+
+	snprintf(doc, sizeof(doc), "%s%s", yaml, base);
+	assert_int_equal(load(doc, &cfg, err, sizeof(err)), -EINVAL);
+	assert_null(cfg);
+	assert_string_equal(err, message);
+}
+
+static void
+test_nanomsg(void **state)
+{
+	struct config *cfg = NULL;
+	const struct config_source *cs;
+	char doc[1024], err[512];
+
+	(void)state;
+	snprintf(doc, sizeof(doc), "server: { publish: \"tcp://127.0.0.1:5560\" }\n"
+	    "sources:\n  nanomsg: { pull: \"ipc:///run/incidentd/events.ipc\" }\n%s", base);
+	assert_int_equal(load(doc, &cfg, err, sizeof(err)), 0);
+	assert_string_equal(cfg->publish, "tcp://127.0.0.1:5560");
+	cs = config_find_source(cfg, "nanomsg");
+	assert_non_null(cs);
+	assert_true(cs->enabled);
+	assert_string_equal(cs->pull, "ipc:///run/incidentd/events.ipc");
+	assert_string_equal(cs->format, "event");      /* the default format */
+	assert_int_equal(cs->auth.kind, AUTH_UNSET);
+	config_destroy(cfg);
+
+	/* publish: "" is off; a disabled source needs no address; every format */
+	snprintf(doc, sizeof(doc), "server: { publish: \"\" }\n"
+	    "sources:\n  nanomsg: { enabled: false, format: alertmanager }\n%s", base);
+	assert_int_equal(load(doc, &cfg, err, sizeof(err)), 0);
+	assert_null(cfg->publish);
+	cs = config_find_source(cfg, "nanomsg");
+	assert_false(cs->enabled);
+	assert_null(cs->pull);
+	assert_string_equal(cs->format, "alertmanager");
+	config_destroy(cfg);
+	for (const char *const *f = (const char *const[]){ "argocd", "alertmanager", "flux",
+	    "cloudevents", "event", NULL }; *f; f++) {
+		snprintf(doc, sizeof(doc), "sources:\n  nanomsg: { pull: \"ws://[::1]:80/x\", "
+		    "format: %s, auth: none }\n%s", *f, base);
+		assert_int_equal(load(doc, &cfg, err, sizeof(err)), 0);
+		assert_string_equal(config_find_source(cfg, "nanomsg")->format, *f);
+		assert_int_equal(config_find_source(cfg, "nanomsg")->auth.kind, AUTH_NONE);
+		config_destroy(cfg);
+	}
+
+	expect_exact("sources:\n  nanomsg: {}\n",
+	    "t.yaml:2: sources.nanomsg: pull: required (e.g. ipc:///run/incidentd/events.ipc)");
+	expect_exact("sources:\n  nanomsg:\n",
+	    "t.yaml:2: sources.nanomsg: pull: required (e.g. ipc:///run/incidentd/events.ipc)");
+	expect_exact("sources:\n  nanomsg: { pull: \"\" }\n",
+	    "t.yaml:2: sources.nanomsg: pull: required (e.g. ipc:///run/incidentd/events.ipc)");
+	expect_exact("sources:\n  nanomsg:\n    pull: /run/x.ipc\n",
+	    "t.yaml:3: sources.nanomsg.pull: '/run/x.ipc' is not a nanomsg address (ipc://PATH, "
+	    "tcp://HOST:PORT or ws://HOST:PORT)");
+	expect_exact("sources:\n  nanomsg:\n    pull: \"tcp://127.0.0.1\"\n",
+	    "t.yaml:3: sources.nanomsg.pull: 'tcp://127.0.0.1' is not a nanomsg address "
+	    "(ipc://PATH, tcp://HOST:PORT or ws://HOST:PORT)");
+	expect_exact("sources:\n  nanomsg:\n    pull: \"ipc://\"\n",
+	    "t.yaml:3: sources.nanomsg.pull: 'ipc://' is not a nanomsg address (ipc://PATH, "
+	    "tcp://HOST:PORT or ws://HOST:PORT)");
+	expect_exact("sources:\n  nanomsg:\n    pull: \"ipc://x\"\n    format: nagios\n",
+	    "t.yaml:4: sources.nanomsg.format: 'nagios' is not argocd, alertmanager, flux, "
+	    "cloudevents or event");
+	expect_exact("sources:\n  nanomsg:\n    pull: \"ipc://x\"\n    auth: { bearer: t }\n",
+	    "t.yaml:4: sources.nanomsg.auth: nanomsg has no authentication; only auth: none "
+	    "is accepted");
+	expect_exact("sources:\n  nanomsg:\n    pull: \"ipc://x\"\n    address: y\n",
+	    "t.yaml:4: sources.nanomsg: unknown key 'address' (expected one of: enabled, auth, "
+	    "pull, format)");
+	expect_exact("sources:\n  argocd:\n    pull: \"ipc://x\"\n",
+	    "t.yaml:3: sources.argocd: unknown key 'pull' (expected one of: enabled, auth)");
+	expect_exact("sources:\n  nanomsg: ipc://x\n",
+	    "t.yaml:2: sources.nanomsg: expected a mapping");
+	expect_exact("server:\n  publish: tail.ipc\n",
+	    "t.yaml:2: server.publish: 'tail.ipc' is not a nanomsg address (ipc://PATH, "
+	    "tcp://HOST:PORT or ws://HOST:PORT)");
+	expect_exact("server:\n  publish: 5\n", "t.yaml:2: server.publish: expected a string");
+}
+
+/* nanomsg has no auth: a pull address beyond loopback needs an explicit auth: none, and
+ * the HTTP exposure check does not apply to it. */
+static void
+test_nanomsg_exposure(void **state)
+{
+	static const char *const local[] = { "ipc:///run/x.ipc", "ipc://./var/x.ipc",
+	    "tcp://127.0.0.1:5555", "tcp://localhost:5555", "tcp://[::1]:5555",
+	    "ws://127.0.0.1:80/events", "tcp://127.0.0.1;10.0.0.1:5555" };
+	static const char *const exposed[] = { "tcp://*:5555", "tcp://0.0.0.0:5555",
+	    "tcp://eth0:5555", "ws://10.0.0.5:80/events", "tcp://[::]:5555" };
+	struct config *cfg = NULL;
+	char doc[1024], err[512], want[512];
+
+	(void)state;
+	snprintf(doc, sizeof(doc), "sources:\n  argocd: { auth: none }\n"
+	    "  nanomsg: { pull: \"ipc://x\" }\n%s", base);
+	assert_int_equal(load(doc, &cfg, err, sizeof(err)), 0);
+	free(cfg->listen);
+	cfg->listen = strdup("0.0.0.0:9740");    /* HTTP exposure is not nanomsg's */
+	for (size_t i = 0; i < sizeof(local) / sizeof(local[0]); i++) {
+		free(cfg->sources[1].pull);
+		cfg->sources[1].pull = strdup(local[i]);
+		assert_int_equal(config_check_exposure(cfg, err, sizeof(err)), 0);
+	}
+	for (size_t i = 0; i < sizeof(exposed) / sizeof(exposed[0]); i++) {
+		free(cfg->sources[1].pull);
+		cfg->sources[1].pull = strdup(exposed[i]);
+		err[0] = '\0';
+		assert_int_equal(config_check_exposure(cfg, err, sizeof(err)), -EINVAL);
+		snprintf(want, sizeof(want), "t.yaml:3: sources.nanomsg.pull: %s is not a local "
+		    "address and nanomsg has no authentication: use ipc:// or a loopback tcp:// "
+		    "address, or set auth: none to accept anyone", exposed[i]);
+		assert_string_equal(err, want);
+	}
+	/* a disabled source, or an explicit auth: none, is fine */
+	cfg->sources[1].enabled = false;
+	assert_int_equal(config_check_exposure(cfg, err, sizeof(err)), 0);
+	cfg->sources[1].enabled = true;
+	cfg->sources[1].auth.kind = AUTH_NONE;
+	assert_int_equal(config_check_exposure(cfg, err, sizeof(err)), 0);
+	config_destroy(cfg);
+}
+
 static void
 test_empty_dir(void **state)
 {
@@ -317,12 +482,15 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_max_connections),
 		cmocka_unit_test(test_embedded_defaults_match_confd),
 		cmocka_unit_test_setup_teardown(test_merge_lexical, setup, teardown),
 		cmocka_unit_test(test_env),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_auth_kinds),
 		cmocka_unit_test(test_exposure),
+		cmocka_unit_test(test_nanomsg),
+		cmocka_unit_test(test_nanomsg_exposure),
 		cmocka_unit_test_setup_teardown(test_empty_dir, setup, teardown),
 	};
 

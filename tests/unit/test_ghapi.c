@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <strings.h>
+#include <stdlib.h>
 #include <cmocka.h>
 
 #include "ghapi.h"
@@ -190,10 +192,60 @@ test_client_init_rejects(void **state)
 	assert_null(strstr(err, "a b"));   /* never echo the token */
 }
 
+/* The link header of a recorded listing (samples/github/octokit-fixtures__list-issues_*). */
+static char *
+fixture_link(int page)
+{
+	const char *dir = getenv("SAMPLES_DIR");
+	char path[1024];
+	json_t *root, *h;
+	size_t i;
+	char *out = NULL;
+
+	snprintf(path, sizeof(path), "%s/github/octokit-fixtures__list-issues_page%d_link.json",
+	    dir ? dir : "tests/samples", page);
+	root = json_load_file(path, 0, NULL);
+	assert_non_null(root);
+	json_array_foreach(json_object_get(json_object_get(root, "response"), "headers"), i, h) {
+		if (strcasecmp(json_string_value(json_array_get(h, 0)), "Link") == 0)
+			out = strdup(json_string_value(json_array_get(h, 1)));
+	}
+	json_decref(root);
+	return out;
+}
+
+/* Pagination as GitHub sends it: next on pages 1-4 (also when prev/first come first), none
+ * on the last page; the /repositories/<id>/ form is kept as is. */
+static void
+test_link_next_recorded(void **state)
+{
+	(void)state;
+	for (int page = 1; page <= 5; page++) {
+		char *link = fixture_link(page), *next, want[128];
+
+		assert_non_null(link);
+		next = gh_link_next(link);
+		if (page < 5) {
+			snprintf(want, sizeof(want), "https://api.github.com/repositories/515435940/"
+			    "issues?per_page=3&page=%d", page + 1);
+			assert_non_null(next);
+			assert_string_equal(next, want);
+		} else {
+			assert_null(next);
+		}
+		free(next);
+		free(link);
+	}
+	assert_null(gh_link_next(""));
+	assert_null(gh_link_next("<https://x/a>; rel=\"last\""));
+	assert_null(gh_link_next("<https://x/a; rel=\"next\""));
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_link_next_recorded),
 		cmocka_unit_test_setup_teardown(test_ok_and_failures, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retryable, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rate_limits, setup, teardown),

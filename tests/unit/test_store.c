@@ -14,6 +14,7 @@
 
 #include "event.h"
 #include "store.h"
+#include "store_int.h"
 
 #define T0 1770692472000LL  /* 2026-02-10T03:01:12.000Z */
 
@@ -153,7 +154,7 @@ test_open_schema_wal(void **state)
 	char buf[64];
 
 	assert_int_equal(store_schema_version(f->st), STORE_SCHEMA_VERSION);
-	assert_int_equal(STORE_SCHEMA_VERSION, 1);
+	assert_int_equal(STORE_SCHEMA_VERSION, 3);
 	raw_query(f->path, "PRAGMA journal_mode", buf, sizeof(buf));
 	assert_string_equal(buf, "wal");
 	raw_query(f->path, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN"
@@ -178,7 +179,7 @@ test_reopen_is_noop(void **state)
 	store_close(f->st);
 	f->st = NULL;
 	assert_int_equal(store_open(f->path, &f->st, err, sizeof(err)), 0);
-	assert_int_equal(store_schema_version(f->st), 1);
+	assert_int_equal(store_schema_version(f->st), STORE_SCHEMA_VERSION);
 	assert_int_equal(store_event_json(f->st, id, &o), 0);
 	assert_string_equal(json_string_value(json_object_get(o, "id")), id);
 	json_decref(o);
@@ -200,7 +201,71 @@ test_newer_schema_refused(void **state)
 	sqlite3_close(db);
 	assert_true(store_open(f->path, &st2, err, sizeof(err)) < 0);
 	assert_null(st2);
-	assert_string_equal(err, "ledger schema 7 is newer than this incidentd (1)");
+	assert_string_equal(err, "ledger schema 7 is newer than this incidentd (3)");
+}
+
+/* A ledger written by schema 1 (before `for` windows and silences) is upgraded in place
+ * at open and keeps its rows; its deliveries are not held. */
+static void
+test_migrate_v1(void **state)
+{
+	struct fixture *f = *state;
+	sqlite3 *db = NULL;
+	char err[256], buf[64];
+	struct delivery d;
+
+	store_close(f->st);
+	f->st = NULL;
+	unlink(f->path);
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, store_migrations[0], NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 1;"
+	    "INSERT INTO incidents (id, key, route, state, opened_at, updated_at) VALUES"
+	    " ('I1', 'k', 'r', 'firing', '2026-02-10T03:00:00.000Z', '2026-02-10T03:00:00.000Z');"
+	    "INSERT INTO events (id, source, type, status, received_at, occurred_at, event,"
+	    " payload) VALUES ('E1', 'argocd', 't', 'firing', '2026-02-10T03:00:00.000Z',"
+	    " '2026-02-10T03:00:00.000Z', '{}', '{}');"
+	    "INSERT INTO deliveries (incident_id, event_id, sink, action, state, next_attempt_at,"
+	    " created_at, updated_at) VALUES ('I1', 'E1', 'log', 'open', 'pending',"
+	    " '2026-02-10T03:00:00.000Z', '2026-02-10T03:00:00.000Z', '2026-02-10T03:00:00.000Z');",
+	    NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	assert_int_equal(store_open(f->path, &f->st, err, sizeof(err)), 0);
+	assert_int_equal(store_schema_version(f->st), STORE_SCHEMA_VERSION);
+	assert_int_equal(store_get_delivery(f->st, 1, &d), 0);
+	assert_string_equal(d.sink, "log");
+	assert_false(d.requires_firing);
+	delivery_clear(&d);
+	raw_query(f->path, "PRAGMA user_version", buf, sizeof(buf));
+	assert_string_equal(buf, "3");
+}
+
+static void
+test_silences(void **state)
+{
+	struct fixture *f = *state;
+	json_t *m = json_pack("[s]", "app=aks-store"), *list = NULL;
+	char a[UTIL_ID_LEN + 1], b[UTIL_ID_LEN + 1];
+
+	assert_int_equal(store_silence_add(f->st, m, T0, T0 + 3600000, "freeze", "me", a), 0);
+	assert_int_equal(store_silence_add(f->st, m, T0 + 7200000, T0 + 9000000, "later", NULL,
+	    b), 0);
+	/* at T0 + 1 min only the first is active */
+	assert_int_equal(store_silence_list(f->st, T0 + 60000, false, &list), 0);
+	assert_int_equal(json_array_size(list), 1);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(list, 0), "id")), a);
+	assert_string_equal(json_string_value(json_array_get(json_object_get(json_array_get(list,
+	    0), "matchers"), 0)), "app=aks-store");
+	json_decref(list);
+	assert_int_equal(store_silence_expire(f->st, a, T0 + 120000), 0);
+	assert_int_equal(store_silence_expire(f->st, a, T0 + 130000), -ENOENT);
+	assert_int_equal(store_silence_list(f->st, T0 + 180000, false, &list), 0);
+	assert_int_equal(json_array_size(list), 0);
+	json_decref(list);
+	assert_int_equal(store_silence_list(f->st, T0, true, &list), 0);
+	assert_int_equal(json_array_size(list), 2);
+	json_decref(list);
+	json_decref(m);
 }
 
 static void
@@ -726,6 +791,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_incident_put_get_refs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_delivery_lifecycle, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_delivery_order_per_sink, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_migrate_v1, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_silences, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cancel_chain, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_savepoint_rollback, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_list_paging_filters, setup, teardown),

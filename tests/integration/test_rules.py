@@ -1,0 +1,125 @@
+#!/usr/bin/env python3
+"""Routing rules through the real daemon and offline: matchers, nested routes, continue,
+one incident per route that takes an event, the decision trace (`incidentctl explain`),
+`incidentctl rules test --expect` on the samples, and reload keeping the old rules when the
+new ones are invalid."""
+
+import os
+import signal
+import subprocess
+
+import harness
+from harness import Daemon, sample, wait_until
+
+RULES = os.path.join(harness.TOP, "tests", "rules")
+S = harness.SAMPLES_DIR
+
+
+def rules_yaml():
+    with open(os.path.join(RULES, "10-routes.yaml")) as f:
+        return f.read()
+
+
+def ctl(*args):
+    p = subprocess.run([harness.INCIDENTCTL] + list(args), stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, timeout=30)
+    return p.returncode, p.stdout.decode(), p.stderr.decode()
+
+
+def main(t):
+    # --- offline: rules test --expect on the samples ------------------------------------
+    cases = [("argocd/seed-aks-store-degraded.client_payload.json", "argocd-degraded"),
+             ("alertmanager/k8s_KubePodCrashLooping_firing_2alerts.json", "alertmanager-crashloop"),
+             ("flux/BramMeerten__error_ArtifactFailed.wire.json", "flux-error"),
+             ("cloudevents/seed-structured-deploy-failed.json", "cloudevents-prod")]
+    for ev, exp in cases:
+        rc, out, err = ctl("rules", "test", "--config", RULES, "--event", os.path.join(S, ev),
+                           "--expect", os.path.join(RULES, exp + ".expect.json"))
+        t.ok(rc == 0 and out.rstrip().endswith("expect: ok"), "rules test --expect %s" % exp,
+             out + err)
+    rc, out, err = ctl("rules", "test", "--config", RULES, "--event",
+                       os.path.join(S, cases[1][0]), "--expect",
+                       os.path.join(RULES, "cloudevents-prod.expect.json"))
+    t.ok(rc == 1 and "expect: FAILED" in out and "route is \"default\", expected "
+         "\"prod-critical\"" in out, "a wrong expectation fails with the difference", out)
+    rc, out, err = ctl("rules", "test", "--config", RULES, "--event",
+                       os.path.join(S, "argocd/seed-aks-store-degraded.client_payload.json"))
+    t.ok(rc == 0 and "'severity = critical' does not hold (severity=\"error\")" in out and
+         "incident argocd/prod-west-aks/pets/aks-store (route prod)" in out,
+         "rules test says why a route did not match and where the event goes", out)
+    rc, out, err = ctl("rules", "test", "--config", RULES, "--event", "/nonexistent.json")
+    t.ok(rc == 1 and "/nonexistent.json" in err, "missing event file: clear error", err)
+    rc, out, err = ctl("rules", "test", "--event", "x")
+    t.eq(rc, 2, "rules test without --config: usage error")
+
+    # --- through the daemon ---------------------------------------------------------------
+    d = Daemon(t, {"10-routes.yaml": rules_yaml()})
+    st, _, ans = d.post("/v1/events/argocd", sample(*cases[0][0].split("/")))
+    t.eq(st, 202, "argocd accepted")
+    ev = ans["events"][0]
+    rows = d.sql("SELECT i.route, i.key, d.sink FROM deliveries d JOIN incidents i ON "
+                 "i.id = d.incident_id WHERE d.event_id = ? ORDER BY d.id", (ev,))
+    t.eq([(r[0], r[2]) for r in rows], [("audit", "audit"), ("prod", "github")],
+         "audit (continue) and prod each take the event, each with its incident")
+    t.ok(len(rows) == 2 and rows[1][1] == "argocd/prod-west-aks/pets/aks-store" and
+         rows[0][1] == "argocd/" + ev, "incident keys per route", rows)
+    rc, out, err = d.ctl("explain", ev)
+    t.ok(rc == 0 and "route prod-critical" in out and
+         "'severity = critical' does not hold (severity=\"error\")" in out and
+         "#1 audit open" in out, "incidentctl explain shows routes and deliveries", out + err)
+    inc = d.scalar("SELECT id FROM incidents WHERE route = 'prod'")
+    rc, out, err = d.ctl("explain", inc)
+    t.ok(rc == 0 and out.startswith("incident %s: firing" % inc) and "github open" in out,
+         "incidentctl explain for an incident", out + err)
+    st, _, ans = d.post("/v1/events/alertmanager",
+                        sample("alertmanager", "k8s_KubePodCrashLooping_firing_2alerts.json"))
+    t.eq(st, 202, "alertmanager accepted")
+    t.eq(d.scalar("SELECT count(*) FROM deliveries WHERE sink = 'slack'"), 2,
+         "alerts outside prod go to the default route")
+    st, _, body = d.get("/v1/events/%s" % ev)
+    t.ok(st == 200 and any("does not hold" in x.get("detail", "")
+                          for x in body.get("decisions", [])),
+         "GET /v1/events/{id} has the same trace")
+
+    # --- reload: an invalid rule keeps the old rules, a valid one applies ---------------
+    mark = len(d.lines())
+    with open(os.path.join(d.confd, "20-bad.yaml"), "w") as f:
+        f.write("routes:\n  - name: broken\n    match: ['clustr = x']\n    sinks: [slack]\n")
+    d.signal(signal.SIGHUP)
+    t.ok(d.wait_log(r"reload failed, keeping the active configuration: .*20-bad\.yaml:3: "
+                    r"routes\.3\.match\.0: 'clustr = x': unknown field 'clustr'", 5, mark),
+         "invalid matcher on reload: rejected with file:line", "\n".join(d.lines()[mark:]))
+    st, _, _ = d.post("/v1/events/argocd", sample("argocd",
+                      "seed-aks-store-recovered.client_payload.json"))
+    t.eq(st, 202, "still serving with the old rules")
+    os.unlink(os.path.join(d.confd, "20-bad.yaml"))
+    with open(os.path.join(d.confd, "10-routes.yaml"), "w") as f:
+        f.write(rules_yaml().replace("match: ['cluster =~ \"prod-.*\"']",
+                                     "match: ['cluster =~ \"nothing-.*\"']"))
+    mark = len(d.lines())
+    d.signal(signal.SIGHUP)
+    t.ok(d.wait_log(r"configuration reloaded", 5, mark), "valid rules reloaded",
+         "\n".join(d.lines()[mark:]))
+    st, _, ans = d.post("/v1/events/argocd", sample(*cases[0][0].split("/")).replace(
+        b"2026-02-10T03:01:12Z", b"2026-02-10T05:00:00Z"))
+    ev2 = ans["events"][0]
+    sinks = [r[0] for r in d.sql("SELECT sink FROM deliveries WHERE event_id = ? ORDER BY id",
+                                 (ev2,))]
+    t.eq(sinks, ["audit", "slack"], "after the reload prod no longer matches")
+    d.stop()
+
+    # --check-config names the bad regex
+    bad = os.path.join(d.dir, "bad")
+    os.makedirs(bad)
+    with open(os.path.join(bad, "10.yaml"), "w") as f:
+        f.write("sinks: { log: { plugin: log } }\nroutes:\n"
+                "  - { name: r, match: ['app =~ \"(\"'], sinks: [log] }\n")
+    p = subprocess.run([harness.INCIDENTD, "-c", bad, "--plugin-dir", harness.PLUGIN_DIR,
+                        "--check-config"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       timeout=20)
+    err = p.stderr.decode()
+    t.ok(p.returncode == 1 and "10.yaml:3: routes.0.match.0" in err and
+         "bad regular expression" in err, "--check-config: bad regex with file:line", err)
+
+
+harness.run(main)
