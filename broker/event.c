@@ -209,13 +209,22 @@ get_time(const json_t *obj, const char *key, int64_t *ms, char *err, size_t errl
 static int
 get_map(const json_t *obj, const char *key, json_t **dst, char *err, size_t errlen)
 {
-	json_t *v = json_object_get(obj, key), *copy;
+	json_t *v = json_object_get(obj, key), *copy, *m;
+	const char *k;
 
 	if (v == NULL || json_is_null(v))
 		return 0;
 	if (!json_is_object(v)) {
 		snprintf(err, errlen, "%s: expected an object", key);
 		return -EINVAL;
+	}
+	/* labels and annotations map strings to strings (event.h); sinks and matchers rely
+	 * on it */
+	json_object_foreach((json_t *)v, k, m) {
+		if (!json_is_string(m)) {
+			snprintf(err, errlen, "%s.%s: expected a string", key, k);
+			return -EINVAL;
+		}
 	}
 	copy = json_deep_copy(v);
 	if (copy == NULL)

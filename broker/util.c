@@ -3,6 +3,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -243,4 +244,56 @@ char *
 util_strdup0(const char *s)
 {
 	return s ? strdup(s) : NULL;
+}
+
+char *
+util_format_new(const char *fmt, ...)
+{
+	va_list ap;
+	char *s = NULL;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		goto out;
+	s = malloc((size_t)n + 1);
+	if (s == NULL)
+		goto out;
+	va_start(ap, fmt);
+	if (vsnprintf(s, (size_t)n + 1, fmt, ap) != n) {
+		free(s);
+		s = NULL;
+	}
+	va_end(ap);
+out:
+	return s;
+}
+
+char *
+util_trim_utf8(char *s)
+{
+	size_t i = strlen(s), cont = 0, need;
+	unsigned char lead;
+
+	/* back over the continuation bytes (10xxxxxx) to the sequence's lead byte */
+	while (i > 0 && cont < 4 && ((unsigned char)s[i - 1] & 0xc0) == 0x80) {
+		i--;
+		cont++;
+	}
+	if (i == 0)
+		return s;
+	lead = (unsigned char)s[i - 1];
+	if ((lead & 0xe0) == 0xc0)
+		need = 1;
+	else if ((lead & 0xf0) == 0xe0)
+		need = 2;
+	else if ((lead & 0xf8) == 0xf0)
+		need = 3;
+	else
+		need = 0;
+	if (cont < need)
+		s[i - 1] = '\0';
+	return s;
 }

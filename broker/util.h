@@ -41,4 +41,13 @@ void util_sha256_hex(const void *data, size_t len, char out[65]);
 /* strdup that accepts NULL (returns NULL). Returns NULL also on allocation failure. */
 char *util_strdup0(const char *s);
 
+/* snprintf into a new string of the length needed (never truncates). Returns the string
+ * (caller frees), or NULL on allocation failure or a bad format. */
+char *util_format_new(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Cut a trailing incomplete UTF-8 sequence off s, as snprintf truncation of UTF-8 text into
+ * a fixed buffer can leave one (JSON strings must be valid UTF-8). A complete string is
+ * left as it is. Returns s. */
+char *util_trim_utf8(char *s);
+
 #endif

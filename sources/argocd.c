@@ -193,6 +193,7 @@ classify(struct ievent *ev, const char *phase)
 		    h ? h : "health unknown", s ? s : phase ? phase : "sync unknown", where_c,
 		    where_n);
 	}
+	util_trim_utf8(summary);   /* a long app name may have been cut mid-character */
 	if (ievent_set(&ev->type, type) || ievent_set(&ev->status, status) ||
 	    ievent_set(&ev->severity, sev) || ievent_set(&ev->summary, summary))
 		return -ENOMEM;
@@ -203,13 +204,20 @@ classify(struct ievent *ev, const char *phase)
 static int
 set_fingerprint(struct ievent *ev)
 {
-	char buf[1024], hex[65];
+	char *buf, hex[65];
+	int rc = -ENOMEM;
 
-	snprintf(buf, sizeof(buf), "argocd\n%s\n%s\n%s", ev->cluster ? ev->cluster : "",
+	/* hashed whole: a cut here made long names that differ late one incident */
+	buf = util_format_new("argocd\n%s\n%s\n%s", ev->cluster ? ev->cluster : "",
 	    ev->namespace ? ev->namespace : "", ev->app ? ev->app : "");
+	if (buf == NULL)
+		goto out;
 	util_sha256_hex(buf, strlen(buf), hex);
 	hex[32] = '\0';
-	return ievent_set(&ev->fingerprint, hex);
+	rc = ievent_set(&ev->fingerprint, hex);
+out:
+	free(buf);
+	return rc;
 }
 
 /* Shape 1 (and 2 through it): the client_payload object. */

@@ -310,7 +310,7 @@ to_event(struct ctx *c, const struct ce *e, int64_t received_at, struct ievent *
 {
 	struct ievent *ev = ievent_new("cloudevents");
 	const char *summary, *fp, *k;
-	char fpbuf[1024];
+	char *fpbuf = NULL;
 	json_t *v;
 	int rc = -ENOMEM;
 
@@ -336,8 +336,11 @@ to_event(struct ctx *c, const struct ce *e, int64_t received_at, struct ievent *
 		summary = e->subject ? e->subject : e->type;
 	fp = data_str(e, "fingerprint");
 	if (fp == NULL) {
-		snprintf(fpbuf, sizeof(fpbuf), "%s/%s", e->source,
-		    e->subject ? e->subject : e->id);
+		/* exact, never cut: a long source URI must neither split a character nor
+		 * make two subjects one incident */
+		fpbuf = util_format_new("%s/%s", e->source, e->subject ? e->subject : e->id);
+		if (fpbuf == NULL)
+			goto out;
 		fp = fpbuf;
 	}
 	if (ievent_set(&ev->type, e->type) || ievent_set(&ev->status, ce_status(e)) ||
@@ -356,6 +359,7 @@ to_event(struct ctx *c, const struct ce *e, int64_t received_at, struct ievent *
 	ev = NULL;
 	rc = 0;
 out:
+	free(fpbuf);
 	ievent_destroy(ev);
 	return rc;
 }

@@ -172,6 +172,7 @@ classify(struct ievent *ev, const char *kind, const char *name, const char *seve
 	else
 		snprintf(summary, sizeof(summary), "%s/%s: %.*s", kind, name,
 		    (int)strcspn(msg, "\n"), msg);
+	util_trim_utf8(summary);   /* a long name or reason may have been cut mid-character */
 	if (ievent_set(&ev->type, type) || ievent_set(&ev->status, status) ||
 	    ievent_set(&ev->severity, severity) || ievent_set(&ev->summary, summary))
 		return -ENOMEM;
@@ -185,7 +186,7 @@ from_event(struct ctx *c, const json_t *body, struct ievent *ev)
 	const json_t *meta = json_object_get(body, "metadata");
 	const char *kind = NULL, *name = NULL, *ns = NULL, *severity, *msg, *reason, *ts;
 	const char *controller, *cluster = NULL, *rev;
-	char app[512], fp[1024], sha[72];
+	char *app = NULL, *fp = NULL, sha[72];
 	int rc;
 
 	if (obj != NULL && !json_is_null(obj) && !json_is_object(obj)) {
@@ -238,15 +239,21 @@ from_event(struct ctx *c, const json_t *body, struct ievent *ev)
 		return -ENOMEM;
 	if (meta != NULL && copy_string_map(ev->annotations, meta) != 0)
 		return -ENOMEM;
-	snprintf(app, sizeof(app), "%s/%s", kind, name);
-	snprintf(fp, sizeof(fp), "flux/%s/%s/%s", kind, ns ? ns : "", name);
-	if (ievent_set(&ev->app, app) || ievent_set(&ev->namespace, ns) ||
+	/* exact, never cut: they name the object (and key its incident) */
+	app = util_format_new("%s/%s", kind, name);
+	fp = util_format_new("flux/%s/%s/%s", kind, ns ? ns : "", name);
+	if (app == NULL || fp == NULL ||
+	    ievent_set(&ev->app, app) || ievent_set(&ev->namespace, ns) ||
 	    ievent_set(&ev->cluster, cluster) || ievent_set(&ev->revision, rev) ||
 	    ievent_set(&ev->message, msg) || ievent_set(&ev->fingerprint, fp) ||
 	    set_label(ev, "kind", kind) || set_label(ev, "name", name) ||
 	    set_label(ev, "reason", reason) || set_label(ev, "reportingController", controller))
-		return -ENOMEM;
-	return classify(ev, kind, name, severity, reason, msg);
+		rc = -ENOMEM;
+	else
+		rc = classify(ev, kind, name, severity, reason, msg);
+	free(app);
+	free(fp);
+	return rc;
 }
 
 int

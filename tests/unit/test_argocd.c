@@ -330,6 +330,76 @@ test_shapes_and_classes(void **state)
 	ievent_vec_clear(&vec);
 }
 
+/* n copies of "\xc3\xa9" (U+00E9, two bytes each) as a new string; caller frees. */
+static char *
+repeat_e_acute(size_t n)
+{
+	char *s = malloc(2 * n + 1);
+
+	assert_non_null(s);
+	for (size_t i = 0; i < n; i++)
+		memcpy(s + 2 * i, "\xc3\xa9", 2);
+	s[2 * n] = '\0';
+	return s;
+}
+
+/* Found by tests/fuzz/fuzz_argocd: the summary is cut to 511 bytes, which split a
+ * two-byte character of a long app name; the event then had a summary that is not UTF-8,
+ * so ievent_to_json() failed and the ledger could never store it (503 for ever). */
+static void
+test_long_multibyte_app_name(void **state)
+{
+	struct ievent_vec vec = { 0 };
+	char *app = repeat_e_acute(300), err[256];
+	json_t *body, *j, *s;
+
+	(void)state;
+	body = json_pack("{s:s, s:s, s:s, s:s, s:s}", "app_name", app, "health_status",
+	    "Degraded", "sync_status", "OutOfSync", "cluster", "c", "namespace", "n");
+	assert_int_equal(normalize(body, &vec, err, sizeof(err), NULL, NULL), 0);
+	assert_string_equal(vec.v[0]->app, app);
+	assert_int_equal(strlen(vec.v[0]->summary), 510);   /* 255 whole characters */
+	assert_memory_equal(vec.v[0]->summary, app, 510);
+	s = json_string(vec.v[0]->summary);
+	assert_non_null(s);
+	json_decref(s);
+	j = ievent_to_json(vec.v[0], true);
+	assert_non_null(j);
+	json_decref(j);
+	ievent_vec_clear(&vec);
+	json_decref(body);
+	free(app);
+}
+
+/* The fingerprint hashed at most 1024 bytes of "argocd\ncluster\nnamespace\napp": apps
+ * whose names differ only past that were one incident. Short ones keep their value. */
+static void
+test_long_names_fingerprint(void **state)
+{
+	struct ievent_vec vec = { 0 };
+	char name[1200], err[256];
+	json_t *body;
+
+	(void)state;
+	memset(name, 'a', sizeof(name) - 2);
+	name[sizeof(name) - 1] = '\0';
+	for (int i = 0; i < 2; i++) {
+		name[sizeof(name) - 2] = (char)('1' + i);
+		body = json_pack("{s:s, s:s, s:s, s:s}", "app_name", name, "health_status",
+		    "Degraded", "cluster", "c", "namespace", "n");
+		assert_int_equal(normalize(body, &vec, err, sizeof(err), NULL, NULL), 0);
+		json_decref(body);
+	}
+	assert_string_not_equal(vec.v[0]->fingerprint, vec.v[1]->fingerprint);
+	body = json_pack("{s:s, s:s, s:s, s:s}", "app_name", "aks-store", "health_status",
+	    "Degraded", "cluster", "prod-west-aks", "namespace", "pets");
+	assert_int_equal(normalize(body, &vec, err, sizeof(err), NULL, NULL), 0);
+	/* the first 32 hex digits of SHA-256("argocd\nprod-west-aks\npets\naks-store") */
+	assert_string_equal(vec.v[2]->fingerprint, "fd6104153c34d1df1d27e3356e76defa");
+	json_decref(body);
+	ievent_vec_clear(&vec);
+}
+
 int
 main(void)
 {
@@ -343,6 +413,8 @@ main(void)
 		cmocka_unit_test(test_status_excerpts),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_shapes_and_classes),
+		cmocka_unit_test(test_long_multibyte_app_name),
+		cmocka_unit_test(test_long_names_fingerprint),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -504,6 +504,46 @@ test_batch_errors(void **state)
 	expect_error(b, BATCH, "event [0]: time: 'noon' is not an RFC 3339 time");
 }
 
+/* n copies of "\xc3\xa9" (U+00E9, two bytes each) as a new string; caller frees. */
+static char *
+repeat_e_acute(size_t n)
+{
+	char *s = malloc(2 * n + 1);
+
+	assert_non_null(s);
+	for (size_t i = 0; i < n; i++)
+		memcpy(s + 2 * i, "\xc3\xa9", 2);
+	s[2 * n] = '\0';
+	return s;
+}
+
+/* Found by tests/fuzz/fuzz_cloudevents: the default fingerprint "source/subject" was cut
+ * to 1024 bytes, splitting a character of a long source (the event could not be stored:
+ * not UTF-8) and making different long sources one incident. It is now exact. */
+static void
+test_long_multibyte_source(void **state)
+{
+	struct ievent_vec vec = { 0 };
+	char *src = repeat_e_acute(600), *want, err[256];
+	json_t *body, *j;
+
+	(void)state;
+	body = minimal("com.example.x");
+	json_object_set_new(body, "source", json_string(src));
+	assert_int_equal(normalize(body, NULL, STRUCTURED, &vec, err, sizeof(err)), 0);
+	want = malloc(strlen(src) + 8);
+	assert_non_null(want);
+	snprintf(want, strlen(src) + 8, "%s/1", src);
+	assert_string_equal(vec.v[0]->fingerprint, want);
+	j = ievent_to_json(vec.v[0], true);
+	assert_non_null(j);
+	json_decref(j);
+	ievent_vec_clear(&vec);
+	json_decref(body);
+	free(want);
+	free(src);
+}
+
 int
 main(void)
 {
@@ -518,6 +558,7 @@ main(void)
 		cmocka_unit_test(test_status_and_fields),
 		cmocka_unit_test(test_structured_errors),
 		cmocka_unit_test(test_batch_errors),
+		cmocka_unit_test(test_long_multibyte_source),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -500,6 +500,54 @@ test_errors(void **state)
 	    "expected a JSON object (a Flux notification-controller event)");
 }
 
+/* n copies of "\xc3\xa9" (U+00E9, two bytes each) as a new string; caller frees. */
+static char *
+repeat_e_acute(size_t n)
+{
+	char *s = malloc(2 * n + 1);
+
+	assert_non_null(s);
+	for (size_t i = 0; i < n; i++)
+		memcpy(s + 2 * i, "\xc3\xa9", 2);
+	s[2 * n] = '\0';
+	return s;
+}
+
+/* Found by tests/fuzz/fuzz_flux: app ("Kind/name", 512 bytes), fingerprint (1024) and
+ * summary (512) were cut to fixed buffers, splitting a character of a long name (the event
+ * could not be stored: not UTF-8) and making different long names one incident. App and
+ * fingerprint are now exact; the summary is cut at a character boundary. */
+static void
+test_long_multibyte_name(void **state)
+{
+	struct ievent_vec vec = { 0 };
+	char *name = repeat_e_acute(600), *want, err[256];
+	json_t *body, *j;
+	size_t n;
+
+	(void)state;
+	body = base_event("error", "ArtifactFailed");
+	json_object_set_new(json_object_get(body, "involvedObject"), "name", json_string(name));
+	assert_int_equal(normalize(body, &vec, err, sizeof(err)), 0);
+	want = malloc(strlen(name) + 64);
+	assert_non_null(want);
+	snprintf(want, strlen(name) + 64, "HelmRelease/%s", name);
+	assert_string_equal(vec.v[0]->app, want);
+	snprintf(want, strlen(name) + 64, "flux/HelmRelease/web/%s", name);
+	assert_string_equal(vec.v[0]->fingerprint, want);
+	n = strlen(vec.v[0]->summary);
+	assert_int_equal(n, 510);   /* "HelmRelease/" and 249 whole characters */
+	assert_memory_equal(vec.v[0]->summary, "HelmRelease/", 12);
+	assert_memory_equal(vec.v[0]->summary + 12, name, n - 12);
+	j = ievent_to_json(vec.v[0], true);
+	assert_non_null(j);
+	json_decref(j);
+	ievent_vec_clear(&vec);
+	json_decref(body);
+	free(want);
+	free(name);
+}
+
 int
 main(void)
 {
@@ -514,6 +562,7 @@ main(void)
 		cmocka_unit_test(test_success_progress_error),
 		cmocka_unit_test(test_cluster_and_identity),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_long_multibyte_name),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

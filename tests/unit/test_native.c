@@ -281,6 +281,12 @@ test_errors(void **state)
 	    "\"labels\":[]}", "labels: expected an object");
 	expect_error("{\"type\":\"t\",\"status\":\"firing\",\"summary\":\"s\",\"app\":\"a\","
 	    "\"resources\":{}}", "resources: expected an array");
+	/* found by fuzz_native: label and annotation values must be strings (event.h) */
+	expect_error("{\"type\":\"t\",\"status\":\"firing\",\"summary\":\"s\",\"app\":\"a\","
+	    "\"labels\":{\"team\":\"x\",\"replicas\":3}}", "labels.replicas: expected a string");
+	expect_error("{\"type\":\"t\",\"status\":\"firing\",\"summary\":\"s\",\"app\":\"a\","
+	    "\"annotations\":{\"runbook\":{\"url\":\"u\"}}}",
+	    "annotations.runbook: expected a string");
 }
 
 static void

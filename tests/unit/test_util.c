@@ -1,9 +1,12 @@
-/* test_util.c - time formatting/parsing, ULIDs, durations, sizes, SHA-256. */
+/* test_util.c - time formatting/parsing, ULIDs, durations, sizes, SHA-256, formatting into
+ * new strings, UTF-8 trimming. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -105,6 +108,64 @@ test_sha256(void **state)
 	    "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
 }
 
+static void
+test_format_new(void **state)
+{
+	char big[3000], *s;
+
+	(void)state;
+	s = util_format_new("%s/%d", "flux", 42);
+	assert_non_null(s);
+	assert_string_equal(s, "flux/42");
+	free(s);
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	s = util_format_new("<%s>", big);   /* longer than any fixed buffer: not truncated */
+	assert_non_null(s);
+	assert_int_equal(strlen(s), sizeof(big) + 1);
+	assert_int_equal(s[sizeof(big)], '>');
+	free(s);
+	s = util_format_new("%s", "");
+	assert_string_equal(s, "");
+	free(s);
+}
+
+/* What snprintf truncation of UTF-8 text leaves, and what util_trim_utf8 makes of it. */
+static void
+test_trim_utf8(void **state)
+{
+	static const struct {
+		const char *in, *want;
+	} cases[] = {
+		{ "", "" },
+		{ "abc", "abc" },
+		{ "a\xc3\xa9", "a\xc3\xa9" },                  /* é complete */
+		{ "a\xc3", "a" },                              /* é cut after its lead byte */
+		{ "a\xe2\x82\xac", "a\xe2\x82\xac" },          /* € complete */
+		{ "a\xe2\x82", "a" },
+		{ "a\xe2", "a" },
+		{ "a\xf0\x9f\x94\xa5", "a\xf0\x9f\x94\xa5" },  /* 4-byte sequence complete */
+		{ "a\xf0\x9f\x94", "a" },
+		{ "a\xf0\x9f", "a" },
+		{ "a\xf0", "a" },
+		{ "\xc3\xa9\xc3", "\xc3\xa9" },
+		{ "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9", "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9" },
+	};
+	char buf[16], small[6];
+	volatile size_t cap = sizeof(small);   /* truncation is the point: no warning */
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(buf, sizeof(buf), "%s", cases[i].in);
+		assert_ptr_equal(util_trim_utf8(buf), buf);
+		assert_string_equal(buf, cases[i].want);
+	}
+	/* the case it is for: the last one, "éééé", into 6 bytes keeps 2 é and half of the third */
+	snprintf(small, cap, "%s", cases[sizeof(cases) / sizeof(cases[0]) - 1].in);
+	assert_int_equal(strlen(small), 5);
+	assert_string_equal(util_trim_utf8(small), "\xc3\xa9\xc3\xa9");
+}
+
 int
 main(void)
 {
@@ -114,6 +175,8 @@ main(void)
 		cmocka_unit_test(test_durations),
 		cmocka_unit_test(test_sizes),
 		cmocka_unit_test(test_sha256),
+		cmocka_unit_test(test_format_new),
+		cmocka_unit_test(test_trim_utf8),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
