@@ -354,9 +354,12 @@ job_complete(struct rn_job *j)
 	now_mono = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 	secs = (now_mono - j->started_mono + 500) / 1000;
 	ok = !j->timed_out && WIFEXITED(j->status) && WEXITSTATUS(j->status) == 0;
-	if (j->timed_out)
-		snprintf(how, sizeof(how), "timed out after %lld s (process group killed%s)",
-		    (long long)secs, j->killed ? " with SIGKILL" : "");
+	if (j->timed_out && s->timeout_ms % 1000 == 0)
+		snprintf(how, sizeof(how), "timed out after %llu s (process group killed%s)",
+		    (unsigned long long)s->timeout_ms / 1000, j->killed ? " with SIGKILL" : "");
+	else if (j->timed_out)
+		snprintf(how, sizeof(how), "timed out after %llu ms (process group killed%s)",
+		    (unsigned long long)s->timeout_ms, j->killed ? " with SIGKILL" : "");
 	else if (WIFEXITED(j->status))
 		snprintf(how, sizeof(how), "exit %d after %lld s", WEXITSTATUS(j->status),
 		    (long long)secs);

@@ -3,7 +3,8 @@
  * Writes what it was given to $FAKE_COPILOT_RECORD/run-<pid>.json (written to a temporary
  * name, then renamed): {"argv": [...], "env": {NAME: value, ...}, "cwd", "pid", "pgid",
  * "stdin": "eof" | "data" | "error", "prompt": the value after -p (or null), "fds": open
- * descriptors above 2, "child_pid": the helper process of the hang modes (or null)}.
+ * descriptors above 2, "child_pid": the helper process of the hang modes (or null), "at":
+ * ms since the epoch}.
  * Then acts by $FAKE_COPILOT_MODE:
  *   ok (default)  print a short diagnosis on stdout and a line on stderr, exit 0
  *   fail          print a line, exit 3
@@ -62,6 +63,7 @@ record(int argc, char **argv, pid_t child)
 	json_t *r, *av = json_array(), *env = json_object();
 	char path[4096], tmp[4200], cwd[4096], c;
 	const char *prompt = NULL, *in;
+	struct timespec now;
 	ssize_t n;
 	int rc = -1;
 
@@ -87,9 +89,11 @@ record(int argc, char **argv, pid_t child)
 	in = n == 0 ? "eof" : n > 0 ? "data" : "error";
 	if (getcwd(cwd, sizeof(cwd)) == NULL)
 		snprintf(cwd, sizeof(cwd), "?");
-	r = json_pack("{s:o, s:o, s:s, s:i, s:i, s:s, s:s?, s:o, s:o}", "argv", av, "env", env,
-	    "cwd", cwd, "pid", (int)getpid(), "pgid", (int)getpgrp(), "stdin", in, "prompt",
-	    prompt, "fds", open_fds(), "child_pid", child ? json_integer(child) : json_null());
+	clock_gettime(CLOCK_REALTIME, &now);
+	r = json_pack("{s:o, s:o, s:s, s:i, s:i, s:s, s:s?, s:o, s:o, s:I}", "argv", av, "env",
+	    env, "cwd", cwd, "pid", (int)getpid(), "pgid", (int)getpgrp(), "stdin", in, "prompt",
+	    prompt, "fds", open_fds(), "child_pid", child ? json_integer(child) : json_null(),
+	    "at", (json_int_t)now.tv_sec * 1000 + now.tv_nsec / 1000000);
 	snprintf(path, sizeof(path), "%s/run-%d.json", dir, (int)getpid());
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	if (r != NULL && json_dump_file(r, tmp, JSON_COMPACT) == 0 && rename(tmp, path) == 0)
