@@ -491,8 +491,9 @@ load_clusters(struct vctx *v)
 			rc = verr(v, path, "%s", "ca_sha256: expected 64 hex digits (the SHA-256 "
 			    "of the cluster CA certificate)");
 		entry = NULL;
-		if (rc == 0 && ((entry = json_pack("{s:s, s:s?, s:s?}", "api_server", api, "uid",
-		    uid, "ca_sha256", ca)) == NULL ||
+		if (rc == 0 && ((entry = json_pack("{s:s}", "api_server", api)) == NULL ||
+		    (uid && json_object_set_new(entry, "uid", json_string(uid)) != 0) ||
+		    (ca && json_object_set_new(entry, "ca_sha256", json_string(ca)) != 0) ||
 		    json_object_set_new(cfg->clusters, name, entry) != 0))
 			rc = -ENOMEM;
 		free(api);
