@@ -494,8 +494,9 @@ load_clusters(struct vctx *v)
 		if (rc == 0 && ((entry = json_pack("{s:s}", "api_server", api)) == NULL ||
 		    (uid && json_object_set_new(entry, "uid", json_string(uid)) != 0) ||
 		    (ca && json_object_set_new(entry, "ca_sha256", json_string(ca)) != 0) ||
-		    json_object_set_new(cfg->clusters, name, entry) != 0))
+		    json_object_set(cfg->clusters, name, entry) != 0))
 			rc = -ENOMEM;
+		json_decref(entry);
 		free(api);
 		free(uid);
 		free(ca);
