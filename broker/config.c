@@ -234,7 +234,7 @@ static int
 load_top(struct vctx *v)
 {
 	static const char *const top[] = { "server", "ledger", "log", "sources", "sinks",
-		"routes", "time_intervals", NULL };
+		"routes", "time_intervals", "clusters", NULL };
 	static const char *const server[] = { "listen", "max_body", "request_timeout", "publish",
 	    "max_connections", NULL };
 	static const char *const ledger[] = { "path", "dedup_window", NULL };
@@ -426,6 +426,97 @@ load_sources(struct vctx *v)
 	return 0;
 }
 
+static bool
+has_control(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return true;
+	return false;
+}
+
+/* Whether s is a lowercase or uppercase hex string of exactly n digits. */
+static bool
+is_hex(const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; s[i] != '\0'; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f') ||
+		    (s[i] >= 'A' && s[i] <= 'F')))
+			return false;
+	return i == n;
+}
+
+/* clusters: name -> { api_server, uid, ca_sha256 }, the registry that agent hand-offs
+ * check an incident's cluster identity against (DESIGN.md §8). */
+static int
+load_clusters(struct vctx *v)
+{
+	static const char *const keys[] = { "api_server", "uid", "ca_sha256", NULL };
+	struct config *cfg = v->cfg;
+	json_t *c = json_object_get(cfg->root, "clusters"), *x, *entry;
+	const char *name;
+	char path[512];
+	int rc;
+
+	if ((cfg->clusters = json_object()) == NULL)
+		return -ENOMEM;
+	if (c == NULL || json_is_null(c))
+		return 0;
+	if ((rc = check_object(v, c, "clusters")) != 0)
+		return rc;
+	json_object_foreach(c, name, x) {
+		char *api = NULL, *uid = NULL, *ca = NULL;
+
+		snprintf(path, sizeof(path), "clusters.%s", name);
+		if (*name == '\0' || strlen(name) > 253 || has_control(name))
+			return verr(v, path, "%s", "a cluster name is 1 to 253 characters without "
+			    "control characters");
+		if (!json_is_object(x))
+			return verr(v, path, "%s", "expected a mapping { api_server, uid, "
+			    "ca_sha256 }");
+		if ((rc = check_keys(v, x, path, keys)) != 0)
+			return rc;
+		rc = get_string(v, x, "api_server", path, NULL, &api);
+		if (rc == 0)
+			rc = get_string(v, x, "uid", path, NULL, &uid);
+		if (rc == 0)
+			rc = get_string(v, x, "ca_sha256", path, NULL, &ca);
+		if (rc == 0 && (api == NULL || (strncmp(api, "https://", 8) != 0 &&
+		    strncmp(api, "http://", 7) != 0)))
+			rc = verr(v, path, "%s", "api_server: required, an https:// URL");
+		if (rc == 0 && uid != NULL && *uid == '\0')
+			rc = verr(v, path, "%s", "uid: must not be empty");
+		if (rc == 0 && ca != NULL && !is_hex(ca, 64))
+			rc = verr(v, path, "%s", "ca_sha256: expected 64 hex digits (the SHA-256 "
+			    "of the cluster CA certificate)");
+		entry = NULL;
+		if (rc == 0 && ((entry = json_pack("{s:s}", "api_server", api)) == NULL ||
+		    (uid && json_object_set_new(entry, "uid", json_string(uid)) != 0) ||
+		    (ca && json_object_set_new(entry, "ca_sha256", json_string(ca)) != 0) ||
+		    json_object_set(cfg->clusters, name, entry) != 0))
+			rc = -ENOMEM;
+		json_decref(entry);
+		free(api);
+		free(uid);
+		free(ca);
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* Whether a sink's plugin value names the copilot_runner plugin (a name or a .so path). */
+static bool
+is_runner_plugin(const char *plugin)
+{
+	const char *base = strrchr(plugin, '/');
+
+	base = base ? base + 1 : plugin;
+	return strcmp(base, "copilot_runner") == 0 || strcmp(base, "copilot_runner.so") == 0;
+}
+
 static int
 load_sinks(struct vctx *v)
 {
@@ -486,6 +577,11 @@ load_sinks(struct vctx *v)
 			if (json_object_set(cs->options, k, val) != 0)
 				return -ENOMEM;
 		}
+		/* the runner checks cluster identity against the top-level registry unless
+		 * the sink has a clusters: of its own */
+		if (is_runner_plugin(cs->plugin) && json_object_get(cs->options, "clusters") == NULL &&
+		    json_object_set(cs->options, "clusters", cfg->clusters) != 0)
+			return -ENOMEM;
 	}
 	/* after: names another sink, without cycles */
 	for (size_t i = 0; i < cfg->n_sinks; i++) {
@@ -824,8 +920,8 @@ config_build(struct config *cfg, char *err, size_t errlen)
 	struct vctx v = { .cfg = cfg, .err = err, .errlen = errlen };
 	int rc;
 
-	if ((rc = load_top(&v)) || (rc = load_sources(&v)) || (rc = load_sinks(&v)) ||
-	    (rc = load_intervals(&v)) || (rc = load_routes(&v)))
+	if ((rc = load_top(&v)) || (rc = load_sources(&v)) || (rc = load_clusters(&v)) ||
+	    (rc = load_sinks(&v)) || (rc = load_intervals(&v)) || (rc = load_routes(&v)))
 		return rc;
 	return 0;
 }
@@ -1186,6 +1282,7 @@ config_destroy(struct config *cfg)
 		free(cfg->intervals[i].specs);
 	}
 	free(cfg->intervals);
+	json_decref(cfg->clusters);
 	json_decref(cfg->root);
 	json_decref(cfg->where);
 	free(cfg);

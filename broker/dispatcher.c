@@ -377,19 +377,22 @@ apply_outcome(struct dispatcher *d, struct call *c, int64_t now)
 	free(del->last_error);
 	del->last_error = util_strdup0(c->detail);
 	del->updated_at = now;
-	switch (c->res) {
-	case INCIDENTD_OK:
-		if (c->result_json) {
+	/* a result is kept with OK and with a permanent FAIL (e.g. the runner's exit code
+	 * and transcript); RETRY results are dropped */
+	if (c->res != INCIDENTD_RETRY) {
+		if (c->result_json)
 			result = json_loads(c->result_json, 0, NULL);
-			if (!json_is_object(result)) {
-				log_warn("dispatcher", "sink %s returned a result that is not a JSON "
-				    "object; ignored", del->sink);
-				json_decref(result);
-				result = NULL;
-			}
+		if (c->result_json && !json_is_object(result)) {
+			log_warn("dispatcher", "sink %s returned a result that is not a JSON "
+			    "object; ignored", del->sink);
+			json_decref(result);
+			result = NULL;
 		}
 		json_decref(del->result);
 		del->result = result;
+	}
+	switch (c->res) {
+	case INCIDENTD_OK:
 		del->state = DELIVERY_DONE;
 		break;
 	case INCIDENTD_RETRY: {
@@ -423,7 +426,7 @@ apply_outcome(struct dispatcher *d, struct call *c, int64_t now)
 	free(del->last_status);
 	del->last_status = strdup(outcome);
 	rc = store_update_delivery(d->st, del);
-	if (rc == 0 && del->state == DELIVERY_DONE && del->result)
+	if (rc == 0 && c->res != INCIDENTD_RETRY && del->result)
 		rc = store_merge_incident_refs(d->st, del->incident_id, del->sink, del->result);
 	if (rc == 0 && (del->state == DELIVERY_DONE || del->state == DELIVERY_FAILED))
 		rc = store_release_dependents(d->st, del->id, del->state == DELIVERY_DONE, now);

@@ -50,7 +50,8 @@ enum incidentd_log_level {
 enum incidentd_result {
 	INCIDENTD_OK = 0,     /* done; result_json (if any) is stored on the incident */
 	INCIDENTD_RETRY = 1,  /* try again; after retry_after_ms if > 0, else core back-off */
-	INCIDENTD_FAIL = 2,   /* permanent failure; detail is kept in the ledger */
+	INCIDENTD_FAIL = 2,   /* permanent failure; detail is kept in the ledger, and
+	                       * result_json (if any) is stored like with OK */
 };
 
 /* What one delivery asks the sink to do. All pointers are borrowed and valid until done()
@@ -73,8 +74,8 @@ struct incidentd_delivery {
 /* Completion. Call exactly once per deliver(), from the event loop, never from inside
  * deliver() itself (the broker detects that and defers it, but do not rely on it).
  * detail: a short human-readable outcome ("created issue #42"), copied, may be NULL.
- * result_json: a JSON object merged into the incident's refs under the sink's name,
- * copied, may be NULL. */
+ * result_json: a JSON object merged into the incident's refs under the sink's name (and
+ * kept on the delivery), copied, may be NULL; used with OK and FAIL, ignored with RETRY. */
 typedef void (*incidentd_done_fn)(struct incidentd_call *call, enum incidentd_result res,
     uint64_t retry_after_ms, const char *detail, const char *result_json);
 

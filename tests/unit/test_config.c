@@ -465,6 +465,75 @@ test_nanomsg_exposure(void **state)
 	config_destroy(cfg);
 }
 
+/* clusters: the identity registry, validated with file:line, handed to copilot_runner
+ * sinks as their "clusters" option unless they set one. */
+static void
+test_clusters(void **state)
+{
+	static const char yaml[] =
+	    "clusters:\n"
+	    "  prod-west-aks: { api_server: \"https://prod-west.example:443\", uid: u-1,\n"
+	    "    ca_sha256: 9F86D081884C7D659A2FEAA0C55AD015A3BF4F1B2B0B822CD15D6C15B0F00A08 }\n"
+	    "  staging: { api_server: \"http://127.0.0.1:6443\" }\n"
+	    "sinks:\n"
+	    "  log: { plugin: log }\n"
+	    "  doctor: { plugin: copilot_runner }\n"
+	    "  byname: { plugin: /usr/lib/incidentd/copilot_runner.so }\n"
+	    "  own: { plugin: copilot_runner, clusters: { x: { api_server: \"https://x\" } } }\n"
+	    "routes: [ { name: d, sinks: [log] } ]\n";
+	struct config *cfg = NULL;
+	const json_t *c;
+	char err[512];
+
+	(void)state;
+	assert_int_equal(load(yaml, &cfg, err, sizeof(err)), 0);
+	assert_int_equal(json_object_size(cfg->clusters), 2);
+	c = json_object_get(cfg->clusters, "prod-west-aks");
+	assert_string_equal(json_string_value(json_object_get(c, "api_server")),
+	    "https://prod-west.example:443");
+	assert_string_equal(json_string_value(json_object_get(c, "uid")), "u-1");
+	assert_non_null(json_object_get(c, "ca_sha256"));
+	c = json_object_get(cfg->clusters, "staging");
+	assert_null(json_object_get(c, "uid"));
+	/* injected into the runner sinks, not into others, and never over their own */
+	assert_true(json_equal(json_object_get(config_find_sink(cfg, "doctor")->options,
+	    "clusters"), cfg->clusters));
+	assert_true(json_equal(json_object_get(config_find_sink(cfg, "byname")->options,
+	    "clusters"), cfg->clusters));
+	assert_null(json_object_get(config_find_sink(cfg, "log")->options, "clusters"));
+	c = json_object_get(config_find_sink(cfg, "own")->options, "clusters");
+	assert_int_equal(json_object_size(c), 1);
+	assert_non_null(json_object_get(c, "x"));
+	config_destroy(cfg);
+
+	/* without a registry the runner gets an empty one */
+	assert_int_equal(load("sinks:\n  doctor: { plugin: copilot_runner }\nroutes: [ { name: d, "
+	    "sinks: [doctor] } ]\n", &cfg, err, sizeof(err)), 0);
+	assert_int_equal(json_object_size(cfg->clusters), 0);
+	assert_true(json_is_object(json_object_get(config_find_sink(cfg, "doctor")->options,
+	    "clusters")));
+	config_destroy(cfg);
+
+	expect_exact("clusters: [ a ]\n", "t.yaml:1: clusters: expected a mapping");
+	expect_exact("clusters:\n  a: 1\n", "t.yaml:2: clusters.a: expected a mapping "
+	    "{ api_server, uid, ca_sha256 }");
+	expect_exact("clusters:\n  a: { uid: x }\n", "t.yaml:2: clusters.a: api_server: "
+	    "required, an https:// URL");
+	expect_exact("clusters:\n  a: { api_server: prod-west.example }\n", "t.yaml:2: "
+	    "clusters.a: api_server: required, an https:// URL");
+	expect_exact("clusters:\n  a: { api_server: \"https://a\", uid: \"\" }\n", "t.yaml:2: "
+	    "clusters.a: uid: must not be empty");
+	expect_exact("clusters:\n  a: { api_server: \"https://a\", ca_sha256: abc }\n",
+	    "t.yaml:2: clusters.a: ca_sha256: expected 64 hex digits (the SHA-256 of the cluster "
+	    "CA certificate)");
+	expect_exact("clusters:\n  a: { api_server: \"https://a\", ca: x }\n", "t.yaml:2: "
+	    "clusters.a: unknown key 'ca' (expected one of: api_server, uid, ca_sha256)");
+	expect_exact("clusters:\n  a:\n    api_server: 5\n", "t.yaml:3: clusters.a.api_server: "
+	    "expected a string");
+	expect_exact("clusters:\n  \"\": { api_server: \"https://a\" }\n", "t.yaml:2: "
+	    "clusters.: a cluster name is 1 to 253 characters without control characters");
+}
+
 static void
 test_empty_dir(void **state)
 {
@@ -491,6 +560,7 @@ main(void)
 		cmocka_unit_test(test_exposure),
 		cmocka_unit_test(test_nanomsg),
 		cmocka_unit_test(test_nanomsg_exposure),
+		cmocka_unit_test(test_clusters),
 		cmocka_unit_test_setup_teardown(test_empty_dir, setup, teardown),
 	};
 
