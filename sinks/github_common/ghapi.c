@@ -18,7 +18,9 @@
 #endif
 
 #define GH_MAX_BODY (8u << 20)        /* answers larger than this are cut (and fail to parse) */
-#define GH_MUTATION_GAP_MS 1000       /* GitHub: mutating requests >= 1 s apart per token */
+/* GitHub: mutating requests >= 1 s apart per token, as GitHub sees them arrive: 100 ms of
+ * margin for the jitter between our send and its receipt */
+#define GH_MUTATION_GAP_MS 1100
 #define GH_SECONDARY_MIN_MS 60000     /* secondary limit without headers: >= 1 min */
 
 struct gh_request {
