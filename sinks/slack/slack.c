@@ -56,6 +56,7 @@ struct sl_sink {
 	char *lane;                  /* "slack:" + the first 16 hex of a SHA-256 of the secret */
 	char *user_agent;
 	long timeout_ms;
+	int64_t hold_until;          /* a rate limit: no transfer of ours starts before this */
 	char *issue_from;
 	struct template *title;      /* plain text, or NULL */
 	struct template *text;       /* mrkdwn over escaped values, or NULL */
@@ -266,9 +267,13 @@ on_transfer_done(void *easy, int code, void *arg)
 	}
 	v = slack_classify(s->webhook, &a, &delay, detail, sizeof(detail));
 	if (v != SLACK_OK) {
-		if (delay > 0)
-			s->host->pace_hold(s->self, s->lane, s->host->now_ms(s->self) +
-			    (int64_t)delay);
+		if (delay > 0) {
+			int64_t until = s->host->now_ms(s->self) + (int64_t)delay;
+
+			s->host->pace_hold(s->self, s->lane, until);
+			if (until > s->hold_until)
+				s->hold_until = until;
+		}
 		s->host->log(s->self, INCIDENTD_LOG_WARN, "%s %s: %s", j->action, j->key, detail);
 		job_finish(j, v == SLACK_RETRY ? INCIDENTD_RETRY : INCIDENTD_FAIL, delay, detail,
 		    NULL);
@@ -308,10 +313,25 @@ static void
 start_transfer(void *arg)
 {
 	struct sl_job *j = arg;
+	struct sl_sink *s = j->s;
+	int64_t now = s->host->now_ms(s->self);
 	char detail[128];
 	int rc;
 
 	j->timer = NULL;
+	if (now < s->hold_until) {
+		/* a 429 arrived after this transfer was scheduled: take a new slot on the
+		 * lane, which the hold pushes past Retry-After */
+		uint64_t wait = s->host->pace_reserve(s->self, s->lane, SL_GAP_MS);
+
+		if (wait < (uint64_t)(s->hold_until - now))
+			wait = (uint64_t)(s->hold_until - now);
+		j->timer = s->host->timer_start(s->self, wait, start_transfer, j);
+		if (j->timer != NULL)
+			return;
+		job_finish(j, INCIDENTD_RETRY, 0, "cannot start a timer", NULL);
+		return;
+	}
 	rc = j->s->host->http_start(j->s->self, j->easy, on_transfer_done, j);
 	if (rc == 0) {
 		j->running = true;
