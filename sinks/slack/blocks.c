@@ -94,7 +94,7 @@ utf8_len(const unsigned char *p)
 }
 
 size_t
-slack_text_len(const char *s)
+slack_measure_text(const char *s)
 {
 	size_t units = 0;
 
@@ -139,7 +139,7 @@ static int
 text_convert(const char *s, size_t max, enum text_mode mode, char **out)
 {
 	struct buf t = { 0 };
-	size_t units = 0, cut = 0, mark = slack_text_len(SLACK_TRUNC_MARK);
+	size_t units = 0, cut = 0, mark = slack_measure_text(SLACK_TRUNC_MARK);
 	size_t budget = max > mark ? max - mark : 0;
 	const unsigned char *p = (const unsigned char *)(s ? s : "");
 	bool over = false;
@@ -217,7 +217,7 @@ slack_escape_mrkdwn(const char *s, size_t max, bool code, char **out)
 }
 
 int
-slack_plain_text(const char *s, size_t max, char **out)
+slack_format_plain(const char *s, size_t max, char **out)
 {
 	return text_convert(s, max, TEXT_PLAIN, out);
 }
@@ -303,7 +303,7 @@ field(const char *label, const char *value)
 	buf_str(&b, label);
 	buf_str(&b, "*\n");
 	if (value != NULL)
-		buf_text(&b, value, SLACK_MAX_FIELD - slack_text_len(label) - 3, TEXT_MRKDWN);
+		buf_text(&b, value, SLACK_MAX_FIELD - slack_measure_text(label) - 3, TEXT_MRKDWN);
 	else
 		buf_str(&b, "—");
 	if (buf_finish(&b, &s) == 0)
@@ -342,7 +342,7 @@ static json_t *
 code_section(const char *head, const char *text, size_t max)
 {
 	struct buf b = { 0 };
-	size_t room = SLACK_MAX_SECTION - slack_text_len(head) - 9;
+	size_t room = SLACK_MAX_SECTION - slack_measure_text(head) - 9;
 	json_t *blk = NULL;
 	char *s = NULL;
 
@@ -449,7 +449,7 @@ slack_render_message(const json_t *incident, const json_t *event,
 		buf_str(&hb, incident_title(incident, event));
 	}
 	if (buf_finish(&hb, &raw) != 0 ||
-	    slack_plain_text(raw, SLACK_MAX_HEADER, &header) != 0 ||
+	    slack_format_plain(raw, SLACK_MAX_HEADER, &header) != 0 ||
 	    slack_escape_mrkdwn(raw, SLACK_MAX_SECTION, false, &fallback) != 0)
 		goto out;
 	if (o->text != NULL)
@@ -538,8 +538,9 @@ data_set(json_t *d, const char *key, const char *value, bool mrkdwn)
 }
 
 int
-slack_template_data(const json_t *incident, const json_t *event, const char *action,
-    const char *issue_url, json_int_t issue_number, bool mrkdwn, json_t **out)
+slack_build_template_data(const json_t *incident, const json_t *event,
+    const char *action, const char *issue_url, json_int_t issue_number, bool mrkdwn,
+    json_t **out)
 {
 	static const char *const from_event[] = { "app", "cluster", "namespace", "revision",
 		"summary", "message", "source", "status", "severity", "health", "sync" };
@@ -678,7 +679,7 @@ is_transient(const char *error)
 }
 
 enum slack_verdict
-slack_classify(bool webhook, const struct slack_answer *a, uint64_t *retry_after_ms,
+slack_classify_answer(bool webhook, const struct slack_answer *a, uint64_t *retry_after_ms,
     char *detail, size_t len)
 {
 	const char *what = webhook ? "incoming webhook" : "chat.postMessage";

@@ -59,10 +59,10 @@ int slack_escape_mrkdwn(const char *s, size_t max, bool code, char **out);
 
 /* s as plain text (control characters as spaces), at most max characters (0: no
  * limit), cut visibly. Returns 0 and a new string in *out, or -ENOMEM. */
-int slack_plain_text(const char *s, size_t max, char **out);
+int slack_format_plain(const char *s, size_t max, char **out);
 
 /* Length of s in UTF-16 code units (what the limits above are compared with). */
-size_t slack_text_len(const char *s);
+size_t slack_measure_text(const char *s);
 
 /* The data title/text templates render over: app, cluster, namespace, revision, repo
  * (the issue's repository, else the event's repo_url), summary, message, source, status,
@@ -70,8 +70,9 @@ size_t slack_text_len(const char *s);
  * when there is one. mrkdwn: every string value escaped with slack_escape_mrkdwn() (for
  * the text template), else as is (for the plain-text title). Returns 0 and a new object in
  * *out, or -ENOMEM. */
-int slack_template_data(const json_t *incident, const json_t *event, const char *action,
-    const char *issue_url, json_int_t issue_number, bool mrkdwn, json_t **out);
+int slack_build_template_data(const json_t *incident, const json_t *event,
+    const char *action, const char *issue_url, json_int_t issue_number, bool mrkdwn,
+    json_t **out);
 
 /* The GitHub issue of the incident from its refs (borrowed): the entry named issue_from
  * when not NULL, else the only entry other than self (this sink's own) with an integer
@@ -104,7 +105,7 @@ enum slack_verdict { SLACK_OK, SLACK_RETRY, SLACK_FAIL };
  * SLACK_DEFAULT_RETRY_S). Writes a short detail naming Slack's reason (never the URL or
  * token: only Slack's error string, sanitized) and the delay in *retry_after_ms (0 = core
  * back-off). */
-enum slack_verdict slack_classify(bool webhook, const struct slack_answer *a,
+enum slack_verdict slack_classify_answer(bool webhook, const struct slack_answer *a,
     uint64_t *retry_after_ms, char *detail, size_t len);
 
 #endif

@@ -265,7 +265,7 @@ on_transfer_done(void *easy, int code, void *arg)
 	} else {
 		a.error = curl_error(j, code);
 	}
-	v = slack_classify(s->webhook, &a, &delay, detail, sizeof(detail));
+	v = slack_classify_answer(s->webhook, &a, &delay, detail, sizeof(detail));
 	if (v != SLACK_OK) {
 		if (delay > 0) {
 			int64_t until = s->host->now_ms(s->self) + (int64_t)delay;
@@ -355,8 +355,8 @@ render_template(const struct template *t, const json_t *incident, const json_t *
 	*out = NULL;
 	if (t == NULL)
 		return 0;
-	rc = slack_template_data(incident, event, action, issue_url, issue_number, mrkdwn,
-	    &data);
+	rc = slack_build_template_data(incident, event, action, issue_url, issue_number,
+	    mrkdwn, &data);
 	if (rc == 0)
 		rc = template_render(t, data, out);
 	json_decref(data);

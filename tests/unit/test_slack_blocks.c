@@ -148,8 +148,8 @@ ends_with(const char *s, const char *end)
 static void
 check_mrkdwn(const char *s, const char *where)
 {
-	if (slack_text_len(s) > SLACK_MAX_SECTION)
-		fail_msg("%s: %zu characters", where, slack_text_len(s));
+	if (slack_measure_text(s) > SLACK_MAX_SECTION)
+		fail_msg("%s: %zu characters", where, slack_measure_text(s));
 	if (strpbrk(s, "<>") != NULL)
 		fail_msg("%s: raw < or > in mrkdwn: %s", where, s);
 	if (strstr(s, "@here") || strstr(s, "@channel") || strstr(s, "@everyone"))
@@ -176,7 +176,7 @@ check_limits(const json_t *msg)
 		if (strcmp(type, "header") == 0) {
 			assert_string_equal(json_string_value(json_object_get(text, "type")),
 			    "plain_text");
-			assert_true(slack_text_len(json_string_value(json_object_get(text,
+			assert_true(slack_measure_text(json_string_value(json_object_get(text,
 			    "text"))) <= SLACK_MAX_HEADER);
 		} else if (strcmp(type, "section") == 0) {
 			const json_t *fields = json_object_get(b, "fields");
@@ -193,13 +193,13 @@ check_limits(const json_t *msg)
 				const char *t = json_string_value(json_object_get(e, "text"));
 
 				check_mrkdwn(t, "field");
-				assert_true(slack_text_len(t) <= SLACK_MAX_FIELD);
+				assert_true(slack_measure_text(t) <= SLACK_MAX_FIELD);
 			}
 		} else if (strcmp(type, "actions") == 0) {
 			json_array_foreach(json_object_get(b, "elements"), k, e) {
 				assert_string_equal(json_string_value(json_object_get(e, "type")),
 				    "button");
-				assert_true(slack_text_len(json_string_value(json_object_get(
+				assert_true(slack_measure_text(json_string_value(json_object_get(
 				    json_object_get(e, "text"), "text"))) <= SLACK_MAX_BUTTON);
 				assert_true(strlen(json_string_value(json_object_get(e, "url"))) <=
 				    SLACK_MAX_URL);
@@ -404,7 +404,7 @@ test_escape_rules(void **state)
 	assert_null(strstr(s, "``"));
 	free(s);
 	/* plain text: no entities, newlines as spaces */
-	assert_int_equal(slack_plain_text("a <b> & c\nd", 0, &s), 0);
+	assert_int_equal(slack_format_plain("a <b> & c\nd", 0, &s), 0);
 	assert_string_equal(s, "a <b> & c d");
 	free(s);
 	assert_int_equal(slack_escape_mrkdwn(NULL, 0, false, &s), 0);
@@ -420,7 +420,7 @@ test_cut_visibly(void **state)
 
 	(void)state;
 	/* the mark is 13 characters: 20 leave 7 of the text */
-	assert_int_equal(slack_text_len(SLACK_TRUNC_MARK), 13);
+	assert_int_equal(slack_measure_text(SLACK_TRUNC_MARK), 13);
 	assert_int_equal(slack_escape_mrkdwn("abcdefghijklmnopqrstuvwxyz", 20, false, &s), 0);
 	assert_string_equal(s, "abcdefg" SLACK_TRUNC_MARK);
 	free(s);
@@ -433,15 +433,15 @@ test_cut_visibly(void **state)
 	assert_string_equal(s, "&amp;" SLACK_TRUNC_MARK);
 	free(s);
 	/* never inside a character; 4-byte characters count 2 (UTF-16) */
-	assert_int_equal(slack_plain_text("ééééé😀😀😀😀😀😀😀😀😀😀", 20, &s), 0);
+	assert_int_equal(slack_format_plain("ééééé😀😀😀😀😀😀😀😀😀😀", 20, &s), 0);
 	assert_string_equal(s, "ééééé😀" SLACK_TRUNC_MARK);
-	assert_int_equal(slack_text_len(s), 20);
+	assert_int_equal(slack_measure_text(s), 20);
 	free(s);
 	/* a 10,000-character message is cut to 3,000 exactly */
 	memset(big, 'x', sizeof(big) - 1);
 	big[sizeof(big) - 1] = '\0';
 	assert_int_equal(slack_escape_mrkdwn(big, SLACK_MAX_SECTION, false, &s), 0);
-	assert_int_equal(slack_text_len(s), SLACK_MAX_SECTION);
+	assert_int_equal(slack_measure_text(s), SLACK_MAX_SECTION);
 	assert_true(ends_with(s, "x" SLACK_TRUNC_MARK));
 	free(s);
 }
@@ -476,7 +476,7 @@ test_hostile_event(void **state)
 	msg = render(inc, ev, &o);
 	check_limits(msg);
 	/* the header is cut to 150 characters, visibly */
-	assert_int_equal(slack_text_len(block_text(msg, 0)), SLACK_MAX_HEADER);
+	assert_int_equal(slack_measure_text(block_text(msg, 0)), SLACK_MAX_HEADER);
 	assert_true(ends_with(block_text(msg, 0), "T" SLACK_TRUNC_MARK));
 	assert_string_equal(block_text(msg, 1), "&lt;!here&gt; deploy &amp; &lt;@U1&gt; `x`");
 	assert_string_equal(field_text(msg, 2, 0), "*Cluster*\n&lt;https://evil|prod&gt;");
@@ -484,8 +484,8 @@ test_hostile_event(void **state)
 	t = block_text(msg, 3);
 	assert_true(strncmp(t, "*Error*\n```\n", 12) == 0);
 	assert_true(ends_with(t, SLACK_TRUNC_MARK "\n```"));
-	assert_true(slack_text_len(t) <= SLACK_MAX_SECTION);
-	assert_true(slack_text_len(t) >= SLACK_MAX_SECTION - 5);
+	assert_true(slack_measure_text(t) <= SLACK_MAX_SECTION);
+	assert_true(slack_measure_text(t) >= SLACK_MAX_SECTION - 5);
 	{
 		char *inside = strndup(t + 12, strlen(t) - 12 - 4);
 
@@ -546,7 +546,7 @@ test_block_limit(void **state)
 		msg = render(inc, ev, &o);
 		t = block_text(msg, 4);
 		assert_true(ends_with(t, SLACK_TRUNC_MARK "\n```"));
-		assert_int_equal(slack_text_len(strstr(t, "```\n") + 4) - 4, SLACK_RES_MSG_MAX);
+		assert_int_equal(slack_measure_text(strstr(t, "```\n") + 4) - 4, SLACK_RES_MSG_MAX);
 		json_decref(msg);
 	}
 	json_decref(ev);
@@ -564,7 +564,7 @@ test_templates(void **state)
 	(void)state;
 	json_object_set_new(ev, "app", json_string("<b>&app"));
 	/* mrkdwn data: every value escaped; the template's own markup survives */
-	assert_int_equal(slack_template_data(inc, ev, "open",
+	assert_int_equal(slack_build_template_data(inc, ev, "open",
 	    "https://github.com/my-org/platform-incidents/issues/42", 42, true, &data), 0);
 	assert_string_equal(json_string_value(json_object_get(data, "app")), "&lt;b&gt;&amp;app");
 	assert_string_equal(json_string_value(json_object_get(data, "repo")),
@@ -590,7 +590,8 @@ test_templates(void **state)
 	json_decref(data);
 
 	/* plain data (for the title): values as they are; without an issue, repo_url */
-	assert_int_equal(slack_template_data(inc, ev, "resolve", NULL, 0, false, &data), 0);
+	assert_int_equal(slack_build_template_data(inc, ev, "resolve", NULL, 0, false, &data),
+	    0);
 	assert_string_equal(json_string_value(json_object_get(data, "app")), "<b>&app");
 	assert_string_equal(json_string_value(json_object_get(data, "repo")),
 	    "https://github.com/example-org/agentic-platform-engineering");
@@ -609,7 +610,7 @@ test_templates(void **state)
 		o.title = NULL;
 		msg = render(inc, ev, &o);
 		assert_true(ends_with(block_text(msg, 1), "&amp;" SLACK_TRUNC_MARK));
-		assert_true(slack_text_len(block_text(msg, 1)) <= SLACK_MAX_SECTION);
+		assert_true(slack_measure_text(block_text(msg, 1)) <= SLACK_MAX_SECTION);
 		json_decref(msg);
 	}
 	json_decref(ev);
@@ -749,7 +750,7 @@ test_classify(void **state)
 		char detail[256];
 		enum slack_verdict v;
 
-		v = slack_classify(c->webhook, &a, &ms, detail, sizeof(detail));
+		v = slack_classify_answer(c->webhook, &a, &ms, detail, sizeof(detail));
 		if (v != c->want || ms != c->want_ms || strcmp(detail, c->detail) != 0)
 			fail_msg("case %zu: verdict %d ms %llu detail '%s'", i, (int)v,
 			    (unsigned long long)ms, detail);
