@@ -11,6 +11,7 @@ channel_is_archived, no_service, invalid_auth) kept with Slack's reason, strict 
 
 import json
 import os
+import signal
 import sqlite3
 import subprocess
 import time
@@ -30,6 +31,7 @@ DEGRADED = "seed-aks-store-degraded.client_payload.json"
 RECOVERED = "seed-aks-store-recovered.client_payload.json"
 INC = "C0INCIDENTS"
 DEP = "C0DEPLOYS"
+LATE = "C0LATE"
 
 
 def event(app, sample=DEGRADED, **kw):
@@ -121,7 +123,7 @@ def lane_of(r):
     if r.path.startswith("/services/"):
         return "hook:" + r.path
     ch = (r.json or {}).get("channel")
-    return "bot:" + ("deploys" if ch == DEP else "incidents")
+    return "bot:" + {DEP: "deploys", LATE: "late"}.get(ch, "incidents")
 
 
 def main(t):
@@ -131,6 +133,7 @@ def main(t):
     t.cleanups.append(gh.close)
     sl.channel("incidents", INC)
     sl.channel("deploys", DEP)
+    sl.channel("late", LATE)
     sl.channel("old", "C0ARCHIVED", archived=True)
     hook_url = sl.webhook(INC, HOOK_SECRET)
     env = {"SLACK_WEBHOOK": hook_url, "SLACK_TOKEN": SLACK_TOKEN, "GITHUB_TOKEN": GH_TOKEN}
@@ -248,6 +251,30 @@ def main(t):
         t.ok("more degraded resources" in m["blocks"][-2]["text"]["text"],
              "hostile: the resources that do not fit are summed up", m["blocks"][-2])
 
+    # --- a bot added by a reload: no thread yet, so its update starts one ----------------
+    late = confd(sl, gh)
+    late["10-slack.yaml"] = late["10-slack.yaml"].replace(
+        "routes:\n", "  late: { plugin: slack, token: \"${SLACK_TOKEN}\", channel: %s, "
+        "api_url: %s, timeout: 2s }\nroutes:\n" % (LATE, sl.api_url)).replace(
+        "[hook, bot, github, chained]", "[hook, bot, github, chained, late]")
+    d.write_confd(late)
+    mark = len(d.lines())
+    d.signal(signal.SIGHUP)
+    t.ok(d.wait_log(r"configuration reloaded", 5, mark), "reload with the late sink",
+         "\n".join(d.lines()[mark:]))
+    post(t, d, event("hostile", timestamp="2026-02-10T03:09:00Z"), "hostile again")
+    settled(d)
+    lref = refs(d, "hostile").get("late", {})
+    lmsg = [m for m in sl.messages(LATE) if m["ts"] == lref.get("thread_ts")]
+    t.ok(len(lmsg) == 1 and lmsg[0]["thread_ts"] is None and
+         header(lmsg[0]).startswith("\U0001F501 Still firing"),
+         "update without a thread: a new top-level message, stored as the thread",
+         (lref, lmsg))
+    post(t, d, event("hostile", RECOVERED), "hostile recovered")
+    settled(d)
+    t.ok(any(m["thread_ts"] == lref.get("thread_ts") and m["reply_broadcast"] for m in
+             sl.messages(LATE)), "then resolve replies in that thread")
+
     # --- pacing: one message per second per lane ----------------------------------------
     lanes = {}
     for x in sl.reqs():
@@ -288,7 +315,7 @@ def main(t):
     # curl retries a request whose reused connection was reset on a fresh connection, so the
     # reset may fall into the attempt after the 500
     t.ok(att.get("hook", 0) >= 4, "webhook retried through 429, 500 and a reset", att)
-    t.ok(att.get("bot", 0) + att.get("chained", 0) >= 6,
+    t.ok(att.get("bot", 0) + att.get("chained", 0) + att.get("late", 0) >= 8,
          "API retried through 429 and a timeout", att)
     n = d.scalar("SELECT count(*) FROM decisions WHERE step = 'delivery' AND outcome = 'retry'"
                  " AND detail LIKE '%rate limited by Slack (HTTP 429)%'")
