@@ -1,0 +1,111 @@
+/* blocks.h - the pure parts of the slack sink: the Block Kit message of one delivery
+ * (header with state and title, summary, fields, the error in a code block, degraded
+ * resources, a button to the GitHub issue, a context line) within Slack's limits, mrkdwn
+ * escaping of untrusted text, the data that title/text templates see, the GitHub issue of
+ * a chained sink, and the classification of Slack's answers (incoming webhook and
+ * chat.postMessage) into OK / RETRY / FAIL.
+ *
+ * Every string from the event is untrusted: in mrkdwn, '&', '<' and '>' become entities
+ * (so no <!channel>, <@U…> or <url|label> can be injected), "@channel", "@here" and
+ * "@everyone" get a zero-width space after the '@', control characters become spaces, and
+ * a code block cannot be closed early (a backtick followed by a backtick gets a zero-width
+ * space). Text over a limit is cut on a character boundary (never inside an entity) and
+ * ends with SLACK_TRUNC_MARK. Lengths are counted in UTF-16 code units, which is never
+ * less than Slack's count of characters.
+ *
+ * Compiled into the slack plugin (hidden symbols) and into its unit test. Never calls
+ * back, never logs. All returned strings and JSON values are new and owned by the caller. */
+#ifndef INCIDENTD_SLACK_BLOCKS_H
+#define INCIDENTD_SLACK_BLOCKS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <jansson.h>
+
+#define SLACK_MAX_BLOCKS 50          /* blocks in one message */
+#define SLACK_MAX_SECTION 3000       /* text of a section (and of the fallback text) */
+#define SLACK_MAX_FIELD 2000         /* one item of a section's fields */
+#define SLACK_MAX_HEADER 150         /* text of a header block */
+#define SLACK_MAX_BUTTON 75          /* text of a button */
+#define SLACK_MAX_URL 3000           /* url of a button */
+#define SLACK_RES_MSG_MAX 500        /* a degraded resource's message is cut to this */
+#define SLACK_TRUNC_MARK "… (truncated)"
+
+/* What the message is about, besides the incident and the event. */
+struct slack_render_opts {
+	const char *action;          /* "open", "update" or "resolve" (NULL: "open") */
+	bool webhook;                /* incoming webhook: an update/resolve cannot thread,
+	                              * the context line says so */
+	const char *issue_url;       /* the GitHub issue (chained after github) or NULL */
+	json_int_t issue_number;     /* its number, > 0 with issue_url */
+	const char *title;           /* rendered title template (plain text) or NULL: the
+	                              * default "<state>: <incident title>" */
+	const char *text;            /* rendered text template (mrkdwn, its values already
+	                              * escaped) or NULL: the event's summary */
+};
+
+/* The chat.postMessage / webhook payload: {"text", "blocks", "unfurl_links": false,
+ * "unfurl_media": false}; the caller adds channel, thread_ts and reply_broadcast.
+ * incident and event are the JSON the broker hands to sinks (borrowed). At most
+ * SLACK_MAX_BLOCKS blocks: degraded resources that do not fit are summed up in a last
+ * "… and N more" section. Returns 0 and a new object in *out, or -ENOMEM. */
+int slack_render_message(const json_t *incident, const json_t *event,
+    const struct slack_render_opts *o, json_t **out);
+
+/* s escaped for mrkdwn (see above), at most max characters (0: no limit), cut visibly.
+ * code: for the inside of a ``` block. Returns 0 and a new string in *out, or -ENOMEM. */
+int slack_escape_mrkdwn(const char *s, size_t max, bool code, char **out);
+
+/* s as plain text (control characters as spaces), at most max characters (0: no
+ * limit), cut visibly. Returns 0 and a new string in *out, or -ENOMEM. */
+int slack_format_plain(const char *s, size_t max, char **out);
+
+/* Length of s in UTF-16 code units (what the limits above are compared with). */
+size_t slack_measure_text(const char *s);
+
+/* The data title/text templates render over: app, cluster, namespace, revision, repo
+ * (the issue's repository, else the event's repo_url), summary, message, source, status,
+ * severity, health, sync, action, key, title, url (the issue URL) and issue {number, url}
+ * when there is one. mrkdwn: every string value escaped with slack_escape_mrkdwn() (for
+ * the text template), else as is (for the plain-text title). Returns 0 and a new object in
+ * *out, or -ENOMEM. */
+int slack_build_template_data(const json_t *incident, const json_t *event,
+    const char *action, const char *issue_url, json_int_t issue_number, bool mrkdwn,
+    json_t **out);
+
+/* The GitHub issue of the incident from its refs (borrowed): the entry named issue_from
+ * when not NULL, else the only entry other than self (this sink's own) with an integer
+ * "issue" > 0 and a string "url" (none when two entries qualify). Sets *url (borrowed from
+ * refs, an http(s) URL of at most SLACK_MAX_URL bytes) and *number, and returns true, or
+ * returns false. */
+bool slack_find_issue(const json_t *refs, const char *issue_from, const char *self,
+    const char **url, json_int_t *number);
+
+/* What Slack answered. */
+struct slack_answer {
+	long status;                 /* HTTP status; 0 when there was no answer */
+	const char *body;            /* the body (NUL-terminated) or NULL */
+	long retry_after_s;          /* Retry-After in seconds, -1 when absent */
+	const char *error;           /* curl's error text when status is 0, or NULL */
+};
+
+enum slack_verdict { SLACK_OK, SLACK_RETRY, SLACK_FAIL };
+
+/* Seconds to wait after a rate limit answer without Retry-After. */
+#define SLACK_DEFAULT_RETRY_S 30
+
+/* Classify an answer of an incoming webhook (webhook true: 200 = posted; 400
+ * invalid_payload, 403 action_prohibited / invalid_token, 404 channel_not_found /
+ * no_service, 410 channel_is_archived and other 4xx FAIL with Slack's text) or of
+ * chat.postMessage (HTTP 200 {"ok": true} = posted; {"ok": false, "error": E} FAILs with
+ * E, except ratelimited / rate_limited and Slack's transient errors (internal_error,
+ * fatal_error, service_unavailable, request_timeout), which RETRY). Both: no answer, 408
+ * and 5xx RETRY with the core's back-off; 429 RETRYs after Retry-After (or
+ * SLACK_DEFAULT_RETRY_S). Writes a short detail naming Slack's reason (never the URL or
+ * token: only Slack's error string, sanitized) and the delay in *retry_after_ms (0 = core
+ * back-off). */
+enum slack_verdict slack_classify_answer(bool webhook, const struct slack_answer *a,
+    uint64_t *retry_after_ms, char *detail, size_t len);
+
+#endif

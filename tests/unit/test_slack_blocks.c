@@ -1,0 +1,778 @@
+/* test_slack_blocks.c - the slack sink's pure parts: the Block Kit message of every
+ * tests/samples/argocd sample (fields asserted), each block of the seed message, resolve /
+ * update / webhook variants, the GitHub button, hostile text (mentions, links, code fences,
+ * control characters), Slack's limits (50 blocks, 3,000 / 2,000 / 150 characters, cut
+ * visibly, never inside an entity or a character), template data, the chained issue
+ * lookup and the classification of every kind of answer. */
+#include <dirent.h>
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "blocks.h"
+#include "source.h"
+#include "template.h"
+
+#define KEY "argocd/prod-west-aks/pets/aks-store"
+#define EVENT_ID "01KB2Q9S7B4X0VZ9T6W3N5M8QJ"
+#define SUMMARY "aks-store is Degraded (OutOfSync) in prod-west-aks/pets"
+#define ZWSP "\xe2\x80\x8b"
+
+/* --- helpers ------------------------------------------------------------------------- */
+
+static json_t *
+load_sample(const char *name)
+{
+	const char *dir = getenv("SAMPLES_DIR");
+	char path[1024];
+	json_error_t e;
+	json_t *j;
+
+	snprintf(path, sizeof(path), "%s/argocd/%s", dir ? dir : "tests/samples", name);
+	j = json_load_file(path, 0, &e);
+	if (j == NULL)
+		fail_msg("cannot load %s: %s", path, e.text);
+	return j;
+}
+
+/* The event the broker hands to sinks for a sample (the ledger's event shape). Excerpts
+ * without metadata get the name "my-app", as in test_argocd. */
+static json_t *
+sample_event(const char *name)
+{
+	struct source_input in = { .received_at = 1770000000000 };
+	struct ievent_vec vec = { 0 };
+	json_t *body = load_sample(name), *ev;
+	char err[512];
+	int rc;
+
+	in.body = body;
+	rc = argocd_normalize(&in, &vec, err, sizeof(err));
+	if (rc == -EINVAL && strstr(err, "metadata.name") != NULL) {
+		json_object_set_new(body, "metadata", json_pack("{s:s}", "name", "my-app"));
+		rc = argocd_normalize(&in, &vec, err, sizeof(err));
+	}
+	if (rc != 0)
+		fail_msg("%s: %s", name, err);
+	assert_int_equal(vec.n, 1);
+	ev = ievent_to_json(vec.v[0], true);
+	assert_non_null(ev);
+	ievent_vec_clear(&vec);
+	json_decref(body);
+	return ev;
+}
+
+static json_t *
+seed_event(void)
+{
+	json_t *ev = sample_event("seed-aks-store-degraded.client_payload.json");
+
+	json_object_set_new(ev, "id", json_string(EVENT_ID));
+	return ev;
+}
+
+static json_t *
+incident(const char *title)
+{
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:{}}", "id", "01KB2Q9S7B4X0VZ9T6W3N5M8QK",
+	    "key", KEY, "state", "firing", "title", title, "opened_at",
+	    "2026-02-10T03:01:13.000Z", "refs");
+}
+
+static json_t *
+render(const json_t *inc, const json_t *ev, const struct slack_render_opts *o)
+{
+	json_t *msg = NULL;
+
+	assert_int_equal(slack_render_message(inc, ev, o, &msg), 0);
+	assert_non_null(msg);
+	return msg;
+}
+
+static const json_t *
+block(const json_t *msg, size_t i)
+{
+	const json_t *b = json_array_get(json_object_get(msg, "blocks"), i);
+
+	if (b == NULL)
+		fail_msg("no block %zu", i);
+	return b;
+}
+
+static const char *
+block_type(const json_t *msg, size_t i)
+{
+	return json_string_value(json_object_get(block(msg, i), "type"));
+}
+
+/* The text of a header or section block. */
+static const char *
+block_text(const json_t *msg, size_t i)
+{
+	const char *s = json_string_value(json_object_get(json_object_get(block(msg, i), "text"),
+	    "text"));
+
+	if (s == NULL)
+		fail_msg("block %zu has no text", i);
+	return s;
+}
+
+static const char *
+field_text(const json_t *msg, size_t blk, size_t i)
+{
+	return json_string_value(json_object_get(json_array_get(json_object_get(block(msg, blk),
+	    "fields"), i), "text"));
+}
+
+static const char *
+context_text(const json_t *msg, size_t i)
+{
+	return json_string_value(json_object_get(json_array_get(json_object_get(block(msg, i),
+	    "elements"), 0), "text"));
+}
+
+static bool
+ends_with(const char *s, const char *end)
+{
+	size_t a = strlen(s), b = strlen(end);
+
+	return a >= b && strcmp(s + a - b, end) == 0;
+}
+
+static void
+check_mrkdwn(const char *s, const char *where)
+{
+	if (slack_measure_text(s) > SLACK_MAX_SECTION)
+		fail_msg("%s: %zu characters", where, slack_measure_text(s));
+	if (strpbrk(s, "<>") != NULL)
+		fail_msg("%s: raw < or > in mrkdwn: %s", where, s);
+	if (strstr(s, "@here") || strstr(s, "@channel") || strstr(s, "@everyone"))
+		fail_msg("%s: a live broadcast mention: %s", where, s);
+}
+
+/* Everything Slack checks about a message's size and shape, plus our escaping rules. */
+static void
+check_limits(const json_t *msg)
+{
+	const json_t *blocks = json_object_get(msg, "blocks"), *b, *e;
+	size_t i, k;
+
+	assert_true(json_is_array(blocks));
+	assert_true(json_array_size(blocks) >= 1);
+	assert_true(json_array_size(blocks) <= SLACK_MAX_BLOCKS);
+	check_mrkdwn(json_string_value(json_object_get(msg, "text")), "text");
+	assert_true(json_is_false(json_object_get(msg, "unfurl_links")));
+	json_array_foreach(blocks, i, b) {
+		const char *type = json_string_value(json_object_get(b, "type"));
+		const json_t *text = json_object_get(b, "text");
+
+		assert_non_null(type);
+		if (strcmp(type, "header") == 0) {
+			assert_string_equal(json_string_value(json_object_get(text, "type")),
+			    "plain_text");
+			assert_true(slack_measure_text(json_string_value(json_object_get(text,
+			    "text"))) <= SLACK_MAX_HEADER);
+		} else if (strcmp(type, "section") == 0) {
+			const json_t *fields = json_object_get(b, "fields");
+
+			if (text != NULL) {
+				assert_string_equal(json_string_value(json_object_get(text,
+				    "type")), "mrkdwn");
+				check_mrkdwn(json_string_value(json_object_get(text, "text")),
+				    "section");
+			}
+			assert_true(text != NULL || json_array_size(fields) > 0);
+			assert_true(json_array_size(fields) <= 10);
+			json_array_foreach(fields, k, e) {
+				const char *t = json_string_value(json_object_get(e, "text"));
+
+				check_mrkdwn(t, "field");
+				assert_true(slack_measure_text(t) <= SLACK_MAX_FIELD);
+			}
+		} else if (strcmp(type, "actions") == 0) {
+			json_array_foreach(json_object_get(b, "elements"), k, e) {
+				assert_string_equal(json_string_value(json_object_get(e, "type")),
+				    "button");
+				assert_true(slack_measure_text(json_string_value(json_object_get(
+				    json_object_get(e, "text"), "text"))) <= SLACK_MAX_BUTTON);
+				assert_true(strlen(json_string_value(json_object_get(e, "url"))) <=
+				    SLACK_MAX_URL);
+			}
+		} else if (strcmp(type, "context") == 0) {
+			assert_true(json_array_size(json_object_get(b, "elements")) <= 10);
+			json_array_foreach(json_object_get(b, "elements"), k, e)
+				check_mrkdwn(json_string_value(json_object_get(e, "text")),
+				    "context");
+		} else {
+			fail_msg("unexpected block type %s", type);
+		}
+	}
+}
+
+/* --- the seed message, block by block ------------------------------------------------ */
+
+static void
+test_seed_open(void **state)
+{
+	json_t *ev = seed_event(), *inc = incident(SUMMARY), *msg;
+	struct slack_render_opts o = { .action = "open" };
+
+	(void)state;
+	msg = render(inc, ev, &o);
+	check_limits(msg);
+	assert_string_equal(json_string_value(json_object_get(msg, "text")),
+	    "\xf0\x9f\x94\xb4 Firing: " SUMMARY);
+	assert_int_equal(json_array_size(json_object_get(msg, "blocks")), 7);
+	assert_string_equal(block_type(msg, 0), "header");
+	assert_string_equal(block_text(msg, 0), "\xf0\x9f\x94\xb4 Firing: " SUMMARY);
+	assert_true(json_is_true(json_object_get(json_object_get(block(msg, 0), "text"),
+	    "emoji")));
+	assert_string_equal(block_text(msg, 1), SUMMARY);
+	assert_string_equal(field_text(msg, 2, 0), "*Cluster*\nprod-west-aks");
+	assert_string_equal(field_text(msg, 2, 1), "*Namespace*\npets");
+	assert_string_equal(field_text(msg, 2, 2), "*App*\naks-store");
+	assert_string_equal(field_text(msg, 2, 3), "*Health*\nDegraded");
+	assert_string_equal(field_text(msg, 2, 4), "*Sync*\nOutOfSync");
+	assert_string_equal(field_text(msg, 2, 5), "*Revision*\n4194267f2c1d");
+	assert_null(field_text(msg, 2, 6));
+	assert_string_equal(block_text(msg, 3), "*Error*\n```\none or more objects failed to "
+	    "apply, reason: Deployment \"store-front\" exceeded its progress deadline\n```");
+	/* degraded and missing resources only, in order */
+	assert_string_equal(block_text(msg, 4), "*Deployment store-front* in pets — health "
+	    "Degraded, sync Synced\n```\nDeployment \"store-front\" exceeded its progress "
+	    "deadline\n```");
+	assert_string_equal(block_text(msg, 5), "*Service store-front* in pets — health "
+	    "Missing, sync Synced");
+	assert_string_equal(block_type(msg, 6), "context");
+	assert_string_equal(context_text(msg, 6), "incidentd · incident " KEY " · event "
+	    EVENT_ID);
+	json_decref(msg);
+	json_decref(ev);
+	json_decref(inc);
+}
+
+static void
+test_update_and_resolve(void **state)
+{
+	json_t *ev = seed_event(), *inc = incident(SUMMARY), *msg, *rec;
+	struct slack_render_opts o = { .action = "update" };
+
+	(void)state;
+	msg = render(inc, ev, &o);
+	assert_string_equal(block_text(msg, 0), "\xf0\x9f\x94\x81 Still firing: " SUMMARY);
+	assert_string_equal(context_text(msg, 6), "incidentd · incident " KEY " · event "
+	    EVENT_ID);
+	json_decref(msg);
+
+	rec = sample_event("seed-aks-store-recovered.client_payload.json");
+	o.action = "resolve";
+	msg = render(inc, rec, &o);
+	check_limits(msg);
+	assert_string_equal(block_text(msg, 0), "\xe2\x9c\x85 Resolved: " SUMMARY);
+	assert_string_equal(block_text(msg, 1), json_string_value(json_object_get(rec,
+	    "summary")));
+	assert_string_equal(field_text(msg, 2, 3), "*Health*\nHealthy");
+	assert_string_equal(field_text(msg, 2, 4), "*Sync*\nSynced");
+	/* no error and no resources on resolve: header, summary, fields, context */
+	assert_int_equal(json_array_size(json_object_get(msg, "blocks")), 4);
+	assert_string_equal(block_type(msg, 3), "context");
+	json_decref(msg);
+	json_decref(rec);
+	json_decref(ev);
+	json_decref(inc);
+}
+
+static void
+test_webhook_followup_and_button(void **state)
+{
+	json_t *ev = seed_event(), *inc = incident(SUMMARY), *msg, *btn;
+	struct slack_render_opts o = { .action = "resolve", .webhook = true, .issue_url =
+		"https://github.com/my-org/platform-incidents/issues/42", .issue_number = 42 };
+
+	(void)state;
+	msg = render(inc, ev, &o);
+	check_limits(msg);
+	assert_int_equal(json_array_size(json_object_get(msg, "blocks")), 5);
+	assert_string_equal(block_type(msg, 3), "actions");
+	btn = json_array_get(json_object_get(block(msg, 3), "elements"), 0);
+	assert_string_equal(json_string_value(json_object_get(btn, "type")), "button");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(btn, "text"),
+	    "text")), "GitHub issue #42");
+	assert_string_equal(json_string_value(json_object_get(btn, "url")),
+	    "https://github.com/my-org/platform-incidents/issues/42");
+	assert_string_equal(context_text(msg, 4), "Incoming webhooks cannot reply in threads: "
+	    "this message follows up the incident opened 2026-02-10T03:01:13.000Z. incidentd · "
+	    "incident " KEY " · event " EVENT_ID);
+	json_decref(msg);
+
+	/* an open message by webhook needs no such note; the button sits before the context */
+	o.action = "open";
+	msg = render(inc, ev, &o);
+	assert_int_equal(json_array_size(json_object_get(msg, "blocks")), 8);
+	assert_string_equal(block_type(msg, 6), "actions");
+	assert_string_equal(context_text(msg, 7), "incidentd · incident " KEY " · event "
+	    EVENT_ID);
+	json_decref(msg);
+	json_decref(ev);
+	json_decref(inc);
+}
+
+/* Every Argo CD sample renders within the limits, with the event's fields. */
+static void
+test_every_argocd_sample(void **state)
+{
+	const char *dir = getenv("SAMPLES_DIR");
+	char path[1024];
+	struct dirent *de;
+	DIR *d;
+	int n = 0;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/argocd", dir ? dir : "tests/samples");
+	d = opendir(path);
+	assert_non_null(d);
+	while ((de = readdir(d)) != NULL) {
+		static const char *const actions[] = { "open", "update", "resolve" };
+		size_t len = strlen(de->d_name);
+		json_t *ev, *inc, *msg;
+
+		if (len < 5 || strcmp(de->d_name + len - 5, ".json") != 0)
+			continue;
+		ev = sample_event(de->d_name);
+		inc = incident(json_string_value(json_object_get(ev, "summary")));
+		for (size_t a = 0; a < 3; a++) {
+			struct slack_render_opts o = { .action = actions[a] };
+			static const char *const names[] = { "cluster", "namespace", "app",
+				"health", "sync" };
+			static const char *const labels[] = { "Cluster", "Namespace", "App",
+				"Health", "Sync" };
+
+			msg = render(inc, ev, &o);
+			check_limits(msg);
+			for (size_t f = 0; f < 5; f++) {
+				const char *v = json_string_value(json_object_get(ev, names[f]));
+				char want[512];
+
+				snprintf(want, sizeof(want), "*%s*\n%s", labels[f],
+				    v && *v ? v : "—");
+				if (strcmp(field_text(msg, 2, f), want) != 0)
+					fail_msg("%s %s: field %s: %s", de->d_name, actions[a],
+					    labels[f], field_text(msg, 2, f));
+			}
+			assert_true(ends_with(block_text(msg, 0), json_string_value(
+			    json_object_get(ev, "summary"))));
+			json_decref(msg);
+		}
+		json_decref(ev);
+		json_decref(inc);
+		n++;
+	}
+	closedir(d);
+	assert_int_equal(n, 8);
+}
+
+/* --- hostile text and limits --------------------------------------------------------- */
+
+static void
+test_escape_rules(void **state)
+{
+	char *s = NULL;
+
+	(void)state;
+	assert_int_equal(slack_escape_mrkdwn("a & b < c > d", 0, false, &s), 0);
+	assert_string_equal(s, "a &amp; b &lt; c &gt; d");
+	free(s);
+	assert_int_equal(slack_escape_mrkdwn("<!channel> <!here|x> <@U123> "
+	    "<https://evil.example|click> @here @Channel @everyone @bob", 0, false, &s), 0);
+	assert_string_equal(s, "&lt;!channel&gt; &lt;!here|x&gt; &lt;@U123&gt; "
+	    "&lt;https://evil.example|click&gt; @" ZWSP "here @" ZWSP "Channel @" ZWSP
+	    "everyone @bob");
+	free(s);
+	/* control characters: \r dropped, others a space; newlines kept in mrkdwn */
+	assert_int_equal(slack_escape_mrkdwn("a\r\nb\x01" "c\td", 0, false, &s), 0);
+	assert_string_equal(s, "a\nb c d");
+	free(s);
+	/* inside a code block, a run of backticks can never close it */
+	assert_int_equal(slack_escape_mrkdwn("x ``` y ```` z `", 0, true, &s), 0);
+	assert_string_equal(s, "x `" ZWSP "`" ZWSP "` y `" ZWSP "`" ZWSP "`" ZWSP "` z `");
+	assert_null(strstr(s, "``"));
+	free(s);
+	/* plain text: no entities, newlines as spaces */
+	assert_int_equal(slack_format_plain("a <b> & c\nd", 0, &s), 0);
+	assert_string_equal(s, "a <b> & c d");
+	free(s);
+	assert_int_equal(slack_escape_mrkdwn(NULL, 0, false, &s), 0);
+	assert_string_equal(s, "");
+	free(s);
+}
+
+static void
+test_cut_visibly(void **state)
+{
+	char *s = NULL;
+	char big[10000];
+
+	(void)state;
+	/* the mark is 13 characters: 20 leave 7 of the text */
+	assert_int_equal(slack_measure_text(SLACK_TRUNC_MARK), 13);
+	assert_int_equal(slack_escape_mrkdwn("abcdefghijklmnopqrstuvwxyz", 20, false, &s), 0);
+	assert_string_equal(s, "abcdefg" SLACK_TRUNC_MARK);
+	free(s);
+	/* exactly at the limit: untouched */
+	assert_int_equal(slack_escape_mrkdwn("abcdefghijklmnopqrst", 20, false, &s), 0);
+	assert_string_equal(s, "abcdefghijklmnopqrst");
+	free(s);
+	/* never inside an entity: "&amp;" is 5, a second one would pass 7 */
+	assert_int_equal(slack_escape_mrkdwn("&&&&&&", 20, false, &s), 0);
+	assert_string_equal(s, "&amp;" SLACK_TRUNC_MARK);
+	free(s);
+	/* never inside a character; 4-byte characters count 2 (UTF-16) */
+	assert_int_equal(slack_format_plain("ééééé😀😀😀😀😀😀😀😀😀😀", 20, &s), 0);
+	assert_string_equal(s, "ééééé😀" SLACK_TRUNC_MARK);
+	assert_int_equal(slack_measure_text(s), 20);
+	free(s);
+	/* a 10,000-character message is cut to 3,000 exactly */
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	assert_int_equal(slack_escape_mrkdwn(big, SLACK_MAX_SECTION, false, &s), 0);
+	assert_int_equal(slack_measure_text(s), SLACK_MAX_SECTION);
+	assert_true(ends_with(s, "x" SLACK_TRUNC_MARK));
+	free(s);
+}
+
+static void
+test_hostile_event(void **state)
+{
+	json_t *ev = seed_event(), *inc, *msg;
+	struct slack_render_opts o = { .action = "open" };
+	char title[1000], *msgtext;
+	const char *t;
+	size_t n = 0;
+
+	(void)state;
+	memset(title, 'T', sizeof(title) - 1);
+	title[sizeof(title) - 1] = '\0';
+	inc = incident(title);
+	/* a 20,000-byte error full of fences, entities and mentions */
+	msgtext = malloc(20001);
+	assert_non_null(msgtext);
+	while (n < 20000) {
+		const char *piece = "```<!channel>&@here ";
+		size_t pl = strlen(piece);
+
+		memcpy(msgtext + n, piece, pl < 20000 - n ? pl : 20000 - n);
+		n += pl < 20000 - n ? pl : 20000 - n;
+	}
+	msgtext[20000] = '\0';
+	json_object_set_new(ev, "message", json_string(msgtext));
+	json_object_set_new(ev, "summary", json_string("<!here> deploy & <@U1> `x`"));
+	json_object_set_new(ev, "cluster", json_string("<https://evil|prod>"));
+	msg = render(inc, ev, &o);
+	check_limits(msg);
+	/* the header is cut to 150 characters, visibly */
+	assert_int_equal(slack_measure_text(block_text(msg, 0)), SLACK_MAX_HEADER);
+	assert_true(ends_with(block_text(msg, 0), "T" SLACK_TRUNC_MARK));
+	assert_string_equal(block_text(msg, 1), "&lt;!here&gt; deploy &amp; &lt;@U1&gt; `x`");
+	assert_string_equal(field_text(msg, 2, 0), "*Cluster*\n&lt;https://evil|prod&gt;");
+	/* the error block stays one closed code block within 3,000 characters */
+	t = block_text(msg, 3);
+	assert_true(strncmp(t, "*Error*\n```\n", 12) == 0);
+	assert_true(ends_with(t, SLACK_TRUNC_MARK "\n```"));
+	assert_true(slack_measure_text(t) <= SLACK_MAX_SECTION);
+	assert_true(slack_measure_text(t) >= SLACK_MAX_SECTION - 5);
+	{
+		char *inside = strndup(t + 12, strlen(t) - 12 - 4);
+
+		assert_non_null(inside);
+		assert_null(strstr(inside, "``"));
+		assert_null(strstr(inside, "@here"));
+		assert_null(strchr(inside, '<'));
+		free(inside);
+	}
+	free(msgtext);
+	json_decref(msg);
+	json_decref(ev);
+	json_decref(inc);
+}
+
+/* 100 degraded resources: 50 blocks, the last resource block sums up the rest. */
+static void
+test_block_limit(void **state)
+{
+	json_t *ev = seed_event(), *inc = incident(SUMMARY), *msg, *res = json_array();
+	struct slack_render_opts o = { .action = "open", .issue_url =
+		"https://github.com/my-org/platform-incidents/issues/7", .issue_number = 7 };
+	char name[32];
+
+	(void)state;
+	for (int i = 0; i < 100; i++) {
+		snprintf(name, sizeof(name), "pod-%d", i);
+		json_array_append_new(res, json_pack("{s:s, s:s, s:s, s:s}", "kind", "Pod",
+		    "name", name, "health", i % 2 ? "Degraded" : "Missing", "message",
+		    "CrashLoopBackOff"));
+	}
+	json_array_append_new(res, json_pack("{s:s, s:s, s:s}", "kind", "Service", "name",
+	    "ok", "health", "Healthy"));
+	json_object_set_new(ev, "resources", res);
+	msg = render(inc, ev, &o);
+	check_limits(msg);
+	assert_int_equal(json_array_size(json_object_get(msg, "blocks")), SLACK_MAX_BLOCKS);
+	/* header, summary, fields, error, 43 resources, the rest, button, context */
+	assert_string_equal(block_text(msg, 4), "*Pod pod-0* in pets — health Missing, sync "
+	    "—\n```\nCrashLoopBackOff\n```");
+	assert_string_equal(block_text(msg, 46), "*Pod pod-42* in pets — health Missing, sync "
+	    "—\n```\nCrashLoopBackOff\n```");
+	assert_string_equal(block_text(msg, 47), "… and 57 more degraded resources (see "
+	    "`incidentctl incident`)");
+	assert_string_equal(block_type(msg, 48), "actions");
+	assert_string_equal(block_type(msg, 49), "context");
+	json_decref(msg);
+
+	/* a resource message is cut at SLACK_RES_MSG_MAX */
+	{
+		char longmsg[2000];
+		const char *t;
+
+		memset(longmsg, 'm', sizeof(longmsg) - 1);
+		longmsg[sizeof(longmsg) - 1] = '\0';
+		json_object_set_new(ev, "resources", json_pack("[{s:s, s:s, s:s, s:s}]", "kind",
+		    "Pod", "name", "p", "health", "Degraded", "message", longmsg));
+		msg = render(inc, ev, &o);
+		t = block_text(msg, 4);
+		assert_true(ends_with(t, SLACK_TRUNC_MARK "\n```"));
+		assert_int_equal(slack_measure_text(strstr(t, "```\n") + 4) - 4, SLACK_RES_MSG_MAX);
+		json_decref(msg);
+	}
+	json_decref(ev);
+	json_decref(inc);
+}
+
+static void
+test_templates(void **state)
+{
+	json_t *ev = seed_event(), *inc = incident(SUMMARY), *data = NULL, *msg;
+	struct slack_render_opts o = { .action = "open" };
+	struct template *t = NULL;
+	char *out = NULL, err[128];
+
+	(void)state;
+	json_object_set_new(ev, "app", json_string("<b>&app"));
+	/* mrkdwn data: every value escaped; the template's own markup survives */
+	assert_int_equal(slack_build_template_data(inc, ev, "open",
+	    "https://github.com/my-org/platform-incidents/issues/42", 42, true, &data), 0);
+	assert_string_equal(json_string_value(json_object_get(data, "app")), "&lt;b&gt;&amp;app");
+	assert_string_equal(json_string_value(json_object_get(data, "repo")),
+	    "my-org/platform-incidents");
+	assert_string_equal(json_string_value(json_object_get(data, "status")), "firing");
+	assert_string_equal(json_string_value(json_object_get(data, "action")), "open");
+	assert_string_equal(json_string_value(json_object_get(data, "key")), KEY);
+	assert_int_equal(template_compile("*{{app}}* in {{cluster}}{{#issue}}: <{{url}}|#"
+	    "{{number}}>{{/issue}}", TEMPLATE_ESCAPE_NONE, &t, err, sizeof(err)), 0);
+	assert_int_equal(template_render(t, data, &out), 0);
+	assert_string_equal(out, "*&lt;b&gt;&amp;app* in prod-west-aks: "
+	    "<https://github.com/my-org/platform-incidents/issues/42|#42>");
+	o.text = out;
+	o.title = "Deploy {{broken}} & <done>";
+	msg = render(inc, ev, &o);
+	assert_string_equal(block_text(msg, 1), out);
+	assert_string_equal(block_text(msg, 0), "Deploy {{broken}} & <done>");
+	assert_string_equal(json_string_value(json_object_get(msg, "text")),
+	    "Deploy {{broken}} &amp; &lt;done&gt;");
+	json_decref(msg);
+	free(out);
+	template_destroy(t);
+	json_decref(data);
+
+	/* plain data (for the title): values as they are; without an issue, repo_url */
+	assert_int_equal(slack_build_template_data(inc, ev, "resolve", NULL, 0, false, &data),
+	    0);
+	assert_string_equal(json_string_value(json_object_get(data, "app")), "<b>&app");
+	assert_string_equal(json_string_value(json_object_get(data, "repo")),
+	    "https://github.com/example-org/agentic-platform-engineering");
+	assert_null(json_object_get(data, "issue"));
+	assert_null(json_object_get(data, "url"));
+	json_decref(data);
+
+	/* a formatted text over the limit is cut, never inside an entity */
+	{
+		char big[4000];
+
+		for (size_t i = 0; i + 5 < sizeof(big); i += 5)
+			memcpy(big + i, "&amp;", 5);
+		big[sizeof(big) - 5] = '\0';
+		o.text = big;
+		o.title = NULL;
+		msg = render(inc, ev, &o);
+		assert_true(ends_with(block_text(msg, 1), "&amp;" SLACK_TRUNC_MARK));
+		assert_true(slack_measure_text(block_text(msg, 1)) <= SLACK_MAX_SECTION);
+		json_decref(msg);
+	}
+	json_decref(ev);
+	json_decref(inc);
+}
+
+/* --- the issue of a chained github sink ---------------------------------------------- */
+
+static void
+test_find_issue(void **state)
+{
+	const char *url = NULL;
+	json_int_t n = 0;
+	json_t *refs;
+
+	(void)state;
+	refs = json_loads("{\"github\": {\"issue\": 42, \"url\": \"https://github.com/o/r/issues/"
+	    "42\", \"repo\": \"o/r\"}, \"slack\": {\"thread_ts\": \"1.2\"}, \"doctor\": "
+	    "{\"labeled\": true, \"issue\": 42}}", 0, NULL);
+	assert_true(slack_find_issue(refs, NULL, "slack", &url, &n));
+	assert_string_equal(url, "https://github.com/o/r/issues/42");
+	assert_int_equal(n, 42);
+	/* issue_from names it; a name without an issue gives none */
+	assert_true(slack_find_issue(refs, "github", "slack", &url, &n));
+	assert_false(slack_find_issue(refs, "doctor", "slack", &url, &n));
+	assert_null(url);
+	/* two candidates: ambiguous without issue_from */
+	json_object_set_new(refs, "github2", json_pack("{s:i, s:s}", "issue", 7, "url",
+	    "https://github.com/o/other/issues/7"));
+	assert_false(slack_find_issue(refs, NULL, "slack", &url, &n));
+	assert_true(slack_find_issue(refs, "github2", "slack", &url, &n));
+	assert_int_equal(n, 7);
+	/* our own entry never counts: github is then the only one */
+	assert_true(slack_find_issue(refs, NULL, "github2", &url, &n));
+	assert_int_equal(n, 42);
+	json_object_del(refs, "github2");
+	/* hostile or odd URLs are not linked */
+	json_object_set_new(json_object_get(refs, "github"), "url",
+	    json_string("javascript:alert(1)"));
+	assert_false(slack_find_issue(refs, NULL, "slack", &url, &n));
+	json_object_set_new(json_object_get(refs, "github"), "url",
+	    json_string("https://x.example/a|b>"));
+	assert_false(slack_find_issue(refs, NULL, "slack", &url, &n));
+	json_object_set_new(json_object_get(refs, "github"), "url",
+	    json_string("https://github.com/o/r/issues/42"));
+	json_object_set_new(json_object_get(refs, "github"), "issue", json_integer(0));
+	assert_false(slack_find_issue(refs, NULL, "slack", &url, &n));
+	assert_false(slack_find_issue(NULL, NULL, "slack", &url, &n));
+	json_decref(refs);
+}
+
+/* --- Slack's answers ----------------------------------------------------------------- */
+
+struct answer_case {
+	bool webhook;
+	long status;
+	const char *body;
+	long retry_after;
+	const char *error;
+	enum slack_verdict want;
+	uint64_t want_ms;
+	const char *detail;
+};
+
+static void
+test_classify(void **state)
+{
+	static const struct answer_case cases[] = {
+		/* incoming webhooks: plain-text answers */
+		{ true, 200, "ok", -1, NULL, SLACK_OK, 0, "posted (incoming webhook)" },
+		{ true, 400, "invalid_payload", -1, NULL, SLACK_FAIL, 0,
+		  "incoming webhook: HTTP 400: invalid_payload" },
+		{ true, 403, "action_prohibited", -1, NULL, SLACK_FAIL, 0,
+		  "incoming webhook: HTTP 403: action_prohibited" },
+		{ true, 403, "invalid_token", -1, NULL, SLACK_FAIL, 0,
+		  "incoming webhook: HTTP 403: invalid_token" },
+		{ true, 404, "channel_not_found", -1, NULL, SLACK_FAIL, 0,
+		  "incoming webhook: HTTP 404: channel_not_found" },
+		{ true, 404, "no_service", -1, NULL, SLACK_FAIL, 0,
+		  "incoming webhook: HTTP 404: no_service" },
+		{ true, 410, "channel_is_archived", -1, NULL, SLACK_FAIL, 0,
+		  "incoming webhook: HTTP 410: channel_is_archived" },
+		{ true, 500, "rollup_error", -1, NULL, SLACK_RETRY, 0,
+		  "incoming webhook: HTTP 500: rollup_error" },
+		{ true, 502, "", -1, NULL, SLACK_RETRY, 0,
+		  "incoming webhook: HTTP 502: no reason given" },
+		{ true, 429, "rate_limited", 3, NULL, SLACK_RETRY, 3000,
+		  "incoming webhook: rate limited by Slack (HTTP 429), retry after 3s" },
+		{ true, 429, NULL, -1, NULL, SLACK_RETRY, SLACK_DEFAULT_RETRY_S * 1000,
+		  "incoming webhook: rate limited by Slack (HTTP 429), retry after 30s" },
+		{ true, 0, NULL, -1, "Operation timed out after 2000 milliseconds", SLACK_RETRY,
+		  0, "incoming webhook: no answer from Slack: Operation timed out after 2000 "
+		  "milliseconds" },
+		/* a body that is not a short word is cut at its first line, 100 characters */
+		{ true, 404, "channel_not_found\nsecret detail", -1, NULL, SLACK_FAIL, 0,
+		  "incoming webhook: HTTP 404: channel_not_found" },
+		{ true, 400, "bad\x01" "byte", -1, NULL, SLACK_FAIL, 0,
+		  "incoming webhook: HTTP 400: bad?byte" },
+		/* chat.postMessage: HTTP 200 with ok true / false */
+		{ false, 200, "{\"ok\": true, \"channel\": \"C1\", \"ts\": \"1.2\"}", -1, NULL,
+		  SLACK_OK, 0, "posted" },
+		{ false, 200, "{\"ok\": false, \"error\": \"channel_not_found\"}", -1, NULL,
+		  SLACK_FAIL, 0, "chat.postMessage: channel_not_found" },
+		{ false, 200, "{\"ok\": false, \"error\": \"is_archived\"}", -1, NULL, SLACK_FAIL,
+		  0, "chat.postMessage: is_archived" },
+		{ false, 200, "{\"ok\": false, \"error\": \"invalid_auth\"}", -1, NULL, SLACK_FAIL,
+		  0, "chat.postMessage: invalid_auth" },
+		{ false, 200, "{\"ok\": false, \"error\": \"invalid_blocks\", \"response_metadata\":"
+		  " {\"messages\": [\"[ERROR] must be less than 151 characters [json-pointer:"
+		  "/blocks/0/text/text]\"]}}", -1, NULL, SLACK_FAIL, 0,
+		  "chat.postMessage: invalid_blocks ([ERROR] must be less than 151 characters "
+		  "[json-pointer:/blocks/0/text/text])" },
+		{ false, 200, "{\"ok\": false, \"error\": \"ratelimited\"}", 5, NULL, SLACK_RETRY,
+		  5000, "chat.postMessage: ratelimited" },
+		{ false, 200, "{\"ok\": false, \"error\": \"internal_error\"}", -1, NULL,
+		  SLACK_RETRY, 0, "chat.postMessage: internal_error" },
+		{ false, 200, "{\"ok\": false, \"error\": \"service_unavailable\"}", -1, NULL,
+		  SLACK_RETRY, 0, "chat.postMessage: service_unavailable" },
+		{ false, 200, "<html>proxy</html>", -1, NULL, SLACK_RETRY, 0,
+		  "chat.postMessage: unexpected answer (HTTP 200)" },
+		{ false, 429, "{\"ok\": false, \"error\": \"ratelimited\"}", 2, NULL, SLACK_RETRY,
+		  2000, "chat.postMessage: rate limited by Slack (HTTP 429), retry after 2s" },
+		{ false, 503, "{\"ok\": false, \"error\": \"service_unavailable\"}", -1, NULL,
+		  SLACK_RETRY, 0, "chat.postMessage: HTTP 503: service_unavailable" },
+		{ false, 404, "Not Found", -1, NULL, SLACK_FAIL, 0,
+		  "chat.postMessage: HTTP 404: Not Found" },
+		{ false, 0, NULL, -1, NULL, SLACK_RETRY, 0,
+		  "chat.postMessage: no answer from Slack: no answer" },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const struct answer_case *c = &cases[i];
+		struct slack_answer a = { .status = c->status, .body = c->body,
+			.retry_after_s = c->retry_after, .error = c->error };
+		uint64_t ms = 12345;
+		char detail[256];
+		enum slack_verdict v;
+
+		v = slack_classify_answer(c->webhook, &a, &ms, detail, sizeof(detail));
+		if (v != c->want || ms != c->want_ms || strcmp(detail, c->detail) != 0)
+			fail_msg("case %zu: verdict %d ms %llu detail '%s'", i, (int)v,
+			    (unsigned long long)ms, detail);
+	}
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_seed_open),
+		cmocka_unit_test(test_update_and_resolve),
+		cmocka_unit_test(test_webhook_followup_and_button),
+		cmocka_unit_test(test_every_argocd_sample),
+		cmocka_unit_test(test_escape_rules),
+		cmocka_unit_test(test_cut_visibly),
+		cmocka_unit_test(test_hostile_event),
+		cmocka_unit_test(test_block_limit),
+		cmocka_unit_test(test_templates),
+		cmocka_unit_test(test_find_issue),
+		cmocka_unit_test(test_classify),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
