@@ -65,6 +65,7 @@ ievent_destroy(struct ievent *ev)
 	json_decref(ev->annotations);
 	free(ev->fingerprint);
 	json_decref(ev->payload);
+	free(ev->incident_key);
 	free(ev);
 }
 

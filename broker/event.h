@@ -48,6 +48,8 @@ struct ievent {
 	int64_t received_at;        /* ms since epoch */
 	char *fingerprint;          /* default identity of what this event is about */
 	json_t *payload;            /* the raw payload this event came from (one reference) */
+	char *incident_key;         /* set when ingested: the key of the (first) incident it
+	                             * went to, or NULL; not part of the JSON */
 };
 
 /* A growable array of events. Owns the events it holds. */

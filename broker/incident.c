@@ -543,7 +543,7 @@ storm_guard(struct store *st, const struct config *cfg, const struct ievent *ev,
 
 int
 incident_apply(struct store *st, const struct config *cfg, const struct ievent *ev,
-    const char *payload_sha256, int64_t now, int *n_deliveries)
+    const char *payload_sha256, int64_t now, int *n_deliveries, char **key_out)
 {
 	struct route_plan plan;
 	struct target_state *ts = NULL;
@@ -553,6 +553,8 @@ incident_apply(struct store *st, const struct config *cfg, const struct ievent *
 	int rc;
 
 	*n_deliveries = 0;
+	if (key_out != NULL)
+		*key_out = NULL;
 	rc = router_plan(cfg, ev, &plan);
 	if (rc != 0)
 		goto out;
@@ -645,6 +647,9 @@ incident_apply(struct store *st, const struct config *cfg, const struct ievent *
 		if (rc != 0)
 			goto out;
 	}
+	if (key_out != NULL && plan.n_targets > 0 && (*key_out = strdup(plan.targets[0].key)) ==
+	    NULL)
+		rc = -ENOMEM;
 out:
 	for (size_t i = 0; ts != NULL && i < plan.n_targets; i++)
 		incident_clear(&ts[i].inc);

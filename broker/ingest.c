@@ -132,7 +132,8 @@ item_write(struct ingest *ing, struct item *it, int64_t now, json_t *ids, bool *
 		struct ievent *ev = it->events.v[i];
 		int n = 0;
 
-		rc = incident_apply(ing->st, ing->cfg, ev, it->sha, now, &n);
+		free(ev->incident_key);
+		rc = incident_apply(ing->st, ing->cfg, ev, it->sha, now, &n, &ev->incident_key);
 		if (rc != 0)
 			goto fail;
 		*n_deliveries += n;

@@ -237,16 +237,9 @@ static void
 on_event(void *arg, const struct ievent *ev)
 {
 	struct runtime *rt = arg;
-	struct route_plan plan;
-	bool planned;
 
-	if (rt->dmn.pub == NULL)
-		return;
-	/* the same plan incident_apply() made: the route and configuration are unchanged */
-	planned = router_plan(rt->dmn.cfg, ev, &plan) == 0;
-	publisher_send_event(rt->dmn.pub, ev, planned && plan.n_targets > 0 ?
-	    plan.targets[0].key : NULL);
-	route_plan_clear(&plan);     /* router_plan() zeroes the plan first: always safe */
+	if (rt->dmn.pub != NULL)
+		publisher_send_event(rt->dmn.pub, ev, ev->incident_key);
 }
 
 static bool
