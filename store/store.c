@@ -88,15 +88,14 @@ static const char *const store_sql[STMT__COUNT] = {
 	[STMT_SILENCE_EXPIRE] =
 	    "UPDATE silences SET expired_at = ?2 WHERE id = ?1 AND expired_at IS NULL"
 	    " AND ends_at > ?2",
+	/* newest first: the first rows answer (stop early), whatever the history's length */
 	[STMT_DEL_HISTORY] =
-	    "SELECT max(CASE WHEN action IN ('open', 'update') AND state = 'done'"
-	    " THEN updated_at END),"
-	    " max(CASE WHEN action = 'open' AND requires_firing = 1 AND state IN ('blocked',"
-	    " 'pending') THEN id END),"
-	    " max(CASE WHEN action IN ('open', 'update') AND state IN ('done', 'blocked',"
-	    " 'pending', 'running') THEN id END),"
-	    " max(CASE WHEN action = 'resolve' THEN id END)"
-	    " FROM deliveries WHERE incident_id = ?1 AND sink = ?2",
+	    "SELECT action, state, updated_at FROM deliveries WHERE incident_id = ?1"
+	    " AND sink = ?2 ORDER BY id DESC",
+	[STMT_DEL_HELD] =
+	    "SELECT max(id) FROM deliveries INDEXED BY deliveries_active"
+	    " WHERE state IN ('blocked', 'pending', 'running') AND incident_id = ?1"
+	    " AND sink = ?2 AND action = 'open' AND requires_firing = 1 AND state != 'running'",
 	[STMT_DECISION_INSERT] =
 	    "INSERT INTO decisions (event_id, incident_id, seq, step, outcome, detail, at)"
 	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",

@@ -32,6 +32,7 @@ enum store_stmt_id {
 	STMT_DEL_REQUEUE,
 	STMT_DEL_GET,
 	STMT_DEL_HISTORY,
+	STMT_DEL_HELD,
 	STMT_SILENCE_ADD,
 	STMT_COUNT_ROUTE,
 	STMT_COUNT_STORM,
@@ -104,8 +105,9 @@ int store_row_delivery(sqlite3_stmt *s, struct delivery *d);
  * same incident has finished: a sink sees an incident's actions one at a time and in
  * order (an "update" never races the "open" that creates the GitHub issue). */
 #define DELIVERY_NO_EARLIER "NOT EXISTS (SELECT 1 FROM deliveries AS e" \
-	" WHERE e.incident_id = d.incident_id AND e.sink = d.sink AND e.id < d.id" \
-	" AND e.state IN ('blocked', 'pending', 'running'))"
+	" INDEXED BY deliveries_active" \
+	" WHERE e.state IN ('blocked', 'pending', 'running')" \
+	" AND e.incident_id = d.incident_id AND e.sink = d.sink AND e.id < d.id)"
 
 #define INCIDENT_COLUMNS "id, key, route, state, source, cluster, namespace, app, title, " \
 	"opened_at, updated_at, resolved_at, last_event_id, event_count, refs"

@@ -311,22 +311,46 @@ store_sink_history(struct store *st, const char *incident_id, const char *sink,
     struct sink_history *h)
 {
 	sqlite3_stmt *s = NULL;
+	bool told_known = false;
 	int rc;
 
 	memset(h, 0, sizeof(*h));
+	/* the newest rows: the last done open/update, and whether the newest open/update/resolve
+	 * that is not failed or cancelled is an open/update (told since the last resolve) */
 	rc = store_stmt(st, STMT_DEL_HISTORY, &s);
+	if (rc != 0)
+		return rc;
+	store_bind_text(s, 1, incident_id);
+	store_bind_text(s, 2, sink);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW && (!told_known || h->last_notified_at == 0)) {
+		const char *action = (const char *)sqlite3_column_text(s, 0);
+		const char *state = (const char *)sqlite3_column_text(s, 1);
+		bool tell = action != NULL && (strcmp(action, "open") == 0 ||
+		    strcmp(action, "update") == 0);
+
+		if (state == NULL || strcmp(state, "failed") == 0 || strcmp(state, "cancelled") == 0)
+			continue;
+		if (!told_known) {
+			h->told_since_resolve = tell;
+			told_known = true;
+		}
+		if (tell && strcmp(state, "done") == 0 && h->last_notified_at == 0)
+			h->last_notified_at = store_col_time(s, 2);
+		if (action != NULL && strcmp(action, "resolve") == 0 && h->last_notified_at == 0)
+			break;   /* nothing done since the resolve counts as the last notification */
+	}
+	rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : store_error(st, rc);
+	store_stmt_done(s);
+	if (rc != 0)
+		return rc;
+	rc = store_stmt(st, STMT_DEL_HELD, &s);
 	if (rc != 0)
 		return rc;
 	store_bind_text(s, 1, incident_id);
 	store_bind_text(s, 2, sink);
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW) {
-		int64_t told = sqlite3_column_int64(s, 2), resolved = sqlite3_column_int64(s, 3);
-
-		if (sqlite3_column_type(s, 0) != SQLITE_NULL)
-			h->last_notified_at = store_col_time(s, 0);
-		h->held_open_id = sqlite3_column_int64(s, 1);
-		h->told_since_resolve = told != 0 && told > resolved;
+		h->held_open_id = sqlite3_column_int64(s, 0);
 		rc = 0;
 	} else {
 		rc = store_error(st, rc);

@@ -154,7 +154,7 @@ test_open_schema_wal(void **state)
 	char buf[64];
 
 	assert_int_equal(store_schema_version(f->st), STORE_SCHEMA_VERSION);
-	assert_int_equal(STORE_SCHEMA_VERSION, 3);
+	assert_int_equal(STORE_SCHEMA_VERSION, 4);
 	raw_query(f->path, "PRAGMA journal_mode", buf, sizeof(buf));
 	assert_string_equal(buf, "wal");
 	raw_query(f->path, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN"
@@ -201,7 +201,7 @@ test_newer_schema_refused(void **state)
 	sqlite3_close(db);
 	assert_true(store_open(f->path, &st2, err, sizeof(err)) < 0);
 	assert_null(st2);
-	assert_string_equal(err, "ledger schema 7 is newer than this incidentd (3)");
+	assert_string_equal(err, "ledger schema 7 is newer than this incidentd (4)");
 }
 
 /* A ledger written by schema 1 (before `for` windows and silences) is upgraded in place
@@ -237,7 +237,7 @@ test_migrate_v1(void **state)
 	assert_false(d.requires_firing);
 	delivery_clear(&d);
 	raw_query(f->path, "PRAGMA user_version", buf, sizeof(buf));
-	assert_string_equal(buf, "3");
+	assert_string_equal(buf, "4");
 }
 
 static void
