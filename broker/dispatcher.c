@@ -285,8 +285,8 @@ dispatch_pass(evutil_socket_t fd, short what, void *arg)
 {
 	struct dispatcher *d = arg;
 	struct delivery *rows = NULL;
-	struct call *c;
-	size_t n = 0, cap;
+	struct call **calls = NULL;
+	size_t n = 0, n_calls = 0, cap;
 	int64_t now = util_now_ms();
 	int rc;
 
@@ -297,17 +297,18 @@ dispatch_pass(evutil_socket_t fd, short what, void *arg)
 	cap = DISPATCH_MAX_INFLIGHT - d->n_inflight;
 	if (cap == 0)
 		return;
-	rc = store_due_deliveries(d->st, now, cap, &rows, &n);
-	if (rc != 0) {
-		log_error("dispatcher", "cannot read due deliveries (%d)", rc);
-		goto out;
-	}
-	if (n == 0)
-		goto out;
-	/* Mark the batch RUNNING in one transaction, then hand it out. A delivery held by a
-	 * `for` window whose incident no longer fires is cancelled instead. */
+	/* One transaction: read what is due, mark it RUNNING and read what the sinks get (one
+	 * read snapshot instead of one per query); hand the calls out after the commit. A
+	 * delivery held by a `for` window whose incident no longer fires is cancelled instead. */
 	rc = store_begin(d->st);
+	if (rc == 0)
+		rc = store_due_deliveries(d->st, now, cap, &rows, &n);
+	if (rc == 0 && n > 0 && (calls = calloc(n, sizeof(*calls))) == NULL)
+		rc = -ENOMEM;
 	for (size_t i = 0; rc == 0 && i < n; i++) {
+		struct incident inc;
+		struct call *c;
+
 		if (rows[i].requires_firing && !incident_still_firing(d, &rows[i])) {
 			rows[i].state = DELIVERY_CANCELLED;
 			rows[i].updated_at = now;
@@ -322,29 +323,15 @@ dispatch_pass(evutil_socket_t fd, short what, void *arg)
 				    rows[i].action, rows[i].last_error ? rows[i].last_error : "");
 			continue;
 		}
+		c = calloc(1, sizeof(*c));
+		if (c == NULL) {
+			rc = -ENOMEM;
+			break;
+		}
 		rows[i].state = DELIVERY_RUNNING;
 		rows[i].attempts++;
 		rows[i].updated_at = now;
 		rc = store_update_delivery(d->st, &rows[i]);
-	}
-	if (rc == 0)
-		rc = store_commit(d->st);
-	if (rc != 0) {
-		store_rollback(d->st);
-		log_error("dispatcher", "cannot mark deliveries running (%d)", rc);
-		goto out;
-	}
-	for (size_t i = 0; i < n; i++) {
-		struct incident inc;
-
-		if (rows[i].state != DELIVERY_RUNNING)
-			continue;
-		c = calloc(1, sizeof(*c));
-		if (c == NULL) {
-			log_error("dispatcher", "out of memory; delivery %lld stays running",
-			    (long long)rows[i].id);
-			continue;
-		}
 		c->d = d;
 		c->del = rows[i];
 		memset(&rows[i], 0, sizeof(rows[i]));  /* ownership moved into the call */
@@ -353,11 +340,23 @@ dispatch_pass(evutil_socket_t fd, short what, void *arg)
 			c->incident_json = incident_view(&inc);
 		incident_clear(&inc);
 		c->event_json = event_view(d->st, c->del.event_id);
-		TAILQ_INSERT_TAIL(&d->inflight, c, entry);
-		d->n_inflight++;
-		start_call(d, c);
+		calls[n_calls++] = c;
 	}
-out:
+	if (rc == 0)
+		rc = store_commit(d->st);
+	if (rc != 0) {
+		store_rollback(d->st);
+		log_error("dispatcher", "cannot hand out due deliveries (%d)", rc);
+		for (size_t i = 0; i < n_calls; i++)
+			call_free(calls[i]);
+		n_calls = 0;
+	}
+	for (size_t i = 0; i < n_calls; i++) {
+		TAILQ_INSERT_TAIL(&d->inflight, calls[i], entry);
+		d->n_inflight++;
+		start_call(d, calls[i]);
+	}
+	free(calls);
 	delivery_free_array(rows, n);
 	metrics_set("incidentd_deliveries_inflight", "", (double)d->n_inflight);
 	arm_due(d);
