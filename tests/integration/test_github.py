@@ -292,8 +292,27 @@ def main(t):
          "incidentctl deliveries --failed lists them", out + err)
     f.stop()
 
+    # --- without labels, adoption goes through the search API ---------------------------
+    found = gh.seed_issue(REPO, "ArgoCD Deployment Failed: search-app",
+                          "old\n\n" + marker("search-app"))
+    nolab = ("sources:\n  argocd: { auth: none }\nsinks:\n"
+             "  github: { plugin: github_issue, repo: %s, token: \"${GITHUB_TOKEN}\","
+             " api_url: %s }\nroutes:\n  - { name: default, sinks: [github] }\n"
+             % (REPO, gh.url))
+    n = Daemon(t, {"10.yaml": nolab}, env={"GITHUB_TOKEN": TOKEN})
+    post(t, n, event("search-app"), "search-app degraded")
+    settled(n)
+    t.eq(len(gh.issues(with_marker=KEY % "search-app")), 1, "search: adopted, not duplicated")
+    t.eq(refs(n, "search-app").get("github", {}).get("issue"), found["number"],
+         "search: the ledger learned the issue")
+    q = [r.query.get("q", "") for r in gh.reqs("GET", r"^/search/issues$")]
+    t.ok(q and "incidentd:incident=%s" % (KEY % "search-app") in q[-1] and
+         "repo:%s" % REPO in q[-1], "search query names the repo and the marker", q)
+    n.stop()
+    logs_n = n.lines()
+
     # --- the token is nowhere: logs, ledger, answers --------------------------------------
-    logs = "\n".join(d.lines() + f.lines())
+    logs = "\n".join(d.lines() + f.lines() + logs_n)
     t.ok(TOKEN not in logs and "ghp_wrong" not in logs, "token not in the logs")
     leaked = []
     for db in (d.db, f.db):

@@ -766,6 +766,71 @@ test_errors(void **state)
 	ievent_vec_clear(&vec);
 }
 
+/* Alerts as kube-prometheus rules fire them (samples/kube): for every rule, a webhook body
+ * with the labels Prometheus adds (alertname, severity, namespace, pod, container, cluster)
+ * and the rule's annotations normalizes to the rule's severity, summary, description and
+ * runbook, with the pod as the app. */
+static void
+test_kube_prometheus_rules(void **state)
+{
+	const char *dir = getenv("SAMPLES_DIR");
+	char path[1024], err[256];
+	json_t *rules, *r;
+	json_error_t e;
+	size_t i, tested = 0;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/kube/kube-prometheus_selected_rules.json",
+	    dir ? dir : "tests/samples");
+	rules = json_load_file(path, 0, &e);
+	if (rules == NULL)
+		fail_msg("cannot load %s: %s", path, e.text);
+	json_array_foreach(json_object_get(rules, "rules"), i, r) {
+		const char *sev = json_string_value(json_object_get(json_object_get(r, "labels"),
+		    "severity"));
+		const json_t *ann = json_object_get(r, "annotations");
+		struct ievent_vec vec = { 0 };
+		struct ievent *ev;
+		json_t *body = json_pack("{s:s, s:s, s:s, s:[{s:s, s:{s:s, s:s, s:s, s:s, s:s, s:s},"
+		    " s:O, s:s, s:s, s:s}]}", "version", "4", "status", "firing", "receiver",
+		    "incidentd", "alerts", "status", "firing", "labels", "alertname",
+		    json_string_value(json_object_get(r, "alert")), "severity", sev ? sev : "none",
+		    "namespace", "payments", "pod", "checkout-api-7d9f8b6c5d-q8w2z", "container",
+		    "api", "cluster", "prod-west-aks", "annotations", ann, "startsAt",
+		    "2026-02-10T03:01:12Z", "endsAt", "0001-01-01T00:00:00Z", "generatorURL",
+		    "http://prometheus:9090/graph");
+
+		assert_non_null(body);
+		assert_int_equal(normalize(body, &vec, err, sizeof(err)), 0);
+		assert_int_equal(vec.n, 1);
+		ev = vec.v[0];
+		assert_string_equal(ev->status, "firing");
+		assert_string_equal(ev->type, "alert.firing");
+		assert_string_equal(ev->cluster, "prod-west-aks");
+		assert_string_equal(ev->namespace, "payments");
+		assert_string_equal(ev->app, "checkout-api-7d9f8b6c5d-q8w2z");
+		if (sev != NULL)
+			assert_string_equal(ev->severity, sev);
+		if (json_object_get(ann, "summary") != NULL)
+			assert_string_equal(ev->summary, json_string_value(json_object_get(ann,
+			    "summary")));
+		if (json_object_get(ann, "description") != NULL)
+			assert_string_equal(ev->message, json_string_value(json_object_get(ann,
+			    "description")));
+		assert_string_equal(annotation(ev, "runbook_url"),
+		    json_string_value(json_object_get(ann, "runbook_url")));
+		assert_string_equal(label(ev, "alertname"),
+		    json_string_value(json_object_get(r, "alert")));
+		assert_int_equal(strlen(ev->fingerprint), 64);   /* no fingerprint: label hash */
+		assert_int_equal(ev->occurred_at, ts("2026-02-10T03:01:12Z"));
+		ievent_vec_clear(&vec);
+		json_decref(body);
+		tested++;
+	}
+	assert_true(tested >= 5);
+	json_decref(rules);
+}
+
 int
 main(void)
 {
@@ -788,6 +853,7 @@ main(void)
 		cmocka_unit_test(test_five_thousand_alerts),
 		cmocka_unit_test(test_alert_cap),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_kube_prometheus_rules),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
