@@ -20,7 +20,9 @@ struct call {
 	struct dispatcher *d;
 	struct delivery del;          /* the row as handed out (state RUNNING) */
 	char *incident_json;
+	char *incident_key;
 	char *event_json;
+	char *event_status, *event_summary;
 	/* outcome, once known */
 	bool completed;
 	enum incidentd_result res;
@@ -135,7 +137,10 @@ call_free(struct call *c)
 		return;
 	delivery_clear(&c->del);
 	free(c->incident_json);
+	free(c->incident_key);
 	free(c->event_json);
+	free(c->event_status);
+	free(c->event_summary);
 	free(c->detail);
 	free(c->result_json);
 	free(c);
@@ -167,15 +172,6 @@ incident_view(const struct incident *inc)
 }
 
 /* The event as plugins see it: the ledger's event shape with its payload. */
-static char *
-event_view(struct store *st, const char *id)
-{
-	char *s = NULL;
-
-	if (store_event_text(st, id, &s) != 0)
-		return NULL;
-	return s;
-}
 
 static void
 trace_attempt(struct dispatcher *d, const struct delivery *del, const char *outcome,
@@ -235,13 +231,13 @@ start_call(struct dispatcher *d, struct call *c)
 	view.action = c->del.action;
 	view.attempt = c->del.attempts;
 	view.incident_id = c->del.incident_id;
-	view.incident_key = NULL;
+	view.incident_key = c->incident_key;
 	view.incident_json = c->incident_json;
 	view.event_json = c->event_json;
-	json_t *inc = json_loads(c->incident_json, 0, NULL);
-	view.incident_key = inc ? json_string_value(json_object_get(inc, "key")) : NULL;
+	view.event_id = c->del.event_id;
+	view.event_status = c->event_status;
+	view.event_summary = c->event_summary;
 	rc = sink_instance_deliver(si, &view, on_complete, c);
-	json_decref(inc);
 	if (rc < 0) {
 		char msg[96];
 
@@ -336,10 +332,15 @@ dispatch_pass(evutil_socket_t fd, short what, void *arg)
 		c->del = rows[i];
 		memset(&rows[i], 0, sizeof(rows[i]));  /* ownership moved into the call */
 		memset(&inc, 0, sizeof(inc));
-		if (store_get_incident(d->st, c->del.incident_id, &inc) == 0)
+		if (store_get_incident(d->st, c->del.incident_id, &inc) == 0) {
 			c->incident_json = incident_view(&inc);
+			c->incident_key = inc.key;   /* moved */
+			inc.key = NULL;
+		}
 		incident_clear(&inc);
-		c->event_json = event_view(d->st, c->del.event_id);
+		if (store_event_text(d->st, c->del.event_id, &c->event_json, &c->event_status,
+		    &c->event_summary) != 0)
+			c->event_json = NULL;
 		calls[n_calls++] = c;
 	}
 	if (rc == 0)

@@ -104,7 +104,8 @@ static const char *const store_sql[STMT__COUNT] = {
 	    " received_at, incident_id FROM events WHERE (?1 IS NULL OR id < ?1)"
 	    " AND (?2 IS NULL OR source = ?2) AND (?3 IS NULL OR incident_id = ?3)"
 	    " ORDER BY id DESC LIMIT ?4",
-	[STMT_EVENT_GET] = "SELECT event, payload, incident_id FROM events WHERE id = ?1",
+	[STMT_EVENT_GET] = "SELECT event, payload, incident_id, status, summary FROM events"
+	    " WHERE id = ?1",
 	[STMT_DECISIONS_BY_EVENT] =
 	    "SELECT seq, step, outcome, detail, at FROM decisions WHERE event_id = ?1"
 	    " ORDER BY seq, id",

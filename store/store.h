@@ -203,9 +203,11 @@ int store_list_events(struct store *st, const struct store_query *q, json_t **ou
 int store_event_json(struct store *st, const char *id, json_t **out);
 
 /* One event as sinks see it: the stored event JSON with "payload", as compact text
- * (caller frees). Cheaper than store_event_json() (no trace, no re-parsing).
+ * (caller frees), and, when status/summary are not NULL, new copies of those columns (NULL
+ * when empty). Cheaper than store_event_json() (no trace, no re-parsing).
  * Returns 0, -ENOENT, -EIO (corrupt row) or -ENOMEM. */
-int store_event_text(struct store *st, const char *id, char **out);
+int store_event_text(struct store *st, const char *id, char **out, char **status,
+    char **summary);
 
 /* Incidents, most recently updated first: array of objects (id, key, route, state, source,
  * cluster, namespace, app, title, opened_at, updated_at, resolved_at, event_count, refs). */

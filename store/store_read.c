@@ -227,7 +227,8 @@ store_list_deliveries(struct store *st, const struct store_query *q, json_t **ou
 }
 
 int
-store_event_text(struct store *st, const char *id, char **out)
+store_event_text(struct store *st, const char *id, char **out, char **status,
+    char **summary)
 {
 	sqlite3_stmt *s = NULL;
 	const char *ev, *payload;
@@ -236,6 +237,10 @@ store_event_text(struct store *st, const char *id, char **out)
 	int rc;
 
 	*out = NULL;
+	if (status != NULL)
+		*status = NULL;
+	if (summary != NULL)
+		*summary = NULL;
 	rc = store_stmt(st, STMT_EVENT_GET, &s);
 	if (rc != 0)
 		goto out;
@@ -269,6 +274,11 @@ store_event_text(struct store *st, const char *id, char **out)
 	}
 	snprintf(buf, len, "%.*s%s\"payload\":%s}", (int)(elen - 1), ev, elen > 2 ? "," : "",
 	    payload ? payload : "null");
+	if ((status != NULL && (rc = store_col_dup(s, 3, status)) != 0) ||
+	    (summary != NULL && (rc = store_col_dup(s, 4, summary)) != 0)) {
+		free(buf);
+		goto out;
+	}
 	*out = buf;
 	rc = 0;
 out:

@@ -69,7 +69,16 @@ struct incidentd_delivery {
 	/* The event that caused this delivery, in the ledger's event shape (DESIGN.md §4),
 	 * including "payload". */
 	const char *event_json;
+	/* Added later in ABI v1 (check INCIDENTD_DELIVERY_HAS): the event's id, status
+	 * ("firing", "resolved", "info") and summary, so a sink that needs no more does not
+	 * have to parse event_json. May be NULL. */
+	const char *event_id;
+	const char *event_status;
+	const char *event_summary;
 };
+
+#define INCIDENTD_DELIVERY_HAS(d, member) \
+	((d)->struct_size >= offsetof(struct incidentd_delivery, member) + sizeof((d)->member))
 
 /* Completion. Call exactly once per deliver(), from the event loop, never from inside
  * deliver() itself (the broker detects that and defers it, but do not rely on it).

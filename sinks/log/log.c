@@ -163,6 +163,7 @@ log_deliver(void *state, const struct incidentd_delivery *d, incidentd_done_fn d
 	struct log_sink *ls = state;
 	struct log_pending *p = NULL;
 	json_t *inc = NULL, *ev = NULL;
+	const char *ev_id = "-", *ev_status = "-", *ev_summary = "";
 	char summary[1024];
 	int rc;
 
@@ -171,15 +172,26 @@ log_deliver(void *state, const struct incidentd_delivery *d, incidentd_done_fn d
 		rc = -ENOMEM;
 		goto out;
 	}
-	inc = d->incident_json != NULL ? json_loads(d->incident_json, 0, NULL) : NULL;
-	ev = d->event_json != NULL ? json_loads(d->event_json, 0, NULL) : NULL;
+	/* parse the JSON only for what an older broker does not hand over as plain fields */
+	if ((d->incident_id == NULL || d->incident_key == NULL) && d->incident_json != NULL)
+		inc = json_loads(d->incident_json, 0, NULL);
+	if (INCIDENTD_DELIVERY_HAS(d, event_summary) && d->event_id != NULL &&
+	    d->event_status != NULL) {
+		ev_id = d->event_id;
+		ev_status = d->event_status;
+		ev_summary = d->event_summary != NULL ? d->event_summary : "";
+	} else if (d->event_json != NULL) {
+		ev = json_loads(d->event_json, 0, NULL);
+		ev_id = log_str(ev, "id", "-");
+		ev_status = log_str(ev, "status", "-");
+		ev_summary = log_str(ev, "summary", "");
+	}
 	ls->host->log(ls->self, ls->level, "delivery %lld action=%s attempt=%d incident=%s "
 	    "key=%s event=%s status=%s summary=\"%s\"", (long long)d->id,
 	    d->action != NULL ? d->action : "-", d->attempt,
 	    d->incident_id != NULL ? d->incident_id : log_str(inc, "id", "-"),
 	    d->incident_key != NULL ? d->incident_key : log_str(inc, "key", "-"),
-	    log_str(ev, "id", "-"), log_str(ev, "status", "-"),
-	    log_quote(log_str(ev, "summary", ""), summary, sizeof(summary)));
+	    ev_id, ev_status, log_quote(ev_summary, summary, sizeof(summary)));
 	p->ls = ls;
 	p->done = done;
 	p->call = call;
