@@ -296,6 +296,9 @@ dispatch_pass(evutil_socket_t fd, short what, void *arg)
 	/* One transaction: read what is due, mark it RUNNING and read what the sinks get (one
 	 * read snapshot instead of one per query); hand the calls out after the commit. A
 	 * delivery held by a `for` window whose incident no longer fires is cancelled instead. */
+	/* delivery bookkeeping need not wait for the disk: a process crash loses nothing (the
+	 * WAL is written), a power loss at worst makes a delivery again */
+	store_set_durable(d->st, false);
 	rc = store_begin(d->st);
 	if (rc == 0)
 		rc = store_due_deliveries(d->st, now, cap, &rows, &n);
@@ -345,8 +348,10 @@ dispatch_pass(evutil_socket_t fd, short what, void *arg)
 	}
 	if (rc == 0)
 		rc = store_commit(d->st);
-	if (rc != 0) {
+	if (rc != 0)
 		store_rollback(d->st);
+	store_set_durable(d->st, true);
+	if (rc != 0) {
 		log_error("dispatcher", "cannot hand out due deliveries (%d)", rc);
 		for (size_t i = 0; i < n_calls; i++)
 			call_free(calls[i]);
@@ -462,16 +467,19 @@ dispatch_results(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	store_set_durable(d->st, false);   /* see dispatch_pass() */
 	rc = store_begin(d->st);
 	for (c = TAILQ_FIRST(&d->inflight); rc == 0 && c != NULL; c = TAILQ_NEXT(c, entry))
 		if (c->completed)
 			rc = apply_outcome(d, c, now);
 	if (rc == 0)
 		rc = store_commit(d->st);
+	if (rc != 0)
+		store_rollback(d->st);
+	store_set_durable(d->st, true);
 	if (rc != 0) {
 		struct timeval tv = { RESULT_RETRY_MS / 1000, 0 };
 
-		store_rollback(d->st);
 		log_error("dispatcher", "cannot write delivery outcomes (%d); retrying in %d ms",
 		    rc, RESULT_RETRY_MS);
 		metrics_inc("incidentd_ledger_commit_failures_total", "");

@@ -568,6 +568,13 @@ store_commit(struct store *st)
 }
 
 int
+store_set_durable(struct store *st, bool durable)
+{
+	return run_pragma(st, durable ? "PRAGMA synchronous = FULL" :
+	    "PRAGMA synchronous = NORMAL", NULL, 0);
+}
+
+int
 store_rollback(struct store *st)
 {
 	if (sqlite3_get_autocommit(st->db))

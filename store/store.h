@@ -85,6 +85,12 @@ int store_schema_version(struct store *st);
  * bad request in a grouped commit can be undone alone. */
 int store_begin(struct store *st);
 int store_commit(struct store *st);
+/* Whether the next commits wait for the disk (synchronous=FULL, the default) or not
+ * (NORMAL: in WAL mode a crash may lose them, never corrupt, and the next FULL commit makes
+ * them durable too). For bookkeeping that is safe to redo (delivery states: at worst a
+ * delivery is made again). Call outside a transaction. Returns 0 or -errno. */
+int store_set_durable(struct store *st, bool durable);
+
 int store_rollback(struct store *st);
 int store_savepoint(struct store *st);          /* SAVEPOINT req */
 int store_release(struct store *st);            /* RELEASE req */
