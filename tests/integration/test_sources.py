@@ -139,6 +139,15 @@ def main(t):
     t.eq(rows, [("prod-west-aks", "shop", "checkout", "firing")] * 2,
          "cloudevents: structured and binary normalize alike")
 
+    # an error that quotes input cut inside a character still explains itself
+    bad = json.loads(ce)
+    bad["specversion"] = "a" * 19 + "\u00e9"
+    st, _, ans = d.post("/v1/events", bad, dict(basic, **{
+        "Content-Type": "application/cloudevents+json"}))
+    t.ok(st == 400 and isinstance(ans, dict) and
+         ("specversion: '" + "a" * 19 + "?") in ans.get("error", ""),
+         "cut multi-byte input in an error message: scrubbed, not dropped", ans)
+
     # wrong content type, and nothing stored for any rejected request
     n = d.scalar("SELECT count(*) FROM events")
     st, _, _ = d.post("/v1/events/alertmanager", body, dict(bearer, **{
