@@ -16,6 +16,7 @@
 #include "daemon.h"
 #include "log.h"
 #include "metrics.h"
+#include "util.h"
 #include "source.h"
 
 /* Messages taken per wake-up; the receive fd stays readable while more are queued. */
@@ -116,9 +117,27 @@ on_submitted(void *arg, const struct ingest_result *res)
 static void
 reject(const char *reason, size_t len, const char *format, const char *err)
 {
-	/* the reason only: message bodies may carry anything, secrets included */
-	log_warn("nanomsg", "rejected a message of %zu bytes (format %s, %s): %.300s", len,
-	    format ? format : "-", reason, err);
+	static int64_t window_start;
+	static unsigned logged, suppressed;
+	int64_t now = util_mono_ms();
+
+	/* at most 10 lines per 10 s: a misbehaving sender must not flood the log (every
+	 * rejection is still counted in the metrics) */
+	if (now - window_start >= 10000) {
+		if (suppressed > 0)
+			log_warn("nanomsg", "%u more rejected message(s) not logged in the last 10 s",
+			    suppressed);
+		window_start = now;
+		logged = suppressed = 0;
+	}
+	if (logged < 10) {
+		/* the reason only: message bodies may carry anything, secrets included */
+		log_warn("nanomsg", "rejected a message of %zu bytes (format %s, %s): %.300s",
+		    len, format ? format : "-", reason, err);
+		logged++;
+	} else {
+		suppressed++;
+	}
 	count_reject(reason);
 	metrics_inc("incidentd_nanomsg_messages_total", "result=\"rejected\"");
 }
