@@ -66,6 +66,7 @@ ievent_destroy(struct ievent *ev)
 	free(ev->fingerprint);
 	json_decref(ev->payload);
 	free(ev->incident_key);
+	free(ev->json_text);
 	free(ev);
 }
 
@@ -175,6 +176,20 @@ fail:
 	json_decref(res);
 	json_decref(o);
 	return NULL;
+}
+
+const char *
+ievent_json_text(struct ievent *ev)
+{
+	json_t *obj;
+
+	if (ev->json_text != NULL)
+		return ev->json_text;
+	obj = ievent_to_json(ev, false);
+	if (obj != NULL)
+		ev->json_text = json_dumps(obj, JSON_COMPACT);
+	json_decref(obj);
+	return ev->json_text;
 }
 
 /* Copy an optional string member; a present non-string is an error. */

@@ -50,6 +50,8 @@ struct ievent {
 	json_t *payload;            /* the raw payload this event came from (one reference) */
 	char *incident_key;         /* set when ingested: the key of the (first) incident it
 	                             * went to, or NULL; not part of the JSON */
+	char *json_text;            /* NULL, or ievent_json_text()'s cached compact text of
+	                             * ievent_to_json(ev, false); not part of the JSON */
 };
 
 /* A growable array of events. Owns the events it holds. */
@@ -75,6 +77,12 @@ int ievent_add_resource(struct ievent *ev, const struct ievent_resource *r);
  * "resources", "labels", "annotations", "resource_health" ("reported" | "absent") and, if
  * with_payload, the raw "payload". Returns NULL on allocation failure. */
 json_t *ievent_to_json(const struct ievent *ev, bool with_payload);
+
+/* The compact JSON text of ievent_to_json(ev, false), built on the first call and kept in
+ * ev->json_text (owned by the event) so the ledger row and the live tail share one dump.
+ * Call it once the event is final: later changes to the fields do not update the text.
+ * Returns the text, or NULL on allocation failure. */
+const char *ievent_json_text(struct ievent *ev);
 
 /* Rebuild an event from ievent_to_json() output (used by the CLI and offline rule tests).
  * Returns 0 and a new event in *out, or -EINVAL with a message in err. */

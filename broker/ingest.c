@@ -133,6 +133,11 @@ item_write(struct ingest *ing, struct item *it, int64_t now, json_t *ids, bool *
 		int n = 0;
 
 		free(ev->incident_key);
+		/* the event is final: one JSON dump for its ledger row and the live tail */
+		if (ievent_json_text(ev) == NULL) {
+			rc = -ENOMEM;
+			goto fail;
+		}
 		rc = incident_apply(ing->st, ing->cfg, ev, it->sha, now, &n, &ev->incident_key);
 		if (rc != 0)
 			goto fail;

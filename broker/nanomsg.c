@@ -291,16 +291,33 @@ publisher_send_event(struct publisher *pub, const struct ievent *ev,
     const char *incident_key)
 {
 	json_t *obj = NULL;
-	char *text = NULL;
-	size_t len;
+	char *text = NULL, *key = NULL;
+	size_t len, size;
 
 	if (pub == NULL)
 		return;
-	obj = ievent_to_json(ev, false);
-	if (obj == NULL || (incident_key != NULL &&
-	    json_object_set_new(obj, "incident_key", json_string(incident_key)) != 0) ||
-	    (text = json_dumps(obj, JSON_COMPACT)) == NULL)
-		goto dropped;
+	if (ev->json_text != NULL && ev->json_text[0] == '{' &&
+	    (len = strlen(ev->json_text)) > 2 && ev->json_text[len - 1] == '}') {
+		/* the ledger's dump plus the key, as json_dumps() would write the object with
+		 * "incident_key" set last: same bytes, no second conversion */
+		if (incident_key == NULL) {
+			text = strdup(ev->json_text);
+		} else if ((obj = json_string(incident_key)) != NULL &&
+		    (key = json_dumps(obj, JSON_COMPACT | JSON_ENCODE_ANY)) != NULL) {
+			size = len + strlen(key) + sizeof(",\"incident_key\":");
+			if ((text = malloc(size)) != NULL)
+				snprintf(text, size, "%.*s,\"incident_key\":%s}", (int)(len - 1),
+				    ev->json_text, key);
+		}
+		if (text == NULL)
+			goto dropped;
+	} else {
+		obj = ievent_to_json(ev, false);
+		if (obj == NULL || (incident_key != NULL &&
+		    json_object_set_new(obj, "incident_key", json_string(incident_key)) != 0) ||
+		    (text = json_dumps(obj, JSON_COMPACT)) == NULL)
+			goto dropped;
+	}
 	len = strlen(text);
 	/* PUB never waits for subscribers; a full queue drops the message */
 	if (nn_send(pub->sock, text, len, NN_DONTWAIT) != (int)len)
@@ -311,6 +328,7 @@ dropped:
 	metrics_inc("incidentd_tail_messages_total", "result=\"dropped\"");
 out:
 	free(text);
+	free(key);
 	json_decref(obj);
 }
 

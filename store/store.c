@@ -480,6 +480,24 @@ migrate(struct store *st, char *err, size_t errlen)
 	return rc;
 }
 
+/* Before SQLite initializes (the first store_open of the process): no bulk page-cache
+ * allocation per cache. By default every page cache, including the throw-away ones SQLite
+ * builds for each "x IN (...)" of the deliveries table's CHECK constraints and partial index
+ * (three per INSERT or UPDATE of a delivery), starts with a ~90 KB block; malloc takes it
+ * from the top of the heap and gives it back with brk on free, so every delivery write paid
+ * for brk calls and page faults. Pages are then allocated one at a time, as needed. Too
+ * late (SQLite already initialized by the program) is harmless: the defaults stay. */
+static void
+store_configure_sqlite(void)
+{
+	static bool done;
+
+	if (done)
+		return;
+	done = true;
+	(void)sqlite3_config(SQLITE_CONFIG_PAGECACHE, NULL, 0, 0);
+}
+
 int
 store_open(const char *path, struct store **out, char *err, size_t errlen)
 {
@@ -501,6 +519,7 @@ store_open(const char *path, struct store **out, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		goto out;
 	}
+	store_configure_sqlite();
 	rc = sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
 	if (rc != SQLITE_OK) {
 		rc = st->db ? store_error(st, rc) : -ENOMEM;

@@ -48,12 +48,16 @@ store_insert_event(struct store *st, const struct ievent *ev, const char *payloa
 	sqlite3_stmt *s = NULL;
 	json_t *obj = NULL;
 	char *event_text = NULL, *payload_text = NULL;
+	const char *event_json = ev->json_text;  /* ievent_json_text()'s, when there is one */
 	int rc;
 
-	obj = ievent_to_json(ev, false);
-	if (obj == NULL || (event_text = json_dumps(obj, JSON_COMPACT)) == NULL) {
-		rc = -ENOMEM;
-		goto out;
+	if (event_json == NULL) {
+		obj = ievent_to_json(ev, false);
+		if (obj == NULL || (event_text = json_dumps(obj, JSON_COMPACT)) == NULL) {
+			rc = -ENOMEM;
+			goto out;
+		}
+		event_json = event_text;
 	}
 	if (ev->payload != NULL &&
 	    (payload_text = json_dumps(ev->payload, JSON_COMPACT | JSON_ENCODE_ANY)) == NULL) {
@@ -80,7 +84,7 @@ store_insert_event(struct store *st, const struct ievent *ev, const char *payloa
 	store_bind_time(s, 15, ev->occurred_at ? ev->occurred_at : ev->received_at);
 	store_bind_time(s, 16, ev->received_at);
 	store_bind_text(s, 17, payload_sha256);
-	store_bind_text(s, 18, event_text);
+	store_bind_text(s, 18, event_json);
 	store_bind_text(s, 19, payload_text);
 	rc = store_step_done(st, s);
 out:

@@ -145,6 +145,40 @@ test_get_field(void **state)
 	ievent_destroy(ev);
 }
 
+/* ievent_json_text: the compact dump of ievent_to_json(ev, false), built once; and the live
+ * tail's splice of "incident_key" gives what dumping the object with the key set last does. */
+static void
+test_json_text(void **state)
+{
+	struct ievent *ev = sample_event();
+	json_t *obj = ievent_to_json(ev, false), *key;
+	char *want = json_dumps(obj, JSON_COMPACT), *with_key, *keytext, spliced[8192];
+	const char *text;
+
+	(void)state;
+	assert_null(ev->json_text);
+	text = ievent_json_text(ev);
+	assert_non_null(text);
+	assert_string_equal(text, want);
+	assert_null(strstr(text, "payload"));
+	assert_ptr_equal(ievent_json_text(ev), text);   /* cached, not rebuilt */
+	assert_ptr_equal(ev->json_text, text);
+	/* a key that needs escaping */
+	key = json_string("argocd/prod \"west\"/pets/\u00e9");
+	json_object_set(obj, "incident_key", key);
+	with_key = json_dumps(obj, JSON_COMPACT);
+	keytext = json_dumps(key, JSON_COMPACT | JSON_ENCODE_ANY);
+	snprintf(spliced, sizeof(spliced), "%.*s,\"incident_key\":%s}", (int)strlen(text) - 1,
+	    text, keytext);
+	assert_string_equal(spliced, with_key);
+	free(keytext);
+	free(with_key);
+	free(want);
+	json_decref(key);
+	json_decref(obj);
+	ievent_destroy(ev);
+}
+
 static void
 test_vec(void **state)
 {
@@ -168,6 +202,7 @@ main(void)
 		cmocka_unit_test(test_json_round_trip),
 		cmocka_unit_test(test_from_json_errors),
 		cmocka_unit_test(test_get_field),
+		cmocka_unit_test(test_json_text),
 		cmocka_unit_test(test_vec),
 	};
 
