@@ -122,6 +122,45 @@ def main(t):
     t.eq(st, 405, "GET /-/reload: 405")
     rc, out, err = ctl("reload", "--url", "http://127.0.0.1:1")
     t.ok(rc == 1 and "cannot reach incidentd" in err, "no daemon: clear error", err)
+
+    # reload under load: 4 senders post 100 events each while the rules are reloaded 10
+    # times; every event answered 202 is in the ledger, routed, with its deliveries
+    import threading
+    import time as _time
+    before = d.scalar("SELECT count(*) FROM events")
+    reloads = d.count_log(r"configuration reloaded")
+    accepted, problems = [], []
+
+    def sender(k):
+        for i in range(100):
+            body = sample(*cases[0][0].split("/")).replace(
+                b'"aks-store"', b'"load-%d-%d"' % (k, i))
+            try:
+                st, _, ans = d.post("/v1/events/argocd", body)
+            except Exception as e:          # a dropped connection would be a lost event
+                problems.append(repr(e))
+                continue
+            if st == 202:
+                accepted.extend(ans.get("events", []))
+            else:
+                problems.append(st)
+    threads = [threading.Thread(target=sender, args=(k,)) for k in range(4)]
+    for th in threads:
+        th.start()
+    for _ in range(10):
+        d.signal(signal.SIGHUP)
+        _time.sleep(0.05)
+    for th in threads:
+        th.join(60)
+    t.eq(problems, [], "no request failed during the reloads")
+    t.eq(len(accepted), 400, "400 events accepted")
+    t.eq(d.scalar("SELECT count(*) FROM events") - before, 400, "all 400 are in the ledger")
+    t.eq(d.scalar("SELECT count(*) FROM events e WHERE e.received_at >= (SELECT min(received_at) "
+                  "FROM events WHERE app LIKE 'load-%') AND app LIKE 'load-%' AND NOT EXISTS "
+                  "(SELECT 1 FROM deliveries WHERE event_id = e.id)"), 0,
+         "every one of them has its deliveries")
+    t.ok(wait_until(lambda: d.count_log(r"configuration reloaded") - reloads == 10, 5),
+         "the 10 reloads happened")
     d.stop()
 
     # --check-config names the bad regex
