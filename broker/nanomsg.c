@@ -45,28 +45,7 @@ count_reject(const char *reason)
 static int
 ipc_make_dir(const char *addr)
 {
-	char dir[4096];
-	char *p;
-
-	if (strncmp(addr, "ipc://", 6) != 0)
-		return 0;
-	if ((size_t)snprintf(dir, sizeof(dir), "%s", addr + 6) >= sizeof(dir))
-		return -ENAMETOOLONG;
-	p = strrchr(dir, '/');
-	if (p == NULL || p == dir)
-		return 0;
-	*p = '\0';
-	for (p = dir + 1; *p != '\0'; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(dir, 0750) != 0 && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(dir, 0750) != 0 && errno != EEXIST)
-		return -errno;
-	return 0;
+	return strncmp(addr, "ipc://", 6) == 0 ? util_make_parent_dir(addr + 6) : 0;
 }
 
 /* Socket of protocol proto bound at addr. Returns the socket, or a negative errno. */

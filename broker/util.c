@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
+#include <sys/types.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
@@ -296,4 +298,29 @@ util_trim_utf8(char *s)
 	if (cont < need)
 		s[i - 1] = '\0';
 	return s;
+}
+
+int
+util_make_parent_dir(const char *path)
+{
+	char dir[4096];
+	char *p;
+
+	if ((size_t)snprintf(dir, sizeof(dir), "%s", path) >= sizeof(dir))
+		return -ENAMETOOLONG;
+	p = strrchr(dir, '/');
+	if (p == NULL || p == dir)
+		return 0;
+	*p = '\0';
+	for (p = dir + 1; *p != '\0'; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(dir, 0750) != 0 && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(dir, 0750) != 0 && errno != EEXIST)
+		return -errno;
+	return 0;
 }

@@ -50,4 +50,8 @@ char *util_format_new(const char *fmt, ...) __attribute__((format(printf, 1, 2))
  * left as it is. Returns s. */
 char *util_trim_utf8(char *s);
 
+/* mkdir -p of the directory part of path ("var/db/x.db" -> var/db), mode 0750. Returns 0
+ * (also when path has no directory part), -ENAMETOOLONG or -errno of mkdir. */
+int util_make_parent_dir(const char *path);
+
 #endif

@@ -327,32 +327,6 @@ out:
 	return rc;
 }
 
-/* mkdir -p of the directory part of path, mode 0750. */
-static int
-make_parent_dir(const char *path)
-{
-	char dir[4096];
-	char *p;
-
-	if ((size_t)snprintf(dir, sizeof(dir), "%s", path) >= sizeof(dir))
-		return -ENAMETOOLONG;
-	p = strrchr(dir, '/');
-	if (p == NULL || p == dir)
-		return 0;
-	*p = '\0';
-	for (p = dir + 1; *p != '\0'; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(dir, 0750) != 0 && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(dir, 0750) != 0 && errno != EEXIST)
-		return -errno;
-	return 0;
-}
-
 /* Run a PRAGMA (constant text) and return its first column as text in buf (may be empty). */
 static int
 run_pragma(struct store *st, const char *sql, char *buf, size_t len)
@@ -508,7 +482,7 @@ store_open(const char *path, struct store **out, char *err, size_t errlen)
 	*out = NULL;
 	if (errlen > 0)
 		err[0] = '\0';
-	rc = make_parent_dir(path);
+	rc = util_make_parent_dir(path);
 	if (rc != 0) {
 		snprintf(err, errlen, "cannot create the directory of %s: %s", path, strerror(-rc));
 		goto out;

@@ -24,6 +24,7 @@
 #include "incidentd/sink.h"
 #include "ghapi.h"
 #include "render.h"
+#include "util.h"
 
 #define GI_MAX_PAGES 50          /* 5,000 issues per listing: beyond that, give up adoption */
 
@@ -73,63 +74,7 @@ struct gi_job {
 
 /* --- small helpers ------------------------------------------------------------------- */
 
-/* "30s", "4h", "1h30m", "250ms", "1d" -> ms. Returns 0 or -EINVAL. */
-static int
-parse_duration(const char *s, int64_t *out)
-{
-	int64_t total = 0;
-	const char *p = s;
-
-	if (s == NULL || *s == '\0')
-		return -EINVAL;
-	while (*p) {
-		char *end;
-		long long v = strtoll(p, &end, 10);
-		int64_t unit;
-
-		if (end == p || v < 0)
-			return -EINVAL;
-		if (strncmp(end, "ms", 2) == 0) {
-			unit = 1;
-			end += 2;
-		} else if (*end == 's') {
-			unit = 1000;
-			end++;
-		} else if (*end == 'm') {
-			unit = 60000;
-			end++;
-		} else if (*end == 'h') {
-			unit = 3600000;
-			end++;
-		} else if (*end == 'd') {
-			unit = 86400000;
-			end++;
-		} else {
-			return -EINVAL;
-		}
-		total += (int64_t)v * unit;
-		p = end;
-	}
-	*out = total;
-	return 0;
-}
-
-/* RFC 3339 "2026-02-10T03:01:12Z" -> ms since the epoch; 0 when it does not parse. */
-static int64_t
-parse_time(const char *s)
-{
-	struct tm tm;
-	char *end;
-
-	if (s == NULL)
-		return 0;
-	memset(&tm, 0, sizeof(tm));
-	end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
-	if (end == NULL)
-		return 0;
-	return (int64_t)timegm(&tm) * 1000;
-}
-
+/* GitHub's `since` form, "2026-02-10T03:01:12Z" (seconds, no fraction). */
 static void
 format_time(int64_t ms, char *out, size_t len)
 {
@@ -435,9 +380,10 @@ consider(struct gi_job *j, const json_t *it)
 		return true;
 	}
 	{
-		int64_t closed_at = parse_time(jstr(it, "closed_at"));
+		int64_t closed_at = 0;
 
-		if (closed_at > 0 && now - closed_at <= j->s->reopen_window_ms &&
+		if (util_parse_time(jstr(it, "closed_at"), &closed_at) == 0 && closed_at > 0 &&
+		    now - closed_at <= j->s->reopen_window_ms &&
 		    closed_at > j->best_closed_at) {
 			j->best_closed = json_integer_value(num);
 			j->best_closed_at = closed_at;
@@ -772,8 +718,8 @@ gi_init(const struct incidentd_host *host, struct incidentd_instance *self,
 			goto out;
 		}
 	}
-	if (parse_duration(reopen, &s->reopen_window_ms) != 0 ||
-	    parse_duration(repeat, &s->repeat_interval_ms) != 0) {
+	if (util_parse_duration(reopen, &s->reopen_window_ms) != 0 ||
+	    util_parse_duration(repeat, &s->repeat_interval_ms) != 0) {
 		snprintf(err, errlen, "reopen_window / repeat_interval: expected a duration like "
 		    "24h or 30m");
 		goto out;
@@ -781,7 +727,7 @@ gi_init(const struct incidentd_host *host, struct incidentd_instance *self,
 	{
 		int64_t t;
 
-		if (parse_duration(timeout, &t) != 0 || t <= 0) {
+		if (util_parse_duration(timeout, &t) != 0 || t <= 0) {
 			snprintf(err, errlen, "timeout: expected a duration like 30s");
 			goto out;
 		}

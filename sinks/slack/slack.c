@@ -36,6 +36,7 @@
 #include "incidentd/sink.h"
 #include "blocks.h"
 #include "template.h"
+#include "util.h"
 
 #ifndef PACKAGE_VERSION
 #define PACKAGE_VERSION "0"
@@ -83,44 +84,6 @@ struct sl_job {
 };
 
 /* --- small helpers ------------------------------------------------------------------- */
-
-/* "30s", "1m", "250ms", "1h30m" -> ms. Returns 0 or -EINVAL. */
-static int
-parse_duration(const char *s, int64_t *out)
-{
-	int64_t total = 0;
-	const char *p = s;
-
-	if (s == NULL || *s == '\0')
-		return -EINVAL;
-	while (*p) {
-		char *end;
-		long long v = strtoll(p, &end, 10);
-		int64_t unit;
-
-		if (end == p || v < 0 || v > 86400000)
-			return -EINVAL;
-		if (strncmp(end, "ms", 2) == 0) {
-			unit = 1;
-			end += 2;
-		} else if (*end == 's') {
-			unit = 1000;
-			end++;
-		} else if (*end == 'm') {
-			unit = 60000;
-			end++;
-		} else if (*end == 'h') {
-			unit = 3600000;
-			end++;
-		} else {
-			return -EINVAL;
-		}
-		total += (int64_t)v * unit;
-		p = end;
-	}
-	*out = total;
-	return 0;
-}
 
 static const char *
 jstr(const json_t *obj, const char *key)
@@ -621,7 +584,7 @@ sl_init(const struct incidentd_host *host, struct incidentd_instance *self,
 		snprintf(err, errlen, "api_url: '%.200s' is not an http(s) URL", api_url);
 		goto out;
 	}
-	if (parse_duration(timeout, &t) != 0 || t <= 0) {
+	if (util_parse_duration(timeout, &t) != 0 || t <= 0) {
 		snprintf(err, errlen, "timeout: expected a duration like 30s");
 		goto out;
 	}
