@@ -1,8 +1,8 @@
 /* render.c - GitHub issue markdown for incidents (DESIGN.md §7). */
 #include "render.h"
+#include "strbuf.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,72 +13,6 @@
 #define GHR_BODY_MAX 65536
 #define GHR_MSG_MAX 8000           /* error message shown in full up to this */
 #define GHR_RES_MSG_MAX 1000
-
-/* A growable string; on allocation failure it is marked and later appends are no-ops. */
-struct buf {
-	char *s;
-	size_t len, cap;
-	bool oom;
-};
-
-static void
-buf_add(struct buf *b, const char *s, size_t n)
-{
-	if (b->oom)
-		return;
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 1024;
-		char *ns;
-
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		ns = realloc(b->s, cap);
-		if (ns == NULL) {
-			b->oom = true;
-			return;
-		}
-		b->s = ns;
-		b->cap = cap;
-	}
-	memcpy(b->s + b->len, s, n);
-	b->len += n;
-	b->s[b->len] = '\0';
-}
-
-static void
-buf_str(struct buf *b, const char *s)
-{
-	buf_add(b, s, strlen(s));
-}
-
-static void buf_fmt(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void
-buf_fmt(struct buf *b, const char *fmt, ...)
-{
-	char tmp[1024];
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
-	va_end(ap);
-	if (n > 0)
-		buf_add(b, tmp, (size_t)n < sizeof(tmp) ? (size_t)n : sizeof(tmp) - 1);
-}
-
-/* Hand the string over (or free it on failure). */
-static int
-buf_finish(struct buf *b, char **out)
-{
-	if (b->oom || b->s == NULL) {
-		free(b->s);
-		*out = NULL;
-		return -ENOMEM;
-	}
-	*out = b->s;
-	return 0;
-}
 
 static const char *
 jstr(const json_t *o, const char *k)
@@ -93,45 +27,45 @@ jstr(const json_t *o, const char *k)
  * cells, newlines as <br> in cells, and a zero-width space after '@' so nobody is
  * mentioned. Backticks are escaped so no code span opens. */
 static void
-buf_text(struct buf *b, const char *s, bool cell, size_t max)
+buf_text(struct strbuf *b, const char *s, bool cell, size_t max)
 {
 	size_t n = 0;
 
 	if (s == NULL) {
-		buf_str(b, "—");
+		strbuf_str(b, "—");
 		return;
 	}
 	for (const unsigned char *p = (const unsigned char *)s; *p; p++, n++) {
 		if (max && n >= max) {
-			buf_str(b, "…");
+			strbuf_str(b, "…");
 			break;
 		}
 		if (*p == '<')
-			buf_str(b, "&lt;");
+			strbuf_str(b, "&lt;");
 		else if (*p == '>')
-			buf_str(b, "&gt;");
+			strbuf_str(b, "&gt;");
 		else if (*p == '&')
-			buf_str(b, "&amp;");
+			strbuf_str(b, "&amp;");
 		else if (*p == '@')
-			buf_str(b, "@\xe2\x80\x8b");
+			strbuf_str(b, "@\xe2\x80\x8b");
 		else if (*p == '`' || *p == '*' || *p == '_' || *p == '[' || *p == ']' ||
 		    *p == '\\' || *p == '#')
-			buf_fmt(b, "\\%c", *p);
+			strbuf_fmt(b, "\\%c", *p);
 		else if (*p == '|' && cell)
-			buf_str(b, "\\|");
+			strbuf_str(b, "\\|");
 		else if (*p == '\n')
-			buf_str(b, cell ? "<br>" : "  \n");
+			strbuf_str(b, cell ? "<br>" : "  \n");
 		else if (*p < 0x20 || *p == 0x7f)
-			buf_str(b, " ");
+			strbuf_str(b, " ");
 		else
-			buf_add(b, (const char *)p, 1);
+			strbuf_add(b, (const char *)p, 1);
 	}
 }
 
 /* A fenced code block holding untrusted text: the fence is longer than the longest
  * backtick run inside (at least 3), so nothing can close it early. */
 static void
-buf_code(struct buf *b, const char *lang, const char *s, size_t max)
+buf_code(struct strbuf *b, const char *lang, const char *s, size_t max)
 {
 	size_t run = 0, longest = 0, len = strlen(s);
 	bool cut = max && len > max;
@@ -145,9 +79,9 @@ buf_code(struct buf *b, const char *lang, const char *s, size_t max)
 	}
 	longest = longest < 3 ? 3 : longest + 1;
 	for (size_t i = 0; i < longest; i++)
-		buf_str(b, "`");
-	buf_str(b, lang ? lang : "");
-	buf_str(b, "\n");
+		strbuf_str(b, "`");
+	strbuf_str(b, lang ? lang : "");
+	strbuf_str(b, "\n");
 	/* keep UTF-8 intact at the cut */
 	while (cut && len > 0 && ((unsigned char)s[len] & 0xc0) == 0x80)
 		len--;
@@ -156,24 +90,24 @@ buf_code(struct buf *b, const char *lang, const char *s, size_t max)
 
 		if (c == '\r' || (c < 0x20 && c != '\n' && c != '\t'))
 			continue;
-		buf_add(b, &s[i], 1);
+		strbuf_add(b, &s[i], 1);
 		/* "<!--" inside a code block is shown as is but cannot be a forged marker */
 		if (c == '<' && i + 3 < len && memcmp(&s[i + 1], "!--", 3) == 0)
-			buf_str(b, "\xe2\x80\x8b");
+			strbuf_str(b, "\xe2\x80\x8b");
 	}
 	if (len == 0 || s[len - 1] != '\n')
-		buf_str(b, "\n");
+		strbuf_str(b, "\n");
 	if (cut)
-		buf_fmt(b, "… (%zu more bytes; the full text is in the ledger)\n", strlen(s) - len);
+		strbuf_fmt(b, "… (%zu more bytes; the full text is in the ledger)\n", strlen(s) - len);
 	for (size_t i = 0; i < longest; i++)
-		buf_str(b, "`");
-	buf_str(b, "\n");
+		strbuf_str(b, "`");
+	strbuf_str(b, "\n");
 }
 
 /* Shell word for a command line: only [A-Za-z0-9._/:=@+-] pass as is, anything else is
  * single-quoted ('"'"' for quotes), so a pasted command does what it says. */
 static void
-buf_shell_word(struct buf *b, const char *s)
+buf_shell_word(struct strbuf *b, const char *s)
 {
 	bool plain = *s != '\0' && *s != '-';
 
@@ -182,17 +116,17 @@ buf_shell_word(struct buf *b, const char *s)
 		    (*p >= '0' && *p <= '9') || strchr("._/:=@+-", *p)))
 			plain = false;
 	if (plain) {
-		buf_str(b, s);
+		strbuf_str(b, s);
 		return;
 	}
-	buf_str(b, "'");
+	strbuf_str(b, "'");
 	for (const char *p = s; *p; p++) {
 		if (*p == '\'')
-			buf_str(b, "'\"'\"'");
+			strbuf_str(b, "'\"'\"'");
 		else if ((unsigned char)*p >= 0x20)
-			buf_add(b, p, 1);
+			strbuf_add(b, p, 1);
 	}
-	buf_str(b, "'");
+	strbuf_str(b, "'");
 }
 
 static void
@@ -208,9 +142,9 @@ lower_kind(const char *kind, char *out, size_t len)
 int
 ghr_marker(const char *key, char **out)
 {
-	struct buf b = { 0 };
+	struct strbuf b = { 0 };
 
-	buf_str(&b, "<!-- incidentd:incident=");
+	strbuf_str(&b, "<!-- incidentd:incident=");
 	for (const unsigned char *p = (const unsigned char *)key; *p; p++) {
 		/* a lone '-' is kept (readable keys); a run of two or more is encoded so the
 		 * key can never hold "--" and end the HTML comment */
@@ -219,12 +153,12 @@ ghr_marker(const char *key, char **out)
 
 		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
 		    strchr("._/:=@+", *p) || dash_ok)
-			buf_add(&b, (const char *)p, 1);
+			strbuf_add(&b, (const char *)p, 1);
 		else
-			buf_fmt(&b, "%%%02X", *p);
+			strbuf_fmt(&b, "%%%02X", *p);
 	}
-	buf_str(&b, " -->");
-	return buf_finish(&b, out);
+	strbuf_str(&b, " -->");
+	return strbuf_finish(&b, out);
 }
 
 bool
@@ -251,7 +185,7 @@ ghr_issue_title(const json_t *event, const char *prefix, char **out)
 	const char *subject = app ? app : summary ? summary : "unknown";
 	char raw[1024];
 	size_t n, i, cut;
-	struct buf b = { 0 };
+	struct strbuf b = { 0 };
 
 	if (prefix == NULL) {
 		if (source && strcmp(source, "argocd") == 0)
@@ -274,16 +208,16 @@ ghr_issue_title(const json_t *event, const char *prefix, char **out)
 			raw[i] = ' ';
 	n = strlen(raw);
 	if (n <= GHR_TITLE_MAX) {
-		buf_str(&b, raw);
-		return buf_finish(&b, out);
+		strbuf_str(&b, raw);
+		return strbuf_finish(&b, out);
 	}
 	/* cut to 253 bytes on a UTF-8 boundary and add "…" (3 bytes) */
 	cut = GHR_TITLE_MAX - 3;
 	while (cut > 0 && ((unsigned char)raw[cut] & 0xc0) == 0x80)
 		cut--;
-	buf_add(&b, raw, cut);
-	buf_str(&b, "…");
-	return buf_finish(&b, out);
+	strbuf_add(&b, raw, cut);
+	strbuf_str(&b, "…");
+	return strbuf_finish(&b, out);
 }
 
 /* --- body ---------------------------------------------------------------------------- */
@@ -304,42 +238,42 @@ has_logs(const char *kind)
 
 /* One degraded resource block. */
 static void
-render_resource(struct buf *b, const json_t *r, const char *app_ns, size_t msg_max)
+render_resource(struct strbuf *b, const json_t *r, const char *app_ns, size_t msg_max)
 {
 	const char *kind = jstr(r, "kind"), *name = jstr(r, "name");
 	const char *ns = jstr(r, "namespace") ? jstr(r, "namespace") : app_ns;
 	char lk[64];
 
-	buf_str(b, "#### ");
+	strbuf_str(b, "#### ");
 	buf_text(b, kind ? kind : "Resource", false, 64);
-	buf_str(b, " / ");
+	strbuf_str(b, " / ");
 	buf_text(b, name, false, 253);
-	buf_str(b, "\n\n| | |\n|---|---|\n| Namespace | ");
+	strbuf_str(b, "\n\n| | |\n|---|---|\n| Namespace | ");
 	buf_text(b, ns, true, 253);
-	buf_str(b, " |\n| Health | ");
+	strbuf_str(b, " |\n| Health | ");
 	buf_text(b, jstr(r, "health"), true, 64);
-	buf_str(b, " |\n| Sync | ");
+	strbuf_str(b, " |\n| Sync | ");
 	buf_text(b, jstr(r, "sync"), true, 64);
-	buf_str(b, " |\n\n");
+	strbuf_str(b, " |\n\n");
 	if (jstr(r, "message")) {
-		buf_str(b, "Message:\n\n");
+		strbuf_str(b, "Message:\n\n");
 		buf_code(b, "text", jstr(r, "message"), msg_max);
-		buf_str(b, "\n");
+		strbuf_str(b, "\n");
 	}
 	if (kind == NULL || name == NULL)
 		return;
 	lower_kind(kind, lk, sizeof(lk));
-	buf_str(b, "```sh\nkubectl describe ");
+	strbuf_str(b, "```sh\nkubectl describe ");
 	buf_shell_word(b, lk);
-	buf_str(b, " ");
+	strbuf_str(b, " ");
 	buf_shell_word(b, name);
 	if (ns) {
-		buf_str(b, " -n ");
+		strbuf_str(b, " -n ");
 		buf_shell_word(b, ns);
 	}
-	buf_str(b, "\n");
+	strbuf_str(b, "\n");
 	if (has_logs(kind)) {
-		buf_str(b, "kubectl logs ");
+		strbuf_str(b, "kubectl logs ");
 		if (strcmp(kind, "Pod") == 0) {
 			buf_shell_word(b, name);
 		} else {
@@ -349,12 +283,12 @@ render_resource(struct buf *b, const json_t *r, const char *app_ns, size_t msg_m
 			buf_shell_word(b, ref);
 		}
 		if (ns) {
-			buf_str(b, " -n ");
+			strbuf_str(b, " -n ");
 			buf_shell_word(b, ns);
 		}
-		buf_str(b, " --all-containers --tail=200\n");
+		strbuf_str(b, " --all-containers --tail=200\n");
 	}
-	buf_str(b, "```\n\n");
+	strbuf_str(b, "```\n\n");
 }
 
 /* The body with messages cut to msg_max/res_max and at most max_res resource blocks. */
@@ -362,7 +296,7 @@ static int
 render_body(const json_t *incident, const json_t *ev, const struct ghr_opts *o,
     size_t msg_max, size_t res_max, size_t max_res, char **out)
 {
-	struct buf b = { 0 };
+	struct strbuf b = { 0 };
 	const json_t *labels = json_object_get(ev, "labels");
 	const json_t *res = json_object_get(ev, "resources"), *r;
 	const char *app = jstr(ev, "app"), *ns = jstr(ev, "namespace");
@@ -376,58 +310,58 @@ render_body(const json_t *incident, const json_t *ev, const struct ghr_opts *o,
 	char *marker = NULL;
 	int rc;
 
-	buf_str(&b, "### Application\n\n**");
+	strbuf_str(&b, "### Application\n\n**");
 	buf_text(&b, app, false, 253);
-	buf_str(&b, "** — ");
+	strbuf_str(&b, "** — ");
 	buf_text(&b, jstr(ev, "summary"), false, 500);
-	buf_str(&b, "\n\nEvent time: ");
+	strbuf_str(&b, "\n\nEvent time: ");
 	buf_text(&b, jstr(ev, "occurred_at"), false, 64);
-	buf_str(&b, " · received ");
+	strbuf_str(&b, " · received ");
 	buf_text(&b, jstr(ev, "received_at"), false, 64);
-	buf_str(&b, "\n\n### Cluster Information\n\n| | |\n|---|---|\n| Cluster | ");
+	strbuf_str(&b, "\n\n### Cluster Information\n\n| | |\n|---|---|\n| Cluster | ");
 	buf_text(&b, jstr(ev, "cluster"), true, 253);
-	buf_str(&b, " |\n| Namespace | ");
+	strbuf_str(&b, " |\n| Namespace | ");
 	buf_text(&b, ns, true, 253);
-	buf_str(&b, " |\n");
+	strbuf_str(&b, " |\n");
 	if (jstr(labels, "resource_group")) {
-		buf_str(&b, "| Resource group | ");
+		strbuf_str(&b, "| Resource group | ");
 		buf_text(&b, jstr(labels, "resource_group"), true, 253);
-		buf_str(&b, " |\n");
+		strbuf_str(&b, " |\n");
 	}
-	buf_str(&b, "\n### Application Status\n\n| | |\n|---|---|\n| Health | ");
+	strbuf_str(&b, "\n### Application Status\n\n| | |\n|---|---|\n| Health | ");
 	buf_text(&b, jstr(ev, "health"), true, 64);
-	buf_str(&b, " |\n| Sync | ");
+	strbuf_str(&b, " |\n| Sync | ");
 	buf_text(&b, jstr(ev, "sync"), true, 64);
 	if (jstr(labels, "operation_phase")) {
-		buf_str(&b, " |\n| Operation | ");
+		strbuf_str(&b, " |\n| Operation | ");
 		buf_text(&b, jstr(labels, "operation_phase"), true, 64);
 	}
-	buf_str(&b, " |\n| Revision | ");
+	strbuf_str(&b, " |\n| Revision | ");
 	if (rev) {
 		char shortrev[13];
 
 		snprintf(shortrev, sizeof(shortrev), "%s", rev);
 		buf_text(&b, shortrev, true, 12);
-		buf_str(&b, " (");
+		strbuf_str(&b, " (");
 		buf_text(&b, rev, true, 100);
-		buf_str(&b, ")");
+		strbuf_str(&b, ")");
 	} else {
-		buf_str(&b, "—");
+		strbuf_str(&b, "—");
 	}
-	buf_str(&b, " |\n| Repository | ");
+	strbuf_str(&b, " |\n| Repository | ");
 	buf_text(&b, repo, true, 500);
-	buf_str(&b, " |\n\n### Error Message\n\n");
+	strbuf_str(&b, " |\n\n### Error Message\n\n");
 	if (jstr(ev, "message"))
 		buf_code(&b, "text", jstr(ev, "message"), msg_max);
 	else
-		buf_str(&b, "_The notification carried no message._\n");
+		strbuf_str(&b, "_The notification carried no message._\n");
 
-	buf_str(&b, "\n### Degraded Resources\n\n");
+	strbuf_str(&b, "\n### Degraded Resources\n\n");
 	json_array_foreach(res, i, r)
 		if (is_bad_health(jstr(r, "health")))
 			bad++;
 	if (absent) {
-		buf_str(&b, "The notification carried no per-resource health: since Argo CD 3.0 "
+		strbuf_str(&b, "The notification carried no per-resource health: since Argo CD 3.0 "
 		    "resource health lives in the application tree and is not sent by default. "
 		    "To include it, set `controller.resource.health.persist: \"true\"` in "
 		    "`argocd-cmd-params-cm` (see the Argo CD 2.14 → 3.0 upgrade notes), or "
@@ -437,26 +371,26 @@ render_body(const json_t *incident, const json_t *ev, const struct ghr_opts *o,
 
 			if (sync && strcmp(sync, "Synced") != 0 && shown < max_res) {
 				if (shown++ == 0)
-					buf_str(&b, "Resources not in sync:\n\n");
-				buf_str(&b, "- ");
+					strbuf_str(&b, "Resources not in sync:\n\n");
+				strbuf_str(&b, "- ");
 				buf_text(&b, jstr(r, "kind"), false, 64);
-				buf_str(&b, " ");
+				strbuf_str(&b, " ");
 				buf_text(&b, jstr(r, "name"), false, 253);
-				buf_str(&b, " (");
+				strbuf_str(&b, " (");
 				buf_text(&b, sync, false, 64);
-				buf_str(&b, ")\n");
+				strbuf_str(&b, ")\n");
 			}
 		}
 		if (shown)
-			buf_str(&b, "\n");
+			strbuf_str(&b, "\n");
 	} else if (bad == 0) {
-		buf_str(&b, "No resource reported Degraded, Missing or Unknown health.\n\n");
+		strbuf_str(&b, "No resource reported Degraded, Missing or Unknown health.\n\n");
 	} else {
 		json_array_foreach(res, i, r) {
 			if (!is_bad_health(jstr(r, "health")))
 				continue;
 			if (shown == max_res) {
-				buf_fmt(&b, "… and %zu more degraded resources (see the ledger).\n\n",
+				strbuf_fmt(&b, "… and %zu more degraded resources (see the ledger).\n\n",
 				    bad - shown);
 				break;
 			}
@@ -465,54 +399,54 @@ render_body(const json_t *incident, const json_t *ev, const struct ghr_opts *o,
 		}
 	}
 
-	buf_str(&b, "### Troubleshooting Commands\n\n```sh\n");
+	strbuf_str(&b, "### Troubleshooting Commands\n\n```sh\n");
 	if (argocd && app) {
-		buf_str(&b, "argocd app get ");
+		strbuf_str(&b, "argocd app get ");
 		buf_shell_word(&b, app);
-		buf_str(&b, "\n");
+		strbuf_str(&b, "\n");
 	}
 	if (ns) {
-		buf_str(&b, "kubectl get pods -n ");
+		strbuf_str(&b, "kubectl get pods -n ");
 		buf_shell_word(&b, ns);
-		buf_str(&b, "\nkubectl describe pods -n ");
+		strbuf_str(&b, "\nkubectl describe pods -n ");
 		buf_shell_word(&b, ns);
-		buf_str(&b, "\nkubectl get events -n ");
+		strbuf_str(&b, "\nkubectl get events -n ");
 		buf_shell_word(&b, ns);
-		buf_str(&b, " --sort-by=.lastTimestamp\n");
+		strbuf_str(&b, " --sort-by=.lastTimestamp\n");
 	} else {
-		buf_str(&b, "kubectl get events -A --sort-by=.lastTimestamp\n");
+		strbuf_str(&b, "kubectl get events -A --sort-by=.lastTimestamp\n");
 	}
-	buf_str(&b, "```\n\n### Links\n\n");
+	strbuf_str(&b, "```\n\n### Links\n\n");
 	if (repo && strncmp(repo, "https://", 8) == 0 && strpbrk(repo, " ()<>\"'`") == NULL) {
 		size_t rl = strlen(repo);
 
-		buf_fmt(&b, "- Repository: %.*s\n", (int)(rl > 400 ? 400 : rl), repo);
+		strbuf_fmt(&b, "- Repository: %.*s\n", (int)(rl > 400 ? 400 : rl), repo);
 		if (rev && strncmp(repo, "https://github.com/", 19) == 0 &&
 		    strspn(rev, "0123456789abcdef") == strlen(rev) && strlen(rev) >= 7) {
 			if (rl > 4 && strcmp(repo + rl - 4, ".git") == 0)
 				rl -= 4;
-			buf_fmt(&b, "- Commit: %.*s/commit/%.64s\n", (int)(rl > 400 ? 400 : rl), repo,
+			strbuf_fmt(&b, "- Commit: %.*s/commit/%.64s\n", (int)(rl > 400 ? 400 : rl), repo,
 			    rev);
 		}
 	}
 	if (argocd && app && o->argocd_url)
-		buf_fmt(&b, "- Argo CD: %.300s/applications/%.253s\n", o->argocd_url, app);
-	buf_str(&b, "- Ledger: `incidentctl incident ");
+		strbuf_fmt(&b, "- Argo CD: %.300s/applications/%.253s\n", o->argocd_url, app);
+	strbuf_str(&b, "- Ledger: `incidentctl incident ");
 	buf_text(&b, jstr(incident, "id"), false, 64);
-	buf_str(&b, "`\n\n_Opened by incidentd for incident ");
+	strbuf_str(&b, "`\n\n_Opened by incidentd for incident ");
 	buf_text(&b, key, false, 500);
-	buf_str(&b, ", event ");
+	strbuf_str(&b, ", event ");
 	buf_text(&b, jstr(ev, "id"), false, 64);
-	buf_str(&b, "._\n");
+	strbuf_str(&b, "._\n");
 	rc = ghr_marker(key ? key : "", &marker);
 	if (rc != 0) {
 		free(b.s);
 		return rc;
 	}
-	buf_str(&b, marker);
-	buf_str(&b, "\n");
+	strbuf_str(&b, marker);
+	strbuf_str(&b, "\n");
 	free(marker);
-	return buf_finish(&b, out);
+	return strbuf_finish(&b, out);
 }
 
 int
@@ -547,28 +481,28 @@ ghr_issue_body(const json_t *incident, const json_t *event, const struct ghr_opt
 static int
 comment(const json_t *ev, const char *head, bool with_error, char **out)
 {
-	struct buf b = { 0 };
+	struct strbuf b = { 0 };
 	const char *rev = jstr(ev, "revision");
 
-	buf_fmt(&b, "**%s** at ", head);
+	strbuf_fmt(&b, "**%s** at ", head);
 	buf_text(&b, jstr(ev, "occurred_at"), false, 64);
-	buf_str(&b, ": ");
+	strbuf_str(&b, ": ");
 	buf_text(&b, jstr(ev, "summary"), false, 500);
 	if (rev) {
 		char shortrev[13];
 
 		snprintf(shortrev, sizeof(shortrev), "%s", rev);
-		buf_str(&b, " (revision ");
+		strbuf_str(&b, " (revision ");
 		buf_text(&b, shortrev, false, 12);
-		buf_str(&b, ")");
+		strbuf_str(&b, ")");
 	}
-	buf_str(&b, "\n\n");
+	strbuf_str(&b, "\n\n");
 	if (with_error && jstr(ev, "message"))
 		buf_code(&b, "text", jstr(ev, "message"), GHR_MSG_MAX);
-	buf_str(&b, "\n_incidentd, event ");
+	strbuf_str(&b, "\n_incidentd, event ");
 	buf_text(&b, jstr(ev, "id"), false, 64);
-	buf_str(&b, "_\n");
-	return buf_finish(&b, out);
+	strbuf_str(&b, "_\n");
+	return strbuf_finish(&b, out);
 }
 
 int

@@ -1,67 +1,15 @@
 /* blocks.c - Block Kit messages, mrkdwn escaping and answer classification for the slack
  * sink. */
 #include "blocks.h"
+#include "strbuf.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #define ZWSP "\xe2\x80\x8b"          /* U+200B ZERO WIDTH SPACE */
-
-/* A growable string; on allocation failure it is marked and later appends are no-ops. */
-struct buf {
-	char *s;
-	size_t len, cap;
-	bool oom;
-};
-
-static void
-buf_add(struct buf *b, const char *s, size_t n)
-{
-	if (b->oom)
-		return;
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 256;
-		char *ns;
-
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		ns = realloc(b->s, cap);
-		if (ns == NULL) {
-			b->oom = true;
-			return;
-		}
-		b->s = ns;
-		b->cap = cap;
-	}
-	memcpy(b->s + b->len, s, n);
-	b->len += n;
-	b->s[b->len] = '\0';
-}
-
-static void
-buf_str(struct buf *b, const char *s)
-{
-	buf_add(b, s, strlen(s));
-}
-
-/* Hand the string over ("" when nothing was added), or free it on failure. */
-static int
-buf_finish(struct buf *b, char **out)
-{
-	if (!b->oom && b->s == NULL)
-		buf_add(b, "", 0);
-	if (b->oom) {
-		free(b->s);
-		*out = NULL;
-		return -ENOMEM;
-	}
-	*out = b->s;
-	return 0;
-}
 
 static const char *
 jstr(const json_t *o, const char *k)
@@ -138,7 +86,7 @@ entity_len(const char *p)
 static int
 text_convert(const char *s, size_t max, enum text_mode mode, char **out)
 {
-	struct buf t = { 0 };
+	struct strbuf t = { 0 };
 	size_t units = 0, cut = 0, mark = slack_measure_text(SLACK_TRUNC_MARK);
 	size_t budget = max > mark ? max - mark : 0;
 	const unsigned char *p = (const unsigned char *)(s ? s : "");
@@ -151,43 +99,43 @@ text_convert(const char *s, size_t max, enum text_mode mode, char **out)
 
 		if (ent > 0) {
 			n = ent;
-			buf_add(&t, c, n);
+			strbuf_add(&t, c, n);
 			u = n;
 		} else if (mode != TEXT_PLAIN && mode != TEXT_FORMATTED && *p == '&') {
 			n = 1;
-			buf_str(&t, "&amp;");
+			strbuf_str(&t, "&amp;");
 			u = 5;
 		} else if (mode != TEXT_PLAIN && mode != TEXT_FORMATTED && *p == '<') {
 			n = 1;
-			buf_str(&t, "&lt;");
+			strbuf_str(&t, "&lt;");
 			u = 4;
 		} else if (mode != TEXT_PLAIN && mode != TEXT_FORMATTED && *p == '>') {
 			n = 1;
-			buf_str(&t, "&gt;");
+			strbuf_str(&t, "&gt;");
 			u = 4;
 		} else if (*p == '\r') {
 			n = 1;
 			u = 0;
 		} else if (*p == '\n' && mode != TEXT_PLAIN) {
 			n = 1;
-			buf_str(&t, "\n");
+			strbuf_str(&t, "\n");
 		} else if (*p < 0x20 || *p == 0x7f) {
 			n = 1;
-			buf_str(&t, " ");
+			strbuf_str(&t, " ");
 		} else if (*p == '@' && (mode == TEXT_MRKDWN || mode == TEXT_CODE) &&
 		    is_broadcast(c + 1)) {
 			n = 1;
-			buf_str(&t, "@" ZWSP);
+			strbuf_str(&t, "@" ZWSP);
 			u = 2;
 		} else if (*p == '`' && mode == TEXT_CODE && p[1] == '`') {
 			n = 1;
-			buf_str(&t, "`" ZWSP);
+			strbuf_str(&t, "`" ZWSP);
 			u = 2;
 		} else {
 			if (n == 1 && *p >= 0x80)
-				buf_str(&t, "\xef\xbf\xbd");   /* a stray byte: U+FFFD */
+				strbuf_str(&t, "\xef\xbf\xbd");   /* a stray byte: U+FFFD */
 			else
-				buf_add(&t, c, n);
+				strbuf_add(&t, c, n);
 			u = n == 4 ? 2 : 1;
 		}
 		p += n;
@@ -205,9 +153,9 @@ text_convert(const char *s, size_t max, enum text_mode mode, char **out)
 		t.len = cut;
 		if (t.s != NULL)
 			t.s[cut] = '\0';
-		buf_str(&t, SLACK_TRUNC_MARK);
+		strbuf_str(&t, SLACK_TRUNC_MARK);
 	}
-	return buf_finish(&t, out);
+	return strbuf_finish(&t, out);
 }
 
 int
@@ -224,7 +172,7 @@ slack_format_plain(const char *s, size_t max, char **out)
 
 /* Append converted text to b. */
 static void
-buf_text(struct buf *b, const char *s, size_t max, enum text_mode mode)
+buf_text(struct strbuf *b, const char *s, size_t max, enum text_mode mode)
 {
 	char *t = NULL;
 
@@ -232,7 +180,7 @@ buf_text(struct buf *b, const char *s, size_t max, enum text_mode mode)
 		b->oom = true;
 		return;
 	}
-	buf_str(b, t);
+	strbuf_str(b, t);
 	free(t);
 }
 
@@ -295,18 +243,18 @@ section(const char *text)
 static json_t *
 field(const char *label, const char *value)
 {
-	struct buf b = { 0 };
+	struct strbuf b = { 0 };
 	json_t *f = NULL;
 	char *s = NULL;
 
-	buf_str(&b, "*");
-	buf_str(&b, label);
-	buf_str(&b, "*\n");
+	strbuf_str(&b, "*");
+	strbuf_str(&b, label);
+	strbuf_str(&b, "*\n");
 	if (value != NULL)
 		buf_text(&b, value, SLACK_MAX_FIELD - slack_measure_text(label) - 3, TEXT_MRKDWN);
 	else
-		buf_str(&b, "—");
-	if (buf_finish(&b, &s) == 0)
+		strbuf_str(&b, "—");
+	if (strbuf_finish(&b, &s) == 0)
 		f = mrkdwn_obj(s);
 	free(s);
 	return f;
@@ -341,16 +289,16 @@ fields_block(const json_t *ev)
 static json_t *
 code_section(const char *head, const char *text, size_t max)
 {
-	struct buf b = { 0 };
+	struct strbuf b = { 0 };
 	size_t room = SLACK_MAX_SECTION - slack_measure_text(head) - 9;
 	json_t *blk = NULL;
 	char *s = NULL;
 
-	buf_str(&b, head);
-	buf_str(&b, "\n```\n");
+	strbuf_str(&b, head);
+	strbuf_str(&b, "\n```\n");
 	buf_text(&b, text, max && max < room ? max : room, TEXT_CODE);
-	buf_str(&b, "\n```");
-	if (buf_finish(&b, &s) == 0)
+	strbuf_str(&b, "\n```");
+	if (strbuf_finish(&b, &s) == 0)
 		blk = section(s);
 	free(s);
 	return blk;
@@ -360,24 +308,24 @@ static json_t *
 resource_block(const json_t *r, const char *app_ns)
 {
 	const char *ns = jstr(r, "namespace") ? jstr(r, "namespace") : app_ns;
-	struct buf b = { 0 };
+	struct strbuf b = { 0 };
 	json_t *blk = NULL;
 	char *s = NULL;
 
-	buf_str(&b, "*");
+	strbuf_str(&b, "*");
 	buf_text(&b, jstr(r, "kind") ? jstr(r, "kind") : "Resource", 64, TEXT_MRKDWN);
-	buf_str(&b, " ");
+	strbuf_str(&b, " ");
 	buf_text(&b, jstr(r, "name") ? jstr(r, "name") : "—", 253, TEXT_MRKDWN);
-	buf_str(&b, "*");
+	strbuf_str(&b, "*");
 	if (ns != NULL) {
-		buf_str(&b, " in ");
+		strbuf_str(&b, " in ");
 		buf_text(&b, ns, 253, TEXT_MRKDWN);
 	}
-	buf_str(&b, " — health ");
+	strbuf_str(&b, " — health ");
 	buf_text(&b, jstr(r, "health"), 64, TEXT_MRKDWN);
-	buf_str(&b, ", sync ");
+	strbuf_str(&b, ", sync ");
 	buf_text(&b, jstr(r, "sync") ? jstr(r, "sync") : "—", 64, TEXT_MRKDWN);
-	if (b.oom || buf_finish(&b, &s) != 0)
+	if (b.oom || strbuf_finish(&b, &s) != 0)
 		return NULL;
 	if (jstr(r, "message"))
 		blk = code_section(s, jstr(r, "message"), SLACK_RES_MSG_MAX);
@@ -402,22 +350,22 @@ static json_t *
 context_block(const json_t *incident, const json_t *ev, const struct slack_render_opts *o,
     bool followup)
 {
-	struct buf b = { 0 };
+	struct strbuf b = { 0 };
 	json_t *blk = NULL;
 	char *s = NULL;
 
 	if (o->webhook && followup) {
-		buf_str(&b, "Incoming webhooks cannot reply in threads: this message follows up "
+		strbuf_str(&b, "Incoming webhooks cannot reply in threads: this message follows up "
 		    "the incident opened ");
 		buf_text(&b, jstr(incident, "opened_at") ? jstr(incident, "opened_at") : "earlier",
 		    64, TEXT_MRKDWN);
-		buf_str(&b, ". ");
+		strbuf_str(&b, ". ");
 	}
-	buf_str(&b, "incidentd · incident ");
+	strbuf_str(&b, "incidentd · incident ");
 	buf_text(&b, jstr(incident, "key") ? jstr(incident, "key") : "—", 500, TEXT_MRKDWN);
-	buf_str(&b, " · event ");
+	strbuf_str(&b, " · event ");
 	buf_text(&b, jstr(ev, "id") ? jstr(ev, "id") : "—", 64, TEXT_MRKDWN);
-	if (buf_finish(&b, &s) == 0)
+	if (strbuf_finish(&b, &s) == 0)
 		blk = json_pack("{s:s, s:[o]}", "type", "context", "elements", mrkdwn_obj(s));
 	free(s);
 	return blk;
@@ -431,7 +379,7 @@ slack_render_message(const json_t *incident, const json_t *event,
 	bool resolve = strcmp(action, "resolve") == 0;
 	bool followup = strcmp(action, "open") != 0;
 	const json_t *res = json_object_get(event, "resources"), *r;
-	struct buf hb = { 0 };
+	struct strbuf hb = { 0 };
 	json_t *msg = NULL, *blocks = NULL;
 	char *header = NULL, *fallback = NULL, *summary = NULL, *raw = NULL;
 	size_t i, fixed, room, bad = 0, shown = 0;
@@ -440,15 +388,15 @@ slack_render_message(const json_t *incident, const json_t *event,
 	*out = NULL;
 	state_of(action, &emoji, &label);
 	if (o->title != NULL) {
-		buf_str(&hb, o->title);
+		strbuf_str(&hb, o->title);
 	} else {
-		buf_str(&hb, emoji);
-		buf_str(&hb, " ");
-		buf_str(&hb, label);
-		buf_str(&hb, ": ");
-		buf_str(&hb, incident_title(incident, event));
+		strbuf_str(&hb, emoji);
+		strbuf_str(&hb, " ");
+		strbuf_str(&hb, label);
+		strbuf_str(&hb, ": ");
+		strbuf_str(&hb, incident_title(incident, event));
 	}
-	if (buf_finish(&hb, &raw) != 0 ||
+	if (strbuf_finish(&hb, &raw) != 0 ||
 	    slack_format_plain(raw, SLACK_MAX_HEADER, &header) != 0 ||
 	    slack_escape_mrkdwn(raw, SLACK_MAX_SECTION, false, &fallback) != 0)
 		goto out;

@@ -1,0 +1,29 @@
+/* strbuf.h - a growable string for the sinks' renderers (compiled into each plugin that
+ * uses it). On allocation failure the buffer is marked and later appends are no-ops, so a
+ * renderer appends freely and checks once, in strbuf_finish(). */
+#ifndef INCIDENTD_STRBUF_H
+#define INCIDENTD_STRBUF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct strbuf {
+	char *s;
+	size_t len, cap;
+	bool oom;
+};
+
+/* Append n bytes of s (NUL-terminated after). */
+void strbuf_add(struct strbuf *b, const char *s, size_t n);
+
+/* Append the string s. */
+void strbuf_str(struct strbuf *b, const char *s);
+
+/* Append printf-style text (up to 1 KiB per call). */
+void strbuf_fmt(struct strbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Hand the string over in *out ("" when nothing was appended; the caller frees) and return
+ * 0, or free it and return -ENOMEM when an append failed. */
+int strbuf_finish(struct strbuf *b, char **out);
+
+#endif
