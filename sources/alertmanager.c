@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "fields.h"
 #include "source.h"
 
 struct ctx {
@@ -38,19 +39,7 @@ static int
 opt_str(struct ctx *c, const json_t *obj, const char *where, const char *key,
     const char **out)
 {
-	json_t *v = json_object_get(obj, key);
-
-	*out = NULL;
-	if (v == NULL || json_is_null(v))
-		return 0;
-	if (!json_is_string(v)) {
-		snprintf(c->err, c->errlen, "%s%s: expected a string", where, key);
-		return -EINVAL;
-	}
-	*out = json_string_value(v);
-	if (**out == '\0')
-		*out = NULL;
-	return 0;
+	return fields_opt_str(obj, key, where, key, c->err, c->errlen, out);
 }
 
 /* Fetch an optional object at key (NULL when absent or null); anything else is an error. */

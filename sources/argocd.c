@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fields.h"
 #include "source.h"
 
 /* A field as the user wrote it, for messages ("client_payload.app_name"). */
@@ -21,28 +22,13 @@ static int
 opt_str(struct ctx *c, const json_t *obj, const char *key, const char *path,
     const char **out)
 {
-	json_t *v = json_object_get(obj, key);
-
-	*out = NULL;
-	if (v == NULL || json_is_null(v))
-		return 0;
-	if (!json_is_string(v)) {
-		snprintf(c->err, c->errlen, "%s%s: expected a string", c->prefix, path);
-		return -EINVAL;
-	}
-	*out = json_string_value(v);
-	if (**out == '\0')
-		*out = NULL;
-	return 0;
+	return fields_opt_str(obj, key, c->prefix, path, c->err, c->errlen, out);
 }
 
 static void
 note_missing(struct ctx *c, const char *path)
 {
-	size_t n = strlen(c->missing);
-
-	snprintf(c->missing + n, sizeof(c->missing) - n, "%s%s%s", n ? ", " : "", c->prefix,
-	    path);
+	fields_note_missing(c->missing, sizeof(c->missing), c->prefix, path);
 }
 
 /* Walk "a.b.c" through objects; NULL when absent or not an object on the way. */

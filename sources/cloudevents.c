@@ -10,6 +10,7 @@
 #include <strings.h>
 #include <event2/http.h>
 
+#include "fields.h"
 #include "source.h"
 
 /* The attributes the spec defines; every other top-level member (structured) or ce-*
@@ -56,9 +57,7 @@ is_core_attr(const char *name)
 static void
 note_missing(struct ctx *c, const char *name)
 {
-	size_t n = strlen(c->missing);
-
-	snprintf(c->missing + n, sizeof(c->missing) - n, "%s%s", n ? ", " : "", name);
+	fields_note_missing(c->missing, sizeof(c->missing), "", name);
 }
 
 /* An optional string attribute of a structured event; a present non-string is an error,
@@ -66,19 +65,7 @@ note_missing(struct ctx *c, const char *name)
 static int
 attr_str(struct ctx *c, const json_t *obj, const char *key, const char **out)
 {
-	json_t *v = json_object_get(obj, key);
-
-	*out = NULL;
-	if (v == NULL || json_is_null(v))
-		return 0;
-	if (!json_is_string(v)) {
-		snprintf(c->err, c->errlen, "%s%s: expected a string", c->where, key);
-		return -EINVAL;
-	}
-	*out = json_string_value(v);
-	if (**out == '\0')
-		*out = NULL;
-	return 0;
+	return fields_opt_str(obj, key, c->where, key, c->err, c->errlen, out);
 }
 
 /* Required attributes present and specversion "1.0"; names are as the sender wrote them

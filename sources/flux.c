@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fields.h"
 #include "source.h"
 
 /* Reasons of an info event that say the object is in its desired state again, so the
@@ -42,27 +43,13 @@ static int
 opt_str(struct ctx *c, const json_t *obj, const char *key, const char *path,
     const char **out)
 {
-	json_t *v = json_object_get(obj, key);
-
-	*out = NULL;
-	if (v == NULL || json_is_null(v))
-		return 0;
-	if (!json_is_string(v)) {
-		snprintf(c->err, c->errlen, "%s: expected a string", path);
-		return -EINVAL;
-	}
-	*out = json_string_value(v);
-	if (**out == '\0')
-		*out = NULL;
-	return 0;
+	return fields_opt_str(obj, key, "", path, c->err, c->errlen, out);
 }
 
 static void
 note_missing(struct ctx *c, const char *path)
 {
-	size_t n = strlen(c->missing);
-
-	snprintf(c->missing + n, sizeof(c->missing) - n, "%s%s", n ? ", " : "", path);
+	fields_note_missing(c->missing, sizeof(c->missing), "", path);
 }
 
 static int

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fields.h"
 #include "source.h"
 
 #define NATIVE_DEFAULT_SOURCE "nanomsg"
@@ -48,9 +49,7 @@ valid_source(const char *s)
 static void
 note_missing(char *missing, size_t len, const char *field)
 {
-	size_t n = strlen(missing);
-
-	snprintf(missing + n, len - n, "%s%s", n ? ", " : "", field);
+	fields_note_missing(missing, len, "", field);
 }
 
 /* fingerprint when the message has none: what the event is about (source, cluster,
