@@ -33,7 +33,7 @@ const char *runner_env_get(char *const *envp, const char *name);
 /* Where execution finds cmd: cmd itself when it contains '/', else the first
  * "<dir>/<cmd>" of the colon-separated path that is an executable regular file (an empty
  * element means "."). Returns 0 and a new string in *out, -ENOENT when none is, or
- * -ENOMEM. Reads the file system (stat/access); does not call back. */
+ * -ENOMEM. Looks at the file system (stat); does not call back. */
 int runner_resolve_command(const char *cmd, const char *path, char **out);
 
 /* The identity verdict of one incident against the cluster registry. */
