@@ -262,6 +262,29 @@ arm_due(struct dispatcher *d)
 	event_add(d->due_ev, &tv);
 }
 
+/* A transaction of delivery bookkeeping. It need not wait for the disk: a process crash
+ * loses nothing (the WAL is written), a power loss at worst makes a delivery again, and the
+ * next ingest commit (synchronous=FULL) makes it durable anyway. */
+static int
+bookkeeping_begin(struct dispatcher *d)
+{
+	store_set_durable(d->st, false);
+	return store_begin(d->st);
+}
+
+/* Commit it when rc is 0, else roll it back; back to durable commits. Returns rc or the
+ * commit's error. */
+static int
+bookkeeping_end(struct dispatcher *d, int rc)
+{
+	if (rc == 0)
+		rc = store_commit(d->st);
+	if (rc != 0)
+		store_rollback(d->st);
+	store_set_durable(d->st, true);
+	return rc;
+}
+
 /* Whether the incident of del is still firing (true when it cannot be read: deliver). */
 static bool
 incident_still_firing(struct dispatcher *d, const struct delivery *del)
@@ -296,10 +319,7 @@ dispatch_pass(evutil_socket_t fd, short what, void *arg)
 	/* One transaction: read what is due, mark it RUNNING and read what the sinks get (one
 	 * read snapshot instead of one per query); hand the calls out after the commit. A
 	 * delivery held by a `for` window whose incident no longer fires is cancelled instead. */
-	/* delivery bookkeeping need not wait for the disk: a process crash loses nothing (the
-	 * WAL is written), a power loss at worst makes a delivery again */
-	store_set_durable(d->st, false);
-	rc = store_begin(d->st);
+	rc = bookkeeping_begin(d);
 	if (rc == 0)
 		rc = store_due_deliveries(d->st, now, cap, &rows, &n);
 	if (rc == 0 && n > 0 && (calls = calloc(n, sizeof(*calls))) == NULL)
@@ -346,11 +366,7 @@ dispatch_pass(evutil_socket_t fd, short what, void *arg)
 			c->event_json = NULL;
 		calls[n_calls++] = c;
 	}
-	if (rc == 0)
-		rc = store_commit(d->st);
-	if (rc != 0)
-		store_rollback(d->st);
-	store_set_durable(d->st, true);
+	rc = bookkeeping_end(d, rc);
 	if (rc != 0) {
 		log_error("dispatcher", "cannot hand out due deliveries (%d)", rc);
 		for (size_t i = 0; i < n_calls; i++)
@@ -467,16 +483,11 @@ dispatch_results(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	store_set_durable(d->st, false);   /* see dispatch_pass() */
-	rc = store_begin(d->st);
+	rc = bookkeeping_begin(d);
 	for (c = TAILQ_FIRST(&d->inflight); rc == 0 && c != NULL; c = TAILQ_NEXT(c, entry))
 		if (c->completed)
 			rc = apply_outcome(d, c, now);
-	if (rc == 0)
-		rc = store_commit(d->st);
-	if (rc != 0)
-		store_rollback(d->st);
-	store_set_durable(d->st, true);
+	rc = bookkeeping_end(d, rc);
 	if (rc != 0) {
 		struct timeval tv = { RESULT_RETRY_MS / 1000, 0 };
 

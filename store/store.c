@@ -13,6 +13,8 @@
  * "(?N IS NULL OR col = ?N)" so each query is prepared once. */
 static const char *const store_sql[STMT__COUNT] = {
 	[STMT_BEGIN] = "BEGIN IMMEDIATE",
+	[STMT_SYNC_FULL] = "PRAGMA synchronous = FULL",
+	[STMT_SYNC_NORMAL] = "PRAGMA synchronous = NORMAL",
 	[STMT_COMMIT] = "COMMIT",
 	[STMT_ROLLBACK] = "ROLLBACK",
 	[STMT_SAVEPOINT] = "SAVEPOINT req",
@@ -563,8 +565,7 @@ store_commit(struct store *st)
 int
 store_set_durable(struct store *st, bool durable)
 {
-	return run_pragma(st, durable ? "PRAGMA synchronous = FULL" :
-	    "PRAGMA synchronous = NORMAL", NULL, 0);
+	return run_cached(st, durable ? STMT_SYNC_FULL : STMT_SYNC_NORMAL);
 }
 
 int

@@ -10,6 +10,8 @@
 /* Every statement the store runs, prepared once on first use (see store_sql[]). */
 enum store_stmt_id {
 	STMT_BEGIN = 0,
+	STMT_SYNC_FULL,
+	STMT_SYNC_NORMAL,
 	STMT_COMMIT,
 	STMT_ROLLBACK,
 	STMT_SAVEPOINT,
