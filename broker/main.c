@@ -102,8 +102,8 @@ parse_options(int argc, char **argv, struct options *o)
 		case OPT_LOG_FORMAT: o->log_format = optarg; break;
 		case OPT_LOG_LEVEL: o->log_level = optarg; break;
 		case 'V':
-			printf("incidentd %s (sink ABI %d)\n", PACKAGE_VERSION,
-			    INCIDENTD_SINK_ABI_VERSION);
+			printf("incidentd %s (%s; sink ABI %d)\n", PACKAGE_VERSION,
+			    INCIDENTD_BUILD_KIND, INCIDENTD_SINK_ABI_VERSION);
 			return 1;
 		case 'h':
 			usage(stdout);

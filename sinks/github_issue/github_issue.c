@@ -472,7 +472,7 @@ step_find(struct gi_job *j)
 	} else {
 		char q[1024], *eq;
 
-		/* search is eventually consistent; labels make adoption exact (README) */
+		/* search is eventually consistent; labels make adoption exact (docs/sinks.md) */
 		snprintf(q, sizeof(q), "repo:%s is:issue in:body \"incidentd:incident=%s\"",
 		    j->s->repo, j->key);
 		eq = url_encode(q);
