@@ -31,6 +31,7 @@
 
 #include "store.h"
 #include "rules.h"
+#include "safeout.h"
 #include "table.h"
 
 #define DEFAULT_DB "./var/incidentd.db"
@@ -62,7 +63,7 @@ static const char usage_text[] =
 "          [--author NAME]                           keep matching events from sinks\n"
 "  silence list [--all]                              active (or all) silences\n"
 "  silence expire ID                                 end a silence now\n"
-"  reload [--url URL]                                reload the daemon's conf.d (like\n"
+"  reload [--url URL] [--token-file F]               reload the daemon's conf.d (like\n"
 "                                                    SIGHUP; prints the error if invalid)\n"
 "  tail [--address ADDR] [--json]                    print every event incidentd accepts,\n"
 "                                                    live, until Ctrl-C (one line each:\n"
@@ -619,6 +620,10 @@ main(int argc, char **argv)
 	bool known = false;
 	int ch, rc;
 
+	if (safeout_install() != 0) {
+		fprintf(stderr, "incidentctl: out of memory\n");
+		return EXIT_FAILURE;
+	}
 	env = getenv("INCIDENTD_DB");
 	c.db = env && *env ? env : DEFAULT_DB;
 	opterr = 0;

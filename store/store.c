@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <unistd.h>
 
 /* Every statement, indexed by enum store_stmt_id. Optional filters are written as
  * "(?N IS NULL OR col = ?N)" so each query is prepared once. */
@@ -474,6 +475,25 @@ store_configure_sqlite(void)
 	(void)sqlite3_config(SQLITE_CONFIG_PAGECACHE, NULL, 0, 0);
 }
 
+/* The ledger and its WAL and shared-memory files are readable by their owner only (SQLite
+ * creates the WAL and SHM files with the database file's mode). Ledgers made by older
+ * versions are tightened too; a file that is not ours is left alone. */
+static void
+restrict_files(const char *path)
+{
+	static const char *const suffixes[] = { "", "-wal", "-shm" };
+	char name[4096];
+	struct stat sb;
+
+	for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
+		if ((size_t)snprintf(name, sizeof(name), "%s%s", path, suffixes[i]) >= sizeof(name))
+			return;
+		if (stat(name, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_uid == geteuid() &&
+		    (sb.st_mode & 077) != 0)
+			(void)chmod(name, sb.st_mode & 0700);
+	}
+}
+
 int
 store_open(const char *path, struct store **out, char *err, size_t errlen)
 {
@@ -502,6 +522,7 @@ store_open(const char *path, struct store **out, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot open %s: %s", path, store_last_error(st));
 		goto out;
 	}
+	restrict_files(path);
 	sqlite3_extended_result_codes(st->db, 1);
 	sqlite3_busy_timeout(st->db, 5000);
 	rc = run_pragma(st, "PRAGMA journal_mode = WAL", mode, sizeof(mode));
