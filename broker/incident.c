@@ -113,21 +113,6 @@ out:
 	return rc;
 }
 
-/* "2m", "90s", "1h30m", "250ms": a duration for traces. */
-static const char *
-fmt_dur(int64_t ms, char *buf, size_t len)
-{
-	if (ms % 1000 != 0 || ms == 0)
-		snprintf(buf, len, "%lldms", (long long)ms);
-	else if (ms % 3600000 == 0)
-		snprintf(buf, len, "%lldh", (long long)(ms / 3600000));
-	else if (ms % 60000 == 0)
-		snprintf(buf, len, "%lldm", (long long)(ms / 60000));
-	else
-		snprintf(buf, len, "%llds", (long long)(ms / 1000));
-	return buf;
-}
-
 /* What one sink gets for this action, from the route's windows and what the sink was told
  * before. Returns 0 and either *skip (a reason, in skip_buf) or a delivery due at *due
  * (*requires_firing for a held first notification); or a negative errno. */
@@ -160,8 +145,9 @@ sink_policy(struct store *st, const struct config_route *route, const struct inc
 		} else if (route->repeat_ms > 0 && h.last_notified_at > 0 &&
 		    now - h.last_notified_at < route->repeat_ms) {
 			snprintf(skip_buf, len, "repeat_interval %s: last notified %s ago",
-			    fmt_dur(route->repeat_ms, a, sizeof(a)),
-			    fmt_dur((now - h.last_notified_at) / 1000 * 1000, b, sizeof(b)));
+			    util_format_duration(route->repeat_ms, a, sizeof(a)),
+			    util_format_duration((now - h.last_notified_at) / 1000 * 1000, b,
+			    sizeof(b)));
 			*skip = skip_buf;
 		}
 	} else if (strcmp(action, "resolve") == 0) {
@@ -273,7 +259,7 @@ schedule_deliveries(struct store *st, const struct config *cfg, const struct pla
 			rc = trace_add(tr, "delivery", "held",
 			    "sink %s action %s: delivery %lld held until %s (%s %s): sent only if "
 			    "the incident still fires then", cs->name, action, (long long)d.id, when,
-			    hold_why, fmt_dur(hold_ms, dur, sizeof(dur)));
+			    hold_why, util_format_duration(hold_ms, dur, sizeof(dur)));
 		} else if (dep) {
 			rc = trace_add(tr, "delivery", "scheduled",
 			    "sink %s action %s: delivery %lld, after delivery %lld (%s)", cs->name,
@@ -471,7 +457,8 @@ storm_move(struct store *st, const struct config *cfg, const struct ievent *ev,
 		goto out;
 	snprintf(title, sizeof(title), "storm: %lld incident(s) on route %s beyond %lld new per "
 	    "%s (latest: %.200s)", (long long)members, r->name, (long long)r->storm_max,
-	    fmt_dur(r->storm_window_ms, dur, sizeof(dur)), ev->summary ? ev->summary : "-");
+	    util_format_duration(r->storm_window_ms, dur, sizeof(dur)),
+	    ev->summary ? ev->summary : "-");
 	if ((rc = set_str(&inc.state, fire ? "firing" : "resolved")) != 0 ||
 	    (rc = set_str(&inc.title, title)) != 0 ||
 	    (rc = set_str(&inc.last_event_id, ev->id)) != 0)

@@ -31,6 +31,15 @@ util_mono_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+int64_t
+util_mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 char *
 util_format_time(int64_t ms, char *buf, size_t len)
 {
@@ -198,6 +207,20 @@ util_parse_duration(const char *s, int64_t *ms)
 	}
 	*ms = total;
 	return 0;
+}
+
+char *
+util_format_duration(int64_t ms, char *buf, size_t len)
+{
+	if (ms % 1000 != 0 || ms == 0)
+		snprintf(buf, len, "%lldms", (long long)ms);
+	else if (ms % 3600000 == 0)
+		snprintf(buf, len, "%lldh", (long long)(ms / 3600000));
+	else if (ms % 60000 == 0)
+		snprintf(buf, len, "%lldm", (long long)(ms / 60000));
+	else
+		snprintf(buf, len, "%llds", (long long)(ms / 1000));
+	return buf;
 }
 
 int

@@ -15,6 +15,9 @@ int64_t util_now_ms(void);
 /* Milliseconds from CLOCK_MONOTONIC, for measuring intervals. */
 int64_t util_mono_ms(void);
 
+/* Microseconds from CLOCK_MONOTONIC, for measuring short work (a ledger batch). */
+int64_t util_mono_us(void);
+
 /* Format ms-since-epoch as RFC 3339 UTC with milliseconds ("2026-02-10T03:01:12.000Z").
  * Fixed width, so the strings sort like the times they name. Returns buf. */
 char *util_format_time(int64_t ms, char *buf, size_t len);
@@ -31,6 +34,10 @@ void util_id_new(char out[UTIL_ID_LEN + 1]);
 /* Parse a duration such as "250ms", "30s", "2m", "4h", "1d", "1h30m" into ms.
  * Returns 0, or -EINVAL for anything else (a bare number is rejected). */
 int util_parse_duration(const char *s, int64_t *ms);
+
+/* Format a duration in ms the short way configuration writes it: "250ms", "90s", "2m",
+ * "24h" (the largest unit that divides it). Returns buf. */
+char *util_format_duration(int64_t ms, char *buf, size_t len);
 
 /* Parse a byte size such as "1048576", "512KiB", "1MiB", "2MB". Returns 0 or -EINVAL. */
 int util_parse_size(const char *s, uint64_t *bytes);
