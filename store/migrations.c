@@ -129,12 +129,23 @@ static const char migration_v5[] =
 "  -- the request the event came in; NULL for events stored before schema 5\n"
 "CREATE INDEX events_request ON events(request_id);\n";
 
+/* v6: retention and the outbox gauges. Deleting an event checks the deliveries that refer
+ * to it (a foreign key) and pruning asks "does a delivery still need this event": both
+ * look deliveries up by event. The backlog index covers the /metrics questions "how many
+ * deliveries wait or run, per sink and state" and "since when is the oldest one due"
+ * without reading the table; it holds the unfinished rows only. */
+static const char migration_v6[] =
+"CREATE INDEX deliveries_event ON deliveries(event_id);\n"
+"CREATE INDEX deliveries_backlog ON deliveries(state, sink, next_attempt_at)\n"
+"  WHERE state IN ('blocked', 'pending', 'running');\n";
+
 const char *const store_migrations[] = {
 	migration_v1,
 	migration_v2,
 	migration_v3,
 	migration_v4,
 	migration_v5,
+	migration_v6,
 };
 
 const size_t store_n_migrations = sizeof(store_migrations) / sizeof(store_migrations[0]);

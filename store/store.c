@@ -137,6 +137,51 @@ static const char *const store_sql[STMT__COUNT] = {
 	    "SELECT " DELIVERY_COLUMNS " FROM deliveries WHERE (?1 IS NULL OR id < ?1)"
 	    " AND (?2 IS NULL OR incident_id = ?2) AND (?3 IS NULL OR state = ?3)"
 	    " AND (?4 = 0 OR state = 'failed') ORDER BY id DESC LIMIT ?5",
+	/* retention windows: the next ?2 rows after rowid ?1 (oldest first), and the oldest
+	 * time among them that bounds the time their prune condition checks */
+	[STMT_PRUNE_WINDOW_DELIVERIES] =
+	    "SELECT max(rowid), count(*), min(created_at) FROM (SELECT rowid, created_at"
+	    " FROM deliveries WHERE rowid > ?1 ORDER BY rowid LIMIT ?2)",
+	[STMT_PRUNE_WINDOW_EVENTS] =
+	    "SELECT max(rowid), count(*), min(received_at) FROM (SELECT rowid, received_at"
+	    " FROM events WHERE rowid > ?1 ORDER BY rowid LIMIT ?2)",
+	[STMT_PRUNE_WINDOW_REQUESTS] =
+	    "SELECT max(rowid), count(*), min(received_at) FROM (SELECT rowid, received_at"
+	    " FROM requests WHERE rowid > ?1 ORDER BY rowid LIMIT ?2)",
+	[STMT_PRUNE_WINDOW_INCIDENTS] =
+	    "SELECT max(rowid), count(*), min(opened_at) FROM (SELECT rowid, opened_at"
+	    " FROM incidents WHERE rowid > ?1 ORDER BY rowid LIMIT ?2)",
+	/* finished, old, not a firing incident's, and no delivery waits on it (sink after:);
+	 * a chain goes from its end, one link per pass */
+	[STMT_PRUNE_DELIVERIES] =
+	    "DELETE FROM deliveries AS p WHERE " PRUNE_IN_WINDOW("p")
+	    " AND p.state IN ('done', 'failed', 'cancelled') AND p.updated_at < ?3"
+	    " AND " PRUNE_NOT_FIRING("p.incident_id")
+	    " AND NOT EXISTS (SELECT 1 FROM deliveries AS c WHERE c.depends_on = p.id)",
+	[STMT_PRUNE_DECISIONS] =
+	    "DELETE FROM decisions WHERE event_id IN (SELECT e.id FROM events AS e WHERE "
+	    PRUNE_EVENT_GOES ")",
+	[STMT_PRUNE_EVENTS] = "DELETE FROM events AS e WHERE " PRUNE_EVENT_GOES,
+	[STMT_PRUNE_REQUESTS] =
+	    "DELETE FROM requests AS r WHERE " PRUNE_IN_WINDOW("r") " AND r.received_at < ?3"
+	    " AND NOT EXISTS (SELECT 1 FROM events AS e WHERE e.request_id = r.id)",
+	/* resolved before the cutoff, and nothing left refers to it */
+	[STMT_PRUNE_INCIDENTS] =
+	    "DELETE FROM incidents AS i WHERE " PRUNE_IN_WINDOW("i")
+	    " AND i.state = 'resolved' AND i.updated_at < ?3"
+	    " AND NOT EXISTS (SELECT 1 FROM events AS e WHERE e.incident_id = i.id)"
+	    " AND NOT EXISTS (SELECT 1 FROM deliveries AS d WHERE d.incident_id = i.id)"
+	    " AND NOT EXISTS (SELECT 1 FROM decisions AS x WHERE x.incident_id = i.id)",
+	[STMT_INCREMENTAL_VACUUM] = "PRAGMA incremental_vacuum(" STORE_VACUUM_PAGES_STR ")",
+	[STMT_PAGE_SIZE] = "PRAGMA page_size",
+	[STMT_PAGE_COUNT] = "PRAGMA page_count",
+	[STMT_FREELIST_COUNT] = "PRAGMA freelist_count",
+	[STMT_AUTO_VACUUM] = "PRAGMA auto_vacuum",
+	/* covered by deliveries_backlog: the unfinished rows only, never the table */
+	[STMT_OUTBOX_BACKLOG] =
+	    "SELECT state, sink, count(*), min(next_attempt_at) FROM deliveries"
+	    " INDEXED BY deliveries_backlog WHERE state IN ('blocked', 'pending', 'running')"
+	    " GROUP BY state, sink",
 };
 
 int
@@ -204,6 +249,26 @@ store_step_done(struct store *st, sqlite3_stmt *s)
 
 	rc = sqlite3_step(s);
 	rc = rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : store_error(st, rc);
+	store_stmt_done(s);
+	return rc;
+}
+
+int
+store_pragma_int(struct store *st, enum store_stmt_id id, int64_t *out)
+{
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	rc = store_stmt(st, id, &s);
+	if (rc != 0)
+		return rc;
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		*out = sqlite3_column_int64(s, 0);
+		rc = 0;
+	} else {
+		rc = store_error(st, rc);
+	}
 	store_stmt_done(s);
 	return rc;
 }
@@ -499,6 +564,23 @@ restrict_files(const char *path)
 	}
 }
 
+/* A new ledger gives the pages that pruning frees back to the file system on request
+ * (PRAGMA incremental_vacuum, see store_vacuum_step()). SQLite accepts the setting only
+ * before the first table exists, and before the switch to WAL writes the header: so it is
+ * set on an empty file only. Ledgers created before keep auto_vacuum = NONE (freed pages
+ * are reused, the file does not shrink) until converted, see docs/operations.md. */
+static int
+set_auto_vacuum(struct store *st)
+{
+	char n[32];
+	int rc;
+
+	rc = run_pragma(st, "SELECT count(*) FROM sqlite_master", n, sizeof(n));
+	if (rc == 0 && strcmp(n, "0") == 0)
+		rc = run_pragma(st, "PRAGMA auto_vacuum = INCREMENTAL", NULL, 0);
+	return rc;
+}
+
 int
 store_open(const char *path, struct store **out, char *err, size_t errlen)
 {
@@ -530,7 +612,9 @@ store_open(const char *path, struct store **out, char *err, size_t errlen)
 	restrict_files(path);
 	sqlite3_extended_result_codes(st->db, 1);
 	sqlite3_busy_timeout(st->db, 5000);
-	rc = run_pragma(st, "PRAGMA journal_mode = WAL", mode, sizeof(mode));
+	rc = set_auto_vacuum(st);
+	if (rc == 0)
+		rc = run_pragma(st, "PRAGMA journal_mode = WAL", mode, sizeof(mode));
 	if (rc == 0 && strcmp(mode, "wal") != 0) {
 		snprintf(st->errmsg, sizeof(st->errmsg), "journal_mode is %s, not wal", mode);
 		rc = -EIO;

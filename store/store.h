@@ -16,7 +16,7 @@
 
 #include "event.h"
 
-#define STORE_SCHEMA_VERSION 5
+#define STORE_SCHEMA_VERSION 6
 
 struct store;
 
@@ -238,6 +238,99 @@ int store_list_deliveries(struct store *st, const struct store_query *q, json_t 
 /* Name of a delivery state ("blocked", "pending", ...), and the reverse (-EINVAL). */
 const char *delivery_state_name(enum delivery_state s);
 int delivery_state_parse(const char *name, enum delivery_state *out);
+
+/* --- retention (store_prune.c) --- */
+
+/* What store_prune_batch() works through, in this order: rows go before the rows they
+ * refer to (deliveries name events and incidents, events name requests and incidents). */
+enum store_prune_table {
+	STORE_PRUNE_DELIVERIES = 0,
+	STORE_PRUNE_EVENTS,          /* with their decision trace */
+	STORE_PRUNE_REQUESTS,
+	STORE_PRUNE_INCIDENTS,
+	STORE_PRUNE__COUNT
+};
+
+struct store_prune_batch {
+	int64_t cursor;          /* in: look at rows after this rowid (0 = from the oldest);
+	                          * out: the last rowid looked at */
+	int64_t limit;           /* in: rows to look at, at most (> 0) */
+	int64_t deleted;         /* out: rows of the table deleted */
+	int64_t decisions;       /* out: decision rows deleted with their events (EVENTS) */
+	bool done;               /* out: no row after cursor is older than the cutoff */
+};
+
+/* Prune one batch of table in a transaction of its own (call outside one; it commits
+ * without waiting for the disk, as pruning is safe to redo): of the next b->limit rows
+ * after b->cursor, oldest first, delete those older than cutoff (ms) that the ledger no
+ * longer needs:
+ *   deliveries: done, failed or cancelled, last changed before cutoff, not of a firing
+ *               incident, and no delivery chained after it (sink after:) is left;
+ *   events:     received before cutoff, not of a firing incident (its own, or one its
+ *               decision trace names), no delivery names it; its decisions go with it;
+ *   requests:   received before cutoff, none of its events is left;
+ *   incidents:  resolved, last changed before cutoff, nothing refers to it any more.
+ * Firing incidents and unfinished deliveries (blocked, pending, running) are never
+ * deleted. Returns 0 with b's outputs set, or a negative errno (nothing deleted). */
+int store_prune_batch(struct store *st, enum store_prune_table table, int64_t cutoff,
+    struct store_prune_batch *b);
+
+/* Give up to 128 free pages back to the file system (PRAGMA
+ * incremental_vacuum) in a short transaction of its own; a ledger without incremental
+ * auto-vacuum (see store_stats()) is left as it is. Sets *remaining to the free pages
+ * left. Returns 0 or a negative errno. */
+int store_vacuum_step(struct store *st, int64_t *remaining);
+
+/* --- observability (store_stats.c) --- */
+
+struct store_stats {
+	int64_t page_size;       /* bytes */
+	int64_t pages;           /* pages in the database file */
+	int64_t free_pages;      /* of them, unused (the free list) */
+	int64_t wal_bytes;       /* size of the -wal file, 0 when there is none */
+	bool incremental_vacuum; /* auto_vacuum = INCREMENTAL: free pages can be given back */
+};
+
+/* Size figures of the ledger: PRAGMA header reads and a stat() of the WAL, no table
+ * read. Returns 0 or a negative errno. */
+int store_stats(struct store *st, struct store_stats *out);
+
+/* One (sink, state) group of unfinished deliveries. */
+struct store_backlog {
+	char *sink;              /* owned */
+	enum delivery_state state; /* blocked, pending or running */
+	int64_t count;
+	int64_t oldest_due_at;   /* the earliest next_attempt_at of the group (ms) */
+};
+
+/* The outbox backlog: unfinished deliveries counted per sink and state, read from the
+ * deliveries_backlog index alone (its size is the backlog's, not the table's). Returns 0
+ * and a new array in *out of *n groups (free with store_backlog_free()), or -errno. */
+int store_outbox_backlog(struct store *st, struct store_backlog **out, size_t *n);
+
+/* Free an array of store_outbox_backlog(). NULL is a no-op. */
+void store_backlog_free(struct store_backlog *arr, size_t n);
+
+/* --- backup (store_backup.c); these open the files themselves, no struct store --- */
+
+/* Write a consistent copy of the ledger at src to dst with VACUUM INTO: one read
+ * transaction (a snapshot: everything committed before it starts, nothing after), so a
+ * running daemon keeps writing meanwhile. The copy is compact, in rollback-journal mode
+ * (the daemon switches it to WAL when it opens it) and has incremental auto-vacuum. dst
+ * must not exist or be empty; its mode is kept (create it 0600). src is opened read-only
+ * and never changed. Not synced to disk: the caller fsyncs dst. Returns 0, or a negative
+ * errno with a message in err. */
+int store_backup(const char *src, const char *dst, char *err, size_t errlen);
+
+struct store_copy_info {
+	int schema;              /* PRAGMA user_version */
+	int64_t events, incidents, deliveries;
+};
+
+/* Check the ledger copy at path read-only with PRAGMA integrity_check and count its rows
+ * into *info. Returns 0 when SQLite says "ok", -EUCLEAN with SQLite's first complaint in
+ * err when it does not, or another negative errno with a message in err. */
+int store_verify(const char *path, struct store_copy_info *info, char *err, size_t errlen);
 
 /* Quick writability probe for /readyz: returns 0 when a write transaction can start. */
 int store_check_writable(struct store *st);

@@ -51,6 +51,21 @@ enum store_stmt_id {
 	STMT_DELIVERIES_BY_INC,
 	STMT_DECISIONS_BY_INC,
 	STMT_LIST_DELIVERIES,
+	STMT_PRUNE_WINDOW_DELIVERIES,
+	STMT_PRUNE_WINDOW_EVENTS,
+	STMT_PRUNE_WINDOW_REQUESTS,
+	STMT_PRUNE_WINDOW_INCIDENTS,
+	STMT_PRUNE_DELIVERIES,
+	STMT_PRUNE_DECISIONS,
+	STMT_PRUNE_EVENTS,
+	STMT_PRUNE_REQUESTS,
+	STMT_PRUNE_INCIDENTS,
+	STMT_INCREMENTAL_VACUUM,
+	STMT_PAGE_SIZE,
+	STMT_PAGE_COUNT,
+	STMT_FREELIST_COUNT,
+	STMT_AUTO_VACUUM,
+	STMT_OUTBOX_BACKLOG,
 	STMT__COUNT
 };
 
@@ -73,6 +88,10 @@ void store_stmt_done(sqlite3_stmt *s);
 
 /* Map an SQLite result code to a negative errno and remember sqlite3_errmsg(). */
 int store_error(struct store *st, int sqlite_rc);
+
+/* Run the cached statement id (an integer PRAGMA) and read its first column into *out.
+ * Returns 0 or a negative errno. */
+int store_pragma_int(struct store *st, enum store_stmt_id id, int64_t *out);
 
 /* Step a statement that returns no rows, then reset it. Returns 0 or a negative errno. */
 int store_step_done(struct store *st, sqlite3_stmt *s);
@@ -111,6 +130,24 @@ int store_row_delivery(sqlite3_stmt *s, struct delivery *d);
 	" INDEXED BY deliveries_active" \
 	" WHERE e.state IN ('blocked', 'pending', 'running')" \
 	" AND e.incident_id = d.incident_id AND e.sink = d.sink AND e.id < d.id)"
+
+/* Free pages one store_vacuum_step() gives back (a short transaction: each page moved
+ * from the end of the file into a free slot is one page written). */
+#define STORE_VACUUM_PAGES_STR "128"
+
+/* Retention (store_prune.c). A window is the rows with rowid in (?1, ?2]; ?3 is the
+ * cutoff time. Rows are pruned older than it and only when nothing kept refers to them:
+ * never a firing incident or what belongs to it, never a delivery still to make. */
+#define PRUNE_IN_WINDOW(alias) alias ".rowid > ?1 AND " alias ".rowid <= ?2"
+#define PRUNE_NOT_FIRING(col) "NOT EXISTS (SELECT 1 FROM incidents AS f" \
+	" WHERE f.id = " col " AND f.state = 'firing')"
+/* An event goes when it is old, is not a firing incident's (by its incident or by a step
+ * of its trace: a route with continue: true), and no delivery is left that names it. */
+#define PRUNE_EVENT_GOES PRUNE_IN_WINDOW("e") " AND e.received_at < ?3" \
+	" AND (e.incident_id IS NULL OR " PRUNE_NOT_FIRING("e.incident_id") ")" \
+	" AND NOT EXISTS (SELECT 1 FROM decisions AS x JOIN incidents AS f" \
+	" ON f.id = x.incident_id WHERE x.event_id = e.id AND f.state = 'firing')" \
+	" AND NOT EXISTS (SELECT 1 FROM deliveries AS d WHERE d.event_id = e.id)"
 
 #define INCIDENT_COLUMNS "id, key, route, state, source, cluster, namespace, app, title, " \
 	"opened_at, updated_at, resolved_at, last_event_id, event_count, refs"

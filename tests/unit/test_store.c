@@ -166,7 +166,7 @@ test_open_schema_wal(void **state)
 	char buf[64];
 
 	assert_int_equal(store_schema_version(f->st), STORE_SCHEMA_VERSION);
-	assert_int_equal(STORE_SCHEMA_VERSION, 5);
+	assert_int_equal(STORE_SCHEMA_VERSION, 6);
 	raw_query(f->path, "PRAGMA journal_mode", buf, sizeof(buf));
 	assert_string_equal(buf, "wal");
 	raw_query(f->path, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN"
@@ -213,7 +213,7 @@ test_newer_schema_refused(void **state)
 	sqlite3_close(db);
 	assert_true(store_open(f->path, &st2, err, sizeof(err)) < 0);
 	assert_null(st2);
-	assert_string_equal(err, "ledger schema 7 is newer than this incidentd (5)");
+	assert_string_equal(err, "ledger schema 7 is newer than this incidentd (6)");
 }
 
 /* A ledger written by schema 1 (before `for` windows and silences) is upgraded in place
@@ -249,7 +249,7 @@ test_migrate_v1(void **state)
 	assert_false(d.requires_firing);
 	delivery_clear(&d);
 	raw_query(f->path, "PRAGMA user_version", buf, sizeof(buf));
-	assert_string_equal(buf, "5");
+	assert_string_equal(buf, "6");
 	/* an event from before requests existed still reads whole */
 	assert_int_equal(store_event_text(f->st, "E1", &text, NULL, NULL), 0);
 	assert_string_equal(text, "{\"payload\":{}}");
@@ -856,6 +856,47 @@ test_list_paging_filters(void **state)
 	incident_clear(&inc2);
 }
 
+/* The outbox backlog /metrics reports: unfinished deliveries per sink and state, with the
+ * earliest due time; finished ones are not counted. */
+static void
+test_outbox_backlog(void **state)
+{
+	struct fixture *f = *state;
+	struct store_backlog *g = NULL;
+	struct incident inc;
+	char ev[UTIL_ID_LEN + 1];
+	size_t n = 0;
+	int64_t a;
+
+	assert_int_equal(store_outbox_backlog(f->st, &g, &n), 0);
+	assert_int_equal(n, 0);
+	store_backlog_free(g, n);
+	make_incident(&inc, "k", T0);
+	assert_int_equal(store_put_incident(f->st, &inc), 0);
+	add_event(f->st, "argocd", "firing", "aks-store", T0, "s", inc.id, ev);
+	a = add_delivery(f->st, &inc, ev, "github", DELIVERY_PENDING, T0 + 5000, 0);
+	add_delivery(f->st, &inc, ev, "github", DELIVERY_PENDING, T0 + 1000, 0);
+	add_delivery(f->st, &inc, ev, "label", DELIVERY_BLOCKED, T0, a);
+	add_delivery(f->st, &inc, ev, "slack", DELIVERY_RUNNING, T0, 0);
+	add_delivery(f->st, &inc, ev, "slack", DELIVERY_DONE, T0, 0);
+	add_delivery(f->st, &inc, ev, "slack", DELIVERY_FAILED, T0, 0);
+	assert_int_equal(store_outbox_backlog(f->st, &g, &n), 0);
+	assert_int_equal(n, 3);   /* ordered by state, then sink */
+	assert_int_equal(g[0].state, DELIVERY_BLOCKED);
+	assert_string_equal(g[0].sink, "label");
+	assert_int_equal(g[0].count, 1);
+	assert_int_equal(g[1].state, DELIVERY_PENDING);
+	assert_string_equal(g[1].sink, "github");
+	assert_int_equal(g[1].count, 2);
+	assert_int_equal(g[1].oldest_due_at, T0 + 1000);
+	assert_int_equal(g[2].state, DELIVERY_RUNNING);
+	assert_string_equal(g[2].sink, "slack");
+	assert_int_equal(g[2].count, 1);
+	store_backlog_free(g, n);
+	store_backlog_free(NULL, 0);
+	incident_clear(&inc);
+}
+
 static void
 test_state_names(void **state)
 {
@@ -891,6 +932,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_cancel_chain, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_savepoint_rollback, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_list_paging_filters, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_outbox_backlog, setup, teardown),
 		cmocka_unit_test(test_state_names),
 	};
 
