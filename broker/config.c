@@ -191,6 +191,23 @@ get_count(struct vctx *v, const json_t *obj, const char *key, const char *path,
 	return 0;
 }
 
+/* ledger.retention: a duration, or off (also absent, null, false or 0) for none. */
+static int
+get_retention(struct vctx *v, const json_t *ledger, int64_t *out)
+{
+	json_t *x = json_object_get(ledger, "retention");
+
+	*out = 0;
+	if (x == NULL || json_is_null(x) || json_is_false(x) ||
+	    (json_is_integer(x) && json_integer_value(x) == 0) ||
+	    (json_is_string(x) && (strcmp(json_string_value(x), "off") == 0 ||
+	    strcmp(json_string_value(x), "") == 0)))
+		return 0;
+	if (!json_is_string(x) || util_parse_duration(json_string_value(x), out) != 0)
+		return verr(v, "ledger.retention", "%s", "expected a duration like 90d, or off");
+	return 0;
+}
+
 static int
 check_object(struct vctx *v, const json_t *x, const char *path)
 {
@@ -275,7 +292,7 @@ load_top(struct vctx *v)
 	static const char *const server[] = { "listen", "max_body", "request_timeout", "publish",
 	    "max_connections", "api_auth", "metrics_auth", "allowed_hosts", "allowed_origins",
 	    "publish_allow_remote", NULL };
-	static const char *const ledger[] = { "path", "dedup_window", NULL };
+	static const char *const ledger[] = { "path", "dedup_window", "retention", NULL };
 	static const char *const logk[] = { "format", "level", NULL };
 	struct config *cfg = v->cfg;
 	json_t *s = json_object_get(cfg->root, "server");
@@ -302,6 +319,7 @@ load_top(struct vctx *v)
 	    &cfg->max_connections)) ||
 	    (rc = get_string(v, l, "path", "ledger", "./var/incidentd.db", &cfg->db_path)) ||
 	    (rc = get_duration(v, l, "dedup_window", "ledger", 600000, &cfg->dedup_window_ms)) ||
+	    (rc = get_retention(v, l, &cfg->retention_ms)) ||
 	    (rc = get_string(v, g, "format", "log", "text", &cfg->log_format)) ||
 	    (rc = get_string(v, g, "level", "log", "info", &cfg->log_level)) ||
 	    (rc = get_string(v, s, "publish", "server", NULL, &cfg->publish)) ||
@@ -960,6 +978,111 @@ load_routes(struct vctx *v)
 	return rc;
 }
 
+/* --- retention ------------------------------------------------------------------------ */
+
+/* The longest window the ledger must remember rows for, and what it is. */
+struct window {
+	int64_t ms;
+	char what[1024];   /* e.g. "route 'prod' repeat_interval (4h, conf.d/10.yaml:7)" */
+};
+
+static void
+window_consider(struct window *w, int64_t ms, const char *what, const char *value,
+    const char *where)
+{
+	char dur[32];
+
+	if (ms <= w->ms)
+		return;
+	w->ms = ms;
+	snprintf(w->what, sizeof(w->what), "%s (%s, %s)", what,
+	    value ? value : util_format_duration(ms, dur, sizeof(dur)), where);
+}
+
+static void
+window_routes(const struct config_route *routes, size_t n, struct window *w)
+{
+	static const char *const names[] = { "for", "repeat_interval", "flap_window",
+	    "max_new_incidents window" };
+	char what[200];
+
+	for (size_t i = 0; i < n; i++) {
+		const struct config_route *r = &routes[i];
+		const int64_t ms[] = { r->for_ms, r->repeat_ms, r->flap_ms, r->storm_window_ms };
+
+		for (size_t k = 0; k < sizeof(ms) / sizeof(ms[0]); k++) {
+			snprintf(what, sizeof(what), "route '%s' %s", r->name, names[k]);
+			window_consider(w, ms[k], what, NULL, r->where);
+		}
+		window_routes(r->routes, r->n_routes, w);
+	}
+}
+
+/* Windows of sink options: reopen_window and repeat_interval of any enabled sink that sets
+ * them (a duration), and github_issue's defaults (24h, 4h) when it does not. */
+static void
+window_sinks(const struct config *cfg, struct window *w)
+{
+	static const struct { const char *option, *plugin_default; } opts[] = {
+		{ "reopen_window", "24h" }, { "repeat_interval", "4h" },
+	};
+	char what[200], path[300];
+	int64_t ms;
+
+	for (size_t i = 0; i < cfg->n_sinks; i++) {
+		const struct config_sink *cs = &cfg->sinks[i];
+		const char *base = strrchr(cs->plugin, '/');
+		bool github = strcmp(base ? base + 1 : cs->plugin, "github_issue") == 0 ||
+		    strcmp(base ? base + 1 : cs->plugin, "github_issue.so") == 0;
+
+		if (!cs->enabled)
+			continue;
+		for (size_t k = 0; k < sizeof(opts) / sizeof(opts[0]); k++) {
+			const char *val = json_string_value(json_object_get(cs->options,
+			    opts[k].option));
+			const char *where;
+
+			snprintf(what, sizeof(what), "sink '%s' %s", cs->name, opts[k].option);
+			snprintf(path, sizeof(path), "sinks.%s.%s", cs->name, opts[k].option);
+			if (val != NULL) {
+				where = config_where(cfg, path);
+				if (util_parse_duration(val, &ms) == 0)  /* else the plugin says so */
+					window_consider(w, ms, what, val, where ? where : cs->where);
+			} else if (github && util_parse_duration(opts[k].plugin_default, &ms) == 0) {
+				snprintf(path, sizeof(path), "github_issue's default, %s", cs->where);
+				window_consider(w, ms, what, opts[k].plugin_default, path);
+			}
+		}
+	}
+}
+
+/* ledger.retention must cover every window whose rows the router, the dedup check and the
+ * sinks look back on: otherwise pruning would change what they decide. */
+static int
+check_retention(struct vctx *v)
+{
+	const struct config *cfg = v->cfg;
+	struct window w = { 0 };
+	char have[32], want[32];
+	const char *where;
+
+	if (cfg->retention_ms == 0)
+		return 0;
+	where = config_where(cfg, "ledger.dedup_window");
+	window_consider(&w, cfg->dedup_window_ms, "ledger.dedup_window", NULL,
+	    where ? where : "its default");
+	window_routes(cfg->routes, cfg->n_routes, &w);
+	window_sinks(cfg, &w);
+	if (cfg->retention_ms >= w.ms)
+		return 0;
+	snprintf(v->err, v->errlen, "%s: ledger.retention: %s is shorter than %s: the ledger "
+	    "must keep what that window looks back on; set ledger.retention to at least %s",
+	    where_of(v, "ledger.retention"),
+	    util_format_duration(cfg->retention_ms, have, sizeof(have)), w.what,
+	    util_format_duration(w.ms, want, sizeof(want)));
+	return -EINVAL;
+}
+
 static int
 config_build(struct config *cfg, char *err, size_t errlen)
 {
@@ -967,7 +1090,8 @@ config_build(struct config *cfg, char *err, size_t errlen)
 	int rc;
 
 	if ((rc = load_top(&v)) || (rc = load_sources(&v)) || (rc = load_clusters(&v)) ||
-	    (rc = load_sinks(&v)) || (rc = load_intervals(&v)) || (rc = load_routes(&v)))
+	    (rc = load_sinks(&v)) || (rc = load_intervals(&v)) || (rc = load_routes(&v)) ||
+	    (rc = check_retention(&v)))
 		return rc;
 	return 0;
 }

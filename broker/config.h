@@ -99,6 +99,8 @@ struct config {
 	/* ledger: */
 	char *db_path;              /* "./var/incidentd.db" */
 	int64_t dedup_window_ms;    /* 10m: same payload from the same source is a duplicate */
+	int64_t retention_ms;       /* ledger.retention: rows older than this are pruned;
+	                             * 0 = off (the default: keep everything) */
 	/* log: */
 	char *log_format;           /* "text" | "json" */
 	char *log_level;            /* "info" */

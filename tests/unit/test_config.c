@@ -80,6 +80,7 @@ test_defaults(void **state)
 	assert_int_equal(cfg->max_connections, 1024);
 	assert_string_equal(cfg->db_path, "./var/incidentd.db");
 	assert_int_equal(cfg->dedup_window_ms, 600000);
+	assert_int_equal(cfg->retention_ms, 0);     /* retention is off unless set */
 	assert_int_equal(cfg->n_sources, 1);
 	assert_string_equal(cfg->sources[0].name, "argocd");
 	assert_int_equal(cfg->sources[0].auth.kind, AUTH_UNSET);
@@ -274,6 +275,82 @@ test_errors(void **state)
 	expect_error("sinks:\n  \"bad name\": { plugin: log }\n", "not a valid sink name", NULL);
 	expect_error("sinks:\n  log: { plugin: log }\nroutes:\n  - { name: d, sinks: [log] }\n"
 	    "  - { name: d, sinks: [log] }\n", "duplicate route name", NULL);
+}
+
+/* ledger.retention: off by default (and as off, 0 or null); a duration otherwise, at least
+ * the longest window that looks back on the ledger, named in the error with both places. */
+static void
+test_retention(void **state)
+{
+	static const char *const off[] = { "", "ledger: { retention: off }\n",
+	    "ledger: { retention: 0 }\n", "ledger: { retention: null }\n",
+	    "ledger: { retention: false }\n" };
+	struct config *cfg = NULL;
+	char yaml[2048], err[1024];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(off) / sizeof(off[0]); i++) {
+		snprintf(yaml, sizeof(yaml), "%s%s", off[i], base);
+		assert_int_equal(load(yaml, &cfg, err, sizeof(err)), 0);
+		assert_int_equal(cfg->retention_ms, 0);
+		config_destroy(cfg);
+	}
+	/* 90d covers every default window (github_issue's reopen_window 24h included) */
+	assert_int_equal(load("ledger: { retention: 90d }\n"
+	    "sinks:\n  gh: { plugin: github_issue, repo: o/r, token: t }\n"
+	    "routes:\n  - { name: d, sinks: [gh], for: 2m, repeat_interval: 4h }\n", &cfg, err,
+	    sizeof(err)), 0);
+	assert_int_equal(cfg->retention_ms, 90 * 86400000LL);
+	config_destroy(cfg);
+	/* short retentions are fine with short windows (the integration tests use this) */
+	assert_int_equal(load("ledger: { retention: 2s, dedup_window: 1s }\n"
+	    "sinks:\n  log: { plugin: log }\n"
+	    "routes:\n  - { name: d, sinks: [log], for: 500ms, flap_window: 2s }\n", &cfg, err,
+	    sizeof(err)), 0);
+	assert_int_equal(cfg->retention_ms, 2000);
+	config_destroy(cfg);
+
+	expect_error("ledger: { retention: soon }\n", "t.yaml:1: ledger.retention",
+	    "a duration like 90d, or off");
+	expect_error("ledger: { retention: 90 }\n", "ledger.retention", "duration");
+	/* the default dedup_window (10m) */
+	expect_error("ledger: { retention: 5m }\nsinks: { log: { plugin: log } }\n"
+	    "routes: [ { name: d, sinks: [log] } ]\n", "t.yaml:1: ledger.retention: 5m is shorter "
+	    "than ledger.dedup_window (10m, its default)", "at least 10m");
+	/* a route's window, nested routes included, named with where it is */
+	expect_error("ledger: { retention: 1h }\nsinks:\n  log: { plugin: log }\nroutes:\n"
+	    "  - name: outer\n    sinks: [log]\n    routes:\n"
+	    "      - { name: inner, repeat_interval: 4h }\n",
+	    "ledger.retention: 1h is shorter than route 'inner' repeat_interval (4h, t.yaml:8)",
+	    "at least 4h");
+	expect_error("ledger: { retention: 1h }\nsinks:\n  log: { plugin: log }\nroutes:\n"
+	    "  - { name: d, sinks: [log], flap_window: 2h }\n",
+	    "route 'd' flap_window (2h, t.yaml:5)", NULL);
+	expect_error("ledger: { retention: 1h }\nsinks:\n  log: { plugin: log }\nroutes:\n"
+	    "  - { name: d, sinks: [log], for: 90m }\n", "route 'd' for (90m, t.yaml:5)", NULL);
+	expect_error("ledger: { retention: 1h }\nsinks:\n  log: { plugin: log }\nroutes:\n"
+	    "  - { name: d, sinks: [log], max_new_incidents: 5 per 2h }\n",
+	    "route 'd' max_new_incidents window (2h, t.yaml:5)", NULL);
+	/* github_issue's reopen_window: its default, or as set */
+	expect_error("ledger: { retention: 12h }\n"
+	    "sinks:\n  gh: { plugin: github_issue, repo: o/r, token: t }\n"
+	    "routes: [ { name: d, sinks: [gh] } ]\n",
+	    "ledger.retention: 12h is shorter than sink 'gh' reopen_window (24h, github_issue's "
+	    "default, t.yaml:3)", "at least 24h");
+	expect_error("ledger: { retention: 12h }\n"
+	    "sinks:\n  gh:\n    plugin: github_issue\n    reopen_window: 2d\n"
+	    "routes: [ { name: d, sinks: [gh] } ]\n",
+	    "sink 'gh' reopen_window (2d, t.yaml:5)", "at least 48h");
+	/* any sink's repeat_interval (the plugin's own option) counts */
+	expect_error("ledger: { retention: 1h }\n"
+	    "sinks:\n  s: { plugin: slack, repeat_interval: 3h }\n"
+	    "routes: [ { name: d, sinks: [s] } ]\n", "sink 's' repeat_interval (3h, t.yaml:3)",
+	    NULL);
+	/* a disabled sink does not look back on anything */
+	assert_int_equal(load("ledger: { retention: 12h }\n"
+	    "sinks:\n  gh: { plugin: github_issue, enabled: false }\n  log: { plugin: log }\n"
+	    "routes: [ { name: d, sinks: [log, gh] } ]\n", &cfg, err, sizeof(err)), 0);
+	config_destroy(cfg);
 }
 
 static void
@@ -620,6 +697,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_merge_lexical, setup, teardown),
 		cmocka_unit_test(test_env),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_retention),
 		cmocka_unit_test(test_auth_kinds),
 		cmocka_unit_test(test_exposure),
 		cmocka_unit_test(test_api_auth),
