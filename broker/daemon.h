@@ -13,6 +13,7 @@
 #include "store.h"
 
 struct server;
+struct retention;
 struct nnsource;
 struct publisher;
 
@@ -24,6 +25,7 @@ struct daemon {
 	struct sink_set *sinks;       /* active sink instances (built from cfg) */
 	struct ingest *ingest;
 	struct dispatcher *disp;
+	struct retention *retention;  /* ledger.retention's pruning passes */
 	struct server *server;
 	struct nnsource *nnsrc;       /* the nanomsg PULL source, or NULL */
 	struct publisher *pub;        /* the live tail's PUB socket, or NULL */

@@ -20,6 +20,7 @@
 #include "metrics.h"
 #include "nanomsg.h"
 #include "plugin.h"
+#include "retention.h"
 #include "router.h"
 #include "server.h"
 #include "store.h"
@@ -322,6 +323,7 @@ reload(struct runtime *rt, char *err, size_t errlen)
 	ingest_set_config(dmn->ingest, cfg);
 	server_apply_config(dmn->server, cfg);
 	dispatcher_set_sinks(dmn->disp, set, cfg);
+	retention_apply_config(dmn->retention, cfg);
 	metrics_inc("incidentd_config_reloads_total", "result=\"ok\"");
 	log_info("main", "configuration reloaded: %zu sink(s), %zu route(s)", cfg->n_sinks,
 	    cfg->n_routes);
@@ -438,12 +440,15 @@ run(struct runtime *rt)
 	rc = ingest_new(dmn->base, dmn->store, on_committed, rt, &dmn->ingest);
 	if (rc == 0)
 		rc = dispatcher_new(dmn->base, dmn->store, &dmn->disp);
+	if (rc == 0)
+		rc = retention_new(dmn->base, dmn->store, &dmn->retention);
 	if (rc != 0) {
 		log_error("main", "cannot start: %s", strerror(-rc));
 		return rc;
 	}
 	ingest_set_config(dmn->ingest, dmn->cfg);
 	dispatcher_set_sinks(dmn->disp, dmn->sinks, dmn->cfg);
+	retention_apply_config(dmn->retention, dmn->cfg);
 	rc = server_new(dmn, dmn->cfg->listen, &dmn->server, err, sizeof(err));
 	if (rc != 0) {
 		log_error("main", "%s", err);
@@ -487,6 +492,7 @@ teardown(struct runtime *rt)
 	publisher_destroy(dmn->pub);
 	sink_set_destroy(dmn->sinks);
 	dispatcher_destroy(dmn->disp);
+	retention_destroy(dmn->retention);
 	plugin_host_destroy(dmn->phost);
 	store_close(dmn->store);
 	if (rt->sig_hup)

@@ -6,6 +6,7 @@
 #include <sys/queue.h>
 
 #include "autoconf.h"
+#include "util.h"
 
 struct family {
 	const char *name;
@@ -39,6 +40,41 @@ static const struct family families[] = {
 	{ "incidentd_requests_timed_out_total", "counter",
 	  "Connections closed because a request took longer than server.request_timeout "
 	  "to arrive." },
+	{ "incidentd_requests_refused_total", "counter",
+	  "Requests to endpoints other than the sources' refused before they were served, "
+	  "by endpoint and reason." },
+	{ "incidentd_accept_errors_total", "counter",
+	  "Times accepting a connection failed (out of descriptors or memory)." },
+	/* the outbox and the ledger, read when /metrics is asked (selfmetrics.c) */
+	{ "incidentd_outbox_deliveries", "gauge",
+	  "Deliveries not finished yet, by sink and state (blocked, pending, running)." },
+	{ "incidentd_outbox_oldest_due_seconds", "gauge",
+	  "Age of the oldest pending delivery that is due, by sink; 0 when none is due." },
+	{ "incidentd_ledger_size_bytes", "gauge",
+	  "Size of the ledger's database file (pages times page size), without the WAL." },
+	{ "incidentd_ledger_free_bytes", "gauge",
+	  "Unused pages inside the ledger's database file (reused before it grows)." },
+	{ "incidentd_ledger_wal_bytes", "gauge", "Size of the ledger's write-ahead log file." },
+	/* retention (retention.c) */
+	{ "incidentd_ledger_retention_seconds", "gauge",
+	  "ledger.retention: rows older than this are pruned; 0 when retention is off." },
+	{ "incidentd_ledger_pruned_rows_total", "counter",
+	  "Ledger rows deleted by retention, by table." },
+	{ "incidentd_ledger_last_prune_timestamp_seconds", "gauge",
+	  "When the last complete pruning pass over the ledger ended (Unix time)." },
+	{ "incidentd_ledger_prune_batch_max_seconds", "gauge",
+	  "Longest pruning transaction of the last pass (the longest the loop was held)." },
+	{ "incidentd_ledger_prune_failures_total", "counter",
+	  "Pruning passes stopped by a ledger error (retried at the next pass)." },
+	/* the process, with the names and types of Prometheus' client libraries */
+	{ "process_cpu_seconds_total", "counter", "Total user and system CPU time spent in "
+	  "seconds." },
+	{ "process_open_fds", "gauge", "Number of open file descriptors." },
+	{ "process_max_fds", "gauge", "Maximum number of open file descriptors." },
+	{ "process_virtual_memory_bytes", "gauge", "Virtual memory size in bytes." },
+	{ "process_resident_memory_bytes", "gauge", "Resident memory size in bytes." },
+	{ "process_start_time_seconds", "gauge",
+	  "Start time of the process since unix epoch in seconds." },
 };
 
 struct sample {
@@ -119,6 +155,46 @@ metrics_set(const char *name, const char *labels, double v)
 }
 
 void
+metrics_clear(const char *name)
+{
+	const struct family *fam = family_find(name);
+	struct sample *s, *next;
+
+	for (s = TAILQ_FIRST(&samples); fam != NULL && s != NULL; s = next) {
+		next = TAILQ_NEXT(s, entry);
+		if (s->fam != fam)
+			continue;
+		TAILQ_REMOVE(&samples, s, entry);
+		free(s->labels);
+		free(s);
+	}
+}
+
+char *
+metrics_label_value(char *out, size_t len, const char *value)
+{
+	size_t o = 0;
+
+	if (len == 0)
+		return out;
+	for (const char *p = value ? value : ""; *p != '\0' && o + 1 < len; p++) {
+		const char *esc = *p == '\\' ? "\\\\" : *p == '"' ? "\\\"" :
+		    *p == '\n' ? "\\n" : NULL;
+
+		if (esc == NULL) {
+			out[o++] = *p;
+			continue;
+		}
+		if (o + 2 >= len)
+			break;
+		out[o++] = esc[0];
+		out[o++] = esc[1];
+	}
+	out[o] = '\0';
+	return util_trim_utf8(out);
+}
+
+void
 metrics_observe_commit(double seconds)
 {
 	for (size_t i = 0; i < N_BOUNDS; i++)
@@ -133,7 +209,8 @@ metrics_render(struct evbuffer *out)
 {
 	struct sample *s;
 
-	metrics_set("incidentd_build_info", "version=\"" PACKAGE_VERSION "\"", 1);
+	metrics_set("incidentd_build_info", "version=\"" PACKAGE_VERSION "\",build=\""
+	    INCIDENTD_BUILD_KIND "\"", 1);
 	for (size_t i = 0; i < sizeof(families) / sizeof(families[0]); i++) {
 		const struct family *fam = &families[i];
 		int any = 0;

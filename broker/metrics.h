@@ -4,6 +4,7 @@
 #ifndef INCIDENTD_METRICS_H
 #define INCIDENTD_METRICS_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <event2/buffer.h>
 
@@ -14,6 +15,14 @@ void metrics_add(const char *name, const char *labels, double v);
 
 /* Set gauge name{labels} to v. */
 void metrics_set(const char *name, const char *labels, double v);
+
+/* Drop every sample of family name (a gauge whose label sets come and go, before it is
+ * set again). */
+void metrics_clear(const char *name);
+
+/* Write value into out (len bytes with the NUL) as the inside of a label value: backslash,
+ * double quote and newline escaped. Cut short on a whole escape. Returns out. */
+char *metrics_label_value(char *out, size_t len, const char *value);
 
 /* Observe one ledger commit duration in seconds (histogram incidentd_ledger_commit_seconds). */
 void metrics_observe_commit(double seconds);

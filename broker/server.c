@@ -24,6 +24,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "readapi.h"
+#include "selfmetrics.h"
 #include "source.h"
 
 struct server {
@@ -318,14 +319,20 @@ handle_health(struct server *srv, struct evhttp_request *req, int ready)
 }
 
 static void
-handle_metrics(struct evhttp_request *req)
+handle_metrics(struct server *srv, struct evhttp_request *req)
 {
 	struct evbuffer *buf = evbuffer_new();
+	int rc;
 
 	if (buf == NULL) {
 		evhttp_send_error(req, 503, NULL);
 		return;
 	}
+	selfmetrics_process();
+	rc = selfmetrics_ledger(srv->dmn->store, srv->dmn->cfg, util_now_ms());
+	if (rc != 0)
+		log_warn("server", "/metrics: cannot read the ledger's figures: %s (%d)",
+		    store_last_error(srv->dmn->store), rc);
 	metrics_render(buf);
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
 	    "text/plain; version=0.0.4; charset=utf-8");
@@ -363,7 +370,7 @@ server_route(struct evhttp_request *req, void *arg)
 		handle_health(srv, req, ep.kind == EP_READY);
 		break;
 	case EP_METRICS:
-		handle_metrics(req);
+		handle_metrics(srv, req);
 		break;
 	case EP_READAPI:
 		readapi_handle(srv->dmn->store, req, path, uri ? evhttp_uri_get_query(uri) : NULL);
