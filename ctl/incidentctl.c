@@ -30,6 +30,7 @@
 #endif
 
 #include "store.h"
+#include "backup.h"
 #include "rules.h"
 #include "safeout.h"
 #include "table.h"
@@ -65,6 +66,8 @@ static const char usage_text[] =
 "  silence expire ID                                 end a silence now\n"
 "  reload [--url URL] [--token-file F]               reload the daemon's conf.d (like\n"
 "                                                    SIGHUP; prints the error if invalid)\n"
+"  backup [--force] FILE                             a consistent, verified copy of the\n"
+"                                                    ledger (0600), also while incidentd runs\n"
 "  tail [--address ADDR] [--json]                    print every event incidentd accepts,\n"
 "                                                    live, until Ctrl-C (one line each:\n"
 "                                                    time source status key summary)\n"
@@ -656,6 +659,8 @@ main(int argc, char **argv)
 		opterr = 0;
 		return ctl_reload(argc - first, argv + first);
 	}
+	if (strcmp(argv[optind], "backup") == 0)   /* connections of its own, read-only */
+		return ctl_backup(c.db, c.json, argc - optind, argv + optind);
 	if (strcmp(argv[optind], "rules") == 0) {
 		/* offline: no ledger needed */
 		int first = optind;
