@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "log.h"
 #include "metrics.h"
@@ -13,8 +14,9 @@
 
 #define BATCH_TARGET_US 2000       /* aim for ~2 ms per transaction */
 #define BATCH_MIN 16
-#define BATCH_START 256
+#define BATCH_START 64
 #define BATCH_MAX 4096
+#define BATCH_PAUSE_MAX_US 100000  /* between two batches, at most 100 ms */
 
 /* The phases of a pass: the tables in store_prune_table order, then the vacuum. */
 #define PHASE_VACUUM STORE_PRUNE__COUNT
@@ -31,6 +33,7 @@ struct retention {
 	int64_t retention_ms;          /* 0 = off */
 	bool warned_vacuum;            /* said once that this ledger cannot shrink */
 	int64_t limit[STORE_PRUNE__COUNT];   /* rows per batch, adapted to BATCH_TARGET_US */
+	double row_us[STORE_PRUNE__COUNT];   /* cost of a deleted row, 0 = not known yet */
 	/* the pass under way */
 	bool in_pass;
 	int phase;                     /* enum store_prune_table, or PHASE_VACUUM */
@@ -42,6 +45,18 @@ struct retention {
 	int64_t longest_us, started_us;
 };
 
+/* CPU time of this thread (µs): a batch's own work, without waiting for the disk or for
+ * the CPU on a busy machine (debug log only). */
+static int64_t
+cpu_us(void)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0)
+		return 0;
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 int64_t
 retention_interval_ms(int64_t retention_ms)
 {
@@ -51,11 +66,17 @@ retention_interval_ms(int64_t retention_ms)
 }
 
 static void
-arm(struct retention *r, int64_t ms)
+arm_us(struct retention *r, int64_t us)
 {
-	struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000 };
+	struct timeval tv = { (time_t)(us / 1000000), (suseconds_t)(us % 1000000) };
 
 	event_add(r->timer, &tv);
+}
+
+static void
+arm(struct retention *r, int64_t ms)
+{
+	arm_us(r, ms * 1000);
 }
 
 static void
@@ -101,9 +122,9 @@ pass_end(struct retention *r)
 	    (double)(util_mono_us() - r->started_us) / 1000.0, (double)r->longest_us / 1000.0);
 }
 
-/* One batch of the table phase. Returns 0 or a negative errno. */
+/* One batch of the table phase; *deleted gets its rows. Returns 0 or a negative errno. */
 static int
-table_batch(struct retention *r)
+table_batch(struct retention *r, int64_t *deleted)
 {
 	struct store_prune_batch b = { .cursor = r->cursor, .limit = r->limit[r->phase] };
 	char labels[64];
@@ -112,6 +133,7 @@ table_batch(struct retention *r)
 	rc = store_prune_batch(r->st, (enum store_prune_table)r->phase, r->cutoff, &b);
 	if (rc != 0)
 		return rc;
+	*deleted = b.deleted;
 	r->rows[r->phase] += b.deleted;
 	r->decisions += b.decisions;
 	snprintf(labels, sizeof(labels), "table=\"%s\"", table_names[r->phase]);
@@ -127,9 +149,10 @@ table_batch(struct retention *r)
 	return 0;
 }
 
-/* One step of the vacuum phase; moves past it when nothing is left to give back. */
+/* One step of the vacuum phase; *given gets the pages given back. Moves past the phase
+ * when nothing is left to give back. */
 static int
-vacuum_batch(struct retention *r)
+vacuum_batch(struct retention *r, int64_t *given)
 {
 	struct store_stats ss;
 	int64_t before, left = 0;
@@ -149,34 +172,43 @@ vacuum_batch(struct retention *r)
 	rc = store_vacuum_step(r->st, &left);
 	if (rc != 0)
 		return rc;
-	if (before > left)
-		r->pages_given += before - left;
+	*given = before > left ? before - left : 0;
+	r->pages_given += *given;
 	r->free_pages = left;
 	if (left == 0 || left >= before)
 		r->phase++;                /* done, or nothing moves (keep the rest) */
 	return 0;
 }
 
-/* Adapt the batch size of phase to the time its last batch took. */
+/* Size the next batch of phase after one that deleted `deleted` rows in us. Any window
+ * may turn out to be all deletable, so the limit never exceeds what the target affords at
+ * the cost of a deleted row (learned from batches that deleted enough rows to tell, the
+ * whole batch's time counted); within that it halves after a slow batch and doubles after
+ * a quick one. */
 static void
-adapt(struct retention *r, int phase, int64_t us)
+adapt(struct retention *r, int phase, int64_t deleted, int64_t us)
 {
-	int64_t *limit;
+	int64_t want = r->limit[phase];
 
-	if (phase >= STORE_PRUNE__COUNT)
-		return;
-	limit = &r->limit[phase];
-	if (us > 2 * BATCH_TARGET_US && *limit > BATCH_MIN)
-		*limit = *limit / 2 < BATCH_MIN ? BATCH_MIN : *limit / 2;
-	else if (us < BATCH_TARGET_US / 2 && *limit < BATCH_MAX)
-		*limit = *limit * 2 > BATCH_MAX ? BATCH_MAX : *limit * 2;
+	if (deleted >= 16) {
+		double cost = (double)us / (double)deleted;
+
+		r->row_us[phase] = r->row_us[phase] > 0 ? (r->row_us[phase] + cost) / 2 : cost;
+	}
+	if (us > 2 * BATCH_TARGET_US)
+		want /= 2;
+	else if (us < BATCH_TARGET_US / 2)
+		want *= 2;
+	if (r->row_us[phase] > 0 && want > (int64_t)(BATCH_TARGET_US / r->row_us[phase]))
+		want = (int64_t)(BATCH_TARGET_US / r->row_us[phase]);
+	r->limit[phase] = want < BATCH_MIN ? BATCH_MIN : want > BATCH_MAX ? BATCH_MAX : want;
 }
 
 static void
 on_timer(evutil_socket_t fd, short what, void *arg)
 {
 	struct retention *r = arg;
-	int64_t t0, us;
+	int64_t t0, us, cpu0, deleted = 0;
 	int phase, rc;
 
 	(void)fd;
@@ -186,9 +218,11 @@ on_timer(evutil_socket_t fd, short what, void *arg)
 	if (!r->in_pass)
 		pass_start(r);
 	phase = r->phase;
+	cpu0 = cpu_us();
 	t0 = util_mono_us();
-	rc = phase < PHASE_VACUUM ? table_batch(r) : vacuum_batch(r);
+	rc = phase < PHASE_VACUUM ? table_batch(r, &deleted) : vacuum_batch(r, &deleted);
 	us = util_mono_us() - t0;
+	cpu0 = cpu_us() - cpu0;
 	r->batches++;
 	if (us > r->longest_us)
 		r->longest_us = us;
@@ -202,13 +236,21 @@ on_timer(evutil_socket_t fd, short what, void *arg)
 		arm(r, retention_interval_ms(r->retention_ms));
 		return;
 	}
-	adapt(r, phase, us);
+	if (phase < PHASE_VACUUM)
+		adapt(r, phase, deleted, us);
+	log_debug("retention", "batch %d (%s): %lld %s in %.2f ms (%.2f ms on the CPU); next "
+	    "limit %lld", r->batches, phase < PHASE_VACUUM ? table_names[phase] : "vacuum",
+	    (long long)deleted, phase < PHASE_VACUUM ? "row(s) deleted" : "page(s) given back",
+	    (double)us / 1000.0, (double)cpu0 / 1000.0,
+	    (long long)(phase < PHASE_VACUUM ? r->limit[phase] : 0));
 	if (r->phase > PHASE_VACUUM) {
 		pass_end(r);
 		arm(r, retention_interval_ms(r->retention_ms));
 		return;
 	}
-	arm(r, 0);   /* the next batch after what the loop has waiting */
+	/* the next batch after a pause as long as this one took: a pass takes at most about
+	 * half of the loop's time, whatever waits is served in between */
+	arm_us(r, us < BATCH_PAUSE_MAX_US ? us : BATCH_PAUSE_MAX_US);
 }
 
 int

@@ -1,10 +1,11 @@
 /* retention.h - ledger.retention: prunes the ledger on the event loop, off the request
  * path. A pass runs every interval (an eighth of the retention, from 100 ms to 60 s): it
  * walks deliveries, events (with their decisions), requests and incidents oldest first in
- * small batches, each its own short transaction (about 2 ms; the batch size adapts), with
- * the loop free to serve between two batches; then it gives free pages back to the file
- * system (incremental auto-vacuum). What may go is store_prune_batch()'s rule. Event-loop
- * thread only. */
+ * small batches, each its own short transaction (sized for about 2 ms from what a deleted
+ * row has cost so far), then gives free pages back to the file system (incremental
+ * auto-vacuum, 32 pages a step). After each batch it pauses as long as the batch took, so a
+ * pass uses at most about half of the loop and whatever waits is served in between. What
+ * may go is store_prune_batch()'s rule. Event-loop thread only. */
 #ifndef INCIDENTD_RETENTION_H
 #define INCIDENTD_RETENTION_H
 

@@ -275,7 +275,7 @@ struct store_prune_batch {
 int store_prune_batch(struct store *st, enum store_prune_table table, int64_t cutoff,
     struct store_prune_batch *b);
 
-/* Give up to 128 free pages back to the file system (PRAGMA
+/* Give up to 32 free pages back to the file system (PRAGMA
  * incremental_vacuum) in a short transaction of its own; a ledger without incremental
  * auto-vacuum (see store_stats()) is left as it is. Sets *remaining to the free pages
  * left. Returns 0 or a negative errno. */

@@ -133,7 +133,7 @@ int store_row_delivery(sqlite3_stmt *s, struct delivery *d);
 
 /* Free pages one store_vacuum_step() gives back (a short transaction: each page moved
  * from the end of the file into a free slot is one page written). */
-#define STORE_VACUUM_PAGES_STR "128"
+#define STORE_VACUUM_PAGES_STR "32"
 
 /* Retention (store_prune.c). A window is the rows with rowid in (?1, ?2]; ?3 is the
  * cutoff time. Rows are pruned older than it and only when nothing kept refers to them:
