@@ -253,6 +253,28 @@ load_endpoint_auth(struct vctx *v, const json_t *server, const char *key,
 	return 0;
 }
 
+/* server.tls: { cert, key, client_ca? } (PEM files; they are read when the server starts
+ * or reloads, see broker/tls.c). */
+static int
+load_tls(struct vctx *v, const json_t *server, struct config *cfg)
+{
+	static const char *const keys[] = { "cert", "key", "client_ca", NULL };
+	const json_t *t = json_object_get(server, "tls");
+	int rc;
+
+	if (t == NULL || json_is_null(t))
+		return 0;
+	if ((rc = check_object(v, t, "server.tls")) || (rc = check_keys(v, t, "server.tls", keys)) ||
+	    (rc = get_string(v, t, "cert", "server.tls", NULL, &cfg->tls_cert)) ||
+	    (rc = get_string(v, t, "key", "server.tls", NULL, &cfg->tls_key)) ||
+	    (rc = get_string(v, t, "client_ca", "server.tls", NULL, &cfg->tls_client_ca)))
+		return rc;
+	if (cfg->tls_cert == NULL || *cfg->tls_cert == '\0' || cfg->tls_key == NULL ||
+	    *cfg->tls_key == '\0')
+		return verr(v, "server.tls", "%s", "cert and key are required (PEM files)");
+	return 0;
+}
+
 /* server.allowed_hosts / server.allowed_origins: an optional list of non-empty strings. */
 static int
 load_server_list(struct vctx *v, const json_t *server, const char *key, char ***out,
@@ -274,7 +296,7 @@ load_top(struct vctx *v)
 		"routes", "time_intervals", "clusters", NULL };
 	static const char *const server[] = { "listen", "max_body", "request_timeout", "publish",
 	    "max_connections", "api_auth", "metrics_auth", "allowed_hosts", "allowed_origins",
-	    "publish_allow_remote", NULL };
+	    "publish_allow_remote", "tls", NULL };
 	static const char *const ledger[] = { "path", "dedup_window", NULL };
 	static const char *const logk[] = { "format", "level", NULL };
 	struct config *cfg = v->cfg;
@@ -312,7 +334,8 @@ load_top(struct vctx *v)
 	    (rc = load_server_list(v, s, "allowed_hosts", &cfg->allowed_hosts,
 	    &cfg->n_allowed_hosts)) ||
 	    (rc = load_server_list(v, s, "allowed_origins", &cfg->allowed_origins,
-	    &cfg->n_allowed_origins)))
+	    &cfg->n_allowed_origins)) ||
+	    (rc = load_tls(v, s, cfg)))
 		return rc;
 	if (cfg->publish != NULL && *cfg->publish == '\0') {
 		free(cfg->publish);     /* publish: "" turns the live tail off */
@@ -1305,6 +1328,9 @@ config_destroy(struct config *cfg)
 	free(cfg->publish);
 	auth_clear(&cfg->api_auth);
 	auth_clear(&cfg->metrics_auth);
+	free(cfg->tls_cert);
+	free(cfg->tls_key);
+	free(cfg->tls_client_ca);
 	for (size_t i = 0; i < cfg->n_allowed_hosts; i++)
 		free(cfg->allowed_hosts[i]);
 	free(cfg->allowed_hosts);

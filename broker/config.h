@@ -92,6 +92,10 @@ struct config {
 	char **allowed_origins;     /* Origin header values accepted; none by default */
 	size_t n_allowed_origins;
 	bool publish_allow_remote;  /* server.publish may bind a non-local tcp:// or ws:// */
+	char *tls_cert;             /* server.tls.cert: PEM certificate chain, or NULL = plain */
+	char *tls_key;              /* server.tls.key: PEM private key */
+	char *tls_client_ca;        /* server.tls.client_ca: PEM CAs clients must present a
+	                             * certificate from, or NULL */
 	uint64_t max_body_bytes;    /* 1 MiB */
 	int64_t request_timeout_ms; /* 30s */
 	char *publish;              /* nanomsg PUB address of the live tail; NULL = none */

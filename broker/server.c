@@ -25,6 +25,7 @@
 #include "metrics.h"
 #include "readapi.h"
 #include "source.h"
+#include "tls.h"
 
 struct server {
 	struct daemon *dmn;
@@ -34,6 +35,7 @@ struct server {
 	bool loopback_listener;
 	uint64_t max_body;
 	int64_t capped_at;        /* max_connections was capped to this (logged once) */
+	struct tls_server *tls;   /* server.tls of the active configuration, or NULL */
 };
 
 /* One accepted request waiting for its commit. */
@@ -435,11 +437,15 @@ conn_cap(struct server *srv, int64_t want)
 }
 
 void
-server_apply_config(struct server *srv, const struct config *cfg)
+server_apply_config(struct server *srv, const struct config *cfg, struct tls_server *tls)
 {
 	srv->max_body = cfg->max_body_bytes;
 	srv->loopback_listener = config_listen_is_loopback(cfg->listen);
-	conns_apply(srv->conns, conn_cap(srv, cfg->max_connections), cfg->request_timeout_ms);
+	if (srv->tls != tls)         /* connections made with it keep it (OpenSSL refcounts) */
+		tls_server_free(srv->tls);
+	srv->tls = tls;
+	conns_apply(srv->conns, conn_cap(srv, cfg->max_connections), cfg->request_timeout_ms,
+	    tls);
 	/* evhttp answers 413 itself, from Content-Length right after the headers, or while a
 	 * chunked body streams in; handle_source() checks again as a second line. Its idle
 	 * timeout closes a connection on which nothing arrives for request_timeout; conn.c
@@ -450,8 +456,8 @@ server_apply_config(struct server *srv, const struct config *cfg)
 }
 
 int
-server_new(struct daemon *dmn, const char *listen, struct server **out, char *err,
-    size_t errlen)
+server_new(struct daemon *dmn, const char *listen, struct tls_server *tls,
+    struct server **out, char *err, size_t errlen)
 {
 	struct server *srv = calloc(1, sizeof(*srv));
 	char host[256], shown[300];
@@ -460,9 +466,12 @@ server_new(struct daemon *dmn, const char *listen, struct server **out, char *er
 	socklen_t sl = sizeof(ss);
 	int rc;
 
-	if (srv == NULL)
+	if (srv == NULL) {
+		tls_server_free(tls);
 		return -ENOMEM;
+	}
 	srv->dmn = dmn;
+	srv->tls = tls;
 	rc = split_listen(listen, host, sizeof(host), &port);
 	if (rc != 0) {
 		snprintf(err, errlen, "invalid listen address '%s' (expected HOST:PORT)", listen);
@@ -483,7 +492,7 @@ server_new(struct daemon *dmn, const char *listen, struct server **out, char *er
 	 * answering 413. It answers at once instead; our connections linger after the close
 	 * (conn.c) so the client still sees the 413. */
 	evhttp_set_gencb(srv->http, server_route, srv);
-	server_apply_config(srv, dmn->cfg);
+	server_apply_config(srv, dmn->cfg, tls);
 	srv->sock = evhttp_bind_socket_with_handle(srv->http, host, port);
 	if (srv->sock == NULL) {
 		rc = -EADDRINUSE;
@@ -495,7 +504,8 @@ server_new(struct daemon *dmn, const char *listen, struct server **out, char *er
 		port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
 						      : ((struct sockaddr_in *)&ss)->sin_port);
 	snprintf(shown, sizeof(shown), strchr(host, ':') ? "[%s]:%u" : "%s:%u", host, port);
-	log_info("server", "listening on http://%s", shown);
+	log_info("server", "listening on %s://%s%s", tls ? "https" : "http", shown,
+	    tls && dmn->cfg->tls_client_ca ? " (client certificates required)" : "");
 	*out = srv;
 	return 0;
 fail:
@@ -523,5 +533,6 @@ server_destroy(struct server *srv)
 	if (srv->http)
 		evhttp_free(srv->http);  /* closes every connection (conn.c lingers no more) */
 	conns_destroy(srv->conns);
+	tls_server_free(srv->tls);
 	free(srv);
 }

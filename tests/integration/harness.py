@@ -169,7 +169,7 @@ class Daemon:
             t = threading.Thread(target=self._reader, args=(s,), daemon=True)
             t.start()
             self._readers.append(t)
-        m = self.wait_log(r"listening on http://(?:\[[^\]]*\]|[^:/]+):(\d+)", 10, since=mark)
+        m = self.wait_log(r"listening on https?://(?:\[[^\]]*\]|[^:/]+):(\d+)", 10, since=mark)
         if m is None:
             raise RuntimeError("incidentd did not start:\n" + "\n".join(self.lines()))
         self.port = int(m.group(1))
