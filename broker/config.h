@@ -79,6 +79,21 @@ struct config_route {
 	char *where;
 };
 
+/* An inhibit rule (Alertmanager's inhibit_rules): while a firing incident matches the
+ * source matchers, notifications of incidents matching the target matchers with the same
+ * values of every `equal` field are held back. */
+struct config_inhibit {
+	struct matcher *source;     /* all must hold; none = every incident */
+	size_t n_source;
+	struct matcher *target;
+	size_t n_target;
+	char **equal;               /* event field names (cluster, labels.X, ...) */
+	size_t n_equal;
+	char *id;                   /* identifies the rule in the ledger across reloads: its
+	                             * matchers and equal fields as written */
+	char *where;                /* "file:line" */
+};
+
 struct config {
 	/* server: */
 	char *listen;               /* "127.0.0.1:9740" */
@@ -115,6 +130,8 @@ struct config {
 	size_t n_routes;
 	struct time_interval *intervals;   /* time_intervals: named maintenance windows etc. */
 	size_t n_intervals;
+	struct config_inhibit *inhibits;   /* inhibit_rules, in order */
+	size_t n_inhibits;
 	/* clusters: the identity registry, name -> {"api_server", "uid"?, "ca_sha256"?}
 	 * (owned; an empty object when none is configured). Also handed to every
 	 * copilot_runner sink as its "clusters" option unless it sets one itself. */

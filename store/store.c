@@ -95,6 +95,15 @@ static const char *const store_sql[STMT__COUNT] = {
 	[STMT_SILENCE_EXPIRE] =
 	    "UPDATE silences SET expired_at = ?2 WHERE id = ?1 AND expired_at IS NULL"
 	    " AND ends_at > ?2",
+	[STMT_INHIBITOR_SET] =
+	    "INSERT INTO inhibitors (rule, incident_id, equal_key, since) VALUES (?1, ?2, ?3, ?4)"
+	    " ON CONFLICT (rule, incident_id) DO UPDATE SET equal_key = excluded.equal_key",
+	[STMT_INHIBITOR_CLEAR] = "DELETE FROM inhibitors WHERE rule = ?1 AND incident_id = ?2",
+	[STMT_INHIBITOR_CLEAR_ALL] = "DELETE FROM inhibitors WHERE incident_id = ?1",
+	[STMT_INHIBITOR_FIND] =
+	    "SELECT i.incident_id, n.key FROM inhibitors AS i JOIN incidents AS n"
+	    " ON n.id = i.incident_id WHERE i.rule = ?1 AND i.equal_key = ?2"
+	    " AND i.incident_id != ?3 AND n.state = 'firing' ORDER BY i.since LIMIT 1",
 	/* newest first: the first rows answer (stop early), whatever the history's length */
 	[STMT_DEL_HISTORY] =
 	    "SELECT action, state, updated_at FROM deliveries WHERE incident_id = ?1"

@@ -16,7 +16,7 @@
 
 #include "event.h"
 
-#define STORE_SCHEMA_VERSION 5
+#define STORE_SCHEMA_VERSION 6
 
 struct store;
 
@@ -166,6 +166,22 @@ int store_silence_list(struct store *st, int64_t now, bool all, json_t **out);
 
 /* End a silence now. Returns 0, -ENOENT (no such active silence) or -errno. */
 int store_silence_expire(struct store *st, const char *id, int64_t now);
+
+/* Inhibition. The firing incident incident_id matches inhibit rule `rule` (its id text)
+ * with these equal values (a JSON array text): record it, replacing what it had for the
+ * rule. Returns 0 or -errno. */
+int store_inhibitor_set(struct store *st, const char *rule, const char *incident_id,
+    const char *equal_key, int64_t now);
+
+/* incident_id no longer inhibits under rule (rule NULL: under any rule). Returns 0 or
+ * -errno. */
+int store_inhibitor_clear(struct store *st, const char *rule, const char *incident_id);
+
+/* A firing incident other than exclude_id that inhibits under rule with equal_key: its id
+ * into id_out (UTIL_ID_LEN + 1 bytes) and its key (a new string, caller frees) into
+ * *key_out. Returns 0, -ENOENT when none does, or -errno. */
+int store_inhibitor_find(struct store *st, const char *rule, const char *equal_key,
+    const char *exclude_id, char *id_out, char **key_out);
 
 /* Incidents of route opened at or after since, storm summaries ("storm/...") not counted.
  * Returns 0 and *n, or -errno. */
