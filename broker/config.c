@@ -1482,6 +1482,26 @@ config_where(const struct config *cfg, const char *path)
 	return json_string_value(json_object_get(cfg->where, path));
 }
 
+static const struct config_route *
+find_route_in(const struct config_route *routes, size_t n, const char *name)
+{
+	const struct config_route *r;
+
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(routes[i].name, name) == 0)
+			return &routes[i];
+		if ((r = find_route_in(routes[i].routes, routes[i].n_routes, name)) != NULL)
+			return r;
+	}
+	return NULL;
+}
+
+const struct config_route *
+config_find_route(const struct config *cfg, const char *name)
+{
+	return name ? find_route_in(cfg->routes, cfg->n_routes, name) : NULL;
+}
+
 const struct config_sink *
 config_find_sink(const struct config *cfg, const char *name)
 {

@@ -157,6 +157,9 @@ void config_destroy(struct config *cfg);
  * Borrowed; valid while cfg lives. */
 const char *config_where(const struct config *cfg, const char *path);
 
+/* Find a route by name anywhere in the tree; NULL if absent. Borrowed. */
+const struct config_route *config_find_route(const struct config *cfg, const char *name);
+
 /* Find a sink / source by name; NULL if absent. Borrowed. */
 const struct config_sink *config_find_sink(const struct config *cfg, const char *name);
 const struct config_source *config_find_source(const struct config *cfg, const char *name);

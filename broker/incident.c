@@ -779,3 +779,85 @@ out:
 	route_plan_clear(&plan);
 	return rc;
 }
+
+/* The event an operator's resolve writes: the incident's cluster, namespace and app, so
+ * it reads like the recoveries the incident had. */
+static struct ievent *
+operator_event(const struct incident *inc, const char *author, const char *comment,
+    int64_t now)
+{
+	struct ievent *ev = ievent_new("operator");
+	char summary[512];
+
+	if (ev == NULL)
+		return NULL;
+	snprintf(summary, sizeof(summary), "resolved by %s%s%s", author && *author ? author :
+	    "an operator", comment && *comment ? ": " : "", comment ? comment : "");
+	ev->received_at = ev->occurred_at = now;
+	if (ievent_set(&ev->type, "incident.resolved") || ievent_set(&ev->status, "resolved") ||
+	    ievent_set(&ev->cluster, inc->cluster) || ievent_set(&ev->namespace, inc->namespace) ||
+	    ievent_set(&ev->app, inc->app) || ievent_set(&ev->summary, util_trim_utf8(summary)) ||
+	    ievent_set(&ev->message, comment) || ievent_set(&ev->fingerprint, inc->key) ||
+	    (ev->payload = json_pack("{s:s, s:s?, s:s?}", "incident", inc->id, "author", author,
+	    "comment", comment)) == NULL) {
+		ievent_destroy(ev);
+		return NULL;
+	}
+	return ev;
+}
+
+int
+incident_resolve_by_hand(struct store *st, const struct config *cfg, const char *id,
+    const char *author, const char *comment, int64_t now, int *n_deliveries, char *event_id)
+{
+	struct incident inc;
+	struct ievent *ev = NULL;
+	struct trace tr = { .st = st, .incident_id = id };
+	struct plan_target tg = { 0 };
+	int64_t request_id = 0;
+	int rc;
+
+	*n_deliveries = 0;
+	rc = store_get_incident(st, id, &inc);
+	if (rc != 0)
+		return rc;
+	if (strcmp(inc.state, "firing") != 0) {
+		rc = -EALREADY;
+		goto out;
+	}
+	if ((ev = operator_event(&inc, author, comment, now)) == NULL) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	tr.event_id = ev->id;
+	if ((rc = store_insert_request(st, "operator", now, ev->id, NULL, &request_id)) != 0 ||
+	    (rc = store_insert_event(st, ev, request_id, inc.id)) != 0)
+		goto out;
+	if ((rc = set_str(&inc.state, "resolved")) != 0 ||
+	    (rc = set_str(&inc.last_event_id, ev->id)) != 0)
+		goto out;
+	inc.resolved_at = inc.updated_at = now;
+	inc.event_count++;
+	if ((rc = store_put_incident(st, &inc)) != 0 ||
+	    (rc = store_inhibitor_clear(st, NULL, inc.id)) != 0 ||
+	    (rc = trace_add(&tr, "incident", "resolved", "incident %s key %s resolved by hand: %s",
+	    inc.id, inc.key, ev->summary)) != 0)
+		goto out;
+	tg.route = config_find_route(cfg, inc.route);
+	tg.key = inc.key;
+	if (tg.route == NULL) {
+		rc = trace_add(&tr, "delivery", "skipped", "route %s is no longer configured: no "
+		    "sink is told", inc.route);
+		goto out;
+	}
+	tg.sinks = (const char **)tg.route->sinks;
+	tg.n_sinks = tg.route->n_sinks;
+	rc = schedule_deliveries(st, cfg, &tg, ev, &inc, "resolve", now, 0, NULL, &tr,
+	    n_deliveries);
+	if (rc == 0 && event_id != NULL)
+		snprintf(event_id, UTIL_ID_LEN + 1, "%s", ev->id);
+out:
+	ievent_destroy(ev);
+	incident_clear(&inc);
+	return rc;
+}

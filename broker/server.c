@@ -23,6 +23,7 @@
 #include "httputil.h"
 #include "log.h"
 #include "metrics.h"
+#include "opsapi.h"
 #include "readapi.h"
 #include "source.h"
 #include "tls.h"
@@ -64,7 +65,7 @@ count_refused(const struct endpoint *ep, const char *reason)
 	static const char *const names[] = {
 		[EP_NOT_FOUND] = "none", [EP_NO_SOURCE] = "none", [EP_SOURCE] = "source",
 		[EP_RELOAD] = "reload", [EP_HEALTH] = "health", [EP_READY] = "health",
-		[EP_METRICS] = "metrics", [EP_READAPI] = "api",
+		[EP_METRICS] = "metrics", [EP_READAPI] = "api", [EP_OPS] = "ops",
 	};
 	char labels[128];
 
@@ -173,6 +174,19 @@ cloudevents_mode(const char *ct, struct source_input *in)
 }
 
 /* POST a source payload: auth, media type, size, JSON, normalize, then queue for commit. */
+/* With header value "true", label every event incidentd_test=true. Returns 0 or -ENOMEM. */
+static int
+ievent_mark_test(struct ievent_vec *events, const char *header)
+{
+	if (header == NULL || strcmp(header, "true") != 0)
+		return 0;
+	for (size_t i = 0; i < events->n; i++)
+		if (json_object_set_new(events->v[i]->labels, "incidentd_test",
+		    json_string("true")) != 0)
+			return -ENOMEM;
+	return 0;
+}
+
 /* POST a source payload (the checks without the body passed): size, signature, JSON,
  * normalize, then queue for commit. */
 static void
@@ -251,6 +265,9 @@ handle_source(struct server *srv, struct evhttp_request *req, const struct endpo
 		count_reject(source, rc == -ENOMEM ? "unavailable" : "invalid_payload");
 		goto out;
 	}
+	/* incidentctl fire: a synthetic event, marked so rules can route it to a test sink */
+	if (ievent_mark_test(&events, evhttp_find_header(hdrs, "X-Incidentd-Test")) != 0)
+		goto nomem;
 	util_sha256_hex(data, len, sha);
 	pr = calloc(1, sizeof(*pr));
 	if (pr == NULL)
@@ -369,6 +386,9 @@ server_route(struct evhttp_request *req, void *arg)
 		break;
 	case EP_READAPI:
 		readapi_handle(srv->dmn->store, req, path, uri ? evhttp_uri_get_query(uri) : NULL);
+		break;
+	case EP_OPS:
+		opsapi_handle(srv->dmn, req, path);
 		break;
 	default:
 		http_reply_error(req, 404, "no such endpoint");

@@ -143,6 +143,12 @@ static const char migration_v6[] =
 "CREATE INDEX inhibitors_equal ON inhibitors(rule, equal_key);\n"
 "CREATE INDEX inhibitors_incident ON inhibitors(incident_id);\n";
 
+/* v7: operators re-drive failed deliveries (incidentctl retry): give-up is counted from
+ * the last such retry. */
+static const char migration_v7[] =
+"ALTER TABLE deliveries ADD COLUMN retried_at TEXT;\n"
+"  -- when an operator last re-drove it (incidentctl retry); give_up_after counts from here\n";
+
 const char *const store_migrations[] = {
 	migration_v1,
 	migration_v2,
@@ -150,6 +156,7 @@ const char *const store_migrations[] = {
 	migration_v4,
 	migration_v5,
 	migration_v6,
+	migration_v7,
 };
 
 const size_t store_n_migrations = sizeof(store_migrations) / sizeof(store_migrations[0]);

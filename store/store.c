@@ -76,6 +76,20 @@ static const char *const store_sql[STMT__COUNT] = {
 	    " last_error = 'dependency ' || depends_on ||"
 	    " CASE WHEN depends_on = ?1 THEN ' failed' ELSE ' cancelled' END"
 	    " WHERE state = 'blocked' AND id IN (SELECT id FROM chain)",
+	[STMT_DEL_RETRY] =
+	    "UPDATE deliveries SET state = 'pending', next_attempt_at = ?2, updated_at = ?2,"
+	    " retried_at = ?2, last_status = 'retry', last_error = 'retried by an operator'"
+	    " WHERE id = ?1 AND state = 'failed'",
+	/* the chain the failure cancelled (see STMT_DEL_RELEASE_FAIL) waits again */
+	[STMT_DEL_RETRY_CHAIN] =
+	    "WITH RECURSIVE chain(id) AS (SELECT id FROM deliveries WHERE depends_on = ?1"
+	    " UNION SELECT d.id FROM deliveries d JOIN chain c ON d.depends_on = c.id)"
+	    " UPDATE deliveries SET state = 'blocked', updated_at = ?2, last_error = NULL"
+	    " WHERE state = 'cancelled' AND (last_error LIKE 'dependency % failed'"
+	    " OR last_error LIKE 'dependency % cancelled') AND id IN (SELECT id FROM chain)",
+	[STMT_DEL_FAILED_IDS] =
+	    "SELECT id FROM deliveries WHERE state = 'failed' AND (?1 IS NULL OR sink = ?1)"
+	    " ORDER BY id",
 	[STMT_DEL_REQUEUE] =
 	    "UPDATE deliveries SET state = 'pending' WHERE state = 'running'",
 	[STMT_DEL_GET] = "SELECT " DELIVERY_COLUMNS " FROM deliveries WHERE id = ?1",
@@ -146,6 +160,20 @@ static const char *const store_sql[STMT__COUNT] = {
 	    "SELECT " DELIVERY_COLUMNS " FROM deliveries WHERE (?1 IS NULL OR id < ?1)"
 	    " AND (?2 IS NULL OR incident_id = ?2) AND (?3 IS NULL OR state = ?3)"
 	    " AND (?4 = 0 OR state = 'failed') ORDER BY id DESC LIMIT ?5",
+	[STMT_STATS_TOTALS] =
+	    "SELECT count(*), coalesce(sum(state = 'firing'), 0) FROM incidents"
+	    " WHERE opened_at >= ?1",
+	[STMT_STATS_BY_APP] =
+	    "SELECT cluster, app, count(*) AS incidents, sum(event_count) AS events,"
+	    " sum(state = 'firing') AS firing FROM incidents WHERE opened_at >= ?1"
+	    " GROUP BY cluster, app ORDER BY incidents DESC, events DESC LIMIT 50",
+	[STMT_STATS_RESOLVE_TIMES] =
+	    "SELECT CAST(round((julianday(resolved_at) - julianday(opened_at)) * 86400000)"
+	    " AS INTEGER) AS ms FROM incidents WHERE opened_at >= ?1 AND resolved_at IS NOT NULL"
+	    " ORDER BY ms",
+	[STMT_STATS_NOISIEST] =
+	    "SELECT id, key, state, event_count, opened_at FROM incidents WHERE opened_at >= ?1"
+	    " ORDER BY event_count DESC, id DESC LIMIT 10",
 };
 
 int
