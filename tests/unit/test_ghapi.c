@@ -1,5 +1,6 @@
 /* test_ghapi.c - GitHub answer classification: success, retryable, rate limits (primary
- * with reset, retry-after, secondary without headers), permanent failures; repo names; who a token is (login syntax, the cache). */
+ * with reset, retry-after, secondary without headers), permanent failures; repo names;
+ * who a token is (login syntax, the cache). */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdio.h>
