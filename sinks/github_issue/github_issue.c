@@ -398,14 +398,14 @@ step_create(struct gi_job *j)
 
 /* --- adoption: find the issue that carries the marker --------------------------------- */
 
-/* Look at one issue of a listing or search; true when it is ours. */
+/* Look at one issue of a listing or search; true when it is ours: not a pull request, the
+ * marker the last line of its body, written by j->self (others are counted as foreign). */
 static bool
 consider(struct gi_job *j, const json_t *it)
 {
 	const char *body = jstr(it, "body"), *state = jstr(it, "state");
 	json_t *num = json_object_get(it, "number");
 	int64_t now = j->s->host->now_ms(j->s->self);
-
 	const char *author = jstr(json_object_get(it, "user"), "login");
 
 	if (json_object_get(it, "pull_request") != NULL || !json_is_integer(num) ||
