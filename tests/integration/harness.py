@@ -220,8 +220,8 @@ class Daemon:
                 pass
         return resp.status, rh, data
 
-    def post(self, path, body, headers=None):
-        return self.request("POST", path, body, headers)
+    def post(self, path, body, headers=None, timeout=10):
+        return self.request("POST", path, body, headers, timeout=timeout)
 
     def get(self, path, headers=None):
         return self.request("GET", path, None, headers)
