@@ -31,6 +31,7 @@
 
 #include "incidentd/sink.h"
 #include "ghapi.h"
+#include "strbuf.h"
 #include "ghuser.h"
 #include "render.h"
 #include "util.h"
@@ -739,6 +740,11 @@ gi_deliver(void *state, const struct incidentd_delivery *d, incidentd_done_fn do
 	j->key = strdup(d->incident_key);
 	j->incident = json_loads(d->incident_json, 0, NULL);
 	j->event = json_loads(d->event_json, 0, NULL);
+	/* no text of the event displays reordered (bidirectional controls) */
+	if (text_json_strip_bidi(j->incident) != 0 || text_json_strip_bidi(j->event) != 0) {
+		json_decref(j->event);
+		j->event = NULL;
+	}
 	j->result = json_object();
 	if (j->action == NULL || j->key == NULL || j->incident == NULL || j->event == NULL ||
 	    j->result == NULL) {

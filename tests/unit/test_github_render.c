@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "render.h"
+#include "strbuf.h"
 
 /* The event the broker hands to sinks for tests/samples/argocd/seed-aks-store-degraded. */
 static json_t *
@@ -673,6 +674,35 @@ test_marker_last_line(void **state)
 	assert_false(ghr_body_has_marker("", "argocd/c/n/aks-store"));
 }
 
+/* Bidirectional controls (Trojan Source) in any string of the event display as U+FFFD:
+ * nothing renders reordered, in the body or in its code blocks. */
+static void
+test_bidi_controls(void **state)
+{
+	json_t *ev = json_pack("{s:s, s:s, s:[{s:s, s:s, s:s}], s:{s:s}}", "source", "argocd",
+	    "app", "store\xe2\x80\xae" "erots", "resources", "kind", "Deployment", "name",
+	    "a\xe2\x81\xa6" "b\xe2\x81\xa9" "c", "health", "Degraded", "labels", "x",
+	    "\xe2\x80\xaa");
+	json_t *inc = json_pack("{s:s, s:s}", "id", "I1", "key", "argocd/c/n/store");
+	struct ghr_opts o = { 0 };
+	char *body = NULL;
+
+	(void)state;
+	assert_int_equal(text_json_strip_bidi(ev), 0);
+	assert_string_equal(json_string_value(json_object_get(ev, "app")),
+	    "store\xef\xbf\xbd" "erots");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(ev,
+	    "resources"), 0), "name")), "a\xef\xbf\xbd" "b\xef\xbf\xbd" "c");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(ev, "labels"),
+	    "x")), "\xef\xbf\xbd");
+	assert_int_equal(ghr_issue_body(inc, ev, &o, &body), 0);
+	assert_null(strstr(body, "\xe2\x80\xae"));
+	assert_null(strstr(body, "\xe2\x81\xa6"));
+	free(body);
+	json_decref(ev);
+	json_decref(inc);
+}
+
 int
 main(void)
 {
@@ -687,6 +717,7 @@ main(void)
 		cmocka_unit_test(test_attack_app_name),
 		cmocka_unit_test(test_links),
 		cmocka_unit_test(test_marker_last_line),
+		cmocka_unit_test(test_bidi_controls),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
