@@ -1,4 +1,4 @@
--- post.lua: wrk script of the ingest benchmark (see tests/bench/README.md).
+-- post.lua: wrk script of the ingest benchmark (see bench/README.md).
 --
 -- POSTs an Argo CD notification to /v1/events/argocd. The body is the sample
 -- seed-aks-store-degraded.client_payload.json with "app_name" and "timestamp" varied on

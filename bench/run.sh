@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # run.sh: the ingest benchmark. Compares incidentd's POST /v1/events/argocd throughput
 # with bare204 (libevent answering 204, nothing else), using the same wrk script and so
-# the same request bytes. See tests/bench/README.md.
+# the same request bytes. See bench/README.md.
 #
 # Environment:
 #   DURATION=10s      wrk duration of each measured run
@@ -13,8 +13,8 @@
 #   KEEP=1            keep the temporary directory (build, ledger, logs)
 set -eu
 
-SRC=$(cd "$(dirname "$0")/../.." && pwd)
-BENCH=$SRC/tests/bench
+SRC=$(cd "$(dirname "$0")/.." && pwd)
+BENCH=$SRC/bench
 DURATION=${DURATION:-10s}
 THREADS=${THREADS:-2}
 CONNS=${CONNS:-32}

@@ -4,7 +4,7 @@
  * A minimal libevent evhttp server on 127.0.0.1:PORT that answers every request
  * "204 No Content" once its body has been read (evhttp reads the whole body before
  * calling the handler). It does no parsing and no I/O besides the socket, so it measures
- * what libevent's HTTP layer alone costs; tests/bench/run.sh compares incidentd to it.
+ * what libevent's HTTP layer alone costs; bench/run.sh compares incidentd to it.
  *
  * Build: cc -O2 bare204.c $(pkg-config --cflags --libs libevent)
  * Usage: bare204 PORT        (stops on SIGINT or SIGTERM)
