@@ -265,6 +265,18 @@ run_wrk() {
 	grep '^bench:' "$TMP/$name.wrk" || die "no result from wrk ($name): $(cat "$TMP/$name.wrk")"
 }
 
+# cpu_ms PID: user+system CPU time the process (all its threads) has used, in ms
+cpu_ms() {
+	sed 's/^.*) //' "/proc/$1/stat" | awk -v hz="$(getconf CLK_TCK)" \
+	    '{ printf "%d", ($12 + $13) * 1000 / hz }'
+}
+
+# cpu_per_request MS0 MS1 LINE: CPU ms per answered request of a wrk run
+cpu_per_request() {
+	awk -v a="$1" -v b="$2" -v n="$(field "$3" requests)" \
+	    'BEGIN { printf "%.3f", (n > 0 ? (b - a) / n : 0) }'
+}
+
 # deliveries not finished yet (pending or running) in a ledger
 backlog() { sq "$1" "SELECT count(*) FROM deliveries WHERE state IN ('pending','running')"; }
 
@@ -300,16 +312,20 @@ wait_log "$TMP/bare204.log" 'listening on' 10 $BARE_PID ||
     die "bare204 does not start: $(cat "$TMP/bare204.log")"
 BARE_PORT=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$TMP/bare204.log")
 note "bare204: wrk -t$THREADS -c$CONNS -d${DURATION}s"
+C0=$(cpu_ms "$BARE_PID")
 BARE=$(run_wrk bare204 "http://127.0.0.1:$BARE_PORT" "$CONNS" "$DURATION" 10 \
     argocd "$PAYLOAD" "$NONCE")
+BARE_CPU=$(cpu_per_request "$C0" "$(cpu_ms "$BARE_PID")" "$BARE")
 stop "$BARE_PID"
 [ "$(field "$BARE" non2xx)" = 0 ] && [ "$(field "$BARE" errors)" = 0 ] ||
     warn "bare204: $(field "$BARE" non2xx) not 2xx, $(field "$BARE" errors) errors"
 
 start_incidentd main
 note "incidentd: wrk -t$THREADS -c$CONNS -d${DURATION}s"
+C0=$(cpu_ms "$INC_PID")
 INC=$(run_wrk incidentd "http://127.0.0.1:$INC_PORT" "$CONNS" "$DURATION" 10 \
     argocd "$PAYLOAD" "$NONCE")
+INC_CPU=$(cpu_per_request "$C0" "$(cpu_ms "$INC_PID")" "$INC")
 check "incidentd (wrk)" "$INC"
 HWM_KB=$(awk '/^VmHWM:/ { print $2 }' "/proc/$INC_PID/status")
 RSS_KB=$(awk '/^VmRSS:/ { print $2 }' "/proc/$INC_PID/status")
@@ -491,6 +507,7 @@ BLOCK=$(cat <<EOF
 | incidentd requests/s (wrk) | $(field "$INC" rps) |
 | bare204 requests/s (wrk) | $(field "$BARE" rps) |
 | ratio incidentd/bare204 | $RATIO |
+| CPU time per request at full speed (user+sys, all threads): incidentd; bare204 | $INC_CPU ms; $BARE_CPU ms |
 | p50 / p99 at full speed, wrk (closed loop): incidentd; bare204 | $(field "$INC" p50_ms) / $(field "$INC" p99_ms) ms; $(field "$BARE" p50_ms) / $(field "$BARE" p99_ms) ms |
 | latency at $RATE requests/s (half), open loop, ${LAT_DURATION}s: p50 / p99 / max | $(field "$LAT" p50_ms) / $(field "$LAT" p99_ms) / $(field "$LAT" max_ms) ms |
 | instructions per accepted event (callgrind) | $IPE${IPE_DETAIL:+ ($IPE_DETAIL)} |
