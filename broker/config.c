@@ -230,13 +230,51 @@ nn_address_ok(const char *addr)
 
 /* --- sections ------------------------------------------------------------------------ */
 
+static int load_auth(struct vctx *v, const json_t *a, const char *path,
+    struct config_auth *out);
+static int string_list(struct vctx *v, const json_t *x, const char *path, char ***out,
+    size_t *n);
+
+/* server.api_auth / server.metrics_auth: none, { bearer } or { basic } (GET requests have
+ * no body to sign, so no hmac). */
+static int
+load_endpoint_auth(struct vctx *v, const json_t *server, const char *key,
+    struct config_auth *out)
+{
+	char path[64];
+	int rc;
+
+	snprintf(path, sizeof(path), "server.%s", key);
+	if ((rc = load_auth(v, json_object_get(server, key), path, out)) != 0)
+		return rc;
+	if (out->kind == AUTH_HMAC)
+		return verr(v, path, "%s", "expected none, { bearer: TOKEN } or { basic: { username, "
+		    "password } } (hmac needs a body to sign)");
+	return 0;
+}
+
+/* server.allowed_hosts / server.allowed_origins: an optional list of non-empty strings. */
+static int
+load_server_list(struct vctx *v, const json_t *server, const char *key, char ***out,
+    size_t *n)
+{
+	const json_t *x = json_object_get(server, key);
+	char path[64];
+
+	if (x == NULL || json_is_null(x))
+		return 0;
+	snprintf(path, sizeof(path), "server.%s", key);
+	return string_list(v, x, path, out, n);
+}
+
 static int
 load_top(struct vctx *v)
 {
 	static const char *const top[] = { "server", "ledger", "log", "sources", "sinks",
 		"routes", "time_intervals", "clusters", NULL };
 	static const char *const server[] = { "listen", "max_body", "request_timeout", "publish",
-	    "max_connections", NULL };
+	    "max_connections", "api_auth", "metrics_auth", "allowed_hosts", "allowed_origins",
+	    "publish_allow_remote", NULL };
 	static const char *const ledger[] = { "path", "dedup_window", NULL };
 	static const char *const logk[] = { "format", "level", NULL };
 	struct config *cfg = v->cfg;
@@ -266,7 +304,15 @@ load_top(struct vctx *v)
 	    (rc = get_duration(v, l, "dedup_window", "ledger", 600000, &cfg->dedup_window_ms)) ||
 	    (rc = get_string(v, g, "format", "log", "text", &cfg->log_format)) ||
 	    (rc = get_string(v, g, "level", "log", "info", &cfg->log_level)) ||
-	    (rc = get_string(v, s, "publish", "server", NULL, &cfg->publish)))
+	    (rc = get_string(v, s, "publish", "server", NULL, &cfg->publish)) ||
+	    (rc = get_bool(v, s, "publish_allow_remote", "server", false,
+	    &cfg->publish_allow_remote)) ||
+	    (rc = load_endpoint_auth(v, s, "api_auth", &cfg->api_auth)) ||
+	    (rc = load_endpoint_auth(v, s, "metrics_auth", &cfg->metrics_auth)) ||
+	    (rc = load_server_list(v, s, "allowed_hosts", &cfg->allowed_hosts,
+	    &cfg->n_allowed_hosts)) ||
+	    (rc = load_server_list(v, s, "allowed_origins", &cfg->allowed_origins,
+	    &cfg->n_allowed_origins)))
 		return rc;
 	if (cfg->publish != NULL && *cfg->publish == '\0') {
 		free(cfg->publish);     /* publish: "" turns the live tail off */
@@ -1261,6 +1307,14 @@ config_destroy(struct config *cfg)
 	free(cfg->log_format);
 	free(cfg->log_level);
 	free(cfg->publish);
+	auth_clear(&cfg->api_auth);
+	auth_clear(&cfg->metrics_auth);
+	for (size_t i = 0; i < cfg->n_allowed_hosts; i++)
+		free(cfg->allowed_hosts[i]);
+	free(cfg->allowed_hosts);
+	for (size_t i = 0; i < cfg->n_allowed_origins; i++)
+		free(cfg->allowed_origins[i]);
+	free(cfg->allowed_origins);
 	for (size_t i = 0; i < cfg->n_sources; i++) {
 		free(cfg->sources[i].name);
 		free(cfg->sources[i].pull);
@@ -1316,9 +1370,8 @@ config_find_source(const struct config *cfg, const char *name)
 	return NULL;
 }
 
-/* True for 127.0.0.0/8, ::1 and localhost, with or without brackets and port. */
-static bool
-listen_is_loopback(const char *listen)
+bool
+config_listen_is_loopback(const char *listen)
 {
 	char host[256];
 	const char *colon;
@@ -1361,37 +1414,68 @@ nn_address_is_local(const char *addr)
 	/* nanomsg's "tcp://local;remote:port" form: the local part is what is bound */
 	if (strchr(host, ';') != NULL)
 		*strchr(host, ';') = '\0';
-	return listen_is_loopback(host);
+	return config_listen_is_loopback(host);
+}
+
+const struct config_auth *
+config_metrics_auth(const struct config *cfg)
+{
+	return cfg->metrics_auth.kind != AUTH_UNSET ? &cfg->metrics_auth : &cfg->api_auth;
+}
+
+/* "<file:line>: " of path, or "" (buf must hold it). */
+static const char *
+where_prefix(const struct config *cfg, const char *path, char *buf, size_t len)
+{
+	const char *where = config_where(cfg, path);
+
+	snprintf(buf, len, "%s%s", where ? where : "", where ? ": " : "");
+	return buf;
 }
 
 int
 config_check_exposure(const struct config *cfg, char *err, size_t errlen)
 {
+	bool open_listener = cfg->listen != NULL && !config_listen_is_loopback(cfg->listen);
+	char path[128], at[160];
+
 	for (size_t i = 0; i < cfg->n_sources; i++) {
 		const struct config_source *cs = &cfg->sources[i];
-		char path[128];
-		const char *where;
 
 		if (!cs->enabled || cs->auth.kind != AUTH_UNSET)
 			continue;
 		if (strcmp(cs->name, "nanomsg") == 0) {
 			if (cs->pull == NULL || nn_address_is_local(cs->pull))
 				continue;
-			where = config_where(cfg, "sources.nanomsg.pull");
-			snprintf(err, errlen, "%s%ssources.nanomsg.pull: %s is not a local address "
+			snprintf(err, errlen, "%ssources.nanomsg.pull: %s is not a local address "
 			    "and nanomsg has no authentication: use ipc:// or a loopback tcp:// "
-			    "address, or set auth: none to accept anyone", where ? where : "",
-			    where ? ": " : "", cs->pull);
+			    "address, or set auth: none to accept anyone",
+			    where_prefix(cfg, "sources.nanomsg.pull", at, sizeof(at)), cs->pull);
 			return -EINVAL;
 		}
-		if (cfg->listen == NULL || listen_is_loopback(cfg->listen))
+		if (!open_listener)
 			continue;
 		snprintf(path, sizeof(path), "sources.%s", cs->name);
-		where = config_where(cfg, path);
-		snprintf(err, errlen, "%s%ssources.%s has no auth while listening on %s (not "
+		snprintf(err, errlen, "%ssources.%s has no auth while listening on %s (not "
 		    "loopback): set auth: { bearer: ... } / { basic: ... } / { hmac: ... }, or "
-		    "auth: none to accept anyone", where ? where : "", where ? ": " : "", cs->name,
-		    cfg->listen);
+		    "auth: none to accept anyone", where_prefix(cfg, path, at, sizeof(at)),
+		    cs->name, cfg->listen);
+		return -EINVAL;
+	}
+	if (open_listener && cfg->api_auth.kind == AUTH_UNSET) {
+		snprintf(err, errlen, "%sserver.api_auth is not set while listening on %s (not "
+		    "loopback): the read API (/v1/incidents, /v1/events, /v1/deliveries), "
+		    "/metrics and /-/reload need it: set server.api_auth: { bearer: ... } or "
+		    "{ basic: ... }, or api_auth: none to serve them to anyone",
+		    where_prefix(cfg, "server", at, sizeof(at)), cfg->listen);
+		return -EINVAL;
+	}
+	if (cfg->publish != NULL && !cfg->publish_allow_remote &&
+	    !nn_address_is_local(cfg->publish)) {
+		snprintf(err, errlen, "%sserver.publish: %s is not a local address and every "
+		    "event is streamed to any subscriber: use ipc:// or a loopback tcp:// "
+		    "address, or set server.publish_allow_remote: true",
+		    where_prefix(cfg, "server.publish", at, sizeof(at)), cfg->publish);
 		return -EINVAL;
 	}
 	return 0;

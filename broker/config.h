@@ -84,6 +84,16 @@ struct config_route {
 struct config {
 	/* server: */
 	char *listen;               /* "127.0.0.1:9740" */
+	struct config_auth api_auth;     /* read API (/v1/incidents, /v1/events, /v1/deliveries)
+	                                  * and POST /-/reload: bearer, basic or none */
+	struct config_auth metrics_auth; /* GET /metrics; AUTH_UNSET = as api_auth */
+	char **allowed_hosts;       /* Host header values served (NULL-terminated); NULL = any
+	                             * on a non-loopback listener, IP literals and localhost
+	                             * on a loopback one */
+	size_t n_allowed_hosts;
+	char **allowed_origins;     /* Origin header values accepted; none by default */
+	size_t n_allowed_origins;
+	bool publish_allow_remote;  /* server.publish may bind a non-local tcp:// or ws:// */
 	uint64_t max_body_bytes;    /* 1 MiB */
 	int64_t request_timeout_ms; /* 30s */
 	char *publish;              /* nanomsg PUB address of the live tail; NULL = none */
@@ -133,13 +143,23 @@ const char *config_where(const struct config *cfg, const char *path);
 const struct config_sink *config_find_sink(const struct config *cfg, const char *name);
 const struct config_source *config_find_source(const struct config *cfg, const char *name);
 
-/* Refuse to expose an unauthenticated source: when cfg->listen is not a loopback address
+/* Refuse to serve anything open by accident. When cfg->listen is not a loopback address
  * (127.0.0.0/8, ::1, localhost), every enabled HTTP source must configure auth (bearer,
- * basic, hmac) or say `auth: none` explicitly. The nanomsg source has no authentication:
- * when its pull address is tcp:// or ws:// on anything but loopback it must say
- * `auth: none`. Returns 0, or -EINVAL with the source named in err (with its file:line
- * when known). Does not call back. */
+ * basic, hmac) or say `auth: none` explicitly, and so must server.api_auth (the read API
+ * and reload; /metrics follows it unless server.metrics_auth is set). The nanomsg source
+ * has no authentication: when its pull address is tcp:// or ws:// on anything but
+ * loopback it must say `auth: none`; server.publish on such an address needs
+ * server.publish_allow_remote: true. Returns 0, or -EINVAL naming what to set in err (with
+ * its file:line when known). Does not call back. */
 int config_check_exposure(const struct config *cfg, char *err, size_t errlen);
+
+/* True when listen ("HOST:PORT", "[v6]:PORT") names a loopback host: 127.0.0.0/8, ::1
+ * or localhost. An empty host (":9740", every address) is not loopback. */
+bool config_listen_is_loopback(const char *listen);
+
+/* The auth of GET /metrics: server.metrics_auth, or server.api_auth when unset.
+ * Borrowed. */
+const struct config_auth *config_metrics_auth(const struct config *cfg);
 
 /* The embedded default configuration (conf.d/00-defaults.yaml compiled in). */
 extern const char config_embedded_defaults[];

@@ -543,7 +543,7 @@ storm_guard(struct store *st, const struct config *cfg, const struct ievent *ev,
 
 int
 incident_apply(struct store *st, const struct config *cfg, const struct ievent *ev,
-    const char *payload_sha256, int64_t now, int *n_deliveries, char **key_out)
+    int64_t request_id, int64_t now, int *n_deliveries, char **key_out)
 {
 	struct route_plan plan;
 	struct target_state *ts = NULL;
@@ -571,7 +571,7 @@ incident_apply(struct store *st, const struct config *cfg, const struct ievent *
 		if (first == NULL && ts[i].have)
 			first = ts[i].inc.id;
 	}
-	rc = store_insert_event(st, ev, payload_sha256, first);
+	rc = store_insert_event(st, ev, request_id, first);
 	if (rc != 0)
 		goto out;
 	tr.incident_id = first;

@@ -13,11 +13,11 @@
 #include "event.h"
 #include "store.h"
 
-/* Apply ev (borrowed) under cfg (borrowed). payload_sha256 identifies the request body for
- * idempotent ingest. Sets *n_deliveries to the number of deliveries written and, when
+/* Apply ev (borrowed) under cfg (borrowed); request_id is the ledger row of the request it
+ * came in (store_insert_request). Sets *n_deliveries to the number of deliveries written and, when
  * key_out is not NULL, *key_out to a new copy of the first incident's key (or NULL).
  * Returns 0, or a negative errno from the ledger (the caller rolls the savepoint back). */
 int incident_apply(struct store *st, const struct config *cfg, const struct ievent *ev,
-    const char *payload_sha256, int64_t now, int *n_deliveries, char **key_out);
+    int64_t request_id, int64_t now, int *n_deliveries, char **key_out);
 
 #endif

@@ -2,6 +2,9 @@
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -544,6 +547,44 @@ teardown(struct runtime *rt)
 		event_base_free(dmn->base);
 }
 
+/* What the process is allowed and how it creates files, before anything else runs: no
+ * core dumps and no ptrace or /proc/<pid>/environ for other processes of the same user
+ * (agents run by copilot_runner must not read the daemon's secrets); files and sockets
+ * private to the daemon's user unless made otherwise; the open-files limit raised to its
+ * hard limit (server.max_connections is capped below it, see server.c). */
+#if defined(__SANITIZE_ADDRESS__)
+/* LeakSanitizer's exit-time check stops the process with ptrace, which a non-dumpable
+ * process refuses to a tracer without CAP_SYS_PTRACE: sanitizer builds become dumpable
+ * again when they exit (this runs before LeakSanitizer's own atexit handler). */
+static void
+dumpable_at_exit(void)
+{
+	(void)prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
+}
+#endif
+
+static void
+harden_process(void)
+{
+	struct rlimit rl;
+
+	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+#if defined(__SANITIZE_ADDRESS__)
+	atexit(dumpable_at_exit);
+#endif
+	umask(077);
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rlim_t want = rl.rlim_max;
+
+		if (want == RLIM_INFINITY || want > 1048576)
+			want = 1048576;
+		if (want > rl.rlim_cur) {
+			rl.rlim_cur = want;
+			(void)setrlimit(RLIMIT_NOFILE, &rl);
+		}
+	}
+}
+
 int
 main(int argc, char **argv)
 {
@@ -552,6 +593,7 @@ main(int argc, char **argv)
 	int rc;
 
 	memset(&rt, 0, sizeof(rt));
+	harden_process();
 	rc = parse_options(argc, argv, &rt.opt);
 	if (rc != 0)
 		return rc > 0 ? 0 : 2;

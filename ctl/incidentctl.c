@@ -32,6 +32,7 @@
 #include "paths.h"
 #include "store.h"
 #include "rules.h"
+#include "safeout.h"
 #include "table.h"
 
 #define TABLE_WIDTH 120
@@ -62,7 +63,7 @@ static const char usage_text[] =
 "          [--author NAME]                           keep matching events from sinks\n"
 "  silence list [--all]                              active (or all) silences\n"
 "  silence expire ID                                 end a silence now\n"
-"  reload [--url URL]                                reload the daemon's conf.d (like\n"
+"  reload [--url URL] [--token-file F]               reload the daemon's conf.d (like\n"
 "                                                    SIGHUP; prints the error if invalid)\n"
 "  health [--ready] [--url URL]                      is the daemon alive (GET /healthz),\n"
 "                                                    or ready (/readyz)? exit 0 if so\n"
@@ -648,6 +649,10 @@ main(int argc, char **argv)
 	bool known = false;
 	int ch, rc;
 
+	if (safeout_install() != 0) {
+		fprintf(stderr, "incidentctl: out of memory\n");
+		return EXIT_FAILURE;
+	}
 	env = getenv("INCIDENTD_DB");
 	c.db = env && *env ? env : default_db(dflt_db, sizeof(dflt_db));
 	opterr = 0;

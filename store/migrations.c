@@ -111,11 +111,30 @@ static const char migration_v4[] =
 "CREATE INDEX deliveries_active ON deliveries(incident_id, sink, id)\n"
 "  WHERE state IN ('blocked', 'pending', 'running');\n";
 
+/* v5: requests. One row per accepted request body: idempotent ingest looks requests up
+ * (one row, not one per event), and what a request's events share (Alertmanager's
+ * top-level fields) is stored once there instead of in every event's payload. */
+static const char migration_v5[] =
+"CREATE TABLE requests (\n"
+"  id             INTEGER PRIMARY KEY,\n"
+"  source         TEXT NOT NULL,     -- argocd, alertmanager, ...\n"
+"  received_at    TEXT NOT NULL,\n"
+"  payload_sha256 TEXT NOT NULL,     -- hex SHA-256 of the body (idempotent ingest)\n"
+"  shared         TEXT               -- JSON object: the payload members every event of the\n"
+"                                    -- request shares, or NULL; an event's payload is this\n"
+"                                    -- object plus the members in events.payload\n"
+");\n"
+"CREATE INDEX requests_dedup ON requests(source, payload_sha256, received_at);\n"
+"ALTER TABLE events ADD COLUMN request_id INTEGER REFERENCES requests(id);\n"
+"  -- the request the event came in; NULL for events stored before schema 5\n"
+"CREATE INDEX events_request ON events(request_id);\n";
+
 const char *const store_migrations[] = {
 	migration_v1,
 	migration_v2,
 	migration_v3,
 	migration_v4,
+	migration_v5,
 };
 
 const size_t store_n_migrations = sizeof(store_migrations) / sizeof(store_migrations[0]);

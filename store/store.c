@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <unistd.h>
 
 /* Every statement, indexed by enum store_stmt_id. Optional filters are written as
  * "(?N IS NULL OR col = ?N)" so each query is prepared once. */
@@ -22,14 +23,18 @@ static const char *const store_sql[STMT__COUNT] = {
 	[STMT_ROLLBACK_TO] = "ROLLBACK TO req",
 	[STMT_USER_VERSION] = "PRAGMA user_version",
 	[STMT_FIND_DUP] =
-	    "SELECT id FROM events WHERE source = ?1 AND payload_sha256 = ?2"
-	    " AND received_at >= ?3 ORDER BY id",
+	    "SELECT e.id FROM requests AS r JOIN events AS e ON e.request_id = r.id"
+	    " WHERE r.source = ?1 AND r.payload_sha256 = ?2 AND r.received_at >= ?3"
+	    " ORDER BY e.id",
 	[STMT_INSERT_EVENT] =
 	    "INSERT INTO events (id, source, type, status, severity, cluster, namespace, app,"
 	    " revision, repo_url, summary, message, fingerprint, incident_id, occurred_at,"
-	    " received_at, payload_sha256, event, payload)"
+	    " received_at, request_id, event, payload)"
 	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,"
 	    " ?17, ?18, ?19)",
+	[STMT_INSERT_REQUEST] =
+	    "INSERT INTO requests (source, received_at, payload_sha256, shared)"
+	    " VALUES (?1, ?2, ?3, ?4)",
 	[STMT_INC_BY_KEY] =
 	    "SELECT " INCIDENT_COLUMNS " FROM incidents WHERE key = ?1"
 	    " ORDER BY opened_at DESC, id DESC LIMIT 1",
@@ -106,8 +111,9 @@ static const char *const store_sql[STMT__COUNT] = {
 	    " received_at, incident_id FROM events WHERE (?1 IS NULL OR id < ?1)"
 	    " AND (?2 IS NULL OR source = ?2) AND (?3 IS NULL OR incident_id = ?3)"
 	    " ORDER BY id DESC LIMIT ?4",
-	[STMT_EVENT_GET] = "SELECT event, payload, incident_id, status, summary FROM events"
-	    " WHERE id = ?1",
+	[STMT_EVENT_GET] = "SELECT e.event, e.payload, e.incident_id, e.status, e.summary,"
+	    " r.shared FROM events AS e LEFT JOIN requests AS r ON r.id = e.request_id"
+	    " WHERE e.id = ?1",
 	[STMT_DECISIONS_BY_EVENT] =
 	    "SELECT seq, step, outcome, detail, at FROM decisions WHERE event_id = ?1"
 	    " ORDER BY seq, id",
@@ -474,6 +480,25 @@ store_configure_sqlite(void)
 	(void)sqlite3_config(SQLITE_CONFIG_PAGECACHE, NULL, 0, 0);
 }
 
+/* The ledger and its WAL and shared-memory files are readable by their owner only (SQLite
+ * creates the WAL and SHM files with the database file's mode). Ledgers made by older
+ * versions are tightened too; a file that is not ours is left alone. */
+static void
+restrict_files(const char *path)
+{
+	static const char *const suffixes[] = { "", "-wal", "-shm" };
+	char name[4096];
+	struct stat sb;
+
+	for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
+		if ((size_t)snprintf(name, sizeof(name), "%s%s", path, suffixes[i]) >= sizeof(name))
+			return;
+		if (stat(name, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_uid == geteuid() &&
+		    (sb.st_mode & 077) != 0)
+			(void)chmod(name, sb.st_mode & 0700);
+	}
+}
+
 int
 store_open(const char *path, struct store **out, char *err, size_t errlen)
 {
@@ -502,6 +527,7 @@ store_open(const char *path, struct store **out, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot open %s: %s", path, store_last_error(st));
 		goto out;
 	}
+	restrict_files(path);
 	sqlite3_extended_result_codes(st->db, 1);
 	sqlite3_busy_timeout(st->db, 5000);
 	rc = run_pragma(st, "PRAGMA journal_mode = WAL", mode, sizeof(mode));

@@ -16,7 +16,7 @@
 
 #include "event.h"
 
-#define STORE_SCHEMA_VERSION 4
+#define STORE_SCHEMA_VERSION 5
 
 struct store;
 
@@ -96,14 +96,23 @@ int store_savepoint(struct store *st);          /* SAVEPOINT req */
 int store_release(struct store *st);            /* RELEASE req */
 int store_rollback_savepoint(struct store *st); /* ROLLBACK TO req; RELEASE req */
 
-/* Idempotent ingest: find events of source with this payload digest received at or after
- * since_ms. Returns 0 and a new JSON array of event ids (possibly empty) in *ids. */
+/* Idempotent ingest: the events of a request from source with this payload digest received
+ * at or after since_ms. Returns 0 and a new JSON array of event ids (possibly empty) in
+ * *ids. */
 int store_find_duplicate(struct store *st, const char *source, const char *payload_sha256,
     int64_t since_ms, json_t **ids);
 
-/* Insert one event (normalized columns, the event JSON and the raw payload).
- * incident_id may be NULL. Returns 0, or -EEXIST if the id exists. */
-int store_insert_event(struct store *st, const struct ievent *ev, const char *payload_sha256,
+/* Record one accepted request: source, when, the body's digest, and shared (borrowed, may
+ * be NULL): the payload members its events share, stored once. Sets *id. Returns 0 or a
+ * negative errno. */
+int store_insert_request(struct store *st, const char *source, int64_t received_at,
+    const char *payload_sha256, const json_t *shared, int64_t *id);
+
+/* Insert one event (normalized columns, the event JSON and its payload) of request
+ * request_id (> 0). When ev->payload_shared is set, the row keeps only the payload members
+ * that are not shared (the request row has those). incident_id may be NULL. Returns 0, or
+ * -EEXIST if the id exists. */
+int store_insert_event(struct store *st, const struct ievent *ev, int64_t request_id,
     const char *incident_id);
 
 /* Load the incident with this key into *out (caller frees with incident_clear()).

@@ -1,5 +1,6 @@
 /* store_read.c - the read side: JSON views for incidentctl and the HTTP read API. */
 #include "store_int.h"
+#include "payload.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -59,12 +60,22 @@ set_new(json_t *obj, const char *key, json_t *v)
 	return json_object_set_new(obj, key, v) == 0 ? 0 : -ENOMEM;
 }
 
+/* An event's payload from its row (columns 1: own payload, 5: the request's shared
+ * members), joined (payload.h). */
+static int
+row_payload_text(sqlite3_stmt *s, char **out)
+{
+	return payload_join_text((const char *)sqlite3_column_text(s, 5),
+	    (const char *)sqlite3_column_text(s, 1), out);
+}
+
 int
 store_event_json(struct store *st, const char *id, json_t **out)
 {
 	sqlite3_stmt *s = NULL;
 	json_t *obj = NULL, *v;
 	const char *text;
+	char *payload = NULL;
 	int rc;
 
 	*out = NULL;
@@ -91,9 +102,10 @@ store_event_json(struct store *st, const char *id, json_t **out)
 			goto out;
 		}
 	}
-	text = (const char *)sqlite3_column_text(s, 1);
-	v = text ? json_loads(text, JSON_DECODE_ANY, NULL) : json_null();
-	if ((rc = set_new(obj, "payload", v ? v : json_string(text))) != 0)
+	if ((rc = row_payload_text(s, &payload)) != 0)
+		goto out;
+	v = payload ? json_loads(payload, JSON_DECODE_ANY, NULL) : json_null();
+	if ((rc = set_new(obj, "payload", v ? v : json_string(payload))) != 0)
 		goto out;
 	text = (const char *)sqlite3_column_text(s, 2);
 	if ((rc = set_new(obj, "incident_id", text ? json_string(text) : json_null())) != 0)
@@ -108,6 +120,7 @@ store_event_json(struct store *st, const char *id, json_t **out)
 		goto out;
 out:
 	store_stmt_done(s);
+	free(payload);
 	if (rc != 0) {
 		json_decref(obj);
 		return rc;
@@ -231,9 +244,9 @@ store_event_text(struct store *st, const char *id, char **out, char **status,
     char **summary)
 {
 	sqlite3_stmt *s = NULL;
-	const char *ev, *payload;
+	const char *ev;
+	char *payload = NULL, *buf;
 	size_t elen, plen, len;
-	char *buf;
 	int rc;
 
 	*out = NULL;
@@ -255,9 +268,8 @@ store_event_text(struct store *st, const char *id, char **out, char **status,
 		goto out;
 	}
 	/* The stored event text is a compact JSON object written by ievent_to_json(), and
-	 * the payload column valid JSON: splice instead of parsing both again. */
+	 * the payload valid JSON: splice instead of parsing both again. */
 	ev = (const char *)sqlite3_column_text(s, 0);
-	payload = (const char *)sqlite3_column_text(s, 1);
 	elen = ev ? strlen(ev) : 0;
 	while (elen > 0 && (ev[elen - 1] == ' ' || ev[elen - 1] == '\n'))
 		elen--;
@@ -265,6 +277,8 @@ store_event_text(struct store *st, const char *id, char **out, char **status,
 		rc = -EIO;
 		goto out;
 	}
+	if ((rc = row_payload_text(s, &payload)) != 0)
+		goto out;
 	plen = payload ? strlen(payload) : 4;
 	len = elen + plen + 16;
 	buf = malloc(len);
@@ -283,5 +297,6 @@ store_event_text(struct store *st, const char *id, char **out, char **status,
 	rc = 0;
 out:
 	store_stmt_done(s);
+	free(payload);
 	return rc;
 }

@@ -117,7 +117,8 @@ def wait_until(fn, timeout=10.0, step=0.05):
 class Daemon:
     """One incidentd process with its own temporary conf.d and ledger."""
 
-    def __init__(self, tap, confd, env=None, args=(), start=True, db_option=True):
+    def __init__(self, tap, confd, env=None, args=(), start=True, nofile=None,
+                 db_option=True):
         """db_option=False starts without -d: the ledger is then incidentd.db in the state
         directory, which is STATE_DIRECTORY=<dir>/var unless env says otherwise."""
         self.tap = tap
@@ -134,6 +135,7 @@ class Daemon:
         self.env["RUNTIME_DIRECTORY"] = os.path.join(self.dir, "run")
         self.env.update(env or {})
         self.args = list(args)
+        self.nofile = nofile        # (soft, hard) open-files limit of the daemon, or None
         self.proc = None
         self.port = None
         self._lines = []
@@ -161,13 +163,21 @@ class Daemon:
         argv = [INCIDENTD, "-c", self.confd] + (["-d", self.db] if self.db_option else []) + [
                 "-l", listen, "--plugin-dir", PLUGIN_DIR] + self.args
         mark = len(self.lines())
+        limit = None
+        if self.nofile is not None:
+            import resource
+            nofile = self.nofile
+
+            def limit():
+                resource.setrlimit(resource.RLIMIT_NOFILE, nofile)
         self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                     stdin=subprocess.DEVNULL, env=self.env)
+                                     stdin=subprocess.DEVNULL, env=self.env,
+                                     preexec_fn=limit)
         for s in (self.proc.stdout, self.proc.stderr):
             t = threading.Thread(target=self._reader, args=(s,), daemon=True)
             t.start()
             self._readers.append(t)
-        m = self.wait_log(r"listening on http://127\.0\.0\.1:(\d+)", 10, since=mark)
+        m = self.wait_log(r"listening on http://(?:\[[^\]]*\]|[^:/]+):(\d+)", 10, since=mark)
         if m is None:
             raise RuntimeError("incidentd did not start:\n" + "\n".join(self.lines()))
         self.port = int(m.group(1))

@@ -79,6 +79,7 @@ apply(struct fx *f, const char *status, const char *app, int64_t at)
 {
 	struct ievent *ev = ievent_new("argocd");
 	char sha[65];
+	int64_t req = 0;
 	int n = 0;
 
 	assert_non_null(ev);
@@ -92,7 +93,8 @@ apply(struct fx *f, const char *status, const char *app, int64_t at)
 	ev->payload = json_object();
 	snprintf(sha, sizeof(sha), "%s-%lld", ev->id, (long long)at);
 	assert_int_equal(store_begin(f->st), 0);
-	assert_int_equal(incident_apply(f->st, f->cfg, ev, sha, at, &n, NULL), 0);
+	assert_int_equal(store_insert_request(f->st, "argocd", at, sha, NULL, &req), 0);
+	assert_int_equal(incident_apply(f->st, f->cfg, ev, req, at, &n, NULL), 0);
 	assert_int_equal(store_commit(f->st), 0);
 	ievent_destroy(ev);
 }
