@@ -31,6 +31,7 @@ SRCDIR = os.environ.get("SRCDIR") or harness.TOP
 CACHE = os.environ.get("INCIDENTD_IMAGE_CACHE") or "/var/cache/incidentd-image"
 BASE = os.environ.get("IMAGE_BASE") or "localhost/debian:bookworm-slim"
 IMAGE = "localhost/incidentd:check"
+HOST_CA = "/etc/ssl/certs/ca-certificates.crt"
 TOKENS = {"INCIDENTD_API_TOKEN": "check-api-token", "ARGOCD_WEBHOOK_TOKEN": "check-argocd",
           "ALERTMANAGER_WEBHOOK_TOKEN": "check-am", "FLUX_HMAC_KEY": "check-flux"}
 
@@ -102,7 +103,9 @@ def request(port, method, path, body=None, headers=None):
 
 def build(t, pm, target):
     start = time.monotonic()
-    rc, out, err = pm("build", "--format", "docker", "--network=host",
+    # npm (the agent target) trusts what this machine trusts, e.g. a TLS-intercepting proxy
+    ca = ["--secret", "id=ca,src=" + HOST_CA] if os.path.exists(HOST_CA) else []
+    rc, out, err = pm("build", "--format", "docker", "--network=host", *ca,
                       "--build-arg", "BASE=" + BASE, "--target", target,
                       "-t", IMAGE if target == "runtime" else IMAGE + "-" + target,
                       "-f", os.path.join(SRCDIR, "deploy", "container", "Containerfile"),
