@@ -25,6 +25,7 @@
 #include "router.h"
 #include "server.h"
 #include "store.h"
+#include "tls.h"
 
 #define DRAIN_TIMEOUT_MS 10000
 #define DRAIN_POLL_MS 50
@@ -209,6 +210,7 @@ check_config(const struct options *o)
 	struct event_base *base = NULL;
 	struct plugin_host *host = NULL;
 	struct sink_set *set = NULL;
+	struct tls_server *tls = NULL;
 	char err[2048];
 	int rc;
 
@@ -221,6 +223,8 @@ check_config(const struct options *o)
 		rc = plugin_host_new(base, &host);
 	if (rc == 0)
 		rc = sink_set_load(host, plugin_dir(o), cfg, &set, err, sizeof(err));
+	if (rc == 0 && (rc = tls_server_new(cfg, &tls, err, sizeof(err))) == 0)
+		tls_server_free(tls);
 	if (rc == 0)
 		printf("configuration OK: %s (%zu source(s), %zu sink(s), %zu route(s))\n",
 		    o->config_dir ? o->config_dir : "embedded defaults", cfg->n_sources,
@@ -321,6 +325,7 @@ reload(struct runtime *rt, char *err, size_t errlen)
 	struct config *cfg = NULL;
 	struct sink_set *set = NULL;
 	struct retired_config *ret = NULL;
+	struct tls_server *tls = NULL;
 	int rc;
 
 	if (dmn->draining) {
@@ -334,6 +339,8 @@ reload(struct runtime *rt, char *err, size_t errlen)
 		rc = apply_overrides(&rt->opt, cfg, err, errlen);
 	if (rc == 0)
 		rc = sink_set_load(dmn->phost, dmn->plugin_dir, cfg, &set, err, errlen);
+	if (rc == 0)   /* certificates are read again: renewed ones take effect */
+		rc = tls_server_new(cfg, &tls, err, errlen);
 	if (rc == 0 && (ret = calloc(1, sizeof(*ret))) == NULL) {
 		rc = -ENOMEM;
 		snprintf(err, errlen, "out of memory");
@@ -342,6 +349,7 @@ reload(struct runtime *rt, char *err, size_t errlen)
 		log_error("main", "reload failed, keeping the active configuration: %s", err);
 		metrics_inc("incidentd_config_reloads_total", "result=\"failed\"");
 		sink_set_destroy(set);
+		tls_server_free(tls);
 		config_destroy(cfg);
 		return rc;
 	}
@@ -359,7 +367,7 @@ reload(struct runtime *rt, char *err, size_t errlen)
 	dmn->cfg = cfg;
 	dmn->sinks = set;
 	ingest_set_config(dmn->ingest, cfg);
-	server_apply_config(dmn->server, cfg);
+	server_apply_config(dmn->server, cfg, tls);
 	dispatcher_set_sinks(dmn->disp, set, cfg);
 	metrics_inc("incidentd_config_reloads_total", "result=\"ok\"");
 	log_info("main", "configuration reloaded: %zu sink(s), %zu route(s)", cfg->n_sinks,
@@ -453,6 +461,7 @@ static int
 run(struct runtime *rt)
 {
 	struct daemon *dmn = &rt->dmn;
+	struct tls_server *tls = NULL;
 	char err[2048];
 	int rc;
 
@@ -483,7 +492,9 @@ run(struct runtime *rt)
 	}
 	ingest_set_config(dmn->ingest, dmn->cfg);
 	dispatcher_set_sinks(dmn->disp, dmn->sinks, dmn->cfg);
-	rc = server_new(dmn, dmn->cfg->listen, &dmn->server, err, sizeof(err));
+	rc = tls_server_new(dmn->cfg, &tls, err, sizeof(err));
+	if (rc == 0)
+		rc = server_new(dmn, dmn->cfg->listen, tls, &dmn->server, err, sizeof(err));
 	if (rc != 0) {
 		log_error("main", "%s", err);
 		return rc;

@@ -42,7 +42,9 @@
 #define PACKAGE_VERSION "0"
 #endif
 
-#define SL_GAP_MS 1000              /* Slack: about one message per second per channel */
+/* Slack: about one message per second per channel, as Slack sees them arrive: 100 ms of
+ * margin for the jitter between our send and its receipt (as for GitHub's mutations) */
+#define SL_GAP_MS 1100
 #define SL_MAX_BODY (1u << 20)      /* answers longer than this are cut */
 #define SL_DEFAULT_API "https://slack.com/api"
 

@@ -177,7 +177,7 @@ class Daemon:
             t = threading.Thread(target=self._reader, args=(s,), daemon=True)
             t.start()
             self._readers.append(t)
-        m = self.wait_log(r"listening on http://(?:\[[^\]]*\]|[^:/]+):(\d+)", 10, since=mark)
+        m = self.wait_log(r"listening on https?://(?:\[[^\]]*\]|[^:/]+):(\d+)", 10, since=mark)
         if m is None:
             raise RuntimeError("incidentd did not start:\n" + "\n".join(self.lines()))
         self.port = int(m.group(1))
@@ -228,8 +228,8 @@ class Daemon:
                 pass
         return resp.status, rh, data
 
-    def post(self, path, body, headers=None):
-        return self.request("POST", path, body, headers)
+    def post(self, path, body, headers=None, timeout=10):
+        return self.request("POST", path, body, headers, timeout=timeout)
 
     def get(self, path, headers=None):
         return self.request("GET", path, None, headers)
