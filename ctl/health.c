@@ -1,12 +1,13 @@
 /* health.c - `incidentctl health`: ask the running daemon whether it is alive (GET /healthz)
  * or ready (GET /readyz). A probe for container health checks: no shell, no curl needed. */
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <jansson.h>
 
 #include "api.h"
-#include "rules.h"
+#include "ops.h"
 
 #define EXIT_USAGE 2
 
@@ -18,7 +19,7 @@ health_usage(void)
 }
 
 int
-ctl_health(int argc, char **argv)
+ctl_health(int argc, char **argv, bool json)
 {
 	static const struct option opts[] = {
 		{ "url", required_argument, NULL, 'u' },
@@ -47,7 +48,9 @@ ctl_health(int argc, char **argv)
 	what = json_string_value(json_object_get(j, "status"));
 	why = json_string_value(json_object_get(j, "reason"));
 	if (status == 200) {
-		printf("%s\n", what ? what : "ok");
+		if (json && j != NULL)
+			json_dumpf(j, stdout, JSON_COMPACT);
+		printf("%s\n", json && j != NULL ? "" : what ? what : "ok");
 		rc = EXIT_SUCCESS;
 	} else {
 		fprintf(stderr, "incidentctl: %s (HTTP %ld from %s%s)%s%s\n",

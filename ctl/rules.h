@@ -28,10 +28,4 @@ int ctl_silence(struct store *st, int argc, char **argv, bool json);
  * status. */
 int ctl_reload(int argc, char **argv);
 
-/* `incidentctl health [--ready] [--url URL]`: GET /healthz (or /readyz with --ready) of the
- * daemon (default $INCIDENTD_URL, else http://127.0.0.1:9740) and print its status. argv[0]
- * is "health". Returns the process exit status: 0 when it answered 200, 1 otherwise (the
- * reason on stderr), 2 for a usage error. A probe for container health checks. */
-int ctl_health(int argc, char **argv);
-
 #endif

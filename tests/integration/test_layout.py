@@ -82,6 +82,8 @@ def main(t):
     t.ok(rc == 0 and out == "ready\n", "health --ready: exit 0, ready", out + err)
     rc, out, err = ctl(dict(env, INCIDENTD_URL=url), "health")
     t.ok(rc == 0, "health: $INCIDENTD_URL", out + err)
+    rc, out, err = ctl(env, "--json", "health", "--url", url)
+    t.ok(rc == 0 and out == '{"status":"ok"}\n', "--json health: the daemon's answer", out + err)
     rc, out, err = ctl(env, "health", "--url", "http://127.0.0.1:1")
     t.ok(rc == 1 and "cannot reach incidentd at http://127.0.0.1:1" in err,
          "health of nothing: exit 1 and why", err)
