@@ -322,7 +322,7 @@ load_top(struct vctx *v)
 	    &cfg->request_timeout_ms)) ||
 	    (rc = get_count(v, s, "max_connections", "server", 1024, 1, 1000000,
 	    &cfg->max_connections)) ||
-	    (rc = get_string(v, l, "path", "ledger", "./var/incidentd.db", &cfg->db_path)) ||
+	    (rc = get_string(v, l, "path", "ledger", "incidentd.db", &cfg->db_path)) ||
 	    (rc = get_duration(v, l, "dedup_window", "ledger", 600000, &cfg->dedup_window_ms)) ||
 	    (rc = get_string(v, g, "format", "log", "text", &cfg->log_format)) ||
 	    (rc = get_string(v, g, "level", "log", "info", &cfg->log_level)) ||
@@ -405,7 +405,7 @@ load_auth(struct vctx *v, const json_t *a, const char *path, struct config_auth 
 	return 0;
 }
 
-/* sources.nanomsg: { enabled, pull, format, auth: none }. */
+/* sources.nanomsg: { enabled, pull (default ipc://events.ipc), format, auth: none }. */
 static int
 load_nanomsg(struct vctx *v, const json_t *x, const char *path, const char *const *keys,
     struct config_source *cs)
@@ -416,9 +416,10 @@ load_nanomsg(struct vctx *v, const json_t *x, const char *path, const char *cons
 	bool known = false;
 	int rc;
 
-	if (x == NULL || json_is_null(x))
-		return verr(v, path, "%s", "pull: required (e.g. ipc:///run/incidentd/events.ipc)");
-	if ((rc = check_object(v, x, path)) || (rc = check_keys(v, x, path, keys)) ||
+	if (x != NULL && json_is_null(x))
+		x = NULL;               /* "nanomsg:" alone: on, with the defaults */
+	if ((x != NULL && ((rc = check_object(v, x, path)) ||
+	    (rc = check_keys(v, x, path, keys)))) ||
 	    (rc = get_bool(v, x, "enabled", path, true, &cs->enabled)) ||
 	    (rc = get_string(v, x, "pull", path, NULL, &cs->pull)) ||
 	    (rc = get_string(v, x, "format", path, "event", &cs->format)))
@@ -439,8 +440,11 @@ load_nanomsg(struct vctx *v, const json_t *x, const char *path, const char *cons
 	if (cs->pull != NULL && *cs->pull != '\0' && !nn_address_ok(cs->pull))
 		return verr(v, sub, "'%s' is not a nanomsg address (ipc://PATH, tcp://HOST:PORT "
 		    "or ws://HOST:PORT)", cs->pull);
-	if (cs->enabled && (cs->pull == NULL || *cs->pull == '\0'))
-		return verr(v, path, "%s", "pull: required (e.g. ipc:///run/incidentd/events.ipc)");
+	if (cs->enabled && (cs->pull == NULL || *cs->pull == '\0')) {
+		free(cs->pull);         /* in the runtime directory (see paths.h) */
+		if ((cs->pull = strdup("ipc://" CONFIG_NANOMSG_PULL_NAME)) == NULL)
+			return -ENOMEM;
+	}
 	return 0;
 }
 

@@ -17,6 +17,8 @@
 #include <stdint.h>
 #include <jansson.h>
 
+#define CONFIG_NANOMSG_PULL_NAME "events.ipc"   /* default ipc:// path of the PULL socket */
+
 enum auth_kind { AUTH_UNSET = 0, AUTH_NONE, AUTH_BEARER, AUTH_BASIC, AUTH_HMAC };
 
 struct config_auth {
@@ -32,8 +34,8 @@ struct config_source {
 	bool enabled;          /* default true */
 	struct config_auth auth;
 	/* nanomsg only: */
-	char *pull;            /* PULL socket address ("ipc:///run/incidentd/events.ipc");
-	                          required when the nanomsg source is enabled */
+	char *pull;            /* PULL socket address; default "ipc://events.ipc", a relative
+	                          ipc:// path that main resolves in the runtime directory */
 	char *format;          /* normalizer of each message: argocd, alertmanager, flux,
 	                          cloudevents or event (default "event") */
 };
@@ -116,7 +118,8 @@ struct config {
 	char *publish;              /* nanomsg PUB address of the live tail; NULL = none */
 	int64_t max_connections;    /* 1024: open client connections; more are refused */
 	/* ledger: */
-	char *db_path;              /* "./var/incidentd.db" */
+	char *db_path;              /* "incidentd.db": relative paths are in the state directory,
+	                             * resolved by main (paths_resolve_config) */
 	int64_t dedup_window_ms;    /* 10m: same payload from the same source is a duplicate */
 	/* log: */
 	char *log_format;           /* "text" | "json" */

@@ -23,6 +23,12 @@ int ctl_retry(int argc, char **argv, bool json);
  * events carry the label incidentd_test=true. */
 int ctl_fire(int argc, char **argv, bool json);
 
+/* `health [--ready] [--url URL]`: GET /healthz, or /readyz with --ready, and print the
+ * status (`ok`, `ready`; with json the daemon's answer). Exit 0 when it answered 200, 1
+ * otherwise (the reason on stderr): a probe for container health checks. Needs no
+ * credentials. */
+int ctl_health(int argc, char **argv, bool json);
+
 /* `stats [--since DURATION|TIME]` (default 7d) over the ledger st: incidents per cluster
  * and app, time to resolve (p50, p90), the noisiest incidents. */
 int ctl_stats(struct store *st, int argc, char **argv, bool json);
