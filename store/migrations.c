@@ -111,11 +111,19 @@ static const char migration_v4[] =
 "CREATE INDEX deliveries_active ON deliveries(incident_id, sink, id)\n"
 "  WHERE state IN ('blocked', 'pending', 'running');\n";
 
+/* v5: a sink's note on its running delivery (host->note), e.g. the pid of the agent the
+ * copilot_runner started, so that after a crash the run is finished (recover), not
+ * started a second time. */
+static const char migration_v5[] =
+"ALTER TABLE deliveries ADD COLUMN note TEXT;\n"
+"  -- JSON object the sink recorded while the delivery ran, or NULL; never a secret\n";
+
 const char *const store_migrations[] = {
 	migration_v1,
 	migration_v2,
 	migration_v3,
 	migration_v4,
+	migration_v5,
 };
 
 const size_t store_n_migrations = sizeof(store_migrations) / sizeof(store_migrations[0]);

@@ -154,7 +154,7 @@ test_open_schema_wal(void **state)
 	char buf[64];
 
 	assert_int_equal(store_schema_version(f->st), STORE_SCHEMA_VERSION);
-	assert_int_equal(STORE_SCHEMA_VERSION, 4);
+	assert_int_equal(STORE_SCHEMA_VERSION, 5);
 	raw_query(f->path, "PRAGMA journal_mode", buf, sizeof(buf));
 	assert_string_equal(buf, "wal");
 	raw_query(f->path, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN"
@@ -201,7 +201,7 @@ test_newer_schema_refused(void **state)
 	sqlite3_close(db);
 	assert_true(store_open(f->path, &st2, err, sizeof(err)) < 0);
 	assert_null(st2);
-	assert_string_equal(err, "ledger schema 7 is newer than this incidentd (4)");
+	assert_string_equal(err, "ledger schema 7 is newer than this incidentd (5)");
 }
 
 /* A ledger written by schema 1 (before `for` windows and silences) is upgraded in place
@@ -237,7 +237,7 @@ test_migrate_v1(void **state)
 	assert_false(d.requires_firing);
 	delivery_clear(&d);
 	raw_query(f->path, "PRAGMA user_version", buf, sizeof(buf));
-	assert_string_equal(buf, "4");
+	assert_string_equal(buf, "5");
 }
 
 static void
@@ -461,11 +461,24 @@ test_delivery_lifecycle(void **state)
 	assert_int_equal(store_due_deliveries(f->st, T0 + 1, 10, &rows, &n), 0);
 	assert_int_equal(n, 0);
 	assert_null(rows);
+	/* a sink's note on its running delivery; only while it runs */
+	assert_int_equal(store_set_delivery_note(f->st, a, "{\"pid\": 4242}"), 0);
+	assert_int_equal(store_set_delivery_note(f->st, b, "{\"pid\": 1}"), -ENOENT);
+	assert_int_equal(store_running_deliveries(f->st, &rows, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(rows[0].id, a);
+	assert_string_equal(rows[0].note, "{\"pid\": 4242}");
+	delivery_free_array(rows, n);
+	rows = NULL;
 	assert_int_equal(store_requeue_running(f->st, &cnt), 0);
 	assert_int_equal(cnt, 1);
 	assert_int_equal(store_get_delivery(f->st, a, &d), 0);
 	assert_int_equal(d.state, DELIVERY_PENDING);
 	assert_int_equal(d.attempts, 1);
+	assert_string_equal(d.note, "{\"pid\": 4242}");   /* kept for the next attempt */
+	assert_int_equal(store_running_deliveries(f->st, &rows, &n), 0);
+	assert_int_equal(n, 0);
+	assert_null(rows);
 
 	/* done with a result; the dependent is released */
 	d.state = DELIVERY_DONE;
