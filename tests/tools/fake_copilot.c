@@ -1,7 +1,8 @@
 /* fake_copilot.c - a stand-in for the GitHub Copilot CLI in tests (no shell involved).
  *
- * Writes what it was given to $FAKE_COPILOT_RECORD/run-<pid>.json (written to a temporary
- * name, then renamed): {"argv": [...], "env": {NAME: value, ...}, "cwd", "pid", "pgid",
+ * Writes what it was given to $FAKE_COPILOT_RECORD/run-<pid>-<ns>.json (written to a
+ * temporary name, then renamed; the time keeps names apart in a pid namespace, where every
+ * agent may be pid 2): {"argv": [...], "env": {NAME: value, ...}, "cwd", "pid", "pgid",
  * "stdin": "eof" | "data" | "error", "prompt": the value after -p (or null), "fds": open
  * descriptors above 2, "child_pid": the helper process of the hang modes (or null), "at":
  * ms since the epoch}.
@@ -94,7 +95,8 @@ record(int argc, char **argv, pid_t child)
 	    env, "cwd", cwd, "pid", (int)getpid(), "pgid", (int)getpgrp(), "stdin", in, "prompt",
 	    prompt, "fds", open_fds(), "child_pid", child ? json_integer(child) : json_null(),
 	    "at", (json_int_t)now.tv_sec * 1000 + now.tv_nsec / 1000000);
-	snprintf(path, sizeof(path), "%s/run-%d.json", dir, (int)getpid());
+	snprintf(path, sizeof(path), "%s/run-%d-%lld%09ld.json", dir, (int)getpid(),
+	    (long long)now.tv_sec, now.tv_nsec);
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	if (r != NULL && json_dump_file(r, tmp, JSON_COMPACT) == 0 && rename(tmp, path) == 0)
 		rc = 0;
