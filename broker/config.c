@@ -563,6 +563,23 @@ load_clusters(struct vctx *v)
 	return 0;
 }
 
+/* Append path to the sink's "protect" list (created when absent; a value that is not a
+ * list is left for the plugin to refuse). */
+static int
+add_protected(struct config_sink *cs, const char *path)
+{
+	json_t *list = json_object_get(cs->options, "protect");
+
+	if (list != NULL && !json_is_array(list))
+		return 0;
+	/* a copy: the configured list belongs to the merged document */
+	list = list != NULL ? json_copy(list) : json_array();
+	if (list == NULL || json_array_append_new(list, json_string(path)) != 0 ||
+	    json_object_set_new(cs->options, "protect", list) != 0)
+		return -ENOMEM;
+	return 0;
+}
+
 /* Whether a sink's plugin value names the copilot_runner plugin (a name or a .so path). */
 static bool
 is_runner_plugin(const char *plugin)
@@ -638,6 +655,10 @@ load_sinks(struct vctx *v)
 		if (is_runner_plugin(cs->plugin) && json_object_get(cs->options, "clusters") == NULL &&
 		    json_object_set(cs->options, "clusters", cfg->clusters) != 0)
 			return -ENOMEM;
+		/* and its sandbox never shows the conf.d (secrets may be written in it) */
+		if (is_runner_plugin(cs->plugin) && cfg->dir != NULL && (rc = add_protected(cs,
+		    cfg->dir)) != 0)
+			return rc;
 	}
 	/* after: names another sink, without cycles */
 	for (size_t i = 0; i < cfg->n_sinks; i++) {
@@ -1209,7 +1230,7 @@ config_load_dir(const char *dir, struct config **out, char *err, size_t errlen)
 	}
 	qsort(names, n, sizeof(*names), cmp_str);
 	cfg = config_alloc();
-	if (cfg == NULL) {
+	if (cfg == NULL || (cfg->dir = strdup(dir)) == NULL) {
 		rc = -ENOMEM;
 		goto out;
 	}
@@ -1339,6 +1360,7 @@ config_destroy(struct config *cfg)
 	}
 	free(cfg->intervals);
 	json_decref(cfg->clusters);
+	free(cfg->dir);
 	json_decref(cfg->root);
 	json_decref(cfg->where);
 	free(cfg);

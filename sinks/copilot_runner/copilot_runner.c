@@ -439,14 +439,16 @@ opt_run_as(struct rn_sink *s, const json_t *x, char *err, size_t errlen)
 	return 0;
 }
 
-/* sandbox, ro_binds, rw_binds. */
+/* sandbox, bwrap, ro_binds, rw_binds. */
 static int
 opt_sandbox(struct rn_sink *s, const json_t *cfg, char *err, size_t errlen)
 {
 	const json_t *x = json_object_get(cfg, "sandbox");
 	const char *kind = x ? json_string_value(x) : "bwrap";
-	char **ro = NULL, **rw = NULL, **protect = NULL, *bwrap = NULL;
+	const json_t *path = json_object_get(cfg, "bwrap");
+	char **ro = NULL, **rw = NULL, **protect = NULL, **open_files = NULL, *bwrap = NULL;
 	static const char *const none[] = { NULL };
+	size_t n_prot = 0, n_open = 0;
 	int rc = -EINVAL;
 
 	if (kind == NULL || (strcmp(kind, "bwrap") != 0 && strcmp(kind, "none") != 0)) {
@@ -456,44 +458,70 @@ opt_sandbox(struct rn_sink *s, const json_t *cfg, char *err, size_t errlen)
 	if ((rc = string_list(json_object_get(cfg, "ro_binds"), none, "ro_binds", false, &ro,
 	    err, errlen)) != 0 ||
 	    (rc = string_list(json_object_get(cfg, "rw_binds"), none, "rw_binds", false, &rw,
+	    err, errlen)) != 0 ||
+	    (rc = string_list(json_object_get(cfg, "protect"), none, "protect", false, &protect,
 	    err, errlen)) != 0)
 		goto out;
 	if (strcmp(kind, "none") == 0) {
 		s->sandbox_kind = RN_SANDBOX_NONE;
 		rc = -EINVAL;
-		if (ro[0] != NULL || rw[0] != NULL) {
+		if (ro[0] != NULL || rw[0] != NULL || path != NULL) {
 			snprintf(err, errlen, "%s: only with sandbox: bwrap", ro[0] ? "ro_binds" :
-			    "rw_binds");
+			    rw[0] ? "rw_binds" : "bwrap");
 			goto out;
 		}
 		rc = 0;
 		goto out;
 	}
 	s->sandbox_kind = RN_SANDBOX_BWRAP;
-	if (runner_resolve_command("bwrap", getenv("PATH"), &bwrap) != 0 &&
-	    runner_resolve_command("/usr/bin/bwrap", NULL, &bwrap) != 0) {
-		snprintf(err, errlen, "sandbox: bwrap: bubblewrap is not installed (Debian: "
-		    "apt-get install bubblewrap); to run the agent without a sandbox, set "
-		    "sandbox: none (weaker, see docs/security.md)");
-		rc = -EINVAL;
+	rc = -EINVAL;
+	if (path != NULL && (!json_is_string(path) || json_string_value(path)[0] != '/')) {
+		snprintf(err, errlen, "bwrap: expected the absolute path of bubblewrap's bwrap");
 		goto out;
 	}
+	/* the configured path, else bwrap in incidentd's PATH, else where Debian has it */
+	if (path != NULL)
+		rc = (bwrap = strdup(json_string_value(path))) != NULL ? 0 : -ENOMEM;
+	else if ((rc = runner_resolve_command("bwrap", getenv("PATH"), &bwrap)) == -ENOENT)
+		rc = (bwrap = strdup("/usr/bin/bwrap")) != NULL ? 0 : -ENOMEM;
+	if (rc != 0)
+		goto out;
+	rc = -EINVAL;
+	if (bwrap[0] != '/')
+		errno = EINVAL;         /* a relative PATH entry: not for a sandbox */
 	if (bwrap[0] != '/' || access(bwrap, X_OK) != 0) {
-		snprintf(err, errlen, "sandbox: bwrap: %s is not an executable absolute path; "
-		    "install bubblewrap, or set sandbox: none (weaker)", bwrap);
-		rc = -EINVAL;
+		snprintf(err, errlen, "sandbox: bwrap: cannot run %.200s (%s): install bubblewrap "
+		    "(Debian: apt-get install bubblewrap), or set sandbox: none to run the agent "
+		    "without a sandbox (weaker: see docs/security.md)", bwrap, strerror(errno));
 		goto out;
 	}
-	/* the ledger and its journal must never be visible */
-	if ((rc = runner_sandbox_daemon_files(&protect)) != 0 ||
-	    (rc = runner_sandbox_new(bwrap, ro, rw, s->workdir, protect, &s->sandbox, err,
-	    errlen)) != 0)
+	/* never shown: the protect list (the conf.d), and the daemon's open files (the ledger
+	 * and its journal, logs) */
+	if ((rc = runner_sandbox_daemon_files(&open_files)) != 0)
 		goto out;
+	while (protect[n_prot] != NULL)
+		n_prot++;
+	while (open_files[n_open] != NULL)
+		n_open++;
+	{
+		char **all = realloc(protect, (n_prot + n_open + 1) * sizeof(*all));
+
+		if (all == NULL) {
+			rc = -ENOMEM;
+			goto out;
+		}
+		protect = all;
+		memcpy(protect + n_prot, open_files, (n_open + 1) * sizeof(*all));
+		free(open_files);      /* its strings now belong to protect */
+		open_files = NULL;
+	}
+	rc = runner_sandbox_new(bwrap, ro, rw, s->workdir, protect, &s->sandbox, err, errlen);
 out:
 	free(bwrap);
 	runner_env_free(ro);
 	runner_env_free(rw);
 	runner_env_free(protect);
+	runner_env_free(open_files);
 	return rc;
 }
 
@@ -504,7 +532,8 @@ rn_init(const struct incidentd_host *host, struct incidentd_instance *self,
 	static const char *const keys[] = { "command", "prompt", "workdir", "env", "timeout",
 	    "kill_after", "max_concurrent", "daily_budget", "retries", "retry_delay",
 	    "queue_retry", "read_only_args", "transcript_max", "clusters", "issue_from", "repo",
-	    "child_watch", "sandbox", "ro_binds", "rw_binds", "run_as", NULL };
+	    "child_watch", "sandbox", "bwrap", "ro_binds", "rw_binds", "run_as", "protect",
+	    NULL };
 	struct rn_sink *s = NULL;
 	json_t *cfg = NULL, *x;
 	json_error_t jerr;

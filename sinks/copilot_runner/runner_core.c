@@ -116,6 +116,39 @@ out:
 	return rc;
 }
 
+int
+runner_redact(char **text, const json_t *env)
+{
+	const char *name;
+	json_t *v;
+
+	json_object_foreach((json_t *)env, name, v) {
+		const char *secret = json_string_value(v), *p, *hit;
+		size_t sl = secret ? strlen(secret) : 0, n = 0, len, ml;
+		char mark[160], *out, *o;
+
+		if (sl < 8 || strstr(*text, secret) == NULL)
+			continue;
+		ml = (size_t)snprintf(mark, sizeof(mark), "[redacted %.128s]", name);
+		for (p = *text; (hit = strstr(p, secret)) != NULL; p = hit + sl)
+			n++;
+		len = strlen(*text) - n * sl + n * ml;
+		if ((out = malloc(len + 1)) == NULL)
+			return -ENOMEM;
+		o = out;
+		for (p = *text; (hit = strstr(p, secret)) != NULL; p = hit + sl) {
+			memcpy(o, p, (size_t)(hit - p));
+			o += hit - p;
+			memcpy(o, mark, ml);
+			o += ml;
+		}
+		snprintf(o, len + 1 - (size_t)(o - out), "%s", p);
+		free(*text);
+		*text = out;
+	}
+	return 0;
+}
+
 /* A regular file with an execute bit (whether this user may run it, posix_spawn says). */
 static bool
 is_executable_file(const char *p)

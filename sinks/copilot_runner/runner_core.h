@@ -26,6 +26,12 @@ int runner_env_check(const json_t *env, char *err, size_t errlen);
  * with runner_env_check. */
 int runner_env_build(const json_t *env, const char *path, const char *home, char ***out);
 
+/* Replace, in *text (a malloc'd string, replaced by a new one when something changes),
+ * every occurrence of the value of an env: entry of at least 8 bytes with
+ * "[redacted NAME]": the child's output may repeat the tokens it was given, and they must
+ * not reach the ledger. Returns 0 or -ENOMEM (*text is then unchanged). */
+int runner_redact(char **text, const json_t *env);
+
 /* Free an array from runner_env_build or runner_argv_build. NULL is a no-op. */
 void runner_env_free(char **v);
 

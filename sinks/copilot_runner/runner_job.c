@@ -349,6 +349,10 @@ job_result(struct rn_job *j, int64_t duration_ms, int runs)
 	format_utc(j->started_ms, when, sizeof(when));
 	if (runner_transcript_text(runner_child_output(c), &text) != 0)
 		return NULL;
+	if (runner_redact(&text, j->s->env) != 0) {
+		free(text);
+		return NULL;
+	}
 	if (WIFSIGNALED(status))
 		sig = WTERMSIG(status);
 	r = json_pack("{s:i, s:o, s:o, s:b, s:s, s:I, s:s, s:s, s:s, s:b, s:I, s:s, s:I, s:I}",
@@ -399,8 +403,10 @@ job_complete(struct rn_job *j)
 		    (long long)secs);
 	else
 		snprintf(how, sizeof(how), "ended after %lld s", (long long)secs);
-	snprintf(detail, sizeof(detail), "%s for issue #%lld%s", how, (long long)j->issue,
-	    j->id.verified ? "" : " (read-only: cluster-identity uncertain)");
+	/* how identity was established goes into the trace with the outcome */
+	snprintf(detail, sizeof(detail), "%s for issue #%lld (%s: %s)", how,
+	    (long long)j->issue, j->id.verified ? "identity verified" :
+	    "read-only: cluster-identity uncertain", j->id.how);
 	s->host->log(s->self, ok ? INCIDENTD_LOG_INFO : INCIDENTD_LOG_WARN, "run for issue "
 	    "#%lld: %s; %llu output bytes", (long long)j->issue, how,
 	    (unsigned long long)runner_child_output(c)->total);
@@ -633,7 +639,8 @@ probe_done(struct runner_child *c, void *arg)
 		    sigabbrev_np(WTERMSIG(status)) : "?");
 	else if (!ok)
 		snprintf(why, sizeof(why), "more than %d bytes of output", PROBE_OUTPUT_MAX);
-	if (ok && runner_transcript_text(runner_child_output(c), &text) != 0) {
+	if (ok && (runner_transcript_text(runner_child_output(c), &text) != 0 ||
+	    runner_redact(&text, j->s->env) != 0)) {
 		ok = false;
 		snprintf(why, sizeof(why), "out of memory");
 	}

@@ -152,7 +152,8 @@ def main(t):
     t.eq(st, 202, "degraded accepted")
     row = settled(d, "doctor-run", "aks-store")
     t.ok(row and row[0] == "done" and row[1].startswith("exit 0 after ") and
-         row[1].endswith(" s for issue #42"), "run done: 'exit 0 after N s for issue #42'", row)
+         row[1].endswith(" s for issue #42 (identity verified: claims)"),
+         "run done: 'exit 0 after N s for issue #42 (identity verified: claims)'", row)
     rs = runs(recs["main"])
     t.eq(len(rs), 1, "the agent ran once")
     r = rs[0] if rs else {"argv": [], "env": {}}
@@ -207,7 +208,8 @@ def main(t):
     st, _, _ = d.post("/v1/events/argocd", degraded("aks-store-2"))
     row = settled(d, "doctor-run", "aks-store-2")
     t.ok(row and row[0] == "done" and row[1].endswith(
-        "for issue #42 (read-only: cluster-identity uncertain)"), "uncertain run: detail", row)
+        "for issue #42 (read-only: cluster-identity uncertain: claims)"),
+        "uncertain run: detail", row)
     rs = runs(recs["main"])
     r = rs[-1] if len(rs) == 2 else {"argv": []}
     deny = r["argv"][len(DEFAULT_ARGV):]
@@ -244,7 +246,7 @@ def main(t):
     st, _, _ = d.post("/v1/events/argocd", degraded("hang-app"))
     row = settled(d, "hang", "hang-app", timeout=15)
     t.eq(row, ("failed", "timed out after 1 s (process group killed) for issue #42 "
-               "(read-only: cluster-identity uncertain)", 1), "hang: timed out, failed")
+               "(read-only: cluster-identity uncertain: claims)", 1), "hang: timed out, failed")
     r = (runs(recs["hang"]) or [{}])[0]
     t.ok(r.get("pid") and wait_until(lambda: gone(r["pid"]), 5), "hang: the agent is gone")
     t.ok(r.get("child_pid") and wait_until(lambda: gone(r["child_pid"]), 5),
@@ -259,7 +261,7 @@ def main(t):
     st, _, _ = d.post("/v1/events/argocd", degraded("stubborn-app"))
     row = settled(d, "stubborn", "stubborn-app", timeout=15)
     t.eq(row, ("failed", "timed out after 1 s (process group killed with SIGKILL) for issue "
-               "#42 (read-only: cluster-identity uncertain)", 1), "stubborn: SIGKILL")
+               "#42 (read-only: cluster-identity uncertain: claims)", 1), "stubborn: SIGKILL")
     r = (runs(recs["stubborn"]) or [{}])[0]
     t.ok(r.get("pid") and wait_until(lambda: gone(r["pid"]) and gone(r["child_pid"]), 5),
          "stubborn: agent and child gone")

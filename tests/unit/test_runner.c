@@ -130,6 +130,26 @@ test_env_build(void **state)
 }
 
 static void
+test_redact(void **state)
+{
+	json_t *env = json_pack("{s:s, s:s, s:s}", "COPILOT_GITHUB_TOKEN", "ghp_secret123",
+	    "SHORT", "abc", "MCP", "mcp-token-9");
+	char *text = strdup("token ghp_secret123 and ghp_secret123, mcp-token-9; abc stays");
+	char *same;
+
+	(void)state;
+	assert_int_equal(runner_redact(&text, env), 0);
+	assert_string_equal(text, "token [redacted COPILOT_GITHUB_TOKEN] and [redacted "
+	    "COPILOT_GITHUB_TOKEN], [redacted MCP]; abc stays");
+	same = text;
+	assert_int_equal(runner_redact(&text, env), 0);
+	assert_ptr_equal(text, same);          /* nothing to do: unchanged */
+	assert_int_equal(runner_redact(&text, NULL), 0);
+	free(text);
+	json_decref(env);
+}
+
+static void
 expect_env_error(const char *json, const char *message)
 {
 	json_t *env = json_loads(json, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
@@ -1167,6 +1187,7 @@ main(int argc, char **argv)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_env_build),
 		cmocka_unit_test(test_env_check),
+		cmocka_unit_test(test_redact),
 		cmocka_unit_test(test_resolve_command),
 		cmocka_unit_test(test_identity_claims),
 		cmocka_unit_test(test_identity_application),
