@@ -136,15 +136,21 @@ def main(t):
     refs = d.scalar("SELECT refs FROM incidents WHERE app = 'aks-store'") or ""
     t.ok('"transcript"' in refs and "ppid_environ" in refs, "the spy's output is the "
          "transcript", refs[:200])
-    rows = d.sql("SELECT coalesce(last_error, '') || coalesce(result, '') || "
-                 "coalesce(note, '') FROM deliveries")
+    try:
+        rows = d.sql("SELECT coalesce(last_error, '') || coalesce(result, '') || "
+                     "coalesce(note, '') FROM deliveries")
+    except Exception as e:          # a ledger without the column: reported, not fatal
+        rows = [(repr(e),)]
     blob = refs + "".join(r[0] for r in rows)
     t.eq([k for k, v in tok.items() if v in blob], [], "no secret in a transcript, a "
          "result or a note (the agent's own token, which it may print, is redacted)")
     t.ok("[redacted COPILOT_GITHUB_TOKEN]" in refs, "the agent printed its token: redacted",
          refs[:300])
-    note = d.scalar("SELECT note FROM deliveries WHERE sink = 'spy'")
-    n = json.loads(note) if note else {}
+    try:
+        note = d.scalar("SELECT note FROM deliveries WHERE sink = 'spy'")
+    except Exception as e:
+        note = repr(e)
+    n = json.loads(note) if note and note.startswith("{") else {}
     t.ok(n.get("phase") == "running" and n.get("pid", 0) > 1 and n.get("start", 0) > 0 and
          n.get("run") == 1, "the run is noted on its delivery (pid, start time)", note)
 
