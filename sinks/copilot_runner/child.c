@@ -181,6 +181,8 @@ runner_child_start(const struct incidentd_host *host, struct incidentd_instance 
 	struct timeval tv;
 
 	*out = NULL;
+	if (errlen > 0)
+		err[0] = '\0';
 	if (c == NULL)
 		goto out;
 	c->host = host;

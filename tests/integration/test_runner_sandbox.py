@@ -204,6 +204,25 @@ def main(t):
          "binds without a sandbox are refused", msg)
     rc, msg = check("    sandbox: docker\n")
     t.ok(rc == 1 and "sandbox: expected bwrap or none" in msg, "unknown sandbox refused", msg)
+    # run_as needs a daemon that may change its user
+    setpriv = shutil.which("setpriv")
+    if setpriv is None or os.geteuid() != 0:
+        t.skip("run_as refused for a daemon that cannot change its user",
+               "needs root and setpriv (util-linux)")
+    else:
+        check("    run_as: \"0:0\"\n")
+        for p in (d.dir, d.confd):
+            os.chmod(p, 0o755)
+        os.chmod(os.path.join(d.confd, "10-test.yaml"), 0o644)
+        import subprocess
+        p = subprocess.run([setpriv, "--reuid=65534", "--regid=65534", "--clear-groups",
+                            harness.INCIDENTD, "-c", d.confd, "--plugin-dir",
+                            harness.PLUGIN_DIR, "--check-config"], stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, env=d.env, timeout=30, cwd="/")
+        msg = p.stdout.decode()
+        t.ok(p.returncode == 1 and "run_as: incidentd runs as uid 65534 without CAP_SETUID "
+             "and CAP_SETGID, so it cannot start the agent as '0:0'" in msg,
+             "run_as is refused when incidentd cannot change its user", msg)
 
 
 def run_check(d, start):
