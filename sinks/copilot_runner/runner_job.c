@@ -287,8 +287,11 @@ job_recover(struct rn_job *j)
 			killed = runner_kill_leftovers(pid, (pid_t)json_integer_value(
 			    json_object_get(n, "session")), (unsigned long long)json_integer_value(
 			    json_object_get(n, "start")));
-			snprintf(left, sizeof(left), killed > 0 ? "%d leftover process(es) of it "
-			    "killed" : "no process of it was left", killed);
+			if (killed > 0)
+				snprintf(left, sizeof(left), "%d leftover process(es) of it killed",
+				    killed);
+			else
+				snprintf(left, sizeof(left), "no process of it was left");
 		} else {
 			snprintf(left, sizeof(left), "the machine has restarted since");
 		}
