@@ -284,8 +284,9 @@ opt_clusters(const json_t *x, char *err, size_t errlen)
 		return -EINVAL;
 	}
 	json_object_foreach((json_t *)x, name, e) {
-		if (!json_is_object(e)) {
-			snprintf(err, errlen, "clusters.%.64s: expected a mapping", name);
+		if (!json_is_object(e) || !json_is_string(json_object_get(e, "api_server"))) {
+			snprintf(err, errlen, "clusters.%.64s: expected a mapping with api_server",
+			    name);
 			return -EINVAL;
 		}
 		json_object_foreach(e, k, v) {

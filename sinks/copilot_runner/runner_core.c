@@ -343,7 +343,8 @@ identity_settle_claims(struct runner_identity *id, const json_t *entry)
 {
 	if (json_is_true(json_object_get(entry, "trust_event_claims"))) {
 		id->how = "claims";
-		id->verified = id->missing == 0 && id->contradicted == 0;
+		/* every registered field, and at least one: a name alone is never enough */
+		id->verified = id->matched > 0 && id->missing == 0 && id->contradicted == 0;
 		snprintf(id->detail, sizeof(id->detail), "cluster '%s': claims of the event "
 		    "trusted (trust_event_claims): %s%s", id->cluster, id->claims, id->verified ?
 		    "" : " (every registered field must be reported and match)");
@@ -437,6 +438,8 @@ runner_identity_check(const json_t *clusters, const char *cluster, const json_t 
 	    *missing ? (*ok ? "; " : "") : "", *missing ? "not reported: " : "", missing,
 	    *wrong ? (*ok || *missing ? "; " : "") : "", *wrong ? "contradicted: " : "");
 	detail_add(out->claims, sizeof(out->claims), "", wrong);
+	if (out->claims[0] == '\0')
+		snprintf(out->claims, sizeof(out->claims), "no field registered to check");
 	if (json_is_array(json_object_get(entry, "probe"))) {
 		out->probe_pending = true;
 		out->how = "probe pending";
