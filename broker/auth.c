@@ -123,15 +123,12 @@ hex_decode(const char *hex, unsigned char *out, size_t outlen)
 	return hex[2 * outlen] == '\0' ? 0 : -EINVAL;
 }
 
-/* X-Signature: sha256=<hex> (Flux generic-hmac) or X-Hub-Signature-256: sha256=<hex>
- * (GitHub webhooks): HMAC-SHA256 of the exact body. */
+/* The signature header: X-Signature: sha256=<hex> (Flux generic-hmac) or
+ * X-Hub-Signature-256: sha256=<hex> (GitHub webhooks), decoded into got. */
 static int
-check_hmac(const struct config_auth *auth, const struct evkeyvalq *headers, const void *body,
-    size_t len, const char **why)
+hmac_header(const struct evkeyvalq *headers, unsigned char got[32], const char **why)
 {
 	const char *h = header_get(headers, "X-Signature");
-	unsigned char want[32], got[32];
-	unsigned int mdlen = 0;
 
 	if (h == NULL)
 		h = header_get(headers, "X-Hub-Signature-256");
@@ -140,10 +137,23 @@ check_hmac(const struct config_auth *auth, const struct evkeyvalq *headers, cons
 		return -EACCES;
 	}
 	if (strncasecmp(h, "sha256=", 7) != 0 || strlen(h + 7) != 64 ||
-	    hex_decode(h + 7, got, sizeof(got)) != 0) {
+	    hex_decode(h + 7, got, 32) != 0) {
 		*why = "X-Signature is not sha256=<64 hex digits>";
 		return -EACCES;
 	}
+	return 0;
+}
+
+/* The signature must be the HMAC-SHA256 of the exact body. */
+static int
+check_hmac(const struct config_auth *auth, const struct evkeyvalq *headers, const void *body,
+    size_t len, const char **why)
+{
+	unsigned char want[32], got[32];
+	unsigned int mdlen = 0;
+
+	if (hmac_header(headers, got, why) != 0)
+		return -EACCES;
 	if (HMAC(EVP_sha256(), auth->hmac_key, (int)strlen(auth->hmac_key), body, len, want,
 	    &mdlen) == NULL || mdlen != sizeof(want)) {
 		*why = "cannot compute HMAC";
@@ -154,6 +164,18 @@ check_hmac(const struct config_auth *auth, const struct evkeyvalq *headers, cons
 		return -EACCES;
 	}
 	return 0;
+}
+
+int
+auth_check_headers(const struct config_auth *auth, const struct evkeyvalq *headers,
+    const char **why)
+{
+	unsigned char got[32];
+
+	*why = NULL;
+	if (auth->kind == AUTH_HMAC)
+		return hmac_header(headers, got, why);
+	return auth_check(auth, headers, NULL, 0, why);
 }
 
 int

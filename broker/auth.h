@@ -14,6 +14,12 @@
 int auth_check(const struct config_auth *auth, const struct evkeyvalq *headers,
     const void *body, size_t len, const char **why);
 
+/* The part of auth_check() that needs no body, for answering before the body is read:
+ * bearer and basic completely; for HMAC only that a well-formed signature header is
+ * there. Returns 0 or -EACCES with *why as auth_check(). Does not call back. */
+int auth_check_headers(const struct config_auth *auth, const struct evkeyvalq *headers,
+    const char **why);
+
 /* The WWW-Authenticate challenge for a 401, or NULL when the scheme has none (HMAC). */
 const char *auth_challenge(const struct config_auth *auth);
 

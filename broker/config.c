@@ -230,13 +230,73 @@ nn_address_ok(const char *addr)
 
 /* --- sections ------------------------------------------------------------------------ */
 
+static int load_auth(struct vctx *v, const json_t *a, const char *path,
+    struct config_auth *out);
+static int string_list(struct vctx *v, const json_t *x, const char *path, char ***out,
+    size_t *n);
+
+/* server.api_auth / server.metrics_auth: none, { bearer } or { basic } (GET requests have
+ * no body to sign, so no hmac). */
+static int
+load_endpoint_auth(struct vctx *v, const json_t *server, const char *key,
+    struct config_auth *out)
+{
+	char path[64];
+	int rc;
+
+	snprintf(path, sizeof(path), "server.%s", key);
+	if ((rc = load_auth(v, json_object_get(server, key), path, out)) != 0)
+		return rc;
+	if (out->kind == AUTH_HMAC)
+		return verr(v, path, "%s", "expected none, { bearer: TOKEN } or { basic: { username, "
+		    "password } } (hmac needs a body to sign)");
+	return 0;
+}
+
+/* server.tls: { cert, key, client_ca? } (PEM files; they are read when the server starts
+ * or reloads, see broker/tls.c). */
+static int
+load_tls(struct vctx *v, const json_t *server, struct config *cfg)
+{
+	static const char *const keys[] = { "cert", "key", "client_ca", NULL };
+	const json_t *t = json_object_get(server, "tls");
+	int rc;
+
+	if (t == NULL || json_is_null(t))
+		return 0;
+	if ((rc = check_object(v, t, "server.tls")) || (rc = check_keys(v, t, "server.tls", keys)) ||
+	    (rc = get_string(v, t, "cert", "server.tls", NULL, &cfg->tls_cert)) ||
+	    (rc = get_string(v, t, "key", "server.tls", NULL, &cfg->tls_key)) ||
+	    (rc = get_string(v, t, "client_ca", "server.tls", NULL, &cfg->tls_client_ca)))
+		return rc;
+	if (cfg->tls_cert == NULL || *cfg->tls_cert == '\0' || cfg->tls_key == NULL ||
+	    *cfg->tls_key == '\0')
+		return verr(v, "server.tls", "%s", "cert and key are required (PEM files)");
+	return 0;
+}
+
+/* server.allowed_hosts / server.allowed_origins: an optional list of non-empty strings. */
+static int
+load_server_list(struct vctx *v, const json_t *server, const char *key, char ***out,
+    size_t *n)
+{
+	const json_t *x = json_object_get(server, key);
+	char path[64];
+
+	if (x == NULL || json_is_null(x))
+		return 0;
+	snprintf(path, sizeof(path), "server.%s", key);
+	return string_list(v, x, path, out, n);
+}
+
 static int
 load_top(struct vctx *v)
 {
 	static const char *const top[] = { "server", "ledger", "log", "sources", "sinks",
-		"routes", "time_intervals", "clusters", NULL };
+		"routes", "time_intervals", "clusters", "inhibit_rules", NULL };
 	static const char *const server[] = { "listen", "max_body", "request_timeout", "publish",
-	    "max_connections", NULL };
+	    "max_connections", "api_auth", "metrics_auth", "allowed_hosts", "allowed_origins",
+	    "publish_allow_remote", "tls", NULL };
 	static const char *const ledger[] = { "path", "dedup_window", NULL };
 	static const char *const logk[] = { "format", "level", NULL };
 	struct config *cfg = v->cfg;
@@ -266,7 +326,16 @@ load_top(struct vctx *v)
 	    (rc = get_duration(v, l, "dedup_window", "ledger", 600000, &cfg->dedup_window_ms)) ||
 	    (rc = get_string(v, g, "format", "log", "text", &cfg->log_format)) ||
 	    (rc = get_string(v, g, "level", "log", "info", &cfg->log_level)) ||
-	    (rc = get_string(v, s, "publish", "server", NULL, &cfg->publish)))
+	    (rc = get_string(v, s, "publish", "server", NULL, &cfg->publish)) ||
+	    (rc = get_bool(v, s, "publish_allow_remote", "server", false,
+	    &cfg->publish_allow_remote)) ||
+	    (rc = load_endpoint_auth(v, s, "api_auth", &cfg->api_auth)) ||
+	    (rc = load_endpoint_auth(v, s, "metrics_auth", &cfg->metrics_auth)) ||
+	    (rc = load_server_list(v, s, "allowed_hosts", &cfg->allowed_hosts,
+	    &cfg->n_allowed_hosts)) ||
+	    (rc = load_server_list(v, s, "allowed_origins", &cfg->allowed_origins,
+	    &cfg->n_allowed_origins)) ||
+	    (rc = load_tls(v, s, cfg)))
 		return rc;
 	if (cfg->publish != NULL && *cfg->publish == '\0') {
 		free(cfg->publish);     /* publish: "" turns the live tail off */
@@ -991,6 +1060,97 @@ load_routes(struct vctx *v)
 	return rc;
 }
 
+/* A list of matcher strings at path into *out (n in *n). */
+static int
+load_matcher_list(struct vctx *v, const json_t *list, const char *path, struct matcher **out,
+    size_t *n)
+{
+	const json_t *e;
+	size_t j;
+	int rc;
+
+	if (list == NULL || json_is_null(list))
+		return 0;
+	if (!json_is_array(list))
+		return verr(v, path, "%s", "expected a list of matchers, e.g. ['alertname = "
+		    "ClusterUnreachable']");
+	if ((*out = calloc(json_array_size(list) + 1, sizeof(**out))) == NULL)
+		return -ENOMEM;
+	json_array_foreach(list, j, e) {
+		char ep[400], merr[400];
+
+		snprintf(ep, sizeof(ep), "%s.%zu", path, j);
+		if (!json_is_string(e))
+			return verr(v, ep, "%s", "expected a string like 'cluster =~ \"prod-.*\"'");
+		rc = matcher_parse(json_string_value(e), &(*out)[j], merr, sizeof(merr));
+		if (rc == -ENOMEM)
+			return rc;
+		if (rc != 0)
+			return verr(v, ep, "%s", merr);
+		(*n)++;
+	}
+	return 0;
+}
+
+/* inhibit_rules: [{ source_matchers, target_matchers, equal }] (Alertmanager's keys). */
+static int
+load_inhibits(struct vctx *v)
+{
+	static const char *const keys[] = { "source_matchers", "target_matchers", "equal", NULL };
+	struct config *cfg = v->cfg;
+	const json_t *list = json_object_get(cfg->root, "inhibit_rules"), *x;
+	char path[64], sp[96];
+	size_t i;
+	int rc;
+
+	if (list == NULL || json_is_null(list))
+		return 0;
+	if (!json_is_array(list))
+		return verr(v, "inhibit_rules", "%s", "expected a list of { source_matchers, "
+		    "target_matchers, equal }");
+	if ((cfg->inhibits = calloc(json_array_size(list) + 1, sizeof(*cfg->inhibits))) == NULL)
+		return -ENOMEM;
+	json_array_foreach(list, i, x) {
+		struct config_inhibit *r = &cfg->inhibits[cfg->n_inhibits++];
+		char *id;
+
+		snprintf(path, sizeof(path), "inhibit_rules.%zu", i);
+		if ((r->where = strdup(where_of(v, path))) == NULL)
+			return -ENOMEM;
+		if ((rc = check_object(v, x, path)) || (rc = check_keys(v, x, path, keys)))
+			return rc;
+		snprintf(sp, sizeof(sp), "%s.source_matchers", path);
+		if ((rc = load_matcher_list(v, json_object_get(x, "source_matchers"), sp,
+		    &r->source, &r->n_source)) != 0)
+			return rc;
+		snprintf(sp, sizeof(sp), "%s.target_matchers", path);
+		if ((rc = load_matcher_list(v, json_object_get(x, "target_matchers"), sp,
+		    &r->target, &r->n_target)) != 0)
+			return rc;
+		if (r->n_target == 0)
+			return verr(v, sp, "%s", "at least one target matcher is required (an empty "
+			    "list would inhibit every incident)");
+		snprintf(sp, sizeof(sp), "%s.equal", path);
+		if (json_object_get(x, "equal") != NULL &&
+		    (rc = string_list(v, json_object_get(x, "equal"), sp, &r->equal,
+		    &r->n_equal)) != 0)
+			return rc;
+		for (size_t j = 0; j < r->n_equal; j++) {
+			char ep[128];
+
+			snprintf(ep, sizeof(ep), "%s.%zu", sp, j);
+			if (!matcher_field_known(r->equal[j]))
+				return verr(v, ep, "'%s' is not an event field (cluster, app, labels.X, "
+				    "...)", r->equal[j]);
+		}
+		/* the rule as written identifies its rows in the ledger across reloads */
+		if ((id = json_dumps(x, JSON_COMPACT | JSON_SORT_KEYS)) == NULL)
+			return -ENOMEM;
+		r->id = id;
+	}
+	return 0;
+}
+
 static int
 config_build(struct config *cfg, char *err, size_t errlen)
 {
@@ -998,7 +1158,8 @@ config_build(struct config *cfg, char *err, size_t errlen)
 	int rc;
 
 	if ((rc = load_top(&v)) || (rc = load_sources(&v)) || (rc = load_clusters(&v)) ||
-	    (rc = load_sinks(&v)) || (rc = load_intervals(&v)) || (rc = load_routes(&v)))
+	    (rc = load_sinks(&v)) || (rc = load_intervals(&v)) || (rc = load_routes(&v)) ||
+	    (rc = load_inhibits(&v)))
 		return rc;
 	return 0;
 }
@@ -1334,6 +1495,17 @@ config_destroy(struct config *cfg)
 	free(cfg->log_format);
 	free(cfg->log_level);
 	free(cfg->publish);
+	auth_clear(&cfg->api_auth);
+	auth_clear(&cfg->metrics_auth);
+	free(cfg->tls_cert);
+	free(cfg->tls_key);
+	free(cfg->tls_client_ca);
+	for (size_t i = 0; i < cfg->n_allowed_hosts; i++)
+		free(cfg->allowed_hosts[i]);
+	free(cfg->allowed_hosts);
+	for (size_t i = 0; i < cfg->n_allowed_origins; i++)
+		free(cfg->allowed_origins[i]);
+	free(cfg->allowed_origins);
 	for (size_t i = 0; i < cfg->n_sources; i++) {
 		free(cfg->sources[i].name);
 		free(cfg->sources[i].pull);
@@ -1359,6 +1531,22 @@ config_destroy(struct config *cfg)
 		free(cfg->intervals[i].specs);
 	}
 	free(cfg->intervals);
+	for (size_t i = 0; i < cfg->n_inhibits; i++) {
+		struct config_inhibit *r = &cfg->inhibits[i];
+
+		for (size_t j = 0; j < r->n_source; j++)
+			matcher_clear(&r->source[j]);
+		for (size_t j = 0; j < r->n_target; j++)
+			matcher_clear(&r->target[j]);
+		free(r->source);
+		free(r->target);
+		for (size_t j = 0; j < r->n_equal; j++)
+			free(r->equal[j]);
+		free(r->equal);
+		free(r->id);
+		free(r->where);
+	}
+	free(cfg->inhibits);
 	json_decref(cfg->clusters);
 	free(cfg->dir);
 	json_decref(cfg->root);
@@ -1370,6 +1558,26 @@ const char *
 config_where(const struct config *cfg, const char *path)
 {
 	return json_string_value(json_object_get(cfg->where, path));
+}
+
+static const struct config_route *
+find_route_in(const struct config_route *routes, size_t n, const char *name)
+{
+	const struct config_route *r;
+
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(routes[i].name, name) == 0)
+			return &routes[i];
+		if ((r = find_route_in(routes[i].routes, routes[i].n_routes, name)) != NULL)
+			return r;
+	}
+	return NULL;
+}
+
+const struct config_route *
+config_find_route(const struct config *cfg, const char *name)
+{
+	return name ? find_route_in(cfg->routes, cfg->n_routes, name) : NULL;
 }
 
 const struct config_sink *
@@ -1390,9 +1598,8 @@ config_find_source(const struct config *cfg, const char *name)
 	return NULL;
 }
 
-/* True for 127.0.0.0/8, ::1 and localhost, with or without brackets and port. */
-static bool
-listen_is_loopback(const char *listen)
+bool
+config_listen_is_loopback(const char *listen)
 {
 	char host[256];
 	const char *colon;
@@ -1435,37 +1642,68 @@ nn_address_is_local(const char *addr)
 	/* nanomsg's "tcp://local;remote:port" form: the local part is what is bound */
 	if (strchr(host, ';') != NULL)
 		*strchr(host, ';') = '\0';
-	return listen_is_loopback(host);
+	return config_listen_is_loopback(host);
+}
+
+const struct config_auth *
+config_metrics_auth(const struct config *cfg)
+{
+	return cfg->metrics_auth.kind != AUTH_UNSET ? &cfg->metrics_auth : &cfg->api_auth;
+}
+
+/* "<file:line>: " of path, or "" (buf must hold it). */
+static const char *
+where_prefix(const struct config *cfg, const char *path, char *buf, size_t len)
+{
+	const char *where = config_where(cfg, path);
+
+	snprintf(buf, len, "%s%s", where ? where : "", where ? ": " : "");
+	return buf;
 }
 
 int
 config_check_exposure(const struct config *cfg, char *err, size_t errlen)
 {
+	bool open_listener = cfg->listen != NULL && !config_listen_is_loopback(cfg->listen);
+	char path[128], at[160];
+
 	for (size_t i = 0; i < cfg->n_sources; i++) {
 		const struct config_source *cs = &cfg->sources[i];
-		char path[128];
-		const char *where;
 
 		if (!cs->enabled || cs->auth.kind != AUTH_UNSET)
 			continue;
 		if (strcmp(cs->name, "nanomsg") == 0) {
 			if (cs->pull == NULL || nn_address_is_local(cs->pull))
 				continue;
-			where = config_where(cfg, "sources.nanomsg.pull");
-			snprintf(err, errlen, "%s%ssources.nanomsg.pull: %s is not a local address "
+			snprintf(err, errlen, "%ssources.nanomsg.pull: %s is not a local address "
 			    "and nanomsg has no authentication: use ipc:// or a loopback tcp:// "
-			    "address, or set auth: none to accept anyone", where ? where : "",
-			    where ? ": " : "", cs->pull);
+			    "address, or set auth: none to accept anyone",
+			    where_prefix(cfg, "sources.nanomsg.pull", at, sizeof(at)), cs->pull);
 			return -EINVAL;
 		}
-		if (cfg->listen == NULL || listen_is_loopback(cfg->listen))
+		if (!open_listener)
 			continue;
 		snprintf(path, sizeof(path), "sources.%s", cs->name);
-		where = config_where(cfg, path);
-		snprintf(err, errlen, "%s%ssources.%s has no auth while listening on %s (not "
+		snprintf(err, errlen, "%ssources.%s has no auth while listening on %s (not "
 		    "loopback): set auth: { bearer: ... } / { basic: ... } / { hmac: ... }, or "
-		    "auth: none to accept anyone", where ? where : "", where ? ": " : "", cs->name,
-		    cfg->listen);
+		    "auth: none to accept anyone", where_prefix(cfg, path, at, sizeof(at)),
+		    cs->name, cfg->listen);
+		return -EINVAL;
+	}
+	if (open_listener && cfg->api_auth.kind == AUTH_UNSET) {
+		snprintf(err, errlen, "%sserver.api_auth is not set while listening on %s (not "
+		    "loopback): the read API (/v1/incidents, /v1/events, /v1/deliveries), "
+		    "/metrics and /-/reload need it: set server.api_auth: { bearer: ... } or "
+		    "{ basic: ... }, or api_auth: none to serve them to anyone",
+		    where_prefix(cfg, "server", at, sizeof(at)), cfg->listen);
+		return -EINVAL;
+	}
+	if (cfg->publish != NULL && !cfg->publish_allow_remote &&
+	    !nn_address_is_local(cfg->publish)) {
+		snprintf(err, errlen, "%sserver.publish: %s is not a local address and every "
+		    "event is streamed to any subscriber: use ipc:// or a loopback tcp:// "
+		    "address, or set server.publish_allow_remote: true",
+		    where_prefix(cfg, "server.publish", at, sizeof(at)), cfg->publish);
 		return -EINVAL;
 	}
 	return 0;

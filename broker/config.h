@@ -79,9 +79,38 @@ struct config_route {
 	char *where;
 };
 
+/* An inhibit rule (Alertmanager's inhibit_rules): while a firing incident matches the
+ * source matchers, notifications of incidents matching the target matchers with the same
+ * values of every `equal` field are held back. */
+struct config_inhibit {
+	struct matcher *source;     /* all must hold; none = every incident */
+	size_t n_source;
+	struct matcher *target;
+	size_t n_target;
+	char **equal;               /* event field names (cluster, labels.X, ...) */
+	size_t n_equal;
+	char *id;                   /* identifies the rule in the ledger across reloads: its
+	                             * matchers and equal fields as written */
+	char *where;                /* "file:line" */
+};
+
 struct config {
 	/* server: */
 	char *listen;               /* "127.0.0.1:9740" */
+	struct config_auth api_auth;     /* read API (/v1/incidents, /v1/events, /v1/deliveries)
+	                                  * and POST /-/reload: bearer, basic or none */
+	struct config_auth metrics_auth; /* GET /metrics; AUTH_UNSET = as api_auth */
+	char **allowed_hosts;       /* Host header values served (NULL-terminated); NULL = any
+	                             * on a non-loopback listener, IP literals and localhost
+	                             * on a loopback one */
+	size_t n_allowed_hosts;
+	char **allowed_origins;     /* Origin header values accepted; none by default */
+	size_t n_allowed_origins;
+	bool publish_allow_remote;  /* server.publish may bind a non-local tcp:// or ws:// */
+	char *tls_cert;             /* server.tls.cert: PEM certificate chain, or NULL = plain */
+	char *tls_key;              /* server.tls.key: PEM private key */
+	char *tls_client_ca;        /* server.tls.client_ca: PEM CAs clients must present a
+	                             * certificate from, or NULL */
 	uint64_t max_body_bytes;    /* 1 MiB */
 	int64_t request_timeout_ms; /* 30s */
 	char *publish;              /* nanomsg PUB address of the live tail; NULL = none */
@@ -101,6 +130,8 @@ struct config {
 	size_t n_routes;
 	struct time_interval *intervals;   /* time_intervals: named maintenance windows etc. */
 	size_t n_intervals;
+	struct config_inhibit *inhibits;   /* inhibit_rules, in order */
+	size_t n_inhibits;
 	/* clusters: the identity registry, name -> {"api_server", "uid"?, "ca_sha256"?,
 	 * "probe"? (argv), "probe_timeout"? ("<n>ms"), "trust_event_claims"? (true)} (owned;
 	 * an empty object when none is configured). Also handed to every copilot_runner sink
@@ -130,17 +161,30 @@ void config_destroy(struct config *cfg);
  * Borrowed; valid while cfg lives. */
 const char *config_where(const struct config *cfg, const char *path);
 
+/* Find a route by name anywhere in the tree; NULL if absent. Borrowed. */
+const struct config_route *config_find_route(const struct config *cfg, const char *name);
+
 /* Find a sink / source by name; NULL if absent. Borrowed. */
 const struct config_sink *config_find_sink(const struct config *cfg, const char *name);
 const struct config_source *config_find_source(const struct config *cfg, const char *name);
 
-/* Refuse to expose an unauthenticated source: when cfg->listen is not a loopback address
+/* Refuse to serve anything open by accident. When cfg->listen is not a loopback address
  * (127.0.0.0/8, ::1, localhost), every enabled HTTP source must configure auth (bearer,
- * basic, hmac) or say `auth: none` explicitly. The nanomsg source has no authentication:
- * when its pull address is tcp:// or ws:// on anything but loopback it must say
- * `auth: none`. Returns 0, or -EINVAL with the source named in err (with its file:line
- * when known). Does not call back. */
+ * basic, hmac) or say `auth: none` explicitly, and so must server.api_auth (the read API
+ * and reload; /metrics follows it unless server.metrics_auth is set). The nanomsg source
+ * has no authentication: when its pull address is tcp:// or ws:// on anything but
+ * loopback it must say `auth: none`; server.publish on such an address needs
+ * server.publish_allow_remote: true. Returns 0, or -EINVAL naming what to set in err (with
+ * its file:line when known). Does not call back. */
 int config_check_exposure(const struct config *cfg, char *err, size_t errlen);
+
+/* True when listen ("HOST:PORT", "[v6]:PORT") names a loopback host: 127.0.0.0/8, ::1
+ * or localhost. An empty host (":9740", every address) is not loopback. */
+bool config_listen_is_loopback(const char *listen);
+
+/* The auth of GET /metrics: server.metrics_auth, or server.api_auth when unset.
+ * Borrowed. */
+const struct config_auth *config_metrics_auth(const struct config *cfg);
 
 /* The embedded default configuration (conf.d/00-defaults.yaml compiled in). */
 extern const char config_embedded_defaults[];

@@ -530,7 +530,10 @@ apply_outcome(struct dispatcher *d, struct call *c, int64_t now)
 						       : dispatcher_backoff_ms(del->attempts, initial, max);
 
 		outcome = "retry";
-		if (give_up > 0 && now + delay - del->created_at > give_up) {
+		int64_t since = del->retried_at > del->created_at ? del->retried_at :
+		    del->created_at;
+
+		if (give_up > 0 && now + delay - since > give_up) {
 			del->state = DELIVERY_FAILED;
 			outcome = "fail";
 			char msg[512];

@@ -65,6 +65,7 @@ ievent_destroy(struct ievent *ev)
 	json_decref(ev->annotations);
 	free(ev->fingerprint);
 	json_decref(ev->payload);
+	json_decref(ev->payload_shared);
 	free(ev->incident_key);
 	free(ev->json_text);
 	free(ev);

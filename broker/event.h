@@ -48,6 +48,11 @@ struct ievent {
 	int64_t received_at;        /* ms since epoch */
 	char *fingerprint;          /* default identity of what this event is about */
 	json_t *payload;            /* the raw payload this event came from (one reference) */
+	json_t *payload_shared;     /* NULL, or the members of payload that every event of the
+	                             * same request shares, by reference (one reference to an
+	                             * object common to those events, e.g. Alertmanager's
+	                             * top-level fields): the ledger stores them once per
+	                             * request and each event only the rest */
 	char *incident_key;         /* set when ingested: the key of the (first) incident it
 	                             * went to, or NULL; not part of the JSON */
 	char *json_text;            /* NULL, or ievent_json_text()'s cached compact text of

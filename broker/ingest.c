@@ -109,6 +109,7 @@ item_write(struct ingest *ing, struct item *it, int64_t now, json_t *ids, bool *
     int *n_deliveries)
 {
 	json_t *prev = NULL;
+	int64_t request_id = 0;
 	int rc;
 
 	*dup = false;
@@ -128,6 +129,13 @@ item_write(struct ingest *ing, struct item *it, int64_t now, json_t *ids, bool *
 		}
 		json_decref(prev);
 	}
+	/* one request row; what the events share (payload_shared: the same object for all of
+	 * them) is stored there once */
+	rc = store_insert_request(ing->st, it->source, it->events.n > 0 ?
+	    it->events.v[0]->received_at : now, it->sha, it->events.n > 0 ?
+	    it->events.v[0]->payload_shared : NULL, &request_id);
+	if (rc != 0)
+		goto fail;
 	for (size_t i = 0; i < it->events.n; i++) {
 		struct ievent *ev = it->events.v[i];
 		int n = 0;
@@ -138,7 +146,7 @@ item_write(struct ingest *ing, struct item *it, int64_t now, json_t *ids, bool *
 			rc = -ENOMEM;
 			goto fail;
 		}
-		rc = incident_apply(ing->st, ing->cfg, ev, it->sha, now, &n, &ev->incident_key);
+		rc = incident_apply(ing->st, ing->cfg, ev, request_id, now, &n, &ev->incident_key);
 		if (rc != 0)
 			goto fail;
 		*n_deliveries += n;

@@ -47,11 +47,14 @@ log_parse_level(const char *s, enum log_level *out)
 void
 log_vmsg(enum log_level lvl, const char *component, const char *fmt, va_list ap)
 {
-	char msg[4096], ts[UTIL_TIME_LEN];
+	char raw[4096], msg[4096], ts[UTIL_TIME_LEN];
 
 	if (lvl < log_min)
 		return;
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	vsnprintf(raw, sizeof(raw), fmt, ap);
+	/* messages quote what senders wrote: no line breaks, terminal escapes or invalid
+	 * UTF-8 (which would also make the JSON line impossible) reach the log */
+	util_escape_text(msg, sizeof(msg), raw);
 	util_format_time(util_now_ms(), ts, sizeof(ts));
 	if (log_fmt == LOG_FMT_JSON) {
 		json_t *o = json_pack("{s:s, s:s, s:s, s:s}", "ts", ts, "level",

@@ -2,6 +2,9 @@
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +23,7 @@
 #include "router.h"
 #include "server.h"
 #include "store.h"
+#include "tls.h"
 
 #define DRAIN_TIMEOUT_MS 10000
 #define DRAIN_POLL_MS 50
@@ -171,6 +175,7 @@ check_config(const struct options *o)
 	struct event_base *base = NULL;
 	struct plugin_host *host = NULL;
 	struct sink_set *set = NULL;
+	struct tls_server *tls = NULL;
 	char err[2048];
 	int rc;
 
@@ -183,6 +188,8 @@ check_config(const struct options *o)
 		rc = plugin_host_new(base, &host);
 	if (rc == 0)
 		rc = sink_set_load(host, plugin_dir(o), cfg, &set, err, sizeof(err));
+	if (rc == 0 && (rc = tls_server_new(cfg, &tls, err, sizeof(err))) == 0)
+		tls_server_free(tls);
 	if (rc == 0)
 		printf("configuration OK: %s (%zu source(s), %zu sink(s), %zu route(s))\n",
 		    o->config_dir ? o->config_dir : "embedded defaults", cfg->n_sources,
@@ -279,6 +286,7 @@ reload(struct runtime *rt, char *err, size_t errlen)
 	struct config *cfg = NULL;
 	struct sink_set *set = NULL;
 	struct retired_config *ret = NULL;
+	struct tls_server *tls = NULL;
 	int rc;
 
 	if (dmn->draining) {
@@ -292,6 +300,8 @@ reload(struct runtime *rt, char *err, size_t errlen)
 		rc = apply_overrides(&rt->opt, cfg, err, errlen);
 	if (rc == 0)
 		rc = sink_set_load(dmn->phost, dmn->plugin_dir, cfg, &set, err, errlen);
+	if (rc == 0)   /* certificates are read again: renewed ones take effect */
+		rc = tls_server_new(cfg, &tls, err, errlen);
 	if (rc == 0 && (ret = calloc(1, sizeof(*ret))) == NULL) {
 		rc = -ENOMEM;
 		snprintf(err, errlen, "out of memory");
@@ -300,6 +310,7 @@ reload(struct runtime *rt, char *err, size_t errlen)
 		log_error("main", "reload failed, keeping the active configuration: %s", err);
 		metrics_inc("incidentd_config_reloads_total", "result=\"failed\"");
 		sink_set_destroy(set);
+		tls_server_free(tls);
 		config_destroy(cfg);
 		return rc;
 	}
@@ -317,7 +328,7 @@ reload(struct runtime *rt, char *err, size_t errlen)
 	dmn->cfg = cfg;
 	dmn->sinks = set;
 	ingest_set_config(dmn->ingest, cfg);
-	server_apply_config(dmn->server, cfg);
+	server_apply_config(dmn->server, cfg, tls);
 	dispatcher_set_sinks(dmn->disp, set, cfg);
 	metrics_inc("incidentd_config_reloads_total", "result=\"ok\"");
 	log_info("main", "configuration reloaded: %zu sink(s), %zu route(s)", cfg->n_sinks,
@@ -411,6 +422,7 @@ static int
 run(struct runtime *rt)
 {
 	struct daemon *dmn = &rt->dmn;
+	struct tls_server *tls = NULL;
 	char err[2048];
 	int rc;
 
@@ -441,7 +453,9 @@ run(struct runtime *rt)
 	}
 	ingest_set_config(dmn->ingest, dmn->cfg);
 	dispatcher_set_sinks(dmn->disp, dmn->sinks, dmn->cfg);
-	rc = server_new(dmn, dmn->cfg->listen, &dmn->server, err, sizeof(err));
+	rc = tls_server_new(dmn->cfg, &tls, err, sizeof(err));
+	if (rc == 0)
+		rc = server_new(dmn, dmn->cfg->listen, tls, &dmn->server, err, sizeof(err));
 	if (rc != 0) {
 		log_error("main", "%s", err);
 		return rc;
@@ -505,6 +519,44 @@ teardown(struct runtime *rt)
 		event_base_free(dmn->base);
 }
 
+/* What the process is allowed and how it creates files, before anything else runs: no
+ * core dumps and no ptrace or /proc/<pid>/environ for other processes of the same user
+ * (agents run by copilot_runner must not read the daemon's secrets); files and sockets
+ * private to the daemon's user unless made otherwise; the open-files limit raised to its
+ * hard limit (server.max_connections is capped below it, see server.c). */
+#if defined(__SANITIZE_ADDRESS__)
+/* LeakSanitizer's exit-time check stops the process with ptrace, which a non-dumpable
+ * process refuses to a tracer without CAP_SYS_PTRACE: sanitizer builds become dumpable
+ * again when they exit (this runs before LeakSanitizer's own atexit handler). */
+static void
+dumpable_at_exit(void)
+{
+	(void)prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
+}
+#endif
+
+static void
+harden_process(void)
+{
+	struct rlimit rl;
+
+	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+#if defined(__SANITIZE_ADDRESS__)
+	atexit(dumpable_at_exit);
+#endif
+	umask(077);
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rlim_t want = rl.rlim_max;
+
+		if (want == RLIM_INFINITY || want > 1048576)
+			want = 1048576;
+		if (want > rl.rlim_cur) {
+			rl.rlim_cur = want;
+			(void)setrlimit(RLIMIT_NOFILE, &rl);
+		}
+	}
+}
+
 int
 main(int argc, char **argv)
 {
@@ -513,6 +565,7 @@ main(int argc, char **argv)
 	int rc;
 
 	memset(&rt, 0, sizeof(rt));
+	harden_process();
 	rc = parse_options(argc, argv, &rt.opt);
 	if (rc != 0)
 		return rc > 0 ? 0 : 2;

@@ -72,6 +72,11 @@ nn_open_bound(int proto, const char *addr, const char *what, char *err, size_t e
 		nn_close(s);
 		return rc;
 	}
+	/* the daemon's umask makes it 0600; its group may connect (local programs pushing
+	 * events, incidentctl tail) */
+	if (strncmp(addr, "ipc://", 6) == 0 && chmod(addr + 6, 0660) != 0)
+		log_warn("nanomsg", "cannot make %s %s group-accessible: %s", what, addr,
+		    strerror(errno));
 	return s;
 }
 

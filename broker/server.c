@@ -1,68 +1,42 @@
-/* server.c - HTTP endpoints on libevent's evhttp. */
+/* server.c - HTTP endpoints on libevent's evhttp. Connections (limits, deadlines, the
+ * check of each request's head before its body) live in conn.c, the rules of who may use
+ * which endpoint in access.c. */
 #include "server.h"
 
-#include <arpa/inet.h>
-#include <ctype.h>
 #include <errno.h>
-#include <netinet/in.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/queue.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <netinet/in.h>
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 
+#include "access.h"
 #include "auth.h"
+#include "conn.h"
 #include "httputil.h"
 #include "log.h"
 #include "metrics.h"
+#include "opsapi.h"
 #include "readapi.h"
 #include "source.h"
-
-/* How long a closed connection keeps reading (and discarding) what the client still
- * sends, so that an answer sent before the body arrived (413, 503) is not destroyed by a
- * TCP reset: at most this long in total, and until the client closes its side. */
-#define LINGER_MS 2000
-/* At most one "connections refused" warning per this many milliseconds. */
-#define REFUSE_LOG_MS 10000
-
-enum conn_state { CONN_NEW, CONN_OPEN, CONN_LINGER };
-
-/* One client connection, from accept until its socket is closed. evhttp owns the HTTP
- * side; we hold an extra reference on its (plain socket) bufferevent, learn its
- * evhttp_connection right after the accept (evhttp makes it the bufferevent's callback
- * argument) and register a close callback on it. When evhttp closes the connection, our
- * reference keeps the socket open for a lingering close (see LINGER_MS). */
-struct conn {
-	TAILQ_ENTRY(conn) entry;
-	struct server *srv;
-	struct bufferevent *bev;           /* our reference */
-	struct evbuffer_cb_entry *in_cb;   /* on bev's input: a request starts arriving */
-	struct evhttp_connection *evcon;   /* while evhttp has it (CONN_OPEN) */
-	struct event *kick;                /* one-shot: adopt after accept, start lingering */
-	struct event *deadline;            /* request_timeout, then the linger bound */
-	enum conn_state state;
-};
-
-TAILQ_HEAD(conn_list, conn);
+#include "tls.h"
 
 struct server {
 	struct daemon *dmn;
 	struct evhttp *http;
 	struct evhttp_bound_socket *sock;
+	struct conns *conns;
+	bool loopback_listener;
 	uint64_t max_body;
-	int64_t request_timeout_ms;
-	int64_t max_conns;
-	struct conn_list conns;
-	int64_t n_conns;                   /* sockets open, lingering ones included */
-	uint64_t refused_unlogged;
-	int64_t refused_logged_at;         /* util_now_ms() of the last warning */
+	int64_t capped_at;        /* max_connections was capped to this (logged once) */
+	struct tls_server *tls;   /* server.tls of the active configuration, or NULL */
 };
 
 /* One accepted request waiting for its commit. */
@@ -84,26 +58,77 @@ count_reject(const char *source, const char *reason)
 	metrics_inc("incidentd_events_rejected_total", labels);
 }
 
-/* application/json, application/<x>+json, text/json, or no Content-Type at all. */
-static int
-content_type_ok(const char *ct)
+/* A refused request that is not a source's: counted by endpoint and reason. */
+static void
+count_refused(const struct endpoint *ep, const char *reason)
 {
-	char media[128];
-	size_t n = 0;
+	static const char *const names[] = {
+		[EP_NOT_FOUND] = "none", [EP_NO_SOURCE] = "none", [EP_SOURCE] = "source",
+		[EP_RELOAD] = "reload", [EP_HEALTH] = "health", [EP_READY] = "health",
+		[EP_METRICS] = "metrics", [EP_READAPI] = "api", [EP_OPS] = "ops",
+	};
+	char labels[128];
 
-	if (ct == NULL)
-		return 1;
-	while (*ct == ' ')
-		ct++;
-	while (ct[n] && ct[n] != ';' && ct[n] != ' ' && n < sizeof(media) - 1) {
-		media[n] = (char)tolower((unsigned char)ct[n]);
-		n++;
+	if (ep->kind == EP_SOURCE) {
+		count_reject(ep->source, reason);
+		return;
 	}
-	media[n] = '\0';
-	if (strcmp(media, "application/json") == 0 || strcmp(media, "text/json") == 0)
-		return 1;
-	return strncmp(media, "application/", 12) == 0 && n > 17 &&
-	    strcmp(media + n - 5, "+json") == 0;
+	snprintf(labels, sizeof(labels), "endpoint=\"%s\",reason=\"%s\"", names[ep->kind],
+	    reason);
+	metrics_inc("incidentd_requests_refused_total", labels);
+}
+
+/* The access rules of the active configuration, plus the probe lane: a connection over
+ * server.max_connections may only ask /healthz and /readyz. */
+static int
+server_check(struct server *srv, const struct endpoint *ep, enum evhttp_cmd_type cmd,
+    const struct evkeyvalq *headers, const struct conn_info *ci, struct access_verdict *v)
+{
+	struct access_ctx ax = {
+		.cfg = srv->dmn->cfg, .loopback_listener = srv->loopback_listener,
+		.peer_loopback = ci->peer_loopback,
+	};
+
+	if (ci->limited && ep->kind != EP_HEALTH && ep->kind != EP_READY) {
+		memset(v, 0, sizeof(*v));
+		v->status = 503;
+		v->reason = "too_many_connections";
+		snprintf(v->message, sizeof(v->message), "too many connections: "
+		    "server.max_connections (%lld) are open; retry",
+		    (long long)srv->dmn->cfg->max_connections);
+		return 503;
+	}
+	return access_check(&ax, ep, cmd, headers, v);
+}
+
+/* conn.c asks about a request whose head has arrived. */
+static int
+server_check_head(void *arg, enum evhttp_cmd_type cmd, const char *path,
+    const struct evkeyvalq *headers, const struct conn_info *ci, struct access_verdict *v)
+{
+	struct server *srv = arg;
+	struct endpoint ep;
+	int rc;
+
+	endpoint_find(path, cmd, &ep);
+	rc = server_check(srv, &ep, cmd, headers, ci, v);
+	if (rc != 0)
+		count_refused(&ep, v->reason);
+	return rc;
+}
+
+static void
+reply_verdict(struct evhttp_request *req, const struct access_verdict *v)
+{
+	struct evkeyvalq *out = evhttp_request_get_output_headers(req);
+
+	if (v->challenge)
+		evhttp_add_header(out, "WWW-Authenticate", v->challenge);
+	if (v->allow)
+		evhttp_add_header(out, "Allow", v->allow);
+	if (v->status == 503)
+		evhttp_add_header(out, "Retry-After", "1");
+	http_reply_error(req, v->status, v->message);
 }
 
 static void
@@ -149,11 +174,26 @@ cloudevents_mode(const char *ct, struct source_input *in)
 }
 
 /* POST a source payload: auth, media type, size, JSON, normalize, then queue for commit. */
+/* With header value "true", label every event incidentd_test=true. Returns 0 or -ENOMEM. */
+static int
+ievent_mark_test(struct ievent_vec *events, const char *header)
+{
+	if (header == NULL || strcmp(header, "true") != 0)
+		return 0;
+	for (size_t i = 0; i < events->n; i++)
+		if (json_object_set_new(events->v[i]->labels, "incidentd_test",
+		    json_string("true")) != 0)
+			return -ENOMEM;
+	return 0;
+}
+
+/* POST a source payload (the checks without the body passed): size, signature, JSON,
+ * normalize, then queue for commit. */
 static void
-handle_source(struct server *srv, struct evhttp_request *req, const char *source,
-    source_normalize_fn normalize, const char *owner, const char *repo)
+handle_source(struct server *srv, struct evhttp_request *req, const struct endpoint *ep)
 {
 	struct daemon *dmn = srv->dmn;
+	const char *source = ep->source;
 	const struct config_source *cs = config_find_source(dmn->cfg, source);
 	struct evkeyvalq *hdrs = evhttp_request_get_input_headers(req);
 	struct evbuffer *in = evhttp_request_get_input_buffer(req);
@@ -167,11 +207,6 @@ handle_source(struct server *srv, struct evhttp_request *req, const char *source
 	unsigned char *data;
 	int rc;
 
-	if (cs == NULL || !cs->enabled) {
-		http_reply_error(req, 404, "this source is not enabled in the configuration");
-		count_reject(source, "disabled");
-		return;
-	}
 	if (dmn->draining) {
 		http_reply_error(req, 503, "incidentd is shutting down; retry");
 		count_reject(source, "draining");
@@ -196,13 +231,6 @@ handle_source(struct server *srv, struct evhttp_request *req, const char *source
 		count_reject(source, "unauthorized");
 		return;
 	}
-	if (!content_type_ok(evhttp_find_header(hdrs, "Content-Type"))) {
-		snprintf(err, sizeof(err), "Content-Type must be application/json, not %.100s",
-		    evhttp_find_header(hdrs, "Content-Type"));
-		http_reply_error(req, 415, err);
-		count_reject(source, "unsupported_media_type");
-		return;
-	}
 	if (len == 0) {
 		http_reply_error(req, 400, "empty body: expected a JSON object");
 		count_reject(source, "bad_json");
@@ -217,13 +245,15 @@ handle_source(struct server *srv, struct evhttp_request *req, const char *source
 		return;
 	}
 	struct source_input input = {
-		.body = body, .received_at = util_now_ms(), .path_owner = owner, .path_repo = repo,
+		.body = body, .received_at = util_now_ms(),
+		.path_owner = ep->dispatch ? ep->owner : NULL,
+		.path_repo = ep->dispatch ? ep->repo : NULL,
 		.headers = hdrs,
 	};
 	if (strcmp(source, "cloudevents") == 0)
 		cloudevents_mode(evhttp_find_header(hdrs, "Content-Type"), &input);
 	err[0] = '\0';
-	rc = normalize(&input, &events, err, sizeof(err));
+	rc = ep->normalize(&input, &events, err, sizeof(err));
 	if (rc == -E2BIG) {
 		http_reply_error(req, 413, err[0] ? err : "payload too large");
 		count_reject(source, "too_large");
@@ -235,6 +265,9 @@ handle_source(struct server *srv, struct evhttp_request *req, const char *source
 		count_reject(source, rc == -ENOMEM ? "unavailable" : "invalid_payload");
 		goto out;
 	}
+	/* incidentctl fire: a synthetic event, marked so rules can route it to a test sink */
+	if (ievent_mark_test(&events, evhttp_find_header(hdrs, "X-Incidentd-Test")) != 0)
+		goto nomem;
 	util_sha256_hex(data, len, sha);
 	pr = calloc(1, sizeof(*pr));
 	if (pr == NULL)
@@ -253,23 +286,14 @@ out:
 	json_decref(body);
 }
 
-/* POST /-/reload: reload conf.d like SIGHUP and say how it went. Only from loopback: the
- * endpoint has no credentials of its own. */
+/* POST /-/reload: reload conf.d like SIGHUP and say how it went (server.api_auth, or
+ * loopback clients only without it: see access_check). */
 static void
 handle_reload(struct server *srv, struct evhttp_request *req)
 {
-	struct evhttp_connection *conn = evhttp_request_get_connection(req);
-	char *peer = NULL, err[2048];
-	ev_uint16_t port = 0;
+	char err[2048];
 	int rc;
 
-	if (conn != NULL)
-		evhttp_connection_get_peer(conn, &peer, &port);
-	if (peer == NULL || !(strncmp(peer, "127.", 4) == 0 || strcmp(peer, "::1") == 0 ||
-	    strncmp(peer, "::ffff:127.", 11) == 0)) {
-		http_reply_error(req, 403, "reload is only accepted from loopback (or send SIGHUP)");
-		return;
-	}
 	if (srv->dmn->reload == NULL) {
 		http_reply_error(req, 503, "reload is not available");
 		return;
@@ -329,328 +353,47 @@ handle_metrics(struct evhttp_request *req)
 }
 
 static void
-method_not_allowed(struct evhttp_request *req, const char *allow)
-{
-	evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", allow);
-	http_reply_error(req, 405, "method not allowed");
-}
-
-/* /repos/{owner}/{repo}/dispatches: GitHub's repository_dispatch, as a drop-in. */
-static int
-parse_dispatch_path(const char *path, char *owner, size_t olen, char *repo, size_t rlen)
-{
-	const char *p = path + strlen("/repos/"), *slash, *slash2;
-
-	if (strncmp(path, "/repos/", 7) != 0 || (slash = strchr(p, '/')) == NULL)
-		return -1;
-	slash2 = strchr(slash + 1, '/');
-	if (slash2 == NULL || strcmp(slash2, "/dispatches") != 0 || slash == p ||
-	    slash2 == slash + 1 || (size_t)(slash - p) >= olen ||
-	    (size_t)(slash2 - slash - 1) >= rlen)
-		return -1;
-	snprintf(owner, olen, "%.*s", (int)(slash - p), p);
-	snprintf(repo, rlen, "%.*s", (int)(slash2 - slash - 1), slash + 1);
-	return 0;
-}
-
-static void conn_request_read(struct server *srv, struct evhttp_request *req);
-
-static void
 server_route(struct evhttp_request *req, void *arg)
 {
 	struct server *srv = arg;
 	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
 	const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
 	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
-	int is_get = cmd == EVHTTP_REQ_GET || cmd == EVHTTP_REQ_HEAD;
-	int is_post = cmd == EVHTTP_REQ_POST;
-	char owner[128], repo[128];
+	struct access_verdict v;
+	struct conn_info ci;
+	struct endpoint ep;
 
-	conn_request_read(srv, req);
-	if (path == NULL || *path == '\0')
-		path = "/";
-	if (strcmp(path, "/v1/events/argocd") == 0) {
-		if (is_post)
-			handle_source(srv, req, "argocd", argocd_normalize, NULL, NULL);
-		else
-			method_not_allowed(req, "POST");
-	} else if (strcmp(path, "/v1/events/alertmanager") == 0) {
-		if (is_post)
-			handle_source(srv, req, "alertmanager", alertmanager_normalize, NULL, NULL);
-		else
-			method_not_allowed(req, "POST");
-	} else if (strcmp(path, "/v1/events/flux") == 0) {
-		if (is_post)
-			handle_source(srv, req, "flux", flux_normalize, NULL, NULL);
-		else
-			method_not_allowed(req, "POST");
-	} else if (strcmp(path, "/v1/events") == 0 && is_post) {
-		handle_source(srv, req, "cloudevents", cloudevents_normalize, NULL, NULL);
-	} else if (parse_dispatch_path(path, owner, sizeof(owner), repo, sizeof(repo)) == 0) {
-		if (is_post)
-			handle_source(srv, req, "argocd", argocd_normalize, owner, repo);
-		else
-			method_not_allowed(req, "POST");
-	} else if (strcmp(path, "/-/reload") == 0) {
-		if (is_post)
-			handle_reload(srv, req);
-		else
-			method_not_allowed(req, "POST");
-	} else if (strcmp(path, "/healthz") == 0 || strcmp(path, "/readyz") == 0) {
-		if (is_get)
-			handle_health(srv, req, strcmp(path, "/readyz") == 0);
-		else
-			method_not_allowed(req, "GET, HEAD");
-	} else if (strcmp(path, "/metrics") == 0) {
-		if (is_get)
-			handle_metrics(req);
-		else
-			method_not_allowed(req, "GET, HEAD");
-	} else if (is_post && strncmp(path, "/v1/events/", 11) == 0) {
-		/* a source name that does not exist: say so, rather than 405 of /v1/events/{id} */
-		http_reply_error(req, 404, "unknown source (POST /v1/events/argocd, "
-		    "/v1/events/alertmanager, /v1/events/flux, /v1/events for CloudEvents, or "
-		    "/repos/{owner}/{repo}/dispatches)");
-	} else if (readapi_handles(path)) {
-		if (is_get)
-			readapi_handle(srv->dmn->store, req, path,
-			    uri ? evhttp_uri_get_query(uri) : NULL);
-		else
-			method_not_allowed(req, "GET, HEAD");
-	} else {
+	conns_request_read(srv->conns, req, &ci);
+	endpoint_find(path, cmd, &ep);
+	if (server_check(srv, &ep, cmd, evhttp_request_get_input_headers(req), &ci, &v) != 0) {
+		count_refused(&ep, v.reason);
+		reply_verdict(req, &v);
+		return;
+	}
+	switch (ep.kind) {
+	case EP_SOURCE:
+		handle_source(srv, req, &ep);
+		break;
+	case EP_RELOAD:
+		handle_reload(srv, req);
+		break;
+	case EP_HEALTH:
+	case EP_READY:
+		handle_health(srv, req, ep.kind == EP_READY);
+		break;
+	case EP_METRICS:
+		handle_metrics(req);
+		break;
+	case EP_READAPI:
+		readapi_handle(srv->dmn->store, req, path, uri ? evhttp_uri_get_query(uri) : NULL);
+		break;
+	case EP_OPS:
+		opsapi_handle(srv->dmn, req, path);
+		break;
+	default:
 		http_reply_error(req, 404, "no such endpoint");
+		break;
 	}
-}
-
-/* --- connections: limit, request deadline, lingering close ---------------------------- */
-
-static void
-conns_gauge(const struct server *srv)
-{
-	metrics_set("incidentd_connections_open", NULL, (double)srv->n_conns);
-}
-
-static struct conn *
-conn_find(struct server *srv, const struct bufferevent *bev)
-{
-	struct conn *c;
-
-	TAILQ_FOREACH(c, &srv->conns, entry)
-		if (c->bev == bev)
-			return c;
-	return NULL;
-}
-
-static void
-arm_ms(struct event *ev, int64_t ms)
-{
-	struct timeval tv = { .tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000 };
-
-	evtimer_add(ev, &tv);
-}
-
-/* Close the socket (drops our bufferevent reference) and forget the connection. */
-static void
-conn_finish(struct conn *c)
-{
-	struct server *srv = c->srv;
-
-	TAILQ_REMOVE(&srv->conns, c, entry);
-	srv->n_conns--;
-	conns_gauge(srv);
-	event_free(c->kick);
-	event_free(c->deadline);
-	if (c->in_cb)
-		evbuffer_remove_cb_entry(bufferevent_get_input(c->bev), c->in_cb);
-	bufferevent_setcb(c->bev, NULL, NULL, NULL, NULL);
-	bufferevent_decref(c->bev);
-	free(c);
-}
-
-/* evhttp is freeing the connection (any reason: answered with Connection: close, client
- * gone, timeout, shutdown). It frees the bufferevent right after this returns, so the
- * lingering starts from the kick event. */
-static void
-conn_closed(struct evhttp_connection *evcon, void *arg)
-{
-	struct conn *c = arg;
-
-	(void)evcon;
-	c->evcon = NULL;
-	c->state = CONN_LINGER;
-	event_del(c->deadline);
-	event_active(c->kick, EV_TIMEOUT, 1);
-}
-
-static void
-linger_read(struct bufferevent *bev, void *arg)
-{
-	struct evbuffer *in = bufferevent_get_input(bev);
-
-	(void)arg;
-	evbuffer_drain(in, evbuffer_get_length(in));
-}
-
-static void
-linger_event(struct bufferevent *bev, short what, void *arg)
-{
-	(void)bev;
-	(void)what;  /* EOF, error or the idle timeout: the client is done or gone */
-	conn_finish(arg);
-}
-
-static void
-linger_start(struct conn *c)
-{
-	struct timeval tv = { .tv_sec = LINGER_MS / 1000, .tv_usec = (LINGER_MS % 1000) * 1000 };
-	struct evbuffer *in = bufferevent_get_input(c->bev);
-
-	/* evhttp sent its last answer and shut down our sending side; discard the rest. */
-	evbuffer_drain(in, evbuffer_get_length(in));
-	bufferevent_setcb(c->bev, linger_read, NULL, linger_event, c);
-	bufferevent_set_timeouts(c->bev, &tv, NULL);
-	if (bufferevent_enable(c->bev, EV_READ) != 0) {
-		conn_finish(c);
-		return;
-	}
-	arm_ms(c->deadline, LINGER_MS);
-}
-
-static void
-conn_refuse(struct conn *c)
-{
-	struct server *srv = c->srv;
-	char body[160], msg[512];
-	evutil_socket_t fd = bufferevent_getfd(c->bev);
-	int64_t now = util_now_ms();
-	int n;
-
-	snprintf(body, sizeof(body), "{\"error\":\"too many connections: server.max_connections "
-	    "(%lld) are open; retry\"}\n", (long long)srv->max_conns);
-	n = snprintf(msg, sizeof(msg), "HTTP/1.1 503 Service Unavailable\r\n"
-	    "Content-Type: application/json\r\nRetry-After: 1\r\nConnection: close\r\n"
-	    "Content-Length: %zu\r\n\r\n%s", strlen(body), body);
-	/* a fresh socket: this small answer fits its send buffer; best effort otherwise */
-	if (fd >= 0 && n > 0 && send(fd, msg, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
-		log_debug("server", "503 to a refused connection: %s", strerror(errno));
-	metrics_inc("incidentd_connections_rejected_total", NULL);
-	srv->refused_unlogged++;
-	if (srv->refused_logged_at == 0 || now - srv->refused_logged_at >= REFUSE_LOG_MS) {
-		log_warn("server", "refused %llu connection(s) with 503: server.max_connections "
-		    "(%lld) are open", (unsigned long long)srv->refused_unlogged,
-		    (long long)srv->max_conns);
-		srv->refused_unlogged = 0;
-		srv->refused_logged_at = now;
-	}
-	evhttp_connection_free(c->evcon);  /* calls conn_closed: lingers, then closes */
-}
-
-/* Right after the accept, before any of the connection's I/O: evhttp has made the
- * bufferevent's callback argument its evhttp_connection. */
-static void
-conn_adopt(struct conn *c)
-{
-	bufferevent_event_cb ecb = NULL;
-	void *arg = NULL;
-
-	bufferevent_getcb(c->bev, NULL, NULL, &ecb, &arg);
-	if (ecb == NULL || arg == NULL) {
-		/* evhttp could not set the connection up and already freed it */
-		conn_finish(c);
-		return;
-	}
-	c->evcon = arg;
-	c->state = CONN_OPEN;
-	evhttp_connection_set_closecb(c->evcon, conn_closed, c);
-	if (c->srv->n_conns > c->srv->max_conns)
-		conn_refuse(c);
-}
-
-static void
-conn_kick(evutil_socket_t fd, short what, void *arg)
-{
-	struct conn *c = arg;
-
-	(void)fd;
-	(void)what;
-	if (c->state == CONN_NEW)
-		conn_adopt(c);
-	else if (c->state == CONN_LINGER)
-		linger_start(c);
-}
-
-static void
-conn_deadline(evutil_socket_t fd, short what, void *arg)
-{
-	struct conn *c = arg;
-
-	(void)fd;
-	(void)what;
-	if (c->state != CONN_OPEN) {
-		conn_finish(c);  /* the linger bound */
-		return;
-	}
-	metrics_inc("incidentd_requests_timed_out_total", NULL);
-	log_info("server", "closed a connection whose request did not arrive within "
-	    "server.request_timeout (%lld ms)", (long long)c->srv->request_timeout_ms);
-	evhttp_connection_free(c->evcon);  /* calls conn_closed */
-}
-
-/* Bytes arrived on a connection: the first ones of a request start its deadline. */
-static void
-conn_input(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
-{
-	struct conn *c = arg;
-
-	(void)buf;
-	if (info->n_added > 0 && c->state == CONN_OPEN &&
-	    !evtimer_pending(c->deadline, NULL))
-		arm_ms(c->deadline, c->srv->request_timeout_ms);
-}
-
-/* A request was read completely: its deadline is met. */
-static void
-conn_request_read(struct server *srv, struct evhttp_request *req)
-{
-	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
-	struct conn *c = evcon ? conn_find(srv, evhttp_connection_get_bufferevent(evcon)) :
-	    NULL;
-
-	if (c)
-		event_del(c->deadline);
-}
-
-/* evhttp's bufferevent factory: one per accepted connection. */
-static struct bufferevent *
-conn_new(struct event_base *base, void *arg)
-{
-	struct server *srv = arg;
-	struct conn *c = calloc(1, sizeof(*c));
-
-	if (c == NULL)
-		return NULL;  /* evhttp makes its own bufferevent: served, not counted */
-	c->srv = srv;
-	c->bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
-	c->kick = event_new(base, -1, 0, conn_kick, c);
-	c->deadline = evtimer_new(base, conn_deadline, c);
-	if (c->bev)
-		c->in_cb = evbuffer_add_cb(bufferevent_get_input(c->bev), conn_input, c);
-	if (c->bev == NULL || c->kick == NULL || c->deadline == NULL || c->in_cb == NULL) {
-		if (c->bev)
-			bufferevent_free(c->bev);
-		if (c->kick)
-			event_free(c->kick);
-		if (c->deadline)
-			event_free(c->deadline);
-		free(c);
-		return NULL;
-	}
-	bufferevent_incref(c->bev);
-	TAILQ_INSERT_TAIL(&srv->conns, c, entry);
-	srv->n_conns++;
-	conns_gauge(srv);
-	event_active(c->kick, EV_TIMEOUT, 1);
-	return c->bev;
 }
 
 static int
@@ -679,15 +422,53 @@ split_listen(const char *listen, char *host, size_t hlen, unsigned short *port)
 	return 0;
 }
 
+/* Descriptors kept for everything but client connections: the ledger, plugins' HTTP
+ * connections, agents' pipes, nanomsg sockets, accepted-then-refused connections. */
+static int64_t
+fd_reserve(int64_t limit)
+{
+	int64_t r = limit / 4;
+
+	return r < 64 ? 64 : r > 512 ? 512 : r;
+}
+
+/* server.max_connections, capped below the open-files limit with a reserve. */
+static int64_t
+conn_cap(struct server *srv, int64_t want)
+{
+	struct rlimit rl;
+	int64_t limit, cap;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
+		return want;
+	limit = (int64_t)rl.rlim_cur;
+	cap = limit - fd_reserve(limit);
+	if (cap < 1)
+		cap = 1;
+	if (want <= cap)
+		return want;
+	if (srv->capped_at != cap)
+		log_warn("server", "server.max_connections %lld capped to %lld: the open-files "
+		    "limit is %lld (ulimit -n) and %lld descriptors are kept for the ledger, "
+		    "sinks and agents", (long long)want, (long long)cap, (long long)limit,
+		    (long long)fd_reserve(limit));
+	srv->capped_at = cap;
+	return cap;
+}
+
 void
-server_apply_config(struct server *srv, const struct config *cfg)
+server_apply_config(struct server *srv, const struct config *cfg, struct tls_server *tls)
 {
 	srv->max_body = cfg->max_body_bytes;
-	srv->request_timeout_ms = cfg->request_timeout_ms;
-	srv->max_conns = cfg->max_connections;
+	srv->loopback_listener = config_listen_is_loopback(cfg->listen);
+	if (srv->tls != tls)         /* connections made with it keep it (OpenSSL refcounts) */
+		tls_server_free(srv->tls);
+	srv->tls = tls;
+	conns_apply(srv->conns, conn_cap(srv, cfg->max_connections), cfg->request_timeout_ms,
+	    tls);
 	/* evhttp answers 413 itself, from Content-Length right after the headers, or while a
 	 * chunked body streams in; handle_source() checks again as a second line. Its idle
-	 * timeout closes a connection on which nothing arrives for request_timeout; conn_input
+	 * timeout closes a connection on which nothing arrives for request_timeout; conn.c
 	 * bounds the whole request to request_timeout (a client trickling bytes). */
 	evhttp_set_max_body_size(srv->http, (ev_ssize_t)cfg->max_body_bytes);
 	evhttp_set_max_headers_size(srv->http, 64 * 1024);
@@ -695,8 +476,8 @@ server_apply_config(struct server *srv, const struct config *cfg)
 }
 
 int
-server_new(struct daemon *dmn, const char *listen, struct server **out, char *err,
-    size_t errlen)
+server_new(struct daemon *dmn, const char *listen, struct tls_server *tls,
+    struct server **out, char *err, size_t errlen)
 {
 	struct server *srv = calloc(1, sizeof(*srv));
 	char host[256], shown[300];
@@ -705,17 +486,20 @@ server_new(struct daemon *dmn, const char *listen, struct server **out, char *er
 	socklen_t sl = sizeof(ss);
 	int rc;
 
-	if (srv == NULL)
+	if (srv == NULL) {
+		tls_server_free(tls);
 		return -ENOMEM;
+	}
 	srv->dmn = dmn;
-	TAILQ_INIT(&srv->conns);
+	srv->tls = tls;
 	rc = split_listen(listen, host, sizeof(host), &port);
 	if (rc != 0) {
 		snprintf(err, errlen, "invalid listen address '%s' (expected HOST:PORT)", listen);
 		goto fail;
 	}
 	srv->http = evhttp_new(dmn->base);
-	if (srv->http == NULL) {
+	if (srv->http == NULL || conns_new(dmn->base, srv->http, server_check_head, srv,
+	    &srv->conns) != 0) {
 		rc = -ENOMEM;
 		snprintf(err, errlen, "cannot create the HTTP server");
 		goto fail;
@@ -726,24 +510,22 @@ server_new(struct daemon *dmn, const char *listen, struct server **out, char *er
 	evhttp_set_default_content_type(srv->http, "application/json");
 	/* Not EVHTTP_SERVER_LINGERING_CLOSE: with it evhttp reads a whole oversized body before
 	 * answering 413. It answers at once instead; our connections linger after the close
-	 * (conn_closed) so the client still sees the 413. */
-	evhttp_set_bevcb(srv->http, conn_new, srv);
+	 * (conn.c) so the client still sees the 413. */
 	evhttp_set_gencb(srv->http, server_route, srv);
-	conns_gauge(srv);
-	metrics_add("incidentd_connections_rejected_total", NULL, 0);
-	metrics_add("incidentd_requests_timed_out_total", NULL, 0);
-	server_apply_config(srv, dmn->cfg);
+	server_apply_config(srv, dmn->cfg, tls);
 	srv->sock = evhttp_bind_socket_with_handle(srv->http, host, port);
 	if (srv->sock == NULL) {
 		rc = -EADDRINUSE;
 		snprintf(err, errlen, "cannot listen on %s: %s", listen, strerror(errno));
 		goto fail;
 	}
+	conns_watch_listener(srv->conns, srv->sock);
 	if (getsockname(evhttp_bound_socket_get_fd(srv->sock), (struct sockaddr *)&ss, &sl) == 0)
 		port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
 						      : ((struct sockaddr_in *)&ss)->sin_port);
 	snprintf(shown, sizeof(shown), strchr(host, ':') ? "[%s]:%u" : "%s:%u", host, port);
-	log_info("server", "listening on http://%s", shown);
+	log_info("server", "listening on %s://%s%s", tls ? "https" : "http", shown,
+	    tls && dmn->cfg->tls_client_ca ? " (client certificates required)" : "");
 	*out = srv;
 	return 0;
 fail:
@@ -755,6 +537,7 @@ void
 server_stop_listening(struct server *srv)
 {
 	if (srv && srv->sock) {
+		conns_unwatch_listener(srv->conns);
 		evhttp_del_accept_socket(srv->http, srv->sock);
 		srv->sock = NULL;
 	}
@@ -763,13 +546,13 @@ server_stop_listening(struct server *srv)
 void
 server_destroy(struct server *srv)
 {
-	struct conn *c;
-
 	if (srv == NULL)
 		return;
+	if (srv->conns)
+		conns_unwatch_listener(srv->conns);
 	if (srv->http)
-		evhttp_free(srv->http);  /* closes every connection: conn_closed for each */
-	while ((c = TAILQ_FIRST(&srv->conns)) != NULL)
-		conn_finish(c);
+		evhttp_free(srv->http);  /* closes every connection (conn.c lingers no more) */
+	conns_destroy(srv->conns);
+	tls_server_free(srv->tls);
 	free(srv);
 }

@@ -300,11 +300,21 @@ util_trim_utf8(char *s)
 	return s;
 }
 
+/* mkdir with mode 0750 whatever the umask; an existing directory is left as it is. */
+static int
+make_dir(const char *dir)
+{
+	if (mkdir(dir, 0750) != 0)
+		return errno == EEXIST ? 0 : -errno;
+	return chmod(dir, 0750) != 0 ? -errno : 0;
+}
+
 int
 util_make_parent_dir(const char *path)
 {
 	char dir[4096];
 	char *p;
+	int rc;
 
 	if ((size_t)snprintf(dir, sizeof(dir), "%s", path) >= sizeof(dir))
 		return -ENAMETOOLONG;
@@ -316,11 +326,83 @@ util_make_parent_dir(const char *path)
 		if (*p != '/')
 			continue;
 		*p = '\0';
-		if (mkdir(dir, 0750) != 0 && errno != EEXIST)
-			return -errno;
+		if ((rc = make_dir(dir)) != 0)
+			return rc;
 		*p = '/';
 	}
-	if (mkdir(dir, 0750) != 0 && errno != EEXIST)
-		return -errno;
-	return 0;
+	return make_dir(dir);
+}
+
+/* Length of the valid UTF-8 sequence at s (1 to 4), or 0 when it is not one. */
+static size_t
+utf8_seq(const unsigned char *s, uint32_t *cp)
+{
+	size_t n;
+	uint32_t v, min;
+
+	if (s[0] < 0x80) {
+		*cp = s[0];
+		return 1;
+	}
+	if ((s[0] & 0xe0) == 0xc0) {
+		n = 2, v = s[0] & 0x1f, min = 0x80;
+	} else if ((s[0] & 0xf0) == 0xe0) {
+		n = 3, v = s[0] & 0x0f, min = 0x800;
+	} else if ((s[0] & 0xf8) == 0xf0) {
+		n = 4, v = s[0] & 0x07, min = 0x10000;
+	} else {
+		return 0;
+	}
+	for (size_t i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		v = v << 6 | (s[i] & 0x3f);
+	}
+	if (v < min || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
+		return 0;
+	*cp = v;
+	return n;
+}
+
+char *
+util_escape_text(char *out, size_t outlen, const char *in)
+{
+	const unsigned char *s = (const unsigned char *)in;
+	size_t o = 0;
+
+	if (outlen == 0)
+		return out;
+	while (*s != '\0') {
+		char esc[16];
+		const char *add = esc;
+		size_t n, alen;
+		uint32_t cp = 0;
+
+		n = utf8_seq(s, &cp);
+		if (n == 0) {
+			snprintf(esc, sizeof(esc), "\\x%02x", *s);
+			n = 1;
+		} else if (cp == '\n') {
+			add = "\\n";
+		} else if (cp == '\t') {
+			add = "\\t";
+		} else if (cp == '\r') {
+			add = "\\r";
+		} else if (cp < 0x20 || cp == 0x7f) {
+			snprintf(esc, sizeof(esc), "\\x%02x", (unsigned)cp);
+		} else if ((cp >= 0x80 && cp <= 0x9f) || (cp >= 0x202a && cp <= 0x202e) ||
+		    (cp >= 0x2066 && cp <= 0x2069)) {
+			snprintf(esc, sizeof(esc), "\\u%04x", (unsigned)cp);
+		} else {
+			add = NULL;
+		}
+		alen = add ? strlen(add) : n;
+		if (o + alen >= outlen)
+			break;
+		memcpy(out + o, add ? add : (const char *)s, alen);
+		o += alen;
+		s += n;
+	}
+	out[o] = '\0';
+	return out;
 }

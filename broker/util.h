@@ -50,6 +50,12 @@ char *util_format_new(const char *fmt, ...) __attribute__((format(printf, 1, 2))
  * left as it is. Returns s. */
 char *util_trim_utf8(char *s);
 
+/* Copy in to out (at most outlen bytes with the NUL) so that it is inert on a terminal
+ * and valid UTF-8: control characters (C0, DEL, C1) and the bidirectional-override
+ * characters become escapes ("\n", "\t", "\x1b", "\u202e"), an invalid byte "\xNN";
+ * everything else is kept. Output cut short ends on a whole character. Returns out. */
+char *util_escape_text(char *out, size_t outlen, const char *in);
+
 /* mkdir -p of the directory part of path ("var/db/x.db" -> var/db), mode 0750. Returns 0
  * (also when path has no directory part), -ENAMETOOLONG or -errno of mkdir. */
 int util_make_parent_dir(const char *path);

@@ -31,6 +31,8 @@
 
 #include "store.h"
 #include "rules.h"
+#include "ops.h"
+#include "safeout.h"
 #include "table.h"
 
 #define DEFAULT_DB "./var/incidentd.db"
@@ -62,7 +64,15 @@ static const char usage_text[] =
 "          [--author NAME]                           keep matching events from sinks\n"
 "  silence list [--all]                              active (or all) silences\n"
 "  silence expire ID                                 end a silence now\n"
-"  reload [--url URL]                                reload the daemon's conf.d (like\n"
+"  stats [--since DURATION|TIME]                     incidents per cluster and app, time\n"
+"                                                    to resolve, the noisiest (default 7d)\n"
+"  resolve ID [--comment TEXT] [--author NAME]       resolve an incident by hand (the\n"
+"                                                    sinks told about it get resolve)\n"
+"  retry DELIVERY-ID | retry --failed [--sink NAME]  re-drive failed deliveries\n"
+"  fire --source argocd|alertmanager|flux [--app A] [--cluster C] [--resolve]\n"
+"                                                    a synthetic failure through the\n"
+"                                                    daemon (label incidentd_test=true)\n"
+"  reload [--url URL] [--token-file F]               reload the daemon's conf.d (like\n"
 "                                                    SIGHUP; prints the error if invalid)\n"
 "  tail [--address ADDR] [--json]                    print every event incidentd accepts,\n"
 "                                                    live, until Ctrl-C (one line each:\n"
@@ -581,7 +591,7 @@ out:
 }
 
 static const char *const commands[] = { "events", "event", "incidents", "incident",
-    "deliveries", "explain", "silence", "tail" };
+    "deliveries", "explain", "silence", "tail", "stats" };
 
 static int
 run_command(struct ctl *c, int argc, char **argv)
@@ -600,8 +610,18 @@ run_command(struct ctl *c, int argc, char **argv)
 		return ctl_explain(c->st, argc, argv, c->json);
 	if (strcmp(argv[0], "silence") == 0)
 		return ctl_silence(c->st, argc, argv, c->json);
+	if (strcmp(argv[0], "stats") == 0)
+		return ctl_stats(c->st, argc, argv, c->json);
 	return cmd_deliveries(c, argc, argv);
 }
+
+/* Commands that talk to the daemon's API (ops.h). */
+static const struct {
+	const char *name;
+	int (*fn)(int argc, char **argv, bool json);
+} api_verbs[] = {
+	{ "resolve", ctl_resolve }, { "retry", ctl_retry }, { "fire", ctl_fire },
+};
 
 int
 main(int argc, char **argv)
@@ -619,6 +639,10 @@ main(int argc, char **argv)
 	bool known = false;
 	int ch, rc;
 
+	if (safeout_install() != 0) {
+		fprintf(stderr, "incidentctl: out of memory\n");
+		return EXIT_FAILURE;
+	}
 	env = getenv("INCIDENTD_DB");
 	c.db = env && *env ? env : DEFAULT_DB;
 	opterr = 0;
@@ -650,6 +674,16 @@ main(int argc, char **argv)
 		optind = 0;
 		opterr = 0;
 		return ctl_reload(argc - first, argv + first);
+	}
+	for (size_t i = 0; i < sizeof(api_verbs) / sizeof(api_verbs[0]); i++) {
+		/* operator verbs act through the running daemon, not on the ledger */
+		if (strcmp(argv[optind], api_verbs[i].name) == 0) {
+			int first = optind;
+
+			optind = 0;
+			opterr = 0;
+			return api_verbs[i].fn(argc - first, argv + first, c.json);
+		}
 	}
 	if (strcmp(argv[optind], "rules") == 0) {
 		/* offline: no ledger needed */

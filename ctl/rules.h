@@ -23,8 +23,9 @@ int ctl_explain(struct store *st, int argc, char **argv, bool json);
  * Returns the process exit status. */
 int ctl_silence(struct store *st, int argc, char **argv, bool json);
 
-/* `incidentctl reload [--url URL]`: POST /-/reload to the daemon (default $INCIDENTD_URL,
- * else http://127.0.0.1:9740). argv[0] is "reload". Returns the process exit status. */
+/* `incidentctl reload [--url URL] [--token-file FILE]`: POST /-/reload to the daemon with
+ * server.api_auth's credentials (api.h). argv[0] is "reload". Returns the process exit
+ * status. */
 int ctl_reload(int argc, char **argv);
 
 #endif

@@ -14,6 +14,7 @@
 struct ctx {
 	char *err;
 	size_t errlen;
+	size_t common_copied;   /* bytes of commonLabels/commonAnnotations the alerts lacked */
 };
 
 /* What every alert of one body shares (all borrowed from the body, except context). */
@@ -99,6 +100,22 @@ opt_time(struct ctx *c, const json_t *obj, const char *where, const char *key, i
 		*set = true;
 	}
 	return 0;
+}
+
+/* Bytes of the string members of common that own (may be NULL) lacks: what overlaying
+ * common under own copies into one event. */
+static size_t
+common_only_bytes(const json_t *common, const json_t *own)
+{
+	const char *k;
+	json_t *v;
+	size_t n = 0;
+
+	json_object_foreach((json_t *)common, k, v) {
+		if (json_is_string(v) && json_object_get(own, k) == NULL)
+			n += strlen(k) + json_string_length(v);
+	}
+	return n;
 }
 
 /* Copy the string members of src (may be NULL) into dst, replacing what dst has;
@@ -204,8 +221,9 @@ out:
 	return rc;
 }
 
-/* The body without alerts[]: what each event's payload carries besides its own alert.
- * Values are shared with the body by reference. Returns a new object or NULL (no memory). */
+/* The body without alerts[]: what each event's payload carries besides its own "alert"
+ * (a top-level "alert" member would be replaced by it, so it is left out). Values are
+ * shared with the body by reference. Returns a new object or NULL (no memory). */
 static json_t *
 context_new(const json_t *body)
 {
@@ -215,7 +233,8 @@ context_new(const json_t *body)
 	if (ctx == NULL)
 		return NULL;
 	json_object_foreach((json_t *)body, k, v) {
-		if (strcmp(k, "alerts") != 0 && json_object_set(ctx, k, v) != 0) {
+		if (strcmp(k, "alerts") != 0 && strcmp(k, "alert") != 0 &&
+		    json_object_set(ctx, k, v) != 0) {
 			json_decref(ctx);
 			return NULL;
 		}
@@ -290,6 +309,18 @@ alert_to_event(struct ctx *c, const struct source_input *in, const struct common
 		goto out;
 	if (status == NULL)
 		status = cm->status ? cm->status : "firing";
+	/* Alertmanager's common maps are what every alert has anyway; keys only they hold are
+	 * copied into every event, so they are bounded (no amplification of one large key) */
+	c->common_copied += common_only_bytes(cm->labels, labels) +
+	    common_only_bytes(cm->annotations, annotations);
+	if (c->common_copied > ALERTMANAGER_MAX_COMMON_COPY) {
+		snprintf(c->err, c->errlen, "commonLabels/commonAnnotations hold members the alerts "
+		    "lack, which would be copied into every alert's event (over %d bytes at "
+		    "alerts[%zu]); Alertmanager's common maps only repeat what each alert has",
+		    ALERTMANAGER_MAX_COMMON_COPY, idx);
+		rc = -E2BIG;
+		goto out;
+	}
 
 	rc = -ENOMEM;
 	if ((ev = ievent_new("alertmanager")) == NULL)
@@ -323,6 +354,7 @@ alert_to_event(struct ctx *c, const struct source_input *in, const struct common
 	    json_object_set(payload, "alert", (json_t *)alert) != 0)
 		goto out;
 	ev->payload = payload;
+	ev->payload_shared = json_incref(cm->context);
 	payload = NULL;
 	if (ievent_vec_push(out, ev) != 0)
 		goto out;

@@ -39,16 +39,21 @@ int argocd_normalize(const struct source_input *in, struct ievent_vec *out, char
 
 /* Most alerts alertmanager_normalize() takes from one body. */
 #define ALERTMANAGER_MAX_ALERTS 10000
+/* Most bytes of commonLabels/commonAnnotations members that the alerts themselves lack
+ * and that one body may make the normalizer copy into its events, all alerts together. */
+#define ALERTMANAGER_MAX_COMMON_COPY (1024 * 1024)
 
 /* sources/alertmanager.c: an Alertmanager webhook body (payload version 4; version "3" and
  * bodies without fingerprint or groupKey too): one event per alert, in body order. Per
  * event: labels = commonLabels overlaid by the alert's labels, annotations likewise (plus
  * "generatorURL" unless an annotation has that name), fingerprint = the alert's or a
  * SHA-256 of its sorted labels, payload = a new object holding the body's top-level
- * members except alerts[] (shared by reference with in->body) plus "alert" (the alert
- * object). Returns 0, -EINVAL (an empty alerts[] is "no alerts"; a bad alert is named by
- * its index, "alerts[2]: ..."), -E2BIG over ALERTMANAGER_MAX_ALERTS alerts, or -ENOMEM;
- * on error nothing is appended to out. */
+ * members except alerts[] and alert (shared by reference with in->body) plus "alert" (the
+ * alert object), payload_shared = one object of those shared members, the same for every
+ * event of the body. Returns 0, -EINVAL (an empty alerts[] is "no alerts"; a bad alert is
+ * named by its index, "alerts[2]: ..."), -E2BIG over ALERTMANAGER_MAX_ALERTS alerts or over
+ * ALERTMANAGER_MAX_COMMON_COPY bytes of common members the alerts lack, or -ENOMEM; on
+ * error nothing is appended to out. */
 int alertmanager_normalize(const struct source_input *in, struct ievent_vec *out,
     char *err, size_t errlen);
 

@@ -111,10 +111,48 @@ static const char migration_v4[] =
 "CREATE INDEX deliveries_active ON deliveries(incident_id, sink, id)\n"
 "  WHERE state IN ('blocked', 'pending', 'running');\n";
 
-/* v5: a sink's note on its running delivery (host->note), e.g. the pid of the agent the
+/* v5: requests. One row per accepted request body: idempotent ingest looks requests up
+ * (one row, not one per event), and what a request's events share (Alertmanager's
+ * top-level fields) is stored once there instead of in every event's payload. */
+static const char migration_v5[] =
+"CREATE TABLE requests (\n"
+"  id             INTEGER PRIMARY KEY,\n"
+"  source         TEXT NOT NULL,     -- argocd, alertmanager, ...\n"
+"  received_at    TEXT NOT NULL,\n"
+"  payload_sha256 TEXT NOT NULL,     -- hex SHA-256 of the body (idempotent ingest)\n"
+"  shared         TEXT               -- JSON object: the payload members every event of the\n"
+"                                    -- request shares, or NULL; an event's payload is this\n"
+"                                    -- object plus the members in events.payload\n"
+");\n"
+"CREATE INDEX requests_dedup ON requests(source, payload_sha256, received_at);\n"
+"ALTER TABLE events ADD COLUMN request_id INTEGER REFERENCES requests(id);\n"
+"  -- the request the event came in; NULL for events stored before schema 5\n"
+"CREATE INDEX events_request ON events(request_id);\n";
+
+/* v6: inhibition (inhibit_rules): which firing incidents inhibit, per rule and per value
+ * of the rule's equal fields. */
+static const char migration_v6[] =
+"CREATE TABLE inhibitors (\n"
+"  rule        TEXT NOT NULL,     -- the inhibit rule as written (JSON), stable across reloads\n"
+"  incident_id TEXT NOT NULL REFERENCES incidents(id), -- a firing incident matching its\n"
+"                                 -- source matchers\n"
+"  equal_key   TEXT NOT NULL,     -- JSON array: the incident's values of the equal fields\n"
+"  since       TEXT NOT NULL,\n"
+"  PRIMARY KEY (rule, incident_id)\n"
+");\n"
+"CREATE INDEX inhibitors_equal ON inhibitors(rule, equal_key);\n"
+"CREATE INDEX inhibitors_incident ON inhibitors(incident_id);\n";
+
+/* v7: operators re-drive failed deliveries (incidentctl retry): give-up is counted from
+ * the last such retry. */
+static const char migration_v7[] =
+"ALTER TABLE deliveries ADD COLUMN retried_at TEXT;\n"
+"  -- when an operator last re-drove it (incidentctl retry); give_up_after counts from here\n";
+
+/* v8: a sink's note on its running delivery (host->note), e.g. the pid of the agent the
  * copilot_runner started, so that after a crash the run is finished (recover), not
  * started a second time. */
-static const char migration_v5[] =
+static const char migration_v8[] =
 "ALTER TABLE deliveries ADD COLUMN note TEXT;\n"
 "  -- JSON object the sink recorded while the delivery ran, or NULL; never a secret\n";
 
@@ -124,6 +162,9 @@ const char *const store_migrations[] = {
 	migration_v3,
 	migration_v4,
 	migration_v5,
+	migration_v6,
+	migration_v7,
+	migration_v8,
 };
 
 const size_t store_n_migrations = sizeof(store_migrations) / sizeof(store_migrations[0]);

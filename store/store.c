@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <unistd.h>
 
 /* Every statement, indexed by enum store_stmt_id. Optional filters are written as
  * "(?N IS NULL OR col = ?N)" so each query is prepared once. */
@@ -22,14 +23,18 @@ static const char *const store_sql[STMT__COUNT] = {
 	[STMT_ROLLBACK_TO] = "ROLLBACK TO req",
 	[STMT_USER_VERSION] = "PRAGMA user_version",
 	[STMT_FIND_DUP] =
-	    "SELECT id FROM events WHERE source = ?1 AND payload_sha256 = ?2"
-	    " AND received_at >= ?3 ORDER BY id",
+	    "SELECT e.id FROM requests AS r JOIN events AS e ON e.request_id = r.id"
+	    " WHERE r.source = ?1 AND r.payload_sha256 = ?2 AND r.received_at >= ?3"
+	    " ORDER BY e.id",
 	[STMT_INSERT_EVENT] =
 	    "INSERT INTO events (id, source, type, status, severity, cluster, namespace, app,"
 	    " revision, repo_url, summary, message, fingerprint, incident_id, occurred_at,"
-	    " received_at, payload_sha256, event, payload)"
+	    " received_at, request_id, event, payload)"
 	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,"
 	    " ?17, ?18, ?19)",
+	[STMT_INSERT_REQUEST] =
+	    "INSERT INTO requests (source, received_at, payload_sha256, shared)"
+	    " VALUES (?1, ?2, ?3, ?4)",
 	[STMT_INC_BY_KEY] =
 	    "SELECT " INCIDENT_COLUMNS " FROM incidents WHERE key = ?1"
 	    " ORDER BY opened_at DESC, id DESC LIMIT 1",
@@ -71,6 +76,20 @@ static const char *const store_sql[STMT__COUNT] = {
 	    " last_error = 'dependency ' || depends_on ||"
 	    " CASE WHEN depends_on = ?1 THEN ' failed' ELSE ' cancelled' END"
 	    " WHERE state = 'blocked' AND id IN (SELECT id FROM chain)",
+	[STMT_DEL_RETRY] =
+	    "UPDATE deliveries SET state = 'pending', next_attempt_at = ?2, updated_at = ?2,"
+	    " retried_at = ?2, last_status = 'retry', last_error = 'retried by an operator'"
+	    " WHERE id = ?1 AND state = 'failed'",
+	/* the chain the failure cancelled (see STMT_DEL_RELEASE_FAIL) waits again */
+	[STMT_DEL_RETRY_CHAIN] =
+	    "WITH RECURSIVE chain(id) AS (SELECT id FROM deliveries WHERE depends_on = ?1"
+	    " UNION SELECT d.id FROM deliveries d JOIN chain c ON d.depends_on = c.id)"
+	    " UPDATE deliveries SET state = 'blocked', updated_at = ?2, last_error = NULL"
+	    " WHERE state = 'cancelled' AND (last_error LIKE 'dependency % failed'"
+	    " OR last_error LIKE 'dependency % cancelled') AND id IN (SELECT id FROM chain)",
+	[STMT_DEL_FAILED_IDS] =
+	    "SELECT id FROM deliveries WHERE state = 'failed' AND (?1 IS NULL OR sink = ?1)"
+	    " ORDER BY id",
 	[STMT_DEL_REQUEUE] =
 	    "UPDATE deliveries SET state = 'pending' WHERE state = 'running'",
 	[STMT_DEL_RUNNING] =
@@ -94,6 +113,15 @@ static const char *const store_sql[STMT__COUNT] = {
 	[STMT_SILENCE_EXPIRE] =
 	    "UPDATE silences SET expired_at = ?2 WHERE id = ?1 AND expired_at IS NULL"
 	    " AND ends_at > ?2",
+	[STMT_INHIBITOR_SET] =
+	    "INSERT INTO inhibitors (rule, incident_id, equal_key, since) VALUES (?1, ?2, ?3, ?4)"
+	    " ON CONFLICT (rule, incident_id) DO UPDATE SET equal_key = excluded.equal_key",
+	[STMT_INHIBITOR_CLEAR] = "DELETE FROM inhibitors WHERE rule = ?1 AND incident_id = ?2",
+	[STMT_INHIBITOR_CLEAR_ALL] = "DELETE FROM inhibitors WHERE incident_id = ?1",
+	[STMT_INHIBITOR_FIND] =
+	    "SELECT i.incident_id, n.key FROM inhibitors AS i JOIN incidents AS n"
+	    " ON n.id = i.incident_id WHERE i.rule = ?1 AND i.equal_key = ?2"
+	    " AND i.incident_id != ?3 AND n.state = 'firing' ORDER BY i.since LIMIT 1",
 	/* newest first: the first rows answer (stop early), whatever the history's length */
 	[STMT_DEL_HISTORY] =
 	    "SELECT action, state, updated_at FROM deliveries WHERE incident_id = ?1"
@@ -110,8 +138,9 @@ static const char *const store_sql[STMT__COUNT] = {
 	    " received_at, incident_id FROM events WHERE (?1 IS NULL OR id < ?1)"
 	    " AND (?2 IS NULL OR source = ?2) AND (?3 IS NULL OR incident_id = ?3)"
 	    " ORDER BY id DESC LIMIT ?4",
-	[STMT_EVENT_GET] = "SELECT event, payload, incident_id, status, summary FROM events"
-	    " WHERE id = ?1",
+	[STMT_EVENT_GET] = "SELECT e.event, e.payload, e.incident_id, e.status, e.summary,"
+	    " r.shared FROM events AS e LEFT JOIN requests AS r ON r.id = e.request_id"
+	    " WHERE e.id = ?1",
 	[STMT_DECISIONS_BY_EVENT] =
 	    "SELECT seq, step, outcome, detail, at FROM decisions WHERE event_id = ?1"
 	    " ORDER BY seq, id",
@@ -135,6 +164,20 @@ static const char *const store_sql[STMT__COUNT] = {
 	    "SELECT " DELIVERY_COLUMNS " FROM deliveries WHERE (?1 IS NULL OR id < ?1)"
 	    " AND (?2 IS NULL OR incident_id = ?2) AND (?3 IS NULL OR state = ?3)"
 	    " AND (?4 = 0 OR state = 'failed') ORDER BY id DESC LIMIT ?5",
+	[STMT_STATS_TOTALS] =
+	    "SELECT count(*), coalesce(sum(state = 'firing'), 0) FROM incidents"
+	    " WHERE opened_at >= ?1",
+	[STMT_STATS_BY_APP] =
+	    "SELECT cluster, app, count(*) AS incidents, sum(event_count) AS events,"
+	    " sum(state = 'firing') AS firing FROM incidents WHERE opened_at >= ?1"
+	    " GROUP BY cluster, app ORDER BY incidents DESC, events DESC LIMIT 50",
+	[STMT_STATS_RESOLVE_TIMES] =
+	    "SELECT CAST(round((julianday(resolved_at) - julianday(opened_at)) * 86400000)"
+	    " AS INTEGER) AS ms FROM incidents WHERE opened_at >= ?1 AND resolved_at IS NOT NULL"
+	    " ORDER BY ms",
+	[STMT_STATS_NOISIEST] =
+	    "SELECT id, key, state, event_count, opened_at FROM incidents WHERE opened_at >= ?1"
+	    " ORDER BY event_count DESC, id DESC LIMIT 10",
 };
 
 int
@@ -478,6 +521,25 @@ store_configure_sqlite(void)
 	(void)sqlite3_config(SQLITE_CONFIG_PAGECACHE, NULL, 0, 0);
 }
 
+/* The ledger and its WAL and shared-memory files are readable by their owner only (SQLite
+ * creates the WAL and SHM files with the database file's mode). Ledgers made by older
+ * versions are tightened too; a file that is not ours is left alone. */
+static void
+restrict_files(const char *path)
+{
+	static const char *const suffixes[] = { "", "-wal", "-shm" };
+	char name[4096];
+	struct stat sb;
+
+	for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
+		if ((size_t)snprintf(name, sizeof(name), "%s%s", path, suffixes[i]) >= sizeof(name))
+			return;
+		if (stat(name, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_uid == geteuid() &&
+		    (sb.st_mode & 077) != 0)
+			(void)chmod(name, sb.st_mode & 0700);
+	}
+}
+
 int
 store_open(const char *path, struct store **out, char *err, size_t errlen)
 {
@@ -506,6 +568,7 @@ store_open(const char *path, struct store **out, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot open %s: %s", path, store_last_error(st));
 		goto out;
 	}
+	restrict_files(path);
 	sqlite3_extended_result_codes(st->db, 1);
 	sqlite3_busy_timeout(st->db, 5000);
 	rc = run_pragma(st, "PRAGMA journal_mode = WAL", mode, sizeof(mode));

@@ -16,7 +16,7 @@
 
 #include "event.h"
 
-#define STORE_SCHEMA_VERSION 5
+#define STORE_SCHEMA_VERSION 8
 
 struct store;
 
@@ -59,6 +59,8 @@ struct delivery {
 	json_t *result;        /* sink's result object or NULL (owned) */
 	int64_t depends_on;    /* delivery id, 0 if none */
 	bool requires_firing;  /* a `for` window: only if the incident still fires when due */
+	int64_t retried_at;    /* an operator re-drove it then (0 = never): give-up counts
+	                        * from here instead of created_at */
 	char *note;            /* JSON object text the sink noted while it ran, or NULL */
 };
 
@@ -97,14 +99,23 @@ int store_savepoint(struct store *st);          /* SAVEPOINT req */
 int store_release(struct store *st);            /* RELEASE req */
 int store_rollback_savepoint(struct store *st); /* ROLLBACK TO req; RELEASE req */
 
-/* Idempotent ingest: find events of source with this payload digest received at or after
- * since_ms. Returns 0 and a new JSON array of event ids (possibly empty) in *ids. */
+/* Idempotent ingest: the events of a request from source with this payload digest received
+ * at or after since_ms. Returns 0 and a new JSON array of event ids (possibly empty) in
+ * *ids. */
 int store_find_duplicate(struct store *st, const char *source, const char *payload_sha256,
     int64_t since_ms, json_t **ids);
 
-/* Insert one event (normalized columns, the event JSON and the raw payload).
- * incident_id may be NULL. Returns 0, or -EEXIST if the id exists. */
-int store_insert_event(struct store *st, const struct ievent *ev, const char *payload_sha256,
+/* Record one accepted request: source, when, the body's digest, and shared (borrowed, may
+ * be NULL): the payload members its events share, stored once. Sets *id. Returns 0 or a
+ * negative errno. */
+int store_insert_request(struct store *st, const char *source, int64_t received_at,
+    const char *payload_sha256, const json_t *shared, int64_t *id);
+
+/* Insert one event (normalized columns, the event JSON and its payload) of request
+ * request_id (> 0). When ev->payload_shared is set, the row keeps only the payload members
+ * that are not shared (the request row has those). incident_id may be NULL. Returns 0, or
+ * -EEXIST if the id exists. */
+int store_insert_event(struct store *st, const struct ievent *ev, int64_t request_id,
     const char *incident_id);
 
 /* Load the incident with this key into *out (caller frees with incident_clear()).
@@ -159,6 +170,22 @@ int store_silence_list(struct store *st, int64_t now, bool all, json_t **out);
 /* End a silence now. Returns 0, -ENOENT (no such active silence) or -errno. */
 int store_silence_expire(struct store *st, const char *id, int64_t now);
 
+/* Inhibition. The firing incident incident_id matches inhibit rule `rule` (its id text)
+ * with these equal values (a JSON array text): record it, replacing what it had for the
+ * rule. Returns 0 or -errno. */
+int store_inhibitor_set(struct store *st, const char *rule, const char *incident_id,
+    const char *equal_key, int64_t now);
+
+/* incident_id no longer inhibits under rule (rule NULL: under any rule). Returns 0 or
+ * -errno. */
+int store_inhibitor_clear(struct store *st, const char *rule, const char *incident_id);
+
+/* A firing incident other than exclude_id that inhibits under rule with equal_key: its id
+ * into id_out (UTIL_ID_LEN + 1 bytes) and its key (a new string, caller frees) into
+ * *key_out. Returns 0, -ENOENT when none does, or -errno. */
+int store_inhibitor_find(struct store *st, const char *rule, const char *equal_key,
+    const char *exclude_id, char *id_out, char **key_out);
+
 /* Incidents of route opened at or after since, storm summaries ("storm/...") not counted.
  * Returns 0 and *n, or -errno. */
 int store_count_route_incidents(struct store *st, const char *route, int64_t since,
@@ -175,6 +202,17 @@ int store_next_due_time(struct store *st, int64_t *when);
 /* Deliveries BLOCKED on dependency dep_id become PENDING (due now) when ok, else CANCELLED
  * with last_error "dependency <id> failed". Returns 0. */
 int store_release_dependents(struct store *st, int64_t dep_id, bool ok, int64_t now);
+
+/* An operator re-drives failed delivery id: it becomes PENDING, due at now (its attempts
+ * kept, give-up counted from now), and the deliveries its failure cancelled (chained with
+ * `after:`) are BLOCKED behind it again. Returns 0, -ENOENT (no such delivery), -EINVAL
+ * (it is not failed; *state_out says what it is) or -errno. */
+int store_retry_delivery(struct store *st, int64_t id, int64_t now,
+    enum delivery_state *state_out);
+
+/* Every failed delivery (of sink, when not NULL) as store_retry_delivery(), oldest first.
+ * Sets *n to how many. Returns 0 or -errno. */
+int store_retry_failed(struct store *st, const char *sink, int64_t now, int *n);
 
 /* At start-up: deliveries left RUNNING by a crash become PENDING again. *n gets the count. */
 int store_requeue_running(struct store *st, int *n);
@@ -231,6 +269,13 @@ int store_list_incidents(struct store *st, const struct store_query *q, json_t *
 /* One incident with its "events" (ids, newest first, at most 100), "deliveries" and
  * "decisions". Returns -ENOENT if absent. */
 int store_incident_json(struct store *st, const char *id, json_t **out);
+
+/* Statistics of the incidents opened at or after since (ms): {"since", "incidents",
+ * "firing", "resolved", "by_app": [{cluster, app, incidents, events, firing}] (most
+ * incidents first, at most 50), "time_to_resolve_ms": {"count", "p50", "p90"} (resolved
+ * ones), "noisiest": [{id, key, state, event_count, opened_at}] (at most 10, most events
+ * first)} as a new reference in *out. Returns 0 or -errno. */
+int store_stats(struct store *st, int64_t since, json_t **out);
 
 /* Deliveries, newest first: array of objects with every column; state as its name. */
 int store_list_deliveries(struct store *st, const struct store_query *q, json_t **out);

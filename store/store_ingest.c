@@ -1,6 +1,7 @@
 /* store_ingest.c - the write side of ingest: events, duplicate detection, incidents
  * and the decision trace. */
 #include "store_int.h"
+#include "payload.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -42,7 +43,32 @@ out:
 }
 
 int
-store_insert_event(struct store *st, const struct ievent *ev, const char *payload_sha256,
+store_insert_request(struct store *st, const char *source, int64_t received_at,
+    const char *payload_sha256, const json_t *shared, int64_t *id)
+{
+	sqlite3_stmt *s = NULL;
+	char *text = NULL;
+	int rc;
+
+	if (shared != NULL && (text = json_dumps(shared, JSON_COMPACT)) == NULL)
+		return -ENOMEM;
+	rc = store_stmt(st, STMT_INSERT_REQUEST, &s);
+	if (rc != 0)
+		goto out;
+	store_bind_text(s, 1, source);
+	store_bind_time(s, 2, received_at);
+	store_bind_text(s, 3, payload_sha256);
+	store_bind_text(s, 4, text);
+	rc = store_step_done(st, s);
+	if (rc == 0)
+		*id = sqlite3_last_insert_rowid(st->db);
+out:
+	free(text);
+	return rc;
+}
+
+int
+store_insert_event(struct store *st, const struct ievent *ev, int64_t request_id,
     const char *incident_id)
 {
 	sqlite3_stmt *s = NULL;
@@ -59,11 +85,8 @@ store_insert_event(struct store *st, const struct ievent *ev, const char *payloa
 		}
 		event_json = event_text;
 	}
-	if (ev->payload != NULL &&
-	    (payload_text = json_dumps(ev->payload, JSON_COMPACT | JSON_ENCODE_ANY)) == NULL) {
-		rc = -ENOMEM;
+	if ((rc = payload_own_text(ev, &payload_text)) != 0)
 		goto out;
-	}
 	rc = store_stmt(st, STMT_INSERT_EVENT, &s);
 	if (rc != 0)
 		goto out;
@@ -83,7 +106,10 @@ store_insert_event(struct store *st, const struct ievent *ev, const char *payloa
 	store_bind_text(s, 14, incident_id);
 	store_bind_time(s, 15, ev->occurred_at ? ev->occurred_at : ev->received_at);
 	store_bind_time(s, 16, ev->received_at);
-	store_bind_text(s, 17, payload_sha256);
+	if (request_id > 0)
+		sqlite3_bind_int64(s, 17, request_id);
+	else
+		sqlite3_bind_null(s, 17);
 	store_bind_text(s, 18, event_json);
 	store_bind_text(s, 19, payload_text);
 	rc = store_step_done(st, s);

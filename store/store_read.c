@@ -1,5 +1,6 @@
 /* store_read.c - the read side: JSON views for incidentctl and the HTTP read API. */
 #include "store_int.h"
+#include "payload.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -59,12 +60,22 @@ set_new(json_t *obj, const char *key, json_t *v)
 	return json_object_set_new(obj, key, v) == 0 ? 0 : -ENOMEM;
 }
 
+/* An event's payload from its row (columns 1: own payload, 5: the request's shared
+ * members), joined (payload.h). */
+static int
+row_payload_text(sqlite3_stmt *s, char **out)
+{
+	return payload_join_text((const char *)sqlite3_column_text(s, 5),
+	    (const char *)sqlite3_column_text(s, 1), out);
+}
+
 int
 store_event_json(struct store *st, const char *id, json_t **out)
 {
 	sqlite3_stmt *s = NULL;
 	json_t *obj = NULL, *v;
 	const char *text;
+	char *payload = NULL;
 	int rc;
 
 	*out = NULL;
@@ -91,9 +102,10 @@ store_event_json(struct store *st, const char *id, json_t **out)
 			goto out;
 		}
 	}
-	text = (const char *)sqlite3_column_text(s, 1);
-	v = text ? json_loads(text, JSON_DECODE_ANY, NULL) : json_null();
-	if ((rc = set_new(obj, "payload", v ? v : json_string(text))) != 0)
+	if ((rc = row_payload_text(s, &payload)) != 0)
+		goto out;
+	v = payload ? json_loads(payload, JSON_DECODE_ANY, NULL) : json_null();
+	if ((rc = set_new(obj, "payload", v ? v : json_string(payload))) != 0)
 		goto out;
 	text = (const char *)sqlite3_column_text(s, 2);
 	if ((rc = set_new(obj, "incident_id", text ? json_string(text) : json_null())) != 0)
@@ -108,6 +120,7 @@ store_event_json(struct store *st, const char *id, json_t **out)
 		goto out;
 out:
 	store_stmt_done(s);
+	free(payload);
 	if (rc != 0) {
 		json_decref(obj);
 		return rc;
@@ -231,9 +244,9 @@ store_event_text(struct store *st, const char *id, char **out, char **status,
     char **summary)
 {
 	sqlite3_stmt *s = NULL;
-	const char *ev, *payload;
+	const char *ev;
+	char *payload = NULL, *buf;
 	size_t elen, plen, len;
-	char *buf;
 	int rc;
 
 	*out = NULL;
@@ -255,9 +268,8 @@ store_event_text(struct store *st, const char *id, char **out, char **status,
 		goto out;
 	}
 	/* The stored event text is a compact JSON object written by ievent_to_json(), and
-	 * the payload column valid JSON: splice instead of parsing both again. */
+	 * the payload valid JSON: splice instead of parsing both again. */
 	ev = (const char *)sqlite3_column_text(s, 0);
-	payload = (const char *)sqlite3_column_text(s, 1);
 	elen = ev ? strlen(ev) : 0;
 	while (elen > 0 && (ev[elen - 1] == ' ' || ev[elen - 1] == '\n'))
 		elen--;
@@ -265,6 +277,8 @@ store_event_text(struct store *st, const char *id, char **out, char **status,
 		rc = -EIO;
 		goto out;
 	}
+	if ((rc = row_payload_text(s, &payload)) != 0)
+		goto out;
 	plen = payload ? strlen(payload) : 4;
 	len = elen + plen + 16;
 	buf = malloc(len);
@@ -283,5 +297,91 @@ store_event_text(struct store *st, const char *id, char **out, char **status,
 	rc = 0;
 out:
 	store_stmt_done(s);
+	free(payload);
+	return rc;
+}
+
+/* The value at quantile q (0..1) of the sorted array a of n > 0 (nearest rank). */
+static json_int_t
+quantile(const json_int_t *a, size_t n, double q)
+{
+	size_t i = (size_t)(q * (double)n + 0.999999);
+
+	return a[i == 0 ? 0 : (i > n ? n : i) - 1];
+}
+
+int
+store_stats(struct store *st, int64_t since, json_t **out)
+{
+	sqlite3_stmt *s = NULL;
+	json_t *o = NULL, *by_app = NULL, *noisy = NULL, *ttr = NULL;
+	json_int_t *ms = NULL, *grown, firing = 0, total = 0;
+	size_t n = 0, cap = 0;
+	char when[UTIL_TIME_LEN];
+	int rc;
+
+	*out = NULL;
+	if ((rc = store_stmt(st, STMT_STATS_TOTALS, &s)) != 0)
+		goto out;
+	store_bind_time(s, 1, since);
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		total = sqlite3_column_int64(s, 0);
+		firing = sqlite3_column_int64(s, 1);
+		rc = 0;
+	} else {
+		rc = store_error(st, rc);
+	}
+	store_stmt_done(s);
+	s = NULL;
+	if (rc != 0)
+		goto out;
+	if ((rc = store_stmt(st, STMT_STATS_BY_APP, &s)) != 0)
+		goto out;
+	store_bind_time(s, 1, since);
+	if ((rc = store_rows_json(st, s, &by_app)) != 0)
+		goto out;
+	if ((rc = store_stmt(st, STMT_STATS_NOISIEST, &s)) != 0)
+		goto out;
+	store_bind_time(s, 1, since);
+	if ((rc = store_rows_json(st, s, &noisy)) != 0)
+		goto out;
+	if ((rc = store_stmt(st, STMT_STATS_RESOLVE_TIMES, &s)) != 0)
+		goto out;
+	store_bind_time(s, 1, since);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (n == cap) {
+			cap = cap ? cap * 2 : 256;
+			if ((grown = realloc(ms, cap * sizeof(*ms))) == NULL) {
+				rc = -ENOMEM;
+				goto out;
+			}
+			ms = grown;
+		}
+		ms[n++] = sqlite3_column_int64(s, 0);
+	}
+	rc = rc == SQLITE_DONE ? 0 : store_error(st, rc);
+	store_stmt_done(s);
+	s = NULL;
+	if (rc != 0)
+		goto out;
+	ttr = n ? json_pack("{s:I, s:I, s:I}", "count", (json_int_t)n, "p50",
+	    quantile(ms, n, 0.5), "p90", quantile(ms, n, 0.9)) : json_pack("{s:i, s:n, s:n}",
+	    "count", 0, "p50", "p90");
+	util_format_time(since, when, sizeof(when));
+	o = json_pack("{s:s, s:I, s:I, s:I, s:O, s:o, s:O}", "since", when, "incidents", total,
+	    "firing", firing, "resolved", total - firing, "by_app", by_app,
+	    "time_to_resolve_ms", ttr, "noisiest", noisy);
+	ttr = NULL;
+	if (o == NULL) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	*out = o;
+out:
+	store_stmt_done(s);
+	json_decref(ttr);
+	json_decref(by_app);
+	json_decref(noisy);
+	free(ms);
 	return rc;
 }

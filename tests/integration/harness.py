@@ -117,7 +117,7 @@ def wait_until(fn, timeout=10.0, step=0.05):
 class Daemon:
     """One incidentd process with its own temporary conf.d and ledger."""
 
-    def __init__(self, tap, confd, env=None, args=(), start=True):
+    def __init__(self, tap, confd, env=None, args=(), start=True, nofile=None):
         self.tap = tap
         self.dir = tempfile.mkdtemp(prefix="incidentd-it-")
         self.confd = os.path.join(self.dir, "conf.d")
@@ -127,6 +127,7 @@ class Daemon:
         self.env = dict(os.environ)
         self.env.update(env or {})
         self.args = list(args)
+        self.nofile = nofile        # (soft, hard) open-files limit of the daemon, or None
         self.proc = None
         self.port = None
         self._lines = []
@@ -154,13 +155,21 @@ class Daemon:
         argv = [INCIDENTD, "-c", self.confd, "-d", self.db, "-l", listen,
                 "--plugin-dir", PLUGIN_DIR] + self.args
         mark = len(self.lines())
+        limit = None
+        if self.nofile is not None:
+            import resource
+            nofile = self.nofile
+
+            def limit():
+                resource.setrlimit(resource.RLIMIT_NOFILE, nofile)
         self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                     stdin=subprocess.DEVNULL, env=self.env)
+                                     stdin=subprocess.DEVNULL, env=self.env,
+                                     preexec_fn=limit)
         for s in (self.proc.stdout, self.proc.stderr):
             t = threading.Thread(target=self._reader, args=(s,), daemon=True)
             t.start()
             self._readers.append(t)
-        m = self.wait_log(r"listening on http://127\.0\.0\.1:(\d+)", 10, since=mark)
+        m = self.wait_log(r"listening on https?://(?:\[[^\]]*\]|[^:/]+):(\d+)", 10, since=mark)
         if m is None:
             raise RuntimeError("incidentd did not start:\n" + "\n".join(self.lines()))
         self.port = int(m.group(1))
@@ -211,8 +220,8 @@ class Daemon:
                 pass
         return resp.status, rh, data
 
-    def post(self, path, body, headers=None):
-        return self.request("POST", path, body, headers)
+    def post(self, path, body, headers=None, timeout=10):
+        return self.request("POST", path, body, headers, timeout=timeout)
 
     def get(self, path, headers=None):
         return self.request("GET", path, None, headers)

@@ -126,7 +126,7 @@ def main(t):
     # --- 100 MB declared, a few bytes sent: 413 before the body, without waiting for it ---
     s = connect(d)
     t0 = time.monotonic()
-    s.sendall(b"POST /v1/events/argocd HTTP/1.1\r\nHost: x\r\nContent-Type: application/json"
+    s.sendall(b"POST /v1/events/argocd HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json"
               b"\r\nContent-Length: 104857600\r\n\r\n{\"app_name\": ")
     st, h, body, closed = read_answer(s, timeout=5)
     took = time.monotonic() - t0
@@ -146,7 +146,7 @@ def main(t):
 
     # --- a chunked body that grows beyond max_body ----------------------------------------
     s = connect(d)
-    s.sendall(b"POST /v1/events/argocd HTTP/1.1\r\nHost: x\r\nContent-Type: application/json"
+    s.sendall(b"POST /v1/events/argocd HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json"
               b"\r\nTransfer-Encoding: chunked\r\n\r\n")
     chunk = b"%x\r\n%s\r\n" % (4096, b" " * 4096)
     sent, broke = 0, False
@@ -167,7 +167,7 @@ def main(t):
 
     # a chunked body within the limit is fine (the limit is not off by a chunk)
     s = connect(d)
-    s.sendall(b"POST /v1/events/argocd HTTP/1.1\r\nHost: x\r\nContent-Type: application/json"
+    s.sendall(b"POST /v1/events/argocd HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json"
               b"\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n" +
               b"%x\r\n%s\r\n0\r\n\r\n" % (len(compact), compact))
     st, h, body, closed = read_answer(s)
@@ -177,9 +177,11 @@ def main(t):
         stored[0] += 1
 
     # --- malformed HTTP: libevent answers 400 itself --------------------------------------
-    for name, req in (("bad chunk size", b"POST /v1/events/argocd HTTP/1.1\r\nHost: x\r\n"
+    for name, req in (("bad chunk size", b"POST /v1/events/argocd HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                                         b"Content-Type: application/json\r\n"
                                          b"Transfer-Encoding: chunked\r\n\r\nzz\r\n"),
-                      ("bad Content-Length", b"POST /v1/events/argocd HTTP/1.1\r\nHost: x\r\n"
+                      ("bad Content-Length", b"POST /v1/events/argocd HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                                             b"Content-Type: application/json\r\n"
                                              b"Content-Length: abc\r\n\r\n"),
                       ("garbage request line", b"GARBAGE\r\n\r\n")):
         s = connect(d)
@@ -192,7 +194,7 @@ def main(t):
 
     # --- slowloris: one header byte per second, closed after request_timeout (2 s) --------
     s = connect(d)
-    line = b"POST /v1/events/argocd HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"a" * 30
+    line = b"POST /v1/events/argocd HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: " + b"a" * 30
     t0, closed_at = time.monotonic(), None
     for i in range(len(line)):
         try:
@@ -231,7 +233,7 @@ def main(t):
     # a refused client that sends its request at once gets the 503 or a closed connection
     extra = connect(d)
     try:
-        extra.sendall(b"POST /v1/events/argocd HTTP/1.1\r\nHost: x\r\nContent-Type: "
+        extra.sendall(b"POST /v1/events/argocd HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: "
                       b"application/json\r\nContent-Length: %d\r\n\r\n%s" % (len(compact), compact))
     except (BrokenPipeError, ConnectionResetError):
         pass

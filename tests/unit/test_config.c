@@ -127,7 +127,15 @@ test_embedded_defaults_match_confd(void **state)
 	    sizeof(err)), 0);
 	assert_int_equal(config_load_dir(confd ? confd : "conf.d", &b, err, sizeof(err)), 0);
 	assert_true(json_equal(a->root, b->root));
-	assert_int_equal(a->sources[0].auth.kind, AUTH_NONE);
+	/* the shipped defaults never serve open beyond loopback: no auth is set, so on any
+	 * other address incidentd refuses to start and names what to set */
+	assert_int_equal(a->sources[0].auth.kind, AUTH_UNSET);
+	assert_int_equal(a->api_auth.kind, AUTH_UNSET);
+	assert_int_equal(config_check_exposure(a, err, sizeof(err)), 0);
+	free(a->listen);
+	a->listen = strdup("0.0.0.0:9740");
+	assert_int_equal(config_check_exposure(a, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "sources.argocd has no auth while listening on 0.0.0.0:9740"));
 	assert_string_equal(a->sinks[0].plugin, "log");
 	/* incidentctl tail works out of the box; the nanomsg source is off */
 	assert_string_equal(a->publish, "ipc://./var/incidentd-tail.ipc");
@@ -323,7 +331,8 @@ test_exposure(void **state)
 		    "on "));
 		assert_non_null(strstr(err, exposed[i]));
 	}
-	/* explicit auth: none is a decision, not an omission; disabled sources do not count */
+	/* explicit auth: none is a decision, not an omission; disabled sources do not count;
+	 * the API needs its own auth (or an explicit none) too */
 	config_destroy(cfg);
 	assert_int_equal(load("sources:\n  argocd: { auth: none }\n  flux: { auth: { hmac: k } }\n"
 	    "  alertmanager: { enabled: false }\n"
@@ -331,6 +340,61 @@ test_exposure(void **state)
 	    err, sizeof(err)), 0);
 	free(cfg->listen);
 	cfg->listen = strdup("0.0.0.0:9740");
+	assert_int_equal(config_check_exposure(cfg, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "server.api_auth is not set while listening on 0.0.0.0:9740"));
+	cfg->api_auth.kind = AUTH_NONE;
+	assert_int_equal(config_check_exposure(cfg, err, sizeof(err)), 0);
+	config_destroy(cfg);
+}
+
+static void expect_exact(const char *yaml, const char *message);
+
+/* server.api_auth guards the read API and reload, and /metrics unless metrics_auth says
+ * otherwise; hmac cannot guard a GET. */
+static void
+test_api_auth(void **state)
+{
+	struct config *cfg = NULL;
+	char doc[1024], err[512];
+
+	(void)state;
+	snprintf(doc, sizeof(doc), "server:\n  api_auth: { bearer: tok }\n%s", base);
+	assert_int_equal(load(doc, &cfg, err, sizeof(err)), 0);
+	assert_int_equal(cfg->api_auth.kind, AUTH_BEARER);
+	assert_ptr_equal(config_metrics_auth(cfg), &cfg->api_auth);
+	config_destroy(cfg);
+	snprintf(doc, sizeof(doc), "server:\n  api_auth: { basic: { username: u, password: p } }\n"
+	    "  metrics_auth: none\n%s", base);
+	assert_int_equal(load(doc, &cfg, err, sizeof(err)), 0);
+	assert_int_equal(cfg->api_auth.kind, AUTH_BASIC);
+	assert_int_equal(config_metrics_auth(cfg)->kind, AUTH_NONE);
+	config_destroy(cfg);
+	expect_exact("server:\n  api_auth: { hmac: k }\n", "t.yaml:2: server.api_auth: expected "
+	    "none, { bearer: TOKEN } or { basic: { username, password } } (hmac needs a body to "
+	    "sign)");
+	expect_exact("server:\n  allowed_hosts: [\"\"]\n", "t.yaml:2: server.allowed_hosts.0: "
+	    "expected a non-empty string");
+}
+
+/* server.publish streams every event: beyond the machine only when allowed explicitly. */
+static void
+test_publish_exposure(void **state)
+{
+	struct config *cfg = NULL;
+	char doc[1024], err[512];
+
+	(void)state;
+	snprintf(doc, sizeof(doc), "server:\n  publish: tcp://0.0.0.0:9741\n%s", base);
+	assert_int_equal(load(doc, &cfg, err, sizeof(err)), 0);
+	assert_int_equal(config_check_exposure(cfg, err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "t.yaml:2: server.publish: tcp://0.0.0.0:9741 is not a local "
+	    "address and every event is streamed to any subscriber: use ipc:// or a loopback "
+	    "tcp:// address, or set server.publish_allow_remote: true");
+	cfg->publish_allow_remote = true;
+	assert_int_equal(config_check_exposure(cfg, err, sizeof(err)), 0);
+	free(cfg->publish);
+	cfg->publish = strdup("tcp://127.0.0.1:9741");
+	cfg->publish_allow_remote = false;
 	assert_int_equal(config_check_exposure(cfg, err, sizeof(err)), 0);
 	config_destroy(cfg);
 }
@@ -437,7 +501,7 @@ test_nanomsg_exposure(void **state)
 
 	(void)state;
 	snprintf(doc, sizeof(doc), "sources:\n  argocd: { auth: none }\n"
-	    "  nanomsg: { pull: \"ipc://x\" }\n%s", base);
+	    "  nanomsg: { pull: \"ipc://x\" }\n%sserver: { api_auth: none }\n", base);
 	assert_int_equal(load(doc, &cfg, err, sizeof(err)), 0);
 	free(cfg->listen);
 	cfg->listen = strdup("0.0.0.0:9740");    /* HTTP exposure is not nanomsg's */
@@ -613,6 +677,8 @@ main(void)
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_auth_kinds),
 		cmocka_unit_test(test_exposure),
+		cmocka_unit_test(test_api_auth),
+		cmocka_unit_test(test_publish_exposure),
 		cmocka_unit_test(test_nanomsg),
 		cmocka_unit_test(test_nanomsg_exposure),
 		cmocka_unit_test(test_clusters),

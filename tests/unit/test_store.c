@@ -116,14 +116,26 @@ make_event(const char *source, const char *status, const char *app, int64_t rece
 	return ev;
 }
 
-/* Insert an event and return its id in id[UTIL_ID_LEN + 1]. */
+/* Record a request of source with digest sha received at; returns its id. */
+static int64_t
+add_request(struct store *st, const char *source, int64_t at, const char *sha)
+{
+	int64_t id = 0;
+
+	assert_int_equal(store_insert_request(st, source, at, sha ? sha : "-", NULL, &id), 0);
+	assert_true(id > 0);
+	return id;
+}
+
+/* Insert an event (in a request of its own) and return its id in id[UTIL_ID_LEN + 1]. */
 static void
 add_event(struct store *st, const char *source, const char *status, const char *app,
     int64_t at, const char *sha, const char *incident_id, char *id)
 {
 	struct ievent *ev = make_event(source, status, app, at);
 
-	assert_int_equal(store_insert_event(st, ev, sha, incident_id), 0);
+	assert_int_equal(store_insert_event(st, ev, add_request(st, source, at, sha),
+	    incident_id), 0);
 	snprintf(id, UTIL_ID_LEN + 1, "%s", ev->id);
 	ievent_destroy(ev);
 }
@@ -154,14 +166,13 @@ test_open_schema_wal(void **state)
 	char buf[64];
 
 	assert_int_equal(store_schema_version(f->st), STORE_SCHEMA_VERSION);
-	assert_int_equal(STORE_SCHEMA_VERSION, 5);
 	raw_query(f->path, "PRAGMA journal_mode", buf, sizeof(buf));
 	assert_string_equal(buf, "wal");
 	raw_query(f->path, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN"
-	    " ('events', 'incidents', 'deliveries', 'decisions')", buf, sizeof(buf));
-	assert_string_equal(buf, "4");
+	    " ('events', 'incidents', 'deliveries', 'decisions', 'requests')", buf, sizeof(buf));
+	assert_string_equal(buf, "5");
 	raw_query(f->path, "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name IN"
-	    " ('events_dedup', 'deliveries_due', 'incidents_key', 'decisions_event')", buf,
+	    " ('requests_dedup', 'deliveries_due', 'incidents_key', 'decisions_event')", buf,
 	    sizeof(buf));
 	assert_string_equal(buf, "4");
 	assert_int_equal(store_check_writable(f->st), 0);
@@ -191,17 +202,19 @@ test_newer_schema_refused(void **state)
 	struct fixture *f = *state;
 	struct store *st2 = NULL;
 	sqlite3 *db = NULL;
-	char err[256];
+	char err[256], want[128];
 
 	store_close(f->st);
 	f->st = NULL;
 	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 7", NULL, NULL, NULL),
+	assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 999", NULL, NULL, NULL),
 	    SQLITE_OK);
 	sqlite3_close(db);
 	assert_true(store_open(f->path, &st2, err, sizeof(err)) < 0);
 	assert_null(st2);
-	assert_string_equal(err, "ledger schema 7 is newer than this incidentd (5)");
+	snprintf(want, sizeof(want), "ledger schema 999 is newer than this incidentd (%d)",
+	    STORE_SCHEMA_VERSION);
+	assert_string_equal(err, want);
 }
 
 /* A ledger written by schema 1 (before `for` windows and silences) is upgraded in place
@@ -211,7 +224,7 @@ test_migrate_v1(void **state)
 {
 	struct fixture *f = *state;
 	sqlite3 *db = NULL;
-	char err[256], buf[64];
+	char err[256], buf[64], *text = NULL;
 	struct delivery d;
 
 	store_close(f->st);
@@ -237,7 +250,11 @@ test_migrate_v1(void **state)
 	assert_false(d.requires_firing);
 	delivery_clear(&d);
 	raw_query(f->path, "PRAGMA user_version", buf, sizeof(buf));
-	assert_string_equal(buf, "5");
+	assert_int_equal(atoi(buf), STORE_SCHEMA_VERSION);
+	/* an event from before requests existed still reads whole */
+	assert_int_equal(store_event_text(f->st, "E1", &text, NULL, NULL), 0);
+	assert_string_equal(text, "{\"payload\":{}}");
+	free(text);
 }
 
 static void
@@ -275,8 +292,10 @@ test_insert_read_event(void **state)
 	struct ievent *ev = make_event("argocd", "firing", "aks-store", T0);
 	json_t *o = NULL, *d;
 
-	assert_int_equal(store_insert_event(f->st, ev, "0123abcd", NULL), 0);
-	assert_int_equal(store_insert_event(f->st, ev, "0123abcd", NULL), -EEXIST);
+	int64_t req = add_request(f->st, "argocd", T0, "0123abcd");
+
+	assert_int_equal(store_insert_event(f->st, ev, req, NULL), 0);
+	assert_int_equal(store_insert_event(f->st, ev, req, NULL), -EEXIST);
 	assert_int_equal(store_insert_decision(f->st, ev->id, NULL, 2, "route", "skipped",
 	    "route b: cluster does not match"), 0);
 	assert_int_equal(store_insert_decision(f->st, ev->id, NULL, 1, "route", "matched",
@@ -302,12 +321,88 @@ test_insert_read_event(void **state)
 
 	/* status "info" is allowed, anything else violates the CHECK */
 	ev = make_event("flux", "info", "podinfo", T0);
-	assert_int_equal(store_insert_event(f->st, ev, NULL, NULL), 0);
+	assert_int_equal(store_insert_event(f->st, ev, req, NULL), 0);
 	ievent_destroy(ev);
 	ev = make_event("flux", "bogus", "podinfo", T0);
-	assert_int_equal(store_insert_event(f->st, ev, NULL, NULL), -EIO);
+	assert_int_equal(store_insert_event(f->st, ev, req, NULL), -EIO);
 	assert_non_null(strstr(store_last_error(f->st), "CHECK"));
 	ievent_destroy(ev);
+}
+
+/* The first column of the first row of sql (with ?1 = arg) read straight from the
+ * ledger file, as a new string in *out. Returns 0 or -1. */
+static int
+query_text(struct fixture *f, const char *sql, const char *arg, char **out)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *s = NULL;
+	int rc = -1;
+
+	*out = NULL;
+	if (sqlite3_open_v2(f->path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+	    sqlite3_prepare_v2(db, sql, -1, &s, NULL) == SQLITE_OK &&
+	    sqlite3_bind_text(s, 1, arg, -1, SQLITE_STATIC) == SQLITE_OK &&
+	    sqlite3_step(s) == SQLITE_ROW && sqlite3_column_text(s, 0) != NULL) {
+		*out = strdup((const char *)sqlite3_column_text(s, 0));
+		rc = *out ? 0 : -1;
+	}
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	return rc;
+}
+
+/* What a request's events share is stored once and each event's payload is whole again
+ * when read, for the read API and for sinks alike. */
+static void
+test_shared_payload(void **state)
+{
+	struct fixture *f = *state;
+	json_t *shared = json_pack("{s:s, s:{s:s}}", "receiver", "incidentd", "commonLabels",
+	    "team", "core");
+	struct ievent *a = make_event("alertmanager", "firing", "a", T0);
+	struct ievent *b = make_event("alertmanager", "firing", "b", T0);
+	char *text = NULL, *own = NULL;
+	json_t *o = NULL, *p;
+	int64_t req = 0;
+
+	assert_non_null(shared);
+	for (int i = 0; i < 2; i++) {
+		struct ievent *ev = i ? b : a;
+
+		json_decref(ev->payload);
+		ev->payload = json_copy(shared);
+		assert_int_equal(json_object_set_new(ev->payload, "alert", json_pack("{s:s}",
+		    "fingerprint", i ? "fb" : "fa")), 0);
+		ev->payload_shared = json_incref(shared);
+	}
+	assert_int_equal(store_insert_request(f->st, "alertmanager", T0, "sha", shared, &req), 0);
+	assert_int_equal(store_insert_event(f->st, a, req, NULL), 0);
+	assert_int_equal(store_insert_event(f->st, b, req, NULL), 0);
+	/* stored once: the event rows hold only their own alert */
+	assert_int_equal(query_text(f, "SELECT payload FROM events WHERE id = ?1", b->id,
+	    &own), 0);
+	assert_string_equal(own, "{\"alert\":{\"fingerprint\":\"fb\"}}");
+	assert_int_equal(store_event_json(f->st, b->id, &o), 0);
+	p = json_object_get(o, "payload");
+	assert_true(json_equal(json_object_get(p, "commonLabels"),
+	    json_object_get(shared, "commonLabels")));
+	assert_string_equal(json_string_value(json_object_get(json_object_get(p, "alert"),
+	    "fingerprint")), "fb");
+	assert_int_equal(json_object_size(p), 3);
+	json_decref(o);
+	assert_int_equal(store_event_text(f->st, a->id, &text, NULL, NULL), 0);
+	o = json_loads(text, 0, NULL);
+	assert_non_null(o);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(json_object_get(o,
+	    "payload"), "alert"), "fingerprint")), "fa");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(o, "payload"),
+	    "receiver")), "incidentd");
+	json_decref(o);
+	free(text);
+	free(own);
+	ievent_destroy(a);
+	ievent_destroy(b);
+	json_decref(shared);
 }
 
 static void
@@ -800,6 +895,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_reopen_is_noop, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_insert_read_event, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_shared_payload, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_duplicate_window, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_incident_put_get_refs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_delivery_lifecycle, setup, teardown),
