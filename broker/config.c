@@ -521,12 +521,49 @@ is_hex(const char *s, size_t n)
 	return i == n;
 }
 
-/* clusters: name -> { api_server, uid, ca_sha256 }, the registry that agent hand-offs
- * check an incident's cluster identity against (DESIGN.md §8). */
+/* clusters.<name>.probe: an argv (a list of strings; element 0 a program, not a template)
+ * that prints the cluster's kube-system namespace uid. Returns 0 and a new array in *out
+ * (NULL when absent), or an error. */
+static int
+get_probe(struct vctx *v, const json_t *entry, const char *path, json_t **out)
+{
+	const json_t *x = json_object_get(entry, "probe");
+	char full[600], idx[32];
+	size_t i;
+	json_t *e;
+
+	*out = NULL;
+	snprintf(full, sizeof(full), "%s.probe", path);
+	if (x == NULL || json_is_null(x))
+		return 0;
+	if (!json_is_array(x) || json_array_size(x) == 0)
+		return verr(v, full, "%s", "expected an argv list, e.g. [kubectl, --context, "
+		    "\"{{cluster}}\", get, namespace, kube-system, -o, "
+		    "\"jsonpath={.metadata.uid}\"]");
+	json_array_foreach(x, i, e) {
+		const char *s = json_string_value(e);
+
+		snprintf(idx, sizeof(idx), "%zu", i);
+		if (s == NULL || strlen(s) != json_string_length(e) || has_control(s))
+			return verr(v, full, "element %s: expected a string without control "
+			    "characters", idx);
+		if (i == 0 && (*s == '\0' || strchr(s, '{') != NULL))
+			return verr(v, full, "%s", "element 0: the program must be a plain name or "
+			    "path");
+	}
+	if ((*out = json_deep_copy(x)) == NULL)
+		return -ENOMEM;
+	return 0;
+}
+
+/* clusters: name -> { api_server, uid, ca_sha256, probe, probe_timeout,
+ * trust_event_claims }, the registry that agent hand-offs check an incident's cluster
+ * identity against (DESIGN.md §8, docs/security.md). */
 static int
 load_clusters(struct vctx *v)
 {
-	static const char *const keys[] = { "api_server", "uid", "ca_sha256", NULL };
+	static const char *const keys[] = { "api_server", "uid", "ca_sha256", "probe",
+	    "probe_timeout", "trust_event_claims", NULL };
 	struct config *cfg = v->cfg;
 	json_t *c = json_object_get(cfg->root, "clusters"), *x, *entry;
 	const char *name;
@@ -541,6 +578,9 @@ load_clusters(struct vctx *v)
 		return rc;
 	json_object_foreach(c, name, x) {
 		char *api = NULL, *uid = NULL, *ca = NULL;
+		json_t *probe = NULL;
+		int64_t probe_ms = 30000;
+		bool trust = false;
 
 		snprintf(path, sizeof(path), "clusters.%s", name);
 		if (*name == '\0' || strlen(name) > 253 || has_control(name))
@@ -564,19 +604,52 @@ load_clusters(struct vctx *v)
 		if (rc == 0 && ca != NULL && !is_hex(ca, 64))
 			rc = verr(v, path, "%s", "ca_sha256: expected 64 hex digits (the SHA-256 "
 			    "of the cluster CA certificate)");
+		if (rc == 0)
+			rc = get_probe(v, x, path, &probe);
+		if (rc == 0)
+			rc = get_duration(v, x, "probe_timeout", path, 30000, &probe_ms);
+		if (rc == 0)
+			rc = get_bool(v, x, "trust_event_claims", path, false, &trust);
+		if (rc == 0 && probe != NULL && uid == NULL)
+			rc = verr(v, path, "%s", "probe: needs uid (the probe's output must equal "
+			    "it)");
+		if (rc == 0 && probe_ms <= 0)
+			rc = verr(v, path, "%s", "probe_timeout: must be more than 0");
 		entry = NULL;
 		if (rc == 0 && ((entry = json_pack("{s:s}", "api_server", api)) == NULL ||
 		    (uid && json_object_set_new(entry, "uid", json_string(uid)) != 0) ||
 		    (ca && json_object_set_new(entry, "ca_sha256", json_string(ca)) != 0) ||
+		    (probe && (json_object_set(entry, "probe", probe) != 0 ||
+		    json_object_set_new(entry, "probe_timeout", json_sprintf("%lldms",
+		    (long long)probe_ms)) != 0)) ||
+		    (trust && json_object_set_new(entry, "trust_event_claims", json_true()) != 0) ||
 		    json_object_set(cfg->clusters, name, entry) != 0))
 			rc = -ENOMEM;
 		json_decref(entry);
+		json_decref(probe);
 		free(api);
 		free(uid);
 		free(ca);
 		if (rc != 0)
 			return rc;
 	}
+	return 0;
+}
+
+/* Append path to the sink's "protect" list (created when absent; a value that is not a
+ * list is left for the plugin to refuse). */
+static int
+add_protected(struct config_sink *cs, const char *path)
+{
+	json_t *list = json_object_get(cs->options, "protect");
+
+	if (list != NULL && !json_is_array(list))
+		return 0;
+	/* a copy: the configured list belongs to the merged document */
+	list = list != NULL ? json_copy(list) : json_array();
+	if (list == NULL || json_array_append_new(list, json_string(path)) != 0 ||
+	    json_object_set_new(cs->options, "protect", list) != 0)
+		return -ENOMEM;
 	return 0;
 }
 
@@ -655,6 +728,10 @@ load_sinks(struct vctx *v)
 		if (is_runner_plugin(cs->plugin) && json_object_get(cs->options, "clusters") == NULL &&
 		    json_object_set(cs->options, "clusters", cfg->clusters) != 0)
 			return -ENOMEM;
+		/* and its sandbox never shows the conf.d (secrets may be written in it) */
+		if (is_runner_plugin(cs->plugin) && cfg->dir != NULL && (rc = add_protected(cs,
+		    cfg->dir)) != 0)
+			return rc;
 	}
 	/* after: names another sink, without cycles */
 	for (size_t i = 0; i < cfg->n_sinks; i++) {
@@ -1318,7 +1395,7 @@ config_load_dir(const char *dir, struct config **out, char *err, size_t errlen)
 	}
 	qsort(names, n, sizeof(*names), cmp_str);
 	cfg = config_alloc();
-	if (cfg == NULL) {
+	if (cfg == NULL || (cfg->dir = strdup(dir)) == NULL) {
 		rc = -ENOMEM;
 		goto out;
 	}
@@ -1475,6 +1552,7 @@ config_destroy(struct config *cfg)
 	}
 	free(cfg->inhibits);
 	json_decref(cfg->clusters);
+	free(cfg->dir);
 	json_decref(cfg->root);
 	json_decref(cfg->where);
 	free(cfg);

@@ -135,10 +135,14 @@ struct config {
 	size_t n_intervals;
 	struct config_inhibit *inhibits;   /* inhibit_rules, in order */
 	size_t n_inhibits;
-	/* clusters: the identity registry, name -> {"api_server", "uid"?, "ca_sha256"?}
-	 * (owned; an empty object when none is configured). Also handed to every
-	 * copilot_runner sink as its "clusters" option unless it sets one itself. */
+	/* clusters: the identity registry, name -> {"api_server", "uid"?, "ca_sha256"?,
+	 * "probe"? (argv), "probe_timeout"? ("<n>ms"), "trust_event_claims"? (true)} (owned;
+	 * an empty object when none is configured). Also handed to every copilot_runner sink
+	 * as its "clusters" option unless it sets one itself. */
 	json_t *clusters;
+	/* The conf.d directory this was loaded from (owned), NULL for a string. Added to
+	 * every copilot_runner sink's "protect" list: its sandbox never shows it. */
+	char *dir;
 
 	json_t *root;               /* the merged document after env expansion (owned) */
 	json_t *where;              /* object: "a.b.c" path -> "file:line" (owned) */

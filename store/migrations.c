@@ -149,6 +149,13 @@ static const char migration_v7[] =
 "ALTER TABLE deliveries ADD COLUMN retried_at TEXT;\n"
 "  -- when an operator last re-drove it (incidentctl retry); give_up_after counts from here\n";
 
+/* v8: a sink's note on its running delivery (host->note), e.g. the pid of the agent the
+ * copilot_runner started, so that after a crash the run is finished (recover), not
+ * started a second time. */
+static const char migration_v8[] =
+"ALTER TABLE deliveries ADD COLUMN note TEXT;\n"
+"  -- JSON object the sink recorded while the delivery ran, or NULL; never a secret\n";
+
 const char *const store_migrations[] = {
 	migration_v1,
 	migration_v2,
@@ -157,6 +164,7 @@ const char *const store_migrations[] = {
 	migration_v5,
 	migration_v6,
 	migration_v7,
+	migration_v8,
 };
 
 const size_t store_n_migrations = sizeof(store_migrations) / sizeof(store_migrations[0]);

@@ -92,6 +92,10 @@ static const char *const store_sql[STMT__COUNT] = {
 	    " ORDER BY id",
 	[STMT_DEL_REQUEUE] =
 	    "UPDATE deliveries SET state = 'pending' WHERE state = 'running'",
+	[STMT_DEL_RUNNING] =
+	    "SELECT " DELIVERY_COLUMNS " FROM deliveries WHERE state = 'running' ORDER BY id",
+	[STMT_DEL_NOTE] =
+	    "UPDATE deliveries SET note = ?2 WHERE id = ?1 AND state = 'running'",
 	[STMT_DEL_GET] = "SELECT " DELIVERY_COLUMNS " FROM deliveries WHERE id = ?1",
 	[STMT_COUNT_ROUTE] =
 	    "SELECT count(*) FROM incidents WHERE route = ?1 AND opened_at >= ?2"
@@ -298,7 +302,7 @@ is_json_column(const char *name)
 {
 	return strcmp(name, "refs") == 0 || strcmp(name, "result") == 0 ||
 	    strcmp(name, "event") == 0 || strcmp(name, "payload") == 0 ||
-	    strcmp(name, "matchers") == 0;
+	    strcmp(name, "matchers") == 0 || strcmp(name, "note") == 0;
 }
 
 json_t *

@@ -16,7 +16,7 @@
 
 #include "event.h"
 
-#define STORE_SCHEMA_VERSION 7
+#define STORE_SCHEMA_VERSION 8
 
 struct store;
 
@@ -38,7 +38,7 @@ struct incident {
 enum delivery_state {
 	DELIVERY_BLOCKED = 0, /* waits for depends_on to succeed (sink `after:`) */
 	DELIVERY_PENDING,     /* due at next_attempt_at */
-	DELIVERY_RUNNING,     /* handed to the sink; reset to pending at start-up */
+	DELIVERY_RUNNING,     /* handed to the sink; at start-up recovered or made again */
 	DELIVERY_DONE,
 	DELIVERY_FAILED,      /* permanently; last_error says why */
 	DELIVERY_CANCELLED,   /* its dependency failed, or it became pointless */
@@ -61,6 +61,7 @@ struct delivery {
 	bool requires_firing;  /* a `for` window: only if the incident still fires when due */
 	int64_t retried_at;    /* an operator re-drove it then (0 = never): give-up counts
 	                        * from here instead of created_at */
+	char *note;            /* JSON object text the sink noted while it ran, or NULL */
 };
 
 /* What one sink has been told about one incident (from its deliveries). */
@@ -215,6 +216,14 @@ int store_retry_failed(struct store *st, const char *sink, int64_t now, int *n);
 
 /* At start-up: deliveries left RUNNING by a crash become PENDING again. *n gets the count. */
 int store_requeue_running(struct store *st, int *n);
+
+/* Deliveries in state RUNNING, oldest first (at start-up: left by a previous process).
+ * Returns 0 and *out (array of *n; free with delivery_free_array()). */
+int store_running_deliveries(struct store *st, struct delivery **out, size_t *n);
+
+/* Set the note (JSON object text, copied) of delivery id while it is RUNNING. Returns 0,
+ * -ENOENT (no such delivery, or it is not running) or a negative errno. */
+int store_set_delivery_note(struct store *st, int64_t id, const char *note);
 
 /* Load one delivery by id into *out (free with delivery_clear()). Returns 0 or -ENOENT. */
 int store_get_delivery(struct store *st, int64_t id, struct delivery *out);

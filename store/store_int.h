@@ -33,6 +33,8 @@ enum store_stmt_id {
 	STMT_DEL_RELEASE_OK,
 	STMT_DEL_RELEASE_FAIL,
 	STMT_DEL_REQUEUE,
+	STMT_DEL_RUNNING,
+	STMT_DEL_NOTE,
 	STMT_DEL_GET,
 	STMT_DEL_HISTORY,
 	STMT_DEL_HELD,
@@ -113,7 +115,7 @@ int store_row_delivery(sqlite3_stmt *s, struct delivery *d);
 
 #define DELIVERY_COLUMNS "id, incident_id, event_id, sink, action, state, attempts, " \
 	"next_attempt_at, created_at, updated_at, last_status, last_error, result, depends_on, " \
-	"requires_firing, retried_at"
+	"requires_firing, retried_at, note"
 
 /* A delivery (alias d) runs only after every earlier delivery of the same sink for the
  * same incident has finished: a sink sees an incident's actions one at a time and in

@@ -45,6 +45,7 @@ delivery_clear(struct delivery *d)
 	free(d->action);
 	free(d->last_status);
 	free(d->last_error);
+	free(d->note);
 	json_decref(d->result);
 	memset(d, 0, sizeof(*d));
 }
@@ -74,7 +75,8 @@ store_row_delivery(sqlite3_stmt *s, struct delivery *d)
 	if ((rc = store_col_dup(s, 3, &d->sink)) != 0 ||
 	    (rc = store_col_dup(s, 4, &d->action)) != 0 ||
 	    (rc = store_col_dup(s, 10, &d->last_status)) != 0 ||
-	    (rc = store_col_dup(s, 11, &d->last_error)) != 0)
+	    (rc = store_col_dup(s, 11, &d->last_error)) != 0 ||
+	    (rc = store_col_dup(s, 16, &d->note)) != 0)
 		goto out;
 	if (delivery_state_parse((const char *)sqlite3_column_text(s, 5), &d->state) != 0) {
 		rc = -EIO;  /* the CHECK constraint makes this impossible */
@@ -347,6 +349,58 @@ store_requeue_running(struct store *st, int *n)
 	rc = store_step_done(st, s);
 	if (rc == 0)
 		*n = sqlite3_changes(st->db);
+	return rc;
+}
+
+int
+store_running_deliveries(struct store *st, struct delivery **out, size_t *n)
+{
+	struct delivery *arr = NULL, *na;
+	sqlite3_stmt *s = NULL;
+	size_t cnt = 0;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	rc = store_stmt(st, STMT_DEL_RUNNING, &s);
+	if (rc != 0)
+		return rc;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if ((na = realloc(arr, (cnt + 1) * sizeof(*arr))) == NULL) {
+			rc = -ENOMEM;
+			goto out;
+		}
+		arr = na;
+		if ((rc = store_row_delivery(s, &arr[cnt])) != 0)
+			goto out;
+		cnt++;
+	}
+	rc = rc == SQLITE_DONE ? 0 : store_error(st, rc);
+out:
+	store_stmt_done(s);
+	if (rc != 0) {
+		delivery_free_array(arr, cnt);
+		return rc;
+	}
+	*out = arr;
+	*n = cnt;
+	return 0;
+}
+
+int
+store_set_delivery_note(struct store *st, int64_t id, const char *note)
+{
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	rc = store_stmt(st, STMT_DEL_NOTE, &s);
+	if (rc != 0)
+		return rc;
+	sqlite3_bind_int64(s, 1, id);
+	store_bind_text(s, 2, note);
+	rc = store_step_done(st, s);
+	if (rc == 0 && sqlite3_changes(st->db) == 0)
+		rc = -ENOENT;
 	return rc;
 }
 

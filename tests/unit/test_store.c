@@ -556,11 +556,24 @@ test_delivery_lifecycle(void **state)
 	assert_int_equal(store_due_deliveries(f->st, T0 + 1, 10, &rows, &n), 0);
 	assert_int_equal(n, 0);
 	assert_null(rows);
+	/* a sink's note on its running delivery; only while it runs */
+	assert_int_equal(store_set_delivery_note(f->st, a, "{\"pid\": 4242}"), 0);
+	assert_int_equal(store_set_delivery_note(f->st, b, "{\"pid\": 1}"), -ENOENT);
+	assert_int_equal(store_running_deliveries(f->st, &rows, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(rows[0].id, a);
+	assert_string_equal(rows[0].note, "{\"pid\": 4242}");
+	delivery_free_array(rows, n);
+	rows = NULL;
 	assert_int_equal(store_requeue_running(f->st, &cnt), 0);
 	assert_int_equal(cnt, 1);
 	assert_int_equal(store_get_delivery(f->st, a, &d), 0);
 	assert_int_equal(d.state, DELIVERY_PENDING);
 	assert_int_equal(d.attempts, 1);
+	assert_string_equal(d.note, "{\"pid\": 4242}");   /* kept for the next attempt */
+	assert_int_equal(store_running_deliveries(f->st, &rows, &n), 0);
+	assert_int_equal(n, 0);
+	assert_null(rows);
 
 	/* done with a result; the dependent is released */
 	d.state = DELIVERY_DONE;
