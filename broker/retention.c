@@ -154,12 +154,12 @@ table_batch(struct retention *r, int64_t *deleted)
 static int
 vacuum_batch(struct retention *r, int64_t *given)
 {
-	struct store_stats ss;
+	struct store_ledger_stats ss;
 	int64_t before, left = 0;
 	int rc;
 
 	if (r->free_pages < 0) {
-		rc = store_stats(r->st, &ss);
+		rc = store_ledger_stats(r->st, &ss);
 		if (rc != 0)
 			return rc;
 		r->free_pages = ss.incremental_vacuum ? ss.free_pages : 0;
@@ -280,9 +280,9 @@ retention_new(struct event_base *base, struct store *st, struct retention **out)
 static void
 warn_no_vacuum(struct retention *r)
 {
-	struct store_stats ss;
+	struct store_ledger_stats ss;
 
-	if (r->warned_vacuum || store_stats(r->st, &ss) != 0 || ss.incremental_vacuum)
+	if (r->warned_vacuum || store_ledger_stats(r->st, &ss) != 0 || ss.incremental_vacuum)
 		return;
 	r->warned_vacuum = true;
 	log_warn("retention", "this ledger was created before incidentd set incremental "

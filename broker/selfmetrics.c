@@ -117,12 +117,12 @@ int
 selfmetrics_ledger(struct store *st, const struct config *cfg, int64_t now)
 {
 	struct store_backlog *groups = NULL;
-	struct store_stats ss;
+	struct store_ledger_stats ss;
 	char sink[160], labels[256];
 	size_t n = 0;
 	int rc;
 
-	rc = store_stats(st, &ss);
+	rc = store_ledger_stats(st, &ss);
 	if (rc != 0)
 		return rc;
 	metrics_set("incidentd_ledger_size_bytes", NULL, (double)(ss.pages * ss.page_size));

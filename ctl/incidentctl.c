@@ -29,14 +29,14 @@
 #define PACKAGE_VERSION "0.1.0"
 #endif
 
+#include "paths.h"
 #include "store.h"
 #include "backup.h"
 #include "rules.h"
+#include "ops.h"
 #include "safeout.h"
 #include "table.h"
 
-#define DEFAULT_DB "./var/incidentd.db"
-#define DEFAULT_TAIL "ipc://./var/incidentd-tail.ipc"   /* server.publish of 00-defaults */
 #define TABLE_WIDTH 120
 
 #define EXIT_USAGE 2
@@ -47,6 +47,7 @@ struct ctl {
 	struct store *st;
 };
 
+/* Printed with the default ledger and tail address (see default_db, default_tail). */
 static const char usage_text[] =
 "usage: incidentctl [--db PATH] [--json] COMMAND [OPTIONS]\n"
 "\n"
@@ -64,8 +65,18 @@ static const char usage_text[] =
 "          [--author NAME]                           keep matching events from sinks\n"
 "  silence list [--all]                              active (or all) silences\n"
 "  silence expire ID                                 end a silence now\n"
+"  stats [--since DURATION|TIME]                     incidents per cluster and app, time\n"
+"                                                    to resolve, the noisiest (default 7d)\n"
+"  resolve ID [--comment TEXT] [--author NAME]       resolve an incident by hand (the\n"
+"                                                    sinks told about it get resolve)\n"
+"  retry DELIVERY-ID | retry --failed [--sink NAME]  re-drive failed deliveries\n"
+"  fire --source argocd|alertmanager|flux [--app A] [--cluster C] [--resolve]\n"
+"                                                    a synthetic failure through the\n"
+"                                                    daemon (label incidentd_test=true)\n"
 "  reload [--url URL] [--token-file F]               reload the daemon's conf.d (like\n"
 "                                                    SIGHUP; prints the error if invalid)\n"
+"  health [--ready] [--url URL]                      is the daemon alive (GET /healthz),\n"
+"                                                    or ready (/readyz)? exit 0 if so\n"
 "  backup [--force] FILE                             a consistent, verified copy of the\n"
 "                                                    ledger (0600), also while incidentd runs\n"
 "  tail [--address ADDR] [--json]                    print every event incidentd accepts,\n"
@@ -73,12 +84,38 @@ static const char usage_text[] =
 "                                                    time source status key summary)\n"
 "\n"
 "Options:\n"
-"  --db PATH    the ledger (default $INCIDENTD_DB, else " DEFAULT_DB ")\n"
+"  --db PATH    the ledger (default $INCIDENTD_DB, else %s)\n"
 "  --json       print JSON instead of a table (tail: the event JSON, one per line)\n"
 "  --address    tail: incidentd's server.publish address (default $INCIDENTD_TAIL,\n"
-"               else " DEFAULT_TAIL ")\n"
+"               else %s)\n"
 "  --help       this text\n"
 "  --version    print the version\n";
+
+/* The ledger incidentd keeps by default: incidentd.db in its state directory
+ * ($STATE_DIRECTORY, else the installed one). Written to buf; returns buf. */
+static const char *
+default_db(char *buf, size_t len)
+{
+	char dir[4096];
+
+	if (paths_state_dir(NULL, dir, sizeof(dir)) != 0)
+		snprintf(dir, sizeof(dir), "%s", paths_statedir);
+	snprintf(buf, len, "%s/%s", dir, PATHS_DB_NAME);
+	return buf;
+}
+
+/* The live tail's default address: server.publish of 00-defaults.yaml (ipc://tail.ipc)
+ * in the runtime directory ($RUNTIME_DIRECTORY, else the installed one). */
+static const char *
+default_tail(char *buf, size_t len)
+{
+	char dir[4096];
+
+	if (paths_runtime_dir(NULL, dir, sizeof(dir)) != 0)
+		snprintf(dir, sizeof(dir), "%s", paths_runtimedir);
+	snprintf(buf, len, "ipc://%s/%s", dir, PATHS_TAIL_NAME);
+	return buf;
+}
 
 static void
 ctl_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -534,7 +571,8 @@ cmd_tail(struct ctl *c, int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *env = getenv("INCIDENTD_TAIL");
-	const char *addr = env && *env ? env : DEFAULT_TAIL;
+	char dflt[4200];
+	const char *addr = env && *env ? env : default_tail(dflt, sizeof(dflt));
 	struct sigaction sa;
 	int ch, sock = -1, timeout = 250, rc = EXIT_FAILURE;
 
@@ -585,7 +623,7 @@ out:
 }
 
 static const char *const commands[] = { "events", "event", "incidents", "incident",
-    "deliveries", "explain", "silence", "tail" };
+    "deliveries", "explain", "silence", "tail", "stats" };
 
 static int
 run_command(struct ctl *c, int argc, char **argv)
@@ -604,8 +642,19 @@ run_command(struct ctl *c, int argc, char **argv)
 		return ctl_explain(c->st, argc, argv, c->json);
 	if (strcmp(argv[0], "silence") == 0)
 		return ctl_silence(c->st, argc, argv, c->json);
+	if (strcmp(argv[0], "stats") == 0)
+		return ctl_stats(c->st, argc, argv, c->json);
 	return cmd_deliveries(c, argc, argv);
 }
+
+/* Commands that talk to the daemon's API (ops.h). */
+static const struct {
+	const char *name;
+	int (*fn)(int argc, char **argv, bool json);
+} api_verbs[] = {
+	{ "resolve", ctl_resolve }, { "retry", ctl_retry }, { "fire", ctl_fire },
+	{ "health", ctl_health },
+};
 
 int
 main(int argc, char **argv)
@@ -618,7 +667,7 @@ main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct ctl c = { 0 };
-	char err[512];
+	char err[512], dflt_db[4200], dflt_tail[4200];
 	const char *env;
 	bool known = false;
 	int ch, rc;
@@ -628,7 +677,7 @@ main(int argc, char **argv)
 		return EXIT_FAILURE;
 	}
 	env = getenv("INCIDENTD_DB");
-	c.db = env && *env ? env : DEFAULT_DB;
+	c.db = env && *env ? env : default_db(dflt_db, sizeof(dflt_db));
 	opterr = 0;
 	/* "+": stop at the command, whose options are parsed by the command */
 	while ((ch = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
@@ -640,7 +689,8 @@ main(int argc, char **argv)
 			c.json = true;
 			break;
 		case 'h':
-			fputs(usage_text, stdout);
+			printf(usage_text, default_db(dflt_db, sizeof(dflt_db)),
+			    default_tail(dflt_tail, sizeof(dflt_tail)));
 			return EXIT_SUCCESS;
 		case 'V':
 			printf("incidentctl %s\n", PACKAGE_VERSION);
@@ -661,6 +711,16 @@ main(int argc, char **argv)
 	}
 	if (strcmp(argv[optind], "backup") == 0)   /* connections of its own, read-only */
 		return ctl_backup(c.db, c.json, argc - optind, argv + optind);
+	for (size_t i = 0; i < sizeof(api_verbs) / sizeof(api_verbs[0]); i++) {
+		/* operator verbs act through the running daemon, not on the ledger */
+		if (strcmp(argv[optind], api_verbs[i].name) == 0) {
+			int first = optind;
+
+			optind = 0;
+			opterr = 0;
+			return api_verbs[i].fn(argc - first, argv + first, c.json);
+		}
+	}
 	if (strcmp(argv[optind], "rules") == 0) {
 		/* offline: no ledger needed */
 		int first = optind;

@@ -371,7 +371,7 @@ static void
 test_vacuum(void **state)
 {
 	struct fixture *f = *state;
-	struct store_stats before, after;
+	struct store_ledger_stats before, after;
 	char id[UTIL_ID_LEN + 1];
 	int64_t left = -1, pages;
 	int batches, steps = 0;
@@ -380,13 +380,13 @@ test_vacuum(void **state)
 	for (int i = 0; i < 2000; i++)
 		add_event(f->st, OLD + i, NULL, NULL, id);
 	assert_int_equal(store_commit(f->st), 0);
-	assert_int_equal(store_stats(f->st, &before), 0);
+	assert_int_equal(store_ledger_stats(f->st, &before), 0);
 	assert_true(before.incremental_vacuum);
 	assert_true(before.page_size > 0);
 	assert_true(before.wal_bytes > 0);
 	pages = before.pages;
 	assert_int_equal(prune_pass(f->st, CUTOFF, 4096, NULL, &batches), 2000 * 4);
-	assert_int_equal(store_stats(f->st, &after), 0);
+	assert_int_equal(store_ledger_stats(f->st, &after), 0);
 	assert_true(after.free_pages > 32);        /* more than one step's worth */
 	do {
 		assert_int_equal(store_vacuum_step(f->st, &left), 0);
@@ -394,7 +394,7 @@ test_vacuum(void **state)
 	} while (left > 0 && steps < 100);
 	assert_int_equal(left, 0);
 	assert_true(steps > 1);
-	assert_int_equal(store_stats(f->st, &after), 0);
+	assert_int_equal(store_ledger_stats(f->st, &after), 0);
 	assert_int_equal(after.free_pages, 0);
 	assert_true(after.pages < pages / 2);
 }
@@ -404,7 +404,7 @@ static void
 test_vacuum_old_ledger(void **state)
 {
 	struct fixture *f = *state;
-	struct store_stats ss;
+	struct store_ledger_stats ss;
 	sqlite3 *db = NULL;
 	char err[256], id[UTIL_ID_LEN + 1];
 	int64_t left = -1;
@@ -418,7 +418,7 @@ test_vacuum_old_ledger(void **state)
 	    NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
 	assert_int_equal(store_open(f->path, &f->st, err, sizeof(err)), 0);
-	assert_int_equal(store_stats(f->st, &ss), 0);
+	assert_int_equal(store_ledger_stats(f->st, &ss), 0);
 	assert_false(ss.incremental_vacuum);
 	assert_int_equal(store_begin(f->st), 0);
 	for (int i = 0; i < 300; i++)
@@ -426,7 +426,7 @@ test_vacuum_old_ledger(void **state)
 	assert_int_equal(store_commit(f->st), 0);
 	assert_true(prune_pass(f->st, CUTOFF, 4096, NULL, &batches) > 0);
 	assert_int_equal(store_vacuum_step(f->st, &left), 0);
-	assert_int_equal(store_stats(f->st, &ss), 0);
+	assert_int_equal(store_ledger_stats(f->st, &ss), 0);
 	assert_true(ss.free_pages > 0);
 	assert_int_equal(left, ss.free_pages);
 }

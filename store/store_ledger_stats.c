@@ -1,4 +1,4 @@
-/* store_stats.c - what /metrics reports about the ledger: its size on disk and the
+/* store_ledger_stats.c - what /metrics reports about the ledger: its size on disk and the
  * outbox backlog. Cheap by construction: header reads and a partial index. */
 #include "store_int.h"
 
@@ -23,7 +23,7 @@ wal_bytes(struct store *st)
 }
 
 int
-store_stats(struct store *st, struct store_stats *out)
+store_ledger_stats(struct store *st, struct store_ledger_stats *out)
 {
 	int64_t mode = 0;
 	int rc;
