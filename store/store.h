@@ -314,7 +314,8 @@ struct store_prune_batch {
  *   events:     received before cutoff, not of a firing incident (its own, or one its
  *               decision trace names), no delivery names it; its decisions go with it;
  *   requests:   received before cutoff, none of its events is left;
- *   incidents:  resolved, last changed before cutoff, nothing refers to it any more.
+ *   incidents:  resolved, last changed before cutoff, nothing refers to it any more
+ *               (no event, delivery, decision or inhibitor row).
  * Firing incidents and unfinished deliveries (blocked, pending, running) are never
  * deleted. Returns 0 with b's outputs set, or a negative errno (nothing deleted). */
 int store_prune_batch(struct store *st, enum store_prune_table table, int64_t cutoff,

@@ -301,6 +301,30 @@ test_prune_rules(void **state)
 	incident_clear(&other);
 }
 
+/* An inhibitor row (inhibit_rules) names its incident: an old resolved incident that one
+ * still names is kept, and the batch that holds it still prunes its neighbours. (Rows of a
+ * resolved incident are normally cleared; one is left when the rules went away in a
+ * reload before it resolved.) */
+static void
+test_prune_inhibitor(void **state)
+{
+	struct fixture *f = *state;
+	struct incident named, plain;
+	int64_t deleted[STORE_PRUNE__COUNT];
+	int batches;
+
+	add_incident(f->st, &named, "k/named", "resolved", OLD, OLD);
+	add_incident(f->st, &plain, "k/plain", "resolved", OLD, OLD);
+	assert_int_equal(store_inhibitor_set(f->st, "{\"rule\":1}", named.id, "[]", OLD), 0);
+	prune_pass(f->st, CUTOFF, 8, deleted, &batches);
+	assert_int_equal(deleted[STORE_PRUNE_INCIDENTS], 1);
+	assert_true(has(f, "incidents", named.id));
+	assert_false(has(f, "incidents", plain.id));
+	assert_int_equal(count(f, "SELECT count(*) FROM pragma_foreign_key_check", NULL), 0);
+	incident_clear(&named);
+	incident_clear(&plain);
+}
+
 /* A batch looks at `limit` rows at most, oldest first, and the walk stops at the first
  * window that starts at the cutoff instead of reading the young rows. */
 static void
@@ -436,6 +460,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_prune_rules, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_prune_inhibitor, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_prune_batches, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_prune_own_transaction, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vacuum, setup, teardown),
