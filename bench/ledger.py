@@ -10,8 +10,8 @@ BUILD_DIR is an in-tree or out-of-tree build of incidentd made with a plain ./co
 (a release build) with `make tests/plugins/test_sink.la` done (the scrape phase uses the
 test sink). Phases:
 
-  fill    wrk posts the Argo CD sample (500 apps, all firing, as run.sh does) for --fill
-          seconds, then each app resolves; bytes per event from the pages in use, with
+  fill    wrk posts the Argo CD sample (1000 apps, all firing: wrk.lua's bodies, as
+          make bench posts them) for --fill seconds, then each app resolves; bytes per event from the pages in use, with
           the share of each table and index (dbstat), after the outbox drained.
   prune   the filled ledger restarted with retention 2s: the first pass prunes all of it
           while wrk keeps posting; request latency with and without the pass, the pass's
@@ -38,12 +38,13 @@ import tempfile
 import threading
 import time
 
-SRC = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+SRC = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SAMPLES = os.path.join(SRC, "tests", "samples", "argocd")
 DEGRADED = os.path.join(SAMPLES, "seed-aks-store-degraded.client_payload.json")
 RECOVERED = os.path.join(SAMPLES, "seed-aks-store-recovered.client_payload.json")
-POST_LUA = os.path.join(SRC, "tests", "bench", "post.lua")
-NAPPS = 500
+WRK_LUA = os.path.join(SRC, "bench", "wrk.lua")
+NAPPS = 1000                    # wrk.lua's apps: bench-<n mod 1000>
+NONCE = [int(time.time()) % 1000000 * 100]   # wrk.lua's nonce, a new one for every run
 
 
 def free_port():
@@ -66,12 +67,14 @@ class Daemon:
         self.port = free_port()
         self.log = os.path.join(self.dir, "incidentd.log")
         self.logf = open(self.log, "a")
+        # relative paths of the configuration (the tail socket) stay in this directory
+        env = dict(os.environ, STATE_DIRECTORY=self.dir, RUNTIME_DIRECTORY=self.dir)
         self.proc = subprocess.Popen(
             [os.path.join(build, "broker", "incidentd"), "-c", os.path.join(self.dir, "conf.d"),
              "-d", self.db, "-l", "127.0.0.1:%d" % self.port,
              "--plugin-dir", os.path.join(build, "sinks", ".libs")] +
             (["--log-level", "debug"] if debug else []),
-            stdout=self.logf, stderr=self.logf, stdin=subprocess.DEVNULL)
+            stdout=self.logf, stderr=self.logf, stdin=subprocess.DEVNULL, env=env)
         deadline = time.time() + 10
         while time.time() < deadline:
             try:
@@ -118,9 +121,11 @@ class Daemon:
 
 
 def wrk(port, seconds, threads=2, conns=16, payload=DEGRADED):
+    NONCE[0] += 1
     p = subprocess.run(["wrk", "-t%d" % threads, "-c%d" % conns, "-d%ds" % seconds,
-                        "--timeout", "10s", "--latency", "-s", POST_LUA,
-                        "http://127.0.0.1:%d" % port, "--", payload],
+                        "--timeout", "10s", "--latency", "-s", WRK_LUA,
+                        "http://127.0.0.1:%d" % port, "--", "argocd", payload,
+                        str(NONCE[0])],
                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=seconds + 60)
     out = p.stdout.decode()
     bench = dict(kv.split("=") for kv in re.search(r"^bench: (.*)$", out, re.M).group(1).split())
