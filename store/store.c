@@ -181,20 +181,21 @@ static const char *const store_sql[STMT__COUNT] = {
 	/* finished, old, not a firing incident's, and no delivery waits on it (sink after:);
 	 * a chain goes from its end, one link per pass */
 	[STMT_PRUNE_DELIVERIES] =
-	    "DELETE FROM deliveries AS p WHERE " PRUNE_IN_WINDOW("p")
+	    "DELETE FROM deliveries AS p NOT INDEXED WHERE " PRUNE_IN_WINDOW("p")
 	    " AND p.state IN ('done', 'failed', 'cancelled') AND p.updated_at < ?3"
 	    " AND " PRUNE_NOT_FIRING("p.incident_id")
 	    " AND NOT EXISTS (SELECT 1 FROM deliveries AS c WHERE c.depends_on = p.id)",
 	[STMT_PRUNE_DECISIONS] =
-	    "DELETE FROM decisions WHERE event_id IN (SELECT e.id FROM events AS e WHERE "
-	    PRUNE_EVENT_GOES ")",
-	[STMT_PRUNE_EVENTS] = "DELETE FROM events AS e WHERE " PRUNE_EVENT_GOES,
+	    "DELETE FROM decisions WHERE event_id IN (SELECT e.id FROM events AS e NOT INDEXED"
+	    " WHERE " PRUNE_EVENT_GOES ")",
+	[STMT_PRUNE_EVENTS] = "DELETE FROM events AS e NOT INDEXED WHERE " PRUNE_EVENT_GOES,
 	[STMT_PRUNE_REQUESTS] =
-	    "DELETE FROM requests AS r WHERE " PRUNE_IN_WINDOW("r") " AND r.received_at < ?3"
+	    "DELETE FROM requests AS r NOT INDEXED WHERE " PRUNE_IN_WINDOW("r")
+	    " AND r.received_at < ?3"
 	    " AND NOT EXISTS (SELECT 1 FROM events AS e WHERE e.request_id = r.id)",
 	/* resolved before the cutoff, and nothing left refers to it */
 	[STMT_PRUNE_INCIDENTS] =
-	    "DELETE FROM incidents AS i WHERE " PRUNE_IN_WINDOW("i")
+	    "DELETE FROM incidents AS i NOT INDEXED WHERE " PRUNE_IN_WINDOW("i")
 	    " AND i.state = 'resolved' AND i.updated_at < ?3"
 	    " AND NOT EXISTS (SELECT 1 FROM events AS e WHERE e.incident_id = i.id)"
 	    " AND NOT EXISTS (SELECT 1 FROM deliveries AS d WHERE d.incident_id = i.id)"

@@ -150,7 +150,10 @@ int store_row_delivery(sqlite3_stmt *s, struct delivery *d);
 
 /* Retention (store_prune.c). A window is the rows with rowid in (?1, ?2]; ?3 is the
  * cutoff time. Rows are pruned older than it and only when nothing kept refers to them:
- * never a firing incident or what belongs to it, never a delivery still to make. */
+ * never a firing incident or what belongs to it, never a delivery still to make. The
+ * pruned table is read NOT INDEXED, i.e. by its rowid range: left to itself SQLite reads
+ * the deliveries through deliveries_due (state IN (...)) and so walks every finished
+ * delivery in every batch, a batch's cost growing with the table. */
 #define PRUNE_IN_WINDOW(alias) alias ".rowid > ?1 AND " alias ".rowid <= ?2"
 #define PRUNE_NOT_FIRING(col) "NOT EXISTS (SELECT 1 FROM incidents AS f" \
 	" WHERE f.id = " col " AND f.state = 'firing')"

@@ -15,6 +15,7 @@
 
 #include "event.h"
 #include "store.h"
+#include "store_int.h"
 
 #define T0 1770692472000LL          /* 2026-02-10T03:01:12.000Z */
 #define DAY 86400000LL
@@ -325,6 +326,41 @@ test_prune_inhibitor(void **state)
 	incident_clear(&plain);
 }
 
+/* Every prune statement reads the table it prunes by the batch's rowid range, whatever
+ * indexes the table has: a batch's cost follows its window, not the table (SQLite's
+ * plan for the deliveries went through deliveries_due and walked every finished one). */
+static void
+test_prune_plans(void **state)
+{
+	static const struct { enum store_stmt_id id; const char *search; } plans[] = {
+		{ STMT_PRUNE_DELIVERIES, "SEARCH p " },
+		{ STMT_PRUNE_DECISIONS, "SEARCH e " },
+		{ STMT_PRUNE_EVENTS, "SEARCH e " },
+		{ STMT_PRUNE_REQUESTS, "SEARCH r " },
+		{ STMT_PRUNE_INCIDENTS, "SEARCH i " },
+	};
+	struct fixture *f = *state;
+
+	for (size_t i = 0; i < sizeof(plans) / sizeof(plans[0]); i++) {
+		sqlite3_stmt *s = NULL, *eqp = NULL;
+		char sql[4096], found[256] = "";
+
+		assert_int_equal(store_stmt(f->st, plans[i].id, &s), 0);
+		snprintf(sql, sizeof(sql), "EXPLAIN QUERY PLAN %s", sqlite3_sql(s));
+		assert_int_equal(sqlite3_prepare_v2(f->st->db, sql, -1, &eqp, NULL), SQLITE_OK);
+		while (sqlite3_step(eqp) == SQLITE_ROW) {
+			const char *detail = (const char *)sqlite3_column_text(eqp, 3);
+
+			if (detail != NULL && strncmp(detail, plans[i].search,
+			    strlen(plans[i].search)) == 0)
+				snprintf(found, sizeof(found), "%s", detail);
+		}
+		sqlite3_finalize(eqp);
+		if (strstr(found, "USING INTEGER PRIMARY KEY (rowid>? AND rowid<?)") == NULL)
+			fail_msg("statement %d reads its table as '%s'", (int)plans[i].id, found);
+	}
+}
+
 /* A batch looks at `limit` rows at most, oldest first, and the walk stops at the first
  * window that starts at the cutoff instead of reading the young rows. */
 static void
@@ -461,6 +497,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_prune_rules, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_prune_inhibitor, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_prune_plans, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_prune_batches, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_prune_own_transaction, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vacuum, setup, teardown),
