@@ -19,8 +19,9 @@ test sink). Phases:
   scrape  a sink that keeps retrying builds an outbox backlog for --fill seconds; the
           time of GET /metrics (which reads the backlog) with it and with an empty one.
   steady  --rate events/s for 4 x --steady-retention seconds against retention
-          --steady-retention: the pages in use level off at about
-          bytes/event x rate x (retention + pass interval).
+          --steady-retention, in incidents of ten events (nine firing, then the
+          recovery: a firing incident keeps its rows, a resolved one can go): the pages in
+          use level off at about bytes/event x rate x (retention + pass interval).
 """
 
 import argparse
@@ -300,8 +301,10 @@ def phase_steady(args, tmp, per_event):
     print("== steady: %d events/s for %ds, retention %ds (pass every %.2fs)"
           % (args.rate, 4 * ret, ret, interval))
     d = Daemon(args.build, tmp, "steady", "ledger: { retention: %ds, dedup_window: 1s }\n" % ret)
-    with open(DEGRADED) as f:
-        body = json.load(f)
+    bodies = []
+    for path in (DEGRADED, RECOVERED):
+        with open(path) as f:
+            bodies.append(json.load(f))
     stop = threading.Event()
     sent = [0]
 
@@ -310,12 +313,12 @@ def phase_steady(args, tmp, per_event):
         t0 = time.time()
         n = 0
         while not stop.is_set():
-            due = t0 + n / args.rate
-            if due > time.time():
-                time.sleep(due - time.time())
-            firing = n % 10 != 9
-            body.update({"app_name": "steady-%d" % (n % 50),
-                         "health_status": "Degraded" if firing else "Healthy",
+            delay = t0 + n / args.rate - time.time()
+            if delay > 0:
+                time.sleep(delay)
+            # an incident of nine firing events, then its recovery
+            body = bodies[0] if n % 10 != 9 else bodies[1]
+            body.update({"app_name": "steady-%d" % (n // 10),
                          "timestamp": "2026-02-11T%02d:%02d:%02d.%03dZ"
                          % (n // 3600000 % 24, n // 60000 % 60, n // 1000 % 60, n % 1000)})
             c.request("POST", "/v1/events/argocd", json.dumps(body),
@@ -338,10 +341,11 @@ def phase_steady(args, tmp, per_event):
         samples.append((time.time() - t0, events, used, m["incidentd_ledger_size_bytes"]))
         print("  t=%5.1fs events %6d  in use %9s  file %9s" % (samples[-1][0], events,
               mib(used), mib(m["incidentd_ledger_size_bytes"])))
+    elapsed = time.time() - t0
     stop.set()
     th.join(10)
     d.stop()
-    rate = sent[0] / (time.time() - t0)
+    rate = sent[0] / elapsed
     model = per_event * rate * (ret + interval) if per_event else 0
     tail = [s for s in samples if s[0] > 2 * ret]
     print("actual rate %.1f events/s; last half: events %d..%d, in use %s..%s; "
