@@ -45,6 +45,9 @@ static const struct family families[] = {
 	  "by endpoint and reason." },
 	{ "incidentd_accept_errors_total", "counter",
 	  "Times accepting a connection failed (out of descriptors or memory)." },
+	{ "incidentd_operator_actions_total", "counter",
+	  "Operator actions through the API (incidentctl resolve, retry), by action; a "
+	  "retry counts the deliveries it re-drove." },
 	/* the outbox and the ledger, read when /metrics is asked (selfmetrics.c) */
 	{ "incidentd_outbox_deliveries", "gauge",
 	  "Deliveries not finished yet, by sink and state (blocked, pending, running)." },

@@ -105,6 +105,12 @@ def main(t):
          "resolving a resolved incident says so", err)
     rc, out, err = ctl("resolve", "01NOSUCHINCIDENT0000000000", env=api)
     t.ok(rc == 1 and "no such incident" in err, "resolving an unknown incident", err)
+    st, _, body = d.get("/metrics", {"Authorization": "Bearer " + API})
+    body = body.decode() if isinstance(body, bytes) else body
+    t.ok(st == 200 and 'incidentd_operator_actions_total{action="resolve"} 1\n' in body and
+         'incidentd_operator_actions_total{action="retry"} 1\n' in body,
+         "/metrics counts the operator's actions",
+         [l for l in body.splitlines() if "operator" in l])
 
     # --- fire ---------------------------------------------------------------------------
     rc, out, err = ctl("fire", "--source", "argocd", "--app", "smoke")
