@@ -11,8 +11,9 @@ BUILD_DIR is an in-tree or out-of-tree build of incidentd made with a plain ./co
 test sink). Phases:
 
   fill    wrk posts the Argo CD sample (1000 apps, all firing: wrk.lua's bodies, as
-          make bench posts them) for --fill seconds, then each app resolves; bytes per event from the pages in use, with
-          the share of each table and index (dbstat), after the outbox drained.
+          make bench posts them) for --fill seconds, then each app resolves; bytes per
+          event from the pages in use, with the share of each table and index (dbstat),
+          after the outbox drained. (prune and steady run it first.)
   prune   the filled ledger restarted with retention 2s: the first pass prunes all of it
           while wrk keeps posting; request latency with and without the pass, the pass's
           batches and longest batch, and the file before and after.
@@ -214,6 +215,40 @@ def phase_fill(args, tmp):
     return {"db": d.db, "per_event": per, "events": f["events"], "baseline": base}
 
 
+def print_batches(d):
+    """Every batch of a daemon run with --log-level debug: wall and CPU time per table,
+    and the passes' own lines."""
+    per = {}
+    longest = []
+    for line in d.log_lines():
+        m = re.search(r"retention: batch \d+ \((\w+)\): (\d+) .* in ([\d.]+) ms "
+                      r"\(([\d.]+) ms on the CPU\)", line)
+        if m:
+            per.setdefault(m.group(1), []).append((float(m.group(3)), int(m.group(2)),
+                                                   float(m.group(4))))
+        m = re.search(r"retention: pruned rows .*: (\d+) event\(s\).* (\d+) batch\(es\) in "
+                      r"([\d.]+) ms, the longest ([\d.]+) ms", line)
+        if m:
+            longest.append(float(m.group(4)))
+
+    def dist(v):
+        v = sorted(v)
+        return "median %6.2f, p99 %6.2f, max %6.2f ms" % (
+            v[len(v) // 2], v[min(len(v) - 1, int(len(v) * 0.99))], v[-1])
+    for name, xs in per.items():
+        print("  %-10s %5d batches, %7d rows; wall: %s; CPU: %s" % (
+            name, len(xs), sum(x[1] for x in xs), dist([x[0] for x in xs]),
+            dist([x[2] for x in xs])))
+    allb = [x for xs in per.values() for x in xs]
+    if allb:
+        print("  all        %5d batches; wall: %s; CPU: %s; over 5 ms: %d" % (
+            len(allb), dist([x[0] for x in allb]), dist([x[2] for x in allb]),
+            sum(1 for x in allb if x[0] > 5)))
+    if longest:
+        print("  %d passes that pruned; their longest batch: %s" % (
+            len(longest), " ".join("%.1f" % x for x in longest)))
+
+
 def phase_prune(args, tmp, fill):
     print("== prune: the filled ledger restarted with retention 2s, wrk -t1 -c4 meanwhile")
     before = ledger_figures(fill["db"])
@@ -247,22 +282,7 @@ def phase_prune(args, tmp, fill):
                  (int(ev) + int(dec) + int(dl) + int(rq)) / max(1, int(batches))))
     else:
         print("the pass: not found in %s" % d.log)
-    per = {}
-    for line in d.log_lines():
-        m = re.search(r"retention: batch \d+ \((\w+)\): (\d+) .* in ([\d.]+) ms "
-                      r"\(([\d.]+) ms on the CPU\)", line)
-        if m:
-            per.setdefault(m.group(1), []).append((float(m.group(3)), int(m.group(2)),
-                                                   float(m.group(4))))
-
-    def dist(v):
-        v = sorted(v)
-        return "median %6.2f, p99 %6.2f, max %6.2f ms" % (
-            v[len(v) // 2], v[min(len(v) - 1, int(len(v) * 0.99))], v[-1])
-    for name, xs in per.items():
-        print("  %-10s %5d batches, %7d rows; wall: %s; CPU: %s" % (
-            name, len(xs), sum(x[1] for x in xs), dist([x[0] for x in xs]),
-            dist([x[2] for x in xs])))
+    print_batches(d)
     print("file: %s before, %s after (pages in use %s -> %s)" % (
         mib(before["file_bytes"]), mib(after["file_bytes"]), mib(before["used_bytes"]),
         mib(after["used_bytes"])))
@@ -300,7 +320,8 @@ def phase_steady(args, tmp, per_event):
     interval = min(60.0, max(0.1, ret / 8.0))
     print("== steady: %d events/s for %ds, retention %ds (pass every %.2fs)"
           % (args.rate, 4 * ret, ret, interval))
-    d = Daemon(args.build, tmp, "steady", "ledger: { retention: %ds, dedup_window: 1s }\n" % ret)
+    d = Daemon(args.build, tmp, "steady", "ledger: { retention: %ds, dedup_window: 1s }\n" % ret,
+               debug=True)
     bodies = []
     for path in (DEGRADED, RECOVERED):
         with open(path) as f:
@@ -345,6 +366,7 @@ def phase_steady(args, tmp, per_event):
     stop.set()
     th.join(10)
     d.stop()
+    print_batches(d)
     rate = sent[0] / elapsed
     model = per_event * rate * (ret + interval) if per_event else 0
     tail = [s for s in samples if s[0] > 2 * ret]
