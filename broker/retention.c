@@ -10,12 +10,9 @@
 
 #include "log.h"
 #include "metrics.h"
+#include "prunesize.h"
 #include "util.h"
 
-#define BATCH_TARGET_US 2000       /* aim for ~2 ms per transaction */
-#define BATCH_MIN 16
-#define BATCH_START 64
-#define BATCH_MAX 4096
 #define BATCH_PAUSE_MAX_US 100000  /* between two batches, at most 100 ms */
 
 /* The phases of a pass: the tables in store_prune_table order, then the vacuum. */
@@ -32,8 +29,7 @@ struct retention {
 	struct event *timer;
 	int64_t retention_ms;          /* 0 = off */
 	bool warned_vacuum;            /* said once that this ledger cannot shrink */
-	int64_t limit[STORE_PRUNE__COUNT];   /* rows per batch, adapted to BATCH_TARGET_US */
-	double row_us[STORE_PRUNE__COUNT];   /* cost of a deleted row, 0 = not known yet */
+	struct prunesize size[STORE_PRUNE__COUNT];   /* rows per batch, per table */
 	/* the pass under way */
 	bool in_pass;
 	int phase;                     /* enum store_prune_table, or PHASE_VACUUM */
@@ -126,7 +122,7 @@ pass_end(struct retention *r)
 static int
 table_batch(struct retention *r, int64_t *deleted)
 {
-	struct store_prune_batch b = { .cursor = r->cursor, .limit = r->limit[r->phase] };
+	struct store_prune_batch b = { .cursor = r->cursor, .limit = r->size[r->phase].limit };
 	char labels[64];
 	int rc;
 
@@ -180,30 +176,6 @@ vacuum_batch(struct retention *r, int64_t *given)
 	return 0;
 }
 
-/* Size the next batch of phase after one that deleted `deleted` rows in us. Any window
- * may turn out to be all deletable, so the limit never exceeds what the target affords at
- * the cost of a deleted row (learned from batches that deleted enough rows to tell, the
- * whole batch's time counted); within that it halves after a slow batch and doubles after
- * a quick one. */
-static void
-adapt(struct retention *r, int phase, int64_t deleted, int64_t us)
-{
-	int64_t want = r->limit[phase];
-
-	if (deleted >= 16) {
-		double cost = (double)us / (double)deleted;
-
-		r->row_us[phase] = r->row_us[phase] > 0 ? (r->row_us[phase] + cost) / 2 : cost;
-	}
-	if (us > 2 * BATCH_TARGET_US)
-		want /= 2;
-	else if (us < BATCH_TARGET_US / 2)
-		want *= 2;
-	if (r->row_us[phase] > 0 && want > (int64_t)(BATCH_TARGET_US / r->row_us[phase]))
-		want = (int64_t)(BATCH_TARGET_US / r->row_us[phase]);
-	r->limit[phase] = want < BATCH_MIN ? BATCH_MIN : want > BATCH_MAX ? BATCH_MAX : want;
-}
-
 static void
 on_timer(evutil_socket_t fd, short what, void *arg)
 {
@@ -237,12 +209,12 @@ on_timer(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	if (phase < PHASE_VACUUM)
-		adapt(r, phase, deleted, us);
+		prunesize_update(&r->size[phase], deleted, us);
 	log_debug("retention", "batch %d (%s): %lld %s in %.2f ms (%.2f ms on the CPU); next "
 	    "limit %lld", r->batches, phase < PHASE_VACUUM ? table_names[phase] : "vacuum",
 	    (long long)deleted, phase < PHASE_VACUUM ? "row(s) deleted" : "page(s) given back",
 	    (double)us / 1000.0, (double)cpu0 / 1000.0,
-	    (long long)(phase < PHASE_VACUUM ? r->limit[phase] : 0));
+	    (long long)(phase < PHASE_VACUUM ? r->size[phase].limit : 0));
 	if (r->phase > PHASE_VACUUM) {
 		pass_end(r);
 		arm(r, retention_interval_ms(r->retention_ms));
@@ -265,7 +237,7 @@ retention_new(struct event_base *base, struct store *st, struct retention **out)
 	r->base = base;
 	r->st = st;
 	for (size_t i = 0; i < STORE_PRUNE__COUNT; i++)
-		r->limit[i] = BATCH_START;
+		prunesize_init(&r->size[i]);
 	r->timer = evtimer_new(base, on_timer, r);
 	if (r->timer == NULL) {
 		free(r);

@@ -2,8 +2,8 @@
  * path. A pass runs every interval (an eighth of the retention, from 100 ms to 60 s): it
  * walks deliveries, events (with their decisions), requests and incidents oldest first in
  * small batches, each its own short transaction (sized for about 2 ms from what a deleted
- * row has cost so far), then gives free pages back to the file system (incremental
- * auto-vacuum, 32 pages a step). After each batch it pauses as long as the batch took, so a
+ * row has cost so far: prunesize.h), then gives free pages back to the file system
+ * (incremental auto-vacuum, 32 pages a step). After each batch it pauses as long as the batch took, so a
  * pass uses at most about half of the loop and whatever waits is served in between. What
  * may go is store_prune_batch()'s rule. Event-loop thread only. */
 #ifndef INCIDENTD_RETENTION_H

@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "event.h"
+#include "prunesize.h"
 #include "store.h"
 #include "store_int.h"
 
@@ -361,6 +362,37 @@ test_prune_plans(void **state)
 	}
 }
 
+/* The size of the daemon's batches (prunesize.h): quick batches that delete nothing do not
+ * grow it past what the assumed cost of a row affords (a window of old rows that stay, then
+ * one of rows that all go, must not make a long batch); a measured cost takes over; a slow
+ * batch halves it; it stays within its bounds. */
+static void
+test_prune_sizes(void **state)
+{
+	struct prunesize ps;
+
+	(void)state;
+	prunesize_init(&ps);
+	assert_int_equal(ps.limit, PRUNESIZE_MIN);
+	for (int i = 0; i < 50; i++)
+		prunesize_update(&ps, 0, 100);
+	assert_int_equal(ps.limit, (int64_t)(PRUNESIZE_TARGET_US / PRUNESIZE_PRIOR_US));
+	prunesize_update(&ps, 20, 200);             /* 10 us a row */
+	assert_true(ps.row_us > 9.9 && ps.row_us < 10.1);
+	for (int i = 0; i < 50; i++)
+		prunesize_update(&ps, 0, 100);
+	assert_int_equal(ps.limit, 200);            /* 2 ms at 10 us a row */
+	prunesize_update(&ps, 0, 5000);             /* a slow batch */
+	assert_int_equal(ps.limit, 100);
+	prunesize_update(&ps, 16, 32000);           /* rows turn expensive: the minimum */
+	assert_int_equal(ps.limit, PRUNESIZE_MIN);
+	prunesize_init(&ps);
+	ps.row_us = 0.1;                            /* cheap rows: the maximum */
+	for (int i = 0; i < 20; i++)
+		prunesize_update(&ps, 0, 100);
+	assert_int_equal(ps.limit, PRUNESIZE_MAX);
+}
+
 /* A batch looks at `limit` rows at most, oldest first, and the walk stops at the first
  * window that starts at the cutoff instead of reading the young rows. */
 static void
@@ -498,6 +530,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_prune_rules, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_prune_inhibitor, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_prune_plans, setup, teardown),
+		cmocka_unit_test(test_prune_sizes),
 		cmocka_unit_test_setup_teardown(test_prune_batches, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_prune_own_transaction, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vacuum, setup, teardown),
