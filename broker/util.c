@@ -2,6 +2,7 @@
 #include "util.h"
 
 #include <ctype.h>
+#include <pthread.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -274,6 +275,15 @@ util_parse_size(const char *s, uint64_t *bytes)
 	return -EINVAL;
 }
 
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+static EVP_MD *sha256_md;      /* never freed: one per process */
+
+static void
+sha256_fetch(void)
+{
+	sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
 void
 util_sha256_hex(const void *data, size_t len, char out[65])
 {
@@ -281,7 +291,10 @@ util_sha256_hex(const void *data, size_t len, char out[65])
 	unsigned int mdlen = 0;
 	static const char hex[] = "0123456789abcdef";
 
-	EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL);
+	/* fetched once: EVP_sha256() makes every digest look the algorithm up again, which
+	 * cost more than hashing a webhook body */
+	pthread_once(&sha256_once, sha256_fetch);
+	EVP_Digest(data, len, md, &mdlen, sha256_md ? sha256_md : EVP_sha256(), NULL);
 	for (unsigned i = 0; i < 32; i++) {
 		out[2 * i] = hex[md[i] >> 4];
 		out[2 * i + 1] = hex[md[i] & 15];
