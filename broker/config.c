@@ -888,21 +888,32 @@ load_route(struct vctx *v, const json_t *x, const char *path, const struct confi
 			return verr(v, sp, "%s", "expected a list of matchers, e.g. ['source = argocd']");
 		if (!json_is_array(match))
 			return verr(v, sp, "%s", "expected a list of matchers");
-		cr->matchers = calloc(json_array_size(match) + 1, sizeof(*cr->matchers));
-		if (cr->matchers == NULL)
-			return -ENOMEM;
 		json_array_foreach(match, j, e) {
-			char ep[400], merr[400];
+			char ep[400], merr[800];
+			struct matcher *ms = NULL, *all;
+			size_t nm = 0;
 
 			snprintf(ep, sizeof(ep), "%s.%zu", sp, j);
 			if (!json_is_string(e))
 				return verr(v, ep, "%s", "expected a string like 'cluster =~ \"prod-.*\"'");
-			rc = matcher_parse(json_string_value(e), &cr->matchers[j], merr, sizeof(merr));
+			/* one entry may hold several matchers, as in Alertmanager's `matchers:` */
+			rc = matcher_parse_list(json_string_value(e), &ms, &nm, merr, sizeof(merr));
 			if (rc == -ENOMEM)
 				return rc;
 			if (rc != 0)
 				return verr(v, ep, "%s", merr);
-			cr->n_matchers++;
+			all = nm == 0 ? cr->matchers : realloc(cr->matchers, (cr->n_matchers + nm) *
+			    sizeof(*all));
+			if (all == NULL) {
+				for (size_t k = 0; k < nm; k++)
+					matcher_clear(&ms[k]);
+				free(ms);
+				return -ENOMEM;
+			}
+			cr->matchers = all;
+			memcpy(all + cr->n_matchers, ms, nm * sizeof(*ms));
+			cr->n_matchers += nm;
+			free(ms);
 		}
 	}
 	if ((rc = route_intervals(v, x, "mute_time_intervals", path, parent ? parent->mute : NULL,

@@ -82,7 +82,7 @@ test_matcher_errors(void **state)
 		{ "clustr = x", "unknown field 'clustr'" },
 		{ "cluster ~ x", "expected an operator" },
 		{ "cluster =~ \"(\"", "bad regular expression" },
-		{ "cluster = \"abc", "unterminated or misplaced quote" },
+		{ "cluster = \"abc", "unterminated or unescaped double quote" },
 		{ "labels. = x", "unknown field 'labels.'" },
 	};
 	char err[256];
