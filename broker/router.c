@@ -123,9 +123,16 @@ plan_take(struct route_plan *plan, const struct ievent *ev, const struct config_
     struct plan_target **out)
 {
 	struct plan_target *t = NULL, *nt;
-	char *key = router_incident_key(ev, r->group_by, r->n_group_by);
+	const struct config_route **tk;
+	char *key;
 	const char **ns;
 
+	tk = realloc(plan->taken, (plan->n_taken + 1) * sizeof(*tk));
+	if (tk == NULL)
+		return -ENOMEM;
+	plan->taken = tk;
+	tk[plan->n_taken++] = r;
+	key = router_incident_key(ev, r->group_by, r->n_group_by);
 	if (key == NULL)
 		return -ENOMEM;
 	for (size_t i = 0; i < plan->n_targets && t == NULL; i++)
@@ -261,5 +268,6 @@ route_plan_clear(struct route_plan *plan)
 		free(plan->targets[i].sinks);
 	}
 	free(plan->targets);
+	free(plan->taken);
 	memset(plan, 0, sizeof(*plan));
 }

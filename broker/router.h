@@ -36,6 +36,10 @@ struct route_plan {
 	struct plan_target *targets;        /* in the order routes took the event; none = no
 	                                     * route took it (recorded, no incident) */
 	size_t n_targets;
+	const struct config_route **taken;  /* every route that took the event, in order, as
+	                                     * amtool lists receivers (array owned, routes
+	                                     * borrowed from the config) */
+	size_t n_taken;
 	struct plan_step *steps;
 	size_t n_steps;
 };

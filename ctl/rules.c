@@ -97,8 +97,9 @@ would_do(const struct ievent *ev)
 }
 
 /* The plan of one event as JSON (new reference): the event, the trace steps, every
- * target (route, key, sinks with what they would do), and for --expect the first target's
- * route and key and every sink name, each once. */
+ * target (route, key, sinks with what they would do), every route that took the event in
+ * order ("taken"), and for --expect the first target's route and key and every sink name,
+ * each once. */
 static json_t *
 plan_json(const struct config *cfg, const struct ievent *ev, const struct route_plan *plan)
 {
@@ -106,7 +107,7 @@ plan_json(const struct config *cfg, const struct ievent *ev, const struct route_
 	    "s:[]}", "event", "source", ev->source, "type", ev->type, "status", ev->status,
 	    "cluster", ev->cluster, "namespace", ev->namespace, "app", ev->app, "fingerprint",
 	    ev->fingerprint, "steps", "matched", plan->n_targets > 0, "targets", "sinks");
-	json_t *steps, *targets, *names;
+	json_t *steps, *targets, *names, *taken;
 
 	if (o == NULL)
 		return NULL;
@@ -138,6 +139,10 @@ plan_json(const struct config *cfg, const struct ievent *ev, const struct route_
 		json_array_append_new(targets, json_pack("{s:s, s:s, s:o}", "route",
 		    tg->route->name, "key", tg->key, "sinks", sinks));
 	}
+	taken = json_array();
+	for (size_t i = 0; taken != NULL && i < plan->n_taken; i++)
+		json_array_append_new(taken, json_string(plan->taken[i]->name));
+	json_object_set_new(o, "taken", taken ? taken : json_null());
 	if (plan->n_targets > 0) {
 		json_object_set_new(o, "route", json_string(plan->targets[0].route->name));
 		json_object_set_new(o, "key", json_string(plan->targets[0].key));
@@ -184,7 +189,7 @@ print_plan(const json_t *p)
 static bool
 check_expect(const json_t *plan, const json_t *want, size_t idx)
 {
-	static const char *const keys[] = { "route", "key", "matched" };
+	static const char *const keys[] = { "route", "key", "matched", "taken" };
 	const json_t *ws = json_object_get(want, "sinks");
 	bool ok = true;
 

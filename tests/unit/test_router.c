@@ -195,6 +195,10 @@ test_route_tree(void **state)
 		    "argocd/prod-west-aks/aks-store github,pager", ev->id);
 		plan_of(cfg, ev, &plan);
 		assert_targets(&plan, want);
+		/* every route that took it, in order, as amtool lists receivers */
+		assert_int_equal(plan.n_taken, 2);
+		assert_string_equal(plan.taken[0]->name, "audit");
+		assert_string_equal(plan.taken[1]->name, "prod-payments");
 	}
 	route_plan_clear(&plan);
 
