@@ -1,6 +1,7 @@
 /* incidentctl.c - read the incidentd ledger from the command line.
  *
- *   incidentctl [--db PATH] [--json] COMMAND [OPTIONS]
+ *   incidentctl [--db PATH] [--json] COMMAND [OPTIONS]   (--db and --json may also follow
+ *                                                        the command)
  *
  * Exit status: 0 on success, 1 on error ("incidentctl: <message>" on stderr), 2 on a usage
  * error. */
@@ -39,6 +40,8 @@
 #define TABLE_WIDTH 120
 
 #define EXIT_USAGE 2
+#define OPT_GLOBAL_DB 0x100     /* getopt values no command uses for its own options */
+#define OPT_GLOBAL_JSON 0x101
 
 struct ctl {
 	const char *db;
@@ -47,7 +50,7 @@ struct ctl {
 };
 
 static const char usage_text[] =
-"usage: incidentctl [--db PATH] [--json] COMMAND [OPTIONS]\n"
+"usage: incidentctl [--db PATH] [--json] COMMAND [OPTIONS] [--db PATH] [--json]\n"
 "\n"
 "Commands:\n"
 "  events [--limit N] [--source S] [--incident ID]   list events, newest first\n"
@@ -57,8 +60,9 @@ static const char usage_text[] =
 "  deliveries [--failed] [--incident ID] [--limit N] list sink deliveries\n"
 "  explain ID                                        why an event or incident went as it\n"
 "                                                    did: routes, transitions, deliveries\n"
-"  rules test --config DIR --event FILE [--source S] [--expect FILE]\n"
-"                                                    route a payload offline (no ledger)\n"
+"  rules test --config DIR --event FILE... [--source S] [--expect FILE]\n"
+"                                                    route payloads offline (no ledger;\n"
+"                                                    --event may repeat)\n"
 "  silence add MATCHER... (--for DUR | --until TIME) --comment TEXT [--starts TIME]\n"
 "          [--author NAME]                           keep matching events from sinks\n"
 "  silence list [--all]                              active (or all) silences\n"
@@ -69,7 +73,7 @@ static const char usage_text[] =
 "                                                    live, until Ctrl-C (one line each:\n"
 "                                                    time source status key summary)\n"
 "\n"
-"Options:\n"
+"Options (--db and --json go before or after the command):\n"
 "  --db PATH    the ledger (default $INCIDENTD_DB, else " DEFAULT_DB ")\n"
 "  --json       print JSON instead of a table (tail: the event JSON, one per line)\n"
 "  --address    tail: incidentd's server.publish address (default $INCIDENTD_TAIL,\n"
@@ -214,16 +218,36 @@ print_table(struct table *t, int flex)
 	return EXIT_SUCCESS;
 }
 
+/* Each command's own options (the global --db and --json are taken out before a command
+ * parses its arguments: see take_global_options()). */
+static const struct option events_options[] = {
+	{ "limit", required_argument, NULL, 'n' },
+	{ "source", required_argument, NULL, 's' },
+	{ "incident", required_argument, NULL, 'i' },
+	{ NULL, 0, NULL, 0 },
+};
+static const struct option incidents_options[] = {
+	{ "limit", required_argument, NULL, 'n' },
+	{ "state", required_argument, NULL, 's' },
+	{ NULL, 0, NULL, 0 },
+};
+static const struct option deliveries_options[] = {
+	{ "limit", required_argument, NULL, 'n' },
+	{ "failed", no_argument, NULL, 'f' },
+	{ "incident", required_argument, NULL, 'i' },
+	{ NULL, 0, NULL, 0 },
+};
+static const struct option tail_options[] = {
+	{ "address", required_argument, NULL, 'a' },
+	{ NULL, 0, NULL, 0 },
+};
+static const struct option no_options[] = {
+	{ NULL, 0, NULL, 0 },
+};
+
 static int
 cmd_events(struct ctl *c, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "limit", required_argument, NULL, 'n' },
-		{ "source", required_argument, NULL, 's' },
-		{ "incident", required_argument, NULL, 'i' },
-		{ "json", no_argument, NULL, 'j' },
-		{ NULL, 0, NULL, 0 },
-	};
 	static const char *const headers[] = { "ID", "RECEIVED", "SOURCE", "TYPE", "STATUS",
 	    "CLUSTER/NAMESPACE/APP", "SUMMARY" };
 	struct store_query q = { 0 };
@@ -232,7 +256,7 @@ cmd_events(struct ctl *c, int argc, char **argv)
 	size_t i;
 	int ch, rc;
 
-	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "", events_options, NULL)) != -1) {
 		switch (ch) {
 		case 'n':
 			if (parse_limit(optarg, &q.limit) != 0)
@@ -243,9 +267,6 @@ cmd_events(struct ctl *c, int argc, char **argv)
 			break;
 		case 'i':
 			q.incident_id = optarg;
-			break;
-		case 'j':
-			c->json = true;
 			break;
 		default:
 			return bad_option(argv[0], argv);
@@ -316,12 +337,6 @@ issue_cell(const json_t *refs, char *buf, size_t len)
 static int
 cmd_incidents(struct ctl *c, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "limit", required_argument, NULL, 'n' },
-		{ "state", required_argument, NULL, 's' },
-		{ "json", no_argument, NULL, 'j' },
-		{ NULL, 0, NULL, 0 },
-	};
 	static const char *const headers[] = { "ID", "STATE", "KEY", "EVENTS", "OPENED",
 	    "UPDATED", "ISSUE" };
 	struct store_query q = { 0 };
@@ -330,7 +345,7 @@ cmd_incidents(struct ctl *c, int argc, char **argv)
 	size_t i;
 	int ch, rc;
 
-	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "", incidents_options, NULL)) != -1) {
 		switch (ch) {
 		case 'n':
 			if (parse_limit(optarg, &q.limit) != 0)
@@ -340,9 +355,6 @@ cmd_incidents(struct ctl *c, int argc, char **argv)
 			if (strcmp(optarg, "firing") != 0 && strcmp(optarg, "resolved") != 0)
 				return usage_error("--state must be firing or resolved");
 			q.state = optarg;
-			break;
-		case 'j':
-			c->json = true;
 			break;
 		default:
 			return bad_option(argv[0], argv);
@@ -386,13 +398,6 @@ out:
 static int
 cmd_deliveries(struct ctl *c, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "limit", required_argument, NULL, 'n' },
-		{ "failed", no_argument, NULL, 'f' },
-		{ "incident", required_argument, NULL, 'i' },
-		{ "json", no_argument, NULL, 'j' },
-		{ NULL, 0, NULL, 0 },
-	};
 	static const char *const headers[] = { "ID", "SINK", "ACTION", "STATE", "ATTEMPTS",
 	    "NEXT", "LAST ERROR" };
 	struct store_query q = { 0 };
@@ -401,7 +406,7 @@ cmd_deliveries(struct ctl *c, int argc, char **argv)
 	size_t i;
 	int ch, rc;
 
-	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "", deliveries_options, NULL)) != -1) {
 		switch (ch) {
 		case 'n':
 			if (parse_limit(optarg, &q.limit) != 0)
@@ -412,9 +417,6 @@ cmd_deliveries(struct ctl *c, int argc, char **argv)
 			break;
 		case 'i':
 			q.incident_id = optarg;
-			break;
-		case 'j':
-			c->json = true;
 			break;
 		default:
 			return bad_option(argv[0], argv);
@@ -525,20 +527,14 @@ tail_print_human(const char *msg, int len)
 static int
 cmd_tail(struct ctl *c, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "address", required_argument, NULL, 'a' },
-		{ "json", no_argument, NULL, 'j' },
-		{ NULL, 0, NULL, 0 },
-	};
 	const char *env = getenv("INCIDENTD_TAIL");
 	const char *addr = env && *env ? env : DEFAULT_TAIL;
 	struct sigaction sa;
 	int ch, sock = -1, timeout = 250, rc = EXIT_FAILURE;
 
-	while ((ch = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "+", tail_options, NULL)) != -1) {
 		switch (ch) {
 		case 'a': addr = optarg; break;
-		case 'j': c->json = true; break;
 		default: return bad_option("tail", argv);
 		}
 	}
@@ -582,7 +578,71 @@ out:
 }
 
 static const char *const commands[] = { "events", "event", "incidents", "incident",
-    "deliveries", "explain", "silence", "tail" };
+    "deliveries", "explain", "silence", "tail", "rules", "reload" };
+
+/* The getopt table of the command in argv[0] (argv[1] picks silence's subcommand). */
+static const struct option *
+command_options(int argc, char **argv)
+{
+	if (strcmp(argv[0], "events") == 0)
+		return events_options;
+	if (strcmp(argv[0], "incidents") == 0)
+		return incidents_options;
+	if (strcmp(argv[0], "deliveries") == 0)
+		return deliveries_options;
+	if (strcmp(argv[0], "tail") == 0)
+		return tail_options;
+	if (strcmp(argv[0], "rules") == 0)
+		return ctl_rules_options;
+	if (strcmp(argv[0], "reload") == 0)
+		return ctl_reload_options;
+	if (strcmp(argv[0], "silence") == 0 && argc > 1 && strcmp(argv[1], "add") == 0)
+		return ctl_silence_add_options;
+	if (strcmp(argv[0], "silence") == 0 && argc > 1 && strcmp(argv[1], "list") == 0)
+		return ctl_silence_list_options;
+	return no_options;
+}
+
+/* The global options after the command (`incidentctl events --db X --json`, as kubectl
+ * and amtool users type them): take --db PATH, --db=PATH and --json out of the command's
+ * arguments argv[1..argc), reading them with the command's own table cmd so that an
+ * option's value stays its own (`silence add ... --comment --json` is a comment), and set
+ * *db and *json. Stops at "--". Compacts argv in place; returns the new argc, or -1 when
+ * --db lacks its value. */
+static int
+take_global_options(int argc, char **argv, const struct option *cmd, const char **db,
+    bool *json)
+{
+	struct option all[24];
+	size_t n = 0;
+	int out = 1, prev = 1, ch;
+
+	for (; cmd[n].name != NULL && n < sizeof(all) / sizeof(all[0]) - 3; n++)
+		all[n] = cmd[n];
+	all[n++] = (struct option){ "db", required_argument, NULL, OPT_GLOBAL_DB };
+	all[n++] = (struct option){ "json", no_argument, NULL, OPT_GLOBAL_JSON };
+	all[n] = (struct option){ NULL, 0, NULL, 0 };
+	optind = 0;     /* glibc: restart getopt */
+	opterr = 0;
+	/* "-": every argument in order (no permutation), so each one is kept or taken out */
+	while ((ch = getopt_long(argc, argv, "-", all, NULL)) != -1) {
+		bool global = ch == OPT_GLOBAL_DB || ch == OPT_GLOBAL_JSON;
+
+		if (ch == '?' && optopt == OPT_GLOBAL_DB)
+			return -1;      /* --db without its value */
+		if (ch == OPT_GLOBAL_DB)
+			*db = optarg;
+		else if (global)
+			*json = true;
+		for (int i = prev; !global && i < optind; i++)
+			argv[out++] = argv[i];
+		prev = optind;
+	}
+	for (int i = prev; i < argc; i++)
+		argv[out++] = argv[i];
+	argv[out] = NULL;
+	return out;
+}
 
 static int
 run_command(struct ctl *c, int argc, char **argv)
@@ -615,10 +675,10 @@ main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct ctl c = { 0 };
-	char err[512];
+	char err[512], **cmd;
 	const char *env;
 	bool known = false;
-	int ch, rc;
+	int ch, rc, cmd_argc;
 
 	if (safeout_install() != 0) {
 		fprintf(stderr, "incidentctl: out of memory\n");
@@ -648,33 +708,23 @@ main(int argc, char **argv)
 	}
 	if (optind >= argc)
 		return usage_error("missing command");
-	if (strcmp(argv[optind], "reload") == 0) {
-		/* talks to the daemon, not the ledger */
-		int first = optind;
-
-		optind = 0;
-		opterr = 0;
-		return ctl_reload(argc - first, argv + first);
-	}
-	if (strcmp(argv[optind], "rules") == 0) {
-		/* offline: no ledger needed */
-		int first = optind;
-
-		optind = 0;   /* glibc: restart getopt for the command's own options */
-		opterr = 0;
-		return ctl_rules(argc - first, argv + first, c.json);
-	}
+	cmd = argv + optind;
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		known = known || strcmp(argv[optind], commands[i]) == 0;
+		known = known || strcmp(cmd[0], commands[i]) == 0;
 	if (!known)
-		return usage_error("unknown command '%s'", argv[optind]);
-	if (strcmp(argv[optind], "tail") == 0) {     /* talks to the daemon, not the ledger */
-		int cmd = optind;
-
-		optind = 0;
-		opterr = 0;
-		return cmd_tail(&c, argc - cmd, argv + cmd);
-	}
+		return usage_error("unknown command '%s'", cmd[0]);
+	cmd_argc = take_global_options(argc - optind, cmd, command_options(argc - optind, cmd),
+	    &c.db, &c.json);
+	if (cmd_argc < 0)
+		return usage_error("%s: option '--db' is unknown or needs a value", cmd[0]);
+	optind = 0;     /* glibc: restart getopt for the command's own options */
+	opterr = 0;
+	if (strcmp(cmd[0], "reload") == 0)      /* talks to the daemon, not the ledger */
+		return ctl_reload(cmd_argc, cmd);
+	if (strcmp(cmd[0], "rules") == 0)       /* offline: no ledger needed */
+		return ctl_rules(cmd_argc, cmd, c.json);
+	if (strcmp(cmd[0], "tail") == 0)        /* talks to the daemon, not the ledger */
+		return cmd_tail(&c, cmd_argc, cmd);
 
 	/* a reader should not create an empty ledger by mistake */
 	if (access(c.db, F_OK) != 0) {
@@ -686,7 +736,7 @@ main(int argc, char **argv)
 		ctl_error("%s", err);
 		return EXIT_FAILURE;
 	}
-	rc = run_command(&c, argc - optind, argv + optind);
+	rc = run_command(&c, cmd_argc, cmd);
 	store_close(c.st);
 	return rc;
 }
