@@ -38,6 +38,28 @@ parse_dispatch_path(const char *path, struct endpoint *ep)
 	return true;
 }
 
+/* /v1/incidents/{id}/resolve, /v1/deliveries/{id}/retry or /v1/deliveries/retry. */
+static bool
+ops_path(const char *path)
+{
+	static const struct { const char *prefix, *suffix; } verbs[] = {
+		{ "/v1/incidents/", "/resolve" }, { "/v1/deliveries/", "/retry" },
+	};
+
+	if (strcmp(path, "/v1/deliveries/retry") == 0)
+		return true;
+	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++) {
+		size_t p = strlen(verbs[i].prefix), s = strlen(verbs[i].suffix), n = strlen(path);
+		const char *id = path + p;
+
+		if (n > p + s && strncmp(path, verbs[i].prefix, p) == 0 &&
+		    strcmp(path + n - s, verbs[i].suffix) == 0 &&
+		    memchr(id, '/', n - p - s) == NULL)
+			return true;
+	}
+	return false;
+}
+
 void
 endpoint_find(const char *path, enum evhttp_cmd_type cmd, struct endpoint *ep)
 {
@@ -73,6 +95,9 @@ endpoint_find(const char *path, enum evhttp_cmd_type cmd, struct endpoint *ep)
 		ep->kind = EP_READY;
 	} else if (strcmp(path, "/metrics") == 0) {
 		ep->kind = EP_METRICS;
+	} else if (ops_path(path)) {
+		ep->kind = EP_OPS;
+		ep->post = true;
 	} else if (cmd == EVHTTP_REQ_POST && strncmp(path, "/v1/events/", 11) == 0) {
 		ep->kind = EP_NO_SOURCE;   /* a source name that does not exist */
 		ep->post = true;
@@ -92,6 +117,7 @@ access_endpoint_auth(const struct config *cfg, const struct endpoint *ep)
 		return cs ? &cs->auth : NULL;
 	case EP_READAPI:
 	case EP_RELOAD:
+	case EP_OPS:
 		return &cfg->api_auth;
 	case EP_METRICS:
 		return config_metrics_auth(cfg);
@@ -263,10 +289,10 @@ access_check(const struct access_ctx *ax, const struct endpoint *ep,
 	if (endpoint_is_open(ep))
 		return 0;
 	auth = access_endpoint_auth(cfg, ep);
-	if (ep->kind == EP_RELOAD && (auth == NULL || auth->kind == AUTH_UNSET ||
-	    auth->kind == AUTH_NONE) && !ax->peer_loopback)
-		return refuse(v, 403, "forbidden", "%sreload without server.api_auth is only "
-		    "accepted from loopback (or send SIGHUP)", NULL);
+	if ((ep->kind == EP_RELOAD || ep->kind == EP_OPS) && (auth == NULL ||
+	    auth->kind == AUTH_UNSET || auth->kind == AUTH_NONE) && !ax->peer_loopback)
+		return refuse(v, 403, "forbidden", "%sreload and operator verbs without "
+		    "server.api_auth are only accepted from loopback", NULL);
 	if (auth != NULL && auth_check_headers(auth, headers, &why) != 0) {
 		v->challenge = auth_challenge(auth);
 		return refuse(v, 401, "unauthorized", "%s", why);

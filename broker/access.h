@@ -23,6 +23,8 @@ enum endpoint_kind {
 	EP_READY,          /* GET /readyz */
 	EP_METRICS,        /* GET /metrics */
 	EP_READAPI,        /* GET /v1/incidents..., /v1/events..., /v1/deliveries */
+	EP_OPS,            /* POST operator verbs: /v1/incidents/{id}/resolve,
+	                    * /v1/deliveries/{id}/retry, /v1/deliveries/retry */
 };
 
 /* What a request path names. */

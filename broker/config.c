@@ -253,6 +253,28 @@ load_endpoint_auth(struct vctx *v, const json_t *server, const char *key,
 	return 0;
 }
 
+/* server.tls: { cert, key, client_ca? } (PEM files; they are read when the server starts
+ * or reloads, see broker/tls.c). */
+static int
+load_tls(struct vctx *v, const json_t *server, struct config *cfg)
+{
+	static const char *const keys[] = { "cert", "key", "client_ca", NULL };
+	const json_t *t = json_object_get(server, "tls");
+	int rc;
+
+	if (t == NULL || json_is_null(t))
+		return 0;
+	if ((rc = check_object(v, t, "server.tls")) || (rc = check_keys(v, t, "server.tls", keys)) ||
+	    (rc = get_string(v, t, "cert", "server.tls", NULL, &cfg->tls_cert)) ||
+	    (rc = get_string(v, t, "key", "server.tls", NULL, &cfg->tls_key)) ||
+	    (rc = get_string(v, t, "client_ca", "server.tls", NULL, &cfg->tls_client_ca)))
+		return rc;
+	if (cfg->tls_cert == NULL || *cfg->tls_cert == '\0' || cfg->tls_key == NULL ||
+	    *cfg->tls_key == '\0')
+		return verr(v, "server.tls", "%s", "cert and key are required (PEM files)");
+	return 0;
+}
+
 /* server.allowed_hosts / server.allowed_origins: an optional list of non-empty strings. */
 static int
 load_server_list(struct vctx *v, const json_t *server, const char *key, char ***out,
@@ -271,10 +293,10 @@ static int
 load_top(struct vctx *v)
 {
 	static const char *const top[] = { "server", "ledger", "log", "sources", "sinks",
-		"routes", "time_intervals", "clusters", NULL };
+		"routes", "time_intervals", "clusters", "inhibit_rules", NULL };
 	static const char *const server[] = { "listen", "max_body", "request_timeout", "publish",
 	    "max_connections", "api_auth", "metrics_auth", "allowed_hosts", "allowed_origins",
-	    "publish_allow_remote", NULL };
+	    "publish_allow_remote", "tls", NULL };
 	static const char *const ledger[] = { "path", "dedup_window", NULL };
 	static const char *const logk[] = { "format", "level", NULL };
 	struct config *cfg = v->cfg;
@@ -300,7 +322,7 @@ load_top(struct vctx *v)
 	    &cfg->request_timeout_ms)) ||
 	    (rc = get_count(v, s, "max_connections", "server", 1024, 1, 1000000,
 	    &cfg->max_connections)) ||
-	    (rc = get_string(v, l, "path", "ledger", "./var/incidentd.db", &cfg->db_path)) ||
+	    (rc = get_string(v, l, "path", "ledger", "incidentd.db", &cfg->db_path)) ||
 	    (rc = get_duration(v, l, "dedup_window", "ledger", 600000, &cfg->dedup_window_ms)) ||
 	    (rc = get_string(v, g, "format", "log", "text", &cfg->log_format)) ||
 	    (rc = get_string(v, g, "level", "log", "info", &cfg->log_level)) ||
@@ -312,7 +334,8 @@ load_top(struct vctx *v)
 	    (rc = load_server_list(v, s, "allowed_hosts", &cfg->allowed_hosts,
 	    &cfg->n_allowed_hosts)) ||
 	    (rc = load_server_list(v, s, "allowed_origins", &cfg->allowed_origins,
-	    &cfg->n_allowed_origins)))
+	    &cfg->n_allowed_origins)) ||
+	    (rc = load_tls(v, s, cfg)))
 		return rc;
 	if (cfg->publish != NULL && *cfg->publish == '\0') {
 		free(cfg->publish);     /* publish: "" turns the live tail off */
@@ -382,7 +405,7 @@ load_auth(struct vctx *v, const json_t *a, const char *path, struct config_auth 
 	return 0;
 }
 
-/* sources.nanomsg: { enabled, pull, format, auth: none }. */
+/* sources.nanomsg: { enabled, pull (default ipc://events.ipc), format, auth: none }. */
 static int
 load_nanomsg(struct vctx *v, const json_t *x, const char *path, const char *const *keys,
     struct config_source *cs)
@@ -393,9 +416,10 @@ load_nanomsg(struct vctx *v, const json_t *x, const char *path, const char *cons
 	bool known = false;
 	int rc;
 
-	if (x == NULL || json_is_null(x))
-		return verr(v, path, "%s", "pull: required (e.g. ipc:///run/incidentd/events.ipc)");
-	if ((rc = check_object(v, x, path)) || (rc = check_keys(v, x, path, keys)) ||
+	if (x != NULL && json_is_null(x))
+		x = NULL;               /* "nanomsg:" alone: on, with the defaults */
+	if ((x != NULL && ((rc = check_object(v, x, path)) ||
+	    (rc = check_keys(v, x, path, keys)))) ||
 	    (rc = get_bool(v, x, "enabled", path, true, &cs->enabled)) ||
 	    (rc = get_string(v, x, "pull", path, NULL, &cs->pull)) ||
 	    (rc = get_string(v, x, "format", path, "event", &cs->format)))
@@ -416,8 +440,11 @@ load_nanomsg(struct vctx *v, const json_t *x, const char *path, const char *cons
 	if (cs->pull != NULL && *cs->pull != '\0' && !nn_address_ok(cs->pull))
 		return verr(v, sub, "'%s' is not a nanomsg address (ipc://PATH, tcp://HOST:PORT "
 		    "or ws://HOST:PORT)", cs->pull);
-	if (cs->enabled && (cs->pull == NULL || *cs->pull == '\0'))
-		return verr(v, path, "%s", "pull: required (e.g. ipc:///run/incidentd/events.ipc)");
+	if (cs->enabled && (cs->pull == NULL || *cs->pull == '\0')) {
+		free(cs->pull);         /* in the runtime directory (see paths.h) */
+		if ((cs->pull = strdup("ipc://" CONFIG_NANOMSG_PULL_NAME)) == NULL)
+			return -ENOMEM;
+	}
 	return 0;
 }
 
@@ -494,12 +521,49 @@ is_hex(const char *s, size_t n)
 	return i == n;
 }
 
-/* clusters: name -> { api_server, uid, ca_sha256 }, the registry that agent hand-offs
- * check an incident's cluster identity against (DESIGN.md §8). */
+/* clusters.<name>.probe: an argv (a list of strings; element 0 a program, not a template)
+ * that prints the cluster's kube-system namespace uid. Returns 0 and a new array in *out
+ * (NULL when absent), or an error. */
+static int
+get_probe(struct vctx *v, const json_t *entry, const char *path, json_t **out)
+{
+	const json_t *x = json_object_get(entry, "probe");
+	char full[600], idx[32];
+	size_t i;
+	json_t *e;
+
+	*out = NULL;
+	snprintf(full, sizeof(full), "%s.probe", path);
+	if (x == NULL || json_is_null(x))
+		return 0;
+	if (!json_is_array(x) || json_array_size(x) == 0)
+		return verr(v, full, "%s", "expected an argv list, e.g. [kubectl, --context, "
+		    "\"{{cluster}}\", get, namespace, kube-system, -o, "
+		    "\"jsonpath={.metadata.uid}\"]");
+	json_array_foreach(x, i, e) {
+		const char *s = json_string_value(e);
+
+		snprintf(idx, sizeof(idx), "%zu", i);
+		if (s == NULL || strlen(s) != json_string_length(e) || has_control(s))
+			return verr(v, full, "element %s: expected a string without control "
+			    "characters", idx);
+		if (i == 0 && (*s == '\0' || strchr(s, '{') != NULL))
+			return verr(v, full, "%s", "element 0: the program must be a plain name or "
+			    "path");
+	}
+	if ((*out = json_deep_copy(x)) == NULL)
+		return -ENOMEM;
+	return 0;
+}
+
+/* clusters: name -> { api_server, uid, ca_sha256, probe, probe_timeout,
+ * trust_event_claims }, the registry that agent hand-offs check an incident's cluster
+ * identity against (DESIGN.md §8, docs/security.md). */
 static int
 load_clusters(struct vctx *v)
 {
-	static const char *const keys[] = { "api_server", "uid", "ca_sha256", NULL };
+	static const char *const keys[] = { "api_server", "uid", "ca_sha256", "probe",
+	    "probe_timeout", "trust_event_claims", NULL };
 	struct config *cfg = v->cfg;
 	json_t *c = json_object_get(cfg->root, "clusters"), *x, *entry;
 	const char *name;
@@ -514,6 +578,9 @@ load_clusters(struct vctx *v)
 		return rc;
 	json_object_foreach(c, name, x) {
 		char *api = NULL, *uid = NULL, *ca = NULL;
+		json_t *probe = NULL;
+		int64_t probe_ms = 30000;
+		bool trust = false;
 
 		snprintf(path, sizeof(path), "clusters.%s", name);
 		if (*name == '\0' || strlen(name) > 253 || has_control(name))
@@ -537,19 +604,52 @@ load_clusters(struct vctx *v)
 		if (rc == 0 && ca != NULL && !is_hex(ca, 64))
 			rc = verr(v, path, "%s", "ca_sha256: expected 64 hex digits (the SHA-256 "
 			    "of the cluster CA certificate)");
+		if (rc == 0)
+			rc = get_probe(v, x, path, &probe);
+		if (rc == 0)
+			rc = get_duration(v, x, "probe_timeout", path, 30000, &probe_ms);
+		if (rc == 0)
+			rc = get_bool(v, x, "trust_event_claims", path, false, &trust);
+		if (rc == 0 && probe != NULL && uid == NULL)
+			rc = verr(v, path, "%s", "probe: needs uid (the probe's output must equal "
+			    "it)");
+		if (rc == 0 && probe_ms <= 0)
+			rc = verr(v, path, "%s", "probe_timeout: must be more than 0");
 		entry = NULL;
 		if (rc == 0 && ((entry = json_pack("{s:s}", "api_server", api)) == NULL ||
 		    (uid && json_object_set_new(entry, "uid", json_string(uid)) != 0) ||
 		    (ca && json_object_set_new(entry, "ca_sha256", json_string(ca)) != 0) ||
+		    (probe && (json_object_set(entry, "probe", probe) != 0 ||
+		    json_object_set_new(entry, "probe_timeout", json_sprintf("%lldms",
+		    (long long)probe_ms)) != 0)) ||
+		    (trust && json_object_set_new(entry, "trust_event_claims", json_true()) != 0) ||
 		    json_object_set(cfg->clusters, name, entry) != 0))
 			rc = -ENOMEM;
 		json_decref(entry);
+		json_decref(probe);
 		free(api);
 		free(uid);
 		free(ca);
 		if (rc != 0)
 			return rc;
 	}
+	return 0;
+}
+
+/* Append path to the sink's "protect" list (created when absent; a value that is not a
+ * list is left for the plugin to refuse). */
+static int
+add_protected(struct config_sink *cs, const char *path)
+{
+	json_t *list = json_object_get(cs->options, "protect");
+
+	if (list != NULL && !json_is_array(list))
+		return 0;
+	/* a copy: the configured list belongs to the merged document */
+	list = list != NULL ? json_copy(list) : json_array();
+	if (list == NULL || json_array_append_new(list, json_string(path)) != 0 ||
+	    json_object_set_new(cs->options, "protect", list) != 0)
+		return -ENOMEM;
 	return 0;
 }
 
@@ -628,6 +728,10 @@ load_sinks(struct vctx *v)
 		if (is_runner_plugin(cs->plugin) && json_object_get(cs->options, "clusters") == NULL &&
 		    json_object_set(cs->options, "clusters", cfg->clusters) != 0)
 			return -ENOMEM;
+		/* and its sandbox never shows the conf.d (secrets may be written in it) */
+		if (is_runner_plugin(cs->plugin) && cfg->dir != NULL && (rc = add_protected(cs,
+		    cfg->dir)) != 0)
+			return rc;
 	}
 	/* after: names another sink, without cycles */
 	for (size_t i = 0; i < cfg->n_sinks; i++) {
@@ -807,6 +911,51 @@ storm_option(struct vctx *v, const json_t *x, const char *path,
 static int load_route_list(struct vctx *v, const json_t *list, const char *path,
     const struct config_route *parent, json_t *names, struct config_route **out, size_t *n);
 
+/* A list of matcher strings at path (Alertmanager's `matchers:`, `source_matchers:`, ...),
+ * appended to *out (n in *n; both may hold matchers already). Each entry is parsed as
+ * Alertmanager parses one: a comma-separated list, optionally in braces
+ * (matcher_parse_list). Returns 0, -EINVAL with v's message, or -ENOMEM. */
+static int
+load_matcher_list(struct vctx *v, const json_t *list, const char *path, struct matcher **out,
+    size_t *n)
+{
+	const json_t *e;
+	size_t j;
+	int rc;
+
+	if (list == NULL || json_is_null(list))
+		return 0;
+	if (!json_is_array(list))
+		return verr(v, path, "%s", "expected a list of matchers, e.g. ['cluster =~ "
+		    "\"prod-.*\"']");
+	json_array_foreach(list, j, e) {
+		char ep[400], merr[800];
+		struct matcher *ms = NULL, *all;
+		size_t nm = 0;
+
+		snprintf(ep, sizeof(ep), "%s.%zu", path, j);
+		if (!json_is_string(e))
+			return verr(v, ep, "%s", "expected a string like 'cluster =~ \"prod-.*\"'");
+		rc = matcher_parse_list(json_string_value(e), &ms, &nm, merr, sizeof(merr));
+		if (rc == -ENOMEM)
+			return rc;
+		if (rc != 0)
+			return verr(v, ep, "%s", merr);
+		all = nm == 0 ? *out : realloc(*out, (*n + nm) * sizeof(*all));
+		if (all == NULL) {
+			for (size_t k = 0; k < nm; k++)
+				matcher_clear(&ms[k]);
+			free(ms);
+			return -ENOMEM;
+		}
+		*out = all;
+		memcpy(all + *n, ms, nm * sizeof(*ms));
+		*n += nm;
+		free(ms);
+	}
+	return 0;
+}
+
 /* One route at path (a JSON object), inheriting from parent (may be NULL). */
 static int
 load_route(struct vctx *v, const json_t *x, const char *path, const struct config_route *parent,
@@ -880,42 +1029,10 @@ load_route(struct vctx *v, const json_t *x, const char *path, const struct confi
 	}
 	match = json_object_get(x, "match");
 	snprintf(sp, sizeof(sp), "%s.match", path);
-	if (match != NULL && !json_is_null(match)) {
-		const json_t *e;
-		size_t j;
-
-		if (json_is_string(match))
-			return verr(v, sp, "%s", "expected a list of matchers, e.g. ['source = argocd']");
-		if (!json_is_array(match))
-			return verr(v, sp, "%s", "expected a list of matchers");
-		json_array_foreach(match, j, e) {
-			char ep[400], merr[800];
-			struct matcher *ms = NULL, *all;
-			size_t nm = 0;
-
-			snprintf(ep, sizeof(ep), "%s.%zu", sp, j);
-			if (!json_is_string(e))
-				return verr(v, ep, "%s", "expected a string like 'cluster =~ \"prod-.*\"'");
-			/* one entry may hold several matchers, as in Alertmanager's `matchers:` */
-			rc = matcher_parse_list(json_string_value(e), &ms, &nm, merr, sizeof(merr));
-			if (rc == -ENOMEM)
-				return rc;
-			if (rc != 0)
-				return verr(v, ep, "%s", merr);
-			all = nm == 0 ? cr->matchers : realloc(cr->matchers, (cr->n_matchers + nm) *
-			    sizeof(*all));
-			if (all == NULL) {
-				for (size_t k = 0; k < nm; k++)
-					matcher_clear(&ms[k]);
-				free(ms);
-				return -ENOMEM;
-			}
-			cr->matchers = all;
-			memcpy(all + cr->n_matchers, ms, nm * sizeof(*ms));
-			cr->n_matchers += nm;
-			free(ms);
-		}
-	}
+	if (json_is_string(match))
+		return verr(v, sp, "%s", "expected a list of matchers, e.g. ['source = argocd']");
+	if ((rc = load_matcher_list(v, match, sp, &cr->matchers, &cr->n_matchers)) != 0)
+		return rc;
 	if ((rc = route_intervals(v, x, "mute_time_intervals", path, parent ? parent->mute : NULL,
 	    parent ? parent->n_mute : 0, &cr->mute, &cr->n_mute)) != 0 ||
 	    (rc = route_intervals(v, x, "active_time_intervals", path, parent ? parent->active :
@@ -971,6 +1088,65 @@ load_routes(struct vctx *v)
 	return rc;
 }
 
+/* inhibit_rules: [{ source_matchers, target_matchers, equal }] (Alertmanager's keys). */
+static int
+load_inhibits(struct vctx *v)
+{
+	static const char *const keys[] = { "source_matchers", "target_matchers", "equal", NULL };
+	struct config *cfg = v->cfg;
+	const json_t *list = json_object_get(cfg->root, "inhibit_rules"), *x;
+	char path[64], sp[96];
+	size_t i;
+	int rc;
+
+	if (list == NULL || json_is_null(list))
+		return 0;
+	if (!json_is_array(list))
+		return verr(v, "inhibit_rules", "%s", "expected a list of { source_matchers, "
+		    "target_matchers, equal }");
+	if ((cfg->inhibits = calloc(json_array_size(list) + 1, sizeof(*cfg->inhibits))) == NULL)
+		return -ENOMEM;
+	json_array_foreach(list, i, x) {
+		struct config_inhibit *r = &cfg->inhibits[cfg->n_inhibits++];
+		char *id;
+
+		snprintf(path, sizeof(path), "inhibit_rules.%zu", i);
+		if ((r->where = strdup(where_of(v, path))) == NULL)
+			return -ENOMEM;
+		if ((rc = check_object(v, x, path)) || (rc = check_keys(v, x, path, keys)))
+			return rc;
+		snprintf(sp, sizeof(sp), "%s.source_matchers", path);
+		if ((rc = load_matcher_list(v, json_object_get(x, "source_matchers"), sp,
+		    &r->source, &r->n_source)) != 0)
+			return rc;
+		snprintf(sp, sizeof(sp), "%s.target_matchers", path);
+		if ((rc = load_matcher_list(v, json_object_get(x, "target_matchers"), sp,
+		    &r->target, &r->n_target)) != 0)
+			return rc;
+		if (r->n_target == 0)
+			return verr(v, sp, "%s", "at least one target matcher is required (an empty "
+			    "list would inhibit every incident)");
+		snprintf(sp, sizeof(sp), "%s.equal", path);
+		if (json_object_get(x, "equal") != NULL &&
+		    (rc = string_list(v, json_object_get(x, "equal"), sp, &r->equal,
+		    &r->n_equal)) != 0)
+			return rc;
+		for (size_t j = 0; j < r->n_equal; j++) {
+			char ep[128];
+
+			snprintf(ep, sizeof(ep), "%s.%zu", sp, j);
+			if (!matcher_field_known(r->equal[j]))
+				return verr(v, ep, "'%s' is not an event field (cluster, app, labels.X, "
+				    "...)", r->equal[j]);
+		}
+		/* the rule as written identifies its rows in the ledger across reloads */
+		if ((id = json_dumps(x, JSON_COMPACT | JSON_SORT_KEYS)) == NULL)
+			return -ENOMEM;
+		r->id = id;
+	}
+	return 0;
+}
+
 static int
 config_build(struct config *cfg, char *err, size_t errlen)
 {
@@ -978,7 +1154,8 @@ config_build(struct config *cfg, char *err, size_t errlen)
 	int rc;
 
 	if ((rc = load_top(&v)) || (rc = load_sources(&v)) || (rc = load_clusters(&v)) ||
-	    (rc = load_sinks(&v)) || (rc = load_intervals(&v)) || (rc = load_routes(&v)))
+	    (rc = load_sinks(&v)) || (rc = load_intervals(&v)) || (rc = load_routes(&v)) ||
+	    (rc = load_inhibits(&v)))
 		return rc;
 	return 0;
 }
@@ -1210,7 +1387,7 @@ config_load_dir(const char *dir, struct config **out, char *err, size_t errlen)
 	}
 	qsort(names, n, sizeof(*names), cmp_str);
 	cfg = config_alloc();
-	if (cfg == NULL) {
+	if (cfg == NULL || (cfg->dir = strdup(dir)) == NULL) {
 		rc = -ENOMEM;
 		goto out;
 	}
@@ -1316,6 +1493,9 @@ config_destroy(struct config *cfg)
 	free(cfg->publish);
 	auth_clear(&cfg->api_auth);
 	auth_clear(&cfg->metrics_auth);
+	free(cfg->tls_cert);
+	free(cfg->tls_key);
+	free(cfg->tls_client_ca);
 	for (size_t i = 0; i < cfg->n_allowed_hosts; i++)
 		free(cfg->allowed_hosts[i]);
 	free(cfg->allowed_hosts);
@@ -1347,7 +1527,24 @@ config_destroy(struct config *cfg)
 		free(cfg->intervals[i].specs);
 	}
 	free(cfg->intervals);
+	for (size_t i = 0; i < cfg->n_inhibits; i++) {
+		struct config_inhibit *r = &cfg->inhibits[i];
+
+		for (size_t j = 0; j < r->n_source; j++)
+			matcher_clear(&r->source[j]);
+		for (size_t j = 0; j < r->n_target; j++)
+			matcher_clear(&r->target[j]);
+		free(r->source);
+		free(r->target);
+		for (size_t j = 0; j < r->n_equal; j++)
+			free(r->equal[j]);
+		free(r->equal);
+		free(r->id);
+		free(r->where);
+	}
+	free(cfg->inhibits);
 	json_decref(cfg->clusters);
+	free(cfg->dir);
 	json_decref(cfg->root);
 	json_decref(cfg->where);
 	free(cfg);
@@ -1357,6 +1554,26 @@ const char *
 config_where(const struct config *cfg, const char *path)
 {
 	return json_string_value(json_object_get(cfg->where, path));
+}
+
+static const struct config_route *
+find_route_in(const struct config_route *routes, size_t n, const char *name)
+{
+	const struct config_route *r;
+
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(routes[i].name, name) == 0)
+			return &routes[i];
+		if ((r = find_route_in(routes[i].routes, routes[i].n_routes, name)) != NULL)
+			return r;
+	}
+	return NULL;
+}
+
+const struct config_route *
+config_find_route(const struct config *cfg, const char *name)
+{
+	return name ? find_route_in(cfg->routes, cfg->n_routes, name) : NULL;
 }
 
 const struct config_sink *

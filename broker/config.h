@@ -17,6 +17,8 @@
 #include <stdint.h>
 #include <jansson.h>
 
+#define CONFIG_NANOMSG_PULL_NAME "events.ipc"   /* default ipc:// path of the PULL socket */
+
 enum auth_kind { AUTH_UNSET = 0, AUTH_NONE, AUTH_BEARER, AUTH_BASIC, AUTH_HMAC };
 
 struct config_auth {
@@ -32,8 +34,8 @@ struct config_source {
 	bool enabled;          /* default true */
 	struct config_auth auth;
 	/* nanomsg only: */
-	char *pull;            /* PULL socket address ("ipc:///run/incidentd/events.ipc");
-	                          required when the nanomsg source is enabled */
+	char *pull;            /* PULL socket address; default "ipc://events.ipc", a relative
+	                          ipc:// path that main resolves in the runtime directory */
 	char *format;          /* normalizer of each message: argocd, alertmanager, flux,
 	                          cloudevents or event (default "event") */
 };
@@ -79,6 +81,21 @@ struct config_route {
 	char *where;
 };
 
+/* An inhibit rule (Alertmanager's inhibit_rules): while a firing incident matches the
+ * source matchers, notifications of incidents matching the target matchers with the same
+ * values of every `equal` field are held back. */
+struct config_inhibit {
+	struct matcher *source;     /* all must hold; none = every incident */
+	size_t n_source;
+	struct matcher *target;
+	size_t n_target;
+	char **equal;               /* event field names (cluster, labels.X, ...) */
+	size_t n_equal;
+	char *id;                   /* identifies the rule in the ledger across reloads: its
+	                             * matchers and equal fields as written */
+	char *where;                /* "file:line" */
+};
+
 struct config {
 	/* server: */
 	char *listen;               /* "127.0.0.1:9740" */
@@ -92,12 +109,17 @@ struct config {
 	char **allowed_origins;     /* Origin header values accepted; none by default */
 	size_t n_allowed_origins;
 	bool publish_allow_remote;  /* server.publish may bind a non-local tcp:// or ws:// */
+	char *tls_cert;             /* server.tls.cert: PEM certificate chain, or NULL = plain */
+	char *tls_key;              /* server.tls.key: PEM private key */
+	char *tls_client_ca;        /* server.tls.client_ca: PEM CAs clients must present a
+	                             * certificate from, or NULL */
 	uint64_t max_body_bytes;    /* 1 MiB */
 	int64_t request_timeout_ms; /* 30s */
 	char *publish;              /* nanomsg PUB address of the live tail; NULL = none */
 	int64_t max_connections;    /* 1024: open client connections; more are refused */
 	/* ledger: */
-	char *db_path;              /* "./var/incidentd.db" */
+	char *db_path;              /* "incidentd.db": relative paths are in the state directory,
+	                             * resolved by main (paths_resolve_config) */
 	int64_t dedup_window_ms;    /* 10m: same payload from the same source is a duplicate */
 	/* log: */
 	char *log_format;           /* "text" | "json" */
@@ -111,10 +133,16 @@ struct config {
 	size_t n_routes;
 	struct time_interval *intervals;   /* time_intervals: named maintenance windows etc. */
 	size_t n_intervals;
-	/* clusters: the identity registry, name -> {"api_server", "uid"?, "ca_sha256"?}
-	 * (owned; an empty object when none is configured). Also handed to every
-	 * copilot_runner sink as its "clusters" option unless it sets one itself. */
+	struct config_inhibit *inhibits;   /* inhibit_rules, in order */
+	size_t n_inhibits;
+	/* clusters: the identity registry, name -> {"api_server", "uid"?, "ca_sha256"?,
+	 * "probe"? (argv), "probe_timeout"? ("<n>ms"), "trust_event_claims"? (true)} (owned;
+	 * an empty object when none is configured). Also handed to every copilot_runner sink
+	 * as its "clusters" option unless it sets one itself. */
 	json_t *clusters;
+	/* The conf.d directory this was loaded from (owned), NULL for a string. Added to
+	 * every copilot_runner sink's "protect" list: its sandbox never shows it. */
+	char *dir;
 
 	json_t *root;               /* the merged document after env expansion (owned) */
 	json_t *where;              /* object: "a.b.c" path -> "file:line" (owned) */
@@ -135,6 +163,9 @@ void config_destroy(struct config *cfg);
 /* "file:line" where the value at path ("sinks.github.repo") was defined, or NULL.
  * Borrowed; valid while cfg lives. */
 const char *config_where(const struct config *cfg, const char *path);
+
+/* Find a route by name anywhere in the tree; NULL if absent. Borrowed. */
+const struct config_route *config_find_route(const struct config *cfg, const char *name);
 
 /* Find a sink / source by name; NULL if absent. Borrowed. */
 const struct config_sink *config_find_sink(const struct config *cfg, const char *name);

@@ -11,11 +11,13 @@
 #include <sys/socket.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/listener.h>
 #include <jansson.h>
 
 #include "httputil.h"
 #include "log.h"
+#include "tls.h"
 #include "metrics.h"
 #include "util.h"
 
@@ -56,6 +58,7 @@ struct conn {
 	enum conn_state state;
 	struct conn_info info;
 	bool no_linger;                    /* close at once when evhttp is done */
+	bool tls;                          /* an OpenSSL bufferevent (server.tls) */
 	bool lingering;                    /* counted in cs->n_linger */
 	/* the head of the current request, copied as it arrives (evhttp consumes it line by
 	 * line), until it is complete */
@@ -78,6 +81,7 @@ struct conns {
 	void *head_arg;
 	int64_t max_conns;
 	int64_t request_timeout_ms;
+	struct tls_server *tls;            /* new connections speak TLS with it; borrowed */
 	struct conn_list list;
 	int64_t n_conns;                   /* sockets we hold, lingering ones included */
 	int64_t n_probe;                   /* open connections in the probe lane */
@@ -210,9 +214,29 @@ linger_start(struct conn *c)
 	arm_ms(c->deadline, LINGER_MS);
 }
 
-/* Answer v on the socket itself and let evhttp close the connection: for a request whose
- * body evhttp has not read (a refusal on its head), and for a connection refused at
- * once. The socket's send buffer is empty here, so the short answer fits. */
+/* A TLS connection's refusal has been written (or the client went away): now evhttp may
+ * close the connection. */
+static void
+tls_answer_written(struct bufferevent *bev, void *arg)
+{
+	struct conn *c = arg;
+
+	(void)bev;
+	bufferevent_setcb(c->bev, NULL, NULL, NULL, NULL);
+	evhttp_connection_free(c->evcon);  /* calls conn_closed: lingers, then closes */
+}
+
+static void
+tls_answer_event(struct bufferevent *bev, short what, void *arg)
+{
+	(void)what;
+	tls_answer_written(bev, arg);
+}
+
+/* Answer v and let evhttp close the connection: for a request whose body evhttp has not
+ * read (a refusal on its head), and for a connection refused at once. A plain socket's
+ * send buffer is empty here, so the short answer is sent on the socket itself; a TLS
+ * connection's answer goes through its bufferevent, and evhttp closes it once written. */
 static void
 conn_answer_and_close(struct conn *c, const struct access_verdict *v)
 {
@@ -231,12 +255,20 @@ conn_answer_and_close(struct conn *c, const struct access_verdict *v)
 	n = snprintf(msg, sizeof(msg), "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\n"
 	    "%sConnection: close\r\nContent-Length: %zu\r\n\r\n%s\n", v->status,
 	    http_reason(v->status), extra, body ? strlen(body) + 1 : 1, body ? body : "");
-	if (fd >= 0 && n > 0 && (size_t)n < sizeof(msg) &&
+	free(body);
+	json_decref(o);
+	if (n <= 0 || (size_t)n >= sizeof(msg))
+		n = 0;
+	if (c->tls && n > 0 && bufferevent_write(c->bev, msg, (size_t)n) == 0) {
+		bufferevent_disable(c->bev, EV_READ);
+		bufferevent_setcb(c->bev, NULL, tls_answer_written, tls_answer_event, c);
+		bufferevent_enable(c->bev, EV_WRITE);
+		return;
+	}
+	if (!c->tls && fd >= 0 && n > 0 &&
 	    send(fd, msg, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
 		log_debug("server", "answer %d to a refused request: %s", v->status,
 		    strerror(errno));
-	free(body);
-	json_decref(o);
 	evhttp_connection_free(c->evcon);  /* calls conn_closed: lingers, then closes */
 }
 
@@ -596,7 +628,15 @@ conn_new(struct event_base *base, void *arg)
 	if (c == NULL)
 		return NULL;  /* evhttp makes its own bufferevent: served, not counted */
 	c->cs = cs;
-	c->bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+	if (cs->tls != NULL) {
+		c->tls = true;
+		c->bev = tls_server_bufferevent(cs->tls, base);
+		/* HTTP clients often close without TLS's close_notify: an end, not an error */
+		if (c->bev != NULL)
+			bufferevent_openssl_set_allow_dirty_shutdown(c->bev, 1);
+	} else {
+		c->bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+	}
 	c->kick = event_new(base, -1, 0, conn_kick, c);
 	c->deadline = evtimer_new(base, conn_deadline, c);
 	if (c->bev)
@@ -706,10 +746,12 @@ conns_new(struct event_base *base, struct evhttp *http, conn_head_fn head, void 
 }
 
 void
-conns_apply(struct conns *cs, int64_t max_conns, int64_t request_timeout_ms)
+conns_apply(struct conns *cs, int64_t max_conns, int64_t request_timeout_ms,
+    struct tls_server *tls)
 {
 	cs->max_conns = max_conns;
 	cs->request_timeout_ms = request_timeout_ms;
+	cs->tls = tls;
 }
 
 int64_t

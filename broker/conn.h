@@ -36,9 +36,13 @@ typedef int (*conn_head_fn)(void *arg, enum evhttp_cmd_type cmd, const char *pat
 int conns_new(struct event_base *base, struct evhttp *http, conn_head_fn head, void *arg,
     struct conns **out);
 
-/* Limits from now on: max_conns open connections (more get the probe lane or a 503), and
- * request_timeout_ms for a request to arrive whole. */
-void conns_apply(struct conns *cs, int64_t max_conns, int64_t request_timeout_ms);
+struct tls_server;
+
+/* Settings from now on: max_conns open connections (more get the probe lane or a 503),
+ * request_timeout_ms for a request to arrive whole, and tls (borrowed until the next call;
+ * NULL = plain HTTP) for connections accepted from now on. */
+void conns_apply(struct conns *cs, int64_t max_conns, int64_t request_timeout_ms,
+    struct tls_server *tls);
 
 /* Watch the listener of sock for accept failures: the listener pauses (20 ms, doubling
  * up to 1 s) instead of spinning, and says so at most every 10 s. */

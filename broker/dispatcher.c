@@ -44,10 +44,14 @@ struct dispatcher {
 	struct call_list inflight; /* handed to a sink, outcome not yet written */
 	size_t n_inflight;
 	bool draining;
+	bool recovered;            /* deliveries left RUNNING at start-up were handled */
 };
 
 static void dispatch_pass(evutil_socket_t fd, short what, void *arg);
 static void dispatch_results(evutil_socket_t fd, short what, void *arg);
+static void dispatch_recover(struct dispatcher *d);
+static struct call *call_new(struct dispatcher *d, struct delivery *row);
+static int dispatch_note(void *arg, const char *note_json);
 
 int64_t
 dispatcher_backoff_ms(int attempts, int64_t initial_ms, int64_t max_ms)
@@ -68,7 +72,7 @@ int
 dispatcher_new(struct event_base *base, struct store *st, struct dispatcher **out)
 {
 	struct dispatcher *d = calloc(1, sizeof(*d));
-	int n = 0, rc = -ENOMEM;
+	int rc = -ENOMEM;
 
 	if (d == NULL)
 		return -ENOMEM;
@@ -80,11 +84,6 @@ dispatcher_new(struct event_base *base, struct store *st, struct dispatcher **ou
 	d->result_ev = event_new(base, -1, 0, dispatch_results, d);
 	if (!d->pass_ev || !d->due_ev || !d->result_ev)
 		goto fail;
-	rc = store_requeue_running(st, &n);
-	if (rc != 0)
-		goto fail;
-	if (n > 0)
-		log_info("dispatcher", "requeued %d delivery(ies) left running by a previous run", n);
 	*out = d;
 	return 0;
 fail:
@@ -97,6 +96,11 @@ dispatcher_set_sinks(struct dispatcher *d, struct sink_set *set, const struct co
 {
 	d->sinks = set;
 	d->cfg = cfg;
+	sink_set_note_handler(set, dispatch_note);
+	if (!d->recovered) {
+		d->recovered = true;
+		dispatch_recover(d);
+	}
 	dispatcher_kick(d);
 }
 
@@ -208,9 +212,10 @@ on_complete(void *arg, enum incidentd_result res, uint64_t retry_after_ms, const
 	arm_zero(c->d->result_ev);
 }
 
-/* Start one delivery; on failure to start, the call completes as RETRY. */
+/* Start one delivery (through the sink's recover() when recover); on failure to start,
+ * the call completes as RETRY. */
 static void
-start_call(struct dispatcher *d, struct call *c)
+start_call(struct dispatcher *d, struct call *c, bool recover)
 {
 	struct sink_instance *si = d->sinks ? sink_set_find(d->sinks, c->del.sink) : NULL;
 	struct incidentd_delivery view;
@@ -237,7 +242,9 @@ start_call(struct dispatcher *d, struct call *c)
 	view.event_id = c->del.event_id;
 	view.event_status = c->event_status;
 	view.event_summary = c->event_summary;
-	rc = sink_instance_deliver(si, &view, on_complete, c);
+	view.note_json = c->del.note;
+	rc = recover ? sink_instance_recover(si, &view, on_complete, c) :
+	    sink_instance_deliver(si, &view, on_complete, c);
 	if (rc < 0) {
 		char msg[96];
 
@@ -325,7 +332,6 @@ dispatch_pass(evutil_socket_t fd, short what, void *arg)
 	if (rc == 0 && n > 0 && (calls = calloc(n, sizeof(*calls))) == NULL)
 		rc = -ENOMEM;
 	for (size_t i = 0; rc == 0 && i < n; i++) {
-		struct incident inc;
 		struct call *c;
 
 		if (rows[i].requires_firing && !incident_still_firing(d, &rows[i])) {
@@ -342,28 +348,16 @@ dispatch_pass(evutil_socket_t fd, short what, void *arg)
 				    rows[i].action, rows[i].last_error ? rows[i].last_error : "");
 			continue;
 		}
-		c = calloc(1, sizeof(*c));
-		if (c == NULL) {
-			rc = -ENOMEM;
-			break;
-		}
 		rows[i].state = DELIVERY_RUNNING;
 		rows[i].attempts++;
 		rows[i].updated_at = now;
 		rc = store_update_delivery(d->st, &rows[i]);
-		c->d = d;
-		c->del = rows[i];
-		memset(&rows[i], 0, sizeof(rows[i]));  /* ownership moved into the call */
-		memset(&inc, 0, sizeof(inc));
-		if (store_get_incident(d->st, c->del.incident_id, &inc) == 0) {
-			c->incident_json = incident_view(&inc);
-			c->incident_key = inc.key;   /* moved */
-			inc.key = NULL;
+		if (rc != 0)
+			break;
+		if ((c = call_new(d, &rows[i])) == NULL) {   /* ownership moved into the call */
+			rc = -ENOMEM;
+			break;
 		}
-		incident_clear(&inc);
-		if (store_event_text(d->st, c->del.event_id, &c->event_json, &c->event_status,
-		    &c->event_summary) != 0)
-			c->event_json = NULL;
 		calls[n_calls++] = c;
 	}
 	rc = bookkeeping_end(d, rc);
@@ -376,12 +370,124 @@ dispatch_pass(evutil_socket_t fd, short what, void *arg)
 	for (size_t i = 0; i < n_calls; i++) {
 		TAILQ_INSERT_TAIL(&d->inflight, calls[i], entry);
 		d->n_inflight++;
-		start_call(d, calls[i]);
+		start_call(d, calls[i], false);
 	}
 	free(calls);
 	delivery_free_array(rows, n);
 	metrics_set("incidentd_deliveries_inflight", "", (double)d->n_inflight);
 	arm_due(d);
+}
+
+/* A new call for row (ownership of its members moves into the call), with the incident
+ * and event the sink gets. Returns NULL when out of memory. */
+static struct call *
+call_new(struct dispatcher *d, struct delivery *row)
+{
+	struct call *c = calloc(1, sizeof(*c));
+	struct incident inc;
+
+	if (c == NULL)
+		return NULL;
+	c->d = d;
+	c->del = *row;
+	memset(row, 0, sizeof(*row));
+	memset(&inc, 0, sizeof(inc));
+	if (store_get_incident(d->st, c->del.incident_id, &inc) == 0) {
+		c->incident_json = incident_view(&inc);
+		c->incident_key = inc.key;   /* moved */
+		inc.key = NULL;
+	}
+	incident_clear(&inc);
+	if (store_event_text(d->st, c->del.event_id, &c->event_json, &c->event_status,
+	    &c->event_summary) != 0)
+		c->event_json = NULL;
+	return c;
+}
+
+/* At start-up: deliveries a previous process left RUNNING (handed to a sink, never
+ * completed). A sink with recover() decides what each becomes (e.g. the runner finishes
+ * an interrupted run instead of starting a second agent); the others are made again. */
+static void
+dispatch_recover(struct dispatcher *d)
+{
+	struct delivery *rows = NULL;
+	struct call **calls = NULL;
+	size_t n = 0, n_calls = 0;
+	int requeued = 0, rc;
+
+	rc = bookkeeping_begin(d);
+	if (rc == 0)
+		rc = store_running_deliveries(d->st, &rows, &n);
+	if (rc == 0 && n > 0 && (calls = calloc(n, sizeof(*calls))) == NULL)
+		rc = -ENOMEM;
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		struct sink_instance *si = sink_set_find(d->sinks, rows[i].sink);
+		struct call *c;
+
+		if (!sink_instance_can_recover(si)) {
+			rows[i].state = DELIVERY_PENDING;
+			rc = store_update_delivery(d->st, &rows[i]);
+			requeued++;
+			continue;
+		}
+		trace_attempt(d, &rows[i], "recover", "sink %s %s attempt %d was left running "
+		    "by a previous incidentd process: handed to the sink's recover", rows[i].sink,
+		    rows[i].action, rows[i].attempts);
+		if ((c = call_new(d, &rows[i])) == NULL) {
+			rc = -ENOMEM;
+			break;
+		}
+		calls[n_calls++] = c;
+	}
+	rc = bookkeeping_end(d, rc);
+	if (rc != 0) {
+		/* left RUNNING: the next start tries again */
+		log_error("dispatcher", "cannot recover the deliveries left running (%d)", rc);
+		for (size_t i = 0; i < n_calls; i++)
+			call_free(calls[i]);
+		n_calls = 0;
+		requeued = 0;
+	}
+	if (requeued > 0)
+		log_info("dispatcher", "requeued %d delivery(ies) left running by a previous run",
+		    requeued);
+	if (n_calls > 0)
+		log_info("dispatcher", "recovering %zu delivery(ies) left running by a previous "
+		    "run", n_calls);
+	for (size_t i = 0; i < n_calls; i++) {
+		TAILQ_INSERT_TAIL(&d->inflight, calls[i], entry);
+		d->n_inflight++;
+		start_call(d, calls[i], true);
+	}
+	free(calls);
+	delivery_free_array(rows, n);
+	metrics_set("incidentd_deliveries_inflight", "", (double)d->n_inflight);
+}
+
+/* host->note() of a delivery in flight: on its row at once, in its own transaction. */
+static int
+dispatch_note(void *arg, const char *note_json)
+{
+	struct call *c = arg;
+	struct dispatcher *d = c->d;
+	char *copy = strdup(note_json);
+	int rc;
+
+	if (copy == NULL)
+		return -ENOMEM;
+	rc = bookkeeping_begin(d);
+	if (rc == 0)
+		rc = store_set_delivery_note(d->st, c->del.id, note_json);
+	rc = bookkeeping_end(d, rc);
+	if (rc != 0) {
+		log_warn("dispatcher", "cannot record the note of delivery %lld (%d)",
+		    (long long)c->del.id, rc);
+		free(copy);
+		return rc;
+	}
+	free(c->del.note);
+	c->del.note = copy;
+	return 0;
 }
 
 /* Write one outcome inside the results transaction. */
@@ -424,7 +530,10 @@ apply_outcome(struct dispatcher *d, struct call *c, int64_t now)
 						       : dispatcher_backoff_ms(del->attempts, initial, max);
 
 		outcome = "retry";
-		if (give_up > 0 && now + delay - del->created_at > give_up) {
+		int64_t since = del->retried_at > del->created_at ? del->retried_at :
+		    del->created_at;
+
+		if (give_up > 0 && now + delay - since > give_up) {
 			del->state = DELIVERY_FAILED;
 			outcome = "fail";
 			char msg[512];

@@ -13,12 +13,15 @@
 
 struct dispatcher;
 
-/* Create a dispatcher on base over st (borrowed). Deliveries left RUNNING by a previous
- * process are requeued. Returns 0 and *out, or a negative errno. */
+/* Create a dispatcher on base over st (borrowed). Returns 0 and *out, or a negative
+ * errno. */
 int dispatcher_new(struct event_base *base, struct store *st, struct dispatcher **out);
 
 /* Use these sinks and this configuration (both borrowed; they must stay alive until
- * replaced, and the sink set until its in-flight deliveries completed). Kicks a pass. */
+ * replaced, and the sink set until its in-flight deliveries completed); the set's
+ * host->note() writes to the deliveries' rows. The first call also handles the deliveries
+ * a previous process left RUNNING: a sink with recover() gets each of its own through it
+ * (a decision-trace step "recover"), the rest are requeued. Kicks a pass. */
 void dispatcher_set_sinks(struct dispatcher *d, struct sink_set *set, const struct config *cfg);
 
 /* Schedule a pass on the next loop iteration (cheap; coalesced). */
@@ -33,8 +36,8 @@ size_t dispatcher_inflight(const struct dispatcher *d);
 /* Write outcomes that arrived but are not committed yet (used when draining). */
 void dispatcher_flush_results(struct dispatcher *d);
 
-/* Free. In-flight deliveries stay RUNNING in the ledger and are requeued at the next start.
- * NULL is a no-op. */
+/* Free. In-flight deliveries stay RUNNING in the ledger; the next start recovers or
+ * requeues them. NULL is a no-op. */
 void dispatcher_destroy(struct dispatcher *d);
 
 /* Back-off before attempt `attempts + 1`: initial * 2^(attempts-1), capped at max, scaled by

@@ -423,6 +423,107 @@ out:
 	return rc;
 }
 
+/* Whether every matcher of ms holds for ev: 1, 0, or -ENOMEM. */
+static int
+all_hold(const struct matcher *ms, size_t n, const struct ievent *ev)
+{
+	for (size_t i = 0; i < n; i++) {
+		int rc = matcher_eval(&ms[i], ev, NULL, 0);
+
+		if (rc != 1)
+			return rc;
+	}
+	return 1;
+}
+
+/* The values of r's equal fields in ev as a JSON array text (absent fields are ""), the
+ * same for source and target as in Alertmanager. Returns a new string or NULL. */
+static char *
+equal_key(const struct config_inhibit *r, const struct ievent *ev)
+{
+	json_t *a = json_array();
+	char *text = NULL;
+
+	for (size_t i = 0; a != NULL && i < r->n_equal; i++) {
+		char *v = NULL;
+		int rc = ievent_get_field(ev, r->equal[i], &v);
+
+		if ((rc != 0 && rc != -ENOENT) ||
+		    json_array_append_new(a, json_string(v ? v : "")) != 0) {
+			free(v);
+			goto out;
+		}
+		free(v);
+	}
+	text = a ? json_dumps(a, JSON_COMPACT) : NULL;
+out:
+	json_decref(a);
+	return text;
+}
+
+/* The incident inc (after ev moved it) inhibits under every rule whose source matchers
+ * ev satisfies while it fires; a resolved incident inhibits nothing. */
+static int
+inhibit_update(struct store *st, const struct config *cfg, const struct ievent *ev,
+    const struct incident *inc, int64_t now)
+{
+	int rc = 0;
+
+	if (cfg->n_inhibits == 0)
+		return 0;
+	if (strcmp(inc->state, "firing") != 0)
+		return store_inhibitor_clear(st, NULL, inc->id);
+	for (size_t i = 0; rc == 0 && i < cfg->n_inhibits; i++) {
+		const struct config_inhibit *r = &cfg->inhibits[i];
+		char *key;
+
+		rc = all_hold(r->source, r->n_source, ev);
+		if (rc == 0) {
+			rc = store_inhibitor_clear(st, r->id, inc->id);
+			continue;
+		}
+		if (rc < 0)
+			break;
+		if ((key = equal_key(r, ev)) == NULL)
+			return -ENOMEM;
+		rc = store_inhibitor_set(st, r->id, inc->id, key, now);
+		free(key);
+	}
+	return rc;
+}
+
+/* Whether another firing incident inhibits ev's incident (inc_id): 1 with the inhibiting
+ * incident and rule named in why, 0, or -errno. */
+static int
+inhibit_check(struct store *st, const struct config *cfg, const struct ievent *ev,
+    const char *inc_id, char *why, size_t len)
+{
+	for (size_t i = 0; i < cfg->n_inhibits; i++) {
+		const struct config_inhibit *r = &cfg->inhibits[i];
+		char id[UTIL_ID_LEN + 1], *key, *src_key = NULL;
+		int rc = all_hold(r->target, r->n_target, ev);
+
+		if (rc <= 0) {
+			if (rc < 0)
+				return rc;
+			continue;
+		}
+		if ((key = equal_key(r, ev)) == NULL)
+			return -ENOMEM;
+		rc = store_inhibitor_find(st, r->id, key, inc_id, id, &src_key);
+		if (rc == 0)
+			snprintf(why, len, "inhibited by incident %s (%s), inhibit rule %s, equal %s",
+			    id, src_key ? src_key : "?", r->where, key);
+		free(key);
+		free(src_key);
+		if (rc == 0)
+			return 1;
+		if (rc != -ENOENT)
+			return rc;
+	}
+	return 0;
+}
+
 /* The storm summary incident of tg's route moves: fire (open/update) or resolve. */
 static int
 storm_move(struct store *st, const struct config *cfg, const struct ievent *ev,
@@ -587,10 +688,16 @@ incident_apply(struct store *st, const struct config *cfg, const struct ievent *
 			goto out;
 		rc = 0;
 	}
+	/* inhibitors first, so that an event cannot inhibit its own incident through two
+	 * targets in either order */
+	for (size_t i = 0; i < plan.n_targets; i++) {
+		if (ts[i].have && ts[i].action != NULL &&
+		    (rc = inhibit_update(st, cfg, ev, &ts[i].inc, now)) != 0)
+			goto out;
+	}
 	for (size_t i = 0; i < plan.n_targets; i++) {
 		const struct plan_target *tg = &plan.targets[i];
-
-		char muted[256];
+		char muted[256], inhibited[512];
 
 		tr.incident_id = ts[i].have ? ts[i].inc.id : NULL;
 		if (ts[i].action != NULL && (silenced[0] != '\0' ||
@@ -621,6 +728,21 @@ incident_apply(struct store *st, const struct config *cfg, const struct ievent *
 		    ts[i].inc.id, tg->key, ts[i].inc.state);
 		if (rc != 0)
 			goto out;
+		/* inhibition holds back new notifications; a resolve still reaches the sinks
+		 * that were told before */
+		if (strcmp(ts[i].action, "resolve") != 0 && cfg->n_inhibits > 0) {
+			rc = inhibit_check(st, cfg, ev, ts[i].inc.id, inhibited, sizeof(inhibited));
+			if (rc < 0)
+				goto out;
+			if (rc == 1) {
+				rc = trace_add(&tr, "inhibit", "inhibited", "no notification (%s action "
+				    "%s): %s", tg->key, ts[i].action, inhibited);
+				if (rc != 0)
+					goto out;
+				continue;
+			}
+			rc = 0;
+		}
 		if (tg->route->storm_max > 0) {
 			bool folded = false;
 
@@ -655,5 +777,87 @@ out:
 		incident_clear(&ts[i].inc);
 	free(ts);
 	route_plan_clear(&plan);
+	return rc;
+}
+
+/* The event an operator's resolve writes: the incident's cluster, namespace and app, so
+ * it reads like the recoveries the incident had. */
+static struct ievent *
+operator_event(const struct incident *inc, const char *author, const char *comment,
+    int64_t now)
+{
+	struct ievent *ev = ievent_new("operator");
+	char summary[512];
+
+	if (ev == NULL)
+		return NULL;
+	snprintf(summary, sizeof(summary), "resolved by %s%s%s", author && *author ? author :
+	    "an operator", comment && *comment ? ": " : "", comment ? comment : "");
+	ev->received_at = ev->occurred_at = now;
+	if (ievent_set(&ev->type, "incident.resolved") || ievent_set(&ev->status, "resolved") ||
+	    ievent_set(&ev->cluster, inc->cluster) || ievent_set(&ev->namespace, inc->namespace) ||
+	    ievent_set(&ev->app, inc->app) || ievent_set(&ev->summary, util_trim_utf8(summary)) ||
+	    ievent_set(&ev->message, comment) || ievent_set(&ev->fingerprint, inc->key) ||
+	    (ev->payload = json_pack("{s:s, s:s?, s:s?}", "incident", inc->id, "author", author,
+	    "comment", comment)) == NULL) {
+		ievent_destroy(ev);
+		return NULL;
+	}
+	return ev;
+}
+
+int
+incident_resolve_by_hand(struct store *st, const struct config *cfg, const char *id,
+    const char *author, const char *comment, int64_t now, int *n_deliveries, char *event_id)
+{
+	struct incident inc;
+	struct ievent *ev = NULL;
+	struct trace tr = { .st = st, .incident_id = id };
+	struct plan_target tg = { 0 };
+	int64_t request_id = 0;
+	int rc;
+
+	*n_deliveries = 0;
+	rc = store_get_incident(st, id, &inc);
+	if (rc != 0)
+		return rc;
+	if (strcmp(inc.state, "firing") != 0) {
+		rc = -EALREADY;
+		goto out;
+	}
+	if ((ev = operator_event(&inc, author, comment, now)) == NULL) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	tr.event_id = ev->id;
+	if ((rc = store_insert_request(st, "operator", now, ev->id, NULL, &request_id)) != 0 ||
+	    (rc = store_insert_event(st, ev, request_id, inc.id)) != 0)
+		goto out;
+	if ((rc = set_str(&inc.state, "resolved")) != 0 ||
+	    (rc = set_str(&inc.last_event_id, ev->id)) != 0)
+		goto out;
+	inc.resolved_at = inc.updated_at = now;
+	inc.event_count++;
+	if ((rc = store_put_incident(st, &inc)) != 0 ||
+	    (rc = store_inhibitor_clear(st, NULL, inc.id)) != 0 ||
+	    (rc = trace_add(&tr, "incident", "resolved", "incident %s key %s resolved by hand: %s",
+	    inc.id, inc.key, ev->summary)) != 0)
+		goto out;
+	tg.route = config_find_route(cfg, inc.route);
+	tg.key = inc.key;
+	if (tg.route == NULL) {
+		rc = trace_add(&tr, "delivery", "skipped", "route %s is no longer configured: no "
+		    "sink is told", inc.route);
+		goto out;
+	}
+	tg.sinks = (const char **)tg.route->sinks;
+	tg.n_sinks = tg.route->n_sinks;
+	rc = schedule_deliveries(st, cfg, &tg, ev, &inc, "resolve", now, 0, NULL, &tr,
+	    n_deliveries);
+	if (rc == 0 && event_id != NULL)
+		snprintf(event_id, UTIL_ID_LEN + 1, "%s", ev->id);
+out:
+	ievent_destroy(ev);
+	incident_clear(&inc);
 	return rc;
 }

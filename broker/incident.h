@@ -20,4 +20,15 @@
 int incident_apply(struct store *st, const struct config *cfg, const struct ievent *ev,
     int64_t request_id, int64_t now, int *n_deliveries, char **key_out);
 
+/* An operator resolves the firing incident `id` by hand (incidentctl resolve, POST
+ * /v1/incidents/{id}/resolve), inside the caller's transaction: a request and an event
+ * (source "operator", type "incident.resolved", status resolved, its summary naming author
+ * and comment, both copied) are written, the incident resolves, and every sink of its route
+ * that was told about it gets a `resolve` delivery (as for a recovery event). author and
+ * comment may be NULL. Sets *n_deliveries and, when event_id is not NULL, the new event's id
+ * (UTIL_ID_LEN + 1 bytes). Returns 0, -ENOENT (no such incident), -EALREADY (it is not
+ * firing) or a negative errno from the ledger. */
+int incident_resolve_by_hand(struct store *st, const struct config *cfg, const char *id,
+    const char *author, const char *comment, int64_t now, int *n_deliveries, char *event_id);
+
 #endif

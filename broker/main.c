@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <curl/curl.h>
 #include <event2/event.h>
 
@@ -19,22 +20,28 @@
 #include "log.h"
 #include "metrics.h"
 #include "nanomsg.h"
+#include "paths.h"
 #include "plugin.h"
 #include "router.h"
 #include "server.h"
 #include "store.h"
+#include "tls.h"
 
 #define DRAIN_TIMEOUT_MS 10000
 #define DRAIN_POLL_MS 50
 
 struct options {
-	const char *config_dir;
+	const char *config_dir;     /* -c, else paths_confdir when it exists, else NULL */
 	const char *listen;
 	const char *db;
 	const char *plugin_dir;
+	const char *state_dir_opt;  /* --state-dir */
+	const char *runtime_dir_opt;
 	const char *log_format;
 	const char *log_level;
 	int check_config;
+	char state_dir[4096];       /* chosen at start (paths_state_dir) */
+	char runtime_dir[4096];
 };
 
 /* Configurations replaced by a reload; sink sets built from them may still be finishing
@@ -61,11 +68,17 @@ usage(FILE *f)
 	    "Turn deployment failures and alerts into incidents, GitHub issues and more.\n"
 	    "\n"
 	    "  -c, --config DIR       conf.d directory; every *.yaml in it is merged in lexical\n"
-	    "                         order (default: the embedded default configuration)\n"
+	    "                         order (default %s when it exists,\n"
+	    "                         else the embedded default configuration)\n"
 	    "  -l, --listen HOST:PORT listen address (default 127.0.0.1:9740; port 0 = any)\n"
-	    "  -d, --db PATH          SQLite ledger (default ./var/incidentd.db)\n"
-	    "      --plugin-dir DIR   where sink plugins (*.so) live (default %s,\n"
-	    "                         or $INCIDENTD_PLUGIN_DIR)\n"
+	    "  -d, --db PATH          SQLite ledger (default: ledger.path, incidentd.db in the\n"
+	    "                         state directory)\n"
+	    "      --state-dir DIR    where a relative ledger.path lives (default\n"
+	    "                         $STATE_DIRECTORY, else %s)\n"
+	    "      --runtime-dir DIR  where relative ipc:// sockets live (default\n"
+	    "                         $RUNTIME_DIRECTORY, else %s)\n"
+	    "      --plugin-dir DIR   where sink plugins (*.so) live (default\n"
+	    "                         $INCIDENTD_PLUGIN_DIR, else %s)\n"
 	    "      --check-config     validate the configuration (and sink options), then exit\n"
 	    "                         0 when valid, 1 with a message when not\n"
 	    "      --log-format FMT   text (default) or json\n"
@@ -74,18 +87,39 @@ usage(FILE *f)
 	    "  -h, --help             print this help and exit\n"
 	    "\n"
 	    "Signals: SIGHUP reloads the configuration; SIGTERM/SIGINT drain and exit.\n",
-	    PLUGINDIR);
+	    paths_confdir, paths_statedir, paths_runtimedir, paths_plugindir);
+}
+
+/* The directories not given on the command line: the installed conf.d when it exists (a
+ * build that is not installed runs on the embedded defaults), the state and runtime
+ * directories from the environment or the installation. Returns 0 or -EINVAL. */
+static int
+choose_dirs(struct options *o)
+{
+	struct stat st;
+
+	if (o->config_dir == NULL && stat(paths_confdir, &st) == 0 && S_ISDIR(st.st_mode))
+		o->config_dir = paths_confdir;
+	if (paths_state_dir(o->state_dir_opt, o->state_dir, sizeof(o->state_dir)) != 0 ||
+	    paths_runtime_dir(o->runtime_dir_opt, o->runtime_dir, sizeof(o->runtime_dir)) != 0) {
+		fprintf(stderr, "incidentd: the state or runtime directory name is too long\n");
+		return -EINVAL;
+	}
+	return 0;
 }
 
 static int
 parse_options(int argc, char **argv, struct options *o)
 {
-	enum { OPT_PLUGIN_DIR = 256, OPT_CHECK, OPT_LOG_FORMAT, OPT_LOG_LEVEL };
+	enum { OPT_PLUGIN_DIR = 256, OPT_CHECK, OPT_LOG_FORMAT, OPT_LOG_LEVEL, OPT_STATE_DIR,
+		OPT_RUNTIME_DIR };
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "listen", required_argument, NULL, 'l' },
 		{ "db", required_argument, NULL, 'd' },
 		{ "plugin-dir", required_argument, NULL, OPT_PLUGIN_DIR },
+		{ "state-dir", required_argument, NULL, OPT_STATE_DIR },
+		{ "runtime-dir", required_argument, NULL, OPT_RUNTIME_DIR },
 		{ "check-config", no_argument, NULL, OPT_CHECK },
 		{ "log-format", required_argument, NULL, OPT_LOG_FORMAT },
 		{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
@@ -101,6 +135,8 @@ parse_options(int argc, char **argv, struct options *o)
 		case 'l': o->listen = optarg; break;
 		case 'd': o->db = optarg; break;
 		case OPT_PLUGIN_DIR: o->plugin_dir = optarg; break;
+		case OPT_STATE_DIR: o->state_dir_opt = optarg; break;
+		case OPT_RUNTIME_DIR: o->runtime_dir_opt = optarg; break;
 		case OPT_CHECK: o->check_config = 1; break;
 		case OPT_LOG_FORMAT: o->log_format = optarg; break;
 		case OPT_LOG_LEVEL: o->log_level = optarg; break;
@@ -120,7 +156,7 @@ parse_options(int argc, char **argv, struct options *o)
 		fprintf(stderr, "incidentd: unexpected argument '%s'\n", argv[optind]);
 		return -EINVAL;
 	}
-	return 0;
+	return choose_dirs(o);
 }
 
 static int
@@ -160,7 +196,7 @@ plugin_dir(const struct options *o)
 
 	if (o->plugin_dir)
 		return o->plugin_dir;
-	return env && *env ? env : PLUGINDIR;
+	return env && *env ? env : paths_plugindir;
 }
 
 static int apply_overrides(const struct options *o, struct config *cfg, char *err,
@@ -174,6 +210,7 @@ check_config(const struct options *o)
 	struct event_base *base = NULL;
 	struct plugin_host *host = NULL;
 	struct sink_set *set = NULL;
+	struct tls_server *tls = NULL;
 	char err[2048];
 	int rc;
 
@@ -186,6 +223,8 @@ check_config(const struct options *o)
 		rc = plugin_host_new(base, &host);
 	if (rc == 0)
 		rc = sink_set_load(host, plugin_dir(o), cfg, &set, err, sizeof(err));
+	if (rc == 0 && (rc = tls_server_new(cfg, &tls, err, sizeof(err))) == 0)
+		tls_server_free(tls);
 	if (rc == 0)
 		printf("configuration OK: %s (%zu source(s), %zu sink(s), %zu route(s))\n",
 		    o->config_dir ? o->config_dir : "embedded defaults", cfg->n_sources,
@@ -200,9 +239,9 @@ check_config(const struct options *o)
 	return rc == 0 ? 0 : 1;
 }
 
-/* Command-line options win over the configuration; then the exposure check (an
- * unauthenticated source on a non-loopback address). Returns 0, -ENOMEM or -EINVAL, with
- * the reason in err. */
+/* Command-line options win over the configuration; relative paths are resolved (paths.h);
+ * then the exposure check (an unauthenticated source on a non-loopback address). Returns
+ * 0, -ENOMEM or -EINVAL, with the reason in err. */
 static int
 apply_overrides(const struct options *o, struct config *cfg, char *err, size_t errlen)
 {
@@ -222,6 +261,10 @@ apply_overrides(const struct options *o, struct config *cfg, char *err, size_t e
 	if (db) {
 		free(cfg->db_path);
 		cfg->db_path = db;
+	}
+	if (paths_resolve_config(cfg, o->state_dir, o->runtime_dir, o->db != NULL) != 0) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
 	}
 	return config_check_exposure(cfg, err, errlen);
 }
@@ -282,6 +325,7 @@ reload(struct runtime *rt, char *err, size_t errlen)
 	struct config *cfg = NULL;
 	struct sink_set *set = NULL;
 	struct retired_config *ret = NULL;
+	struct tls_server *tls = NULL;
 	int rc;
 
 	if (dmn->draining) {
@@ -295,6 +339,8 @@ reload(struct runtime *rt, char *err, size_t errlen)
 		rc = apply_overrides(&rt->opt, cfg, err, errlen);
 	if (rc == 0)
 		rc = sink_set_load(dmn->phost, dmn->plugin_dir, cfg, &set, err, errlen);
+	if (rc == 0)   /* certificates are read again: renewed ones take effect */
+		rc = tls_server_new(cfg, &tls, err, errlen);
 	if (rc == 0 && (ret = calloc(1, sizeof(*ret))) == NULL) {
 		rc = -ENOMEM;
 		snprintf(err, errlen, "out of memory");
@@ -303,6 +349,7 @@ reload(struct runtime *rt, char *err, size_t errlen)
 		log_error("main", "reload failed, keeping the active configuration: %s", err);
 		metrics_inc("incidentd_config_reloads_total", "result=\"failed\"");
 		sink_set_destroy(set);
+		tls_server_free(tls);
 		config_destroy(cfg);
 		return rc;
 	}
@@ -320,7 +367,7 @@ reload(struct runtime *rt, char *err, size_t errlen)
 	dmn->cfg = cfg;
 	dmn->sinks = set;
 	ingest_set_config(dmn->ingest, cfg);
-	server_apply_config(dmn->server, cfg);
+	server_apply_config(dmn->server, cfg, tls);
 	dispatcher_set_sinks(dmn->disp, set, cfg);
 	metrics_inc("incidentd_config_reloads_total", "result=\"ok\"");
 	log_info("main", "configuration reloaded: %zu sink(s), %zu route(s)", cfg->n_sinks,
@@ -414,6 +461,7 @@ static int
 run(struct runtime *rt)
 {
 	struct daemon *dmn = &rt->dmn;
+	struct tls_server *tls = NULL;
 	char err[2048];
 	int rc;
 
@@ -444,7 +492,9 @@ run(struct runtime *rt)
 	}
 	ingest_set_config(dmn->ingest, dmn->cfg);
 	dispatcher_set_sinks(dmn->disp, dmn->sinks, dmn->cfg);
-	rc = server_new(dmn, dmn->cfg->listen, &dmn->server, err, sizeof(err));
+	rc = tls_server_new(dmn->cfg, &tls, err, sizeof(err));
+	if (rc == 0)
+		rc = server_new(dmn, dmn->cfg->listen, tls, &dmn->server, err, sizeof(err));
 	if (rc != 0) {
 		log_error("main", "%s", err);
 		return rc;

@@ -7,7 +7,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
 #include <event2/event.h>
 #include <nanomsg/nn.h>
 #include <nanomsg/pipeline.h>
@@ -41,11 +44,66 @@ count_reject(const char *reason)
 	metrics_inc("incidentd_events_rejected_total", labels);
 }
 
-/* mkdir -p of the directory of an ipc:// path (nanomsg does not create it). */
+/* Whether incidentd can bind the ipc socket file path: nothing listens there, and the
+ * directory lets us create it (a stale file is removed, as nanomsg would). libnanomsg 1.1
+ * leaks its endpoint when an ipc:// bind fails, so bind failures are found here first.
+ * Returns 0, or -EADDRINUSE, -ENAMETOOLONG or the -errno of unlink/bind. */
 static int
-ipc_make_dir(const char *addr)
+ipc_check_bindable(const char *path)
 {
-	return strncmp(addr, "ipc://", 6) == 0 ? util_make_parent_dir(addr + 6) : 0;
+	struct sockaddr_un sa;
+	size_t n = strlen(path);
+	int fd, rc = 0;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	if (n >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	memcpy(sa.sun_path, path, n + 1);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 || errno == EAGAIN) {
+		rc = -EADDRINUSE;       /* a live listener: another incidentd? */
+		goto out;
+	}
+	if (errno == ECONNREFUSED && unlink(path) != 0) {
+		rc = -errno;            /* a stale socket file we may not remove */
+		goto out;
+	}
+	close(fd);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+		rc = -errno;
+		goto out;
+	}
+	unlink(path);
+out:
+	close(fd);
+	return rc;
+}
+
+/* For ipc:// addresses: mkdir -p of the socket's directory (nanomsg does not create it),
+ * then ipc_check_bindable. what names the setting in err. Returns 0 or a negative errno. */
+static int
+ipc_prepare(const char *addr, const char *what, char *err, size_t errlen)
+{
+	int rc;
+
+	if (strncmp(addr, "ipc://", 6) != 0)
+		return 0;
+	rc = util_make_parent_dir(addr + 6);
+	if (rc != 0) {
+		snprintf(err, errlen, "cannot create the directory of %s %s: %s", what, addr,
+		    strerror(-rc));
+		return rc;
+	}
+	rc = ipc_check_bindable(addr + 6);
+	if (rc != 0)
+		snprintf(err, errlen, "cannot bind %s %s: %s", what, addr, strerror(-rc));
+	return rc;
 }
 
 /* Socket of protocol proto bound at addr. Returns the socket, or a negative errno. */
@@ -54,12 +112,9 @@ nn_open_bound(int proto, const char *addr, const char *what, char *err, size_t e
 {
 	int s = -1, rc;
 
-	rc = ipc_make_dir(addr);
-	if (rc != 0) {
-		snprintf(err, errlen, "cannot create the directory of %s %s: %s", what, addr,
-		    strerror(-rc));
+	rc = ipc_prepare(addr, what, err, errlen);
+	if (rc != 0)
 		return rc;
-	}
 	s = nn_socket(AF_SP, proto);
 	if (s < 0) {
 		rc = -nn_errno();

@@ -80,6 +80,7 @@ struct sink_instance {
 
 struct sink_set {
 	struct plugin_host *host;
+	sink_note_fn note_fn;          /* host->note() handler, or NULL */
 	struct sink_instance *inst;
 	size_t n;
 	size_t inflight;
@@ -419,6 +420,29 @@ host_pace_hold(struct incidentd_instance *self, const char *lane, int64_t until_
 		log_warn(self->si->component, "cannot record a pacing hold: out of memory");
 }
 
+#define NOTE_MAX 4096
+
+static int
+host_note(struct incidentd_instance *self, struct incidentd_call *call, const char *note_json)
+{
+	struct plugin_call *c = call_lookup(call);
+	json_t *obj;
+	int rc;
+
+	if (c == NULL || c->completed || c->si != self->si)
+		return -ENOENT;
+	if (note_json == NULL || strlen(note_json) > NOTE_MAX)
+		return -EINVAL;
+	obj = json_loads(note_json, 0, NULL);
+	rc = json_is_object(obj) ? 0 : -EINVAL;
+	json_decref(obj);
+	if (rc != 0)
+		return rc;
+	if (c->si->set->note_fn == NULL)
+		return -ENOTSUP;
+	return c->si->set->note_fn(c->arg, note_json);
+}
+
 static const struct incidentd_host host_services = {
 	.abi_version = INCIDENTD_SINK_ABI_VERSION,
 	.struct_size = sizeof(struct incidentd_host),
@@ -432,6 +456,7 @@ static const struct incidentd_host host_services = {
 	.now_ms = host_now_ms,
 	.pace_reserve = host_pace_reserve,
 	.pace_hold = host_pace_hold,
+	.note = host_note,
 };
 
 /* --- host ----------------------------------------------------------------------------- */
@@ -783,9 +808,16 @@ sink_instance_config(const struct sink_instance *si)
 	return si->cfg;
 }
 
-int
-sink_instance_deliver(struct sink_instance *si, const struct incidentd_delivery *d,
-    sink_complete_fn cb, void *arg)
+bool
+sink_instance_can_recover(const struct sink_instance *si)
+{
+	return si != NULL && INCIDENTD_SINK_HAS(si->desc, recover) && si->desc->recover != NULL;
+}
+
+/* Start one call of deliver() or recover(). */
+static int
+instance_call(struct sink_instance *si, const struct incidentd_delivery *d,
+    sink_complete_fn cb, void *arg, bool recover)
 {
 	struct plugin_call *c = NULL;
 	int rc;
@@ -813,7 +845,10 @@ sink_instance_deliver(struct sink_instance *si, const struct incidentd_delivery 
 	si->set->inflight++;
 
 	si->in_plugin++;
-	rc = si->desc->deliver(si->state, d, host_done, call_handle(c));
+	if (recover)
+		rc = si->desc->recover(si->state, d, host_done, call_handle(c));
+	else
+		rc = si->desc->deliver(si->state, d, host_done, call_handle(c));
 	si->in_plugin--;
 	if (rc < 0) {
 		if (c->completed)
@@ -827,6 +862,29 @@ sink_instance_deliver(struct sink_instance *si, const struct incidentd_delivery 
 out:
 	call_free(c);
 	return rc;
+}
+
+int
+sink_instance_deliver(struct sink_instance *si, const struct incidentd_delivery *d,
+    sink_complete_fn cb, void *arg)
+{
+	return instance_call(si, d, cb, arg, false);
+}
+
+int
+sink_instance_recover(struct sink_instance *si, const struct incidentd_delivery *d,
+    sink_complete_fn cb, void *arg)
+{
+	if (!sink_instance_can_recover(si))
+		return -ENOTSUP;
+	return instance_call(si, d, cb, arg, true);
+}
+
+void
+sink_set_note_handler(struct sink_set *set, sink_note_fn fn)
+{
+	if (set != NULL)
+		set->note_fn = fn;
 }
 
 size_t

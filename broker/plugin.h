@@ -7,6 +7,7 @@
 #ifndef INCIDENTD_PLUGIN_H
 #define INCIDENTD_PLUGIN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <event2/event.h>
@@ -66,6 +67,23 @@ typedef void (*sink_complete_fn)(void *arg, enum incidentd_result res,
  * called. cb may start further deliveries or destroy the set. */
 int sink_instance_deliver(struct sink_instance *si, const struct incidentd_delivery *d,
     sink_complete_fn cb, void *arg);
+
+/* Whether si's plugin has recover() (sink ABI growth; INCIDENTD_SINK_HAS). */
+bool sink_instance_can_recover(const struct sink_instance *si);
+
+/* Like sink_instance_deliver(), but through the plugin's recover(): d is a delivery a
+ * previous process left running, d->note_json its last note. Returns -ENOTSUP when the
+ * plugin has no recover(); otherwise as sink_instance_deliver(). */
+int sink_instance_recover(struct sink_instance *si, const struct incidentd_delivery *d,
+    sink_complete_fn cb, void *arg);
+
+/* Handler of the plugins' host->note(): arg is the arg the call was started with
+ * (sink_instance_deliver/recover), note_json a JSON object of at most 4096 bytes (already
+ * checked), borrowed. Returns 0 or a negative errno; must not call back. */
+typedef int (*sink_note_fn)(void *arg, const char *note_json);
+
+/* Route the host->note() of the set's plugins to fn (NULL: note() answers -ENOTSUP). */
+void sink_set_note_handler(struct sink_set *set, sink_note_fn fn);
 
 /* Deliveries started on the set whose cb has not run yet. NULL set gives 0. */
 size_t sink_set_inflight(const struct sink_set *set);

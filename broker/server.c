@@ -23,8 +23,10 @@
 #include "httputil.h"
 #include "log.h"
 #include "metrics.h"
+#include "opsapi.h"
 #include "readapi.h"
 #include "source.h"
+#include "tls.h"
 
 struct server {
 	struct daemon *dmn;
@@ -34,6 +36,7 @@ struct server {
 	bool loopback_listener;
 	uint64_t max_body;
 	int64_t capped_at;        /* max_connections was capped to this (logged once) */
+	struct tls_server *tls;   /* server.tls of the active configuration, or NULL */
 };
 
 /* One accepted request waiting for its commit. */
@@ -62,7 +65,7 @@ count_refused(const struct endpoint *ep, const char *reason)
 	static const char *const names[] = {
 		[EP_NOT_FOUND] = "none", [EP_NO_SOURCE] = "none", [EP_SOURCE] = "source",
 		[EP_RELOAD] = "reload", [EP_HEALTH] = "health", [EP_READY] = "health",
-		[EP_METRICS] = "metrics", [EP_READAPI] = "api",
+		[EP_METRICS] = "metrics", [EP_READAPI] = "api", [EP_OPS] = "ops",
 	};
 	char labels[128];
 
@@ -171,6 +174,19 @@ cloudevents_mode(const char *ct, struct source_input *in)
 }
 
 /* POST a source payload: auth, media type, size, JSON, normalize, then queue for commit. */
+/* With header value "true", label every event incidentd_test=true. Returns 0 or -ENOMEM. */
+static int
+ievent_mark_test(struct ievent_vec *events, const char *header)
+{
+	if (header == NULL || strcmp(header, "true") != 0)
+		return 0;
+	for (size_t i = 0; i < events->n; i++)
+		if (json_object_set_new(events->v[i]->labels, "incidentd_test",
+		    json_string("true")) != 0)
+			return -ENOMEM;
+	return 0;
+}
+
 /* POST a source payload (the checks without the body passed): size, signature, JSON,
  * normalize, then queue for commit. */
 static void
@@ -249,6 +265,9 @@ handle_source(struct server *srv, struct evhttp_request *req, const struct endpo
 		count_reject(source, rc == -ENOMEM ? "unavailable" : "invalid_payload");
 		goto out;
 	}
+	/* incidentctl fire: a synthetic event, marked so rules can route it to a test sink */
+	if (ievent_mark_test(&events, evhttp_find_header(hdrs, "X-Incidentd-Test")) != 0)
+		goto nomem;
 	util_sha256_hex(data, len, sha);
 	pr = calloc(1, sizeof(*pr));
 	if (pr == NULL)
@@ -368,6 +387,9 @@ server_route(struct evhttp_request *req, void *arg)
 	case EP_READAPI:
 		readapi_handle(srv->dmn->store, req, path, uri ? evhttp_uri_get_query(uri) : NULL);
 		break;
+	case EP_OPS:
+		opsapi_handle(srv->dmn, req, path);
+		break;
 	default:
 		http_reply_error(req, 404, "no such endpoint");
 		break;
@@ -435,11 +457,15 @@ conn_cap(struct server *srv, int64_t want)
 }
 
 void
-server_apply_config(struct server *srv, const struct config *cfg)
+server_apply_config(struct server *srv, const struct config *cfg, struct tls_server *tls)
 {
 	srv->max_body = cfg->max_body_bytes;
 	srv->loopback_listener = config_listen_is_loopback(cfg->listen);
-	conns_apply(srv->conns, conn_cap(srv, cfg->max_connections), cfg->request_timeout_ms);
+	if (srv->tls != tls)         /* connections made with it keep it (OpenSSL refcounts) */
+		tls_server_free(srv->tls);
+	srv->tls = tls;
+	conns_apply(srv->conns, conn_cap(srv, cfg->max_connections), cfg->request_timeout_ms,
+	    tls);
 	/* evhttp answers 413 itself, from Content-Length right after the headers, or while a
 	 * chunked body streams in; handle_source() checks again as a second line. Its idle
 	 * timeout closes a connection on which nothing arrives for request_timeout; conn.c
@@ -450,8 +476,8 @@ server_apply_config(struct server *srv, const struct config *cfg)
 }
 
 int
-server_new(struct daemon *dmn, const char *listen, struct server **out, char *err,
-    size_t errlen)
+server_new(struct daemon *dmn, const char *listen, struct tls_server *tls,
+    struct server **out, char *err, size_t errlen)
 {
 	struct server *srv = calloc(1, sizeof(*srv));
 	char host[256], shown[300];
@@ -460,9 +486,12 @@ server_new(struct daemon *dmn, const char *listen, struct server **out, char *er
 	socklen_t sl = sizeof(ss);
 	int rc;
 
-	if (srv == NULL)
+	if (srv == NULL) {
+		tls_server_free(tls);
 		return -ENOMEM;
+	}
 	srv->dmn = dmn;
+	srv->tls = tls;
 	rc = split_listen(listen, host, sizeof(host), &port);
 	if (rc != 0) {
 		snprintf(err, errlen, "invalid listen address '%s' (expected HOST:PORT)", listen);
@@ -483,7 +512,7 @@ server_new(struct daemon *dmn, const char *listen, struct server **out, char *er
 	 * answering 413. It answers at once instead; our connections linger after the close
 	 * (conn.c) so the client still sees the 413. */
 	evhttp_set_gencb(srv->http, server_route, srv);
-	server_apply_config(srv, dmn->cfg);
+	server_apply_config(srv, dmn->cfg, tls);
 	srv->sock = evhttp_bind_socket_with_handle(srv->http, host, port);
 	if (srv->sock == NULL) {
 		rc = -EADDRINUSE;
@@ -495,7 +524,8 @@ server_new(struct daemon *dmn, const char *listen, struct server **out, char *er
 		port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
 						      : ((struct sockaddr_in *)&ss)->sin_port);
 	snprintf(shown, sizeof(shown), strchr(host, ':') ? "[%s]:%u" : "%s:%u", host, port);
-	log_info("server", "listening on http://%s", shown);
+	log_info("server", "listening on %s://%s%s", tls ? "https" : "http", shown,
+	    tls && dmn->cfg->tls_client_ca ? " (client certificates required)" : "");
 	*out = srv;
 	return 0;
 fail:
@@ -523,5 +553,6 @@ server_destroy(struct server *srv)
 	if (srv->http)
 		evhttp_free(srv->http);  /* closes every connection (conn.c lingers no more) */
 	conns_destroy(srv->conns);
+	tls_server_free(srv->tls);
 	free(srv);
 }

@@ -30,13 +30,13 @@
 #define PACKAGE_VERSION "0.1.0"
 #endif
 
+#include "paths.h"
 #include "store.h"
 #include "rules.h"
+#include "ops.h"
 #include "safeout.h"
 #include "table.h"
 
-#define DEFAULT_DB "./var/incidentd.db"
-#define DEFAULT_TAIL "ipc://./var/incidentd-tail.ipc"   /* server.publish of 00-defaults */
 #define TABLE_WIDTH 120
 
 #define EXIT_USAGE 2
@@ -49,6 +49,7 @@ struct ctl {
 	struct store *st;
 };
 
+/* Printed with the default ledger and tail address (see default_db, default_tail). */
 static const char usage_text[] =
 "usage: incidentctl [--db PATH] [--json] COMMAND [OPTIONS] [--db PATH] [--json]\n"
 "\n"
@@ -67,19 +68,55 @@ static const char usage_text[] =
 "          [--author NAME]                           keep matching events from sinks\n"
 "  silence list [--all]                              active (or all) silences\n"
 "  silence expire ID                                 end a silence now\n"
+"  stats [--since DURATION|TIME]                     incidents per cluster and app, time\n"
+"                                                    to resolve, the noisiest (default 7d)\n"
+"  resolve ID [--comment TEXT] [--author NAME]       resolve an incident by hand (the\n"
+"                                                    sinks told about it get resolve)\n"
+"  retry DELIVERY-ID | retry --failed [--sink NAME]  re-drive failed deliveries\n"
+"  fire --source argocd|alertmanager|flux [--app A] [--cluster C] [--resolve]\n"
+"                                                    a synthetic failure through the\n"
+"                                                    daemon (label incidentd_test=true)\n"
 "  reload [--url URL] [--token-file F]               reload the daemon's conf.d (like\n"
 "                                                    SIGHUP; prints the error if invalid)\n"
+"  health [--ready] [--url URL]                      is the daemon alive (GET /healthz),\n"
+"                                                    or ready (/readyz)? exit 0 if so\n"
 "  tail [--address ADDR] [--json]                    print every event incidentd accepts,\n"
 "                                                    live, until Ctrl-C (one line each:\n"
 "                                                    time source status key summary)\n"
 "\n"
 "Options (--db and --json go before or after the command):\n"
-"  --db PATH    the ledger (default $INCIDENTD_DB, else " DEFAULT_DB ")\n"
+"  --db PATH    the ledger (default $INCIDENTD_DB, else %s)\n"
 "  --json       print JSON instead of a table (tail: the event JSON, one per line)\n"
 "  --address    tail: incidentd's server.publish address (default $INCIDENTD_TAIL,\n"
-"               else " DEFAULT_TAIL ")\n"
+"               else %s)\n"
 "  --help       this text\n"
 "  --version    print the version\n";
+
+/* The ledger incidentd keeps by default: incidentd.db in its state directory
+ * ($STATE_DIRECTORY, else the installed one). Written to buf; returns buf. */
+static const char *
+default_db(char *buf, size_t len)
+{
+	char dir[4096];
+
+	if (paths_state_dir(NULL, dir, sizeof(dir)) != 0)
+		snprintf(dir, sizeof(dir), "%s", paths_statedir);
+	snprintf(buf, len, "%s/%s", dir, PATHS_DB_NAME);
+	return buf;
+}
+
+/* The live tail's default address: server.publish of 00-defaults.yaml (ipc://tail.ipc)
+ * in the runtime directory ($RUNTIME_DIRECTORY, else the installed one). */
+static const char *
+default_tail(char *buf, size_t len)
+{
+	char dir[4096];
+
+	if (paths_runtime_dir(NULL, dir, sizeof(dir)) != 0)
+		snprintf(dir, sizeof(dir), "%s", paths_runtimedir);
+	snprintf(buf, len, "ipc://%s/%s", dir, PATHS_TAIL_NAME);
+	return buf;
+}
 
 static void
 ctl_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -525,10 +562,11 @@ tail_print_human(const char *msg, int len)
 /* tail: subscribe to incidentd's PUB socket (server.publish) and print every event until
  * SIGINT/SIGTERM (exit 0). Needs no ledger; waits for the daemon if it is not up yet. */
 static int
-cmd_tail(struct ctl *c, int argc, char **argv)
+cmd_tail(bool json, int argc, char **argv)
 {
 	const char *env = getenv("INCIDENTD_TAIL");
-	const char *addr = env && *env ? env : DEFAULT_TAIL;
+	char dflt[4200];
+	const char *addr = env && *env ? env : default_tail(dflt, sizeof(dflt));
 	struct sigaction sa;
 	int ch, sock = -1, timeout = 250, rc = EXIT_FAILURE;
 
@@ -562,7 +600,7 @@ cmd_tail(struct ctl *c, int argc, char **argv)
 			ctl_error("cannot receive from %s: %s", addr, nn_strerror(nn_errno()));
 			goto out;
 		}
-		if (c->json)
+		if (json)
 			printf("%.*s\n", n, msg);
 		else
 			tail_print_human(msg, n);
@@ -577,38 +615,68 @@ out:
 	return rc;
 }
 
-static const char *const commands[] = { "events", "event", "incidents", "incident",
-    "deliveries", "explain", "silence", "tail", "rules", "reload" };
-
-/* The getopt table of the command in argv[0] (argv[1] picks silence's subcommand). */
-static const struct option *
-command_options(int argc, char **argv)
+static int
+run_tail(int argc, char **argv, bool json)
 {
-	if (strcmp(argv[0], "events") == 0)
-		return events_options;
-	if (strcmp(argv[0], "incidents") == 0)
-		return incidents_options;
-	if (strcmp(argv[0], "deliveries") == 0)
-		return deliveries_options;
-	if (strcmp(argv[0], "tail") == 0)
-		return tail_options;
-	if (strcmp(argv[0], "rules") == 0)
-		return ctl_rules_options;
-	if (strcmp(argv[0], "reload") == 0)
-		return ctl_reload_options;
-	if (strcmp(argv[0], "silence") == 0 && argc > 1 && strcmp(argv[1], "add") == 0)
-		return ctl_silence_add_options;
-	if (strcmp(argv[0], "silence") == 0 && argc > 1 && strcmp(argv[1], "list") == 0)
-		return ctl_silence_list_options;
-	return no_options;
+	return cmd_tail(json, argc, argv);
+}
+
+static int
+run_reload(int argc, char **argv, bool json)
+{
+	(void)json;     /* reload prints the daemon's answer as it is */
+	return ctl_reload(argc, argv);
+}
+
+/* Every command: its name (and silence's subcommand, NULL for any), its own getopt table
+ * (take_global_options() reads its arguments with it) and, for those that do not read the
+ * ledger, the function that runs it. The first entry that fits wins. */
+static const struct command {
+	const char *name, *sub;
+	const struct option *options;
+	int (*run)(int argc, char **argv, bool json);
+} commands[] = {
+	{ "events", NULL, events_options, NULL },
+	{ "event", NULL, no_options, NULL },
+	{ "incidents", NULL, incidents_options, NULL },
+	{ "incident", NULL, no_options, NULL },
+	{ "deliveries", NULL, deliveries_options, NULL },
+	{ "explain", NULL, no_options, NULL },
+	{ "silence", "add", ctl_silence_add_options, NULL },
+	{ "silence", "list", ctl_silence_list_options, NULL },
+	{ "silence", NULL, no_options, NULL },
+	{ "stats", NULL, ctl_stats_options, NULL },
+	/* offline: no ledger needed */
+	{ "rules", NULL, ctl_rules_options, ctl_rules },
+	/* through the running daemon, not on the ledger */
+	{ "tail", NULL, tail_options, run_tail },
+	{ "reload", NULL, ctl_reload_options, run_reload },
+	{ "resolve", NULL, ctl_resolve_options, ctl_resolve },
+	{ "retry", NULL, ctl_retry_options, ctl_retry },
+	{ "fire", NULL, ctl_fire_options, ctl_fire },
+	{ "health", NULL, ctl_health_options, ctl_health },
+};
+
+/* The entry of the command in argv[0] (argv[1] picks silence's subcommand), or NULL. */
+static const struct command *
+command_find(int argc, char **argv)
+{
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		const struct command *cmd = &commands[i];
+
+		if (strcmp(argv[0], cmd->name) == 0 && (cmd->sub == NULL ||
+		    (argc > 1 && strcmp(argv[1], cmd->sub) == 0)))
+			return cmd;
+	}
+	return NULL;
 }
 
 /* The global options after the command (`incidentctl events --db X --json`, as kubectl
  * and amtool users type them): take --db PATH, --db=PATH and --json out of the command's
  * arguments argv[1..argc), reading them with the command's own table cmd so that an
  * option's value stays its own (`silence add ... --comment --json` is a comment), and set
- * *db and *json. Stops at "--". Compacts argv in place; returns the new argc, or -1 when
- * --db lacks its value. */
+ * *db and *json. Stops at "--". Compacts argv in place; returns the new argc, -EINVAL when
+ * --db lacks its value, or -E2BIG when cmd has more options than this reads (a bug). */
 static int
 take_global_options(int argc, char **argv, const struct option *cmd, const char **db,
     bool *json)
@@ -617,8 +685,11 @@ take_global_options(int argc, char **argv, const struct option *cmd, const char 
 	size_t n = 0;
 	int out = 1, prev = 1, ch;
 
-	for (; cmd[n].name != NULL && n < sizeof(all) / sizeof(all[0]) - 3; n++)
+	for (; cmd[n].name != NULL; n++) {
+		if (n + 3 > sizeof(all) / sizeof(all[0]))
+			return -E2BIG;
 		all[n] = cmd[n];
+	}
 	all[n++] = (struct option){ "db", required_argument, NULL, OPT_GLOBAL_DB };
 	all[n++] = (struct option){ "json", no_argument, NULL, OPT_GLOBAL_JSON };
 	all[n] = (struct option){ NULL, 0, NULL, 0 };
@@ -629,7 +700,7 @@ take_global_options(int argc, char **argv, const struct option *cmd, const char 
 		bool global = ch == OPT_GLOBAL_DB || ch == OPT_GLOBAL_JSON;
 
 		if (ch == '?' && optopt == OPT_GLOBAL_DB)
-			return -1;      /* --db without its value */
+			return -EINVAL;         /* --db without its value */
 		if (ch == OPT_GLOBAL_DB)
 			*db = optarg;
 		else if (global)
@@ -661,6 +732,8 @@ run_command(struct ctl *c, int argc, char **argv)
 		return ctl_explain(c->st, argc, argv, c->json);
 	if (strcmp(argv[0], "silence") == 0)
 		return ctl_silence(c->st, argc, argv, c->json);
+	if (strcmp(argv[0], "stats") == 0)
+		return ctl_stats(c->st, argc, argv, c->json);
 	return cmd_deliveries(c, argc, argv);
 }
 
@@ -675,9 +748,9 @@ main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct ctl c = { 0 };
-	char err[512], **cmd;
+	const struct command *command;
+	char err[512], dflt_db[4200], dflt_tail[4200], **cmd;
 	const char *env;
-	bool known = false;
 	int ch, rc, cmd_argc;
 
 	if (safeout_install() != 0) {
@@ -685,7 +758,7 @@ main(int argc, char **argv)
 		return EXIT_FAILURE;
 	}
 	env = getenv("INCIDENTD_DB");
-	c.db = env && *env ? env : DEFAULT_DB;
+	c.db = env && *env ? env : default_db(dflt_db, sizeof(dflt_db));
 	opterr = 0;
 	/* "+": stop at the command, whose options are parsed by the command */
 	while ((ch = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
@@ -697,7 +770,8 @@ main(int argc, char **argv)
 			c.json = true;
 			break;
 		case 'h':
-			fputs(usage_text, stdout);
+			printf(usage_text, default_db(dflt_db, sizeof(dflt_db)),
+			    default_tail(dflt_tail, sizeof(dflt_tail)));
 			return EXIT_SUCCESS;
 		case 'V':
 			printf("incidentctl %s\n", PACKAGE_VERSION);
@@ -709,22 +783,20 @@ main(int argc, char **argv)
 	if (optind >= argc)
 		return usage_error("missing command");
 	cmd = argv + optind;
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		known = known || strcmp(cmd[0], commands[i]) == 0;
-	if (!known)
+	command = command_find(argc - optind, cmd);
+	if (command == NULL)
 		return usage_error("unknown command '%s'", cmd[0]);
-	cmd_argc = take_global_options(argc - optind, cmd, command_options(argc - optind, cmd),
-	    &c.db, &c.json);
-	if (cmd_argc < 0)
+	cmd_argc = take_global_options(argc - optind, cmd, command->options, &c.db, &c.json);
+	if (cmd_argc == -EINVAL)
 		return usage_error("%s: option '--db' is unknown or needs a value", cmd[0]);
+	if (cmd_argc < 0) {
+		ctl_error("%s: too many options", cmd[0]);
+		return EXIT_FAILURE;
+	}
 	optind = 0;     /* glibc: restart getopt for the command's own options */
 	opterr = 0;
-	if (strcmp(cmd[0], "reload") == 0)      /* talks to the daemon, not the ledger */
-		return ctl_reload(cmd_argc, cmd);
-	if (strcmp(cmd[0], "rules") == 0)       /* offline: no ledger needed */
-		return ctl_rules(cmd_argc, cmd, c.json);
-	if (strcmp(cmd[0], "tail") == 0)        /* talks to the daemon, not the ledger */
-		return cmd_tail(&c, cmd_argc, cmd);
+	if (command->run != NULL)
+		return command->run(cmd_argc, cmd, c.json);
 
 	/* a reader should not create an empty ledger by mistake */
 	if (access(c.db, F_OK) != 0) {

@@ -129,12 +129,42 @@ static const char migration_v5[] =
 "  -- the request the event came in; NULL for events stored before schema 5\n"
 "CREATE INDEX events_request ON events(request_id);\n";
 
+/* v6: inhibition (inhibit_rules): which firing incidents inhibit, per rule and per value
+ * of the rule's equal fields. */
+static const char migration_v6[] =
+"CREATE TABLE inhibitors (\n"
+"  rule        TEXT NOT NULL,     -- the inhibit rule as written (JSON), stable across reloads\n"
+"  incident_id TEXT NOT NULL REFERENCES incidents(id), -- a firing incident matching its\n"
+"                                 -- source matchers\n"
+"  equal_key   TEXT NOT NULL,     -- JSON array: the incident's values of the equal fields\n"
+"  since       TEXT NOT NULL,\n"
+"  PRIMARY KEY (rule, incident_id)\n"
+");\n"
+"CREATE INDEX inhibitors_equal ON inhibitors(rule, equal_key);\n"
+"CREATE INDEX inhibitors_incident ON inhibitors(incident_id);\n";
+
+/* v7: operators re-drive failed deliveries (incidentctl retry): give-up is counted from
+ * the last such retry. */
+static const char migration_v7[] =
+"ALTER TABLE deliveries ADD COLUMN retried_at TEXT;\n"
+"  -- when an operator last re-drove it (incidentctl retry); give_up_after counts from here\n";
+
+/* v8: a sink's note on its running delivery (host->note), e.g. the pid of the agent the
+ * copilot_runner started, so that after a crash the run is finished (recover), not
+ * started a second time. */
+static const char migration_v8[] =
+"ALTER TABLE deliveries ADD COLUMN note TEXT;\n"
+"  -- JSON object the sink recorded while the delivery ran, or NULL; never a secret\n";
+
 const char *const store_migrations[] = {
 	migration_v1,
 	migration_v2,
 	migration_v3,
 	migration_v4,
 	migration_v5,
+	migration_v6,
+	migration_v7,
+	migration_v8,
 };
 
 const size_t store_n_migrations = sizeof(store_migrations) / sizeof(store_migrations[0]);

@@ -76,8 +76,26 @@ static const char *const store_sql[STMT__COUNT] = {
 	    " last_error = 'dependency ' || depends_on ||"
 	    " CASE WHEN depends_on = ?1 THEN ' failed' ELSE ' cancelled' END"
 	    " WHERE state = 'blocked' AND id IN (SELECT id FROM chain)",
+	[STMT_DEL_RETRY] =
+	    "UPDATE deliveries SET state = 'pending', next_attempt_at = ?2, updated_at = ?2,"
+	    " retried_at = ?2, last_status = 'retry', last_error = 'retried by an operator'"
+	    " WHERE id = ?1 AND state = 'failed'",
+	/* the chain the failure cancelled (see STMT_DEL_RELEASE_FAIL) waits again */
+	[STMT_DEL_RETRY_CHAIN] =
+	    "WITH RECURSIVE chain(id) AS (SELECT id FROM deliveries WHERE depends_on = ?1"
+	    " UNION SELECT d.id FROM deliveries d JOIN chain c ON d.depends_on = c.id)"
+	    " UPDATE deliveries SET state = 'blocked', updated_at = ?2, last_error = NULL"
+	    " WHERE state = 'cancelled' AND (last_error LIKE 'dependency % failed'"
+	    " OR last_error LIKE 'dependency % cancelled') AND id IN (SELECT id FROM chain)",
+	[STMT_DEL_FAILED_IDS] =
+	    "SELECT id FROM deliveries WHERE state = 'failed' AND (?1 IS NULL OR sink = ?1)"
+	    " ORDER BY id",
 	[STMT_DEL_REQUEUE] =
 	    "UPDATE deliveries SET state = 'pending' WHERE state = 'running'",
+	[STMT_DEL_RUNNING] =
+	    "SELECT " DELIVERY_COLUMNS " FROM deliveries WHERE state = 'running' ORDER BY id",
+	[STMT_DEL_NOTE] =
+	    "UPDATE deliveries SET note = ?2 WHERE id = ?1 AND state = 'running'",
 	[STMT_DEL_GET] = "SELECT " DELIVERY_COLUMNS " FROM deliveries WHERE id = ?1",
 	[STMT_COUNT_ROUTE] =
 	    "SELECT count(*) FROM incidents WHERE route = ?1 AND opened_at >= ?2"
@@ -95,6 +113,15 @@ static const char *const store_sql[STMT__COUNT] = {
 	[STMT_SILENCE_EXPIRE] =
 	    "UPDATE silences SET expired_at = ?2 WHERE id = ?1 AND expired_at IS NULL"
 	    " AND ends_at > ?2",
+	[STMT_INHIBITOR_SET] =
+	    "INSERT INTO inhibitors (rule, incident_id, equal_key, since) VALUES (?1, ?2, ?3, ?4)"
+	    " ON CONFLICT (rule, incident_id) DO UPDATE SET equal_key = excluded.equal_key",
+	[STMT_INHIBITOR_CLEAR] = "DELETE FROM inhibitors WHERE rule = ?1 AND incident_id = ?2",
+	[STMT_INHIBITOR_CLEAR_ALL] = "DELETE FROM inhibitors WHERE incident_id = ?1",
+	[STMT_INHIBITOR_FIND] =
+	    "SELECT i.incident_id, n.key FROM inhibitors AS i JOIN incidents AS n"
+	    " ON n.id = i.incident_id WHERE i.rule = ?1 AND i.equal_key = ?2"
+	    " AND i.incident_id != ?3 AND n.state = 'firing' ORDER BY i.since LIMIT 1",
 	/* newest first: the first rows answer (stop early), whatever the history's length */
 	[STMT_DEL_HISTORY] =
 	    "SELECT action, state, updated_at FROM deliveries WHERE incident_id = ?1"
@@ -137,6 +164,20 @@ static const char *const store_sql[STMT__COUNT] = {
 	    "SELECT " DELIVERY_COLUMNS " FROM deliveries WHERE (?1 IS NULL OR id < ?1)"
 	    " AND (?2 IS NULL OR incident_id = ?2) AND (?3 IS NULL OR state = ?3)"
 	    " AND (?4 = 0 OR state = 'failed') ORDER BY id DESC LIMIT ?5",
+	[STMT_STATS_TOTALS] =
+	    "SELECT count(*), coalesce(sum(state = 'firing'), 0) FROM incidents"
+	    " WHERE opened_at >= ?1",
+	[STMT_STATS_BY_APP] =
+	    "SELECT cluster, app, count(*) AS incidents, sum(event_count) AS events,"
+	    " sum(state = 'firing') AS firing FROM incidents WHERE opened_at >= ?1"
+	    " GROUP BY cluster, app ORDER BY incidents DESC, events DESC LIMIT 50",
+	[STMT_STATS_RESOLVE_TIMES] =
+	    "SELECT CAST(round((julianday(resolved_at) - julianday(opened_at)) * 86400000)"
+	    " AS INTEGER) AS ms FROM incidents WHERE opened_at >= ?1 AND resolved_at IS NOT NULL"
+	    " ORDER BY ms",
+	[STMT_STATS_NOISIEST] =
+	    "SELECT id, key, state, event_count, opened_at FROM incidents WHERE opened_at >= ?1"
+	    " ORDER BY event_count DESC, id DESC LIMIT 10",
 };
 
 int
@@ -261,7 +302,7 @@ is_json_column(const char *name)
 {
 	return strcmp(name, "refs") == 0 || strcmp(name, "result") == 0 ||
 	    strcmp(name, "event") == 0 || strcmp(name, "payload") == 0 ||
-	    strcmp(name, "matchers") == 0;
+	    strcmp(name, "matchers") == 0 || strcmp(name, "note") == 0;
 }
 
 json_t *

@@ -16,7 +16,7 @@
 
 #include "event.h"
 
-#define STORE_SCHEMA_VERSION 5
+#define STORE_SCHEMA_VERSION 8
 
 struct store;
 
@@ -38,7 +38,7 @@ struct incident {
 enum delivery_state {
 	DELIVERY_BLOCKED = 0, /* waits for depends_on to succeed (sink `after:`) */
 	DELIVERY_PENDING,     /* due at next_attempt_at */
-	DELIVERY_RUNNING,     /* handed to the sink; reset to pending at start-up */
+	DELIVERY_RUNNING,     /* handed to the sink; at start-up recovered or made again */
 	DELIVERY_DONE,
 	DELIVERY_FAILED,      /* permanently; last_error says why */
 	DELIVERY_CANCELLED,   /* its dependency failed, or it became pointless */
@@ -59,6 +59,9 @@ struct delivery {
 	json_t *result;        /* sink's result object or NULL (owned) */
 	int64_t depends_on;    /* delivery id, 0 if none */
 	bool requires_firing;  /* a `for` window: only if the incident still fires when due */
+	int64_t retried_at;    /* an operator re-drove it then (0 = never): give-up counts
+	                        * from here instead of created_at */
+	char *note;            /* JSON object text the sink noted while it ran, or NULL */
 };
 
 /* What one sink has been told about one incident (from its deliveries). */
@@ -167,6 +170,22 @@ int store_silence_list(struct store *st, int64_t now, bool all, json_t **out);
 /* End a silence now. Returns 0, -ENOENT (no such active silence) or -errno. */
 int store_silence_expire(struct store *st, const char *id, int64_t now);
 
+/* Inhibition. The firing incident incident_id matches inhibit rule `rule` (its id text)
+ * with these equal values (a JSON array text): record it, replacing what it had for the
+ * rule. Returns 0 or -errno. */
+int store_inhibitor_set(struct store *st, const char *rule, const char *incident_id,
+    const char *equal_key, int64_t now);
+
+/* incident_id no longer inhibits under rule (rule NULL: under any rule). Returns 0 or
+ * -errno. */
+int store_inhibitor_clear(struct store *st, const char *rule, const char *incident_id);
+
+/* A firing incident other than exclude_id that inhibits under rule with equal_key: its id
+ * into id_out (UTIL_ID_LEN + 1 bytes) and its key (a new string, caller frees) into
+ * *key_out. Returns 0, -ENOENT when none does, or -errno. */
+int store_inhibitor_find(struct store *st, const char *rule, const char *equal_key,
+    const char *exclude_id, char *id_out, char **key_out);
+
 /* Incidents of route opened at or after since, storm summaries ("storm/...") not counted.
  * Returns 0 and *n, or -errno. */
 int store_count_route_incidents(struct store *st, const char *route, int64_t since,
@@ -184,8 +203,27 @@ int store_next_due_time(struct store *st, int64_t *when);
  * with last_error "dependency <id> failed". Returns 0. */
 int store_release_dependents(struct store *st, int64_t dep_id, bool ok, int64_t now);
 
+/* An operator re-drives failed delivery id: it becomes PENDING, due at now (its attempts
+ * kept, give-up counted from now), and the deliveries its failure cancelled (chained with
+ * `after:`) are BLOCKED behind it again. Returns 0, -ENOENT (no such delivery), -EINVAL
+ * (it is not failed; *state_out says what it is) or -errno. */
+int store_retry_delivery(struct store *st, int64_t id, int64_t now,
+    enum delivery_state *state_out);
+
+/* Every failed delivery (of sink, when not NULL) as store_retry_delivery(), oldest first.
+ * Sets *n to how many. Returns 0 or -errno. */
+int store_retry_failed(struct store *st, const char *sink, int64_t now, int *n);
+
 /* At start-up: deliveries left RUNNING by a crash become PENDING again. *n gets the count. */
 int store_requeue_running(struct store *st, int *n);
+
+/* Deliveries in state RUNNING, oldest first (at start-up: left by a previous process).
+ * Returns 0 and *out (array of *n; free with delivery_free_array()). */
+int store_running_deliveries(struct store *st, struct delivery **out, size_t *n);
+
+/* Set the note (JSON object text, copied) of delivery id while it is RUNNING. Returns 0,
+ * -ENOENT (no such delivery, or it is not running) or a negative errno. */
+int store_set_delivery_note(struct store *st, int64_t id, const char *note);
 
 /* Load one delivery by id into *out (free with delivery_clear()). Returns 0 or -ENOENT. */
 int store_get_delivery(struct store *st, int64_t id, struct delivery *out);
@@ -231,6 +269,13 @@ int store_list_incidents(struct store *st, const struct store_query *q, json_t *
 /* One incident with its "events" (ids, newest first, at most 100), "deliveries" and
  * "decisions". Returns -ENOENT if absent. */
 int store_incident_json(struct store *st, const char *id, json_t **out);
+
+/* Statistics of the incidents opened at or after since (ms): {"since", "incidents",
+ * "firing", "resolved", "by_app": [{cluster, app, incidents, events, firing}] (most
+ * incidents first, at most 50), "time_to_resolve_ms": {"count", "p50", "p90"} (resolved
+ * ones), "noisiest": [{id, key, state, event_count, opened_at}] (at most 10, most events
+ * first)} as a new reference in *out. Returns 0 or -errno. */
+int store_stats(struct store *st, int64_t since, json_t **out);
 
 /* Deliveries, newest first: array of objects with every column; state as its name. */
 int store_list_deliveries(struct store *st, const struct store_query *q, json_t **out);

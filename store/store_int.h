@@ -33,14 +33,23 @@ enum store_stmt_id {
 	STMT_DEL_RELEASE_OK,
 	STMT_DEL_RELEASE_FAIL,
 	STMT_DEL_REQUEUE,
+	STMT_DEL_RUNNING,
+	STMT_DEL_NOTE,
 	STMT_DEL_GET,
 	STMT_DEL_HISTORY,
 	STMT_DEL_HELD,
+	STMT_DEL_RETRY,
+	STMT_DEL_RETRY_CHAIN,
+	STMT_DEL_FAILED_IDS,
 	STMT_SILENCE_ADD,
 	STMT_COUNT_ROUTE,
 	STMT_COUNT_STORM,
 	STMT_SILENCE_LIST,
 	STMT_SILENCE_EXPIRE,
+	STMT_INHIBITOR_SET,
+	STMT_INHIBITOR_CLEAR,
+	STMT_INHIBITOR_CLEAR_ALL,
+	STMT_INHIBITOR_FIND,
 	STMT_DECISION_INSERT,
 	STMT_LIST_EVENTS,
 	STMT_EVENT_GET,
@@ -51,6 +60,10 @@ enum store_stmt_id {
 	STMT_DELIVERIES_BY_INC,
 	STMT_DECISIONS_BY_INC,
 	STMT_LIST_DELIVERIES,
+	STMT_STATS_TOTALS,
+	STMT_STATS_BY_APP,
+	STMT_STATS_RESOLVE_TIMES,
+	STMT_STATS_NOISIEST,
 	STMT__COUNT
 };
 
@@ -102,7 +115,7 @@ int store_row_delivery(sqlite3_stmt *s, struct delivery *d);
 
 #define DELIVERY_COLUMNS "id, incident_id, event_id, sink, action, state, attempts, " \
 	"next_attempt_at, created_at, updated_at, last_status, last_error, result, depends_on, " \
-	"requires_firing"
+	"requires_firing, retried_at, note"
 
 /* A delivery (alias d) runs only after every earlier delivery of the same sink for the
  * same incident has finished: a sink sees an incident's actions one at a time and in

@@ -45,6 +45,7 @@ delivery_clear(struct delivery *d)
 	free(d->action);
 	free(d->last_status);
 	free(d->last_error);
+	free(d->note);
 	json_decref(d->result);
 	memset(d, 0, sizeof(*d));
 }
@@ -74,7 +75,8 @@ store_row_delivery(sqlite3_stmt *s, struct delivery *d)
 	if ((rc = store_col_dup(s, 3, &d->sink)) != 0 ||
 	    (rc = store_col_dup(s, 4, &d->action)) != 0 ||
 	    (rc = store_col_dup(s, 10, &d->last_status)) != 0 ||
-	    (rc = store_col_dup(s, 11, &d->last_error)) != 0)
+	    (rc = store_col_dup(s, 11, &d->last_error)) != 0 ||
+	    (rc = store_col_dup(s, 16, &d->note)) != 0)
 		goto out;
 	if (delivery_state_parse((const char *)sqlite3_column_text(s, 5), &d->state) != 0) {
 		rc = -EIO;  /* the CHECK constraint makes this impossible */
@@ -91,6 +93,7 @@ store_row_delivery(sqlite3_stmt *s, struct delivery *d)
 	}
 	d->depends_on = sqlite3_column_int64(s, 13);
 	d->requires_firing = sqlite3_column_int(s, 14) != 0;
+	d->retried_at = store_col_time(s, 15);
 out:
 	if (rc != 0)
 		delivery_clear(d);
@@ -269,6 +272,71 @@ store_release_dependents(struct store *st, int64_t dep_id, bool ok, int64_t now)
 }
 
 int
+store_retry_delivery(struct store *st, int64_t id, int64_t now,
+    enum delivery_state *state_out)
+{
+	struct delivery d;
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	rc = store_get_delivery(st, id, &d);
+	if (rc != 0)
+		return rc;
+	*state_out = d.state;
+	delivery_clear(&d);
+	if (*state_out != DELIVERY_FAILED)
+		return -EINVAL;
+	if ((rc = store_stmt(st, STMT_DEL_RETRY, &s)) != 0)
+		return rc;
+	sqlite3_bind_int64(s, 1, id);
+	store_bind_time(s, 2, now);
+	if ((rc = store_step_done(st, s)) != 0 ||
+	    (rc = store_stmt(st, STMT_DEL_RETRY_CHAIN, &s)) != 0)
+		return rc;
+	sqlite3_bind_int64(s, 1, id);
+	store_bind_time(s, 2, now);
+	return store_step_done(st, s);
+}
+
+int
+store_retry_failed(struct store *st, const char *sink, int64_t now, int *n)
+{
+	sqlite3_stmt *s = NULL;
+	int64_t *ids = NULL, *grown;
+	size_t count = 0, cap = 0;
+	enum delivery_state state;
+	int rc;
+
+	*n = 0;
+	if ((rc = store_stmt(st, STMT_DEL_FAILED_IDS, &s)) != 0)
+		return rc;
+	store_bind_text(s, 1, sink);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (count == cap) {
+			cap = cap ? cap * 2 : 64;
+			if ((grown = realloc(ids, cap * sizeof(*ids))) == NULL) {
+				rc = -ENOMEM;
+				goto out;
+			}
+			ids = grown;
+		}
+		ids[count++] = sqlite3_column_int64(s, 0);
+	}
+	rc = rc == SQLITE_DONE ? 0 : store_error(st, rc);
+	store_stmt_done(s);
+	s = NULL;
+	for (size_t i = 0; rc == 0 && i < count; i++) {
+		rc = store_retry_delivery(st, ids[i], now, &state);
+		if (rc == 0)
+			(*n)++;
+	}
+out:
+	store_stmt_done(s);
+	free(ids);
+	return rc;
+}
+
+int
 store_requeue_running(struct store *st, int *n)
 {
 	sqlite3_stmt *s = NULL;
@@ -281,6 +349,58 @@ store_requeue_running(struct store *st, int *n)
 	rc = store_step_done(st, s);
 	if (rc == 0)
 		*n = sqlite3_changes(st->db);
+	return rc;
+}
+
+int
+store_running_deliveries(struct store *st, struct delivery **out, size_t *n)
+{
+	struct delivery *arr = NULL, *na;
+	sqlite3_stmt *s = NULL;
+	size_t cnt = 0;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	rc = store_stmt(st, STMT_DEL_RUNNING, &s);
+	if (rc != 0)
+		return rc;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if ((na = realloc(arr, (cnt + 1) * sizeof(*arr))) == NULL) {
+			rc = -ENOMEM;
+			goto out;
+		}
+		arr = na;
+		if ((rc = store_row_delivery(s, &arr[cnt])) != 0)
+			goto out;
+		cnt++;
+	}
+	rc = rc == SQLITE_DONE ? 0 : store_error(st, rc);
+out:
+	store_stmt_done(s);
+	if (rc != 0) {
+		delivery_free_array(arr, cnt);
+		return rc;
+	}
+	*out = arr;
+	*n = cnt;
+	return 0;
+}
+
+int
+store_set_delivery_note(struct store *st, int64_t id, const char *note)
+{
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	rc = store_stmt(st, STMT_DEL_NOTE, &s);
+	if (rc != 0)
+		return rc;
+	sqlite3_bind_int64(s, 1, id);
+	store_bind_text(s, 2, note);
+	rc = store_step_done(st, s);
+	if (rc == 0 && sqlite3_changes(st->db) == 0)
+		rc = -ENOENT;
 	return rc;
 }
 

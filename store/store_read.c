@@ -300,3 +300,88 @@ out:
 	free(payload);
 	return rc;
 }
+
+/* The value at quantile q (0..1) of the sorted array a of n > 0 (nearest rank). */
+static json_int_t
+quantile(const json_int_t *a, size_t n, double q)
+{
+	size_t i = (size_t)(q * (double)n + 0.999999);
+
+	return a[i == 0 ? 0 : (i > n ? n : i) - 1];
+}
+
+int
+store_stats(struct store *st, int64_t since, json_t **out)
+{
+	sqlite3_stmt *s = NULL;
+	json_t *o = NULL, *by_app = NULL, *noisy = NULL, *ttr = NULL;
+	json_int_t *ms = NULL, *grown, firing = 0, total = 0;
+	size_t n = 0, cap = 0;
+	char when[UTIL_TIME_LEN];
+	int rc;
+
+	*out = NULL;
+	if ((rc = store_stmt(st, STMT_STATS_TOTALS, &s)) != 0)
+		goto out;
+	store_bind_time(s, 1, since);
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		total = sqlite3_column_int64(s, 0);
+		firing = sqlite3_column_int64(s, 1);
+		rc = 0;
+	} else {
+		rc = store_error(st, rc);
+	}
+	store_stmt_done(s);
+	s = NULL;
+	if (rc != 0)
+		goto out;
+	if ((rc = store_stmt(st, STMT_STATS_BY_APP, &s)) != 0)
+		goto out;
+	store_bind_time(s, 1, since);
+	if ((rc = store_rows_json(st, s, &by_app)) != 0)
+		goto out;
+	if ((rc = store_stmt(st, STMT_STATS_NOISIEST, &s)) != 0)
+		goto out;
+	store_bind_time(s, 1, since);
+	if ((rc = store_rows_json(st, s, &noisy)) != 0)
+		goto out;
+	if ((rc = store_stmt(st, STMT_STATS_RESOLVE_TIMES, &s)) != 0)
+		goto out;
+	store_bind_time(s, 1, since);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (n == cap) {
+			cap = cap ? cap * 2 : 256;
+			if ((grown = realloc(ms, cap * sizeof(*ms))) == NULL) {
+				rc = -ENOMEM;
+				goto out;
+			}
+			ms = grown;
+		}
+		ms[n++] = sqlite3_column_int64(s, 0);
+	}
+	rc = rc == SQLITE_DONE ? 0 : store_error(st, rc);
+	store_stmt_done(s);
+	s = NULL;
+	if (rc != 0)
+		goto out;
+	ttr = n ? json_pack("{s:I, s:I, s:I}", "count", (json_int_t)n, "p50",
+	    quantile(ms, n, 0.5), "p90", quantile(ms, n, 0.9)) : json_pack("{s:i, s:n, s:n}",
+	    "count", 0, "p50", "p90");
+	util_format_time(since, when, sizeof(when));
+	o = json_pack("{s:s, s:I, s:I, s:I, s:O, s:o, s:O}", "since", when, "incidents", total,
+	    "firing", firing, "resolved", total - firing, "by_app", by_app,
+	    "time_to_resolve_ms", ttr, "noisiest", noisy);
+	ttr = NULL;
+	if (o == NULL) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	*out = o;
+out:
+	store_stmt_done(s);
+	json_decref(ttr);
+	json_decref(by_app);
+	json_decref(noisy);
+	free(ms);
+	return rc;
+}

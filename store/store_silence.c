@@ -1,5 +1,6 @@
 /* store_silence.c - what keeps notifications back: silences (incidentctl silence
- * add/list/expire; checked by incident.c) and the counts behind the storm guard. */
+ * add/list/expire; checked by incident.c), inhibitors (inhibit_rules) and the counts
+ * behind the storm guard. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -102,4 +103,61 @@ int
 store_count_storm_members(struct store *st, const char *storm_key, int64_t *n)
 {
 	return count_query(st, STMT_COUNT_STORM, storm_key, 0, false, n);
+}
+
+int
+store_inhibitor_set(struct store *st, const char *rule, const char *incident_id,
+    const char *equal_key, int64_t now)
+{
+	sqlite3_stmt *s = NULL;
+	int rc = store_stmt(st, STMT_INHIBITOR_SET, &s);
+
+	if (rc != 0)
+		return rc;
+	store_bind_text(s, 1, rule);
+	store_bind_text(s, 2, incident_id);
+	store_bind_text(s, 3, equal_key);
+	store_bind_time(s, 4, now);
+	return store_step_done(st, s);
+}
+
+int
+store_inhibitor_clear(struct store *st, const char *rule, const char *incident_id)
+{
+	sqlite3_stmt *s = NULL;
+	int rc = store_stmt(st, rule ? STMT_INHIBITOR_CLEAR : STMT_INHIBITOR_CLEAR_ALL, &s);
+
+	if (rc != 0)
+		return rc;
+	if (rule != NULL) {
+		store_bind_text(s, 1, rule);
+		store_bind_text(s, 2, incident_id);
+	} else {
+		store_bind_text(s, 1, incident_id);
+	}
+	return store_step_done(st, s);
+}
+
+int
+store_inhibitor_find(struct store *st, const char *rule, const char *equal_key,
+    const char *exclude_id, char *id_out, char **key_out)
+{
+	sqlite3_stmt *s = NULL;
+	int rc = store_stmt(st, STMT_INHIBITOR_FIND, &s);
+
+	*key_out = NULL;
+	if (rc != 0)
+		return rc;
+	store_bind_text(s, 1, rule);
+	store_bind_text(s, 2, equal_key);
+	store_bind_text(s, 3, exclude_id ? exclude_id : "");
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		snprintf(id_out, UTIL_ID_LEN + 1, "%s", (const char *)sqlite3_column_text(s, 0));
+		rc = store_col_dup(s, 1, key_out);
+	} else {
+		rc = rc == SQLITE_DONE ? -ENOENT : store_error(st, rc);
+	}
+	store_stmt_done(s);
+	return rc;
 }

@@ -1,6 +1,8 @@
 /* strbuf.c - a growable string for the sinks' renderers. */
 #include "strbuf.h"
 
+#include <jansson.h>
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -62,5 +64,75 @@ strbuf_finish(struct strbuf *b, char **out)
 		return -ENOMEM;
 	}
 	*out = b->s;
+	return 0;
+}
+
+/* The bytes of a bidirectional-control character at p, or 0. */
+static size_t
+bidi_control(const unsigned char *u)
+{
+	if (u[0] != 0xe2 || u[1] == 0)
+		return 0;
+	if ((u[1] == 0x80 && u[2] >= 0xaa && u[2] <= 0xae) ||
+	    (u[1] == 0x81 && u[2] >= 0xa6 && u[2] <= 0xa9))
+		return 3;
+	return 0;
+}
+
+/* s with its bidirectional controls as U+FFFD (same length), or NULL when it has none or
+ * out of memory (*oom says which). */
+static char *
+strip_bidi(const char *s, size_t len, bool *oom)
+{
+	char *out;
+	size_t i;
+
+	*oom = false;
+	for (i = 0; i + 2 < len && bidi_control((const unsigned char *)s + i) == 0; i++)
+		;
+	if (i + 2 >= len)
+		return NULL;
+	if ((out = malloc(len + 1)) == NULL) {
+		*oom = true;
+		return NULL;
+	}
+	memcpy(out, s, len + 1);
+	for (; i + 2 < len; i++) {
+		if (bidi_control((const unsigned char *)out + i) > 0) {
+			memcpy(out + i, "\xef\xbf\xbd", 3);
+			i += 2;
+		}
+	}
+	return out;
+}
+
+int
+text_json_strip_bidi(struct json_t *v)
+{
+	const char *k;
+	json_t *x;
+	size_t i;
+	bool oom;
+	char *s;
+
+	if (json_is_object(v)) {
+		json_object_foreach(v, k, x)
+			if (text_json_strip_bidi(x) != 0)
+				return -ENOMEM;
+	} else if (json_is_array(v)) {
+		json_array_foreach(v, i, x)
+			if (text_json_strip_bidi(x) != 0)
+				return -ENOMEM;
+	} else if (json_is_string(v)) {
+		s = strip_bidi(json_string_value(v), json_string_length(v), &oom);
+		if (oom)
+			return -ENOMEM;
+		if (s != NULL) {
+			int rc = json_string_setn(v, s, json_string_length(v));
+
+			free(s);
+			return rc == 0 ? 0 : -ENOMEM;
+		}
+	}
 	return 0;
 }

@@ -22,6 +22,15 @@ void strbuf_str(struct strbuf *b, const char *s);
 /* Append printf-style text (up to 1 KiB per call). */
 void strbuf_fmt(struct strbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+struct json_t;
+
+/* Replace every bidirectional-control character (U+202A..U+202E embeddings and overrides,
+ * U+2066..U+2069 isolates: they make text display in another order than it reads, e.g. to
+ * hide part of a command) in every string of v (modified in place; objects and arrays
+ * walked) with U+FFFD. Renderers run it once over the event and incident they are given.
+ * Returns 0 or -ENOMEM. */
+int text_json_strip_bidi(struct json_t *v);
+
 /* Hand the string over in *out ("" when nothing was appended; the caller frees) and return
  * 0, or free it and return -ENOMEM when an append failed. */
 int strbuf_finish(struct strbuf *b, char **out);

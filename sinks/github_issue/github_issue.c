@@ -10,12 +10,20 @@
  * Crash safety: the ledger learns the issue number only after GitHub answered; if the
  * broker dies in between, the retried delivery finds the issue by its marker (listing the
  * configured label through every page, or the search API without labels) instead of
- * opening a second one. */
+ * opening a second one.
+ *
+ * Adoption: only an issue incidentd wrote is adopted: its author is the token's own login
+ * (GET /user, cached per token; for a GitHub App installation token, which GET /user
+ * refuses, the configured `author` "<app-slug>[bot]", or the bot learned from an issue the
+ * token created) and the marker is its body's last line. An issue anyone else wrote is
+ * never commented on, closed or reopened, whatever it carries; while the token's identity
+ * is unknown, nothing is adopted and a new issue is opened. */
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/queue.h>
 #include <time.h>
 #include <curl/curl.h>
@@ -23,6 +31,8 @@
 
 #include "incidentd/sink.h"
 #include "ghapi.h"
+#include "strbuf.h"
+#include "ghuser.h"
 #include "render.h"
 #include "util.h"
 
@@ -36,6 +46,8 @@ struct gi_sink {
 	json_t *labels;              /* array of strings */
 	char *title_prefix;          /* NULL: per source default */
 	char *argocd_url;
+	char *author;                /* the expected author of our issues, or NULL: GET /user */
+	bool warned_refused;         /* logged that GET /user was refused */
 	bool close_on_resolve;
 	int64_t reopen_window_ms;
 	int64_t repeat_interval_ms;
@@ -62,6 +74,10 @@ struct gi_job {
 	bool issue_closed;
 	char *issue_body;            /* body of an adopted issue (to spot our own create) */
 	/* adoption search */
+	char self[GH_LOGIN_MAX + 1]; /* who our issues are by; "" while unknown */
+	int foreign;                 /* issues with our marker by someone else */
+	json_int_t foreign_issue;    /* the first of them, and its author (or "") */
+	char foreign_by[GH_LOGIN_MAX + 1];
 	enum gi_find_pass pass;
 	int pages;
 	json_int_t best_closed;      /* most recently closed match within the window */
@@ -217,6 +233,7 @@ static void step_reopen(struct gi_job *j);
 static void step_close(struct gi_job *j);
 static void find_page(struct gi_job *j, const char *url);
 static void find_done(struct gi_job *j);
+static void step_find(struct gi_job *j);
 
 static void
 after_close(struct gi_job *j, const struct gh_response *r)
@@ -304,6 +321,25 @@ step_reopen(struct gi_job *j)
 	    "reopened"), after_reopen);
 }
 
+/* The author of an issue this token just created is the token's identity: remember it
+ * (an installation token's bot, which GET /user does not tell), or warn when it is not
+ * the configured author (then our own issues would never be adopted). */
+static void
+learn_author(struct gi_job *j, const char *login)
+{
+	if (!gh_login_valid(login))
+		return;
+	if (j->s->author != NULL) {
+		if (strcasecmp(login, j->s->author) != 0)
+			j->s->host->log(j->s->self, INCIDENTD_LOG_WARN, "issue #%lld was created as "
+			    "%s, but author is %s: incidentd will not recognize its own issues (set "
+			    "author: %s)", (long long)j->issue, login, j->s->author, login);
+		return;
+	}
+	if (j->self[0] == '\0')
+		gh_user_remember(&j->s->gh, login);
+}
+
 static void
 after_create(struct gi_job *j, const struct gh_response *r)
 {
@@ -320,6 +356,7 @@ after_create(struct gi_job *j, const struct gh_response *r)
 	result_set_issue(j, json_integer_value(num), jstr(r->json, "html_url"), false);
 	result_note_comment(j);
 	json_object_set_new(j->result, "opened_at", json_integer(j->s->host->now_ms(j->s->self)));
+	learn_author(j, jstr(json_object_get(r->json, "user"), "login"));
 	snprintf(detail, sizeof(detail), "created issue #%lld", (long long)j->issue);
 	j->s->host->log(j->s->self, INCIDENTD_LOG_INFO, "%s: %s %s", j->key, detail,
 	    jstr(r->json, "html_url") ? jstr(r->json, "html_url") : "");
@@ -362,17 +399,28 @@ step_create(struct gi_job *j)
 
 /* --- adoption: find the issue that carries the marker --------------------------------- */
 
-/* Look at one issue of a listing or search; true when it is ours. */
+/* Look at one issue of a listing or search; true when it is ours: not a pull request, the
+ * marker the last line of its body, written by j->self (others are counted as foreign). */
 static bool
 consider(struct gi_job *j, const json_t *it)
 {
 	const char *body = jstr(it, "body"), *state = jstr(it, "state");
 	json_t *num = json_object_get(it, "number");
 	int64_t now = j->s->host->now_ms(j->s->self);
+	const char *author = jstr(json_object_get(it, "user"), "login");
 
 	if (json_object_get(it, "pull_request") != NULL || !json_is_integer(num) ||
 	    body == NULL || state == NULL || !ghr_body_has_marker(body, j->key))
 		return false;
+	/* ours only: written by the token's identity (GitHub logins ignore case) */
+	if (author == NULL || j->self[0] == '\0' || strcasecmp(author, j->self) != 0) {
+		if (j->foreign++ == 0) {
+			j->foreign_issue = json_integer_value(num);
+			snprintf(j->foreign_by, sizeof(j->foreign_by), "%s",
+			    gh_login_valid(author) ? author : "");
+		}
+		return false;
+	}
 	if (strcmp(state, "open") == 0) {
 		result_set_issue(j, json_integer_value(num), jstr(it, "html_url"), false);
 		free(j->issue_body);
@@ -453,7 +501,7 @@ find_page(struct gi_job *j, const char *url)
 }
 
 static void
-step_find(struct gi_job *j)
+find_start(struct gi_job *j)
 {
 	char path[2048];
 
@@ -487,12 +535,90 @@ step_find(struct gi_job *j)
 	find_page(j, path);
 }
 
+/* Who our issues are by is unknown (an installation token, no author configured, no
+ * issue created yet): adopt nothing. */
+static void
+find_unknown_self(struct gi_job *j)
+{
+	if (!j->s->warned_refused) {
+		j->s->warned_refused = true;
+		j->s->host->log(j->s->self, INCIDENTD_LOG_WARN, "GET /user is refused for this "
+		    "token (a GitHub App installation token?): set author: <app-slug>[bot]; until "
+		    "incidentd knows who its issues are by, it adopts none and opens new ones");
+	}
+	j->self[0] = '\0';
+	find_done(j);
+}
+
+/* GET /user answered: the token's login, or (403) an installation token. */
+static void
+after_user(struct gi_job *j, const struct gh_response *r)
+{
+	const char *login = jstr(r->json, "login");
+
+	if (r->status == 403) {
+		char detail[256], full[300];
+		uint64_t delay = 0;
+
+		j->req = NULL;
+		if (gh_classify(&j->s->gh, r, j->attempt, j->s->host->now_ms(j->s->self), &delay,
+		    detail, sizeof(detail)) != GH_FAIL) {
+			snprintf(full, sizeof(full), "GET /user: %s", detail);
+			job_finish(j, INCIDENTD_RETRY, delay, full);
+			return;
+		}
+		gh_user_remember(&j->s->gh, NULL);
+		find_unknown_self(j);
+		return;
+	}
+	if (!job_check(j, r, "GET /user"))
+		return;
+	if (!gh_login_valid(login)) {
+		job_finish(j, INCIDENTD_RETRY, 0, "GET /user: answer without a login");
+		return;
+	}
+	gh_user_remember(&j->s->gh, login);
+	snprintf(j->self, sizeof(j->self), "%s", login);
+	find_start(j);
+}
+
+/* Adoption, once we know who our issues are by: the configured author, the cached login
+ * of the token, or GET /user. While the identity is unknown (an installation token and
+ * no author configured), nothing can be adopted: go straight to creating. */
+static void
+step_find(struct gi_job *j)
+{
+	if (j->s->author != NULL) {
+		snprintf(j->self, sizeof(j->self), "%s", j->s->author);
+		find_start(j);
+		return;
+	}
+	switch (gh_user_lookup(&j->s->gh, j->self, sizeof(j->self))) {
+	case GH_USER_KNOWN:
+		find_start(j);
+		return;
+	case GH_USER_REFUSED:
+		find_unknown_self(j);
+		return;
+	case GH_USER_UNKNOWN:
+	default:
+		job_send(j, "GET", "/user", NULL, after_user);
+		return;
+	}
+}
+
 /* The search is over: act on what it found. */
 static void
 find_done(struct gi_job *j)
 {
 	const char *event_id = jstr(j->event, "id");
 	char detail[160];
+
+	if (j->foreign > 0)
+		j->s->host->log(j->s->self, INCIDENTD_LOG_WARN, "%s: %d issue(s) carry this "
+		    "incident's marker but were not written by %s (e.g. #%lld by %s): not adopted",
+		    j->key, j->foreign, j->self[0] ? j->self : "incidentd (identity unknown)",
+		    (long long)j->foreign_issue, j->foreign_by[0] ? j->foreign_by : "someone else");
 
 	if (j->issue > 0) {
 		/* our own create whose answer never reached the ledger: adopt silently */
@@ -614,6 +740,11 @@ gi_deliver(void *state, const struct incidentd_delivery *d, incidentd_done_fn do
 	j->key = strdup(d->incident_key);
 	j->incident = json_loads(d->incident_json, 0, NULL);
 	j->event = json_loads(d->event_json, 0, NULL);
+	/* no text of the event displays reordered (bidirectional controls) */
+	if (text_json_strip_bidi(j->incident) != 0 || text_json_strip_bidi(j->event) != 0) {
+		json_decref(j->event);
+		j->event = NULL;
+	}
 	j->result = json_object();
 	if (j->action == NULL || j->key == NULL || j->incident == NULL || j->event == NULL ||
 	    j->result == NULL) {
@@ -650,6 +781,7 @@ gi_destroy(void *state)
 	json_decref(s->labels);
 	free(s->title_prefix);
 	free(s->argocd_url);
+	free(s->author);
 	free(s);
 }
 
@@ -674,7 +806,7 @@ gi_init(const struct incidentd_host *host, struct incidentd_instance *self,
 	json_error_t jerr;
 	const char *repo = NULL, *token = NULL, *api_url = "https://api.github.com";
 	const char *title_prefix = NULL, *argocd_url = NULL, *reopen = "24h", *repeat = "4h";
-	const char *timeout = "30s";
+	const char *timeout = "30s", *author = NULL;
 	int close_on_resolve = 0, rc = -EINVAL;
 	size_t i;
 
@@ -684,13 +816,13 @@ gi_init(const struct incidentd_host *host, struct incidentd_instance *self,
 		goto out;
 	}
 	if (json_unpack_ex(cfg, &jerr, JSON_STRICT, "{s:s, s:s, s?s, s?o, s?s, s?s, s?b, s?s, "
-	    "s?s, s?s}", "repo", &repo, "token", &token, "api_url", &api_url, "labels", &labels,
-	    "title_prefix", &title_prefix, "argocd_url", &argocd_url, "close_on_resolve",
-	    &close_on_resolve, "reopen_window", &reopen, "repeat_interval", &repeat,
-	    "timeout", &timeout) != 0) {
+	    "s?s, s?s, s?s}", "repo", &repo, "token", &token, "api_url", &api_url, "labels",
+	    &labels, "title_prefix", &title_prefix, "argocd_url", &argocd_url,
+	    "close_on_resolve", &close_on_resolve, "reopen_window", &reopen, "repeat_interval",
+	    &repeat, "timeout", &timeout, "author", &author) != 0) {
 		/* jansson's text names the key; it never contains a value */
 		snprintf(err, errlen, "%s (keys: repo, token, api_url, labels, title_prefix, "
-		    "argocd_url, close_on_resolve, reopen_window, repeat_interval, timeout)",
+		    "argocd_url, close_on_resolve, reopen_window, repeat_interval, timeout, author)",
 		    jerr.text);
 		goto out;
 	}
@@ -705,6 +837,25 @@ gi_init(const struct incidentd_host *host, struct incidentd_instance *self,
 	if (!gh_repo_valid(repo)) {
 		snprintf(err, errlen, "repo: '%s' is not owner/name", repo);
 		goto out;
+	}
+	if (author != NULL && !gh_login_valid(author)) {
+		snprintf(err, errlen, "author: '%.80s' is not a GitHub login (e.g. my-app[bot] for "
+		    "a GitHub App)", author);
+		goto out;
+	}
+	if (argocd_url != NULL) {
+		char *norm = NULL;
+
+		rc = ghr_http_url(argocd_url, &norm);
+		free(norm);
+		if (rc == -ENOMEM)
+			goto out;
+		rc = -EINVAL;
+		if (norm == NULL) {
+			snprintf(err, errlen, "argocd_url: '%.200s' is not an http(s) URL without "
+			    "user, query or fragment", argocd_url);
+			goto out;
+		}
 	}
 	if (labels != NULL && !json_is_array(labels)) {
 		snprintf(err, errlen, "labels: expected a list of strings");
@@ -741,9 +892,10 @@ gi_init(const struct incidentd_host *host, struct incidentd_instance *self,
 	s->labels = labels ? json_incref(labels) : json_array();
 	s->title_prefix = title_prefix ? strdup(title_prefix) : NULL;
 	s->argocd_url = argocd_url ? strdup(argocd_url) : NULL;
+	s->author = author ? strdup(author) : NULL;
 	s->close_on_resolve = close_on_resolve;
 	if (s->repo == NULL || s->labels == NULL || (title_prefix && !s->title_prefix) ||
-	    (argocd_url && !s->argocd_url)) {
+	    (argocd_url && !s->argocd_url) || (author && !s->author)) {
 		rc = -ENOMEM;
 		goto out;
 	}

@@ -2,17 +2,21 @@
 #include "render.h"
 #include "strbuf.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <curl/curl.h>
 
 #define GHR_TITLE_MAX 256
 #define GHR_BODY_MAX 65536
 #define GHR_MSG_MAX 8000           /* error message shown in full up to this */
 #define GHR_RES_MSG_MAX 1000
+#define GHR_URL_MAX 2000           /* a longer URL is not linked */
+#define ZWSP "\xe2\x80\x8b"          /* U+200B ZERO WIDTH SPACE */
 
 static const char *
 jstr(const json_t *o, const char *k)
@@ -22,44 +26,117 @@ jstr(const json_t *o, const char *k)
 	return (s && *s) ? s : NULL;
 }
 
-/* Untrusted text in running markdown (and table cells when cell is true): control
- * characters dropped, '<' as &lt; (no HTML comments, no marker forgery), '|' escaped in
- * cells, newlines as <br> in cells, and a zero-width space after '@' so nobody is
- * mentioned. Backticks are escaped so no code span opens. */
+/* Untrusted text inline in markdown: a paragraph, a table cell, a list item, a heading or
+ * emphasis we opened. It shows as the characters it is and nothing else:
+ * - no HTML, HTML comment or autolink: '<', '>' and '&' are entities;
+ * - no emphasis, strikethrough, code span, link, image, link reference or table cell
+ *   break: \ ` * _ [ ] ~ | are backslash-escaped ('!' needs a '[' to be an image);
+ * - no line of its own: control characters (newlines too) are spaces and leading white
+ *   space is dropped, so it never starts a heading, list, quote, table or code block; a
+ *   leading '-', '+', '#' or "1." / "1)" is escaped as well, for where it starts a list
+ *   item's text;
+ * - nothing GitHub links or notifies after rendering: a zero-width space follows every
+ *   '@' (no @user or @org/team mention, no e-mail autolink) and comes between '#' or
+ *   "GH-" and a digit (no #123, org/repo#123 or GH-123 reference), after the ':' of
+ *   "://" and before the '.' of "www." (no URL autolink).
+ * At most max characters (0: no limit), then "…"; NULL is shown as "—". */
 static void
-buf_text(struct strbuf *b, const char *s, bool cell, size_t max)
+buf_text(struct strbuf *b, const char *s, size_t max)
 {
+	const unsigned char *start, *p;
 	size_t n = 0;
 
 	if (s == NULL) {
 		strbuf_str(b, "—");
 		return;
 	}
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++, n++) {
-		if (max && n >= max) {
+	p = (const unsigned char *)s;
+	while (*p != '\0' && (*p <= 0x20 || *p == 0x7f))
+		p++;
+	for (start = p; *p; p++) {
+		unsigned char c = *p;
+		size_t before = (size_t)(p - start);
+
+		/* count characters, never cut inside one */
+		if ((c & 0xc0) != 0x80 && max && n++ >= max) {
 			strbuf_str(b, "…");
 			break;
 		}
-		if (*p == '<')
-			strbuf_str(b, "&lt;");
-		else if (*p == '>')
-			strbuf_str(b, "&gt;");
-		else if (*p == '&')
-			strbuf_str(b, "&amp;");
-		else if (*p == '@')
-			strbuf_str(b, "@\xe2\x80\x8b");
-		else if (*p == '`' || *p == '*' || *p == '_' || *p == '[' || *p == ']' ||
-		    *p == '\\' || *p == '#')
-			strbuf_fmt(b, "\\%c", *p);
-		else if (*p == '|' && cell)
-			strbuf_str(b, "\\|");
-		else if (*p == '\n')
-			strbuf_str(b, cell ? "<br>" : "  \n");
-		else if (*p < 0x20 || *p == 0x7f)
+		if (c == '\r')
+			continue;
+		if (c < 0x20 || c == 0x7f)
 			strbuf_str(b, " ");
+		else if (c == '<')
+			strbuf_str(b, "&lt;");
+		else if (c == '>')
+			strbuf_str(b, "&gt;");
+		else if (c == '&')
+			strbuf_str(b, "&amp;");
+		else if (c == '@')
+			strbuf_str(b, "@" ZWSP);
+		else if (c == '#')
+			strbuf_str(b, isdigit(p[1]) ? "\\#" ZWSP : "\\#");
+		else if (c == ':' && p[1] == '/' && p[2] == '/')
+			strbuf_str(b, ":" ZWSP);
+		else if (c == '.' && before >= 3 && strncasecmp((const char *)p - 3, "www", 3) == 0)
+			strbuf_str(b, ZWSP ".");
+		else if (c == '-' && before >= 2 && strncasecmp((const char *)p - 2, "gh", 2) == 0 &&
+		    isdigit(p[1]))
+			strbuf_str(b, "-" ZWSP);
+		else if (strchr("\\`*_[]~|", c) != NULL ||
+		    (before == 0 && (c == '-' || c == '+')) ||
+		    ((c == '.' || c == ')') && before > 0 && strspn((const char *)start, "0123456789")
+		    == before))
+			strbuf_fmt(b, "\\%c", c);
 		else
 			strbuf_add(b, (const char *)p, 1);
 	}
+}
+
+/* "<!--" from untrusted text inside code: shown as is, with a zero-width space after '<',
+ * so the body's raw text holds no comment opener and no forged marker. */
+static void
+buf_code_char(struct strbuf *b, const char *p)
+{
+	strbuf_add(b, p, 1);
+	if (p[0] == '<' && strncmp(p + 1, "!--", 3) == 0)
+		strbuf_str(b, ZWSP);
+}
+
+/* Untrusted text as an inline code span (inside it nothing is markdown, HTML or a GitHub
+ * reference): the fence is longer than any backtick run inside, control characters are
+ * spaces, '|' is escaped (GitHub splits table cells before code spans). */
+static void
+buf_code_span(struct strbuf *b, const char *s)
+{
+	size_t run = 0, longest = 0, len = strlen(s);
+	bool pad;
+
+	for (size_t i = 0; i < len; i++) {
+		run = s[i] == '`' ? run + 1 : 0;
+		if (run > longest)
+			longest = run;
+	}
+	pad = len > 0 && (s[0] == '`' || s[len - 1] == '`');
+	for (size_t i = 0; i <= longest; i++)
+		strbuf_str(b, "`");
+	/* a space keeps a leading or trailing backtick off the fence (and is dropped) */
+	if (pad)
+		strbuf_str(b, " ");
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c < 0x20 || c == 0x7f)
+			strbuf_str(b, " ");
+		else if (c == '|')
+			strbuf_str(b, "\\|");
+		else
+			buf_code_char(b, &s[i]);
+	}
+	if (pad)
+		strbuf_str(b, " ");
+	for (size_t i = 0; i <= longest; i++)
+		strbuf_str(b, "`");
 }
 
 /* A fenced code block holding untrusted text: the fence is longer than the longest
@@ -90,10 +167,7 @@ buf_code(struct strbuf *b, const char *lang, const char *s, size_t max)
 
 		if (c == '\r' || (c < 0x20 && c != '\n' && c != '\t'))
 			continue;
-		strbuf_add(b, &s[i], 1);
-		/* "<!--" inside a code block is shown as is but cannot be a forged marker */
-		if (c == '<' && i + 3 < len && memcmp(&s[i + 1], "!--", 3) == 0)
-			strbuf_str(b, "\xe2\x80\x8b");
+		buf_code_char(b, &s[i]);
 	}
 	if (len == 0 || s[len - 1] != '\n')
 		strbuf_str(b, "\n");
@@ -123,8 +197,8 @@ buf_shell_word(struct strbuf *b, const char *s)
 	for (const char *p = s; *p; p++) {
 		if (*p == '\'')
 			strbuf_str(b, "'\"'\"'");
-		else if ((unsigned char)*p >= 0x20)
-			strbuf_add(b, p, 1);
+		else if ((unsigned char)*p >= 0x20 && *p != 0x7f)
+			buf_code_char(b, p);
 	}
 	strbuf_str(b, "'");
 }
@@ -164,18 +238,223 @@ ghr_marker(const char *key, char **out)
 bool
 ghr_body_has_marker(const char *body, const char *key)
 {
+	const char *end, *line;
 	char *m = NULL;
+	size_t ml;
 	bool found;
 
-	if (body == NULL || ghr_marker(key, &m) != 0)
+	if (body == NULL || key == NULL || ghr_marker(key, &m) != 0)
 		return false;
-	/* the marker ends with " -->", so a longer key can never match a shorter one */
-	found = strstr(body, m) != NULL;
+	/* the last line, without trailing white space (GitHub may store "\r\n") */
+	end = body + strlen(body);
+	while (end > body && (end[-1] == '\n' || end[-1] == '\r' || end[-1] == ' ' ||
+	    end[-1] == '\t'))
+		end--;
+	ml = strlen(m);
+	line = end - ml;
+	/* the whole line is the marker: a longer or shorter key never matches */
+	found = (size_t)(end - body) >= ml && memcmp(line, m, ml) == 0 &&
+	    (line == body || line[-1] == '\n');
 	free(m);
 	return found;
 }
 
+/* --- links ------------------------------------------------------------------------- */
+
+/* The host of a URL we link: a name or an IPv4 address, or an IPv6 address in brackets. */
+static bool
+host_plain(const char *h)
+{
+	size_t n = strlen(h);
+
+	if (n == 0 || n > 253)
+		return false;
+	if (h[0] == '[')
+		return n > 2 && h[n - 1] == ']' && strspn(h + 1, "0123456789abcdefABCDEF:.") == n - 2;
+	return strspn(h, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") == n;
+}
+
+int
+ghr_http_url(const char *in, char **out)
+{
+	static const struct { CURLUPart part; CURLUcode none; } absent[] = {
+		{ CURLUPART_USER, CURLUE_NO_USER },
+		{ CURLUPART_PASSWORD, CURLUE_NO_PASSWORD },
+		{ CURLUPART_OPTIONS, CURLUE_NO_OPTIONS },
+		{ CURLUPART_QUERY, CURLUE_NO_QUERY },
+		{ CURLUPART_FRAGMENT, CURLUE_NO_FRAGMENT },
+	};
+	struct strbuf b = { 0 };
+	char *scheme = NULL, *host = NULL, *port = NULL, *path = NULL;
+	CURLU *u;
+	int rc = -EINVAL;
+
+	*out = NULL;
+	if (in == NULL || strlen(in) > GHR_URL_MAX)
+		return -EINVAL;
+	u = curl_url();
+	if (u == NULL)
+		return -ENOMEM;
+	/* no scheme guessing, no spaces: a URL as written, or nothing */
+	if (curl_url_set(u, CURLUPART_URL, in, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+	    (strcmp(scheme, "https") != 0 && strcmp(scheme, "http") != 0))
+		goto out;
+	/* no user@ (a look-alike host), no query, no fragment */
+	for (size_t i = 0; i < sizeof(absent) / sizeof(absent[0]); i++) {
+		char *v = NULL;
+		CURLUcode uc = curl_url_get(u, absent[i].part, &v, 0);
+
+		curl_free(v);
+		if (uc != absent[i].none)
+			goto out;
+	}
+	if (curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK || !host_plain(host))
+		goto out;
+	for (char *h = host; *h; h++)
+		*h = (char)tolower((unsigned char)*h);
+	if (curl_url_get(u, CURLUPART_PORT, &port, 0) != CURLUE_OK)
+		port = NULL;
+	/* the path decoded, then every segment encoded again: only [A-Za-z0-9._~-] and %XX */
+	if (curl_url_get(u, CURLUPART_PATH, &path, CURLU_URLDECODE) != CURLUE_OK)
+		goto out;
+	strbuf_str(&b, scheme);
+	strbuf_str(&b, "://");
+	strbuf_str(&b, host);
+	if (port != NULL) {
+		strbuf_str(&b, ":");
+		strbuf_str(&b, port);
+	}
+	for (const char *seg = path; *seg; ) {
+		size_t n = strcspn(seg, "/");
+
+		if (n > 0) {
+			char *e = curl_easy_escape(NULL, seg, (int)n);
+
+			if (e == NULL) {
+				b.oom = true;
+				break;
+			}
+			strbuf_str(&b, e);
+			curl_free(e);
+		}
+		seg += n;
+		if (*seg == '/') {
+			strbuf_str(&b, "/");
+			seg++;
+		}
+	}
+	rc = strbuf_finish(&b, out);
+	b.s = NULL;
+	if (rc == 0 && strlen(*out) > GHR_URL_MAX) {
+		free(*out);
+		*out = NULL;
+		rc = -EINVAL;
+	}
+out:
+	free(b.s);
+	curl_free(scheme);
+	curl_free(host);
+	curl_free(port);
+	curl_free(path);
+	curl_url_cleanup(u);
+	return rc;
+}
+
+/* "- <label>: <url>" as an autolink: inside <…> nothing is markdown, and the URL (rebuilt
+ * by ghr_http_url or from its output) holds no space, '<', '>', '@' or '#'. */
+static void
+buf_link(struct strbuf *b, const char *label, const char *url)
+{
+	strbuf_str(b, "- ");
+	strbuf_str(b, label);
+	strbuf_str(b, ": <");
+	strbuf_str(b, url);
+	strbuf_str(b, ">\n");
+}
+
+/* The Links section's URLs: the repository (an http(s) repo_url), its commit on github.com
+ * (a hex revision) and the Argo CD application (the app name as one encoded path segment
+ * under argocd_url). Anything that is not such a URL gets no link: it is shown, inert, in
+ * the tables above. */
+static void
+buf_links(struct strbuf *b, const char *repo, const char *rev, const char *app,
+    const char *argocd_url)
+{
+	char *url = NULL;
+
+	if (repo != NULL && ghr_http_url(repo, &url) == 0) {
+		size_t n = strlen(url), rl = rev ? strlen(rev) : 0;
+
+		buf_link(b, "Repository", url);
+		while (n > 0 && url[n - 1] == '/')
+			url[--n] = '\0';
+		if (n > 4 && strcmp(url + n - 4, ".git") == 0)
+			url[n -= 4] = '\0';
+		if (strncmp(url, "https://github.com/", 19) == 0 && rl >= 7 && rl <= 64 &&
+		    strspn(rev, "0123456789abcdef") == rl) {
+			strbuf_str(b, "- Commit: <");
+			strbuf_str(b, url);
+			strbuf_str(b, "/commit/");
+			strbuf_str(b, rev);
+			strbuf_str(b, ">\n");
+		}
+	}
+	free(url);
+	url = NULL;
+	/* "." and ".." would be dot segments, not a name */
+	if (app != NULL && argocd_url != NULL && strlen(app) <= 253 && strcmp(app, ".") != 0 &&
+	    strcmp(app, "..") != 0 && ghr_http_url(argocd_url, &url) == 0) {
+		size_t n = strlen(url);
+		char *e = curl_easy_escape(NULL, app, 0);
+
+		while (n > 0 && url[n - 1] == '/')
+			url[--n] = '\0';
+		if (e == NULL) {
+			b->oom = true;
+		} else {
+			strbuf_str(b, "- Argo CD: <");
+			strbuf_str(b, url);
+			strbuf_str(b, "/applications/");
+			strbuf_str(b, e);
+			strbuf_str(b, ">\n");
+		}
+		curl_free(e);
+	}
+	free(url);
+}
+
 /* --- title --------------------------------------------------------------------------- */
+
+/* Untrusted text for an issue title (plain text on GitHub, where references are still
+ * linked): control characters as spaces; a zero-width space after '@', between '#' or
+ * "GH-" and a digit, after the ':' of "://", before the '.' of "www." and after the '<'
+ * of "<!--". */
+static void
+buf_title_text(struct strbuf *b, const char *s)
+{
+	const unsigned char *start = (const unsigned char *)s;
+
+	for (const unsigned char *p = start; *p; p++) {
+		size_t before = (size_t)(p - start);
+
+		if (*p < 0x20 || *p == 0x7f)
+			strbuf_str(b, " ");
+		else if (*p == '@')
+			strbuf_str(b, "@" ZWSP);
+		else if (*p == '#' && isdigit(p[1]))
+			strbuf_str(b, "#" ZWSP);
+		else if (*p == ':' && p[1] == '/' && p[2] == '/')
+			strbuf_str(b, ":" ZWSP);
+		else if (*p == '.' && before >= 3 && strncasecmp((const char *)p - 3, "www", 3) == 0)
+			strbuf_str(b, ZWSP ".");
+		else if (*p == '-' && before >= 2 && strncasecmp((const char *)p - 2, "gh", 2) == 0 &&
+		    isdigit(p[1]))
+			strbuf_str(b, "-" ZWSP);
+		else
+			buf_code_char(b, (const char *)p);   /* "<!--" as "<\u200b!--" */
+	}
+}
 
 int
 ghr_issue_title(const json_t *event, const char *prefix, char **out)
@@ -183,9 +462,8 @@ ghr_issue_title(const json_t *event, const char *prefix, char **out)
 	const char *source = jstr(event, "source"), *app = jstr(event, "app");
 	const char *summary = jstr(event, "summary");
 	const char *subject = app ? app : summary ? summary : "unknown";
-	char raw[1024];
-	size_t n, i, cut;
 	struct strbuf b = { 0 };
+	size_t cut;
 
 	if (prefix == NULL) {
 		if (source && strcmp(source, "argocd") == 0)
@@ -202,20 +480,19 @@ ghr_issue_title(const json_t *event, const char *prefix, char **out)
 			subject = summary ? summary : subject;
 		}
 	}
-	snprintf(raw, sizeof(raw), "%s: %s", prefix, subject);
-	for (i = 0; raw[i]; i++)
-		if ((unsigned char)raw[i] < 0x20 || raw[i] == 0x7f)
-			raw[i] = ' ';
-	n = strlen(raw);
-	if (n <= GHR_TITLE_MAX) {
-		strbuf_str(&b, raw);
+	/* the prefix is configuration: control characters only */
+	for (const char *p = prefix; *p; p++)
+		strbuf_str(&b, ((unsigned char)*p < 0x20 || *p == 0x7f) ? " " : (char[2]){ *p, 0 });
+	strbuf_str(&b, ": ");
+	buf_title_text(&b, subject);
+	if (b.oom || b.len <= GHR_TITLE_MAX)
 		return strbuf_finish(&b, out);
-	}
 	/* cut to 253 bytes on a UTF-8 boundary and add "…" (3 bytes) */
 	cut = GHR_TITLE_MAX - 3;
-	while (cut > 0 && ((unsigned char)raw[cut] & 0xc0) == 0x80)
+	while (cut > 0 && ((unsigned char)b.s[cut] & 0xc0) == 0x80)
 		cut--;
-	strbuf_add(&b, raw, cut);
+	b.len = cut;
+	b.s[cut] = '\0';
 	strbuf_str(&b, "…");
 	return strbuf_finish(&b, out);
 }
@@ -245,15 +522,15 @@ render_resource(struct strbuf *b, const json_t *r, const char *app_ns, size_t ms
 	char lk[64];
 
 	strbuf_str(b, "#### ");
-	buf_text(b, kind ? kind : "Resource", false, 64);
+	buf_text(b, kind ? kind : "Resource", 64);
 	strbuf_str(b, " / ");
-	buf_text(b, name, false, 253);
+	buf_text(b, name, 253);
 	strbuf_str(b, "\n\n| | |\n|---|---|\n| Namespace | ");
-	buf_text(b, ns, true, 253);
+	buf_text(b, ns, 253);
 	strbuf_str(b, " |\n| Health | ");
-	buf_text(b, jstr(r, "health"), true, 64);
+	buf_text(b, jstr(r, "health"), 64);
 	strbuf_str(b, " |\n| Sync | ");
-	buf_text(b, jstr(r, "sync"), true, 64);
+	buf_text(b, jstr(r, "sync"), 64);
 	strbuf_str(b, " |\n\n");
 	if (jstr(r, "message")) {
 		strbuf_str(b, "Message:\n\n");
@@ -311,45 +588,45 @@ render_body(const json_t *incident, const json_t *ev, const struct ghr_opts *o,
 	int rc;
 
 	strbuf_str(&b, "### Application\n\n**");
-	buf_text(&b, app, false, 253);
+	buf_text(&b, app, 253);
 	strbuf_str(&b, "** — ");
-	buf_text(&b, jstr(ev, "summary"), false, 500);
+	buf_text(&b, jstr(ev, "summary"), 500);
 	strbuf_str(&b, "\n\nEvent time: ");
-	buf_text(&b, jstr(ev, "occurred_at"), false, 64);
+	buf_text(&b, jstr(ev, "occurred_at"), 64);
 	strbuf_str(&b, " · received ");
-	buf_text(&b, jstr(ev, "received_at"), false, 64);
+	buf_text(&b, jstr(ev, "received_at"), 64);
 	strbuf_str(&b, "\n\n### Cluster Information\n\n| | |\n|---|---|\n| Cluster | ");
-	buf_text(&b, jstr(ev, "cluster"), true, 253);
+	buf_text(&b, jstr(ev, "cluster"), 253);
 	strbuf_str(&b, " |\n| Namespace | ");
-	buf_text(&b, ns, true, 253);
+	buf_text(&b, ns, 253);
 	strbuf_str(&b, " |\n");
 	if (jstr(labels, "resource_group")) {
 		strbuf_str(&b, "| Resource group | ");
-		buf_text(&b, jstr(labels, "resource_group"), true, 253);
+		buf_text(&b, jstr(labels, "resource_group"), 253);
 		strbuf_str(&b, " |\n");
 	}
 	strbuf_str(&b, "\n### Application Status\n\n| | |\n|---|---|\n| Health | ");
-	buf_text(&b, jstr(ev, "health"), true, 64);
+	buf_text(&b, jstr(ev, "health"), 64);
 	strbuf_str(&b, " |\n| Sync | ");
-	buf_text(&b, jstr(ev, "sync"), true, 64);
+	buf_text(&b, jstr(ev, "sync"), 64);
 	if (jstr(labels, "operation_phase")) {
 		strbuf_str(&b, " |\n| Operation | ");
-		buf_text(&b, jstr(labels, "operation_phase"), true, 64);
+		buf_text(&b, jstr(labels, "operation_phase"), 64);
 	}
 	strbuf_str(&b, " |\n| Revision | ");
 	if (rev) {
 		char shortrev[13];
 
 		snprintf(shortrev, sizeof(shortrev), "%s", rev);
-		buf_text(&b, shortrev, true, 12);
+		buf_text(&b, shortrev, 12);
 		strbuf_str(&b, " (");
-		buf_text(&b, rev, true, 100);
+		buf_text(&b, rev, 100);
 		strbuf_str(&b, ")");
 	} else {
 		strbuf_str(&b, "—");
 	}
 	strbuf_str(&b, " |\n| Repository | ");
-	buf_text(&b, repo, true, 500);
+	buf_text(&b, repo, 500);
 	strbuf_str(&b, " |\n\n### Error Message\n\n");
 	if (jstr(ev, "message"))
 		buf_code(&b, "text", jstr(ev, "message"), msg_max);
@@ -373,11 +650,11 @@ render_body(const json_t *incident, const json_t *ev, const struct ghr_opts *o,
 				if (shown++ == 0)
 					strbuf_str(&b, "Resources not in sync:\n\n");
 				strbuf_str(&b, "- ");
-				buf_text(&b, jstr(r, "kind"), false, 64);
+				buf_text(&b, jstr(r, "kind"), 64);
 				strbuf_str(&b, " ");
-				buf_text(&b, jstr(r, "name"), false, 253);
+				buf_text(&b, jstr(r, "name"), 253);
 				strbuf_str(&b, " (");
-				buf_text(&b, sync, false, 64);
+				buf_text(&b, sync, 64);
 				strbuf_str(&b, ")\n");
 			}
 		}
@@ -417,26 +694,19 @@ render_body(const json_t *incident, const json_t *ev, const struct ghr_opts *o,
 		strbuf_str(&b, "kubectl get events -A --sort-by=.lastTimestamp\n");
 	}
 	strbuf_str(&b, "```\n\n### Links\n\n");
-	if (repo && strncmp(repo, "https://", 8) == 0 && strpbrk(repo, " ()<>\"'`") == NULL) {
-		size_t rl = strlen(repo);
+	buf_links(&b, repo, rev, argocd ? app : NULL, o->argocd_url);
+	strbuf_str(&b, "- Ledger: ");
+	{
+		char cmd[128];
 
-		strbuf_fmt(&b, "- Repository: %.*s\n", (int)(rl > 400 ? 400 : rl), repo);
-		if (rev && strncmp(repo, "https://github.com/", 19) == 0 &&
-		    strspn(rev, "0123456789abcdef") == strlen(rev) && strlen(rev) >= 7) {
-			if (rl > 4 && strcmp(repo + rl - 4, ".git") == 0)
-				rl -= 4;
-			strbuf_fmt(&b, "- Commit: %.*s/commit/%.64s\n", (int)(rl > 400 ? 400 : rl), repo,
-			    rev);
-		}
+		snprintf(cmd, sizeof(cmd), "incidentctl incident %.64s",
+		    jstr(incident, "id") ? jstr(incident, "id") : "—");
+		buf_code_span(&b, cmd);
 	}
-	if (argocd && app && o->argocd_url)
-		strbuf_fmt(&b, "- Argo CD: %.300s/applications/%.253s\n", o->argocd_url, app);
-	strbuf_str(&b, "- Ledger: `incidentctl incident ");
-	buf_text(&b, jstr(incident, "id"), false, 64);
-	strbuf_str(&b, "`\n\n_Opened by incidentd for incident ");
-	buf_text(&b, key, false, 500);
+	strbuf_str(&b, "\n\n_Opened by incidentd for incident ");
+	buf_text(&b, key, 500);
 	strbuf_str(&b, ", event ");
-	buf_text(&b, jstr(ev, "id"), false, 64);
+	buf_text(&b, jstr(ev, "id"), 64);
 	strbuf_str(&b, "._\n");
 	rc = ghr_marker(key ? key : "", &marker);
 	if (rc != 0) {
@@ -485,22 +755,22 @@ comment(const json_t *ev, const char *head, bool with_error, char **out)
 	const char *rev = jstr(ev, "revision");
 
 	strbuf_fmt(&b, "**%s** at ", head);
-	buf_text(&b, jstr(ev, "occurred_at"), false, 64);
+	buf_text(&b, jstr(ev, "occurred_at"), 64);
 	strbuf_str(&b, ": ");
-	buf_text(&b, jstr(ev, "summary"), false, 500);
+	buf_text(&b, jstr(ev, "summary"), 500);
 	if (rev) {
 		char shortrev[13];
 
 		snprintf(shortrev, sizeof(shortrev), "%s", rev);
 		strbuf_str(&b, " (revision ");
-		buf_text(&b, shortrev, false, 12);
+		buf_text(&b, shortrev, 12);
 		strbuf_str(&b, ")");
 	}
 	strbuf_str(&b, "\n\n");
 	if (with_error && jstr(ev, "message"))
 		buf_code(&b, "text", jstr(ev, "message"), GHR_MSG_MAX);
 	strbuf_str(&b, "\n_incidentd, event ");
-	buf_text(&b, jstr(ev, "id"), false, 64);
+	buf_text(&b, jstr(ev, "id"), 64);
 	strbuf_str(&b, "_\n");
 	return strbuf_finish(&b, out);
 }

@@ -2,9 +2,12 @@
  * and the comments for "failed again", "recovered" and "reopened".
  *
  * Pure functions over the incident and event JSON the broker hands to sinks. Every string
- * from the event is untrusted: it cannot leave its code block (the fence is longer than any
- * backtick run inside), cannot @-mention anyone, and cannot forge the incident marker.
- * All returned strings are new (malloc) and owned by the caller. */
+ * from the event is untrusted and inert wherever it is printed: in running text it is
+ * never markdown, HTML, a link, an image, a mention or an issue reference and never starts
+ * a line of its own; in code blocks it cannot close the block (the fence is longer than any
+ * backtick run inside); the only links are the Links section's, rebuilt by libcurl's URL
+ * parser (http(s) only, path segments percent-encoded); nothing forges the incident marker.
+ * All returned strings are new (malloc) and owned by the caller. Never calls back. */
 #ifndef INCIDENTD_GITHUB_RENDER_H
 #define INCIDENTD_GITHUB_RENDER_H
 
@@ -13,14 +16,17 @@
 #include <jansson.h>
 
 struct ghr_opts {
-	const char *argocd_url;  /* e.g. "https://argocd.example.com" for app links, or NULL */
+	const char *argocd_url;  /* e.g. "https://argocd.example.com" for app links, or NULL;
+	                          * not an http(s) URL (see ghr_http_url): no link */
 	size_t max_body;         /* GitHub's limit, 65536 characters; 0 means that */
 };
 
 /* "ArgoCD Deployment Failed: <app>" (Argo CD), "Alert: <summary>", "Flux reconciliation
  * failed: <app>", else "Incident: <summary>"; prefix (may be NULL) replaces the part before
- * ": ". Control characters become spaces; at most 256 characters (cut on a UTF-8
- * boundary, with "…"). Returns 0 or -ENOMEM. */
+ * ": ". Control characters become spaces; in the subject a zero-width space follows '@'
+ * and comes between '#' or "GH-" and a digit, after "://"'s ':', before "www."'s '.' and
+ * after "<!--"'s '<' (GitHub links references in titles); at most 256 bytes (cut on a UTF-8 boundary, with
+ * "…"). Returns 0 or -ENOMEM. */
 int ghr_issue_title(const json_t *event, const char *prefix, char **out);
 
 /* The issue body; at most o->max_body bytes, the marker always its last line.
@@ -38,7 +44,15 @@ int ghr_comment_reopened(const json_t *incident, const json_t *event, char **out
  * newlines). Returns 0 or -ENOMEM. */
 int ghr_marker(const char *key, char **out);
 
-/* True when body contains exactly the marker of key (aks-store is not aks-store-2). */
+/* True when the last line of body (trailing white space aside) is exactly the marker of
+ * key (aks-store is not aks-store-2; a marker anywhere else does not count). */
 bool ghr_body_has_marker(const char *body, const char *key);
+
+/* The http(s) URL in, parsed by libcurl (curl_url, no scheme guessing) and rebuilt as
+ * scheme://host[:port]/path with every path segment percent-encoded outside
+ * [A-Za-z0-9._~-]; dot segments are resolved. Refused (-EINVAL): another scheme, a
+ * user or password, a query or fragment, a host that is not a plain name or address, more
+ * than 2,000 bytes. Returns 0 and a new string in *out, -EINVAL or -ENOMEM. */
+int ghr_http_url(const char *in, char **out);
 
 #endif

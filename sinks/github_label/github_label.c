@@ -23,6 +23,7 @@
 
 #include "incidentd/sink.h"
 #include "ghapi.h"
+#include "strbuf.h"
 
 struct gl_sink {
 	const struct incidentd_host *host;
@@ -209,6 +210,11 @@ gl_deliver(void *state, const struct incidentd_delivery *d, incidentd_done_fn do
 	j->action = strdup(d->action);
 	j->incident = json_loads(d->incident_json, 0, NULL);
 	j->event = json_loads(d->event_json, 0, NULL);
+	/* no text of the event displays reordered (bidirectional controls) */
+	if (text_json_strip_bidi(j->incident) != 0 || text_json_strip_bidi(j->event) != 0) {
+		json_decref(j->event);
+		j->event = NULL;
+	}
 	if (j->action == NULL || j->incident == NULL || j->event == NULL ||
 	    (j->timer = s->host->timer_start(s->self, 0, job_begin, j)) == NULL) {
 		job_free(j);

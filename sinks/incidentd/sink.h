@@ -75,6 +75,10 @@ struct incidentd_delivery {
 	const char *event_id;
 	const char *event_status;
 	const char *event_summary;
+	/* Added later in ABI v1 (check INCIDENTD_DELIVERY_HAS): the last note the sink
+	 * recorded on this delivery with host->note() during an earlier attempt (a JSON object
+	 * as text), or NULL. recover() gets the note of the attempt that was interrupted. */
+	const char *note_json;
 };
 
 #define INCIDENTD_DELIVERY_HAS(d, member) \
@@ -131,6 +135,16 @@ struct incidentd_host {
 	/* Nobody on lane starts before until_ms (ms since the epoch), e.g. a rate limit's
 	 * reset time. Earlier holds than the current one are ignored. */
 	void (*pace_hold)(struct incidentd_instance *self, const char *lane, int64_t until_ms);
+	/* Added later in ABI v1 (check INCIDENTD_HOST_HAS(host, note)). Record note_json (a
+	 * JSON object, at most 4096 bytes; copied) on the delivery of call, which must be in
+	 * flight: it is written to the ledger at once (deliveries.note), so it survives a crash
+	 * of the daemon, and is handed back as d->note_json to a later attempt and to
+	 * recover(). A later note replaces the earlier one. Use it for what a restarted daemon
+	 * must know, e.g. the pid of a child process; never for secrets. Returns 0, -EINVAL
+	 * (not a JSON object, or too large), -ENOENT (call is not in flight), -ENOTSUP or -EIO
+	 * (ledger). Does not call back. */
+	int (*note)(struct incidentd_instance *self, struct incidentd_call *call,
+	    const char *note_json);
 };
 
 #define INCIDENTD_HOST_HAS(host, member) \
@@ -157,7 +171,19 @@ struct incidentd_sink {
 	void (*flush)(void *state);
 	/* Free the instance. Called after every done() has been called. */
 	void (*destroy)(void *state);
+	/* Added later in ABI v1 (the broker checks INCIDENTD_SINK_HAS). Optional: at start-up,
+	 * called instead of deliver() for each delivery a previous incidentd process left
+	 * running (handed to this sink and never completed: a crash, SIGKILL, a power loss),
+	 * with d->note_json the last note recorded during that attempt (or NULL). The sink
+	 * decides what an interrupted delivery becomes (e.g. end a leftover child, then FAIL
+	 * "interrupted", or RETRY); the same contract as deliver(). NULL: such deliveries are
+	 * simply made again (deliver()). */
+	int (*recover)(void *state, const struct incidentd_delivery *d, incidentd_done_fn done,
+	    struct incidentd_call *call);
 };
+
+#define INCIDENTD_SINK_HAS(desc, member) \
+	((desc)->struct_size >= offsetof(struct incidentd_sink, member) + sizeof((desc)->member))
 
 /* The entry point every plugin exports (use INCIDENTD_SINK_EXPORT on it). */
 typedef const struct incidentd_sink *(*incidentd_sink_entry_fn)(void);

@@ -3,6 +3,7 @@
 #include "blocks.h"
 #include "strbuf.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,7 +26,8 @@ enum text_mode {
 	TEXT_PLAIN,      /* plain_text: control characters (also newlines) as spaces */
 	TEXT_MRKDWN,     /* untrusted text in mrkdwn */
 	TEXT_CODE,       /* untrusted text inside a ``` block */
-	TEXT_FORMATTED   /* mrkdwn made by us or a template: kept, entities never split */
+	TEXT_FORMATTED,  /* mrkdwn made by us or a template: kept, entities never split */
+	TEXT_LINK        /* a URL we checked, for <url|label>: '&', '<', '>' as entities */
 };
 
 /* Bytes of the UTF-8 sequence starting at p (1 for a stray byte). */
@@ -55,18 +57,6 @@ slack_measure_text(const char *s)
 	return units;
 }
 
-/* "@channel", "@here", "@everyone" (any case) start at p+1. */
-static bool
-is_broadcast(const char *p)
-{
-	static const char *const words[] = { "channel", "here", "everyone" };
-
-	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
-		if (strncasecmp(p, words[i], strlen(words[i])) == 0)
-			return true;
-	return false;
-}
-
 /* Length of an entity "&amp;" / "&lt;" / "&gt;" (or "&#123;") at p, else 0. */
 static size_t
 entity_len(const char *p)
@@ -89,8 +79,8 @@ text_convert(const char *s, size_t max, enum text_mode mode, char **out)
 	struct strbuf t = { 0 };
 	size_t units = 0, cut = 0, mark = slack_measure_text(SLACK_TRUNC_MARK);
 	size_t budget = max > mark ? max - mark : 0;
-	const unsigned char *p = (const unsigned char *)(s ? s : "");
-	bool over = false;
+	const unsigned char *start = (const unsigned char *)(s ? s : ""), *p = start;
+	bool over = false, untrusted = mode == TEXT_MRKDWN || mode == TEXT_CODE;
 
 	while (*p) {
 		size_t n = utf8_len(p), u = 1;
@@ -110,23 +100,55 @@ text_convert(const char *s, size_t max, enum text_mode mode, char **out)
 			strbuf_str(&t, "&lt;");
 			u = 4;
 		} else if (mode != TEXT_PLAIN && mode != TEXT_FORMATTED && *p == '>') {
+			/* at the start a quote marker: untrusted text may begin a line */
+			bool lead = mode == TEXT_MRKDWN && t.len == 0;
+
 			n = 1;
-			strbuf_str(&t, "&gt;");
-			u = 4;
+			strbuf_str(&t, lead ? ZWSP "&gt;" : "&gt;");
+			u = lead ? 5 : 4;
 		} else if (*p == '\r') {
 			n = 1;
 			u = 0;
-		} else if (*p == '\n' && mode != TEXT_PLAIN) {
+		} else if (*p == '\n' && (mode == TEXT_CODE || mode == TEXT_FORMATTED)) {
 			n = 1;
 			strbuf_str(&t, "\n");
 		} else if (*p < 0x20 || *p == 0x7f) {
 			n = 1;
 			strbuf_str(&t, " ");
-		} else if (*p == '@' && (mode == TEXT_MRKDWN || mode == TEXT_CODE) &&
-		    is_broadcast(c + 1)) {
+		} else if (!untrusted) {
+			if (n == 1 && *p >= 0x80)
+				strbuf_str(&t, "\xef\xbf\xbd");   /* a stray byte: U+FFFD */
+			else
+				strbuf_add(&t, c, n);
+			u = n == 4 ? 2 : 1;
+		} else if (*p == '@') {
+			/* no @here / @channel / @everyone, @user or @group */
 			n = 1;
 			strbuf_str(&t, "@" ZWSP);
 			u = 2;
+		} else if (*p == ':' && p[1] == '/' && p[2] == '/') {
+			/* no URL autolink */
+			n = 1;
+			strbuf_str(&t, ":" ZWSP);
+			u = 2;
+		} else if (*p == '.' && p - start >= 3 &&
+		    strncasecmp(c - 3, "www", 3) == 0) {
+			n = 1;
+			strbuf_str(&t, ZWSP ".");
+			u = 2;
+		} else if (mode == TEXT_MRKDWN && *p == '#' && isalnum(p[1])) {
+			/* no #channel link */
+			n = 1;
+			strbuf_str(&t, "#" ZWSP);
+			u = 2;
+		} else if (mode == TEXT_MRKDWN && strchr("*_~`", *p) != NULL) {
+			/* no bold, italics, strike-through or code: a formatting character
+			 * between zero-width spaces neither opens nor closes */
+			n = 1;
+			strbuf_str(&t, ZWSP);
+			strbuf_add(&t, c, 1);
+			strbuf_str(&t, ZWSP);
+			u = 3;
 		} else if (*p == '`' && mode == TEXT_CODE && p[1] == '`') {
 			n = 1;
 			strbuf_str(&t, "`" ZWSP);
@@ -227,10 +249,13 @@ add_block(json_t *blocks, json_t *block)
 	return block != NULL && json_array_append_new(blocks, block) == 0;
 }
 
+/* A mrkdwn text object. verbatim: Slack does not turn URLs, channel names or mentions in
+ * it into links on its own (our escaping already keeps them inert; this is the second
+ * lock); <url|label> and <!here> written by us or a template still work. */
 static json_t *
 mrkdwn_obj(const char *text)
 {
-	return json_pack("{s:s, s:s}", "type", "mrkdwn", "text", text);
+	return json_pack("{s:s, s:s, s:b}", "type", "mrkdwn", "text", text, "verbatim", 1);
 }
 
 static json_t *
@@ -468,8 +493,9 @@ out:
 
 /* --- template data ------------------------------------------------------------------- */
 
+/* Set key to value, escaped for mrkdwn (a URL we checked: for <url|label>) or as is. */
 static int
-data_set(json_t *d, const char *key, const char *value, bool mrkdwn)
+data_set_mode(json_t *d, const char *key, const char *value, bool mrkdwn, bool url)
 {
 	char *esc = NULL;
 	int rc;
@@ -478,11 +504,17 @@ data_set(json_t *d, const char *key, const char *value, bool mrkdwn)
 		return 0;
 	if (!mrkdwn)
 		return json_object_set_new(d, key, json_string(value)) == 0 ? 0 : -ENOMEM;
-	rc = slack_escape_mrkdwn(value, 0, false, &esc);
+	rc = text_convert(value, 0, url ? TEXT_LINK : TEXT_MRKDWN, &esc);
 	if (rc == 0 && json_object_set_new(d, key, json_string(esc)) != 0)
 		rc = -ENOMEM;
 	free(esc);
 	return rc;
+}
+
+static int
+data_set(json_t *d, const char *key, const char *value, bool mrkdwn)
+{
+	return data_set_mode(d, key, value, mrkdwn, false);
 }
 
 int
@@ -529,9 +561,11 @@ slack_build_template_data(const json_t *incident, const json_t *event,
 	rc = -ENOMEM;
 	if (issue_url != NULL) {
 		issue = json_object();
+		/* the issue's URL comes from GitHub through the ledger, checked by
+		 * slack_find_issue: a link target, not event text */
 		if (issue == NULL || json_object_set_new(issue, "number",
-		    json_integer(issue_number)) != 0 || data_set(issue, "url", issue_url,
-		    mrkdwn) != 0 || json_object_set(d, "issue", issue) != 0 ||
+		    json_integer(issue_number)) != 0 || data_set_mode(issue, "url", issue_url,
+		    mrkdwn, true) != 0 || json_object_set(d, "issue", issue) != 0 ||
 		    json_object_set(d, "url", json_object_get(issue, "url")) != 0)
 			goto out;
 	}

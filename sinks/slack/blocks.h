@@ -5,13 +5,20 @@
  * a chained sink, and the classification of Slack's answers (incoming webhook and
  * chat.postMessage) into OK / RETRY / FAIL.
  *
- * Every string from the event is untrusted: in mrkdwn, '&', '<' and '>' become entities
- * (so no <!channel>, <@U…> or <url|label> can be injected), "@channel", "@here" and
- * "@everyone" get a zero-width space after the '@', control characters become spaces, and
- * a code block cannot be closed early (a backtick followed by a backtick gets a zero-width
- * space). Text over a limit is cut on a character boundary (never inside an entity) and
- * ends with SLACK_TRUNC_MARK. Lengths are counted in UTF-16 code units, which is never
- * less than Slack's count of characters.
+ * Every string from the event is untrusted and inert in mrkdwn (Slack's "Formatting text
+ * for app surfaces"): '&', '<' and '>' become entities (so no <!here>, <!channel>,
+ * <@U…>, <!subteam^…>, <#C…>, <!date…> or <url|label> can be injected); a zero-width space
+ * follows every '@' (no @here, @channel, @everyone, @user or @group), comes after the ':'
+ * of "://" and before the '.' of "www." (no URL autolink) and after '#' before a letter
+ * or digit (no #channel link); '*', '_', '~' and '`' stand between zero-width spaces (no
+ * bold, italics, strike-through or code); a leading '>' is not a quote; control
+ * characters, newlines too, become spaces, so lines break only where the renderer breaks
+ * them. Inside a code block newlines are kept and a backtick followed by a backtick gets a
+ * zero-width space (the block cannot be closed early); '@', "://" and "www." as above.
+ * Every mrkdwn text object is also "verbatim": Slack does not link URLs, channel names or
+ * mentions in it by itself. Text over a limit is cut on a character boundary (never
+ * inside an entity) and ends with SLACK_TRUNC_MARK. Lengths are counted in UTF-16 code
+ * units, which is never less than Slack's count of characters.
  *
  * Compiled into the slack plugin (hidden symbols) and into its unit test. Never calls
  * back, never logs. All returned strings and JSON values are new and owned by the caller. */
@@ -68,7 +75,9 @@ size_t slack_measure_text(const char *s);
  * (the issue's repository, else the event's repo_url), summary, message, source, status,
  * severity, health, sync, action, key, title, url (the issue URL) and issue {number, url}
  * when there is one. mrkdwn: every string value escaped with slack_escape_mrkdwn() (for
- * the text template), else as is (for the plain-text title). Returns 0 and a new object in
+ * the text template; issue.url and url, a URL from GitHub that slack_find_issue checked,
+ * get only '&', '<' and '>' as entities, for <{{url}}|…>), else as is (for the plain-text
+ * title). Returns 0 and a new object in
  * *out, or -ENOMEM. */
 int slack_build_template_data(const json_t *incident, const json_t *event,
     const char *action, const char *issue_url, json_int_t issue_number, bool mrkdwn,

@@ -35,6 +35,7 @@
 
 #include "incidentd/sink.h"
 #include "blocks.h"
+#include "strbuf.h"
 #include "template.h"
 #include "util.h"
 
@@ -42,7 +43,9 @@
 #define PACKAGE_VERSION "0"
 #endif
 
-#define SL_GAP_MS 1000              /* Slack: about one message per second per channel */
+/* Slack: about one message per second per channel, as Slack sees them arrive: 100 ms of
+ * margin for the jitter between our send and its receipt (as for GitHub's mutations) */
+#define SL_GAP_MS 1100
 #define SL_MAX_BODY (1u << 20)      /* answers longer than this are cut */
 #define SL_DEFAULT_API "https://slack.com/api"
 
@@ -340,6 +343,11 @@ build_body(struct sl_job *j, const struct incidentd_delivery *d, char **out)
 	*out = NULL;
 	incident = json_loads(d->incident_json, 0, NULL);
 	event = json_loads(d->event_json, 0, NULL);
+	/* no text of the event displays reordered (bidirectional controls) */
+	if (text_json_strip_bidi(incident) != 0 || text_json_strip_bidi(event) != 0) {
+		json_decref(event);
+		event = NULL;
+	}
 	if (incident == NULL || event == NULL)
 		goto out;
 	refs = json_object_get(incident, "refs");

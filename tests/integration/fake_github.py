@@ -3,6 +3,10 @@
 
 It behaves like api.github.com for the endpoints incidentd uses, and checks what GitHub
 checks: the token (401 "Requires authentication" / "Bad credentials"), a User-Agent (403),
+who a token is (GET /user answers its login; a token whose login ends in "[bot]" is a
+GitHub App installation token, which GET /user refuses with 403 "Resource not accessible
+by integration"), issues and comments carrying user.login of the token that wrote them
+(api() lets a test write as another token, e.g. an attacker's),
 the API version header (400 for an unsupported one), JSON bodies (400 "Problems parsing
 JSON"), validation with GitHub's 422 shape (title <= 256, body <= 65,536, label names <= 50,
 repository_dispatch event_type <= 100 and client_payload <= 10 top-level keys), issue state
@@ -18,6 +22,7 @@ Every request is recorded (method, path, query, headers, JSON body, time) for as
 Response bodies are modelled on the recorded fixtures in samples/github/.
 """
 
+import http.client
 import json
 import re
 import socket
@@ -61,6 +66,7 @@ class Request:
         self.json = body
         self.at = at
         self.status = None
+        self.login = None          # whom the token belongs to, once checked
 
     def __repr__(self):
         return "%s %s -> %s" % (self.method, self.path, self.status)
@@ -69,7 +75,10 @@ class Request:
 class FakeGitHub:
     def __init__(self, tokens=("ghp_fake",), repos=("my-org/platform-incidents",),
                  search_lag=0.0):
-        self.tokens = set(tokens)
+        # {token: login}; a plain list of tokens all act as "incidentd-bot"
+        self.logins = dict(tokens) if isinstance(tokens, dict) else \
+            {t: "incidentd-bot" for t in tokens}
+        self.tokens = set(self.logins)
         self.repos = {}
         for i, name in enumerate(repos):
             self.repos[name] = {"id": 515435940 + i, "issues": [], "next": 1}
@@ -113,11 +122,29 @@ class FakeGitHub:
             self.faults.append(Fault(method, path_re, **kw))
 
     def seed_issue(self, repo, title, body, labels=(), state="open", closed_at=None,
-                   pull_request=False, created_at=None):
+                   pull_request=False, created_at=None, user="incidentd-bot"):
         with self.lock:
             return self._create(repo, title, body, list(labels), state=state,
                                 closed_at=closed_at, pull_request=pull_request,
-                                created_at=created_at)
+                                created_at=created_at, user=user)
+
+    def api(self, method, path, token, body=None):
+        """A real request to this fake as `token` (e.g. an attacker's): (status, JSON)."""
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        hdrs = {"Authorization": "Bearer " + token, "User-Agent": "test",
+                "Accept": "application/vnd.github+json",
+                "X-GitHub-Api-Version": API_VERSIONS[0]}
+        data = None
+        if body is not None:
+            data = json.dumps(body).encode()
+            hdrs["Content-Type"] = "application/json"
+        try:
+            conn.request(method, path, body=data, headers=hdrs)
+            resp = conn.getresponse()
+            raw = resp.read()
+        finally:
+            conn.close()
+        return resp.status, (json.loads(raw) if raw else None)
 
     def issues(self, repo="my-org/platform-incidents", with_marker=None, prs=False):
         with self.lock:
@@ -254,6 +281,7 @@ class FakeGitHub:
         m = re.match(r"^(?:Bearer|token) (\S+)$", auth)
         if not m or m.group(1) not in self.tokens:
             return 401, ("Bad credentials", None)
+        req.login = self.logins[m.group(1)]
         return None
 
     def _route(self, h, req, raw):
@@ -270,6 +298,8 @@ class FakeGitHub:
                 return 400, ("Problems parsing JSON", None), None
         req.json = body
         path = req.path
+        if path == "/user" and req.method == "GET":
+            return self._user(req.login)
         m = re.match(r"^/repositories/(\d+)(/.*)$", path)
         if m:
             name = next((n for n, r in self.repos.items() if r["id"] == int(m.group(1))), None)
@@ -286,7 +316,7 @@ class FakeGitHub:
             if rest == "/issues" and req.method == "GET":
                 return self._list(repo, req)
             if rest == "/issues" and req.method == "POST":
-                return self._create_req(repo, body)
+                return self._create_req(repo, body, req.login)
             if rest == "/dispatches" and req.method == "POST":
                 return self._dispatch(body)
             m = re.match(r"^/issues/(\d+)(/comments|/labels)?$", rest)
@@ -301,7 +331,7 @@ class FakeGitHub:
                 if sub is None and req.method == "PATCH":
                     return self._patch(issue, body)
                 if sub == "/comments" and req.method == "POST":
-                    return self._comment(issue, body)
+                    return self._comment(issue, body, req.login)
                 if sub == "/comments" and req.method == "GET":
                     return 200, issue["_comments"], None
                 if sub == "/labels" and req.method == "POST":
@@ -315,8 +345,24 @@ class FakeGitHub:
         return 422, ("Validation Failed", [{"resource": resource, "code": code, "field": field,
                                             "message": message}]), None
 
+    def _user(self, login):
+        """GET /user: the token's account; an installation token (a bot) is refused."""
+        if login.endswith("[bot]"):
+            return 403, ("Resource not accessible by integration", None), None
+        return 200, {"login": login, "id": 1000 + sum(map(ord, login)),
+                     "node_id": "U_fake", "type": "User", "site_admin": False,
+                     "html_url": "https://github.com/%s" % login}, None
+
+    @staticmethod
+    def _user_obj(login):
+        bot = login.endswith("[bot]")
+        return {"login": login, "id": 1000 + sum(map(ord, login)),
+                "type": "Bot" if bot else "User",
+                "html_url": "https://github.com/%s" % (
+                    "apps/" + login[:-5] if bot else login)}
+
     def _create(self, repo, title, body, labels, state="open", closed_at=None,
-                pull_request=False, created_at=None):
+                pull_request=False, created_at=None, user="incidentd-bot"):
         r = self.repos[repo]
         n = r["next"]
         r["next"] += 1
@@ -330,7 +376,7 @@ class FakeGitHub:
             "events_url": "%s/repos/%s/issues/%d/events" % (self.url, repo, n),
             "html_url": "%s/%s/%d" % (base, "pull" if pull_request else "issues", n),
             "id": 1300000000 + n, "node_id": "I_fake%d" % n, "number": n, "title": title,
-            "user": {"login": "incidentd-bot", "id": 1, "type": "Bot"},
+            "user": self._user_obj(user),
             "labels": [{"id": 4000 + i, "name": l, "color": "ededed", "default": False}
                        for i, l in enumerate(labels)],
             "state": state, "locked": False, "assignee": None, "assignees": [],
@@ -366,7 +412,7 @@ class FakeGitHub:
                                      "characters)")
         return None
 
-    def _create_req(self, repo, body):
+    def _create_req(self, repo, body, login):
         if not isinstance(body, dict) or "title" not in body:
             return 422, ("Invalid request.\n\n\"title\" wasn't supplied.", None), None
         title, text = body.get("title"), body.get("body")
@@ -383,7 +429,7 @@ class FakeGitHub:
         if bad:
             return bad
         issue = self._create(repo, title, text, [l if isinstance(l, str) else l["name"]
-                                                  for l in labels])
+                                                  for l in labels], user=login)
         return 201, self._public(issue), {"Location": issue["url"]}
 
     def _patch(self, issue, body):
@@ -416,14 +462,14 @@ class FakeGitHub:
         self._touch(issue)
         return 200, self._public(issue), None
 
-    def _comment(self, issue, body):
+    def _comment(self, issue, body, login):
         if not isinstance(body, dict) or not isinstance(body.get("body"), str):
             return 422, ("Invalid request.\n\n\"body\" wasn't supplied.", None), None
         if len(body["body"]) > 65536:
             return self._invalid("IssueComment", "body", "body is too long (maximum is "
                                  "65536 characters)")
         c = {"id": 9000000 + len(issue["_comments"]), "body": body["body"],
-             "user": {"login": "incidentd-bot"}, "created_at": _now_iso(),
+             "user": self._user_obj(login), "created_at": _now_iso(),
              "html_url": issue["html_url"] + "#issuecomment-%d" % len(issue["_comments"])}
         issue["_comments"].append(c)
         issue["comments"] = len(issue["_comments"])

@@ -117,14 +117,22 @@ def wait_until(fn, timeout=10.0, step=0.05):
 class Daemon:
     """One incidentd process with its own temporary conf.d and ledger."""
 
-    def __init__(self, tap, confd, env=None, args=(), start=True, nofile=None):
+    def __init__(self, tap, confd, env=None, args=(), start=True, nofile=None,
+                 db_option=True):
+        """db_option=False starts without -d: the ledger is then incidentd.db in the state
+        directory, which is STATE_DIRECTORY=<dir>/var unless env says otherwise."""
         self.tap = tap
         self.dir = tempfile.mkdtemp(prefix="incidentd-it-")
         self.confd = os.path.join(self.dir, "conf.d")
         self.db = os.path.join(self.dir, "var", "incidentd.db")
+        self.db_option = db_option
         os.makedirs(self.confd)
         self.write_confd(confd)
         self.env = dict(os.environ)
+        # relative paths of the configuration (ledger.path, ipc:// sockets) stay in the
+        # test's own directory, never in the installed state or runtime directory
+        self.env["STATE_DIRECTORY"] = os.path.join(self.dir, "var")
+        self.env["RUNTIME_DIRECTORY"] = os.path.join(self.dir, "run")
         self.env.update(env or {})
         self.args = list(args)
         self.nofile = nofile        # (soft, hard) open-files limit of the daemon, or None
@@ -152,8 +160,8 @@ class Daemon:
         stream.close()
 
     def start(self, listen="127.0.0.1:0"):
-        argv = [INCIDENTD, "-c", self.confd, "-d", self.db, "-l", listen,
-                "--plugin-dir", PLUGIN_DIR] + self.args
+        argv = [INCIDENTD, "-c", self.confd] + (["-d", self.db] if self.db_option else []) + [
+                "-l", listen, "--plugin-dir", PLUGIN_DIR] + self.args
         mark = len(self.lines())
         limit = None
         if self.nofile is not None:
@@ -169,7 +177,7 @@ class Daemon:
             t = threading.Thread(target=self._reader, args=(s,), daemon=True)
             t.start()
             self._readers.append(t)
-        m = self.wait_log(r"listening on http://(?:\[[^\]]*\]|[^:/]+):(\d+)", 10, since=mark)
+        m = self.wait_log(r"listening on https?://(?:\[[^\]]*\]|[^:/]+):(\d+)", 10, since=mark)
         if m is None:
             raise RuntimeError("incidentd did not start:\n" + "\n".join(self.lines()))
         self.port = int(m.group(1))
@@ -220,8 +228,8 @@ class Daemon:
                 pass
         return resp.status, rh, data
 
-    def post(self, path, body, headers=None):
-        return self.request("POST", path, body, headers)
+    def post(self, path, body, headers=None, timeout=10):
+        return self.request("POST", path, body, headers, timeout=timeout)
 
     def get(self, path, headers=None):
         return self.request("GET", path, None, headers)

@@ -203,10 +203,18 @@ def alerts(starts, ends):
 
 
 def events(d, status):
-    return d.sql("SELECT type, status, namespace, fingerprint, event, payload, occurred_at "
-                 "FROM events "
-                 "WHERE source = 'alertmanager' AND status = ? ORDER BY fingerprint",
+    """Rows of events; column 5 is the whole payload: the request's shared top-level
+    members (stored once per request) with the event's own alert."""
+    rows = d.sql("SELECT e.type, e.status, e.namespace, e.fingerprint, e.event, e.payload, "
+                 "e.occurred_at, r.shared FROM events AS e "
+                 "LEFT JOIN requests AS r ON r.id = e.request_id "
+                 "WHERE e.source = 'alertmanager' AND e.status = ? ORDER BY e.fingerprint",
                  (status,))
+    out = []
+    for r in rows:
+        payload = dict(json.loads(r[7]) if r[7] else {}, **json.loads(r[5]))
+        out.append(r[:5] + (json.dumps(payload), r[6]))
+    return out
 
 
 def rejected_401(d):

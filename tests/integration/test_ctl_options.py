@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """incidentctl's global options (--db, --json) are accepted after the command as well as
 before it (`incidentctl events --db X --json`, as kubectl and amtool users type them), for
-every command; a command's own options keep working, including one whose value looks like
+every command (ledger readers, rules test, the operator verbs through the API, stats); a command's own options keep working, including one whose value looks like
 a global option (`--comment --json`), and "--" still ends the options."""
 
 import json
@@ -72,6 +72,22 @@ def main(t):
     plans = as_json(out)
     t.ok(rc == 0 and isinstance(plans, list) and plans[0]["taken"] == ["default"],
          "rules test ... --json", out + err)
+
+    # the operator verbs (through the daemon's API) and stats take them after the command
+    url = "http://127.0.0.1:%d" % d.port
+    rc, out, err = ctl("health", "--url", url, "--json", "--db", db)
+    t.ok(rc == 0 and (as_json(out) or {}).get("status") == "ok", "health --url URL --json",
+         out + err)
+    rc, out, err = ctl("fire", "--source", "argocd", "--json", "--url", url)
+    t.ok(rc == 0 and isinstance(as_json(out), dict), "fire --source S --json --url URL",
+         out + err)
+    inc = (as_json(ctl("incidents", "--db", db, "--json")[1]) or [{}])[-1].get("id")
+    rc, out, err = ctl("resolve", str(inc), "--comment", "--json", "--url", url, "--json")
+    t.ok(rc == 0 and isinstance(as_json(out), dict), "resolve ID --comment --json ... "
+         "--json: the first --json is the comment", out + err)
+    rc, out, err = ctl("stats", "--db", db, "--since", "1h", "--json")
+    st = as_json(out)
+    t.ok(rc == 0 and isinstance(st, dict), "stats --db PATH --since 1h --json", out + err)
 
     # usage errors stay usage errors
     rc, out, err = ctl("events", "--db")

@@ -5,10 +5,15 @@ environment isolation, process group / stdin / descriptors, read-only on an unce
 cluster identity, nothing without an issue, timeout kill of the process group (SIGTERM and
 SIGKILL, pidfd and SIGCHLD), retries, budget, runner slots, the output cap, shutdown with a
 run in flight, and the real `copilot` CLI accepting the default argv (skipped when it is not
-installed)."""
+installed).
+
+The sinks that observe host pids, process groups or the daemon's HOME run with
+`sandbox: none` (bubblewrap's pid namespace hides them); the others run in the default
+sandbox with the binds the fake needs. test_runner_sandbox.py covers the sandbox itself."""
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -58,6 +63,13 @@ def gone(pid):
         return True
 
 
+def fenced(prompt, text):
+    """text as the prompt fences event data, with the run's token."""
+    m = re.search(r"<<<event-data ([0-9a-f]{32})>>>", prompt or "")
+    tok = m.group(1) if m else "?"
+    return "<<<event-data %s>>>%s<<<end event-data %s>>>" % (tok, text, tok)
+
+
 def refs_of(d, app):
     r = d.scalar("SELECT refs FROM incidents WHERE app = ?", (app,))
     return json.loads(r) if r else {}
@@ -89,26 +101,32 @@ def main(t):
         os.makedirs(recs[n])
     plug = test_sink_path()
 
-    def runner(name, rec, mode="ok", extra="", after=True):
+    def runner(name, rec, mode="ok", extra="", after=True, sandbox=True):
+        # in the sandbox the fake needs its directory and the symlink's, and its record dir
+        binds = ("    ro_binds: [%s, %s]\n    rw_binds: [%s]\n"
+                 % (bindir, os.path.dirname(os.path.realpath(FAKE)), rec) if sandbox
+                 else "    sandbox: none\n")
         return ("  %s:\n    plugin: copilot_runner\n%s    workdir: %s\n"
                 "    env: { GITHUB_MCP_TOKEN: \"${T_MCP}\", COPILOT_GITHUB_TOKEN: \"${T_COP}\", "
-                "FAKE_COPILOT_RECORD: %s, FAKE_COPILOT_MODE: %s }\n%s"
-                % (name, "    after: github\n" if after else "", workdir, rec, mode, extra))
+                "FAKE_COPILOT_RECORD: %s, FAKE_COPILOT_MODE: %s }\n%s%s"
+                % (name, "    after: github\n" if after else "", workdir, rec, mode, binds,
+                   extra))
 
     sinks = ("  github: { plugin: %s, result: { issue: 42, url: \"%s\", repo: "
              "example-org/platform-incidents } }\n" % (plug, ISSUE_URL) +
              runner("doctor-run", recs["main"], extra="    timeout: 20m\n    max_concurrent: 1\n"
-                    "    daily_budget: 20\n") +
+                    "    daily_budget: 20\n", sandbox=False) +
              runner("solo", recs["solo"], after=False) +
-             runner("hang", recs["hang"], "hang", "    timeout: 1s\n    kill_after: 5s\n") +
+             runner("hang", recs["hang"], "hang", "    timeout: 1s\n    kill_after: 5s\n",
+                    sandbox=False) +
              runner("stubborn", recs["stubborn"], "stubborn", "    timeout: 1s\n"
-                    "    kill_after: 500ms\n    child_watch: sigchld\n") +
+                    "    kill_after: 500ms\n    child_watch: sigchld\n", sandbox=False) +
              runner("fail", recs["fail"], "fail", "    retries: 1\n    retry_delay: 200ms\n") +
              runner("budget", recs["budget"], extra="    daily_budget: 2\n") +
              runner("busy", recs["busy"], "sleep", "    max_concurrent: 1\n"
                     "    queue_retry: 200ms\n") +
              runner("flood", recs["flood"], "flood", "    transcript_max: 16KiB\n") +
-             runner("drain", recs["drain"], "hang", "    timeout: 10m\n"))
+             runner("drain", recs["drain"], "hang", "    timeout: 10m\n", sandbox=False))
     routes = ("  - { name: solo, match: ['app = lonely'], sinks: [solo] }\n"
               "  - { name: hang, match: ['app = hang-app'], sinks: [github, hang] }\n"
               "  - { name: stubborn, match: ['app = stubborn-app'], sinks: [github, stubborn] }\n"
@@ -118,7 +136,10 @@ def main(t):
               "  - { name: flood, match: ['app = flood-app'], sinks: [github, flood] }\n"
               "  - { name: drain, match: ['app = drain-app'], sinks: [github, drain] }\n"
               "  - { name: default, sinks: [github, doctor-run] }\n")
-    clusters = ("clusters:\n  prod-west-aks: { api_server: \"%s\", uid: \"%s\" }\n" % (API, UID))
+    # no probe here (test_runner_identity.py has them): the event's claims are trusted
+    clusters = ("clusters:\n  prod-west-aks: { api_server: \"%s\", uid: \"%s\", "
+                "trust_event_claims: true }\n" % (API, UID))
+    claims = {"cluster_uid": UID, "api_server": API}
     conf = {"10-test.yaml": "sources:\n  argocd: { auth: none }\n" + clusters + "sinks:\n" +
             sinks + "routes:\n" + routes}
     env = {"PATH": bindir + ":/usr/bin:/bin", "T_MCP": "mcp-token-1", "T_COP": "cop-token-2",
@@ -127,11 +148,12 @@ def main(t):
     d = Daemon(t, conf, env=env)
 
     # --- once per incident, verified identity ----------------------------------------------
-    st, _, _ = d.post("/v1/events/argocd", degraded("aks-store", {"cluster_uid": UID}))
+    st, _, _ = d.post("/v1/events/argocd", degraded("aks-store", claims))
     t.eq(st, 202, "degraded accepted")
     row = settled(d, "doctor-run", "aks-store")
     t.ok(row and row[0] == "done" and row[1].startswith("exit 0 after ") and
-         row[1].endswith(" s for issue #42"), "run done: 'exit 0 after N s for issue #42'", row)
+         row[1].endswith(" s for issue #42 (identity verified: claims)"),
+         "run done: 'exit 0 after N s for issue #42 (identity verified: claims)'", row)
     rs = runs(recs["main"])
     t.eq(len(rs), 1, "the agent ran once")
     r = rs[0] if rs else {"argv": [], "env": {}}
@@ -140,8 +162,9 @@ def main(t):
     want[2] = r.get("prompt")
     t.eq(argv, want, "default argv, no shell, no --deny-tool when verified")
     prompt = r.get("prompt") or ""
-    for part in ("Issue #42 in example-org/platform-incidents", "aks-store", "namespace pets",
-                 "cluster prod-west-aks", "Cluster identity: verified"):
+    for part in ("Issue #42 in example-org/platform-incidents", fenced(prompt, "aks-store"),
+                 "namespace " + fenced(prompt, "pets"),
+                 "cluster " + fenced(prompt, "prod-west-aks"), "Cluster identity: verified"):
         t.ok(part in prompt, "prompt mentions %r" % part, prompt)
     t.ok("uncertain" not in prompt, "prompt: no uncertainty when verified", prompt)
     t.eq(sorted(r["env"]), sorted(["GITHUB_MCP_TOKEN", "COPILOT_GITHUB_TOKEN",
@@ -164,14 +187,15 @@ def main(t):
          "transcript has stdout and stderr", ref.get("transcript"))
     t.ok(isinstance(ref.get("last_run_at"), str) and ref["last_run_at"].endswith("Z"),
          "last_run_at is a UTC time", ref.get("last_run_at"))
-    t.eq(ref.get("identity_detail"), "cluster 'prod-west-aks': 2 of 3 signals match "
-         "(name, uid); not reported: api_server", "identity detail")
+    t.eq((ref.get("identity_detail"), ref.get("identity_check")),
+         ("cluster 'prod-west-aks': claims of the event trusted (trust_event_claims): "
+          "api_server, uid match", "claims"), "identity detail")
     t.ok(d.wait_log(r"sink/doctor-run: run for issue #42 started: pid \d+, identity verified",
                     2), "start is logged")
     t.eq(d.count_log("cop-token-2") + d.count_log("mcp-token-1"), 0, "tokens never logged")
 
     # an update of the same incident does not run again; resolve does nothing
-    st, _, _ = d.post("/v1/events/argocd", degraded("aks-store", {"cluster_uid": UID},
+    st, _, _ = d.post("/v1/events/argocd", degraded("aks-store", claims,
                                                     ts="2026-02-10T03:09:00Z"))
     row = settled(d, "doctor-run", "aks-store", "update")
     t.eq(row, ("done", "already ran (1 run(s) for this incident)", 1), "update: already ran")
@@ -184,7 +208,8 @@ def main(t):
     st, _, _ = d.post("/v1/events/argocd", degraded("aks-store-2"))
     row = settled(d, "doctor-run", "aks-store-2")
     t.ok(row and row[0] == "done" and row[1].endswith(
-        "for issue #42 (read-only: cluster-identity uncertain)"), "uncertain run: detail", row)
+        "for issue #42 (read-only: cluster-identity uncertain: claims)"),
+        "uncertain run: detail", row)
     rs = runs(recs["main"])
     r = rs[-1] if len(rs) == 2 else {"argv": []}
     deny = r["argv"][len(DEFAULT_ARGV):]
@@ -192,10 +217,14 @@ def main(t):
          "shell(kubectl apply)" in deny and "shell(git push)" in deny and
          all(deny[i] == "--deny-tool" for i in range(0, len(deny), 2)),
          "read-only: --deny-tool args appended", r["argv"])
-    t.ok((r.get("prompt") or "").startswith(
-        "cluster-identity uncertain: cluster 'prod-west-aks': 1 of 3 signals match (name); "
-        "not reported: api_server, uid. Work read-only"), "prompt starts with the uncertainty",
-        r.get("prompt"))
+    p = r.get("prompt") or ""
+    t.ok(p.split("\n\n")[1:2] == [
+        "cluster-identity uncertain (claims): " + fenced(p, "cluster 'prod-west-aks': claims "
+        "of the event trusted (trust_event_claims): not reported: api_server, uid (every "
+        "registered field must be reported and match)") + ". Work read-only: diagnose only, "
+        "change nothing in the cluster or the repository, and start your issue comment with "
+        "\"cluster-identity uncertain\"."],
+        "prompt starts with the uncertainty (after the fence's instruction)", p)
     t.ok("Cluster identity: uncertain" in (r.get("prompt") or ""), "{{identity}} = uncertain")
     ref = refs_of(d, "aks-store-2").get("doctor-run", {})
     t.eq((ref.get("identity"), ref.get("read_only")), ("uncertain", True),
@@ -217,7 +246,7 @@ def main(t):
     st, _, _ = d.post("/v1/events/argocd", degraded("hang-app"))
     row = settled(d, "hang", "hang-app", timeout=15)
     t.eq(row, ("failed", "timed out after 1 s (process group killed) for issue #42 "
-               "(read-only: cluster-identity uncertain)", 1), "hang: timed out, failed")
+               "(read-only: cluster-identity uncertain: claims)", 1), "hang: timed out, failed")
     r = (runs(recs["hang"]) or [{}])[0]
     t.ok(r.get("pid") and wait_until(lambda: gone(r["pid"]), 5), "hang: the agent is gone")
     t.ok(r.get("child_pid") and wait_until(lambda: gone(r["child_pid"]), 5),
@@ -232,7 +261,7 @@ def main(t):
     st, _, _ = d.post("/v1/events/argocd", degraded("stubborn-app"))
     row = settled(d, "stubborn", "stubborn-app", timeout=15)
     t.eq(row, ("failed", "timed out after 1 s (process group killed with SIGKILL) for issue "
-               "#42 (read-only: cluster-identity uncertain)", 1), "stubborn: SIGKILL")
+               "#42 (read-only: cluster-identity uncertain: claims)", 1), "stubborn: SIGKILL")
     r = (runs(recs["stubborn"]) or [{}])[0]
     t.ok(r.get("pid") and wait_until(lambda: gone(r["pid"]) and gone(r["child_pid"]), 5),
          "stubborn: agent and child gone")

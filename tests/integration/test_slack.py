@@ -250,6 +250,13 @@ def main(t):
              inner[:200])
         t.ok("more degraded resources" in m["blocks"][-2]["text"]["text"],
              "hostile: the resources that do not fit are summed up", m["blocks"][-2])
+        objs = ([b["text"] for b in m["blocks"] if isinstance(b.get("text"), dict) and
+                 b["text"].get("type") == "mrkdwn"] +
+                [f for b in m["blocks"] for f in b.get("fields", [])] +
+                [e for b in m["blocks"] if b["type"] == "context" for e in b["elements"]])
+        t.ok(objs and all(o.get("verbatim") is True for o in objs),
+             "hostile: every mrkdwn text is verbatim (no automatic links or mentions)",
+             [o for o in objs if o.get("verbatim") is not True][:2])
 
     # --- a bot added by a reload: no thread yet, so its update starts one ----------------
     late = confd(sl, gh)

@@ -2,7 +2,9 @@
  *
  * Options (all optional, unknown keys rejected):
  *   record: PATH          append one compact JSON line per deliver() call:
- *                         {"delivery", "action", "attempt", "incident", "event"}
+ *                         {"delivery", "action", "attempt", "incident", "event",
+ *                          "note_json" (the delivery's note, or null), "note_rc" (with
+ *                          note: what host->note() returned)}
  *   fail_times: N         attempts 1..N of every delivery complete with RETRY
  *   retry_after: "200ms"  retry_after_ms reported with RETRY (default 0 = core back-off)
  *   mode: ok | fail | sync | double | error
@@ -11,6 +13,7 @@
  *                         done() and then return -EIO from deliver()
  *   result: {object}      result_json reported with OK
  *   delay: "50ms"         complete after a timer (default 0 = the next loop pass)
+ *   note: {object}        record it on the delivery with host->note() in deliver()
  * flush() completes every pending delivery at once with RETRY "flushed".
  */
 #include <errno.h>
@@ -44,6 +47,7 @@ struct ts_sink {
 	uint64_t retry_after_ms;
 	enum ts_mode mode;
 	char *result;          /* compact JSON or NULL */
+	char *note;            /* compact JSON or NULL */
 	uint64_t delay_ms;
 	struct ts_pending *pending;
 };
@@ -78,6 +82,7 @@ ts_free(struct ts_sink *ts)
 	if (ts == NULL)
 		return;
 	free(ts->record);
+	free(ts->note);
 	free(ts->result);
 	free(ts);
 }
@@ -87,7 +92,7 @@ ts_init(const struct incidentd_host *host, struct incidentd_instance *self,
     const char *config_json, void **state, char *err, size_t errlen)
 {
 	const char *record = NULL, *retry_after = NULL, *mode = NULL, *delay = NULL;
-	json_t *root = NULL, *result = NULL;
+	json_t *root = NULL, *result = NULL, *note = NULL;
 	json_int_t fail_times = 0;
 	struct ts_sink *ts = NULL;
 	json_error_t jerr;
@@ -99,9 +104,9 @@ ts_init(const struct incidentd_host *host, struct incidentd_instance *self,
 		snprintf(err, errlen, "invalid options: %s", jerr.text);
 		goto out;
 	}
-	if (json_unpack_ex(root, &jerr, JSON_STRICT, "{s?s, s?I, s?s, s?s, s?o, s?s}",
+	if (json_unpack_ex(root, &jerr, JSON_STRICT, "{s?s, s?I, s?s, s?s, s?o, s?s, s?o}",
 	    "record", &record, "fail_times", &fail_times, "retry_after", &retry_after,
-	    "mode", &mode, "result", &result, "delay", &delay) != 0) {
+	    "mode", &mode, "result", &result, "delay", &delay, "note", &note) != 0) {
 		snprintf(err, errlen, "%s", jerr.text);
 		goto out;
 	}
@@ -142,7 +147,9 @@ ts_init(const struct incidentd_host *host, struct incidentd_instance *self,
 		goto out;
 	}
 	if ((record != NULL && (ts->record = strdup(record)) == NULL) ||
-	    (result != NULL && (ts->result = json_dumps(result, JSON_COMPACT)) == NULL)) {
+	    (result != NULL && (ts->result = json_dumps(result, JSON_COMPACT)) == NULL) ||
+	    (note != NULL && (ts->note = json_dumps(note, JSON_COMPACT | JSON_ENCODE_ANY)) ==
+	    NULL)) {
 		snprintf(err, errlen, "out of memory");
 		rc = -ENOMEM;
 		goto out;
@@ -158,8 +165,9 @@ out:
 
 /* Append the delivery as one JSON line to the record file. */
 static int
-ts_record(const struct ts_sink *ts, const struct incidentd_delivery *d)
+ts_record(const struct ts_sink *ts, const struct incidentd_delivery *d, int note_rc)
 {
+	const char *note = INCIDENTD_DELIVERY_HAS(d, note_json) ? d->note_json : NULL;
 	json_t *line;
 	char *text = NULL;
 	FILE *f = NULL;
@@ -170,7 +178,9 @@ ts_record(const struct ts_sink *ts, const struct incidentd_delivery *d)
 	    "at", (json_int_t)ts->host->now_ms(ts->self),
 	    "incident", d->incident_json ? json_loads(d->incident_json, 0, NULL) : NULL,
 	    "event", d->event_json ? json_loads(d->event_json, 0, NULL) : NULL);
-	if (line == NULL || (text = json_dumps(line, JSON_COMPACT)) == NULL)
+	if (line == NULL || json_object_set_new(line, "note_json", note ? json_string(note) :
+	    json_null()) != 0 || (ts->note != NULL && json_object_set_new(line, "note_rc",
+	    json_integer(note_rc)) != 0) || (text = json_dumps(line, JSON_COMPACT)) == NULL)
 		goto out;
 	f = fopen(ts->record, "a");
 	if (f == NULL) {
@@ -236,10 +246,13 @@ ts_deliver(void *state, const struct incidentd_delivery *d, incidentd_done_fn do
 {
 	struct ts_sink *ts = state;
 	struct ts_pending *p;
-	int rc;
+	int rc, note_rc = 0;
 
+	if (ts->note != NULL)
+		note_rc = INCIDENTD_HOST_HAS(ts->host, note) ? ts->host->note(ts->self, call,
+		    ts->note) : -ENOSYS;
 	if (ts->record != NULL) {
-		rc = ts_record(ts, d);
+		rc = ts_record(ts, d, note_rc);
 		if (rc != 0) {
 			ts->host->log(ts->self, INCIDENTD_LOG_ERROR, "cannot record delivery %lld "
 			    "(%d)", (long long)d->id, rc);

@@ -78,7 +78,7 @@ test_defaults(void **state)
 	assert_int_equal(cfg->max_body_bytes, 1048576);
 	assert_int_equal(cfg->request_timeout_ms, 30000);
 	assert_int_equal(cfg->max_connections, 1024);
-	assert_string_equal(cfg->db_path, "./var/incidentd.db");
+	assert_string_equal(cfg->db_path, "incidentd.db");    /* in the state directory */
 	assert_int_equal(cfg->dedup_window_ms, 600000);
 	assert_int_equal(cfg->n_sources, 1);
 	assert_string_equal(cfg->sources[0].name, "argocd");
@@ -138,7 +138,7 @@ test_embedded_defaults_match_confd(void **state)
 	assert_non_null(strstr(err, "sources.argocd has no auth while listening on 0.0.0.0:9740"));
 	assert_string_equal(a->sinks[0].plugin, "log");
 	/* incidentctl tail works out of the box; the nanomsg source is off */
-	assert_string_equal(a->publish, "ipc://./var/incidentd-tail.ipc");
+	assert_string_equal(a->publish, "ipc://tail.ipc");    /* in the runtime directory */
 	assert_null(config_find_source(a, "nanomsg"));
 	config_destroy(a);
 	config_destroy(b);
@@ -452,12 +452,17 @@ test_nanomsg(void **state)
 		config_destroy(cfg);
 	}
 
-	expect_exact("sources:\n  nanomsg: {}\n",
-	    "t.yaml:2: sources.nanomsg: pull: required (e.g. ipc:///run/incidentd/events.ipc)");
-	expect_exact("sources:\n  nanomsg:\n",
-	    "t.yaml:2: sources.nanomsg: pull: required (e.g. ipc:///run/incidentd/events.ipc)");
-	expect_exact("sources:\n  nanomsg: { pull: \"\" }\n",
-	    "t.yaml:2: sources.nanomsg: pull: required (e.g. ipc:///run/incidentd/events.ipc)");
+	/* without a pull address: ipc://events.ipc, which main puts in the runtime directory */
+	for (const char *const *d = (const char *const[]){ "sources:\n  nanomsg: {}\n",
+	    "sources:\n  nanomsg:\n", "sources:\n  nanomsg: { pull: \"\" }\n", NULL }; *d; d++) {
+		snprintf(doc, sizeof(doc), "%s%s", *d, base);
+		assert_int_equal(load(doc, &cfg, err, sizeof(err)), 0);
+		cs = config_find_source(cfg, "nanomsg");
+		assert_true(cs->enabled);
+		assert_string_equal(cs->pull, "ipc://events.ipc");
+		assert_string_equal(cs->format, "event");
+		config_destroy(cfg);
+	}
 	expect_exact("sources:\n  nanomsg:\n    pull: /run/x.ipc\n",
 	    "t.yaml:3: sources.nanomsg.pull: '/run/x.ipc' is not a nanomsg address (ipc://PATH, "
 	    "tcp://HOST:PORT or ws://HOST:PORT)");
@@ -591,11 +596,66 @@ test_clusters(void **state)
 	    "t.yaml:2: clusters.a: ca_sha256: expected 64 hex digits (the SHA-256 of the cluster "
 	    "CA certificate)");
 	expect_exact("clusters:\n  a: { api_server: \"https://a\", ca: x }\n", "t.yaml:2: "
-	    "clusters.a: unknown key 'ca' (expected one of: api_server, uid, ca_sha256)");
+	    "clusters.a: unknown key 'ca' (expected one of: api_server, uid, ca_sha256, probe, "
+	    "probe_timeout, trust_event_claims)");
 	expect_exact("clusters:\n  a:\n    api_server: 5\n", "t.yaml:3: clusters.a.api_server: "
 	    "expected a string");
 	expect_exact("clusters:\n  \"\": { api_server: \"https://a\" }\n", "t.yaml:2: "
 	    "clusters.: a cluster name is 1 to 253 characters without control characters");
+}
+
+/* clusters.<name>.probe, probe_timeout and trust_event_claims: how identity is
+ * established (docs/security.md) */
+static void
+test_cluster_probe(void **state)
+{
+	static const char yaml[] =
+	    "clusters:\n"
+	    "  prod: { api_server: \"https://p\", uid: u-1, probe: [kubectl, --context,\n"
+	    "          \"{{cluster}}\", get, ns, kube-system, -o, \"jsonpath={.metadata.uid}\"],\n"
+	    "          probe_timeout: 1m }\n"
+	    "  lab: { api_server: \"https://l\", uid: u-2, trust_event_claims: \"true\" }\n"
+	    "  dev: { api_server: \"https://d\", probe: null, trust_event_claims: false }\n"
+	    "sinks: { log: { plugin: log } }\nroutes: [ { name: d, sinks: [log] } ]\n";
+	struct config *cfg = NULL;
+	const json_t *c;
+	char err[512];
+
+	(void)state;
+	assert_int_equal(load(yaml, &cfg, err, sizeof(err)), 0);
+	c = json_object_get(cfg->clusters, "prod");
+	assert_int_equal(json_array_size(json_object_get(c, "probe")), 8);
+	assert_string_equal(json_string_value(json_array_get(json_object_get(c, "probe"), 2)),
+	    "{{cluster}}");
+	/* normalized for the runner: a duration in ms, a real boolean, absent when off */
+	assert_string_equal(json_string_value(json_object_get(c, "probe_timeout")), "60000ms");
+	assert_null(json_object_get(c, "trust_event_claims"));
+	c = json_object_get(cfg->clusters, "lab");
+	assert_true(json_is_true(json_object_get(c, "trust_event_claims")));
+	assert_null(json_object_get(c, "probe"));
+	c = json_object_get(cfg->clusters, "dev");
+	assert_null(json_object_get(c, "trust_event_claims"));
+	assert_null(json_object_get(c, "probe"));
+	config_destroy(cfg);
+
+	expect_exact("clusters:\n  a: { api_server: \"https://a\", uid: u, probe: kubectl }\n",
+	    "t.yaml:2: clusters.a.probe: expected an argv list, e.g. [kubectl, --context, "
+	    "\"{{cluster}}\", get, namespace, kube-system, -o, \"jsonpath={.metadata.uid}\"]");
+	expect_exact("clusters:\n  a: { api_server: \"https://a\", uid: u, probe: [] }\n",
+	    "t.yaml:2: clusters.a.probe: expected an argv list, e.g. [kubectl, --context, "
+	    "\"{{cluster}}\", get, namespace, kube-system, -o, \"jsonpath={.metadata.uid}\"]");
+	expect_exact("clusters:\n  a: { api_server: \"https://a\", uid: u, probe: [\"{{x}}\"] }\n",
+	    "t.yaml:2: clusters.a.probe: element 0: the program must be a plain name or path");
+	expect_exact("clusters:\n  a: { api_server: \"https://a\", uid: u, probe: [k, 5] }\n",
+	    "t.yaml:2: clusters.a.probe: element 1: expected a string without control "
+	    "characters");
+	expect_exact("clusters:\n  a: { api_server: \"https://a\", probe: [kubectl] }\n",
+	    "t.yaml:2: clusters.a: probe: needs uid (the probe's output must equal it)");
+	expect_exact("clusters:\n  a: { api_server: \"https://a\", uid: u, probe: [k],\n"
+	    "    probe_timeout: soon }\n", "t.yaml:3: clusters.a.probe_timeout: expected a "
+	    "duration like 30s, 10m or 24h");
+	expect_exact("clusters:\n  a: { api_server: \"https://a\", trust_event_claims: 1 }\n",
+	    "t.yaml:2: clusters.a.trust_event_claims: expected true or false");
 }
 
 static void
@@ -627,6 +687,7 @@ main(void)
 		cmocka_unit_test(test_nanomsg),
 		cmocka_unit_test(test_nanomsg_exposure),
 		cmocka_unit_test(test_clusters),
+		cmocka_unit_test(test_cluster_probe),
 		cmocka_unit_test_setup_teardown(test_empty_dir, setup, teardown),
 	};
 

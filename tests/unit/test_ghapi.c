@@ -1,5 +1,6 @@
 /* test_ghapi.c - GitHub answer classification: success, retryable, rate limits (primary
- * with reset, retry-after, secondary without headers), permanent failures; repo names. */
+ * with reset, retry-after, secondary without headers), permanent failures; repo names;
+ * who a token is (login syntax, the cache). */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdio.h>
@@ -12,6 +13,7 @@
 #include <cmocka.h>
 
 #include "ghapi.h"
+#include "ghuser.h"
 
 static char held_lane[64];
 static int64_t held_until;
@@ -241,11 +243,60 @@ test_link_next_recorded(void **state)
 	assert_null(gh_link_next("<https://x/a; rel=\"next\""));
 }
 
+/* Who a token is: GitHub's login syntax, and the cache per token and API URL. */
+static void
+test_user_cache(void **state)
+{
+	struct gh_client a, b, other_url;
+	char err[128], login[GH_LOGIN_MAX + 1];
+
+	(void)state;
+	assert_true(gh_login_valid("octocat"));
+	assert_true(gh_login_valid("my-app[bot]"));
+	assert_true(gh_login_valid("a"));
+	assert_false(gh_login_valid(""));
+	assert_false(gh_login_valid(NULL));
+	assert_false(gh_login_valid("-x"));
+	assert_false(gh_login_valid("[bot]"));
+	assert_false(gh_login_valid("a b"));
+	assert_false(gh_login_valid("a\nb"));
+	assert_false(gh_login_valid("0123456789012345678901234567890123456789"));
+	assert_false(gh_login_valid("x[bot][bot]"));
+	assert_int_equal(gh_client_init(&a, &fake_host, NULL, "https://api.github.com", "tok-a",
+	    err, sizeof(err)), 0);
+	assert_int_equal(gh_client_init(&b, &fake_host, NULL, "https://api.github.com", "tok-b",
+	    err, sizeof(err)), 0);
+	assert_int_equal(gh_client_init(&other_url, &fake_host, NULL, "https://ghe.example/api/v3",
+	    "tok-a", err, sizeof(err)), 0);
+	assert_int_equal(gh_user_lookup(&a, login, sizeof(login)), GH_USER_UNKNOWN);
+	gh_user_remember(&a, "octocat");
+	assert_int_equal(gh_user_lookup(&a, login, sizeof(login)), GH_USER_KNOWN);
+	assert_string_equal(login, "octocat");
+	/* another token, or the same token on another server: not known */
+	assert_int_equal(gh_user_lookup(&b, login, sizeof(login)), GH_USER_UNKNOWN);
+	assert_int_equal(gh_user_lookup(&other_url, login, sizeof(login)), GH_USER_UNKNOWN);
+	/* a refusal (installation token), later the bot learned from a create */
+	gh_user_remember(&b, NULL);
+	assert_int_equal(gh_user_lookup(&b, login, sizeof(login)), GH_USER_REFUSED);
+	gh_user_remember(&b, "not a login");
+	assert_int_equal(gh_user_lookup(&b, login, sizeof(login)), GH_USER_REFUSED);
+	gh_user_remember(&b, "my-app[bot]");
+	assert_int_equal(gh_user_lookup(&b, login, sizeof(login)), GH_USER_KNOWN);
+	assert_string_equal(login, "my-app[bot]");
+	/* a refusal never replaces a known login */
+	gh_user_remember(&a, NULL);
+	assert_int_equal(gh_user_lookup(&a, login, sizeof(login)), GH_USER_KNOWN);
+	gh_client_clear(&a);
+	gh_client_clear(&b);
+	gh_client_clear(&other_url);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_link_next_recorded),
+		cmocka_unit_test(test_user_cache),
 		cmocka_unit_test_setup_teardown(test_ok_and_failures, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retryable, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rate_limits, setup, teardown),

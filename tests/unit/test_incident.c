@@ -99,6 +99,53 @@ apply(struct fx *f, const char *status, const char *app, int64_t at)
 	ievent_destroy(ev);
 }
 
+/* Apply a firing/resolved Alertmanager-like event: alertname and cluster as labels and
+ * fields, its own incident per (alertname, cluster, app). */
+static void
+apply_alert(struct fx *f, const char *status, const char *alertname, const char *cluster,
+    const char *app, int64_t at)
+{
+	struct ievent *ev = ievent_new("alertmanager");
+	char fp[128];
+	int64_t req = 0;
+	int n = 0;
+
+	assert_non_null(ev);
+	snprintf(fp, sizeof(fp), "%s/%s/%s", alertname, cluster, app);
+	assert_int_equal(ievent_set(&ev->type, "alert.firing"), 0);
+	assert_int_equal(ievent_set(&ev->status, status), 0);
+	assert_int_equal(ievent_set(&ev->cluster, cluster), 0);
+	assert_int_equal(ievent_set(&ev->app, app), 0);
+	assert_int_equal(ievent_set(&ev->summary, alertname), 0);
+	assert_int_equal(ievent_set(&ev->fingerprint, fp), 0);
+	assert_int_equal(json_object_set_new(ev->labels, "alertname", json_string(alertname)), 0);
+	ev->received_at = ev->occurred_at = at;
+	assert_int_equal(store_begin(f->st), 0);
+	assert_int_equal(store_insert_request(f->st, "alertmanager", at, ev->id, NULL, &req), 0);
+	assert_int_equal(incident_apply(f->st, f->cfg, ev, req, at, &n, NULL), 0);
+	assert_int_equal(store_commit(f->st), 0);
+	ievent_destroy(ev);
+}
+
+/* How many decision rows of outcome the ledger has. */
+static int
+count_outcome(struct fx *f, const char *outcome)
+{
+	sqlite3 *db;
+	sqlite3_stmt *s;
+	int n = -1;
+
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM decisions WHERE outcome = ?1",
+	    -1, &s, NULL), SQLITE_OK);
+	sqlite3_bind_text(s, 1, outcome, -1, SQLITE_STATIC);
+	if (sqlite3_step(s) == SQLITE_ROW)
+		n = sqlite3_column_int(s, 0);
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	return n;
+}
+
 /* The deliveries of app's incident (or of key when app starts with "storm/") as
  * "action:state:due-offset-in-s:held" joined by spaces. */
 static void
@@ -210,6 +257,41 @@ test_silence_and_time_interval(void **state)
 	expect_deliveries(f, "muted", T0, "update:pending:14400");
 }
 
+/* inhibit_rules: a firing ClusterUnreachable holds back new notifications of the other
+ * incidents of its cluster (not of other clusters, not of itself); when it resolves, the
+ * next event of a still-firing target notifies again. */
+static void
+test_inhibit(void **state)
+{
+	struct fx *f = *state;
+	char err[512];
+
+	if (config_load_string("sinks:\n  s: { plugin: log }\n"
+	    "routes:\n  - name: r\n    sinks: [s]\n    group_by: [fingerprint]\n"
+	    "inhibit_rules:\n  - source_matchers: ['labels.alertname = ClusterUnreachable']\n"
+	    "    target_matchers: ['severity != info']\n    equal: [cluster]\n",
+	    "t.yaml", &f->cfg, err, sizeof(err)) != 0)
+		fail_msg("%s", err);
+	apply_alert(f, "firing", "ClusterUnreachable", "west", "cluster", T0);
+	/* the source matches its own target matchers too: it does not inhibit itself */
+	expect_deliveries(f, "cluster", T0, "open:pending:0");
+	apply_alert(f, "firing", "PodCrashLooping", "west", "aks-store", T0 + MIN);
+	expect_deliveries(f, "aks-store", T0 + MIN, "");
+	assert_int_equal(count_outcome(f, "inhibited"), 1);
+	apply_alert(f, "firing", "PodCrashLooping", "east", "pets", T0 + MIN);
+	expect_deliveries(f, "pets", T0 + MIN, "open:pending:0");
+	/* the source resolves: the still-firing target notifies with its next event */
+	apply_alert(f, "resolved", "ClusterUnreachable", "west", "cluster", T0 + 2 * MIN);
+	apply_alert(f, "firing", "PodCrashLooping", "west", "aks-store", T0 + 3 * MIN);
+	expect_deliveries(f, "aks-store", T0 + 3 * MIN, "update:pending:0");
+	assert_int_equal(count_outcome(f, "inhibited"), 1);
+	/* firing again, it inhibits again */
+	apply_alert(f, "firing", "ClusterUnreachable", "west", "cluster", T0 + 4 * MIN);
+	apply_alert(f, "firing", "PodCrashLooping", "west", "aks-store", T0 + 5 * MIN);
+	expect_deliveries(f, "aks-store", T0 + 3 * MIN, "update:pending:0");
+	assert_int_equal(count_outcome(f, "inhibited"), 2);
+}
+
 static void
 test_storm(void **state)
 {
@@ -240,6 +322,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_repeat_and_flap, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_silence_and_time_interval, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_storm, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_inhibit, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -277,6 +277,104 @@ test_good_plugin_delivers(void **state)
 	free(text);
 }
 
+/* What host->note() handed to the set's handler. */
+static struct {
+	int calls;
+	void *arg;
+	char note[256];
+	int rc;
+} noted;
+
+static int
+on_note(void *arg, const char *note_json)
+{
+	noted.calls++;
+	noted.arg = arg;
+	snprintf(noted.note, sizeof(noted.note), "%s", note_json);
+	return noted.rc;
+}
+
+/* Read the last line of the record file. */
+static json_t *
+last_record(const char *path)
+{
+	char *text = read_file(path), *last;
+	json_t *line;
+
+	assert_non_null(text);
+	text[strlen(text) - 1] = '\0';
+	last = strrchr(text, '\n');
+	line = json_loads(last ? last + 1 : text, 0, NULL);
+	free(text);
+	assert_non_null(line);
+	return line;
+}
+
+/* host->note(): checked, then routed to the set's handler with the call's arg; the note
+ * comes back to later attempts as d->note_json; recover() only for plugins that have it. */
+static void
+test_note_and_recover(void **state)
+{
+	struct fixture *f = *state;
+	struct done_rec r = { 0 };
+	struct incidentd_delivery d;
+	char opts[512], path[300];
+	struct sink_instance *si;
+	json_t *line;
+
+	snprintf(path, sizeof(path), "%s/record.jsonl", f->tmpdir);
+	snprintf(opts, sizeof(opts), "{\"record\": \"%s\", \"note\": {\"pid\": 42}}", path);
+	add_sink(f, "n", "test_sink", opts, true);
+	add_sink(f, "bad", "test_sink", "{\"note\": [1]}", true);
+	assert_int_equal(load(f), 0);
+	si = sink_set_find(f->set, "n");
+	/* no handler yet: -ENOTSUP */
+	assert_int_equal(deliver(si, 1, 1, &r), 0);
+	run_until(f, &r.calls, 1, 2000);
+	line = last_record(path);
+	assert_int_equal(json_integer_value(json_object_get(line, "note_rc")), -ENOTSUP);
+	assert_true(json_is_null(json_object_get(line, "note_json")));
+	json_decref(line);
+	/* with a handler: the note and the arg of the call */
+	sink_set_note_handler(f->set, on_note);
+	assert_int_equal(deliver(si, 2, 1, &r), 0);
+	assert_int_equal(noted.calls, 1);
+	assert_ptr_equal(noted.arg, &r);
+	assert_string_equal(noted.note, "{\"pid\":42}");
+	run_until(f, &r.calls, 2, 2000);
+	line = last_record(path);
+	assert_int_equal(json_integer_value(json_object_get(line, "note_rc")), 0);
+	json_decref(line);
+	/* the handler's error reaches the plugin */
+	noted.rc = -EIO;
+	assert_int_equal(deliver(si, 3, 1, &r), 0);
+	run_until(f, &r.calls, 3, 2000);
+	line = last_record(path);
+	assert_int_equal(json_integer_value(json_object_get(line, "note_rc")), -EIO);
+	json_decref(line);
+	noted.rc = 0;
+	/* not a JSON object: refused before the handler */
+	assert_int_equal(deliver(sink_set_find(f->set, "bad"), 4, 1, &r), 0);
+	run_until(f, &r.calls, 4, 2000);
+	assert_int_equal(noted.calls, 2);
+	/* a later attempt gets the note back */
+	delivery_init(&d, 5, 2);
+	d.note_json = "{\"pid\":42}";
+	r.returned = false;
+	assert_int_equal(sink_instance_deliver(si, &d, on_done, &r), 0);
+	r.returned = true;
+	run_until(f, &r.calls, 5, 2000);
+	line = last_record(path);
+	assert_string_equal(json_string_value(json_object_get(line, "note_json")),
+	    "{\"pid\":42}");
+	json_decref(line);
+	/* test_sink has no recover(): the broker makes such deliveries again instead */
+	assert_false(sink_instance_can_recover(si));
+	assert_false(sink_instance_can_recover(NULL));
+	assert_int_equal(sink_instance_recover(si, &d, on_done, &r), -ENOTSUP);
+	assert_int_equal(sink_set_inflight(f->set), 0);
+}
+
 static void
 test_sync_done_is_deferred(void **state)
 {
@@ -654,6 +752,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_good_plugin_delivers, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_note_and_recover, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sync_done_is_deferred, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retry_then_ok_and_fail, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_done_twice_ignored, setup, teardown),

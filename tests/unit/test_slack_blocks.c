@@ -5,6 +5,7 @@
  * visibly, never inside an entity or a character), template data, the chained issue
  * lookup and the classification of every kind of answer. */
 #include <dirent.h>
+#include <ctype.h>
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <cmocka.h>
 
 #include "blocks.h"
@@ -390,13 +392,25 @@ test_escape_rules(void **state)
 	free(s);
 	assert_int_equal(slack_escape_mrkdwn("<!channel> <!here|x> <@U123> "
 	    "<https://evil.example|click> @here @Channel @everyone @bob", 0, false, &s), 0);
-	assert_string_equal(s, "&lt;!channel&gt; &lt;!here|x&gt; &lt;@U123&gt; "
-	    "&lt;https://evil.example|click&gt; @" ZWSP "here @" ZWSP "Channel @" ZWSP
-	    "everyone @bob");
+	assert_string_equal(s, "&lt;!channel&gt; &lt;!here|x&gt; &lt;@" ZWSP "U123&gt; "
+	    "&lt;https:" ZWSP "//evil.example|click&gt; @" ZWSP "here @" ZWSP "Channel @" ZWSP
+	    "everyone @" ZWSP "bob");
 	free(s);
-	/* control characters: \r dropped, others a space; newlines kept in mrkdwn */
+	/* control characters: \r dropped, others a space; newlines too in mrkdwn (only the
+	 * renderer starts lines), kept in code */
 	assert_int_equal(slack_escape_mrkdwn("a\r\nb\x01" "c\td", 0, false, &s), 0);
-	assert_string_equal(s, "a\nb c d");
+	assert_string_equal(s, "a b c d");
+	free(s);
+	assert_int_equal(slack_escape_mrkdwn("a\r\nb", 0, true, &s), 0);
+	assert_string_equal(s, "a\nb");
+	free(s);
+	/* formatting characters between zero-width spaces; no quote at the start; no
+	 * #channel, URL or www. autolink */
+	assert_int_equal(slack_escape_mrkdwn("> *b* _i_ ~s~ `c` #general http://x www.y", 0,
+	    false, &s), 0);
+	assert_string_equal(s, ZWSP "&gt; " ZWSP "*" ZWSP "b" ZWSP "*" ZWSP " " ZWSP "_" ZWSP "i"
+	    ZWSP "_" ZWSP " " ZWSP "~" ZWSP "s" ZWSP "~" ZWSP " " ZWSP "`" ZWSP "c" ZWSP "`" ZWSP
+	    " #" ZWSP "general http:" ZWSP "//x www" ZWSP ".y");
 	free(s);
 	/* inside a code block, a run of backticks can never close it */
 	assert_int_equal(slack_escape_mrkdwn("x ``` y ```` z `", 0, true, &s), 0);
@@ -478,8 +492,9 @@ test_hostile_event(void **state)
 	/* the header is cut to 150 characters, visibly */
 	assert_int_equal(slack_measure_text(block_text(msg, 0)), SLACK_MAX_HEADER);
 	assert_true(ends_with(block_text(msg, 0), "T" SLACK_TRUNC_MARK));
-	assert_string_equal(block_text(msg, 1), "&lt;!here&gt; deploy &amp; &lt;@U1&gt; `x`");
-	assert_string_equal(field_text(msg, 2, 0), "*Cluster*\n&lt;https://evil|prod&gt;");
+	assert_string_equal(block_text(msg, 1), "&lt;!here&gt; deploy &amp; &lt;@" ZWSP "U1&gt; "
+	    ZWSP "`" ZWSP "x" ZWSP "`" ZWSP);
+	assert_string_equal(field_text(msg, 2, 0), "*Cluster*\n&lt;https:" ZWSP "//evil|prod&gt;");
 	/* the error block stays one closed code block within 3,000 characters */
 	t = block_text(msg, 3);
 	assert_true(strncmp(t, "*Error*\n```\n", 12) == 0);
@@ -499,6 +514,188 @@ test_hostile_event(void **state)
 	json_decref(msg);
 	json_decref(ev);
 	json_decref(inc);
+}
+
+/* --- every construct in every field ------------------------------------------------ */
+
+static const struct hostile {
+	const char *value;
+	const char *needles[6];      /* must not appear verbatim outside code blocks */
+} hostile[] = {
+	{ "<!here> <!channel> <!everyone> <@U024BE7LH> <!subteam^S123|sre> <#C123>",
+	  { "<!", "<@", "<#" } },
+	{ "<!date^1392734382^{date}|x> <tel:123|call>", { "<!", "<tel" } },
+	{ "@here @channel @everyone @bob @sre-team", { "@here", "@channel", "@everyone",
+	  "@bob", "@sre" } },
+	{ "<https://evil.example|click> <mailto:a@b.example>", { "<http", "<mailto", "://" } },
+	{ "https://evil.example/x.png and www.evil.example", { "://", "www.evil" } },
+	{ "*bold* _it_ ~strike~ `code` ```block```", { "*bold*", "_it_", "~strike~", "`code`",
+	  "```block" } },
+	{ "> quoted", { NULL } },
+	{ "\n> quote\n>>> rest\n&gt; again", { "&gt; again" } },
+	{ "line1\nline2\r\n\tx\x01y", { NULL } },
+	{ "see #general and #C123", { "#general", "#C123" } },
+	{ "``` ```` ` end with `", { NULL } },
+	{ "&amp; &lt;b&gt; &#64;x", { "&amp; ", "&lt;b", "&#64;" } },
+};
+
+/* One mrkdwn text of ours: lines split only where we put them (lines, the count we
+ * expect outside code), code blocks closed once, nothing live. */
+static void
+check_inert_mrkdwn(const char *t, size_t lines, const struct hostile *h, const char *where)
+{
+	const char *code = strstr(t, "\n```\n");
+	char outside[8192], inside[8192] = "";
+	size_t nl = 0;
+
+	snprintf(outside, sizeof(outside), "%s", t);
+	if (code != NULL) {
+		size_t head = (size_t)(code - t), blen;
+
+		if (!ends_with(t, "\n```"))
+			fail_msg("%s: a code block not closed last: %s", where, t);
+		blen = strlen(t) - head - 9;
+		snprintf(inside, sizeof(inside), "%.*s", (int)blen, code + 5);
+		outside[head] = '\0';
+		if (strstr(inside, "``") != NULL)
+			fail_msg("%s: a fence inside the code block: %s", where, t);
+	}
+	for (const char *p = outside; *p; p++)
+		nl += *p == '\n';
+	if (nl != lines)
+		fail_msg("%s: %zu line breaks, want %zu: %s", where, nl, lines, t);
+	for (const char *p = outside; *p; p++) {
+		if (*p == '<')
+			fail_msg("%s: '<' (a link, mention or command): %s", where, t);
+		if (*p == '@' && isalnum((unsigned char)p[1]))
+			fail_msg("%s: a live mention: %s", where, t);
+		if (*p == '#' && isalnum((unsigned char)p[1]))
+			fail_msg("%s: a channel link: %s", where, t);
+		if (strncmp(p, "://", 3) == 0 || strncasecmp(p, "www.", 4) == 0)
+			fail_msg("%s: a URL: %s", where, t);
+		if ((p == outside || p[-1] == '\n') && strncmp(p, "&gt;", 4) == 0)
+			fail_msg("%s: a quote: %s", where, t);
+	}
+	for (const char *p = inside; *p; p++)
+		if ((*p == '@' && isalnum((unsigned char)p[1])) || *p == '<' ||
+		    strncmp(p, "://", 3) == 0)
+			fail_msg("%s: live inside the code block: %s", where, t);
+	for (size_t i = 0; i < 6 && h->needles[i]; i++)
+		if (strstr(outside, h->needles[i]) != NULL)
+			fail_msg("%s: '%s' in %s", where, h->needles[i], t);
+}
+
+static void
+check_inert_message(const json_t *msg, const struct hostile *h, const char *field)
+{
+	const json_t *blocks = json_object_get(msg, "blocks"), *b, *e;
+	const char *fb = json_string_value(json_object_get(msg, "text"));
+	char where[160];
+	size_t i, k;
+
+	snprintf(where, sizeof(where), "%s = '%s': fallback", field, h->value);
+	check_inert_mrkdwn(fb, 0, h, where);
+	json_array_foreach(blocks, i, b) {
+		const char *type = json_string_value(json_object_get(b, "type"));
+		const json_t *text = json_object_get(b, "text");
+		const char *tt = json_string_value(json_object_get(text, "text"));
+
+		snprintf(where, sizeof(where), "%s = '%s': block %zu", field, h->value, i);
+		if (strcmp(type, "header") == 0) {
+			for (const char *p = tt; *p; p++)
+				if ((unsigned char)*p < 0x20)
+					fail_msg("%s: a control character in the header", where);
+		} else if (strcmp(type, "section") == 0 && text != NULL) {
+			assert_true(json_is_true(json_object_get(text, "verbatim")));
+			/* "*Error*\n```…```", a resource "*Kind name* …\n```…```", the summary */
+			check_inert_mrkdwn(tt, 0, h, where);
+		} else if (strcmp(type, "section") == 0) {
+			json_array_foreach(json_object_get(b, "fields"), k, e) {
+				assert_true(json_is_true(json_object_get(e, "verbatim")));
+				check_inert_mrkdwn(json_string_value(json_object_get(e, "text")), 1, h,
+				    where);
+			}
+		} else if (strcmp(type, "context") == 0) {
+			json_array_foreach(json_object_get(b, "elements"), k, e) {
+				assert_true(json_is_true(json_object_get(e, "verbatim")));
+				check_inert_mrkdwn(json_string_value(json_object_get(e, "text")), 0, h,
+				    where);
+			}
+		}
+	}
+}
+
+/* Set a string member of o, or of o's first resource for "resources.0.<key>". */
+static void
+set_field(json_t *o, const char *path, const char *value)
+{
+	if (strncmp(path, "resources.0.", 12) == 0)
+		o = json_array_get(json_object_get(o, "resources"), 0), path += 12;
+	assert_non_null(o);
+	json_object_set_new(o, path, json_string(value));
+}
+
+/* Every hostile value in every field the message prints, for every action, by webhook
+ * and by token; and in the data of templates. */
+static void
+test_inert_everywhere(void **state)
+{
+	static const char *const ev_fields[] = { "summary", "cluster", "namespace", "app",
+		"health", "sync", "revision", "message", "id", "repo_url", "resources.0.kind",
+		"resources.0.name", "resources.0.namespace", "resources.0.health",
+		"resources.0.sync", "resources.0.message" };
+	static const char *const inc_fields[] = { "title", "key", "opened_at" };
+	static const char *const actions[] = { "open", "update", "resolve" };
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(hostile) / sizeof(hostile[0]); i++) {
+		for (size_t f = 0; f < sizeof(ev_fields) / sizeof(ev_fields[0]) +
+		    sizeof(inc_fields) / sizeof(inc_fields[0]); f++) {
+			bool on_inc = f >= sizeof(ev_fields) / sizeof(ev_fields[0]);
+			const char *field = on_inc ? inc_fields[f - sizeof(ev_fields) /
+			    sizeof(ev_fields[0])] : ev_fields[f];
+			json_t *ev = seed_event(), *inc = incident(SUMMARY), *data = NULL;
+
+			/* the first resource degraded with a message, whatever the field */
+			set_field(ev, "resources.0.health", "Degraded");
+			set_field(on_inc ? inc : ev, field, hostile[i].value);
+			if (strcmp(field, "resources.0.health") == 0)
+				json_array_append_new(json_object_get(ev, "resources"), json_pack(
+				    "{s:s, s:s, s:s}", "kind", "Pod", "name", "p", "health",
+				    "Degraded"));
+			for (size_t a = 0; a < 3; a++) {
+				for (int webhook = 0; webhook < 2; webhook++) {
+					struct slack_render_opts o = { .action = actions[a], .webhook =
+						webhook, .issue_url = "https://github.com/o/r/issues/4",
+						.issue_number = 4 };
+					json_t *msg = render(inc, ev, &o);
+
+					check_limits(msg);
+					check_inert_message(msg, &hostile[i], field);
+					json_decref(msg);
+				}
+			}
+			assert_int_equal(slack_build_template_data(inc, ev, "open", NULL, 0, true,
+			    &data), 0);
+			{
+				const char *k;
+				json_t *v;
+
+				json_object_foreach(data, k, v) {
+					char where[160];
+
+					snprintf(where, sizeof(where), "%s = '%s': template %s", field,
+					    hostile[i].value, k);
+					if (json_is_string(v))
+						check_inert_mrkdwn(json_string_value(v), 0, &hostile[i],
+						    where);
+				}
+			}
+			json_decref(data);
+			json_decref(ev);
+			json_decref(inc);
+		}
+	}
 }
 
 /* 100 degraded resources: 50 blocks, the last resource block sums up the rest. */
@@ -768,6 +965,7 @@ main(void)
 		cmocka_unit_test(test_escape_rules),
 		cmocka_unit_test(test_cut_visibly),
 		cmocka_unit_test(test_hostile_event),
+		cmocka_unit_test(test_inert_everywhere),
 		cmocka_unit_test(test_block_limit),
 		cmocka_unit_test(test_templates),
 		cmocka_unit_test(test_find_issue),

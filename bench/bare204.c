@@ -4,10 +4,11 @@
  * A minimal libevent evhttp server on 127.0.0.1:PORT that answers every request
  * "204 No Content" once its body has been read (evhttp reads the whole body before
  * calling the handler). It does no parsing and no I/O besides the socket, so it measures
- * what libevent's HTTP layer alone costs; tests/bench/run.sh compares incidentd to it.
+ * what libevent's HTTP layer alone costs; bench/run.sh compares incidentd to it.
  *
  * Build: cc -O2 bare204.c $(pkg-config --cflags --libs libevent)
- * Usage: bare204 PORT        (stops on SIGINT or SIGTERM)
+ * Usage: bare204 PORT        (0: any free port; stops on SIGINT or SIGTERM)
+ * Prints "bare204: listening on 127.0.0.1:PORT" on stdout once it listens.
  */
 
 #include <errno.h>
@@ -15,6 +16,9 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include <event2/buffer.h>
 #include <event2/event.h>
@@ -47,7 +51,7 @@ bare_parse_port(const char *s, unsigned short *port)
 
 	errno = 0;
 	v = strtol(s, &end, 10);
-	if (errno != 0 || end == s || *end != '\0' || v < 1 || v > 65535)
+	if (errno != 0 || end == s || *end != '\0' || v < 0 || v > 65535)
 		return -EINVAL;
 	*port = (unsigned short)v;
 	return 0;
@@ -58,6 +62,9 @@ main(int argc, char **argv)
 {
 	struct event_base *base = NULL;
 	struct evhttp *http = NULL;
+	struct evhttp_bound_socket *bound;
+	struct sockaddr_in sin;
+	socklen_t slen = sizeof(sin);
 	struct event *sigint = NULL, *sigterm = NULL;
 	unsigned short port;
 	int rc = 1;
@@ -73,10 +80,14 @@ main(int argc, char **argv)
 		goto out;
 	evhttp_set_max_body_size(http, 1024 * 1024);
 	evhttp_set_gencb(http, bare_handle_request, NULL);
-	if (evhttp_bind_socket(http, "127.0.0.1", port) != 0) {
+	bound = evhttp_bind_socket_with_handle(http, "127.0.0.1", port);
+	if (bound == NULL || getsockname(evhttp_bound_socket_get_fd(bound),
+	    (struct sockaddr *)&sin, &slen) != 0) {
 		fprintf(stderr, "bare204: cannot listen on 127.0.0.1:%u\n", port);
 		goto out;
 	}
+	printf("bare204: listening on 127.0.0.1:%u\n", ntohs(sin.sin_port));
+	fflush(stdout);
 	sigint = evsignal_new(base, SIGINT, bare_handle_signal, base);
 	sigterm = evsignal_new(base, SIGTERM, bare_handle_signal, base);
 	if (sigint == NULL || sigterm == NULL ||
