@@ -941,7 +941,9 @@ load_matcher_list(struct vctx *v, const json_t *list, const char *path, struct m
 			return rc;
 		if (rc != 0)
 			return verr(v, ep, "%s", merr);
-		all = nm == 0 ? *out : realloc(*out, (*n + nm) * sizeof(*all));
+		if (nm == 0)
+			continue;       /* "" or "{}": no matcher */
+		all = realloc(*out, (*n + nm) * sizeof(*all));
 		if (all == NULL) {
 			for (size_t k = 0; k < nm; k++)
 				matcher_clear(&ms[k]);
@@ -962,7 +964,7 @@ load_route(struct vctx *v, const json_t *x, const char *path, const struct confi
     json_t *names, struct config_route *cr)
 {
 	static const char *const keys[] = { "name", "sinks", "group_by", "match", "continue",
-	    "routes", "for", "repeat_interval", "flap_window", "mute_time_intervals",
+	    "fallback", "routes", "for", "repeat_interval", "flap_window", "mute_time_intervals",
 	    "active_time_intervals", "max_new_incidents", NULL };
 	const json_t *gb, *match, *kids;
 	char sp[340];
@@ -973,6 +975,7 @@ load_route(struct vctx *v, const json_t *x, const char *path, const struct confi
 	if ((rc = check_object(v, x, path)) || (rc = check_keys(v, x, path, keys)) ||
 	    (rc = get_string(v, x, "name", path, NULL, &cr->name)) ||
 	    (rc = get_bool(v, x, "continue", path, false, &cr->cont)) ||
+	    (rc = get_bool(v, x, "fallback", path, false, &cr->fallback)) ||
 	    (rc = get_duration(v, x, "for", path, parent ? parent->for_ms : 0, &cr->for_ms)) ||
 	    (rc = get_duration(v, x, "repeat_interval", path, parent ? parent->repeat_ms : 0,
 	    &cr->repeat_ms)) ||
@@ -981,6 +984,9 @@ load_route(struct vctx *v, const json_t *x, const char *path, const struct confi
 		return rc;
 	if (cr->name == NULL || *cr->name == '\0')
 		return verr(v, path, "%s", "name: required");
+	if (cr->fallback && parent != NULL)
+		return verr(v, path, "%s", "fallback: only a top-level route can be a fallback (a "
+		    "nested route's parent already takes what its routes do not)");
 	if ((rc = storm_option(v, x, path, parent, cr)) != 0)
 		return rc;
 	if (json_object_get(names, cr->name) != NULL)
@@ -1045,6 +1051,40 @@ load_route(struct vctx *v, const json_t *x, const char *path, const struct confi
 	return 0;
 }
 
+/* Whether route r takes every event that reaches it, so that the routes after it at the
+ * same level (in the same pass: fallbacks are tried after the others) never see one: no
+ * matchers (or only empty entries) and no `continue: true`. */
+static bool
+route_takes_all(const struct config_route *r)
+{
+	return r->n_matchers == 0 && !r->cont;
+}
+
+/* Refuse routes[i] (loaded from path) when an earlier route of its level, in the same pass,
+ * takes every event: it could never be reached. Alertmanager accepts such a tree silently;
+ * here it is a load error naming both routes with file:line. top: the level is the top
+ * one (where fallback: exists). Returns 0 or -EINVAL with v's message. */
+static int
+check_reachable(struct vctx *v, const struct config_route *routes, size_t i, const char *path,
+    bool top)
+{
+	const struct config_route *r = &routes[i];
+
+	for (size_t j = 0; j < i; j++) {
+		const struct config_route *b = &routes[j];
+
+		if (b->fallback != r->fallback || !route_takes_all(b))
+			continue;
+		snprintf(v->err, v->errlen, "%s: %s: route '%s' can never be reached: route '%s' "
+		    "before it (%s) has no matchers and no `continue: true`, so it takes every "
+		    "event%s (give '%s' matchers or `continue: true`%s)", r->where, path, r->name,
+		    b->name, b->where, r->fallback ? " that no other route took" : "", b->name,
+		    top && !r->fallback ? ", or make it `fallback: true`" : "");
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static int
 load_route_list(struct vctx *v, const json_t *list, const char *path,
     const struct config_route *parent, json_t *names, struct config_route **out, size_t *n)
@@ -1062,7 +1102,8 @@ load_route_list(struct vctx *v, const json_t *list, const char *path,
 	json_array_foreach(list, i, x) {
 		snprintf(rp, sizeof(rp), "%s.%zu", path, i);
 		(*n)++;
-		if ((rc = load_route(v, x, rp, parent, names, &(*out)[i])) != 0)
+		if ((rc = load_route(v, x, rp, parent, names, &(*out)[i])) != 0 ||
+		    (rc = check_reachable(v, *out, i, rp, parent == NULL)) != 0)
 			return rc;
 	}
 	return 0;

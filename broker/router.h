@@ -3,7 +3,8 @@
  * Routes form a tree, tried like Alertmanager's: at each level the routes are tried in
  * order; a route matches when all its matchers hold; a matching route hands the event to the
  * first of its children that matches (and the following ones while they say `continue`),
- * and takes it itself when none does. Every route that takes the event puts it into the
+ * and takes it itself when none does. Top-level routes marked `fallback` are tried (in
+ * order, by the same rules) only when no other route took the event. Every route that takes the event puts it into the
  * incident named by its own group_by (default per source), as Alertmanager puts an alert
  * into one aggregation group per matching route; routes yielding the same key share one
  * incident and their sinks. router_plan() only reads the event and the configuration,

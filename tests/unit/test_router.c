@@ -272,6 +272,42 @@ test_no_route_matches(void **state)
 	config_destroy(cfg);
 }
 
+/* A fallback route takes an event only when no other route took it, wherever it sits. */
+static void
+test_fallback(void **state)
+{
+	struct config *cfg = NULL;
+	struct route_plan plan;
+	char err[512];
+
+	(void)state;
+	if (config_load_string("sinks: { log: { plugin: log }, team: { plugin: log } }\n"
+	    "routes:\n  - { name: default, fallback: true, sinks: [log] }\n"
+	    "  - { name: audit, match: ['app = audited'], sinks: [team], group_by: ['...'], "
+	    "continue: true }\n"
+	    "  - { name: prod, match: ['cluster = prod'], sinks: [team] }\n", "t.yaml", &cfg, err,
+	    sizeof(err)) != 0)
+		fail_msg("%s", err);
+	plan_of(cfg, event("argocd", "prod", "n", "x"), &plan);
+	assert_targets(&plan, "prod argocd/prod/n/x team");
+	for (size_t i = 0; i < plan.n_steps; i++)     /* not even tried */
+		assert_null(strstr(plan.steps[i].detail, "route default"));
+	route_plan_clear(&plan);
+	/* a route with continue: true that took it is enough to keep the fallback out */
+	plan_of(cfg, event("argocd", "dev", "n", "audited"), &plan);
+	assert_int_equal(plan.n_taken, 1);
+	assert_string_equal(plan.taken[0]->name, "audit");
+	route_plan_clear(&plan);
+	plan_of(cfg, event("argocd", "dev", "n", "x"), &plan);
+	assert_targets(&plan, "default argocd/dev/n/x log");
+	assert_non_null(strstr(plan.steps[plan.n_steps - 1].detail, "route default takes the "
+	    "event"));
+	assert_non_null(strstr(plan.steps[plan.n_steps - 2].detail, "route default (t.yaml:3): "
+	    "no matchers (fallback: no other route took the event)"));
+	route_plan_clear(&plan);
+	config_destroy(cfg);
+}
+
 static void
 test_route_config_errors(void **state)
 {
@@ -316,6 +352,7 @@ main(void)
 		cmocka_unit_test(test_route_tree),
 		cmocka_unit_test(test_shared_key),
 		cmocka_unit_test(test_no_route_matches),
+		cmocka_unit_test(test_fallback),
 		cmocka_unit_test(test_route_config_errors),
 	};
 
