@@ -128,7 +128,7 @@ static const char *const store_sql[STMT__COUNT] = {
 	    " AND sink = ?2 ORDER BY id DESC",
 	[STMT_DEL_HELD] =
 	    "SELECT max(id) FROM deliveries INDEXED BY deliveries_active"
-	    " WHERE state IN ('blocked', 'pending', 'running') AND incident_id = ?1"
+	    " WHERE " DELIVERY_ACTIVE("") " AND incident_id = ?1"
 	    " AND sink = ?2 AND action = 'open' AND requires_firing = 1 AND state != 'running'",
 	[STMT_DECISION_INSERT] =
 	    "INSERT INTO decisions (event_id, incident_id, seq, step, outcome, detail, at)"
@@ -477,9 +477,12 @@ out:
 	return rc;
 }
 
-/* Apply the migrations this database has not seen, each in its own transaction. */
+/* Apply the migrations this database has not seen, each in its own transaction; *reopen
+ * is set when one of them rewrote table definitions through PRAGMA writable_schema (the
+ * schema cookie is bumped by the DDL such a script also runs, so other connections reload
+ * it; this one must reconnect). */
 static int
-migrate(struct store *st, char *err, size_t errlen)
+migrate(struct store *st, bool *reopen, char *err, size_t errlen)
 {
 	int rc = 0, version;
 
@@ -496,6 +499,8 @@ migrate(struct store *st, char *err, size_t errlen)
 	}
 	for (size_t i = (size_t)version; rc == 0 && i < store_n_migrations; i++) {
 		rc = migrate_one(st, i);
+		if (strstr(store_migrations[i], "writable_schema") != NULL)
+			*reopen = true;
 		if (rc != 0)
 			snprintf(err, errlen, "cannot migrate the ledger to schema %zu: %s", i + 1,
 			    store_last_error(st));
@@ -540,28 +545,14 @@ restrict_files(const char *path)
 	}
 }
 
-int
-store_open(const char *path, struct store **out, char *err, size_t errlen)
+/* Open (or reopen) st->db on path with the ledger's settings. Returns 0 or a negative
+ * errno with the reason in err. */
+static int
+store_connect(struct store *st, const char *path, char *err, size_t errlen)
 {
-	struct store *st = NULL;
 	char mode[32];
 	int rc;
 
-	*out = NULL;
-	if (errlen > 0)
-		err[0] = '\0';
-	rc = util_make_parent_dir(path);
-	if (rc != 0) {
-		snprintf(err, errlen, "cannot create the directory of %s: %s", path, strerror(-rc));
-		goto out;
-	}
-	st = calloc(1, sizeof(*st));
-	if (st == NULL) {
-		rc = -ENOMEM;
-		snprintf(err, errlen, "out of memory");
-		goto out;
-	}
-	store_configure_sqlite();
 	rc = sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
 	if (rc != SQLITE_OK) {
 		rc = st->db ? store_error(st, rc) : -ENOMEM;
@@ -580,11 +571,55 @@ store_open(const char *path, struct store **out, char *err, size_t errlen)
 		rc = run_pragma(st, "PRAGMA synchronous = FULL", NULL, 0);
 	if (rc == 0)
 		rc = run_pragma(st, "PRAGMA foreign_keys = ON", NULL, 0);
-	if (rc != 0) {
+	if (rc != 0)
 		snprintf(err, errlen, "cannot set up %s: %s", path, store_last_error(st));
+out:
+	return rc;
+}
+
+/* Close st->db and its cached statements (st itself stays). */
+static void
+store_disconnect(struct store *st)
+{
+	for (size_t i = 0; i < STMT__COUNT; i++) {
+		sqlite3_finalize(st->stmt[i]);
+		st->stmt[i] = NULL;
+	}
+	sqlite3_close(st->db);
+	st->db = NULL;
+}
+
+int
+store_open(const char *path, struct store **out, char *err, size_t errlen)
+{
+	struct store *st = NULL;
+	bool reopen = false;
+	int rc;
+
+	*out = NULL;
+	if (errlen > 0)
+		err[0] = '\0';
+	rc = util_make_parent_dir(path);
+	if (rc != 0) {
+		snprintf(err, errlen, "cannot create the directory of %s: %s", path, strerror(-rc));
 		goto out;
 	}
-	rc = migrate(st, err, errlen);
+	st = calloc(1, sizeof(*st));
+	if (st == NULL) {
+		rc = -ENOMEM;
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	store_configure_sqlite();
+	rc = store_connect(st, path, err, errlen);
+	if (rc == 0)
+		rc = migrate(st, &reopen, err, errlen);
+	if (rc == 0 && reopen) {
+		/* a migration rewrote table definitions (writable_schema): this connection
+		 * still holds the old ones, a new one reads the new */
+		store_disconnect(st);
+		rc = store_connect(st, path, err, errlen);
+	}
 out:
 	if (rc != 0) {
 		store_close(st);
@@ -599,9 +634,7 @@ store_close(struct store *st)
 {
 	if (st == NULL)
 		return;
-	for (size_t i = 0; i < STMT__COUNT; i++)
-		sqlite3_finalize(st->stmt[i]);
-	sqlite3_close(st->db);
+	store_disconnect(st);
 	free(st);
 }
 

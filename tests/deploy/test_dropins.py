@@ -34,9 +34,12 @@ def main(t):
         dropins = os.path.join(SRCDIR, "deploy", "conf.d")
         for name in sorted(os.listdir(dropins)):
             shutil.copy(os.path.join(dropins, name), confd)
+        kubeconfig = os.path.join(d, "kubeconfig")
+        with open(kubeconfig, "w") as f:
+            f.write("apiVersion: v1\nkind: Config\n")
         env = dict(os.environ, GITHUB_TOKEN="t", GITHUB_REPOSITORY="my-org/incidents",
                    GITHUB_MCP_TOKEN="m", COPILOT_TOKEN="c", PROD_WEST_KUBE_SYSTEM_UID="uid",
-                   INCIDENTD_GITOPS_DIR=gitops)
+                   INCIDENTD_GITOPS_DIR=gitops, INCIDENTD_KUBECONFIG=kubeconfig)
         rc, out, err = run([harness.INCIDENTD, "-c", confd, "--check-config", "--plugin-dir",
                             harness.PLUGIN_DIR], env)
         t.ok(rc == 0 and "3 sink(s), 2 route(s)" in out, "drop-ins: --check-config OK",
