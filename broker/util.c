@@ -393,10 +393,10 @@ util_make_parent_dir(const char *path)
 	return make_dir(dir);
 }
 
-/* Length of the valid UTF-8 sequence at s (1 to 4), or 0 when it is not one. */
-static size_t
-utf8_seq(const unsigned char *s, uint32_t *cp)
+size_t
+util_utf8_decode(const char *str, uint32_t *cp)
 {
+	const unsigned char *s = (const unsigned char *)str;
 	size_t n;
 	uint32_t v, min;
 
@@ -438,7 +438,7 @@ util_escape_text(char *out, size_t outlen, const char *in)
 		size_t n, alen;
 		uint32_t cp = 0;
 
-		n = utf8_seq(s, &cp);
+		n = util_utf8_decode((const char *)s, &cp);
 		if (n == 0) {
 			snprintf(esc, sizeof(esc), "\\x%02x", *s);
 			n = 1;
