@@ -161,8 +161,11 @@ static const char migration_v8[] =
  * CHECK constraints and the partial index did so on every event and delivery written
  * (about a tenth of ingest's instructions). The CHECKs are rewritten in place as SQLite
  * documents for constraint changes that leave the stored rows as they are (PRAGMA
- * writable_schema; store.c bumps schema_version after a script that does this); the index
- * is rebuilt with DELIVERY_ACTIVE's predicate. */
+ * writable_schema; the DDL below bumps the schema cookie, and store.c reconnects after
+ * such a script); the index is rebuilt with DELIVERY_ACTIVE's predicate. Also: the
+ * incident lookup by key reads the newest incident straight from its index (it sorted
+ * every time), and events_dedup goes (idempotent ingest looks requests up since v5; the
+ * index only cost a b-tree insert per event). */
 static const char migration_v9[] =
 "PRAGMA writable_schema = ON;\n"
 "UPDATE sqlite_schema SET sql = replace(sql,\n"
@@ -180,7 +183,10 @@ static const char migration_v9[] =
 "PRAGMA writable_schema = OFF;\n"
 "DROP INDEX deliveries_active;\n"
 "CREATE INDEX deliveries_active ON deliveries(incident_id, sink, id)\n"
-"  WHERE (state = 'blocked' OR state = 'pending' OR state = 'running');\n";
+"  WHERE (state = 'blocked' OR state = 'pending' OR state = 'running');\n"
+"DROP INDEX incidents_key;\n"
+"CREATE INDEX incidents_key ON incidents(key, opened_at, id);\n"
+"DROP INDEX events_dedup;\n";
 
 const char *const store_migrations[] = {
 	migration_v1,

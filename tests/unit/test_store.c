@@ -222,6 +222,19 @@ test_schema_without_in_lists(void **state)
 		sqlite3_finalize(s);
 		assert_int_equal(ephemeral, 0);
 	}
+	/* the incident lookup by key reads the newest from the index, no sorting */
+	{
+		sqlite3_stmt *s = NULL;
+		int sorts = 0;
+
+		assert_int_equal(sqlite3_prepare_v2(f->st->db, "EXPLAIN QUERY PLAN SELECT id FROM"
+		    " incidents WHERE key = 'k' ORDER BY opened_at DESC, id DESC LIMIT 1", -1, &s,
+		    NULL), SQLITE_OK);
+		while (sqlite3_step(s) == SQLITE_ROW)
+			sorts += strstr((const char *)sqlite3_column_text(s, 3), "TEMP B-TREE") != NULL;
+		sqlite3_finalize(s);
+		assert_int_equal(sorts, 0);
+	}
 }
 
 static void
