@@ -114,6 +114,16 @@ jsonw_string(struct jsonw *w, const char *s)
 }
 
 void
+jsonw_int(struct jsonw *w, long long v)
+{
+	char num[32];
+	int n = snprintf(num, sizeof(num), "%lld", v);
+
+	comma(w);
+	jsonw_raw(w, num, (size_t)n);
+}
+
+void
 jsonw_key(struct jsonw *w, const char *key)
 {
 	comma(w);

@@ -33,6 +33,9 @@ void jsonw_string(struct jsonw *w, const char *s);
 /* "key": then the value is up to the caller (jsonw_string, jsonw_open, jsonw_json). */
 void jsonw_key(struct jsonw *w, const char *key);
 
+/* An integer value, with its comma when not first. */
+void jsonw_int(struct jsonw *w, long long v);
+
 /* "key":"value" when value is not NULL; nothing otherwise. */
 void jsonw_member_str(struct jsonw *w, const char *key, const char *value);
 

@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "event.h"
+#include "jsonw.h"
 
 static struct ievent *
 sample_event(void)
@@ -224,6 +225,41 @@ test_json_text_hostile(void **state)
 	}
 }
 
+/* jsonw's pieces (strings, null, integers, nested objects through jansson) as json_dumps
+ * prints them: the dispatcher's incident view is written with them. */
+static void
+test_jsonw_pieces(void **state)
+{
+	json_t *refs = json_pack("{s:{s:i, s:s}}", "github", "issue", 42, "url", "https://x/42");
+	json_t *o = json_pack("{s:s, s:n, s:I, s:O, s:[]}", "id", "01X\"\n", "key", "count",
+	    (json_int_t)-7, "refs", refs, "empty");
+	char *want = json_dumps(o, JSON_COMPACT), *got;
+	struct jsonw w;
+
+	(void)state;
+	jsonw_init(&w);
+	jsonw_open(&w, '{');
+	jsonw_member_str(&w, "id", "01X\"\n");
+	jsonw_key(&w, "key");
+	jsonw_json(&w, NULL);
+	jsonw_member_str(&w, "absent", NULL);
+	jsonw_key(&w, "count");
+	jsonw_int(&w, -7);
+	jsonw_key(&w, "refs");
+	jsonw_json(&w, refs);
+	jsonw_key(&w, "empty");
+	jsonw_open(&w, '[');
+	jsonw_close(&w, ']');
+	jsonw_close(&w, '}');
+	got = jsonw_take(&w);
+	assert_string_equal(got, want);
+	jsonw_clear(&w);
+	free(got);
+	free(want);
+	json_decref(o);
+	json_decref(refs);
+}
+
 static void
 test_vec(void **state)
 {
@@ -249,6 +285,7 @@ main(void)
 		cmocka_unit_test(test_get_field),
 		cmocka_unit_test(test_json_text),
 		cmocka_unit_test(test_json_text_hostile),
+		cmocka_unit_test(test_jsonw_pieces),
 		cmocka_unit_test(test_vec),
 	};
 
