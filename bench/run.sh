@@ -236,9 +236,14 @@ start_incidentd() {
 	INC_DIR=$TMP/$name
 	mkdir -p "$INC_DIR"
 	[ $# -eq 0 ] || limit=180              # valgrind starts slowly
+	# its own runtime directory (the tail socket), where the daemon has the option: two
+	# daemons run at once under callgrind
+	local dirs=()
+	"$INCIDENTD" --help 2>&1 | grep -q -- --runtime-dir &&
+	    dirs=(--state-dir "$INC_DIR" --runtime-dir "$INC_DIR")
 	(cd "$INC_DIR" && exec setsid "$@" "$INCIDENTD" --config "$TMP/conf.d" \
 	    --db "$INC_DIR/ledger.db" --listen 127.0.0.1:0 --plugin-dir "$B/sinks/.libs" \
-	    >"$INC_DIR/incidentd.log" 2>&1) &
+	    "${dirs[@]}" >"$INC_DIR/incidentd.log" 2>&1) &
 	INC_PID=$!
 	PIDS="$PIDS $INC_PID"
 	wait_log "$INC_DIR/incidentd.log" ' ready: ' $limit $INC_PID ||

@@ -929,13 +929,60 @@ storm_option(struct vctx *v, const json_t *x, const char *path,
 static int load_route_list(struct vctx *v, const json_t *list, const char *path,
     const struct config_route *parent, json_t *names, struct config_route **out, size_t *n);
 
+/* A list of matcher strings at path (Alertmanager's `matchers:`, `source_matchers:`, ...),
+ * appended to *out (n in *n; both may hold matchers already). Each entry is parsed as
+ * Alertmanager parses one: a comma-separated list, optionally in braces
+ * (matcher_parse_list). Returns 0, -EINVAL with v's message, or -ENOMEM. */
+static int
+load_matcher_list(struct vctx *v, const json_t *list, const char *path, struct matcher **out,
+    size_t *n)
+{
+	const json_t *e;
+	size_t j;
+	int rc;
+
+	if (list == NULL || json_is_null(list))
+		return 0;
+	if (!json_is_array(list))
+		return verr(v, path, "%s", "expected a list of matchers, e.g. ['cluster =~ "
+		    "\"prod-.*\"']");
+	json_array_foreach(list, j, e) {
+		char ep[400], merr[800];
+		struct matcher *ms = NULL, *all;
+		size_t nm = 0;
+
+		snprintf(ep, sizeof(ep), "%s.%zu", path, j);
+		if (!json_is_string(e))
+			return verr(v, ep, "%s", "expected a string like 'cluster =~ \"prod-.*\"'");
+		rc = matcher_parse_list(json_string_value(e), &ms, &nm, merr, sizeof(merr));
+		if (rc == -ENOMEM)
+			return rc;
+		if (rc != 0)
+			return verr(v, ep, "%s", merr);
+		if (nm == 0)
+			continue;       /* "" or "{}": no matcher */
+		all = realloc(*out, (*n + nm) * sizeof(*all));
+		if (all == NULL) {
+			for (size_t k = 0; k < nm; k++)
+				matcher_clear(&ms[k]);
+			free(ms);
+			return -ENOMEM;
+		}
+		*out = all;
+		memcpy(all + *n, ms, nm * sizeof(*ms));
+		*n += nm;
+		free(ms);
+	}
+	return 0;
+}
+
 /* One route at path (a JSON object), inheriting from parent (may be NULL). */
 static int
 load_route(struct vctx *v, const json_t *x, const char *path, const struct config_route *parent,
     json_t *names, struct config_route *cr)
 {
 	static const char *const keys[] = { "name", "sinks", "group_by", "match", "continue",
-	    "routes", "for", "repeat_interval", "flap_window", "mute_time_intervals",
+	    "fallback", "routes", "for", "repeat_interval", "flap_window", "mute_time_intervals",
 	    "active_time_intervals", "max_new_incidents", NULL };
 	const json_t *gb, *match, *kids;
 	char sp[340];
@@ -946,6 +993,7 @@ load_route(struct vctx *v, const json_t *x, const char *path, const struct confi
 	if ((rc = check_object(v, x, path)) || (rc = check_keys(v, x, path, keys)) ||
 	    (rc = get_string(v, x, "name", path, NULL, &cr->name)) ||
 	    (rc = get_bool(v, x, "continue", path, false, &cr->cont)) ||
+	    (rc = get_bool(v, x, "fallback", path, false, &cr->fallback)) ||
 	    (rc = get_duration(v, x, "for", path, parent ? parent->for_ms : 0, &cr->for_ms)) ||
 	    (rc = get_duration(v, x, "repeat_interval", path, parent ? parent->repeat_ms : 0,
 	    &cr->repeat_ms)) ||
@@ -954,6 +1002,9 @@ load_route(struct vctx *v, const json_t *x, const char *path, const struct confi
 		return rc;
 	if (cr->name == NULL || *cr->name == '\0')
 		return verr(v, path, "%s", "name: required");
+	if (cr->fallback && parent != NULL)
+		return verr(v, path, "%s", "fallback: only a top-level route can be a fallback (a "
+		    "nested route's parent already takes what its routes do not)");
 	if ((rc = storm_option(v, x, path, parent, cr)) != 0)
 		return rc;
 	if (json_object_get(names, cr->name) != NULL)
@@ -1002,31 +1053,10 @@ load_route(struct vctx *v, const json_t *x, const char *path, const struct confi
 	}
 	match = json_object_get(x, "match");
 	snprintf(sp, sizeof(sp), "%s.match", path);
-	if (match != NULL && !json_is_null(match)) {
-		const json_t *e;
-		size_t j;
-
-		if (json_is_string(match))
-			return verr(v, sp, "%s", "expected a list of matchers, e.g. ['source = argocd']");
-		if (!json_is_array(match))
-			return verr(v, sp, "%s", "expected a list of matchers");
-		cr->matchers = calloc(json_array_size(match) + 1, sizeof(*cr->matchers));
-		if (cr->matchers == NULL)
-			return -ENOMEM;
-		json_array_foreach(match, j, e) {
-			char ep[400], merr[400];
-
-			snprintf(ep, sizeof(ep), "%s.%zu", sp, j);
-			if (!json_is_string(e))
-				return verr(v, ep, "%s", "expected a string like 'cluster =~ \"prod-.*\"'");
-			rc = matcher_parse(json_string_value(e), &cr->matchers[j], merr, sizeof(merr));
-			if (rc == -ENOMEM)
-				return rc;
-			if (rc != 0)
-				return verr(v, ep, "%s", merr);
-			cr->n_matchers++;
-		}
-	}
+	if (json_is_string(match))
+		return verr(v, sp, "%s", "expected a list of matchers, e.g. ['source = argocd']");
+	if ((rc = load_matcher_list(v, match, sp, &cr->matchers, &cr->n_matchers)) != 0)
+		return rc;
 	if ((rc = route_intervals(v, x, "mute_time_intervals", path, parent ? parent->mute : NULL,
 	    parent ? parent->n_mute : 0, &cr->mute, &cr->n_mute)) != 0 ||
 	    (rc = route_intervals(v, x, "active_time_intervals", path, parent ? parent->active :
@@ -1036,6 +1066,40 @@ load_route(struct vctx *v, const json_t *x, const char *path, const struct confi
 	snprintf(sp, sizeof(sp), "%s.routes", path);
 	if (kids != NULL && !json_is_null(kids))
 		return load_route_list(v, kids, sp, cr, names, &cr->routes, &cr->n_routes);
+	return 0;
+}
+
+/* Whether route r takes every event that reaches it, so that the routes after it at the
+ * same level (in the same pass: fallbacks are tried after the others) never see one: no
+ * matchers (or only empty entries) and no `continue: true`. */
+static bool
+route_takes_all(const struct config_route *r)
+{
+	return r->n_matchers == 0 && !r->cont;
+}
+
+/* Refuse routes[i] (loaded from path) when an earlier route of its level, in the same pass,
+ * takes every event: it could never be reached. Alertmanager accepts such a tree silently;
+ * here it is a load error naming both routes with file:line. top: the level is the top
+ * one (where fallback: exists). Returns 0 or -EINVAL with v's message. */
+static int
+check_reachable(struct vctx *v, const struct config_route *routes, size_t i, const char *path,
+    bool top)
+{
+	const struct config_route *r = &routes[i];
+
+	for (size_t j = 0; j < i; j++) {
+		const struct config_route *b = &routes[j];
+
+		if (b->fallback != r->fallback || !route_takes_all(b))
+			continue;
+		snprintf(v->err, v->errlen, "%s: %s: route '%s' can never be reached: route '%s' "
+		    "before it (%s) has no matchers and no `continue: true`, so it takes every "
+		    "event%s (give '%s' matchers or `continue: true`%s)", r->where, path, r->name,
+		    b->name, b->where, r->fallback ? " that no other route took" : "", b->name,
+		    top && !r->fallback ? ", or make it `fallback: true`" : "");
+		return -EINVAL;
+	}
 	return 0;
 }
 
@@ -1056,7 +1120,8 @@ load_route_list(struct vctx *v, const json_t *list, const char *path,
 	json_array_foreach(list, i, x) {
 		snprintf(rp, sizeof(rp), "%s.%zu", path, i);
 		(*n)++;
-		if ((rc = load_route(v, x, rp, parent, names, &(*out)[i])) != 0)
+		if ((rc = load_route(v, x, rp, parent, names, &(*out)[i])) != 0 ||
+		    (rc = check_reachable(v, *out, i, rp, parent == NULL)) != 0)
 			return rc;
 	}
 	return 0;
@@ -1185,38 +1250,6 @@ check_retention(struct vctx *v)
 	    util_format_duration(cfg->retention_ms, have, sizeof(have)), w.what,
 	    util_format_duration(w.ms, want, sizeof(want)));
 	return -EINVAL;
-}
-
-/* A list of matcher strings at path into *out (n in *n). */
-static int
-load_matcher_list(struct vctx *v, const json_t *list, const char *path, struct matcher **out,
-    size_t *n)
-{
-	const json_t *e;
-	size_t j;
-	int rc;
-
-	if (list == NULL || json_is_null(list))
-		return 0;
-	if (!json_is_array(list))
-		return verr(v, path, "%s", "expected a list of matchers, e.g. ['alertname = "
-		    "ClusterUnreachable']");
-	if ((*out = calloc(json_array_size(list) + 1, sizeof(**out))) == NULL)
-		return -ENOMEM;
-	json_array_foreach(list, j, e) {
-		char ep[400], merr[400];
-
-		snprintf(ep, sizeof(ep), "%s.%zu", path, j);
-		if (!json_is_string(e))
-			return verr(v, ep, "%s", "expected a string like 'cluster =~ \"prod-.*\"'");
-		rc = matcher_parse(json_string_value(e), &(*out)[j], merr, sizeof(merr));
-		if (rc == -ENOMEM)
-			return rc;
-		if (rc != 0)
-			return verr(v, ep, "%s", merr);
-		(*n)++;
-	}
-	return 0;
 }
 
 /* inhibit_rules: [{ source_matchers, target_matchers, equal }] (Alertmanager's keys). */

@@ -65,6 +65,8 @@ struct config_route {
 	struct matcher *matchers;   /* all must hold; none = every event */
 	size_t n_matchers;
 	bool cont;             /* continue: after a match, try the next sibling too */
+	bool fallback;         /* fallback: (top level only) tried, in order, only when no
+	                        * other route took the event */
 	int64_t for_ms;        /* for: notify only if still firing after this long (0 = at once) */
 	int64_t repeat_ms;     /* repeat_interval: at most one update per sink this often
 	                        * (0 = every update) */

@@ -53,6 +53,9 @@ struct ievent {
 	                             * object common to those events, e.g. Alertmanager's
 	                             * top-level fields): the ledger stores them once per
 	                             * request and each event only the rest */
+	char *payload_text;         /* NULL, or the request body exactly as received when payload
+	                             * is that whole body (owned): the ledger stores it as is
+	                             * instead of printing payload again */
 	char *incident_key;         /* set when ingested: the key of the (first) incident it
 	                             * went to, or NULL; not part of the JSON */
 	char *json_text;            /* NULL, or ievent_json_text()'s cached compact text of

@@ -102,19 +102,20 @@ ingest_pending(const struct ingest *ing)
 	return ing->n_queued;
 }
 
-/* Write one submission inside the open transaction. On error the savepoint is undone
- * and *ids is left with what was written before (ignored by the caller). */
+/* Write one submission inside the open transaction, in a savepoint of its own when
+ * `alone` (then an error undoes only this submission; otherwise the caller rolls the whole
+ * transaction back). *ids is left with what was written before an error (ignored by the
+ * caller). */
 static int
 item_write(struct ingest *ing, struct item *it, int64_t now, json_t *ids, bool *dup,
-    int *n_deliveries)
+    int *n_deliveries, bool alone)
 {
 	json_t *prev = NULL;
 	int64_t request_id = 0;
 	int rc;
 
 	*dup = false;
-	rc = store_savepoint(ing->st);
-	if (rc != 0)
+	if (alone && (rc = store_savepoint(ing->st)) != 0)
 		return rc;
 	if (ing->cfg->dedup_window_ms > 0) {
 		rc = store_find_duplicate(ing->st, it->source, it->sha,
@@ -125,7 +126,7 @@ item_write(struct ingest *ing, struct item *it, int64_t now, json_t *ids, bool *
 			json_array_extend(ids, prev);
 			json_decref(prev);
 			*dup = true;
-			return store_release(ing->st);
+			return alone ? store_release(ing->st) : 0;
 		}
 		json_decref(prev);
 	}
@@ -152,10 +153,34 @@ item_write(struct ingest *ing, struct item *it, int64_t now, json_t *ids, bool *
 		*n_deliveries += n;
 		json_array_append_new(ids, json_string(ev->id));
 	}
-	return store_release(ing->st);
+	return alone ? store_release(ing->st) : 0;
 fail:
-	store_rollback_savepoint(ing->st);
+	if (alone)
+		store_rollback_savepoint(ing->st);
 	return rc;
+}
+
+/* Write every submission of the batch in the open transaction. Returns 0 when all were
+ * written, 1 when one failed (the caller rolls back and writes them again one savepoint
+ * each: then only the bad one fails), or a negative errno from the savepoints. */
+static int
+batch_write(struct ingest *ing, struct item_list *batch, int64_t now, json_t **ids, int *rcs,
+    bool *dups, int *n_deliveries, bool alone)
+{
+	struct item *it;
+	size_t i = 0;
+
+	*n_deliveries = 0;
+	TAILQ_FOREACH(it, batch, entry) {
+		json_decref(ids[i]);
+		ids[i] = json_array();
+		rcs[i] = ids[i] ? item_write(ing, it, now, ids[i], &dups[i], n_deliveries, alone)
+				: -ENOMEM;
+		if (rcs[i] != 0 && !alone)
+			return 1;
+		i++;
+	}
+	return 0;
 }
 
 static void
@@ -176,6 +201,7 @@ ingest_pass(evutil_socket_t fd, short what, void *arg)
 	json_t **ids = NULL;
 	int *rcs = NULL;
 	bool *dups = NULL;
+	size_t i;
 	int n_deliveries = 0, rc;
 	int64_t now = util_now_ms(), t0;
 	const char *error = NULL;
@@ -202,12 +228,25 @@ ingest_pass(evutil_socket_t fd, short what, void *arg)
 		error = "cannot begin a ledger transaction";
 		goto answer;
 	}
-	size_t i = 0;
-	TAILQ_FOREACH(it, &batch, entry) {
-		ids[i] = json_array();
-		rcs[i] = ids[i] ? item_write(ing, it, now, ids[i], &dups[i], &n_deliveries)
-				: -ENOMEM;
-		i++;
+	/* no savepoint per request (each one wrote SQLite's statement journal to a temporary
+	 * file): when a request fails, the pass is rolled back and written again with one
+	 * savepoint per request, so the bad one fails alone */
+	rc = batch_write(ing, &batch, now, ids, rcs, dups, &n_deliveries, false);
+	if (rc == 1) {
+		log_warn("ingest", "a request of this pass (%zu) failed: writing them again one at a "
+		    "time", n);
+		store_rollback(ing->st);
+		rc = store_begin(ing->st);
+		if (rc != 0) {
+			error = "cannot begin a ledger transaction";
+			goto answer;
+		}
+		rc = batch_write(ing, &batch, now, ids, rcs, dups, &n_deliveries, true);
+	}
+	if (rc != 0) {
+		store_rollback(ing->st);
+		error = "cannot write to the ledger";
+		goto answer;
 	}
 	rc = store_commit(ing->st);
 	if (rc != 0) {

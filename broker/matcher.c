@@ -1,4 +1,4 @@
-/* matcher.c - Alertmanager-style matchers, regexes through PCRE2. */
+/* matcher.c - Alertmanager 0.25's matchers (pkg/labels/parse.go), regexes through PCRE2. */
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include "matcher.h"
 
@@ -7,6 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <pcre2.h>
+
+#include "goregex.h"
+#include "util.h"
 
 #define MATCHER_MATCH_LIMIT 100000   /* backtracking steps per match */
 #define MATCHER_DEPTH_LIMIT 1000     /* nested backtracking depth */
@@ -40,137 +43,309 @@ field_char(char c)
 	    c == '_' || c == '.' || c == '-' || c == '/';
 }
 
-/* The value after the operator: bare (trimmed) or double-quoted with escapes. Returns a new
- * string, or NULL with err set (or on allocation failure, errno ENOMEM). */
-static char *
-parse_value(const char *p, char *err, size_t errlen)
+/* Go's \s, what Alertmanager's matcher regex skips around the tokens. */
+static bool
+go_space(char c)
 {
-	size_t n = strlen(p);
-	char *out, *o;
+	return c == ' ' || c == '\t' || c == '\n' || c == '\f' || c == '\r';
+}
 
-	while (*p == ' ' || *p == '\t')
-		p++;
-	n = strlen(p);
-	while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t'))
+/* Alertmanager's unquoting of the value raw (n bytes): a leading " asks for a closing "
+ * as the last byte; \\, \" and \n are escapes; any other backslash stays, as does one at
+ * the very end; an unescaped " elsewhere is an error. Returns 0 and a new string in *out,
+ * -EINVAL with err, or -ENOMEM. */
+static int
+unquote_value(const char *raw, size_t n, char **out, char *err, size_t errlen)
+{
+	bool quoted = n > 0 && raw[0] == '"', escaped = false;
+	char *v, *o;
+
+	*out = NULL;
+	if (quoted) {
+		raw++;
 		n--;
-	out = malloc(n + 1);
-	if (out == NULL) {
-		errno = ENOMEM;
-		return NULL;
 	}
-	if (n == 0 || p[0] != '"') {
-		memcpy(out, p, n);
-		out[n] = '\0';
-		return out;
-	}
-	o = out;
-	for (size_t i = 1; i < n; i++) {
-		if (p[i] == '"') {
-			if (i != n - 1)
-				break;
-			*o = '\0';
-			return out;
+	for (size_t i = 0; i < n; ) {
+		uint32_t cp;
+		size_t k = util_utf8_decode(raw + i, &cp);
+
+		if (k == 0 || raw[i] == '\0') {
+			snprintf(err, errlen, "the value is not valid UTF-8");
+			return -EINVAL;
 		}
-		if (p[i] == '\\' && i + 1 < n) {
-			i++;
-			*o++ = p[i] == 'n' ? '\n' : p[i] == 't' ? '\t' : p[i];
-		} else {
-			*o++ = p[i];
-		}
+		i += k;
 	}
-	free(out);
-	snprintf(err, errlen, "unterminated or misplaced quote in the value");
-	errno = EINVAL;
-	return NULL;
+	o = v = malloc(n + 1);
+	if (v == NULL)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		char c = raw[i];
+
+		if (escaped) {
+			escaped = false;
+			if (c == 'n') {
+				*o++ = '\n';
+			} else if (c == '"' || c == '\\') {
+				*o++ = c;
+			} else {
+				*o++ = '\\';      /* not an escape: the backslash stays */
+				*o++ = c;
+			}
+			continue;
+		}
+		if (c == '\\') {
+			if (i + 1 < n)
+				escaped = true;
+			else
+				*o++ = '\\';      /* a backslash as the last byte is itself */
+			continue;
+		}
+		if (c == '"') {
+			if (!quoted || i + 1 < n)
+				goto bad_quote;
+			quoted = false;       /* the closing quote */
+			continue;
+		}
+		*o++ = c;
+	}
+	if (quoted)
+		goto bad_quote;
+	*o = '\0';
+	*out = v;
+	return 0;
+bad_quote:
+	free(v);
+	snprintf(err, errlen, "unterminated or unescaped double quote in the value (a quoted "
+	    "value is \"...\" with \\\" for a quote inside it; a bare value has no quotes)");
+	return -EINVAL;
+}
+
+/* Compile the value of m as Alertmanager does: Go's regexp "^(?:VALUE)$", here rewritten
+ * for PCRE2 (goregex.h) and compiled with the match limits of regex_match(). */
+static int
+compile_regex(struct matcher *m, char *err, size_t errlen)
+{
+	pcre2_compile_context *cc = NULL;
+	char *go = NULL, *pcre = NULL, gerr[400];
+	int code, rc;
+	PCRE2_SIZE off;
+
+	go = util_format_new("^(?:%s)$", m->value);
+	cc = pcre2_compile_context_create(NULL);
+	if (go == NULL || cc == NULL) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	rc = goregex_to_pcre2(go, &pcre, gerr, sizeof(gerr));
+	if (rc == -EINVAL)
+		snprintf(err, errlen, "bad regular expression: %s", gerr);
+	if (rc != 0)
+		goto out;
+	/* each Go group is one or two PCRE2 groups; goregex caps Go's nesting at 1000 */
+	pcre2_set_parens_nest_limit(cc, 2 * 1000 + 16);
+	m->re = pcre2_compile((PCRE2_SPTR)pcre, PCRE2_ZERO_TERMINATED, PCRE2_UTF |
+	    PCRE2_NEVER_BACKSLASH_C, &code, &off, cc);
+	if (m->re == NULL) {
+		PCRE2_UCHAR msg[160];
+
+		pcre2_get_error_message(code, msg, sizeof(msg));
+		snprintf(err, errlen, "bad regular expression: PCRE2 cannot compile it (%s)",
+		    (const char *)msg);
+		rc = code == PCRE2_ERROR_NOMEMORY ? -ENOMEM : -EINVAL;
+	}
+out:
+	free(go);
+	free(pcre);
+	pcre2_compile_context_free(cc);
+	return rc;
 }
 
 int
 matcher_parse(const char *text, struct matcher *m, char *err, size_t errlen)
 {
-	const char *p = text, *start;
-	char *anchored = NULL;
+	const char *p = text, *start, *end;
+	char inner[480];
 	int rc = -EINVAL;
 
 	memset(m, 0, sizeof(*m));
-	while (*p == ' ' || *p == '\t')
+	inner[0] = '\0';
+	/* Alertmanager: ^\s*NAME\s*(=~|=|!=|!~)\s*((?s).*?)\s*$ */
+	while (go_space(*p))
 		p++;
 	start = p;
 	while (field_char(*p))
 		p++;
 	if (p == start) {
-		snprintf(err, errlen, "'%s': expected `field op value` (op: =, !=, =~, !~)", text);
+		snprintf(inner, sizeof(inner), "bad matcher format: expected `field op value` "
+		    "(op: =, !=, =~, !~)");
 		goto out;
 	}
 	m->field = strndup(start, (size_t)(p - start));
-	m->text = strdup(text);
+	for (end = text + strlen(text); end > text && go_space(end[-1]); end--)
+		;
+	m->text = strndup(start, (size_t)(end - start));
 	if (m->field == NULL || m->text == NULL) {
 		rc = -ENOMEM;
 		goto out;
 	}
-	if (!matcher_field_known(m->field)) {
-		snprintf(err, errlen, "'%s': unknown field '%s' (event fields, labels.X, "
-		    "annotations.X or payload.a.b)", text, m->field);
-		goto out;
-	}
-	while (*p == ' ' || *p == '\t')
+	while (go_space(*p))
 		p++;
 	if (strncmp(p, "=~", 2) == 0) {
 		m->op = MATCHER_RE;
 		p += 2;
-	} else if (strncmp(p, "!~", 2) == 0) {
-		m->op = MATCHER_NRE;
-		p += 2;
-	} else if (strncmp(p, "!=", 2) == 0) {
-		m->op = MATCHER_NE;
-		p += 2;
 	} else if (*p == '=') {
 		m->op = MATCHER_EQ;
 		p++;
+	} else if (strncmp(p, "!=", 2) == 0) {
+		m->op = MATCHER_NE;
+		p += 2;
+	} else if (strncmp(p, "!~", 2) == 0) {
+		m->op = MATCHER_NRE;
+		p += 2;
 	} else {
-		snprintf(err, errlen, "'%s': expected an operator (=, !=, =~, !~) after '%s'", text,
-		    m->field);
+		snprintf(inner, sizeof(inner), "bad matcher format: expected an operator (=, !=, "
+		    "=~, !~) after '%s'", m->field);
 		goto out;
 	}
-	m->value = parse_value(p, err, errlen);
-	if (m->value == NULL) {
-		rc = errno == ENOMEM ? -ENOMEM : -EINVAL;
-		if (rc == -EINVAL) {
-			char inner[256];
-
-			snprintf(inner, sizeof(inner), "%s", err);
-			snprintf(err, errlen, "'%s': %s", text, inner);
-		}
+	if (!matcher_field_known(m->field)) {
+		snprintf(inner, sizeof(inner), "unknown field '%s' (event fields, labels.X, "
+		    "annotations.X or payload.a.b)", m->field);
 		goto out;
 	}
-	if (m->op == MATCHER_RE || m->op == MATCHER_NRE) {
-		size_t alen = strlen(m->value) + 8;
-		int code;
-		PCRE2_SIZE off;
-
-		anchored = malloc(alen);
-		if (anchored == NULL) {
-			rc = -ENOMEM;
-			goto out;
-		}
-		/* anchored like Alertmanager's: the whole value must match */
-		snprintf(anchored, alen, "^(?:%s)$", m->value);
-		m->re = pcre2_compile((PCRE2_SPTR)anchored, PCRE2_ZERO_TERMINATED,
-		    PCRE2_UTF | PCRE2_DOLLAR_ENDONLY, &code, &off, NULL);
-		if (m->re == NULL) {
-			PCRE2_UCHAR msg[160];
-
-			pcre2_get_error_message(code, msg, sizeof(msg));
-			snprintf(err, errlen, "'%s': bad regular expression at offset %zu: %s", text,
-			    off >= 4 ? (size_t)off - 4 : 0, (const char *)msg);
-			goto out;
-		}
-	}
-	rc = 0;
+	while (go_space(*p))
+		p++;
+	if (end < p)
+		end = p;
+	rc = unquote_value(p, (size_t)(end - p), &m->value, inner, sizeof(inner));
+	if (rc == 0 && (m->op == MATCHER_RE || m->op == MATCHER_NRE))
+		rc = compile_regex(m, inner, sizeof(inner));
 out:
-	free(anchored);
+	if (rc == -EINVAL)
+		snprintf(err, errlen, "'%s': %s", text, inner);
 	if (rc != 0)
 		matcher_clear(m);
 	return rc;
+}
+
+/* Go's unicode.IsSpace at s: the length of the white space character there, or 0. */
+static size_t
+unicode_space(const char *s)
+{
+	uint32_t c;
+	size_t n = util_utf8_decode(s, &c);
+
+	if (n == 0 || *s == '\0')
+		return 0;
+	if ((c >= '\t' && c <= '\r') || c == ' ' || c == 0x85 || c == 0xa0 || c == 0x1680 ||
+	    (c >= 0x2000 && c <= 0x200a) || c == 0x2028 || c == 0x2029 || c == 0x202f ||
+	    c == 0x205f || c == 0x3000)
+		return n;
+	return 0;
+}
+
+/* Go's strings.TrimSpace of the n bytes at *s: adjusts *s and returns the new length. */
+static size_t
+trim_unicode_space(const char **s, size_t n)
+{
+	const char *b = *s, *e = *s + n;
+	size_t k;
+
+	while (b < e && (k = unicode_space(b)) > 0)
+		b += k;
+	while (e > b) {
+		const char *q = e - 1;
+
+		while (q > b && ((unsigned char)*q & 0xc0) == 0x80)
+			q--;
+		if (unicode_space(q) != (size_t)(e - q))
+			break;
+		e = q;
+	}
+	*s = b;
+	return (size_t)(e - b);
+}
+
+int
+matcher_parse_list(const char *text, struct matcher **out, size_t *n, char *err,
+    size_t errlen)
+{
+	size_t len = strlen(text), ntok = 0, cap = 0;
+	const char *s = text, *tok;
+	struct matcher *ms = NULL;
+	bool quoted = false, escaped = false;
+	int rc = 0;
+
+	*out = NULL;
+	*n = 0;
+	/* an optional { at the start and } at the end */
+	if (len > 0 && s[0] == '{') {
+		s++;
+		len--;
+	}
+	if (len > 0 && s[len - 1] == '}')
+		len--;
+	tok = s;
+	for (size_t i = 0; i <= len && rc == 0; i++) {
+		const char *t = tok;
+		size_t tlen;
+		char *one;
+
+		if (i < len) {
+			char c = s[i];
+
+			/* split at commas outside quotes; \" does not open or close a quote */
+			if (c == '"') {
+				if (!escaped)
+					quoted = !quoted;
+				else
+					escaped = false;
+			} else if (c == '\\') {
+				escaped = !escaped;
+			} else if (c != ',') {
+				escaped = false;
+			}
+			if (c != ',' || quoted)
+				continue;
+		}
+		tlen = (size_t)(s + i - tok);
+		tok = s + i + 1;
+		if (i == len && (tlen = trim_unicode_space(&t, tlen)) == 0)
+			break;           /* nothing (or only space) after the last comma */
+		if (ntok == cap) {
+			struct matcher *nm = realloc(ms, (cap = cap ? cap * 2 : 4) * sizeof(*nm));
+
+			if (nm == NULL) {
+				rc = -ENOMEM;
+				break;
+			}
+			ms = nm;
+		}
+		one = strndup(t, tlen);
+		if (one == NULL) {
+			rc = -ENOMEM;
+			break;
+		}
+		rc = matcher_parse(one, &ms[ntok], err, errlen);
+		free(one);
+		if (rc == 0)
+			ntok++;
+	}
+	if (rc == -EINVAL && (ntok > 0 || tok < s + len)) {
+		char inner[512];
+
+		snprintf(inner, sizeof(inner), "%s", err);
+		snprintf(err, errlen, "in '%s' (a comma outside quotes separates matchers): %s",
+		    text, inner);
+	}
+	if (rc != 0) {
+		for (size_t i = 0; i < ntok; i++)
+			matcher_clear(&ms[i]);
+		free(ms);
+		return rc;
+	}
+	*out = ms;
+	*n = ntok;
+	return 0;
 }
 
 void

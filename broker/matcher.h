@@ -1,9 +1,13 @@
-/* matcher.h - Alertmanager-style matchers over event fields: `field op value` with op one
- * of =, !=, =~, !~; the value bare or double-quoted ("prod-.*", with \" \\ \n escapes).
- * Fields are the event's ("cluster", "status", ...), "labels.X", "annotations.X" or
- * "payload.a.b"; an absent field reads as "" (as an absent label does in Alertmanager).
- * Regular expressions are PCRE2, anchored at both ends, with match and depth limits, so a
- * hostile value cannot stall the loop. */
+/* matcher.h - Alertmanager's matchers over event fields, parsed exactly as Alertmanager
+ * 0.25 parses them (pkg/labels/parse.go): `field op value` with op one of =, !=, =~, !~,
+ * white space ([ \t\n\f\r]) around each token ignored; the value bare or double-quoted,
+ * where \\, \" and \n are escapes and any other backslash stays as it is (so
+ * `cluster =~ "prod\.west"` is the regex prod\.west). Fields are the event's ("cluster",
+ * "status", ...), "labels.X", "annotations.X" or "payload.a.b"; an absent field reads as ""
+ * (as an absent label does in Alertmanager). Regular expressions have Go's RE2 syntax and
+ * meaning, anchored as Alertmanager anchors them ("^(?:VALUE)$"), rewritten for PCRE2
+ * (goregex.h) and run with match and depth limits, so a hostile value cannot stall the
+ * loop. */
 #ifndef INCIDENTD_MATCHER_H
 #define INCIDENTD_MATCHER_H
 
@@ -22,10 +26,19 @@ struct matcher {
 	void *re;                /* pcre2_code * for =~ and !~ */
 };
 
-/* Parse text into m (zeroed first). Returns 0, -EINVAL with a message in err naming what
- * is wrong (bad operator, unknown field, bad regex with its offset), or -ENOMEM. On error m
- * holds nothing. Does not call back. */
+/* Parse one matcher (Alertmanager's ParseMatcher, as `amtool silence add` reads each
+ * argument) into m (zeroed first). Returns 0, -EINVAL with a message in err naming what is
+ * wrong (bad format or operator, unknown field, a stray quote, a bad regex in Go's words),
+ * or -ENOMEM. On error m holds nothing. Does not call back. */
 int matcher_parse(const char *text, struct matcher *m, char *err, size_t errlen);
+
+/* Parse a list of matchers as Alertmanager parses each entry of a route's `matchers:`
+ * (ParseMatchers): an optional { at the start and } at the end, matchers separated by
+ * commas outside double quotes, a trailing comma allowed; "" or "{}" is no matcher.
+ * Returns 0 with *out (a new array of *n matchers; free each with matcher_clear() and the
+ * array with free(); NULL when *n is 0), -EINVAL with err, or -ENOMEM. */
+int matcher_parse_list(const char *text, struct matcher **out, size_t *n, char *err,
+    size_t errlen);
 
 /* Free what m holds and zero it. NULL is a no-op. */
 void matcher_clear(struct matcher *m);

@@ -123,9 +123,16 @@ plan_take(struct route_plan *plan, const struct ievent *ev, const struct config_
     struct plan_target **out)
 {
 	struct plan_target *t = NULL, *nt;
-	char *key = router_incident_key(ev, r->group_by, r->n_group_by);
+	const struct config_route **tk;
+	char *key;
 	const char **ns;
 
+	tk = realloc(plan->taken, (plan->n_taken + 1) * sizeof(*tk));
+	if (tk == NULL)
+		return -ENOMEM;
+	plan->taken = tk;
+	tk[plan->n_taken++] = r;
+	key = router_incident_key(ev, r->group_by, r->n_group_by);
 	if (key == NULL)
 		return -ENOMEM;
 	for (size_t i = 0; i < plan->n_targets && t == NULL; i++)
@@ -181,10 +188,11 @@ route_matches(const struct config_route *r, const struct ievent *ev, char *why, 
 	return 1;
 }
 
-/* Try the routes of one level; *took is set when some route (or a child) took the event. */
+/* Try the routes of one level that are (fallback) or are not fallback routes; *took is set
+ * when some route (or a child) took the event. */
 static int
 plan_level(struct route_plan *plan, const struct ievent *ev, const struct config_route *routes,
-    size_t n, int depth, bool *took)
+    size_t n, int depth, bool fallback, bool *took)
 {
 	char why[400], detail[600];
 	int rc;
@@ -197,17 +205,19 @@ plan_level(struct route_plan *plan, const struct ievent *ev, const struct config
 
 		if (depth > 32)
 			return -ELOOP;
+		if (r->fallback != fallback)
+			continue;
 		hit = route_matches(r, ev, why, sizeof(why));
 		if (hit < 0)
 			return hit;
-		snprintf(detail, sizeof(detail), "route %s (%s): %s", r->name, r->where ? r->where :
-		    "config", why);
+		snprintf(detail, sizeof(detail), "route %s (%s): %s%s", r->name, r->where ? r->where :
+		    "config", why, fallback ? " (fallback: no other route took the event)" : "");
 		rc = plan_add_step(plan, "route", hit ? "matched" : "not matched", detail);
 		if (rc != 0)
 			return rc;
 		if (!hit)
 			continue;
-		rc = plan_level(plan, ev, r->routes, r->n_routes, depth + 1, &child_took);
+		rc = plan_level(plan, ev, r->routes, r->n_routes, depth + 1, false, &child_took);
 		if (rc != 0)
 			return rc;
 		if (!child_took) {
@@ -238,7 +248,9 @@ router_plan(const struct config *cfg, const struct ievent *ev, struct route_plan
 	memset(plan, 0, sizeof(*plan));
 	if (cfg->n_routes == 0)
 		return plan_add_step(plan, "route", "not matched", "no routes are configured");
-	rc = plan_level(plan, ev, cfg->routes, cfg->n_routes, 0, &took);
+	rc = plan_level(plan, ev, cfg->routes, cfg->n_routes, 0, false, &took);
+	if (rc == 0 && !took)       /* the fallback routes take what no other route took */
+		rc = plan_level(plan, ev, cfg->routes, cfg->n_routes, 0, true, &took);
 	if (rc == 0 && !took)
 		rc = plan_add_step(plan, "route", "not matched", "no route matched: the event is "
 		    "recorded, no incident, no delivery");
@@ -261,5 +273,6 @@ route_plan_clear(struct route_plan *plan)
 		free(plan->targets[i].sinks);
 	}
 	free(plan->targets);
+	free(plan->taken);
 	memset(plan, 0, sizeof(*plan));
 }

@@ -3,7 +3,8 @@
  * Routes form a tree, tried like Alertmanager's: at each level the routes are tried in
  * order; a route matches when all its matchers hold; a matching route hands the event to the
  * first of its children that matches (and the following ones while they say `continue`),
- * and takes it itself when none does. Every route that takes the event puts it into the
+ * and takes it itself when none does. Top-level routes marked `fallback` are tried (in
+ * order, by the same rules) only when no other route took the event. Every route that takes the event puts it into the
  * incident named by its own group_by (default per source), as Alertmanager puts an alert
  * into one aggregation group per matching route; routes yielding the same key share one
  * incident and their sinks. router_plan() only reads the event and the configuration,
@@ -36,6 +37,10 @@ struct route_plan {
 	struct plan_target *targets;        /* in the order routes took the event; none = no
 	                                     * route took it (recorded, no incident) */
 	size_t n_targets;
+	const struct config_route **taken;  /* every route that took the event, in order, as
+	                                     * amtool lists receivers (array owned, routes
+	                                     * borrowed from the config) */
+	size_t n_taken;
 	struct plan_step *steps;
 	size_t n_steps;
 };

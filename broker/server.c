@@ -266,6 +266,15 @@ handle_source(struct server *srv, struct evhttp_request *req, const struct endpo
 		count_reject(source, rc == -ENOMEM ? "unavailable" : "invalid_payload");
 		goto out;
 	}
+	/* an event whose payload is the whole body keeps the body's text for the ledger (no
+	 * second printing of the same JSON) */
+	for (size_t i = 0; i < events.n; i++) {
+		struct ievent *ev = events.v[i];
+
+		if (ev->payload == body && ev->payload_shared == NULL && ev->payload_text == NULL &&
+		    (ev->payload_text = strndup((const char *)data, len)) == NULL)
+			goto nomem;
+	}
 	/* incidentctl fire: a synthetic event, marked so rules can route it to a test sink */
 	if (ievent_mark_test(&events, evhttp_find_header(hdrs, "X-Incidentd-Test")) != 0)
 		goto nomem;

@@ -57,6 +57,11 @@ char *util_format_new(const char *fmt, ...) __attribute__((format(printf, 1, 2))
  * left as it is. Returns s. */
 char *util_trim_utf8(char *s);
 
+/* Decode the UTF-8 sequence at the start of the NUL-terminated s into *cp. Returns its
+ * length (1 to 4), or 0 when it is not valid UTF-8 (a bad or truncated sequence, an
+ * overlong form, a surrogate or a value above U+10FFFF; *cp is then unset). */
+size_t util_utf8_decode(const char *s, uint32_t *cp);
+
 /* Copy in to out (at most outlen bytes with the NUL) so that it is inert on a terminal
  * and valid UTF-8: control characters (C0, DEL, C1) and the bidirectional-override
  * characters become escapes ("\n", "\t", "\x1b", "\u202e"), an invalid byte "\xNN";

@@ -137,13 +137,14 @@ copy_verified(const char *db, const char *tmp, const char *file, bool force,
 	return rc;
 }
 
+const struct option ctl_backup_options[] = {
+	{ "force", no_argument, NULL, 'f' },
+	{ NULL, 0, NULL, 0 },
+};
+
 int
 ctl_backup(const char *db, bool json, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "force", no_argument, NULL, 'f' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct store_copy_info info;
 	const char *file;
 	char tmp[4096], err[10240];
@@ -152,7 +153,7 @@ ctl_backup(const char *db, bool json, int argc, char **argv)
 
 	optind = 0;   /* glibc: restart getopt for the command's own options */
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, "f", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "f", ctl_backup_options, NULL)) != -1) {
 		if (ch != 'f') {
 			fprintf(stderr, "incidentctl: usage: incidentctl [--db PATH] backup "
 			    "[--force] FILE\n");

@@ -18,14 +18,15 @@ health_usage(void)
 	return EXIT_USAGE;
 }
 
+const struct option ctl_health_options[] = {
+	{ "url", required_argument, NULL, 'u' },
+	{ "ready", no_argument, NULL, 'r' },
+	{ NULL, 0, NULL, 0 },
+};
+
 int
 ctl_health(int argc, char **argv, bool json)
 {
-	static const struct option opts[] = {
-		{ "url", required_argument, NULL, 'u' },
-		{ "ready", no_argument, NULL, 'r' },
-		{ NULL, 0, NULL, 0 },
-	};
 	const char *path = "/healthz";
 	struct ctl_api api;
 	json_t *j = NULL;
@@ -34,7 +35,7 @@ ctl_health(int argc, char **argv, bool json)
 	int ch, rc = EXIT_FAILURE;
 
 	ctl_api_init(&api);
-	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "", ctl_health_options, NULL)) != -1) {
 		switch (ch) {
 		case 'u': api.url = optarg; break;
 		case 'r': path = "/readyz"; break;

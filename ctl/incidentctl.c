@@ -1,6 +1,7 @@
 /* incidentctl.c - read the incidentd ledger from the command line.
  *
- *   incidentctl [--db PATH] [--json] COMMAND [OPTIONS]
+ *   incidentctl [--db PATH] [--json] COMMAND [OPTIONS]   (--db and --json may also follow
+ *                                                        the command)
  *
  * Exit status: 0 on success, 1 on error ("incidentctl: <message>" on stderr), 2 on a usage
  * error. */
@@ -40,6 +41,8 @@
 #define TABLE_WIDTH 120
 
 #define EXIT_USAGE 2
+#define OPT_GLOBAL_DB 0x100     /* getopt values no command uses for its own options */
+#define OPT_GLOBAL_JSON 0x101
 
 struct ctl {
 	const char *db;
@@ -49,7 +52,7 @@ struct ctl {
 
 /* Printed with the default ledger and tail address (see default_db, default_tail). */
 static const char usage_text[] =
-"usage: incidentctl [--db PATH] [--json] COMMAND [OPTIONS]\n"
+"usage: incidentctl [--db PATH] [--json] COMMAND [OPTIONS] [--db PATH] [--json]\n"
 "\n"
 "Commands:\n"
 "  events [--limit N] [--source S] [--incident ID]   list events, newest first\n"
@@ -59,8 +62,9 @@ static const char usage_text[] =
 "  deliveries [--failed] [--incident ID] [--limit N] list sink deliveries\n"
 "  explain ID                                        why an event or incident went as it\n"
 "                                                    did: routes, transitions, deliveries\n"
-"  rules test --config DIR --event FILE [--source S] [--expect FILE]\n"
-"                                                    route a payload offline (no ledger)\n"
+"  rules test --config DIR --event FILE... [--source S] [--expect FILE]\n"
+"                                                    route payloads offline (no ledger;\n"
+"                                                    --event may repeat)\n"
 "  silence add MATCHER... (--for DUR | --until TIME) --comment TEXT [--starts TIME]\n"
 "          [--author NAME]                           keep matching events from sinks\n"
 "  silence list [--all]                              active (or all) silences\n"
@@ -83,7 +87,7 @@ static const char usage_text[] =
 "                                                    live, until Ctrl-C (one line each:\n"
 "                                                    time source status key summary)\n"
 "\n"
-"Options:\n"
+"Options (--db and --json go before or after the command):\n"
 "  --db PATH    the ledger (default $INCIDENTD_DB, else %s)\n"
 "  --json       print JSON instead of a table (tail: the event JSON, one per line)\n"
 "  --address    tail: incidentd's server.publish address (default $INCIDENTD_TAIL,\n"
@@ -254,16 +258,36 @@ print_table(struct table *t, int flex)
 	return EXIT_SUCCESS;
 }
 
+/* Each command's own options (the global --db and --json are taken out before a command
+ * parses its arguments: see take_global_options()). */
+static const struct option events_options[] = {
+	{ "limit", required_argument, NULL, 'n' },
+	{ "source", required_argument, NULL, 's' },
+	{ "incident", required_argument, NULL, 'i' },
+	{ NULL, 0, NULL, 0 },
+};
+static const struct option incidents_options[] = {
+	{ "limit", required_argument, NULL, 'n' },
+	{ "state", required_argument, NULL, 's' },
+	{ NULL, 0, NULL, 0 },
+};
+static const struct option deliveries_options[] = {
+	{ "limit", required_argument, NULL, 'n' },
+	{ "failed", no_argument, NULL, 'f' },
+	{ "incident", required_argument, NULL, 'i' },
+	{ NULL, 0, NULL, 0 },
+};
+static const struct option tail_options[] = {
+	{ "address", required_argument, NULL, 'a' },
+	{ NULL, 0, NULL, 0 },
+};
+static const struct option no_options[] = {
+	{ NULL, 0, NULL, 0 },
+};
+
 static int
 cmd_events(struct ctl *c, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "limit", required_argument, NULL, 'n' },
-		{ "source", required_argument, NULL, 's' },
-		{ "incident", required_argument, NULL, 'i' },
-		{ "json", no_argument, NULL, 'j' },
-		{ NULL, 0, NULL, 0 },
-	};
 	static const char *const headers[] = { "ID", "RECEIVED", "SOURCE", "TYPE", "STATUS",
 	    "CLUSTER/NAMESPACE/APP", "SUMMARY" };
 	struct store_query q = { 0 };
@@ -272,7 +296,7 @@ cmd_events(struct ctl *c, int argc, char **argv)
 	size_t i;
 	int ch, rc;
 
-	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "", events_options, NULL)) != -1) {
 		switch (ch) {
 		case 'n':
 			if (parse_limit(optarg, &q.limit) != 0)
@@ -283,9 +307,6 @@ cmd_events(struct ctl *c, int argc, char **argv)
 			break;
 		case 'i':
 			q.incident_id = optarg;
-			break;
-		case 'j':
-			c->json = true;
 			break;
 		default:
 			return bad_option(argv[0], argv);
@@ -356,12 +377,6 @@ issue_cell(const json_t *refs, char *buf, size_t len)
 static int
 cmd_incidents(struct ctl *c, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "limit", required_argument, NULL, 'n' },
-		{ "state", required_argument, NULL, 's' },
-		{ "json", no_argument, NULL, 'j' },
-		{ NULL, 0, NULL, 0 },
-	};
 	static const char *const headers[] = { "ID", "STATE", "KEY", "EVENTS", "OPENED",
 	    "UPDATED", "ISSUE" };
 	struct store_query q = { 0 };
@@ -370,7 +385,7 @@ cmd_incidents(struct ctl *c, int argc, char **argv)
 	size_t i;
 	int ch, rc;
 
-	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "", incidents_options, NULL)) != -1) {
 		switch (ch) {
 		case 'n':
 			if (parse_limit(optarg, &q.limit) != 0)
@@ -380,9 +395,6 @@ cmd_incidents(struct ctl *c, int argc, char **argv)
 			if (strcmp(optarg, "firing") != 0 && strcmp(optarg, "resolved") != 0)
 				return usage_error("--state must be firing or resolved");
 			q.state = optarg;
-			break;
-		case 'j':
-			c->json = true;
 			break;
 		default:
 			return bad_option(argv[0], argv);
@@ -426,13 +438,6 @@ out:
 static int
 cmd_deliveries(struct ctl *c, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "limit", required_argument, NULL, 'n' },
-		{ "failed", no_argument, NULL, 'f' },
-		{ "incident", required_argument, NULL, 'i' },
-		{ "json", no_argument, NULL, 'j' },
-		{ NULL, 0, NULL, 0 },
-	};
 	static const char *const headers[] = { "ID", "SINK", "ACTION", "STATE", "ATTEMPTS",
 	    "NEXT", "LAST ERROR" };
 	struct store_query q = { 0 };
@@ -441,7 +446,7 @@ cmd_deliveries(struct ctl *c, int argc, char **argv)
 	size_t i;
 	int ch, rc;
 
-	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "", deliveries_options, NULL)) != -1) {
 		switch (ch) {
 		case 'n':
 			if (parse_limit(optarg, &q.limit) != 0)
@@ -452,9 +457,6 @@ cmd_deliveries(struct ctl *c, int argc, char **argv)
 			break;
 		case 'i':
 			q.incident_id = optarg;
-			break;
-		case 'j':
-			c->json = true;
 			break;
 		default:
 			return bad_option(argv[0], argv);
@@ -563,23 +565,17 @@ tail_print_human(const char *msg, int len)
 /* tail: subscribe to incidentd's PUB socket (server.publish) and print every event until
  * SIGINT/SIGTERM (exit 0). Needs no ledger; waits for the daemon if it is not up yet. */
 static int
-cmd_tail(struct ctl *c, int argc, char **argv)
+cmd_tail(bool json, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "address", required_argument, NULL, 'a' },
-		{ "json", no_argument, NULL, 'j' },
-		{ NULL, 0, NULL, 0 },
-	};
 	const char *env = getenv("INCIDENTD_TAIL");
 	char dflt[4200];
 	const char *addr = env && *env ? env : default_tail(dflt, sizeof(dflt));
 	struct sigaction sa;
 	int ch, sock = -1, timeout = 250, rc = EXIT_FAILURE;
 
-	while ((ch = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "+", tail_options, NULL)) != -1) {
 		switch (ch) {
 		case 'a': addr = optarg; break;
-		case 'j': c->json = true; break;
 		default: return bad_option("tail", argv);
 		}
 	}
@@ -607,7 +603,7 @@ cmd_tail(struct ctl *c, int argc, char **argv)
 			ctl_error("cannot receive from %s: %s", addr, nn_strerror(nn_errno()));
 			goto out;
 		}
-		if (c->json)
+		if (json)
 			printf("%.*s\n", n, msg);
 		else
 			tail_print_human(msg, n);
@@ -622,8 +618,106 @@ out:
 	return rc;
 }
 
-static const char *const commands[] = { "events", "event", "incidents", "incident",
-    "deliveries", "explain", "silence", "tail", "stats" };
+static int
+run_tail(int argc, char **argv, bool json)
+{
+	return cmd_tail(json, argc, argv);
+}
+
+static int
+run_reload(int argc, char **argv, bool json)
+{
+	(void)json;     /* reload prints the daemon's answer as it is */
+	return ctl_reload(argc, argv);
+}
+
+/* Every command: its name (and silence's subcommand, NULL for any), its own getopt table
+ * (take_global_options() reads its arguments with it) and, for those that do not read the
+ * ledger, the function that runs it. The first entry that fits wins. */
+static const struct command {
+	const char *name, *sub;
+	const struct option *options;
+	int (*run)(int argc, char **argv, bool json);
+} commands[] = {
+	{ "events", NULL, events_options, NULL },
+	{ "event", NULL, no_options, NULL },
+	{ "incidents", NULL, incidents_options, NULL },
+	{ "incident", NULL, no_options, NULL },
+	{ "deliveries", NULL, deliveries_options, NULL },
+	{ "explain", NULL, no_options, NULL },
+	{ "silence", "add", ctl_silence_add_options, NULL },
+	{ "silence", "list", ctl_silence_list_options, NULL },
+	{ "silence", NULL, no_options, NULL },
+	{ "stats", NULL, ctl_stats_options, NULL },
+	{ "backup", NULL, ctl_backup_options, NULL },   /* run in main(): no store_open() */
+	/* offline: no ledger needed */
+	{ "rules", NULL, ctl_rules_options, ctl_rules },
+	/* through the running daemon, not on the ledger */
+	{ "tail", NULL, tail_options, run_tail },
+	{ "reload", NULL, ctl_reload_options, run_reload },
+	{ "resolve", NULL, ctl_resolve_options, ctl_resolve },
+	{ "retry", NULL, ctl_retry_options, ctl_retry },
+	{ "fire", NULL, ctl_fire_options, ctl_fire },
+	{ "health", NULL, ctl_health_options, ctl_health },
+};
+
+/* The entry of the command in argv[0] (argv[1] picks silence's subcommand), or NULL. */
+static const struct command *
+command_find(int argc, char **argv)
+{
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		const struct command *cmd = &commands[i];
+
+		if (strcmp(argv[0], cmd->name) == 0 && (cmd->sub == NULL ||
+		    (argc > 1 && strcmp(argv[1], cmd->sub) == 0)))
+			return cmd;
+	}
+	return NULL;
+}
+
+/* The global options after the command (`incidentctl events --db X --json`, as kubectl
+ * and amtool users type them): take --db PATH, --db=PATH and --json out of the command's
+ * arguments argv[1..argc), reading them with the command's own table cmd so that an
+ * option's value stays its own (`silence add ... --comment --json` is a comment), and set
+ * *db and *json. Stops at "--". Compacts argv in place; returns the new argc, -EINVAL when
+ * --db lacks its value, or -E2BIG when cmd has more options than this reads (a bug). */
+static int
+take_global_options(int argc, char **argv, const struct option *cmd, const char **db,
+    bool *json)
+{
+	struct option all[24];
+	size_t n = 0;
+	int out = 1, prev = 1, ch;
+
+	for (; cmd[n].name != NULL; n++) {
+		if (n + 3 > sizeof(all) / sizeof(all[0]))
+			return -E2BIG;
+		all[n] = cmd[n];
+	}
+	all[n++] = (struct option){ "db", required_argument, NULL, OPT_GLOBAL_DB };
+	all[n++] = (struct option){ "json", no_argument, NULL, OPT_GLOBAL_JSON };
+	all[n] = (struct option){ NULL, 0, NULL, 0 };
+	optind = 0;     /* glibc: restart getopt */
+	opterr = 0;
+	/* "-": every argument in order (no permutation), so each one is kept or taken out */
+	while ((ch = getopt_long(argc, argv, "-", all, NULL)) != -1) {
+		bool global = ch == OPT_GLOBAL_DB || ch == OPT_GLOBAL_JSON;
+
+		if (ch == '?' && optopt == OPT_GLOBAL_DB)
+			return -EINVAL;         /* --db without its value */
+		if (ch == OPT_GLOBAL_DB)
+			*db = optarg;
+		else if (global)
+			*json = true;
+		for (int i = prev; !global && i < optind; i++)
+			argv[out++] = argv[i];
+		prev = optind;
+	}
+	for (int i = prev; i < argc; i++)
+		argv[out++] = argv[i];
+	argv[out] = NULL;
+	return out;
+}
 
 static int
 run_command(struct ctl *c, int argc, char **argv)
@@ -647,15 +741,6 @@ run_command(struct ctl *c, int argc, char **argv)
 	return cmd_deliveries(c, argc, argv);
 }
 
-/* Commands that talk to the daemon's API (ops.h). */
-static const struct {
-	const char *name;
-	int (*fn)(int argc, char **argv, bool json);
-} api_verbs[] = {
-	{ "resolve", ctl_resolve }, { "retry", ctl_retry }, { "fire", ctl_fire },
-	{ "health", ctl_health },
-};
-
 int
 main(int argc, char **argv)
 {
@@ -667,10 +752,10 @@ main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct ctl c = { 0 };
-	char err[512], dflt_db[4200], dflt_tail[4200];
+	const struct command *command;
+	char err[512], dflt_db[4200], dflt_tail[4200], **cmd;
 	const char *env;
-	bool known = false;
-	int ch, rc;
+	int ch, rc, cmd_argc;
 
 	if (safeout_install() != 0) {
 		fprintf(stderr, "incidentctl: out of memory\n");
@@ -701,45 +786,23 @@ main(int argc, char **argv)
 	}
 	if (optind >= argc)
 		return usage_error("missing command");
-	if (strcmp(argv[optind], "reload") == 0) {
-		/* talks to the daemon, not the ledger */
-		int first = optind;
-
-		optind = 0;
-		opterr = 0;
-		return ctl_reload(argc - first, argv + first);
+	cmd = argv + optind;
+	command = command_find(argc - optind, cmd);
+	if (command == NULL)
+		return usage_error("unknown command '%s'", cmd[0]);
+	cmd_argc = take_global_options(argc - optind, cmd, command->options, &c.db, &c.json);
+	if (cmd_argc == -EINVAL)
+		return usage_error("%s: option '--db' is unknown or needs a value", cmd[0]);
+	if (cmd_argc < 0) {
+		ctl_error("%s: too many options", cmd[0]);
+		return EXIT_FAILURE;
 	}
-	if (strcmp(argv[optind], "backup") == 0)   /* connections of its own, read-only */
-		return ctl_backup(c.db, c.json, argc - optind, argv + optind);
-	for (size_t i = 0; i < sizeof(api_verbs) / sizeof(api_verbs[0]); i++) {
-		/* operator verbs act through the running daemon, not on the ledger */
-		if (strcmp(argv[optind], api_verbs[i].name) == 0) {
-			int first = optind;
-
-			optind = 0;
-			opterr = 0;
-			return api_verbs[i].fn(argc - first, argv + first, c.json);
-		}
-	}
-	if (strcmp(argv[optind], "rules") == 0) {
-		/* offline: no ledger needed */
-		int first = optind;
-
-		optind = 0;   /* glibc: restart getopt for the command's own options */
-		opterr = 0;
-		return ctl_rules(argc - first, argv + first, c.json);
-	}
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		known = known || strcmp(argv[optind], commands[i]) == 0;
-	if (!known)
-		return usage_error("unknown command '%s'", argv[optind]);
-	if (strcmp(argv[optind], "tail") == 0) {     /* talks to the daemon, not the ledger */
-		int cmd = optind;
-
-		optind = 0;
-		opterr = 0;
-		return cmd_tail(&c, argc - cmd, argv + cmd);
-	}
+	optind = 0;     /* glibc: restart getopt for the command's own options */
+	opterr = 0;
+	if (command->run != NULL)
+		return command->run(cmd_argc, cmd, c.json);
+	if (strcmp(cmd[0], "backup") == 0)      /* connections of its own, read-only */
+		return ctl_backup(c.db, c.json, cmd_argc, cmd);
 
 	/* a reader should not create an empty ledger by mistake */
 	if (access(c.db, F_OK) != 0) {
@@ -751,7 +814,7 @@ main(int argc, char **argv)
 		ctl_error("%s", err);
 		return EXIT_FAILURE;
 	}
-	rc = run_command(&c, argc - optind, argv + optind);
+	rc = run_command(&c, cmd_argc, cmd);
 	store_close(c.st);
 	return rc;
 }

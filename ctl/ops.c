@@ -50,16 +50,17 @@ api_option(struct ctl_api *api, int ch)
 	return 1;
 }
 
+const struct option ctl_resolve_options[] = {
+	{ "comment", required_argument, NULL, 'c' },
+	{ "author", required_argument, NULL, 'a' },
+	{ "url", required_argument, NULL, 'u' },
+	{ "token-file", required_argument, NULL, 't' },
+	{ NULL, 0, NULL, 0 },
+};
+
 int
 ctl_resolve(int argc, char **argv, bool json)
 {
-	static const struct option opts[] = {
-		{ "comment", required_argument, NULL, 'c' },
-		{ "author", required_argument, NULL, 'a' },
-		{ "url", required_argument, NULL, 'u' },
-		{ "token-file", required_argument, NULL, 't' },
-		{ NULL, 0, NULL, 0 },
-	};
 	static const char use[] = "incidentctl resolve INCIDENT-ID [--comment TEXT] "
 	    "[--author NAME] [--url URL] [--token-file FILE]";
 	const char *comment = NULL, *author = getenv("USER");
@@ -70,7 +71,7 @@ ctl_resolve(int argc, char **argv, bool json)
 	int ch, rc = EXIT_FAILURE;
 
 	ctl_api_init(&api);
-	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "", ctl_resolve_options, NULL)) != -1) {
 		if (ch == 'c')
 			comment = optarg;
 		else if (ch == 'a')
@@ -105,16 +106,17 @@ out:
 	return rc;
 }
 
+const struct option ctl_retry_options[] = {
+	{ "failed", no_argument, NULL, 'f' },
+	{ "sink", required_argument, NULL, 's' },
+	{ "url", required_argument, NULL, 'u' },
+	{ "token-file", required_argument, NULL, 't' },
+	{ NULL, 0, NULL, 0 },
+};
+
 int
 ctl_retry(int argc, char **argv, bool json)
 {
-	static const struct option opts[] = {
-		{ "failed", no_argument, NULL, 'f' },
-		{ "sink", required_argument, NULL, 's' },
-		{ "url", required_argument, NULL, 'u' },
-		{ "token-file", required_argument, NULL, 't' },
-		{ NULL, 0, NULL, 0 },
-	};
 	static const char use[] = "incidentctl retry DELIVERY-ID | incidentctl retry --failed "
 	    "[--sink NAME] [--url URL] [--token-file FILE]";
 	const char *sink = NULL;
@@ -126,7 +128,7 @@ ctl_retry(int argc, char **argv, bool json)
 	int ch, rc = EXIT_FAILURE;
 
 	ctl_api_init(&api);
-	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "", ctl_retry_options, NULL)) != -1) {
 		if (ch == 'f')
 			failed = true;
 		else if (ch == 's')
@@ -272,18 +274,19 @@ fire_body(char *p, size_t size, size_t n, void *arg)
 	return len;
 }
 
+const struct option ctl_fire_options[] = {
+	{ "source", required_argument, NULL, 's' },
+	{ "app", required_argument, NULL, 'a' },
+	{ "cluster", required_argument, NULL, 'c' },
+	{ "resolve", no_argument, NULL, 'r' },
+	{ "url", required_argument, NULL, 'u' },
+	{ "token-file", required_argument, NULL, 't' },
+	{ NULL, 0, NULL, 0 },
+};
+
 int
 ctl_fire(int argc, char **argv, bool json)
 {
-	static const struct option opts[] = {
-		{ "source", required_argument, NULL, 's' },
-		{ "app", required_argument, NULL, 'a' },
-		{ "cluster", required_argument, NULL, 'c' },
-		{ "resolve", no_argument, NULL, 'r' },
-		{ "url", required_argument, NULL, 'u' },
-		{ "token-file", required_argument, NULL, 't' },
-		{ NULL, 0, NULL, 0 },
-	};
 	static const char use[] = "incidentctl fire --source argocd|alertmanager|flux "
 	    "[--app NAME] [--cluster NAME] [--resolve] [--url URL] [--token-file FILE]";
 	const char *source = NULL, *app = "incidentd-fire", *cluster = "incidentd-test";
@@ -301,7 +304,7 @@ ctl_fire(int argc, char **argv, bool json)
 	int ch, rc = EXIT_FAILURE;
 
 	ctl_api_init(&api);
-	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "", ctl_fire_options, NULL)) != -1) {
 		switch (ch) {
 		case 's': source = optarg; break;
 		case 'a': app = optarg; break;
@@ -411,14 +414,14 @@ jstr(const json_t *o, const char *k)
 	return s ? s : "-";
 }
 
+const struct option ctl_stats_options[] = {
+	{ "since", required_argument, NULL, 's' },
+	{ NULL, 0, NULL, 0 },
+};
+
 int
 ctl_stats(struct store *st, int argc, char **argv, bool json)
 {
-	static const struct option opts[] = {
-		{ "since", required_argument, NULL, 's' },
-		{ "json", no_argument, NULL, 'j' },
-		{ NULL, 0, NULL, 0 },
-	};
 	static const char use[] = "incidentctl stats [--since DURATION|TIME] (default 7d)";
 	int64_t now = util_now_ms(), since = now - 7 * 86400000LL, d;
 	json_t *o = NULL, *row;
@@ -427,10 +430,8 @@ ctl_stats(struct store *st, int argc, char **argv, bool json)
 	size_t i;
 	int ch, rc;
 
-	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (ch == 'j') {
-			json = true;
-		} else if (ch == 's') {
+	while ((ch = getopt_long(argc, argv, "", ctl_stats_options, NULL)) != -1) {
+		if (ch == 's') {
 			if (util_parse_duration(optarg, &d) == 0)
 				since = now - d;
 			else if (util_parse_time(optarg, &since) != 0)

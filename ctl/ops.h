@@ -5,6 +5,7 @@
 #ifndef INCIDENTCTL_OPS_H
 #define INCIDENTCTL_OPS_H
 
+#include <getopt.h>
 #include <stdbool.h>
 
 #include "store.h"
@@ -32,5 +33,13 @@ int ctl_health(int argc, char **argv, bool json);
 /* `stats [--since DURATION|TIME]` (default 7d) over the ledger st: incidents per cluster
  * and app, time to resolve (p50, p90), the noisiest incidents. */
 int ctl_stats(struct store *st, int argc, char **argv, bool json);
+
+/* The getopt tables of the verbs above, for incidentctl's main() to tell their options from
+ * the global ones (--db, --json), which it takes out of argv before a verb runs. */
+extern const struct option ctl_resolve_options[];
+extern const struct option ctl_retry_options[];
+extern const struct option ctl_fire_options[];
+extern const struct option ctl_health_options[];
+extern const struct option ctl_stats_options[];
 
 #endif

@@ -11,21 +11,22 @@
 
 #define EXIT_USAGE 2
 
+const struct option ctl_reload_options[] = {
+	{ "url", required_argument, NULL, 'u' },
+	{ "token-file", required_argument, NULL, 't' },
+	{ NULL, 0, NULL, 0 },
+};
+
 int
 ctl_reload(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "url", required_argument, NULL, 'u' },
-		{ "token-file", required_argument, NULL, 't' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct ctl_api api;
 	json_t *body = NULL, *j = NULL;
 	long status = 0;
 	int ch, rc = EXIT_FAILURE;
 
 	ctl_api_init(&api);
-	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "", ctl_reload_options, NULL)) != -1) {
 		switch (ch) {
 		case 'u':
 			api.url = optarg;

@@ -97,8 +97,9 @@ would_do(const struct ievent *ev)
 }
 
 /* The plan of one event as JSON (new reference): the event, the trace steps, every
- * target (route, key, sinks with what they would do), and for --expect the first target's
- * route and key and every sink name, each once. */
+ * target (route, key, sinks with what they would do), every route that took the event in
+ * order ("taken"), and for --expect the first target's route and key and every sink name,
+ * each once. */
 static json_t *
 plan_json(const struct config *cfg, const struct ievent *ev, const struct route_plan *plan)
 {
@@ -106,7 +107,7 @@ plan_json(const struct config *cfg, const struct ievent *ev, const struct route_
 	    "s:[]}", "event", "source", ev->source, "type", ev->type, "status", ev->status,
 	    "cluster", ev->cluster, "namespace", ev->namespace, "app", ev->app, "fingerprint",
 	    ev->fingerprint, "steps", "matched", plan->n_targets > 0, "targets", "sinks");
-	json_t *steps, *targets, *names;
+	json_t *steps, *targets, *names, *taken;
 
 	if (o == NULL)
 		return NULL;
@@ -138,6 +139,10 @@ plan_json(const struct config *cfg, const struct ievent *ev, const struct route_
 		json_array_append_new(targets, json_pack("{s:s, s:s, s:o}", "route",
 		    tg->route->name, "key", tg->key, "sinks", sinks));
 	}
+	taken = json_array();
+	for (size_t i = 0; taken != NULL && i < plan->n_taken; i++)
+		json_array_append_new(taken, json_string(plan->taken[i]->name));
+	json_object_set_new(o, "taken", taken ? taken : json_null());
 	if (plan->n_targets > 0) {
 		json_object_set_new(o, "route", json_string(plan->targets[0].route->name));
 		json_object_set_new(o, "key", json_string(plan->targets[0].key));
@@ -184,7 +189,7 @@ print_plan(const json_t *p)
 static bool
 check_expect(const json_t *plan, const json_t *want, size_t idx)
 {
-	static const char *const keys[] = { "route", "key", "matched" };
+	static const char *const keys[] = { "route", "key", "matched", "taken" };
 	const json_t *ws = json_object_get(want, "sinks");
 	bool ok = true;
 
@@ -249,25 +254,51 @@ check_expect(const json_t *plan, const json_t *want, size_t idx)
 static int
 rules_usage(const char *msg)
 {
-	fprintf(stderr, "incidentctl: %s\nusage: incidentctl [--json] rules test --config DIR "
-	    "--event FILE [--source S] [--expect FILE]\n", msg);
+	fprintf(stderr, "incidentctl: %s\nusage: incidentctl rules test --config DIR --event FILE "
+	    "[--event FILE]... [--source S] [--expect FILE] [--json]\n", msg);
 	return EXIT_USAGE;
 }
+
+/* Append the events of one payload file to evs. Returns 0, or 1 after printing why. */
+static int
+rules_load_file(const char *file, const char *source, struct ievent_vec *evs)
+{
+	json_error_t jerr;
+	json_t *body = json_load_file(file, JSON_DECODE_ANY, &jerr);
+	char err[2048];
+
+	if (body == NULL) {
+		fprintf(stderr, "incidentctl: %s: line %d, column %d: %s\n", file, jerr.line,
+		    jerr.column, jerr.text);
+		return 1;
+	}
+	err[0] = '\0';
+	if (load_events(body, source, evs, err, sizeof(err)) != 0) {
+		fprintf(stderr, "incidentctl: %s: %s\n", file, err[0] ? err : "out of memory");
+		json_decref(body);
+		return 1;
+	}
+	json_decref(body);
+	return 0;
+}
+
+const struct option ctl_rules_options[] = {
+	{ "config", required_argument, NULL, 'c' },
+	{ "event", required_argument, NULL, 'e' },
+	{ "source", required_argument, NULL, 's' },
+	{ "expect", required_argument, NULL, 'x' },
+	{ NULL, 0, NULL, 0 },
+};
 
 int
 ctl_rules(int argc, char **argv, bool json)
 {
-	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "event", required_argument, NULL, 'e' },
-		{ "source", required_argument, NULL, 's' },
-		{ "expect", required_argument, NULL, 'x' },
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *dir = NULL, *file = NULL, *source = NULL, *expect = NULL;
+	const char *dir = NULL, *source = NULL, *expect = NULL;
+	const char **files = NULL;
+	size_t n_files = 0;
 	struct config *cfg = NULL;
 	struct ievent_vec evs = { 0 };
-	json_t *body = NULL, *want = NULL, *out = NULL;
+	json_t *want = NULL, *out = NULL;
 	json_error_t jerr;
 	char err[2048];
 	int ch, rc = EXIT_FAILURE;
@@ -277,25 +308,28 @@ ctl_rules(int argc, char **argv, bool json)
 		return rules_usage("rules: the only subcommand is 'test'");
 	argc--;
 	argv++;
-	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	files = calloc((size_t)argc, sizeof(*files));
+	if (files == NULL) {
+		fprintf(stderr, "incidentctl: out of memory\n");
+		return EXIT_FAILURE;
+	}
+	while ((ch = getopt_long(argc, argv, "", ctl_rules_options, NULL)) != -1) {
 		switch (ch) {
 		case 'c': dir = optarg; break;
-		case 'e': file = optarg; break;
+		case 'e': files[n_files++] = optarg; break;
 		case 's': source = optarg; break;
 		case 'x': expect = optarg; break;
-		default: return rules_usage("rules test: unknown option or missing value");
+		default:
+			free(files);
+			return rules_usage("rules test: unknown option or missing value");
 		}
 	}
-	if (dir == NULL || file == NULL || optind != argc)
+	if (dir == NULL || n_files == 0 || optind != argc) {
+		free(files);
 		return rules_usage("rules test: --config DIR and --event FILE are required");
+	}
 	if (config_load_dir(dir, &cfg, err, sizeof(err)) != 0) {
 		fprintf(stderr, "incidentctl: invalid configuration: %s\n", err);
-		goto out;
-	}
-	body = json_load_file(file, JSON_DECODE_ANY, &jerr);
-	if (body == NULL) {
-		fprintf(stderr, "incidentctl: %s: line %d, column %d: %s\n", file, jerr.line,
-		    jerr.column, jerr.text);
 		goto out;
 	}
 	if (expect != NULL && (want = json_load_file(expect, 0, &jerr)) == NULL) {
@@ -303,11 +337,9 @@ ctl_rules(int argc, char **argv, bool json)
 		    jerr.column, jerr.text);
 		goto out;
 	}
-	err[0] = '\0';
-	if (load_events(body, source, &evs, err, sizeof(err)) != 0) {
-		fprintf(stderr, "incidentctl: %s: %s\n", file, err[0] ? err : "out of memory");
-		goto out;
-	}
+	for (size_t i = 0; i < n_files; i++)
+		if (rules_load_file(files[i], source, &evs) != 0)
+			goto out;
 	if (want != NULL && json_is_array(want) && json_array_size(want) != evs.n) {
 		printf("expect: %zu expectation(s) for %zu event(s)\n", json_array_size(want),
 		    evs.n);
@@ -350,9 +382,9 @@ ctl_rules(int argc, char **argv, bool json)
 out:
 	ievent_vec_clear(&evs);
 	json_decref(out);
-	json_decref(body);
 	json_decref(want);
 	config_destroy(cfg);
+	free(files);
 	return rc;
 }
 

@@ -3,16 +3,26 @@
 #ifndef INCIDENTCTL_RULES_H
 #define INCIDENTCTL_RULES_H
 
+#include <getopt.h>
 #include <stdbool.h>
 
 #include "store.h"
 
-/* `incidentctl rules test --config DIR --event FILE [--source S] [--expect FILE]`: run the
- * routing of DIR's conf.d over the events of FILE offline and print, per event, each route
- * tried and why it matched or not, the incident key and what each sink would do. argv[0] is
+/* `incidentctl rules test --config DIR --event FILE... [--source S] [--expect FILE]`: run
+ * the routing of DIR's conf.d over the events of each FILE (--event may repeat; each file
+ * is one payload) offline and print, per event, each route tried and why it matched or
+ * not, the routes that took it, the incident key and what each sink would do. argv[0] is
  * "rules". Returns the process exit status: 0, 1 (an --expect mismatch or a bad input), or
  * 2 (usage). Prints to stdout/stderr; json selects JSON output. */
 int ctl_rules(int argc, char **argv, bool json);
+
+/* The getopt tables of `rules test`, `silence add`, `silence list` and `reload`, for
+ * incidentctl's main() to tell their options from the global ones (--db, --json), which
+ * it takes out of argv before the command runs. */
+extern const struct option ctl_rules_options[];
+extern const struct option ctl_silence_add_options[];
+extern const struct option ctl_silence_list_options[];
+extern const struct option ctl_reload_options[];
 
 /* `incidentctl explain ID`: the decision trace of an event or an incident (every route
  * tried, incident transitions, deliveries with attempts, errors and next retry), in words.

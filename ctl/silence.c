@@ -18,22 +18,28 @@ silence_usage(const char *msg)
 {
 	fprintf(stderr, "incidentctl: %s\nusage: incidentctl silence add MATCHER... (--for DUR | "
 	    "--until TIME) --comment TEXT [--starts TIME] [--author NAME]\n"
-	    "       incidentctl [--json] silence list [--all]\n"
+	    "       incidentctl silence list [--all] [--json]\n"
 	    "       incidentctl silence expire ID\n", msg);
 	return EXIT_USAGE;
 }
 
+const struct option ctl_silence_add_options[] = {
+	{ "for", required_argument, NULL, 'f' },
+	{ "until", required_argument, NULL, 'u' },
+	{ "starts", required_argument, NULL, 's' },
+	{ "comment", required_argument, NULL, 'c' },
+	{ "author", required_argument, NULL, 'a' },
+	{ NULL, 0, NULL, 0 },
+};
+
+const struct option ctl_silence_list_options[] = {
+	{ "all", no_argument, NULL, 'a' },
+	{ NULL, 0, NULL, 0 },
+};
+
 static int
 silence_add(struct store *st, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "for", required_argument, NULL, 'f' },
-		{ "until", required_argument, NULL, 'u' },
-		{ "starts", required_argument, NULL, 's' },
-		{ "comment", required_argument, NULL, 'c' },
-		{ "author", required_argument, NULL, 'a' },
-		{ NULL, 0, NULL, 0 },
-	};
 	const char *dur = NULL, *until = NULL, *starts = NULL, *comment = NULL;
 	const char *author = getenv("USER");
 	int64_t now = util_now_ms(), start = now, end = 0, len;
@@ -41,7 +47,7 @@ silence_add(struct store *st, int argc, char **argv)
 	json_t *matchers = NULL;
 	int ch, rc = EXIT_FAILURE;
 
-	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "", ctl_silence_add_options, NULL)) != -1) {
 		switch (ch) {
 		case 'f': dur = optarg; break;
 		case 'u': until = optarg; break;
@@ -97,10 +103,6 @@ out:
 static int
 silence_list(struct store *st, int argc, char **argv, bool json)
 {
-	static const struct option opts[] = {
-		{ "all", no_argument, NULL, 'a' },
-		{ NULL, 0, NULL, 0 },
-	};
 	static const char *const headers[] = { "ID", "MATCHERS", "STARTS", "ENDS", "BY",
 	    "COMMENT" };
 	json_t *list = NULL, *s;
@@ -109,7 +111,7 @@ silence_list(struct store *st, int argc, char **argv, bool json)
 	size_t i;
 	int ch, rc = EXIT_FAILURE;
 
-	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "", ctl_silence_list_options, NULL)) != -1) {
 		if (ch != 'a')
 			return silence_usage("silence list: unknown option");
 		all = true;

@@ -156,15 +156,48 @@ static const char migration_v8[] =
 "ALTER TABLE deliveries ADD COLUMN note TEXT;\n"
 "  -- JSON object the sink recorded while the delivery ran, or NULL; never a secret\n";
 
-/* v9: retention and the outbox gauges. Deleting an event checks the deliveries that refer
+/* v9: the same constraints without IN lists. SQLite evaluates "x IN (a, b, c)" (more
+ * than two constants) by building a temporary b-tree each time a statement runs, and the
+ * CHECK constraints and the partial index did so on every event and delivery written
+ * (about a tenth of ingest's instructions). The CHECKs are rewritten in place as SQLite
+ * documents for constraint changes that leave the stored rows as they are (PRAGMA
+ * writable_schema; the DDL below bumps the schema cookie, and store.c reconnects after
+ * such a script); the index is rebuilt with DELIVERY_ACTIVE's predicate. Also: the
+ * incident lookup by key reads the newest incident straight from its index (it sorted
+ * every time), and events_dedup goes (idempotent ingest looks requests up since v5; the
+ * index only cost a b-tree insert per event). */
+static const char migration_v9[] =
+"PRAGMA writable_schema = ON;\n"
+"UPDATE sqlite_schema SET sql = replace(sql,\n"
+"  'CHECK (status IN (''firing'', ''resolved'', ''info''))',\n"
+"  'CHECK (status = ''firing'' OR status = ''resolved'' OR status = ''info'')')\n"
+"  WHERE type = 'table' AND name = 'events';\n"
+"UPDATE sqlite_schema SET sql = replace(replace(sql,\n"
+"  'CHECK (action IN (''open'', ''update'', ''resolve''))',\n"
+"  'CHECK (action = ''open'' OR action = ''update'' OR action = ''resolve'')'),\n"
+"  'CHECK (state IN (''blocked'', ''pending'', ''running'', ''done'',\n"
+"                    ''failed'', ''cancelled''))',\n"
+"  'CHECK (state = ''blocked'' OR state = ''pending'' OR state = ''running'' OR\n"
+"                    state = ''done'' OR state = ''failed'' OR state = ''cancelled'')')\n"
+"  WHERE type = 'table' AND name = 'deliveries';\n"
+"PRAGMA writable_schema = OFF;\n"
+"DROP INDEX deliveries_active;\n"
+"CREATE INDEX deliveries_active ON deliveries(incident_id, sink, id)\n"
+"  WHERE (state = 'blocked' OR state = 'pending' OR state = 'running');\n"
+"DROP INDEX incidents_key;\n"
+"CREATE INDEX incidents_key ON incidents(key, opened_at, id);\n"
+"DROP INDEX events_dedup;\n";
+
+/* v10: retention and the outbox gauges. Deleting an event checks the deliveries that refer
  * to it (a foreign key) and pruning asks "does a delivery still need this event": both
  * look deliveries up by event. The backlog index covers the /metrics questions "how many
  * deliveries wait or run, per sink and state" and "since when is the oldest one due"
- * without reading the table; it holds the unfinished rows only. */
-static const char migration_v9[] =
+ * without reading the table; it holds the unfinished rows only (DELIVERY_ACTIVE's
+ * predicate, as comparisons: see v9). */
+static const char migration_v10[] =
 "CREATE INDEX deliveries_event ON deliveries(event_id);\n"
 "CREATE INDEX deliveries_backlog ON deliveries(state, sink, next_attempt_at)\n"
-"  WHERE state IN ('blocked', 'pending', 'running');\n";
+"  WHERE (state = 'blocked' OR state = 'pending' OR state = 'running');\n";
 
 const char *const store_migrations[] = {
 	migration_v1,
@@ -176,6 +209,7 @@ const char *const store_migrations[] = {
 	migration_v7,
 	migration_v8,
 	migration_v9,
+	migration_v10,
 };
 
 const size_t store_n_migrations = sizeof(store_migrations) / sizeof(store_migrations[0]);

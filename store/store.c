@@ -128,7 +128,7 @@ static const char *const store_sql[STMT__COUNT] = {
 	    " AND sink = ?2 ORDER BY id DESC",
 	[STMT_DEL_HELD] =
 	    "SELECT max(id) FROM deliveries INDEXED BY deliveries_active"
-	    " WHERE state IN ('blocked', 'pending', 'running') AND incident_id = ?1"
+	    " WHERE " DELIVERY_ACTIVE("") " AND incident_id = ?1"
 	    " AND sink = ?2 AND action = 'open' AND requires_firing = 1 AND state != 'running'",
 	[STMT_DECISION_INSERT] =
 	    "INSERT INTO decisions (event_id, incident_id, seq, step, outcome, detail, at)"
@@ -182,7 +182,8 @@ static const char *const store_sql[STMT__COUNT] = {
 	 * a chain goes from its end, one link per pass */
 	[STMT_PRUNE_DELIVERIES] =
 	    "DELETE FROM deliveries AS p NOT INDEXED WHERE " PRUNE_IN_WINDOW("p")
-	    " AND p.state IN ('done', 'failed', 'cancelled') AND p.updated_at < ?3"
+	    " AND (p.state = 'done' OR p.state = 'failed' OR p.state = 'cancelled')"
+	    " AND p.updated_at < ?3"
 	    " AND " PRUNE_NOT_FIRING("p.incident_id")
 	    " AND NOT EXISTS (SELECT 1 FROM deliveries AS c WHERE c.depends_on = p.id)",
 	[STMT_PRUNE_DECISIONS] =
@@ -209,7 +210,7 @@ static const char *const store_sql[STMT__COUNT] = {
 	/* covered by deliveries_backlog: the unfinished rows only, never the table */
 	[STMT_OUTBOX_BACKLOG] =
 	    "SELECT state, sink, count(*), min(next_attempt_at) FROM deliveries"
-	    " INDEXED BY deliveries_backlog WHERE state IN ('blocked', 'pending', 'running')"
+	    " INDEXED BY deliveries_backlog WHERE " DELIVERY_ACTIVE("")
 	    " GROUP BY state, sink",
 	[STMT_STATS_TOTALS] =
 	    "SELECT count(*), coalesce(sum(state = 'firing'), 0) FROM incidents"
@@ -544,9 +545,12 @@ out:
 	return rc;
 }
 
-/* Apply the migrations this database has not seen, each in its own transaction. */
+/* Apply the migrations this database has not seen, each in its own transaction; *reopen
+ * is set when one of them rewrote table definitions through PRAGMA writable_schema (the
+ * schema cookie is bumped by the DDL such a script also runs, so other connections reload
+ * it; this one must reconnect). */
 static int
-migrate(struct store *st, char *err, size_t errlen)
+migrate(struct store *st, bool *reopen, char *err, size_t errlen)
 {
 	int rc = 0, version;
 
@@ -563,6 +567,8 @@ migrate(struct store *st, char *err, size_t errlen)
 	}
 	for (size_t i = (size_t)version; rc == 0 && i < store_n_migrations; i++) {
 		rc = migrate_one(st, i);
+		if (strstr(store_migrations[i], "writable_schema") != NULL)
+			*reopen = true;
 		if (rc != 0)
 			snprintf(err, errlen, "cannot migrate the ledger to schema %zu: %s", i + 1,
 			    store_last_error(st));
@@ -624,28 +630,14 @@ set_auto_vacuum(struct store *st)
 	return rc;
 }
 
-int
-store_open(const char *path, struct store **out, char *err, size_t errlen)
+/* Open (or reopen) st->db on path with the ledger's settings. Returns 0 or a negative
+ * errno with the reason in err. */
+static int
+store_connect(struct store *st, const char *path, char *err, size_t errlen)
 {
-	struct store *st = NULL;
 	char mode[32];
 	int rc;
 
-	*out = NULL;
-	if (errlen > 0)
-		err[0] = '\0';
-	rc = util_make_parent_dir(path);
-	if (rc != 0) {
-		snprintf(err, errlen, "cannot create the directory of %s: %s", path, strerror(-rc));
-		goto out;
-	}
-	st = calloc(1, sizeof(*st));
-	if (st == NULL) {
-		rc = -ENOMEM;
-		snprintf(err, errlen, "out of memory");
-		goto out;
-	}
-	store_configure_sqlite();
 	rc = sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
 	if (rc != SQLITE_OK) {
 		rc = st->db ? store_error(st, rc) : -ENOMEM;
@@ -666,11 +658,55 @@ store_open(const char *path, struct store **out, char *err, size_t errlen)
 		rc = run_pragma(st, "PRAGMA synchronous = FULL", NULL, 0);
 	if (rc == 0)
 		rc = run_pragma(st, "PRAGMA foreign_keys = ON", NULL, 0);
-	if (rc != 0) {
+	if (rc != 0)
 		snprintf(err, errlen, "cannot set up %s: %s", path, store_last_error(st));
+out:
+	return rc;
+}
+
+/* Close st->db and its cached statements (st itself stays). */
+static void
+store_disconnect(struct store *st)
+{
+	for (size_t i = 0; i < STMT__COUNT; i++) {
+		sqlite3_finalize(st->stmt[i]);
+		st->stmt[i] = NULL;
+	}
+	sqlite3_close(st->db);
+	st->db = NULL;
+}
+
+int
+store_open(const char *path, struct store **out, char *err, size_t errlen)
+{
+	struct store *st = NULL;
+	bool reopen = false;
+	int rc;
+
+	*out = NULL;
+	if (errlen > 0)
+		err[0] = '\0';
+	rc = util_make_parent_dir(path);
+	if (rc != 0) {
+		snprintf(err, errlen, "cannot create the directory of %s: %s", path, strerror(-rc));
 		goto out;
 	}
-	rc = migrate(st, err, errlen);
+	st = calloc(1, sizeof(*st));
+	if (st == NULL) {
+		rc = -ENOMEM;
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	store_configure_sqlite();
+	rc = store_connect(st, path, err, errlen);
+	if (rc == 0)
+		rc = migrate(st, &reopen, err, errlen);
+	if (rc == 0 && reopen) {
+		/* a migration rewrote table definitions (writable_schema): this connection
+		 * still holds the old ones, a new one reads the new */
+		store_disconnect(st);
+		rc = store_connect(st, path, err, errlen);
+	}
 out:
 	if (rc != 0) {
 		store_close(st);
@@ -685,9 +721,7 @@ store_close(struct store *st)
 {
 	if (st == NULL)
 		return;
-	for (size_t i = 0; i < STMT__COUNT; i++)
-		sqlite3_finalize(st->stmt[i]);
-	sqlite3_close(st->db);
+	store_disconnect(st);
 	free(st);
 }
 

@@ -136,12 +136,19 @@ int store_row_delivery(sqlite3_stmt *s, struct delivery *d);
 	"next_attempt_at, created_at, updated_at, last_status, last_error, result, depends_on, " \
 	"requires_firing, retried_at, note"
 
+/* The predicate of the partial indexes deliveries_active (schema 9) and deliveries_backlog
+ * (schema 10), written as comparisons: an IN list of more than two constants makes SQLite
+ * build a throw-away b-tree every time the statement runs. A query that is to use either
+ * index must say exactly this. */
+#define DELIVERY_ACTIVE(alias) "(" alias "state = 'blocked' OR " alias "state = 'pending'" \
+	" OR " alias "state = 'running')"
+
 /* A delivery (alias d) runs only after every earlier delivery of the same sink for the
  * same incident has finished: a sink sees an incident's actions one at a time and in
  * order (an "update" never races the "open" that creates the GitHub issue). */
 #define DELIVERY_NO_EARLIER "NOT EXISTS (SELECT 1 FROM deliveries AS e" \
 	" INDEXED BY deliveries_active" \
-	" WHERE e.state IN ('blocked', 'pending', 'running')" \
+	" WHERE " DELIVERY_ACTIVE("e.") \
 	" AND e.incident_id = d.incident_id AND e.sink = d.sink AND e.id < d.id)"
 
 /* Free pages one store_vacuum_step() gives back (a short transaction: each page moved

@@ -2,9 +2,10 @@
 """deploy/conf.d: the drop-ins are usable as they are. Copied next to the shipped
 00-defaults.yaml, with the environment they document, 40-github.yaml and
 50-copilot-runner.yaml pass --check-config (every sink's own options included), and an
-Argo CD failure is routed to the log sink, the GitHub issue and the agent run after it
-(the default route lets later files' routes see every event). Without a variable they name,
-the start-up error says which."""
+Argo CD failure is routed to the GitHub issue and the agent run after it (the shipped
+default route is a fallback: later files' routes see every event first, and it takes only
+what none of them took, so the log sink stays out). Without a variable they name, the
+start-up error says which."""
 
 import os
 import shutil
@@ -47,10 +48,12 @@ def main(t):
                             os.path.join(harness.SAMPLES_DIR, "argocd",
                                          "seed-aks-store-degraded.client_payload.json"),
                             "--source", "argocd"], env)
-        for line in ("route agent-handoff takes the event", "sink log (log): open",
+        for line in ("route agent-handoff takes the event",
                      "sink github (github_issue): open",
                      "sink doctor-run (copilot_runner), after github: open"):
             t.ok(rc == 0 and line in out, "seed sample: %s" % line, out + err)
+        t.ok(rc == 0 and "route default" not in out and "sink log" not in out,
+             "seed sample: the fallback route default is not even tried", out + err)
         del env["COPILOT_TOKEN"]
         rc, out, err = run([harness.INCIDENTD, "-c", confd, "--check-config", "--plugin-dir",
                             harness.PLUGIN_DIR], env)

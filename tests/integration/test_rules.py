@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """Routing rules through the real daemon and offline: matchers, nested routes, continue,
 one incident per route that takes an event, the decision trace (`incidentctl explain`),
-`incidentctl rules test --expect` on the samples, and reload keeping the old rules when the
-new ones are invalid."""
+`incidentctl rules test --expect` on the samples, reload keeping the old rules when the
+new ones are invalid, unreachable routes refused with file:line, and the shipped layout
+(00-defaults.yaml's fallback route with a site's 10-site.yaml)."""
 
+import json
 import os
 import signal
 import subprocess
@@ -177,6 +179,48 @@ def main(t):
     err = p.stderr.decode()
     t.ok(p.returncode == 1 and "10.yaml:3: routes.0.match.0" in err and
          "bad regular expression" in err, "--check-config: bad regex with file:line", err)
+
+    # --- the shipped layout: 00-defaults.yaml's fallback route and a site's 10-site.yaml ---
+    site = os.path.join(d.dir, "site")
+    os.makedirs(site)
+    with open(os.path.join(harness.CONFD_DIR, "00-defaults.yaml")) as f:
+        defaults = f.read()
+    with open(os.path.join(site, "00-defaults.yaml"), "w") as f:
+        f.write(defaults)
+    with open(os.path.join(site, "10-site.yaml"), "w") as f:
+        f.write("sinks:\n  team: { plugin: log }\nroutes:\n"
+                "  - name: prod\n    match: ['cluster =~ \"prod-.*\"']\n    sinks: [team]\n")
+
+    def check_config(confd):
+        p = subprocess.run([harness.INCIDENTD, "-c", confd, "--plugin-dir", harness.PLUGIN_DIR,
+                            "--check-config"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           timeout=20)
+        return p.returncode, p.stdout.decode() + p.stderr.decode()
+
+    rc, out = check_config(site)
+    t.ok(rc == 0 and "2 sink(s), 2 route(s)" in out, "00-defaults.yaml + 10-site.yaml: OK",
+         out)
+    rc, out, err = ctl("rules", "test", "--config", site, "--json", "--event",
+                       os.path.join(S, cases[0][0]), "--event", os.path.join(S, cases[1][0]))
+    plans = [p["taken"] for p in json.loads(out)] if rc == 0 else None
+    t.eq(plans, [["prod"], ["default"], ["default"]],
+         "the site route takes prod events, the fallback default what it leaves")
+    rc, out, err = ctl("rules", "test", "--config", site, "--event",
+                       os.path.join(S, cases[1][0]))
+    t.ok(rc == 0 and "route default (%s/00-defaults.yaml:" % site in out and
+         "no matchers (fallback: no other route took the event)" in out,
+         "rules test says the fallback took it", out + err)
+
+    # a route after a catch-all of its level can never be reached: refused, both named
+    with open(os.path.join(site, "10-site.yaml"), "a") as f:
+        f.write("  - name: everything\n    sinks: [team]\n")
+    with open(os.path.join(site, "20-more.yaml"), "w") as f:
+        f.write("routes:\n  - name: payments\n    match: ['namespace = payments']\n"
+                "    sinks: [team]\n")
+    rc, out = check_config(site)
+    t.ok(rc == 1 and "20-more.yaml:2: routes.3: route 'payments' can never be reached: "
+         "route 'everything' before it (%s/10-site.yaml:7) has no matchers and no `continue: "
+         "true`" % site in out, "--check-config: unreachable route, both with file:line", out)
 
 
 harness.run(main)

@@ -67,8 +67,28 @@ def main(t):
     t.eq(rc, 2, "--for or --until required")
     rc, out, err = d.ctl("silence", "add", "app=x", "--for", "1h")
     t.eq(rc, 2, "--comment required")
+    rc, out, err = d.ctl("silence", "add", "app=~\"(?=aks)\"", "--for", "1h", "--comment", "c")
+    t.ok(rc == 1 and "invalid or unsupported Perl syntax: `(?=` (lookarounds are not "
+         "supported" in err, "a regex Alertmanager refuses is refused, in its words", err)
     rc, out, err = d.ctl("--json", "silence", "list", "--all")
     t.eq(len(json.loads(out)), 1, "nothing added by the refused commands")
+
+    # silence matchers read as Alertmanager reads them: \. is a literal dot, \S stays \S
+    rc, dot, err = d.ctl("silence", "add", "app=~\"aks\\.store\"", "--for", "1h",
+                         "--comment", "literal dot")
+    t.eq(rc, 0, "silence add app=~\"aks\\.store\"")
+    n = len(recorder(rec))
+    st, _, c = d.post("/v1/events/argocd", ev("aks-store", "2026-02-10T03:10:00Z"))
+    t.ok(st == 202 and wait_until(lambda: len(recorder(rec)) == n + 1, 5),
+         "\\. does not match the - of aks-store: delivered", recorder(rec))
+    rc, sx, err = d.ctl("silence", "add", "app=~\"aks-\\S+\"", "--for", "1h",
+                        "--comment", "non-space")
+    t.eq(rc, 0, "silence add app=~\"aks-\\S+\"")
+    st, _, c = d.post("/v1/events/argocd", ev("aks-store", "2026-02-10T03:15:00Z"))
+    t.eq(st, 202, "accepted")
+    rc, out, err = d.ctl("explain", c["events"][0])
+    t.ok(rc == 0 and "silenced" in out and sx.strip() in out and dot.strip() not in out,
+         "\\S+ matches store: silenced by that silence, not the other", out)
     d.stop()
 
     # --- time intervals: mute_time_intervals and active_time_intervals ------------------

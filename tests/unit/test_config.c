@@ -157,7 +157,7 @@ test_merge_lexical(void **state)
 	    "routes:\n  - { name: second, sinks: [gh] }\n");
 	write_file(1, "server: { listen: \"127.0.0.1:2\", max_body: 4KiB }\n"
 	    "sinks:\n  gh: { plugin: y, repo: c/d, token: t }\n  log: { plugin: log }\n"
-	    "routes:\n  - { name: first, sinks: [log] }\n");
+	    "routes:\n  - { name: first, sinks: [log], continue: true }\n");
 	assert_int_equal(config_load_dir(dir, &cfg, err, sizeof(err)), 0);
 	assert_string_equal(cfg->listen, "0.0.0.0:1");          /* 2.yaml after 1.yaml */
 	assert_int_equal(cfg->max_body_bytes, 4096);            /* nested merge keeps it */
@@ -351,6 +351,96 @@ test_retention(void **state)
 	    "sinks:\n  gh: { plugin: github_issue, enabled: false }\n  log: { plugin: log }\n"
 	    "routes: [ { name: d, sinks: [log, gh] } ]\n", &cfg, err, sizeof(err)), 0);
 	config_destroy(cfg);
+}
+
+/* A route after a catch-all of its level (no matchers, no continue: true) can never be
+ * reached: a load error naming both routes with file:line. Fallback routes are a pass of
+ * their own, tried only when no other route took the event. */
+static void
+test_unreachable_routes(void **state)
+{
+	static const char head[] = "sinks:\n  log: { plugin: log }\nroutes:\n";
+	static const struct {
+		const char *routes, *want;      /* want NULL: loads */
+	} cases[] = {
+		{ "  - name: everything\n    sinks: [log]\n  - name: prod\n"
+		  "    match: ['cluster = prod']\n    sinks: [log]\n",
+		  "t.yaml:6: routes.1: route 'prod' can never be reached: route 'everything' before "
+		  "it (t.yaml:4) has no matchers and no `continue: true`, so it takes every event "
+		  "(give 'everything' matchers or `continue: true`, or make it `fallback: true`)" },
+		/* empty entries are no matchers, as in Alertmanager */
+		{ "  - { name: a, match: ['{}', ''], sinks: [log] }\n  - { name: b, sinks: [log] }\n",
+		  "t.yaml:5: routes.1: route 'b' can never be reached: route 'a' before it (t.yaml:4)" },
+		/* nested: the same rule at every level (no fallback there) */
+		{ "  - name: p\n    sinks: [log]\n    routes:\n      - { name: c1, sinks: [log] }\n"
+		  "      - { name: c2, match: ['app = x'], sinks: [log] }\n",
+		  "t.yaml:8: routes.0.routes.1: route 'c2' can never be reached: route 'c1' before "
+		  "it (t.yaml:7) has no matchers and no `continue: true`, so it takes every event "
+		  "(give 'c1' matchers or `continue: true`)" },
+		/* a catch-all with nested routes still takes every event */
+		{ "  - { name: a, sinks: [log], routes: [ { name: a1, match: ['app = x'] } ] }\n"
+		  "  - { name: b, match: ['app = y'], sinks: [log] }\n",
+		  "route 'b' can never be reached: route 'a' before it (t.yaml:4)" },
+		{ "  - { name: a, sinks: [log], continue: true }\n  - { name: b, sinks: [log] }\n",
+		  NULL },
+		{ "  - { name: a, match: ['app = x'], sinks: [log] }\n  - { name: b, sinks: [log] }\n",
+		  NULL },
+		/* the fallback comes first in the file but is tried last */
+		{ "  - { name: default, fallback: true, sinks: [log] }\n"
+		  "  - { name: a, match: ['app = x'], sinks: [log] }\n"
+		  "  - { name: all, sinks: [log] }\n", NULL },
+		{ "  - { name: f1, fallback: true, sinks: [log] }\n"
+		  "  - { name: a, sinks: [log] }\n"
+		  "  - { name: f2, fallback: true, match: ['app = x'], sinks: [log] }\n",
+		  "t.yaml:6: routes.2: route 'f2' can never be reached: route 'f1' before it "
+		  "(t.yaml:4) has no matchers and no `continue: true`, so it takes every event that "
+		  "no other route took (give 'f1' matchers or `continue: true`)" },
+		{ "  - { name: a, sinks: [log], routes: [ { name: b, fallback: true } ] }\n",
+		  "t.yaml:4: routes.0.routes.0: fallback: only a top-level route can be a fallback" },
+		{ "  - { name: a, sinks: [log], fallback: sometimes }\n", "routes.0.fallback" },
+	};
+	char yaml[1024], err[512];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct config *cfg = NULL;
+		int rc;
+
+		snprintf(yaml, sizeof(yaml), "%s%s", head, cases[i].routes);
+		err[0] = '\0';
+		rc = load(yaml, &cfg, err, sizeof(err));
+		if (cases[i].want == NULL && rc != 0)
+			fail_msg("case %zu: %s", i, err);
+		if (cases[i].want != NULL && (rc != -EINVAL || strstr(err, cases[i].want) == NULL))
+			fail_msg("case %zu: error '%s' lacks '%s'", i, err, cases[i].want);
+		config_destroy(cfg);
+	}
+}
+
+/* The shipped layout: 00-defaults.yaml's fallback route and a site file's routes after it
+ * load; a site catch-all followed by a route in a later file is refused naming both files. */
+static void
+test_unreachable_across_files(void **state)
+{
+	struct config *cfg = NULL;
+	char err[512];
+
+	(void)state;
+	write_file(0, config_embedded_defaults);
+	write_file(1, "sinks:\n  team: { plugin: log }\nroutes:\n"
+	    "  - { name: prod, match: ['cluster = prod'], sinks: [team] }\n"
+	    "  - { name: rest, sinks: [team] }\n");
+	assert_int_equal(config_load_dir(dir, &cfg, err, sizeof(err)), 0);
+	assert_int_equal(cfg->n_routes, 3);
+	assert_true(cfg->routes[0].fallback);
+	config_destroy(cfg);
+	cfg = NULL;
+	write_file(2, "routes:\n  - { name: late, match: ['app = x'], sinks: [team] }\n");
+	assert_int_equal(config_load_dir(dir, &cfg, err, sizeof(err)), -EINVAL);
+	assert_null(cfg);
+	if (strstr(err, "2.yaml:2: routes.3: route 'late' can never be reached: route 'rest' "
+	    "before it (") == NULL || strstr(err, "1.yaml:5)") == NULL)
+		fail_msg("error '%s' lacks both places", err);
 }
 
 static void
@@ -758,6 +848,8 @@ main(void)
 		cmocka_unit_test(test_env),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_retention),
+		cmocka_unit_test(test_unreachable_routes),
+		cmocka_unit_test_setup_teardown(test_unreachable_across_files, setup, teardown),
 		cmocka_unit_test(test_auth_kinds),
 		cmocka_unit_test(test_exposure),
 		cmocka_unit_test(test_api_auth),

@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "event.h"
+#include "jsonw.h"
 
 static struct ievent *
 sample_event(void)
@@ -179,6 +180,86 @@ test_json_text(void **state)
 	ievent_destroy(ev);
 }
 
+/* The direct writer behind ievent_json_text prints exactly what jansson prints, for every
+ * character an attacker can put in a field, a label or a resource: quotes, backslashes,
+ * every control character, DEL, slashes, multi-byte UTF-8, and a NUL inside a label
+ * value or key (jansson's own output then). */
+static void
+test_json_text_hostile(void **state)
+{
+	static const char *const nasty[] = { "", "\"", "\\", "a\\\"b", "/</script>",
+	    "\x7f", "caf\u00e9 \u2028 \xf0\x9f\x94\xa5", "tab\there\r\nnl\b\f" };
+	char ctl[64];
+
+	(void)state;
+	for (int i = 0; i < 32; i++)
+		ctl[i] = (char)(i + 1 < 32 ? i + 1 : 'x');
+	ctl[31] = '\0';
+	for (size_t round = 0; round < sizeof(nasty) / sizeof(nasty[0]) + 2; round++) {
+		const char *v = round < sizeof(nasty) / sizeof(nasty[0]) ? nasty[round] : ctl;
+		struct ievent *ev = sample_event();
+		struct ievent_resource r = { .kind = (char *)v, .name = (char *)v,
+			.message = (char *)v };
+		json_t *obj;
+		char *want;
+
+		assert_int_equal(ievent_set(&ev->summary, v), 0);
+		assert_int_equal(ievent_set(&ev->message, v), 0);
+		assert_int_equal(ievent_set(&ev->repo_url, v), 0);
+		assert_int_equal(ievent_set(&ev->fingerprint, v), 0);
+		assert_int_equal(ievent_add_resource(ev, &r), 0);
+		json_object_set_new(ev->labels, v, json_string(v));
+		json_object_set_new(ev->annotations, "k", json_string(v));
+		if (round == sizeof(nasty) / sizeof(nasty[0]) + 1) {
+			/* NUL inside a value and inside a key: jansson prints \u0000 */
+			json_object_set_new(ev->labels, "nul", json_stringn("a\0b", 3));
+			json_object_setn_new(ev->annotations, "k\0y", 3, json_string("v"));
+		}
+		obj = ievent_to_json(ev, false);
+		want = json_dumps(obj, JSON_COMPACT);
+		assert_non_null(want);
+		assert_string_equal(ievent_json_text(ev), want);
+		free(want);
+		json_decref(obj);
+		ievent_destroy(ev);
+	}
+}
+
+/* jsonw's pieces (strings, null, integers, nested objects through jansson) as json_dumps
+ * prints them: the dispatcher's incident view is written with them. */
+static void
+test_jsonw_pieces(void **state)
+{
+	json_t *refs = json_pack("{s:{s:i, s:s}}", "github", "issue", 42, "url", "https://x/42");
+	json_t *o = json_pack("{s:s, s:n, s:I, s:O, s:[]}", "id", "01X\"\n", "key", "count",
+	    (json_int_t)-7, "refs", refs, "empty");
+	char *want = json_dumps(o, JSON_COMPACT), *got;
+	struct jsonw w;
+
+	(void)state;
+	jsonw_init(&w);
+	jsonw_open(&w, '{');
+	jsonw_member_str(&w, "id", "01X\"\n");
+	jsonw_key(&w, "key");
+	jsonw_json(&w, NULL);
+	jsonw_member_str(&w, "absent", NULL);
+	jsonw_key(&w, "count");
+	jsonw_int(&w, -7);
+	jsonw_key(&w, "refs");
+	jsonw_json(&w, refs);
+	jsonw_key(&w, "empty");
+	jsonw_open(&w, '[');
+	jsonw_close(&w, ']');
+	jsonw_close(&w, '}');
+	got = jsonw_take(&w);
+	assert_string_equal(got, want);
+	jsonw_clear(&w);
+	free(got);
+	free(want);
+	json_decref(o);
+	json_decref(refs);
+}
+
 static void
 test_vec(void **state)
 {
@@ -203,6 +284,8 @@ main(void)
 		cmocka_unit_test(test_from_json_errors),
 		cmocka_unit_test(test_get_field),
 		cmocka_unit_test(test_json_text),
+		cmocka_unit_test(test_json_text_hostile),
+		cmocka_unit_test(test_jsonw_pieces),
 		cmocka_unit_test(test_vec),
 	};
 

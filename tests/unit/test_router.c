@@ -82,7 +82,7 @@ test_matcher_errors(void **state)
 		{ "clustr = x", "unknown field 'clustr'" },
 		{ "cluster ~ x", "expected an operator" },
 		{ "cluster =~ \"(\"", "bad regular expression" },
-		{ "cluster = \"abc", "unterminated or misplaced quote" },
+		{ "cluster = \"abc", "unterminated or unescaped double quote" },
 		{ "labels. = x", "unknown field 'labels.'" },
 	};
 	char err[256];
@@ -195,6 +195,10 @@ test_route_tree(void **state)
 		    "argocd/prod-west-aks/aks-store github,pager", ev->id);
 		plan_of(cfg, ev, &plan);
 		assert_targets(&plan, want);
+		/* every route that took it, in order, as amtool lists receivers */
+		assert_int_equal(plan.n_taken, 2);
+		assert_string_equal(plan.taken[0]->name, "audit");
+		assert_string_equal(plan.taken[1]->name, "prod-payments");
 	}
 	route_plan_clear(&plan);
 
@@ -268,6 +272,42 @@ test_no_route_matches(void **state)
 	config_destroy(cfg);
 }
 
+/* A fallback route takes an event only when no other route took it, wherever it sits. */
+static void
+test_fallback(void **state)
+{
+	struct config *cfg = NULL;
+	struct route_plan plan;
+	char err[512];
+
+	(void)state;
+	if (config_load_string("sinks: { log: { plugin: log }, team: { plugin: log } }\n"
+	    "routes:\n  - { name: default, fallback: true, sinks: [log] }\n"
+	    "  - { name: audit, match: ['app = audited'], sinks: [team], group_by: ['...'], "
+	    "continue: true }\n"
+	    "  - { name: prod, match: ['cluster = prod'], sinks: [team] }\n", "t.yaml", &cfg, err,
+	    sizeof(err)) != 0)
+		fail_msg("%s", err);
+	plan_of(cfg, event("argocd", "prod", "n", "x"), &plan);
+	assert_targets(&plan, "prod argocd/prod/n/x team");
+	for (size_t i = 0; i < plan.n_steps; i++)     /* not even tried */
+		assert_null(strstr(plan.steps[i].detail, "route default"));
+	route_plan_clear(&plan);
+	/* a route with continue: true that took it is enough to keep the fallback out */
+	plan_of(cfg, event("argocd", "dev", "n", "audited"), &plan);
+	assert_int_equal(plan.n_taken, 1);
+	assert_string_equal(plan.taken[0]->name, "audit");
+	route_plan_clear(&plan);
+	plan_of(cfg, event("argocd", "dev", "n", "x"), &plan);
+	assert_targets(&plan, "default argocd/dev/n/x log");
+	assert_non_null(strstr(plan.steps[plan.n_steps - 1].detail, "route default takes the "
+	    "event"));
+	assert_non_null(strstr(plan.steps[plan.n_steps - 2].detail, "route default (t.yaml:3): "
+	    "no matchers (fallback: no other route took the event)"));
+	route_plan_clear(&plan);
+	config_destroy(cfg);
+}
+
 static void
 test_route_config_errors(void **state)
 {
@@ -312,6 +352,7 @@ main(void)
 		cmocka_unit_test(test_route_tree),
 		cmocka_unit_test(test_shared_key),
 		cmocka_unit_test(test_no_route_matches),
+		cmocka_unit_test(test_fallback),
 		cmocka_unit_test(test_route_config_errors),
 	};
 

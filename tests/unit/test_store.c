@@ -179,6 +179,64 @@ test_open_schema_wal(void **state)
 	assert_string_equal(store_last_error(NULL), "no error");
 }
 
+/* No IN list of more than two constants is left in the constraints or the partial index
+ * (each made SQLite build a temporary b-tree per statement), the constraints still hold,
+ * and the daemon's own connection uses the rewritten definitions after the migration. */
+static void
+test_schema_without_in_lists(void **state)
+{
+	struct fixture *f = *state;
+	char buf[64], *msg = NULL;
+	sqlite3 *db = NULL;
+
+	raw_query(f->path, "SELECT count(*) FROM sqlite_master WHERE sql LIKE '% IN (%'"
+	    " AND name != 'incidents'", buf, sizeof(buf));   /* its IN has two: comparisons */
+	assert_string_equal(buf, "0");
+	raw_query(f->path, "SELECT count(*) FROM sqlite_master WHERE name = 'deliveries_active'"
+	    " AND sql LIKE '%WHERE (state = ''blocked'' OR state = ''pending'' OR state ="
+	    " ''running'')'", buf, sizeof(buf));
+	assert_string_equal(buf, "1");
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_not_equal(sqlite3_exec(db, "INSERT INTO events (id, source, status,"
+	    " occurred_at, received_at, event) VALUES ('X', 'argocd', 'bogus', 't', 't', '{}')",
+	    NULL, NULL, &msg), SQLITE_OK);
+	assert_non_null(strstr(msg, "CHECK constraint failed"));
+	sqlite3_free(msg);
+	sqlite3_close(db);
+	/* the store's connection: the IN lists compiled into a statement show up in its
+	 * EXPLAIN as an OpenEphemeral (a temporary b-tree) */
+	raw_query(f->path, "SELECT count(*) FROM pragma_integrity_check WHERE integrity_check"
+	    " != 'ok'", buf, sizeof(buf));
+	assert_string_equal(buf, "0");
+	{
+		sqlite3_stmt *s = NULL;
+		int ephemeral = 0;
+
+		assert_int_equal(sqlite3_prepare_v2(f->st->db, "EXPLAIN INSERT INTO deliveries"
+		    " (incident_id, event_id, sink, action, state, next_attempt_at, created_at,"
+		    " updated_at) VALUES ('i', 'e', 's', 'open', 'pending', 't', 't', 't')", -1, &s,
+		    NULL), SQLITE_OK);
+		while (sqlite3_step(s) == SQLITE_ROW)
+			ephemeral += strcmp((const char *)sqlite3_column_text(s, 1),
+			    "OpenEphemeral") == 0;
+		sqlite3_finalize(s);
+		assert_int_equal(ephemeral, 0);
+	}
+	/* the incident lookup by key reads the newest from the index, no sorting */
+	{
+		sqlite3_stmt *s = NULL;
+		int sorts = 0;
+
+		assert_int_equal(sqlite3_prepare_v2(f->st->db, "EXPLAIN QUERY PLAN SELECT id FROM"
+		    " incidents WHERE key = 'k' ORDER BY opened_at DESC, id DESC LIMIT 1", -1, &s,
+		    NULL), SQLITE_OK);
+		while (sqlite3_step(s) == SQLITE_ROW)
+			sorts += strstr((const char *)sqlite3_column_text(s, 3), "TEMP B-TREE") != NULL;
+		sqlite3_finalize(s);
+		assert_int_equal(sorts, 0);
+	}
+}
+
 static void
 test_reopen_is_noop(void **state)
 {
@@ -933,6 +991,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_open_schema_wal, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_schema_without_in_lists, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reopen_is_noop, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_insert_read_event, setup, teardown),

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <cmocka.h>
 
 #include "util.h"
@@ -32,6 +33,47 @@ test_time_roundtrip(void **state)
 	assert_int_equal(util_parse_time("2026-13-10T03:01:12Z", &ms), -EINVAL);
 	assert_int_equal(util_parse_time("yesterday", &ms), -EINVAL);
 	assert_int_equal(util_parse_time("0001-01-01T00:00:00Z", &ms), 0);
+}
+
+/* util_format_time computes the date itself: it must agree with gmtime_r everywhere
+ * (leap days, century years, before 1970, the last millisecond of a day). */
+static void
+test_time_format_matches_gmtime(void **state)
+{
+	static const int64_t fixed[] = { 0, -1, 999, -1000, 951782400000LL /* 2000-02-29 */,
+	    4107542399999LL /* 2100-02-28T23:59:59.999 */, 4107542400000LL, -62135596800000LL,
+	    253402300799999LL /* 9999-12-31T23:59:59.999 */, 1770692472123LL };
+	char got[UTIL_TIME_LEN], want[UTIL_TIME_LEN];
+	uint64_t x = 88172645463325252ULL;
+
+	(void)state;
+	for (size_t i = 0; i < 200000 + sizeof(fixed) / sizeof(fixed[0]); i++) {
+		int64_t ms, secs;
+		int frac;
+		struct tm tm;
+		time_t t;
+
+		if (i < sizeof(fixed) / sizeof(fixed[0])) {
+			ms = fixed[i];
+		} else {
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
+			ms = (int64_t)(x % 315537897600000ULL) - 62135596800000LL;  /* 0001..9999 */
+		}
+		secs = ms / 1000;
+		frac = (int)(ms % 1000);
+		if (frac < 0) {
+			frac += 1000;
+			secs--;
+		}
+		t = (time_t)secs;
+		assert_non_null(gmtime_r(&t, &tm));
+		snprintf(want, sizeof(want), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
+		    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+		    frac);
+		assert_string_equal(util_format_time(ms, got, sizeof(got)), want);
+	}
 }
 
 static void
@@ -171,6 +213,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_time_roundtrip),
+		cmocka_unit_test(test_time_format_matches_gmtime),
 		cmocka_unit_test(test_ids_sorted_unique),
 		cmocka_unit_test(test_durations),
 		cmocka_unit_test(test_sizes),

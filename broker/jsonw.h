@@ -1,0 +1,53 @@
+/* jsonw.h - a small JSON text writer for the hot path: what json_dumps(obj, JSON_COMPACT)
+ * would print for the same members in the same order, without building a json_t tree.
+ * Strings are written as jansson writes them (", \ and control characters escaped, other
+ * UTF-8 as is, "/" unescaped). Not thread-safe per writer; no callbacks. */
+#ifndef INCIDENTD_JSONW_H
+#define INCIDENTD_JSONW_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <jansson.h>
+
+struct jsonw {
+	char *buf;         /* NUL-terminated text so far (owned until jsonw_take) */
+	size_t len, cap;
+	bool failed;       /* an allocation failed: jsonw_take returns NULL */
+	bool first;        /* no member written yet in the current object or array */
+};
+
+/* Start an empty writer (no allocation yet). */
+void jsonw_init(struct jsonw *w);
+
+/* Raw text, as is (punctuation). */
+void jsonw_raw(struct jsonw *w, const char *s, size_t n);
+
+/* Open/close an object or array; members and elements get their commas. Nesting is the
+ * caller's: after a close, the next member of the outer level gets its comma. */
+void jsonw_open(struct jsonw *w, char bracket);
+void jsonw_close(struct jsonw *w, char bracket);
+
+/* A string value (escaped), with its comma when not first. */
+void jsonw_string(struct jsonw *w, const char *s);
+
+/* "key": then the value is up to the caller (jsonw_string, jsonw_open, jsonw_json). */
+void jsonw_key(struct jsonw *w, const char *key);
+
+/* An integer value, with its comma when not first. */
+void jsonw_int(struct jsonw *w, long long v);
+
+/* "key":"value" when value is not NULL; nothing otherwise. */
+void jsonw_member_str(struct jsonw *w, const char *key, const char *value);
+
+/* A jansson value as json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY) prints it; objects of
+ * strings and strings are written directly, anything else through jansson. NULL: null. */
+void jsonw_json(struct jsonw *w, const json_t *v);
+
+/* The text (malloc'd, the caller frees it), or NULL after a failed allocation. The writer
+ * is empty afterwards. */
+char *jsonw_take(struct jsonw *w);
+
+/* Free what the writer holds (safe after jsonw_take and on an unused writer). */
+void jsonw_clear(struct jsonw *w);
+
+#endif
