@@ -57,7 +57,8 @@ static const char usage_text[] =
 "Commands:\n"
 "  events [--limit N] [--source S] [--incident ID]   list events, newest first\n"
 "  event ID                                          one event with its decision trace\n"
-"  incidents [--limit N] [--state firing|resolved]   list incidents\n"
+"  incidents [--limit N] [--state firing|resolved]   list incidents, newest first;\n"
+"    [--since DURATION|TIME] [--app A] [--cluster C] --since: updated since then\n"
 "  incident ID                                       one incident with events, deliveries\n"
 "  deliveries [--failed] [--incident ID] [--limit N] list sink deliveries\n"
 "  explain ID                                        why an event or incident went as it\n"
@@ -269,6 +270,9 @@ static const struct option events_options[] = {
 static const struct option incidents_options[] = {
 	{ "limit", required_argument, NULL, 'n' },
 	{ "state", required_argument, NULL, 's' },
+	{ "since", required_argument, NULL, 'S' },
+	{ "app", required_argument, NULL, 'a' },
+	{ "cluster", required_argument, NULL, 'c' },
 	{ NULL, 0, NULL, 0 },
 };
 static const struct option deliveries_options[] = {
@@ -395,6 +399,22 @@ cmd_incidents(struct ctl *c, int argc, char **argv)
 			if (strcmp(optarg, "firing") != 0 && strcmp(optarg, "resolved") != 0)
 				return usage_error("--state must be firing or resolved");
 			q.state = optarg;
+			break;
+		case 'S': {
+			int64_t d;
+
+			if (util_parse_duration(optarg, &d) == 0 && d > 0)
+				q.since = util_now_ms() - d;
+			else if (util_parse_time(optarg, &q.since) != 0)
+				return usage_error("--since must be a duration (2h, 7d) or an RFC 3339 "
+				    "time");
+			break;
+		}
+		case 'a':
+			q.app = optarg;
+			break;
+		case 'c':
+			q.cluster = optarg;
 			break;
 		default:
 			return bad_option(argv[0], argv);

@@ -152,6 +152,8 @@ static const char *const store_sql[STMT__COUNT] = {
 	    " WHERE (?1 IS NULL OR (updated_at, id) <"
 	    " (SELECT updated_at, id FROM incidents WHERE id = ?1))"
 	    " AND (?2 IS NULL OR source = ?2) AND (?3 IS NULL OR state = ?3)"
+	    " AND (?5 IS NULL OR app = ?5) AND (?6 IS NULL OR cluster = ?6)"
+	    " AND (?7 IS NULL OR updated_at >= ?7)"
 	    " ORDER BY updated_at DESC, id DESC LIMIT ?4",
 	[STMT_INC_EVENTS] =
 	    "SELECT id FROM events WHERE incident_id = ?1 ORDER BY id DESC LIMIT 100",

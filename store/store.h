@@ -245,6 +245,9 @@ struct store_query {
 	const char *state;      /* incidents: "firing"/"resolved"; deliveries: state name */
 	const char *incident_id;/* filter events/deliveries by incident, or NULL */
 	bool failed_only;       /* deliveries: only FAILED */
+	const char *app;        /* incidents: filter by app, or NULL */
+	const char *cluster;    /* incidents: filter by cluster, or NULL */
+	int64_t since;          /* incidents: updated at or after (ms), 0 = any time */
 };
 
 /* Events, newest first: array of summary objects (id, source, type, status, cluster,

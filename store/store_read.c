@@ -143,6 +143,10 @@ store_list_incidents(struct store *st, const struct store_query *q, json_t **out
 		store_bind_text(s, 1, q->before_id);
 		store_bind_text(s, 2, q->source);
 		store_bind_text(s, 3, q->state);
+		store_bind_text(s, 5, q->app);
+		store_bind_text(s, 6, q->cluster);
+		if (q->since > 0)
+			store_bind_time(s, 7, q->since);
 	}
 	sqlite3_bind_int(s, 4, query_limit(q));
 	return store_rows_json(st, s, out);

@@ -153,6 +153,22 @@ def main(t):
         t.ok(False, "stats --json is valid JSON", repr(e) + out)
     rc, out, err = ctl("stats", "--since", "yesterday-ish")
     t.eq(rc, 2, "stats with a bad --since is a usage error")
+
+    # --- incidents --since/--app/--cluster ------------------------------------------------
+    def keys(*args):
+        rc, out, err = ctl("--json", "incidents", "--limit", "1000", *args)
+        return sorted(i["app"] for i in json.loads(out)) if rc == 0 else err
+
+    every = keys()
+    t.ok(isinstance(every, list) and len(every) == 4, "incidents: all four", every)
+    t.eq(keys("--app", "aks-store"), [a for a in every if a == "aks-store"],
+         "incidents --app: only that app's")
+    t.eq(keys("--app", "no-such-app"), [], "incidents --app of nothing: none")
+    t.eq(keys("--cluster", "prod-west-aks", "--since", "1h"), keys("--cluster", "prod-west-aks"),
+         "incidents --cluster --since 1h: the recent ones of that cluster")
+    t.eq(keys("--since", "2999-01-01T00:00:00Z"), [], "incidents --since the future: none")
+    rc, out, err = ctl("incidents", "--since", "soon")
+    t.ok(rc == 2 and "--since must be" in err, "incidents with a bad --since: usage error", err)
     d.stop()
 
 
