@@ -12,37 +12,10 @@ jsonw_init(struct jsonw *w)
 	w->first = true;
 }
 
-static bool
-reserve(struct jsonw *w, size_t n)
-{
-	size_t cap;
-	char *p;
-
-	if (w->failed)
-		return false;
-	if (w->len + n + 1 <= w->cap)
-		return true;
-	cap = w->cap ? w->cap : 512;
-	while (cap < w->len + n + 1)
-		cap *= 2;
-	p = realloc(w->buf, cap);
-	if (p == NULL) {
-		w->failed = true;
-		return false;
-	}
-	w->buf = p;
-	w->cap = cap;
-	return true;
-}
-
 void
 jsonw_raw(struct jsonw *w, const char *s, size_t n)
 {
-	if (!reserve(w, n))
-		return;
-	memcpy(w->buf + w->len, s, n);
-	w->len += n;
-	w->buf[w->len] = '\0';
+	strbuf_add(&w->b, s, n);
 }
 
 static void
@@ -178,7 +151,7 @@ jsonw_json(struct jsonw *w, const json_t *v)
 	comma(w);
 	text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
 	if (text == NULL) {
-		w->failed = true;
+		w->b.oom = true;
 		return;
 	}
 	jsonw_raw(w, text, strlen(text));
@@ -188,12 +161,9 @@ jsonw_json(struct jsonw *w, const json_t *v)
 char *
 jsonw_take(struct jsonw *w)
 {
-	char *out = w->failed ? NULL : w->buf;
+	char *out = NULL;
 
-	if (out == NULL && !w->failed)
-		out = strdup("");
-	if (w->failed)
-		free(w->buf);
+	(void)strbuf_finish(&w->b, &out);   /* NULL (and freed) after a failed append */
 	jsonw_init(w);
 	return out;
 }
@@ -201,6 +171,6 @@ jsonw_take(struct jsonw *w)
 void
 jsonw_clear(struct jsonw *w)
 {
-	free(w->buf);
+	free(w->b.s);
 	jsonw_init(w);
 }

@@ -9,10 +9,11 @@
 #include <stddef.h>
 #include <jansson.h>
 
+#include "common/strbuf.h"
+
 struct jsonw {
-	char *buf;         /* NUL-terminated text so far (owned until jsonw_take) */
-	size_t len, cap;
-	bool failed;       /* an allocation failed: jsonw_take returns NULL */
+	struct strbuf b;   /* the text so far (owned until jsonw_take; b.oom after a failed
+	                    * allocation: jsonw_take returns NULL) */
 	bool first;        /* no member written yet in the current object or array */
 };
 
