@@ -15,10 +15,6 @@ payload_own_text(const struct ievent *ev, char **out)
 	*out = NULL;
 	if (ev->payload == NULL)
 		return 0;
-	if (ev->payload_text != NULL && ev->payload_shared == NULL) {
-		*out = strdup(ev->payload_text);     /* the body as received */
-		return *out ? 0 : -ENOMEM;
-	}
 	if (ev->payload_shared == NULL || !json_is_object(ev->payload)) {
 		*out = json_dumps(ev->payload, JSON_COMPACT | JSON_ENCODE_ANY);
 		return *out ? 0 : -ENOMEM;

@@ -7,9 +7,8 @@
 
 #include "event.h"
 
-/* The event's own payload as JSON text (new string in *out; NULL when the event has no
- * payload): the request body as received when the event kept it (payload_text), else the
- * whole payload printed compactly, or, with payload_shared, the members of payload that
+/* The event's own payload as compact JSON text (new string in *out; NULL when the event
+ * has no payload): the whole payload, or, with payload_shared, the members of payload that
  * are not the shared object's (same key, same value). Returns 0 or -ENOMEM. */
 int payload_own_text(const struct ievent *ev, char **out);
 

@@ -85,7 +85,9 @@ store_insert_event(struct store *st, const struct ievent *ev, int64_t request_id
 		}
 		event_json = event_text;
 	}
-	if ((rc = payload_own_text(ev, &payload_text)) != 0)
+	/* the body as received when the event kept it, else the payload printed */
+	if ((ev->payload_text == NULL || ev->payload_shared != NULL) &&
+	    (rc = payload_own_text(ev, &payload_text)) != 0)
 		goto out;
 	rc = store_stmt(st, STMT_INSERT_EVENT, &s);
 	if (rc != 0)
@@ -111,7 +113,7 @@ store_insert_event(struct store *st, const struct ievent *ev, int64_t request_id
 	else
 		sqlite3_bind_null(s, 17);
 	store_bind_text(s, 18, event_json);
-	store_bind_text(s, 19, payload_text);
+	store_bind_text(s, 19, payload_text ? payload_text : ev->payload_text);
 	rc = store_step_done(st, s);
 out:
 	free(payload_text);
