@@ -548,9 +548,9 @@ out:
 }
 
 /* Apply the migrations this database has not seen, each in its own transaction; *reopen
- * is set when one of them rewrote table definitions through PRAGMA writable_schema (the
- * schema cookie is bumped by the DDL such a script also runs, so other connections reload
- * it; this one must reconnect). */
+ * is set when any was applied: a script may rewrite table definitions through PRAGMA
+ * writable_schema (its DDL bumps the schema cookie, so other connections reload them), and
+ * this connection must reconnect to see them. */
 static int
 migrate(struct store *st, bool *reopen, char *err, size_t errlen)
 {
@@ -569,8 +569,7 @@ migrate(struct store *st, bool *reopen, char *err, size_t errlen)
 	}
 	for (size_t i = (size_t)version; rc == 0 && i < store_n_migrations; i++) {
 		rc = migrate_one(st, i);
-		if (strstr(store_migrations[i], "writable_schema") != NULL)
-			*reopen = true;
+		*reopen = true;
 		if (rc != 0)
 			snprintf(err, errlen, "cannot migrate the ledger to schema %zu: %s", i + 1,
 			    store_last_error(st));
@@ -704,8 +703,8 @@ store_open(const char *path, struct store **out, char *err, size_t errlen)
 	if (rc == 0)
 		rc = migrate(st, &reopen, err, errlen);
 	if (rc == 0 && reopen) {
-		/* a migration rewrote table definitions (writable_schema): this connection
-		 * still holds the old ones, a new one reads the new */
+		/* a migration may have rewritten table definitions (writable_schema): this
+		 * connection still holds the old ones, a new one reads the new */
 		store_disconnect(st);
 		rc = store_connect(st, path, err, errlen);
 	}
