@@ -1,6 +1,5 @@
 /* dispatcher.c - the outbox driver. */
 #include "dispatcher.h"
-#include "jsonw.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -150,51 +149,6 @@ call_free(struct call *c)
 	free(c->result_json);
 	free(c);
 }
-
-/* "key": the string, or null. */
-static void
-view_str(struct jsonw *w, const char *key, const char *v)
-{
-	jsonw_key(w, key);
-	if (v != NULL)
-		jsonw_string(w, v);
-	else
-		jsonw_json(w, NULL);
-}
-
-/* The incident as plugins see it (no event list, unlike the read API), written directly
- * (jsonw.h): the bytes json_dumps printed for the same members. Returns NULL when out of
- * memory. */
-static char *
-incident_view(const struct incident *inc)
-{
-	char t[UTIL_TIME_LEN];
-	struct jsonw w;
-
-	jsonw_init(&w);
-	jsonw_open(&w, '{');
-	view_str(&w, "id", inc->id);
-	view_str(&w, "key", inc->key);
-	view_str(&w, "route", inc->route);
-	view_str(&w, "state", inc->state);
-	view_str(&w, "source", inc->source);
-	view_str(&w, "cluster", inc->cluster);
-	view_str(&w, "namespace", inc->namespace);
-	view_str(&w, "app", inc->app);
-	view_str(&w, "title", inc->title);
-	view_str(&w, "opened_at", util_format_time(inc->opened_at, t, sizeof(t)));
-	view_str(&w, "updated_at", util_format_time(inc->updated_at, t, sizeof(t)));
-	jsonw_key(&w, "event_count");
-	jsonw_int(&w, (long long)inc->event_count);
-	jsonw_key(&w, "refs");
-	jsonw_json(&w, inc->refs);
-	if (inc->resolved_at)
-		view_str(&w, "resolved_at", util_format_time(inc->resolved_at, t, sizeof(t)));
-	jsonw_close(&w, '}');
-	return jsonw_take(&w);
-}
-
-/* The event as plugins see it: the ledger's event shape with its payload. */
 
 static void
 trace_attempt(struct dispatcher *d, const struct delivery *del, const char *outcome,
@@ -412,7 +366,7 @@ call_new(struct dispatcher *d, struct delivery *row)
 	memset(row, 0, sizeof(*row));
 	memset(&inc, 0, sizeof(inc));
 	if (store_get_incident(d->st, c->del.incident_id, &inc) == 0) {
-		c->incident_json = incident_view(&inc);
+		c->incident_json = incident_view_json(&inc);
 		c->incident_key = inc.key;   /* moved */
 		inc.key = NULL;
 	}
@@ -421,6 +375,44 @@ call_new(struct dispatcher *d, struct delivery *row)
 	    &c->event_summary) != 0)
 		c->event_json = NULL;
 	return c;
+}
+
+size_t
+dispatcher_free_slots(const struct dispatcher *d)
+{
+	if (d->draining || d->sinks == NULL || d->n_inflight >= DISPATCH_MAX_INFLIGHT)
+		return 0;
+	return DISPATCH_MAX_INFLIGHT - d->n_inflight;
+}
+
+void
+dispatcher_start_ready(struct dispatcher *d, struct ready_list *l)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		struct ready_delivery *r = &l->v[i];
+		struct call *c = calloc(1, sizeof(*c));
+
+		if (c == NULL) {
+			/* written running: the next start-up recovers or requeues it */
+			log_error("dispatcher", "out of memory: delivery %lld stays running until "
+			    "the next start", (long long)r->del.id);
+			ready_delivery_clear(r);
+			continue;
+		}
+		c->d = d;
+		c->del = r->del;
+		c->incident_json = r->incident_json;
+		c->incident_key = r->incident_key;
+		c->event_json = r->event_json;
+		c->event_status = r->event_status;
+		c->event_summary = r->event_summary;
+		memset(r, 0, sizeof(*r));
+		TAILQ_INSERT_TAIL(&d->inflight, c, entry);
+		d->n_inflight++;
+		start_call(d, c, false);
+	}
+	l->n = 0;
+	metrics_set("incidentd_deliveries_inflight", "", (double)d->n_inflight);
 }
 
 /* At start-up: deliveries a previous process left RUNNING (handed to a sink, never

@@ -8,6 +8,7 @@
 #include <event2/event.h>
 
 #include "config.h"
+#include "incident.h"
 #include "plugin.h"
 #include "store.h"
 
@@ -26,6 +27,16 @@ void dispatcher_set_sinks(struct dispatcher *d, struct sink_set *set, const stru
 
 /* Schedule a pass on the next loop iteration (cheap; coalesced). */
 void dispatcher_kick(struct dispatcher *d);
+
+/* How many deliveries may be handed over right now (dispatcher_start_ready): 0 while
+ * draining or before the sinks are set. */
+size_t dispatcher_free_slots(const struct dispatcher *d);
+
+/* Start the deliveries of a committed transaction that were written running (struct
+ * ready_list): their entries move into the dispatcher and l is left empty (its array
+ * stays the caller's). The caller took at most dispatcher_free_slots() of them in that
+ * same loop iteration. Sinks may complete at once; outcomes are written on a later pass. */
+void dispatcher_start_ready(struct dispatcher *d, struct ready_list *l);
 
 /* Stop starting deliveries (SIGTERM); in-flight ones still complete and are recorded. */
 void dispatcher_drain(struct dispatcher *d);

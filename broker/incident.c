@@ -8,15 +8,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "jsonw.h"
 #include "matcher.h"
 #include "router.h"
 #include "timeinterval.h"
 
+/* The context of one event's decisions: its trace rows, and where deliveries due at once
+ * go (ready, NULL for none). */
 struct trace {
 	struct store *st;
 	const char *event_id;
 	const char *incident_id;
 	int seq;
+	struct ready_list *ready;
 };
 
 static int
@@ -61,6 +65,122 @@ incident_init(struct incident *inc, const struct ievent *ev, const char *key,
 		return -ENOMEM;
 	inc->opened_at = ev->received_at;
 	return 0;
+}
+
+void
+ready_delivery_clear(struct ready_delivery *r)
+{
+	if (r == NULL)
+		return;
+	delivery_clear(&r->del);
+	free(r->incident_json);
+	free(r->incident_key);
+	free(r->event_json);
+	free(r->event_status);
+	free(r->event_summary);
+	memset(r, 0, sizeof(*r));
+}
+
+void
+ready_list_truncate(struct ready_list *l, size_t n)
+{
+	if (l == NULL)
+		return;
+	while (l->n > n)
+		ready_delivery_clear(&l->v[--l->n]);
+}
+
+void
+ready_list_clear(struct ready_list *l)
+{
+	if (l == NULL)
+		return;
+	ready_list_truncate(l, 0);
+	free(l->v);
+	l->v = NULL;
+	l->cap = 0;
+}
+
+/* "key": the string, or null. */
+static void
+view_str(struct jsonw *w, const char *key, const char *v)
+{
+	jsonw_key(w, key);
+	if (v != NULL)
+		jsonw_string(w, v);
+	else
+		jsonw_json(w, NULL);
+}
+
+/* Written directly (jsonw.h): the bytes json_dumps printed for the same members. */
+char *
+incident_view_json(const struct incident *inc)
+{
+	char t[UTIL_TIME_LEN];
+	struct jsonw w;
+
+	jsonw_init(&w);
+	jsonw_open(&w, '{');
+	view_str(&w, "id", inc->id);
+	view_str(&w, "key", inc->key);
+	view_str(&w, "route", inc->route);
+	view_str(&w, "state", inc->state);
+	view_str(&w, "source", inc->source);
+	view_str(&w, "cluster", inc->cluster);
+	view_str(&w, "namespace", inc->namespace);
+	view_str(&w, "app", inc->app);
+	view_str(&w, "title", inc->title);
+	view_str(&w, "opened_at", util_format_time(inc->opened_at, t, sizeof(t)));
+	view_str(&w, "updated_at", util_format_time(inc->updated_at, t, sizeof(t)));
+	jsonw_key(&w, "event_count");
+	jsonw_int(&w, (long long)inc->event_count);
+	jsonw_key(&w, "refs");
+	jsonw_json(&w, inc->refs);
+	if (inc->resolved_at)
+		view_str(&w, "resolved_at", util_format_time(inc->resolved_at, t, sizeof(t)));
+	jsonw_close(&w, '}');
+	return jsonw_take(&w);
+}
+
+/* Append the delivery just written (d, borrowed) with what its sink gets: the incident as
+ * it is now and the event as the ledger has it (written earlier in this transaction). */
+static int
+ready_add(struct store *st, struct ready_list *l, const struct delivery *d,
+    const struct incident *inc)
+{
+	struct ready_delivery *r;
+	int rc;
+
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? 2 * l->cap : 16;
+		struct ready_delivery *v = realloc(l->v, cap * sizeof(*v));
+
+		if (v == NULL)
+			return -ENOMEM;
+		l->v = v;
+		l->cap = cap;
+	}
+	r = &l->v[l->n];
+	memset(r, 0, sizeof(*r));
+	r->del = *d;
+	r->del.sink = strdup(d->sink);
+	r->del.action = strdup(d->action);
+	r->incident_json = incident_view_json(inc);
+	r->incident_key = util_strdup0(inc->key);
+	if (r->del.sink == NULL || r->del.action == NULL || r->incident_json == NULL ||
+	    (inc->key != NULL && r->incident_key == NULL)) {
+		rc = -ENOMEM;
+		goto fail;
+	}
+	rc = store_event_text(st, d->event_id, &r->event_json, &r->event_status,
+	    &r->event_summary);
+	if (rc != 0)
+		goto fail;
+	l->n++;
+	return 0;
+fail:
+	ready_delivery_clear(r);
+	return rc;
 }
 
 /* Order the sinks so that a sink comes after the sink it is chained to. Returns indexes
@@ -115,11 +235,13 @@ out:
 
 /* What one sink gets for this action, from the route's windows and what the sink was told
  * before. Returns 0 and either *skip (a reason, in skip_buf) or a delivery due at *due
- * (*requires_firing for a held first notification); or a negative errno. */
+ * (*requires_firing for a held first notification; *waits when an earlier delivery of the
+ * sink for this incident is still on its way); or a negative errno. */
 static int
 sink_policy(struct store *st, const struct config_route *route, const struct incident *inc,
     const char *sink, const char *action, int64_t now, int64_t hold_ms, const char *hold_why,
-    int64_t *due, bool *requires_firing, const char **skip, char *skip_buf, size_t len)
+    int64_t *due, bool *requires_firing, bool *waits, const char **skip, char *skip_buf,
+    size_t len)
 {
 	struct sink_history h;
 	char a[32], b[32];
@@ -131,6 +253,7 @@ sink_policy(struct store *st, const struct config_route *route, const struct inc
 	rc = store_sink_history(st, inc->id, sink, &h);
 	if (rc != 0)
 		return rc;
+	*waits = h.active;
 	if (strcmp(action, "open") == 0) {
 		if (hold_ms > 0) {
 			*due = now + hold_ms;
@@ -194,7 +317,7 @@ schedule_deliveries(struct store *st, const struct config *cfg, const struct pla
 		const struct config_sink *cs = config_find_sink(cfg, sinks[i]);
 		struct delivery d;
 		int64_t dep = 0, due = now;
-		bool held = false;
+		bool held = false, waits = false, ready;
 
 		if (cs == NULL || !cs->enabled) {
 			rc = trace_add(tr, "delivery", "skipped", "sink %s is disabled",
@@ -226,7 +349,7 @@ schedule_deliveries(struct store *st, const struct config *cfg, const struct pla
 			char why[256];
 
 			rc = sink_policy(st, tg->route, inc, cs->name, action, now, hold_ms, hold_why,
-			    &due, &held, &skip, why, sizeof(why));
+			    &due, &held, &waits, &skip, why, sizeof(why));
 			if (rc != 0)
 				goto out;
 			if (skip != NULL) {
@@ -237,17 +360,24 @@ schedule_deliveries(struct store *st, const struct config *cfg, const struct pla
 				continue;
 			}
 		}
+		/* due now and first in line: written running and handed to the dispatcher after
+		 * the commit (no second look-up of the outbox, the incident and the event) */
+		ready = tr->ready != NULL && tr->ready->n < tr->ready->max && dep == 0 && !held &&
+		    !waits && due <= now;
 		memset(&d, 0, sizeof(d));
 		snprintf(d.incident_id, sizeof(d.incident_id), "%s", inc->id);
 		snprintf(d.event_id, sizeof(d.event_id), "%s", ev->id);
 		d.sink = cs->name;
 		d.action = (char *)action;
-		d.state = dep ? DELIVERY_BLOCKED : DELIVERY_PENDING;
+		d.state = ready ? DELIVERY_RUNNING : dep ? DELIVERY_BLOCKED : DELIVERY_PENDING;
+		d.attempts = ready ? 1 : 0;
 		d.next_attempt_at = due;
 		d.created_at = d.updated_at = now;
 		d.depends_on = dep;
 		d.requires_firing = held;
 		rc = store_insert_delivery(st, &d);
+		if (rc == 0 && ready)
+			rc = ready_add(st, tr->ready, &d, inc);
 		if (rc != 0)
 			goto out;
 		ids[i] = d.id;
@@ -631,11 +761,12 @@ storm_guard(struct store *st, const struct config *cfg, const struct ievent *ev,
 
 int
 incident_apply(struct store *st, const struct config *cfg, const struct ievent *ev,
-    int64_t request_id, int64_t now, int *n_deliveries, char **key_out)
+    int64_t request_id, int64_t now, int *n_deliveries, char **key_out,
+    struct ready_list *ready)
 {
 	struct route_plan plan;
 	struct target_state *ts = NULL;
-	struct trace tr = { .st = st, .event_id = ev->id };
+	struct trace tr = { .st = st, .event_id = ev->id, .ready = ready };
 	const char *first = NULL;
 	char silenced[512] = "";
 	int rc;

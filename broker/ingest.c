@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/queue.h>
 
+#include "dispatcher.h"
 #include "incident.h"
 #include "log.h"
 #include "metrics.h"
@@ -33,6 +34,8 @@ struct ingest {
 	void *committed_arg;
 	ingest_event_fn observer;
 	void *observer_arg;
+	struct dispatcher *disp;     /* takes the deliveries written running (ready) */
+	struct ready_list ready;     /* of the pass being written */
 };
 
 static void ingest_pass(evutil_socket_t fd, short what, void *arg);
@@ -63,6 +66,12 @@ void
 ingest_set_config(struct ingest *ing, const struct config *cfg)
 {
 	ing->cfg = cfg;
+}
+
+void
+ingest_set_dispatcher(struct ingest *ing, struct dispatcher *d)
+{
+	ing->disp = d;
 }
 
 void
@@ -112,6 +121,7 @@ item_write(struct ingest *ing, struct item *it, int64_t now, json_t *ids, bool *
 {
 	json_t *prev = NULL;
 	int64_t request_id = 0;
+	size_t ready_mark = ing->ready.n;
 	int rc;
 
 	*dup = false;
@@ -147,7 +157,8 @@ item_write(struct ingest *ing, struct item *it, int64_t now, json_t *ids, bool *
 			rc = -ENOMEM;
 			goto fail;
 		}
-		rc = incident_apply(ing->st, ing->cfg, ev, request_id, now, &n, &ev->incident_key);
+		rc = incident_apply(ing->st, ing->cfg, ev, request_id, now, &n, &ev->incident_key,
+		    &ing->ready);
 		if (rc != 0)
 			goto fail;
 		*n_deliveries += n;
@@ -155,8 +166,10 @@ item_write(struct ingest *ing, struct item *it, int64_t now, json_t *ids, bool *
 	}
 	return alone ? store_release(ing->st) : 0;
 fail:
-	if (alone)
+	if (alone) {
 		store_rollback_savepoint(ing->st);
+		ready_list_truncate(&ing->ready, ready_mark);
+	}
 	return rc;
 }
 
@@ -223,6 +236,7 @@ ingest_pass(evutil_socket_t fd, short what, void *arg)
 	}
 
 	t0 = util_mono_ms();
+	ing->ready.max = ing->disp ? dispatcher_free_slots(ing->disp) : 0;
 	rc = store_begin(ing->st);
 	if (rc != 0) {
 		error = "cannot begin a ledger transaction";
@@ -236,6 +250,7 @@ ingest_pass(evutil_socket_t fd, short what, void *arg)
 		log_warn("ingest", "a request of this pass (%zu) failed: writing them again one at a "
 		    "time", n);
 		store_rollback(ing->st);
+		ready_list_truncate(&ing->ready, 0);
 		rc = store_begin(ing->st);
 		if (rc != 0) {
 			error = "cannot begin a ledger transaction";
@@ -257,6 +272,9 @@ ingest_pass(evutil_socket_t fd, short what, void *arg)
 	metrics_observe_commit((double)(util_mono_ms() - t0) / 1000.0);
 
 answer:
+	if (rc != 0)
+		ready_list_truncate(&ing->ready, 0);   /* rolled back: those rows do not exist */
+	n_deliveries -= (int)ing->ready.n;
 	if (rc != 0) {
 		log_error("ingest", "%s (%d): answering 503 to %zu request(s)", error, rc, n);
 		metrics_inc("incidentd_ledger_commit_failures_total", "");
@@ -294,6 +312,8 @@ answer:
 	free(ids);
 	free(rcs);
 	free(dups);
+	if (ing->ready.n > 0)
+		dispatcher_start_ready(ing->disp, &ing->ready);
 	if (rc == 0 && n_deliveries > 0 && ing->committed)
 		ing->committed(ing->committed_arg, n_deliveries);
 }
@@ -313,6 +333,7 @@ ingest_destroy(struct ingest *ing)
 	if (ing == NULL)
 		return;
 	ingest_flush(ing);
+	ready_list_clear(&ing->ready);
 	event_free(ing->pass);
 	free(ing);
 }

@@ -43,6 +43,13 @@ int ingest_new(struct event_base *base, struct store *st, ingest_committed_fn co
  * keeps it alive until replaced and the next pass has run, see ingest_flush). */
 void ingest_set_config(struct ingest *ing, const struct config *cfg);
 
+/* Hand the deliveries of each pass that are due at once straight to d (borrowed; NULL =
+ * none): they are written running and started after the commit, without the dispatcher
+ * reading them back (struct ready_list). The committed callback then counts only the
+ * deliveries left in the outbox. */
+struct dispatcher;
+void ingest_set_dispatcher(struct ingest *ing, struct dispatcher *d);
+
 /* Watch every newly committed event from the next commit pass on (fn NULL = stop).
  * Used for the live tail (broker/publish.c). */
 void ingest_set_observer(struct ingest *ing, ingest_event_fn fn, void *arg);

@@ -496,6 +496,7 @@ run(struct runtime *rt)
 	}
 	ingest_set_config(dmn->ingest, dmn->cfg);
 	dispatcher_set_sinks(dmn->disp, dmn->sinks, dmn->cfg);
+	ingest_set_dispatcher(dmn->ingest, dmn->disp);
 	retention_apply_config(dmn->retention, dmn->cfg);
 	rc = tls_server_new(dmn->cfg, &tls, err, sizeof(err));
 	if (rc == 0)
@@ -524,6 +525,8 @@ run(struct runtime *rt)
 		log_error("main", "event loop failed");
 		return -EIO;
 	}
+	/* no loop any more to run deliveries on: what is still queued waits in the outbox */
+	ingest_set_dispatcher(dmn->ingest, NULL);
 	ingest_flush(dmn->ingest);
 	dispatcher_flush_results(dmn->disp);
 	log_info("main", "stopped");

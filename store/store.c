@@ -127,9 +127,9 @@ static const char *const store_sql[STMT__COUNT] = {
 	    "SELECT action, state, updated_at FROM deliveries WHERE incident_id = ?1"
 	    " AND sink = ?2 ORDER BY id DESC",
 	[STMT_DEL_HELD] =
-	    "SELECT max(id) FROM deliveries INDEXED BY deliveries_active"
-	    " WHERE " DELIVERY_ACTIVE("") " AND incident_id = ?1"
-	    " AND sink = ?2 AND action = 'open' AND requires_firing = 1 AND state != 'running'",
+	    "SELECT max(CASE WHEN action = 'open' AND requires_firing = 1 AND state != 'running'"
+	    " THEN id END), count(*) FROM deliveries INDEXED BY deliveries_active"
+	    " WHERE " DELIVERY_ACTIVE("") " AND incident_id = ?1 AND sink = ?2",
 	[STMT_DECISION_INSERT] =
 	    "INSERT INTO decisions (event_id, incident_id, seq, step, outcome, detail, at)"
 	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",

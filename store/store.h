@@ -71,6 +71,8 @@ struct sink_history {
 	                            * or pending), 0 if none */
 	bool told_since_resolve;   /* an open/update after the last resolve is done or on its
 	                            * way (blocked, pending, running) */
+	bool active;               /* a delivery of this sink for this incident is on its way
+	                            * (blocked, pending or running): a new one waits behind it */
 };
 
 /* Open (creating if needed, including the parent directory) the ledger at path, set WAL

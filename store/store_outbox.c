@@ -471,6 +471,7 @@ store_sink_history(struct store *st, const char *incident_id, const char *sink,
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW) {
 		h->held_open_id = sqlite3_column_int64(s, 0);
+		h->active = sqlite3_column_int64(s, 1) > 0;
 		rc = 0;
 	} else {
 		rc = store_error(st, rc);

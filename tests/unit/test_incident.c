@@ -94,7 +94,7 @@ apply(struct fx *f, const char *status, const char *app, int64_t at)
 	snprintf(sha, sizeof(sha), "%s-%lld", ev->id, (long long)at);
 	assert_int_equal(store_begin(f->st), 0);
 	assert_int_equal(store_insert_request(f->st, "argocd", at, sha, NULL, &req), 0);
-	assert_int_equal(incident_apply(f->st, f->cfg, ev, req, at, &n, NULL), 0);
+	assert_int_equal(incident_apply(f->st, f->cfg, ev, req, at, &n, NULL, NULL), 0);
 	assert_int_equal(store_commit(f->st), 0);
 	ievent_destroy(ev);
 }
@@ -122,7 +122,7 @@ apply_alert(struct fx *f, const char *status, const char *alertname, const char 
 	ev->received_at = ev->occurred_at = at;
 	assert_int_equal(store_begin(f->st), 0);
 	assert_int_equal(store_insert_request(f->st, "alertmanager", at, ev->id, NULL, &req), 0);
-	assert_int_equal(incident_apply(f->st, f->cfg, ev, req, at, &n, NULL), 0);
+	assert_int_equal(incident_apply(f->st, f->cfg, ev, req, at, &n, NULL, NULL), 0);
 	assert_int_equal(store_commit(f->st), 0);
 	ievent_destroy(ev);
 }
