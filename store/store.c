@@ -324,7 +324,7 @@ store_bind_text(sqlite3_stmt *s, int idx, const char *v)
 {
 	if (v == NULL)
 		return sqlite3_bind_null(s, idx);
-	return sqlite3_bind_text(s, idx, v, -1, SQLITE_TRANSIENT);
+	return sqlite3_bind_text(s, idx, v, -1, SQLITE_STATIC);
 }
 
 int

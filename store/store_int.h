@@ -110,7 +110,9 @@ int store_pragma_int(struct store *st, enum store_stmt_id id, int64_t *out);
 int store_step_done(struct store *st, sqlite3_stmt *s);
 
 /* Bind helpers: NULL strings (and 0 times for the _opt variant) bind SQL NULL.
- * Return an SQLite result code. */
+ * Return an SQLite result code. store_bind_text() does not copy: v must stay unchanged
+ * until the statement is reset (every caller binds, steps and resets in one function;
+ * SQLite copies the value into the row it writes). Times are formatted into a copy. */
 int store_bind_text(sqlite3_stmt *s, int idx, const char *v);
 int store_bind_time(sqlite3_stmt *s, int idx, int64_t ms);
 int store_bind_time_opt(sqlite3_stmt *s, int idx, int64_t ms);
