@@ -18,6 +18,7 @@ static const struct {
 	{ "/v1/events/argocd", "argocd", argocd_normalize },
 	{ "/v1/events/alertmanager", "alertmanager", alertmanager_normalize },
 	{ "/v1/events/flux", "flux", flux_normalize },
+	{ "/v1/events/github", "github", github_normalize },
 };
 
 /* /repos/{owner}/{repo}/dispatches: GitHub's repository_dispatch, as a drop-in. */
@@ -265,7 +266,8 @@ access_check(const struct access_ctx *ax, const struct endpoint *ep,
 		return refuse(v, 404, "not_found", "%sno such endpoint", NULL);
 	if (ep->kind == EP_NO_SOURCE)
 		return refuse(v, 404, "not_found", "%sunknown source (POST /v1/events/argocd, "
-		    "/v1/events/alertmanager, /v1/events/flux, /v1/events for CloudEvents, or "
+		    "/v1/events/alertmanager, /v1/events/flux, /v1/events/github, /v1/events for "
+		    "CloudEvents, or "
 		    "/repos/{owner}/{repo}/dispatches)", NULL);
 	if (ep->post ? cmd != EVHTTP_REQ_POST : !is_get) {
 		v->allow = ep->post ? "POST" : "GET, HEAD";

@@ -470,7 +470,7 @@ static int
 load_sources(struct vctx *v)
 {
 	static const char *const known[] = { "argocd", "alertmanager", "flux", "cloudevents",
-	    "nanomsg", NULL };
+	    "github", "nanomsg", NULL };
 	static const char *const keys[] = { "enabled", "auth", NULL };
 	static const char *const nn_keys[] = { "enabled", "auth", "pull", "format", NULL };
 	struct config *cfg = v->cfg;
@@ -503,16 +503,22 @@ load_sources(struct vctx *v)
 				return rc;
 			continue;
 		}
-		if (x == NULL || json_is_null(x)) {
+		if ((x == NULL || json_is_null(x)) && strcmp(name, "github") != 0) {
 			cs->enabled = true;
 			continue;
 		}
-		if ((rc = check_object(v, x, path)) || (rc = check_keys(v, x, path, keys)) ||
+		if (x == NULL || json_is_null(x))
+			cs->enabled = true;
+		else if ((rc = check_object(v, x, path)) || (rc = check_keys(v, x, path, keys)) ||
 		    (rc = get_bool(v, x, "enabled", path, true, &cs->enabled)))
 			return rc;
 		snprintf(path, sizeof(path), "sources.%s.auth", name);
 		if ((rc = load_auth(v, json_object_get(x, "auth"), path, &cs->auth)) != 0)
 			return rc;
+		if (strcmp(name, "github") == 0 && cs->enabled && cs->auth.kind != AUTH_HMAC)
+			return verr(v, path, "%s", "GitHub webhooks are signed with the webhook's "
+			    "secret: set auth: { hmac: \"${GITHUB_WEBHOOK_SECRET}\" } (the same secret "
+			    "as in the webhook's settings)");
 	}
 	return 0;
 }

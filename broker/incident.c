@@ -68,6 +68,14 @@ incident_init(struct incident *inc, const struct ievent *ev, const char *key,
 }
 
 void
+incident_unack(struct incident *inc)
+{
+	free(inc->acked_by);
+	inc->acked_by = NULL;
+	inc->acked_at = 0;
+}
+
+void
 ready_delivery_clear(struct ready_delivery *r)
 {
 	if (r == NULL)
@@ -138,6 +146,10 @@ incident_view_json(const struct incident *inc)
 	jsonw_json(&w, inc->refs);
 	if (inc->resolved_at)
 		view_str(&w, "resolved_at", util_format_time(inc->resolved_at, t, sizeof(t)));
+	if (inc->acked_at) {
+		view_str(&w, "acked_by", inc->acked_by);
+		view_str(&w, "acked_at", util_format_time(inc->acked_at, t, sizeof(t)));
+	}
 	jsonw_close(&w, '}');
 	return jsonw_take(&w);
 }
@@ -261,7 +273,12 @@ sink_policy(struct store *st, const struct config_route *route, const struct inc
 		}
 		(void)hold_why;
 	} else if (strcmp(action, "update") == 0) {
-		if (h.held_open_id != 0) {
+		if (inc->acked_at != 0) {
+			snprintf(skip_buf, len, "acknowledged by %s at %s: no update notifications "
+			    "until it resolves", inc->acked_by ? inc->acked_by : "someone",
+			    util_format_time(inc->acked_at, a, sizeof(a)));
+			*skip = skip_buf;
+		} else if (h.held_open_id != 0) {
 			snprintf(skip_buf, len, "the first notification (delivery %lld) is still held; "
 			    "it will carry the latest state", (long long)h.held_open_id);
 			*skip = skip_buf;
@@ -452,6 +469,7 @@ target_transition(struct store *st, const struct ievent *ev, const struct plan_t
 			ts->action = "resolve";
 			ts->transition = "resolved";
 			ts->inc.resolved_at = ev->received_at;
+			incident_unack(&ts->inc);   /* the episode is over */
 			if ((rc = set_str(&ts->inc.state, "resolved")) != 0)
 				return rc;
 		} else {
@@ -956,6 +974,7 @@ incident_resolve_by_hand(struct store *st, const struct config *cfg, const char 
 		goto out;
 	inc.resolved_at = inc.updated_at = now;
 	inc.event_count++;
+	incident_unack(&inc);
 	if ((rc = store_put_incident(st, &inc)) != 0 ||
 	    (rc = store_inhibitor_clear(st, NULL, inc.id)) != 0 ||
 	    (rc = trace_add(&tr, "incident", "resolved", "incident %s key %s resolved by hand: %s",

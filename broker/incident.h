@@ -43,6 +43,9 @@ void ready_list_clear(struct ready_list *l);
 /* Free what one entry owns (not the entry itself). */
 void ready_delivery_clear(struct ready_delivery *r);
 
+/* Forget the acknowledgement of inc (in memory; the caller writes the incident). */
+void incident_unack(struct incident *inc);
+
 /* The incident as plugins see it (no event list, unlike the read API): a new JSON text
  * (caller frees), or NULL when out of memory. */
 char *incident_view_json(const struct incident *inc);

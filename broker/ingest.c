@@ -8,6 +8,7 @@
 #include <sys/queue.h>
 
 #include "dispatcher.h"
+#include "ghfeedback.h"
 #include "incident.h"
 #include "log.h"
 #include "metrics.h"
@@ -17,6 +18,7 @@ struct item {
 	char *source;
 	struct ievent_vec events;
 	char sha[65];
+	bool key_forever;
 	ingest_done_fn done;
 	void *arg;
 };
@@ -83,7 +85,7 @@ ingest_set_observer(struct ingest *ing, ingest_event_fn fn, void *arg)
 
 int
 ingest_submit(struct ingest *ing, const char *source, struct ievent_vec *events,
-    const char *payload_sha256, ingest_done_fn done, void *arg)
+    const char *payload_sha256, bool key_forever, ingest_done_fn done, void *arg)
 {
 	struct item *it = calloc(1, sizeof(*it));
 
@@ -94,6 +96,7 @@ ingest_submit(struct ingest *ing, const char *source, struct ievent_vec *events,
 	it->events = *events;
 	memset(events, 0, sizeof(*events));
 	snprintf(it->sha, sizeof(it->sha), "%s", payload_sha256);
+	it->key_forever = key_forever;
 	it->done = done;
 	it->arg = arg;
 	TAILQ_INSERT_TAIL(&ing->queue, it, entry);
@@ -127,9 +130,9 @@ item_write(struct ingest *ing, struct item *it, int64_t now, json_t *ids, bool *
 	*dup = false;
 	if (alone && (rc = store_savepoint(ing->st)) != 0)
 		return rc;
-	if (ing->cfg->dedup_window_ms > 0) {
+	if (ing->cfg->dedup_window_ms > 0 || it->key_forever) {
 		rc = store_find_duplicate(ing->st, it->source, it->sha,
-		    now - ing->cfg->dedup_window_ms, &prev);
+		    it->key_forever ? 0 : now - ing->cfg->dedup_window_ms, &prev);
 		if (rc != 0)
 			goto fail;
 		if (json_array_size(prev) > 0) {
@@ -157,8 +160,12 @@ item_write(struct ingest *ing, struct item *it, int64_t now, json_t *ids, bool *
 			rc = -ENOMEM;
 			goto fail;
 		}
-		rc = incident_apply(ing->st, ing->cfg, ev, request_id, now, &n, &ev->incident_key,
-		    &ing->ready);
+		/* what people did on GitHub is applied to incidents, never routed as an alert */
+		if (strcmp(it->source, "github") == 0)
+			rc = ghfeedback_apply(ing->st, ev, request_id, now);
+		else
+			rc = incident_apply(ing->st, ing->cfg, ev, request_id, now, &n,
+			    &ev->incident_key, &ing->ready);
 		if (rc != 0)
 			goto fail;
 		*n_deliveries += n;

@@ -55,10 +55,13 @@ void ingest_set_dispatcher(struct ingest *ing, struct dispatcher *d);
 void ingest_set_observer(struct ingest *ing, ingest_event_fn fn, void *arg);
 
 /* Queue the events of one request (source borrowed; events moved out of *events, which
- * is left empty). payload_sha256 identifies the exact body for idempotency.
+ * is left empty). payload_sha256 identifies the request for idempotency: the SHA-256 of
+ * the exact body, a repeat of which within ledger.dedup_window is a duplicate; or, with
+ * key_forever, the SHA-256 of an id the sender gives each delivery (GitHub's
+ * X-GitHub-Delivery), a repeat of which is a duplicate however late it comes.
  * Returns 0 (done will be called), or -ENOMEM (done will not be called). */
 int ingest_submit(struct ingest *ing, const char *source, struct ievent_vec *events,
-    const char *payload_sha256, ingest_done_fn done, void *arg);
+    const char *payload_sha256, bool key_forever, ingest_done_fn done, void *arg);
 
 /* Run a pending commit pass now (used before reload and when draining). */
 void ingest_flush(struct ingest *ing);

@@ -204,7 +204,7 @@ nnsource_handle(struct nnsource *src, const void *data, size_t len)
 	}
 	util_sha256_hex(data, len, sha);
 	/* every event of one message has the same source (the format's, or the event's) */
-	if (ingest_submit(dmn->ingest, events.v[0]->source, &events, sha, on_submitted,
+	if (ingest_submit(dmn->ingest, events.v[0]->source, &events, sha, false, on_submitted,
 	    NULL) != 0)
 		reject("unavailable", len, cs->format, "out of memory");
 out:

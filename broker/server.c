@@ -43,6 +43,7 @@ struct server {
 /* One accepted request waiting for its commit. */
 struct pending_reply {
 	struct evhttp_request *req;
+	int ok_status;           /* what an accepted request is answered: 202, or 200 */
 };
 
 static const char *argocd_json_hint =
@@ -142,7 +143,7 @@ on_ingested(void *arg, const struct ingest_result *res)
 		    res->ids);
 		if (body && res->duplicate)
 			json_object_set_new(body, "duplicate", json_true());
-		http_reply_json(pr->req, 202, body);
+		http_reply_json(pr->req, pr->ok_status, body);
 	} else {
 		http_reply_error(pr->req, res->status, res->error);
 	}
@@ -206,6 +207,8 @@ handle_source(struct server *srv, struct evhttp_request *req, const struct endpo
 	json_error_t jerr;
 	size_t len;
 	unsigned char *data;
+	const char *ghevent;
+	bool github;
 	int rc;
 
 	if (dmn->draining) {
@@ -278,12 +281,26 @@ handle_source(struct server *srv, struct evhttp_request *req, const struct endpo
 	/* incidentctl fire: a synthetic event, marked so rules can route it to a test sink */
 	if (ievent_mark_test(&events, evhttp_find_header(hdrs, "X-Incidentd-Test")) != 0)
 		goto nomem;
-	util_sha256_hex(data, len, sha);
+	/* GitHub names each delivery and keeps the name for redeliveries: that is the
+	 * idempotency key (a redelivery days later is still the same delivery) */
+	github = strcmp(source, "github") == 0;
+	if (github) {
+		const char *id = evhttp_find_header(hdrs, "X-GitHub-Delivery");
+		char key[160];
+		int n = snprintf(key, sizeof(key), "X-GitHub-Delivery: %s", id ? id : "");
+
+		util_sha256_hex(key, (size_t)n < sizeof(key) ? (size_t)n : sizeof(key) - 1, sha);
+	} else {
+		util_sha256_hex(data, len, sha);
+	}
 	pr = calloc(1, sizeof(*pr));
 	if (pr == NULL)
 		goto nomem;
 	pr->req = req;
-	if (ingest_submit(dmn->ingest, source, &events, sha, on_ingested, pr) != 0)
+	/* GitHub's ping (sent when a webhook is created) is answered 200, like GitHub expects */
+	ghevent = github ? evhttp_find_header(hdrs, "X-GitHub-Event") : NULL;
+	pr->ok_status = ghevent != NULL && strcmp(ghevent, "ping") == 0 ? 200 : 202;
+	if (ingest_submit(dmn->ingest, source, &events, sha, github, on_ingested, pr) != 0)
 		goto nomem;
 	pr = NULL;
 	goto out;

@@ -431,14 +431,16 @@ cmd_incidents(struct ctl *c, int argc, char **argv)
 	}
 	t = table_new(7, headers);
 	json_array_foreach(arr, i, inc) {
-		char opened[32], updated[32], count[32], issue[1024];
+		char opened[32], updated[32], count[32], issue[1024], state[64];
 		const char *cells[7];
 
 		snprintf(count, sizeof(count), "%lld",
 		    (long long)json_integer_value(json_object_get(inc, "event_count")));
 		issue_cell(json_object_get(inc, "refs"), issue, sizeof(issue));
 		cells[0] = str(inc, "id");
-		cells[1] = str(inc, "state");
+		snprintf(state, sizeof(state), "%s%s", str(inc, "state"),
+		    json_is_string(json_object_get(inc, "acked_by")) ? " (acked)" : "");
+		cells[1] = state;
 		cells[2] = str(inc, "key");
 		cells[3] = count;
 		cells[4] = short_time(inc, "opened_at", opened, sizeof(opened));

@@ -480,6 +480,9 @@ ctl_explain(struct store *st, int argc, char **argv, bool json)
 		    str(obj, "title"), str(obj, "opened_at"), str(obj, "updated_at"),
 		    str(obj, "resolved_at"), (long long)json_integer_value(json_object_get(obj,
 		    "event_count")));
+		if (json_is_string(json_object_get(obj, "acked_by")))
+			printf("  acknowledged by %s at %s: no update notifications until it "
+			    "resolves\n", str(obj, "acked_by"), str(obj, "acked_at"));
 		if (json_object_size(json_object_get(obj, "refs")) > 0) {
 			char *refs = json_dumps(json_object_get(obj, "refs"), JSON_COMPACT);
 

@@ -66,6 +66,16 @@ int alertmanager_normalize(const struct source_input *in, struct ievent_vec *out
 int flux_normalize(const struct source_input *in, struct ievent_vec *out, char *err,
     size_t errlen);
 
+/* sources/github.c: a GitHub webhook delivery (repository or organization webhook, GitHub
+ * App). Requires the X-GitHub-Event and X-GitHub-Delivery headers (in->headers) and an
+ * object body. Appends exactly one event: source "github", status "info", type
+ * "github.<event>[.<action>]", fingerprint = the delivery id, the facts of the delivery in
+ * string labels (github_event, delivery, action, repository, issue, sender, sender_type,
+ * incident_key from the issue body's incidentd marker, new_repository for a transfer) and
+ * the body as payload. Returns as a source_normalize_fn (0, -EINVAL with err, -ENOMEM). */
+int github_normalize(const struct source_input *in, struct ievent_vec *out, char *err,
+    size_t errlen);
+
 /* sources/cloudevents.c: CloudEvents 1.0. Structured mode (body is the event), binary mode
  * (in->ce_binary: context attributes in ce-* headers of in->headers, body is the data) or
  * batch mode (in->ce_batch: body is an array of structured events, one event each).

@@ -199,6 +199,12 @@ static const char migration_v10[] =
 "CREATE INDEX deliveries_backlog ON deliveries(state, sink, next_attempt_at)\n"
 "  WHERE (state = 'blocked' OR state = 'pending' OR state = 'running');\n";
 
+/* v11: acknowledgement. A person who takes an incident (closes its GitHub issue, for now)
+ * acknowledges the episode: no update notifications until it resolves (which clears it). */
+static const char migration_v11[] =
+"ALTER TABLE incidents ADD COLUMN acked_by TEXT;  -- who, e.g. \"github:alice\"; NULL if nobody\n"
+"ALTER TABLE incidents ADD COLUMN acked_at TEXT;\n";
+
 const char *const store_migrations[] = {
 	migration_v1,
 	migration_v2,
@@ -210,6 +216,7 @@ const char *const store_migrations[] = {
 	migration_v8,
 	migration_v9,
 	migration_v10,
+	migration_v11,
 };
 
 const size_t store_n_migrations = sizeof(store_migrations) / sizeof(store_migrations[0]);

@@ -39,15 +39,23 @@ static const char *const store_sql[STMT__COUNT] = {
 	    "SELECT " INCIDENT_COLUMNS " FROM incidents WHERE key = ?1"
 	    " ORDER BY opened_at DESC, id DESC LIMIT 1",
 	[STMT_INC_BY_ID] = "SELECT " INCIDENT_COLUMNS " FROM incidents WHERE id = ?1",
+	[STMT_INC_BY_ISSUE] =
+	    "SELECT " INCIDENT_COLUMNS " FROM incidents WHERE id IN (SELECT i.id FROM"
+	    " incidents AS i, json_each(i.refs) AS r WHERE json_type(r.value) = 'object'"
+	    " AND json_extract(r.value, '$.repo') = ?1"
+	    " AND json_extract(r.value, '$.issue') = ?2)"
+	    " ORDER BY opened_at DESC, id DESC LIMIT 1",
 	[STMT_INC_UPSERT] =
 	    "INSERT INTO incidents (" INCIDENT_COLUMNS ")"
-	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,"
+	    " ?17)"
 	    " ON CONFLICT (id) DO UPDATE SET key = excluded.key, route = excluded.route,"
 	    " state = excluded.state, source = excluded.source, cluster = excluded.cluster,"
 	    " namespace = excluded.namespace, app = excluded.app, title = excluded.title,"
 	    " opened_at = excluded.opened_at, updated_at = excluded.updated_at,"
 	    " resolved_at = excluded.resolved_at, last_event_id = excluded.last_event_id,"
-	    " event_count = excluded.event_count",
+	    " event_count = excluded.event_count, acked_by = excluded.acked_by,"
+	    " acked_at = excluded.acked_at",
 	[STMT_INC_REFS_GET] = "SELECT refs FROM incidents WHERE id = ?1",
 	[STMT_INC_REFS_SET] = "UPDATE incidents SET refs = ?2 WHERE id = ?1",
 	[STMT_DEL_INSERT] =
@@ -148,7 +156,7 @@ static const char *const store_sql[STMT__COUNT] = {
 	    "SELECT " DELIVERY_COLUMNS " FROM deliveries WHERE event_id = ?1 ORDER BY id",
 	[STMT_LIST_INCIDENTS] =
 	    "SELECT id, key, route, state, source, cluster, namespace, app, title, opened_at,"
-	    " updated_at, resolved_at, event_count, refs FROM incidents"
+	    " updated_at, resolved_at, event_count, refs, acked_by, acked_at FROM incidents"
 	    " WHERE (?1 IS NULL OR (updated_at, id) <"
 	    " (SELECT updated_at, id FROM incidents WHERE id = ?1))"
 	    " AND (?2 IS NULL OR source = ?2) AND (?3 IS NULL OR state = ?3)"

@@ -16,7 +16,7 @@
 
 #include "event.h"
 
-#define STORE_SCHEMA_VERSION 10
+#define STORE_SCHEMA_VERSION 11
 
 struct store;
 
@@ -33,6 +33,8 @@ struct incident {
 	char *last_event_id;
 	int64_t event_count;
 	json_t *refs;         /* object: per sink results, e.g. {"github": {"issue": 42}} (owned) */
+	char *acked_by;       /* who acknowledged this episode ("github:alice"), or NULL */
+	int64_t acked_at;     /* when; 0 when not acknowledged */
 };
 
 enum delivery_state {
@@ -130,6 +132,16 @@ int store_get_incident(struct store *st, const char *id, struct incident *out);
 /* Insert or update (by id) an incident. refs is written on insert only: later changes go
  * through store_merge_incident_refs(), so a sink result is never lost. Returns 0. */
 int store_put_incident(struct store *st, const struct incident *inc);
+
+/* Remove refs[sink] of the incident (its issue was deleted or moved away: the sink starts
+ * over). Returns 0 or -ENOENT. */
+int store_drop_incident_ref(struct store *st, const char *incident_id, const char *sink);
+
+/* The newest incident whose refs name GitHub issue `number` of repo ("owner/name"; a
+ * sink's refs object with "repo" and "issue"), into *out (incident_clear()). Reads every
+ * incident's refs: for webhooks without the marker only. Returns 0 or -ENOENT. */
+int store_find_incident_by_issue(struct store *st, const char *repo, int64_t number,
+    struct incident *out);
 
 /* Merge obj's members into refs[sink] of the incident (obj borrowed). Returns 0 or -ENOENT. */
 int store_merge_incident_refs(struct store *st, const char *incident_id, const char *sink,

@@ -137,6 +137,7 @@ incident_clear(struct incident *inc)
 	free(inc->title);
 	free(inc->last_event_id);
 	json_decref(inc->refs);
+	free(inc->acked_by);
 	memset(inc, 0, sizeof(*inc));
 }
 
@@ -158,8 +159,10 @@ row_incident(sqlite3_stmt *s, struct incident *out)
 	    (rc = store_col_dup(s, 6, &out->namespace)) != 0 ||
 	    (rc = store_col_dup(s, 7, &out->app)) != 0 ||
 	    (rc = store_col_dup(s, 8, &out->title)) != 0 ||
-	    (rc = store_col_dup(s, 12, &out->last_event_id)) != 0)
+	    (rc = store_col_dup(s, 12, &out->last_event_id)) != 0 ||
+	    (rc = store_col_dup(s, 15, &out->acked_by)) != 0)
 		goto out;
+	out->acked_at = store_col_time(s, 16);
 	out->opened_at = store_col_time(s, 9);
 	out->updated_at = store_col_time(s, 10);
 	out->resolved_at = store_col_time(s, 11);
@@ -242,15 +245,18 @@ store_put_incident(struct store *st, const struct incident *inc)
 	store_bind_text(s, 13, inc->last_event_id);
 	sqlite3_bind_int64(s, 14, inc->event_count);
 	store_bind_text(s, 15, refs ? refs : "{}");
+	store_bind_text(s, 16, inc->acked_at ? inc->acked_by : NULL);
+	store_bind_time_opt(s, 17, inc->acked_at);
 	rc = store_step_done(st, s);
 out:
 	free(refs);
 	return rc;
 }
 
-int
-store_merge_incident_refs(struct store *st, const char *incident_id, const char *sink,
-    const json_t *obj)
+/* Merge obj into refs[sink], or with drop remove refs[sink]. */
+static int
+edit_refs(struct store *st, const char *incident_id, const char *sink, const json_t *obj,
+    bool drop)
 {
 	sqlite3_stmt *s = NULL;
 	json_t *refs = NULL, *slot;
@@ -280,14 +286,16 @@ store_merge_incident_refs(struct store *st, const char *incident_id, const char 
 	store_stmt_done(s);
 	s = NULL;
 	slot = json_object_get(refs, sink);
-	if (!json_is_object(slot)) {
+	if (drop) {
+		json_object_del(refs, sink);
+	} else if (!json_is_object(slot)) {
 		slot = json_object();
 		if (slot == NULL || json_object_set_new(refs, sink, slot) != 0) {
 			rc = -ENOMEM;
 			goto out;
 		}
 	}
-	if (json_is_object(obj) && json_object_update(slot, (json_t *)obj) != 0) {
+	if (!drop && json_is_object(obj) && json_object_update(slot, (json_t *)obj) != 0) {
 		rc = -ENOMEM;
 		goto out;
 	}
@@ -307,6 +315,43 @@ out:
 	store_stmt_done(s);
 	free(text);
 	json_decref(refs);
+	return rc;
+}
+
+int
+store_merge_incident_refs(struct store *st, const char *incident_id, const char *sink,
+    const json_t *obj)
+{
+	return edit_refs(st, incident_id, sink, obj, false);
+}
+
+int
+store_drop_incident_ref(struct store *st, const char *incident_id, const char *sink)
+{
+	return edit_refs(st, incident_id, sink, NULL, true);
+}
+
+int
+store_find_incident_by_issue(struct store *st, const char *repo, int64_t number,
+    struct incident *out)
+{
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	rc = store_stmt(st, STMT_INC_BY_ISSUE, &s);
+	if (rc != 0)
+		return rc;
+	store_bind_text(s, 1, repo);
+	sqlite3_bind_int64(s, 2, number);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		rc = row_incident(s, out);
+	else if (rc == SQLITE_DONE)
+		rc = -ENOENT;
+	else
+		rc = store_error(st, rc);
+	store_stmt_done(s);
 	return rc;
 }
 

@@ -23,6 +23,7 @@ enum store_stmt_id {
 	STMT_INSERT_REQUEST,
 	STMT_INC_BY_KEY,
 	STMT_INC_BY_ID,
+	STMT_INC_BY_ISSUE,
 	STMT_INC_UPSERT,
 	STMT_INC_REFS_GET,
 	STMT_INC_REFS_SET,
@@ -175,6 +176,6 @@ int store_row_delivery(sqlite3_stmt *s, struct delivery *d);
 	" AND NOT EXISTS (SELECT 1 FROM deliveries AS d WHERE d.event_id = e.id)"
 
 #define INCIDENT_COLUMNS "id, key, route, state, source, cluster, namespace, app, title, " \
-	"opened_at, updated_at, resolved_at, last_event_id, event_count, refs"
+	"opened_at, updated_at, resolved_at, last_event_id, event_count, refs, acked_by, acked_at"
 
 #endif

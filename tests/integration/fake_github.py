@@ -155,6 +155,14 @@ class FakeGitHub:
             out = [i for i in out if m in (i["body"] or "")]
         return out
 
+    def delete_issue(self, number, repo="my-org/platform-incidents"):
+        """A person deletes the issue (GitHub's UI or GraphQL deleteIssue): from now on it
+        answers 410 "This issue was deleted" (as GitHub does) and no listing shows it."""
+        with self.lock:
+            self.repos[repo]["issues"] = [i for i in self.repos[repo]["issues"]
+                                          if i["number"] != number]
+            self.repos[repo].setdefault("deleted", set()).add(number)
+
     def issue(self, number, repo="my-org/platform-incidents"):
         with self.lock:
             for i in self.repos[repo]["issues"]:
@@ -323,6 +331,8 @@ class FakeGitHub:
             if m:
                 issue = next((i for i in self.repos[repo]["issues"]
                               if i["number"] == int(m.group(1))), None)
+                if issue is None and int(m.group(1)) in self.repos[repo].get("deleted", ()):
+                    return 410, ("This issue was deleted", None), None
                 if issue is None:
                     return 404, ("Not Found", None), None
                 sub = m.group(2)

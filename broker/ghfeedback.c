@@ -1,0 +1,203 @@
+/* ghfeedback.c - GitHub webhook events applied to the incidents whose issues incidentd owns. */
+#include "ghfeedback.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "incident.h"
+
+struct fb {
+	struct store *st;
+	const struct ievent *ev;
+	const char *incident_id;     /* the owned incident, or NULL */
+	int seq;
+	/* the delivery's facts (labels; NULL when absent) */
+	const char *name, *action, *repo, *sender, *sender_type, *key, *new_repo;
+	int64_t number;              /* 0 when not about an issue or pull request */
+};
+
+static int
+fb_trace(struct fb *f, const char *step, const char *outcome, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static int
+fb_trace(struct fb *f, const char *step, const char *outcome, const char *fmt, ...)
+{
+	char detail[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(detail, sizeof(detail), fmt, ap);
+	va_end(ap);
+	return store_insert_decision(f->st, f->ev->id, f->incident_id, ++f->seq, step, outcome,
+	    detail);
+}
+
+static const char *
+label(const struct ievent *ev, const char *k)
+{
+	return json_string_value(json_object_get(ev->labels, k));
+}
+
+/* The sink instance whose refs name f's issue (refs.<instance>.repo and .issue), or NULL. */
+static const char *
+owned_ref(const struct fb *f, const struct incident *inc)
+{
+	const char *instance;
+	json_t *slot;
+
+	json_object_foreach(inc->refs, instance, slot) {
+		const char *repo = json_string_value(json_object_get(slot, "repo"));
+		json_t *issue = json_object_get(slot, "issue");
+
+		if (repo != NULL && strcmp(repo, f->repo) == 0 && json_is_integer(issue) &&
+		    json_integer_value(issue) == f->number)
+			return instance;
+	}
+	return NULL;
+}
+
+/* The incident that owns f's issue into *inc and its sink instance into *instance: by the
+ * marker's key when the body has one (then the refs must agree), else by the refs. Returns
+ * 0, -ENOENT (not an issue of an incident) or a negative errno. */
+static int
+find_owner(struct fb *f, struct incident *inc, const char **instance)
+{
+	int rc = -ENOENT;
+
+	*instance = NULL;
+	if (f->repo == NULL || f->number <= 0)
+		return -ENOENT;
+	if (f->key != NULL) {
+		rc = store_get_incident_by_key(f->st, f->key, inc);
+		if (rc == 0 && (*instance = owned_ref(f, inc)) == NULL) {
+			incident_clear(inc);
+			rc = -ENOENT;
+		}
+		if (rc != -ENOENT)
+			return rc;
+	}
+	rc = store_find_incident_by_issue(f->st, f->repo, f->number, inc);
+	if (rc == 0 && (*instance = owned_ref(f, inc)) == NULL) {
+		incident_clear(inc);
+		rc = -ENOENT;
+	}
+	return rc;
+}
+
+static bool
+by_person(const struct fb *f)
+{
+	return f->sender != NULL && (f->sender_type == NULL ||
+	    strcmp(f->sender_type, "User") == 0);
+}
+
+/* issues.closed / issues.reopened on an owned issue. */
+static int
+apply_state(struct fb *f, struct incident *inc, bool closed)
+{
+	char who[300];
+
+	if (!by_person(f))
+		return fb_trace(f, "github", "ignored", "issue %s#%lld %s by %s (%s), not a person: "
+		    "nothing changes", f->repo, (long long)f->number, closed ? "closed" : "reopened",
+		    f->sender ? f->sender : "nobody", f->sender_type ? f->sender_type : "no type");
+	if (strcmp(inc->state, "firing") != 0)
+		return fb_trace(f, "github", "ignored", "issue %s#%lld %s by @%s: incident %s is "
+		    "%s, nothing to acknowledge", f->repo, (long long)f->number,
+		    closed ? "closed" : "reopened", f->sender, inc->id, inc->state);
+	if (closed) {
+		if (inc->acked_at != 0)
+			return fb_trace(f, "ack", "already", "issue %s#%lld closed by @%s: incident "
+			    "%s was already acknowledged by %s", f->repo, (long long)f->number,
+			    f->sender, inc->id, inc->acked_by ? inc->acked_by : "someone");
+		snprintf(who, sizeof(who), "github:%s", f->sender);
+		free(inc->acked_by);
+		if ((inc->acked_by = strdup(who)) == NULL)
+			return -ENOMEM;
+		inc->acked_at = f->ev->received_at;
+		int rc = store_put_incident(f->st, inc);
+
+		return rc ? rc : fb_trace(f, "ack", "acknowledged", "issue %s#%lld closed by @%s: "
+		    "incident %s key %s acknowledged; no update notifications until it resolves",
+		    f->repo, (long long)f->number, f->sender, inc->id, inc->key);
+	}
+	if (inc->acked_at == 0)
+		return fb_trace(f, "github", "ignored", "issue %s#%lld reopened by @%s: incident %s "
+		    "was not acknowledged", f->repo, (long long)f->number, f->sender, inc->id);
+	incident_unack(inc);
+	int rc = store_put_incident(f->st, inc);
+
+	return rc ? rc : fb_trace(f, "ack", "withdrawn", "issue %s#%lld reopened by @%s: "
+	    "incident %s key %s is no longer acknowledged; notifications resume", f->repo,
+	    (long long)f->number, f->sender, inc->id, inc->key);
+}
+
+int
+ghfeedback_apply(struct store *st, const struct ievent *ev, int64_t request_id, int64_t now)
+{
+	struct fb f = { .st = st, .ev = ev };
+	struct incident inc;
+	const char *instance = NULL, *num;
+	bool owned;
+	int rc;
+
+	(void)now;
+	memset(&inc, 0, sizeof(inc));
+	f.name = label(ev, "github_event");
+	f.action = label(ev, "action");
+	f.repo = label(ev, "repository");
+	f.sender = label(ev, "sender");
+	f.sender_type = label(ev, "sender_type");
+	f.key = label(ev, "incident_key");
+	f.new_repo = label(ev, "new_repository");
+	num = label(ev, "issue");
+	f.number = num ? strtoll(num, NULL, 10) : 0;
+	if (f.name == NULL)
+		f.name = "?";
+
+	rc = find_owner(&f, &inc, &instance);
+	if (rc != 0 && rc != -ENOENT)
+		goto out;
+	owned = rc == 0;
+	f.incident_id = owned ? inc.id : NULL;
+	rc = store_insert_event(st, ev, request_id, f.incident_id);
+	if (rc != 0)
+		goto out;
+
+	if (strcmp(f.name, "ping") == 0) {
+		rc = fb_trace(&f, "github", "ping", "webhook ping%s%s: incidentd hears this webhook",
+		    f.repo ? " from " : "", f.repo ? f.repo : "");
+	} else if (!owned) {
+		if (f.number > 0)
+			rc = fb_trace(&f, "github", "not ours", "%s%s%s on %s#%lld: not the issue of "
+			    "an incidentd incident; recorded only", f.name, f.action ? "." : "",
+			    f.action ? f.action : "", f.repo ? f.repo : "?", (long long)f.number);
+		else
+			rc = fb_trace(&f, "github", "info", "%s%s%s: not about an issue; recorded "
+			    "only", f.name, f.action ? "." : "", f.action ? f.action : "");
+	} else if (strcmp(f.name, "issues") == 0 && f.action != NULL &&
+	    (strcmp(f.action, "closed") == 0 || strcmp(f.action, "reopened") == 0)) {
+		rc = apply_state(&f, &inc, strcmp(f.action, "closed") == 0);
+	} else if (strcmp(f.name, "issues") == 0 && f.action != NULL &&
+	    (strcmp(f.action, "deleted") == 0 || strcmp(f.action, "transferred") == 0)) {
+		rc = store_drop_incident_ref(st, inc.id, instance);
+		if (rc == 0)
+			rc = fb_trace(&f, "github", "forgotten", "issue %s#%lld %s by @%s%s%s: "
+			    "incident %s no longer refers to it (refs.%s dropped); the next "
+			    "notification opens a new issue", f.repo, (long long)f.number, f.action,
+			    f.sender ? f.sender : "?", f.new_repo ? " to " : "",
+			    f.new_repo ? f.new_repo : "", inc.id, instance);
+	} else {
+		rc = fb_trace(&f, "github", "info", "%s%s%s on %s#%lld by @%s: nothing to do",
+		    f.name, f.action ? "." : "", f.action ? f.action : "", f.repo,
+		    (long long)f.number, f.sender ? f.sender : "?");
+	}
+out:
+	incident_clear(&inc);
+	return rc;
+}

@@ -1,0 +1,29 @@
+/* ghfeedback.h - what people do on GitHub, applied to the incidents whose issues incidentd
+ * owns.
+ *
+ * A GitHub webhook event (sources/github.c) is not routed like an alert: it is written to
+ * the ledger and, when it is about an issue an incident refers to (the incident's refs name
+ * that repository and issue number; the marker in the issue body only helps to find it),
+ * it changes the incident:
+ *   issues.closed by a person      the incident is acknowledged by "github:<login>" until it
+ *                                  resolves: sinks get no update notifications meanwhile
+ *   issues.reopened by a person    the acknowledgement is withdrawn: notifications resume
+ *   issues.deleted / .transferred  the sink's refs are dropped: the next notification opens
+ *                                  a new issue
+ * Everything else, and everything about issues incidentd does not own, is recorded and
+ * changes nothing. Each outcome is a decision-trace row of the event (`explain`). */
+#ifndef INCIDENTD_GHFEEDBACK_H
+#define INCIDENTD_GHFEEDBACK_H
+
+#include <stdint.h>
+
+#include "event.h"
+#include "store.h"
+
+/* Write the GitHub event ev (borrowed; source "github") as request request_id's event and
+ * apply it, inside the caller's transaction. Returns 0 or a negative errno from the ledger
+ * (the caller rolls back). Never calls back. */
+int ghfeedback_apply(struct store *st, const struct ievent *ev, int64_t request_id,
+    int64_t now);
+
+#endif

@@ -1,0 +1,243 @@
+#!/usr/bin/env python3
+"""GitHub webhooks through the real daemon (POST /v1/events/github), with GitHub's own
+documented payloads (npm @octokit/webhooks-examples, installed by
+`npm ci --prefix tests/integration/webhooks`) signed in the test, against the fake GitHub:
+the signature is checked before anything else (401, nothing stored), a redelivery of the
+same X-GitHub-Delivery is a duplicate however late, ping answers 200, a person closing the
+incident's issue acknowledges the incident (no more failed-again comments, the issue stays
+closed) and reopening it withdraws that, a deleted issue is forgotten and the next failure
+opens a new one, and webhooks about issues incidentd does not own (even with a forged
+marker) or sent by bots change nothing."""
+
+import copy
+import hashlib
+import hmac
+import json
+import os
+import subprocess
+import tempfile
+import uuid
+
+from fake_github import FakeGitHub
+from harness import Daemon, INCIDENTD, PLUGIN_DIR, TOP, run, sample_json, wait_until
+
+REPO = "my-org/platform-incidents"
+TOKEN = "ghp_TESTtoken0123456789Sup3rSecretValue"
+SECRET = "It's a Secret to Everybody"
+APP = "webhook-app"
+KEY = "argocd/prod-west-aks/pets/" + APP
+EXAMPLES = os.path.join(TOP, "tests", "integration", "webhooks", "node_modules", "@octokit",
+                        "webhooks-examples", "api.github.com", "index.json")
+
+
+def examples():
+    with open(EXAMPLES) as f:
+        return {(e["name"], ex.get("action")): ex for e in json.load(f) for ex in e["examples"]}
+
+
+def confd(api_url):
+    return {"10-github.yaml": (
+        "sources:\n"
+        "  argocd: { auth: none }\n"
+        "  github: { auth: { hmac: \"${WEBHOOK_SECRET}\" } }\n"
+        "sinks:\n"
+        "  github:\n"
+        "    plugin: github_issue\n"
+        "    repo: %s\n"
+        "    token: \"${GITHUB_TOKEN}\"\n"
+        "    api_url: %s\n"
+        "    labels: [argocd-deployment-failure]\n"
+        "    timeout: 2s\n"
+        "    retry: { initial: 200ms, max: 2s }\n"
+        "routes:\n  - name: default\n    sinks: [github]\n" % (REPO, api_url))}
+
+
+def failure(rev):
+    p = sample_json("argocd", "seed-aks-store-degraded.client_payload.json")
+    p["app_name"] = APP
+    p["revision"] = rev
+    return p
+
+
+def settled(d):
+    return wait_until(lambda: d.scalar("SELECT count(*) FROM deliveries WHERE state IN "
+                                       "('pending', 'running', 'blocked')") == 0, 30, 0.1)
+
+
+class Hook:
+    """Signs and posts webhook deliveries like GitHub does."""
+
+    def __init__(self, d, secret=SECRET):
+        self.d = d
+        self.secret = secret
+
+    def post(self, event, payload, delivery=None, secret=None, signed=True):
+        body = json.dumps(payload).encode()
+        headers = {"X-GitHub-Event": event, "X-GitHub-Delivery": delivery or str(uuid.uuid4()),
+                   "User-Agent": "GitHub-Hookshot/7a4b1c2", "Content-Type": "application/json"}
+        if signed:
+            headers["X-Hub-Signature-256"] = "sha256=" + hmac.new(
+                (secret or self.secret).encode(), body, hashlib.sha256).hexdigest()
+        return self.d.post("/v1/events/github", body, headers=headers)
+
+
+def issue_event(ex, action, number, body, sender="alice", sender_type="User", repo=REPO):
+    """A documented issues.<action> delivery about REPO#number, sent by sender."""
+    p = copy.deepcopy(ex[("issues", action)] if ("issues", action) in ex
+                      else ex[("issues", "reopened")])
+    p["action"] = action
+    p["issue"]["number"] = number
+    p["issue"]["body"] = body
+    p["issue"]["state"] = "closed" if action == "closed" else "open"
+    p["repository"]["full_name"] = repo
+    p["repository"]["name"] = repo.split("/")[1]
+    p["sender"]["login"] = sender
+    p["sender"]["type"] = sender_type
+    return p
+
+
+def steps(d, event_id):
+    return d.sql("SELECT step, outcome, detail FROM decisions WHERE event_id = ? ORDER BY seq",
+                 (event_id,))
+
+
+def main(t):
+    if not os.path.exists(EXAMPLES):
+        t.skip("GitHub webhooks", "needs `npm ci --prefix tests/integration/webhooks` "
+               "(GitHub's documented webhook payloads)")
+        return
+    ex = examples()
+    gh = FakeGitHub(tokens=(TOKEN,), repos=(REPO,))
+    t.cleanups.append(gh.close)
+    d = Daemon(t, confd(gh.url), env={"GITHUB_TOKEN": TOKEN, "WEBHOOK_SECRET": SECRET})
+    hook = Hook(d)
+    marker = "<!-- incidentd:incident=%s -->" % KEY
+
+    # --- the incident and its issue ------------------------------------------------------
+    st, _, _ = d.post("/v1/events/argocd", failure("a" * 40))
+    t.eq(st, 202, "a failure is accepted")
+    settled(d)
+    issues = gh.issues(with_marker=KEY)
+    t.eq(len(issues), 1, "the failure opened one issue")
+    number = issues[0]["number"] if issues else 0
+    incident = d.scalar("SELECT id FROM incidents WHERE key = ?", (KEY,))
+
+    # --- the signature comes first -----------------------------------------------------
+    n_events = d.scalar("SELECT count(*) FROM events WHERE source = 'github'")
+    st, _, ans = hook.post("issues", issue_event(ex, "closed", number, issues[0]["body"]),
+                           secret="not the secret")
+    t.eq(st, 401, "a wrong signature: 401")
+    st, _, _ = hook.post("issues", issue_event(ex, "closed", number, issues[0]["body"]),
+                         signed=False)
+    t.eq(st, 401, "no signature: 401")
+    t.eq(d.scalar("SELECT count(*) FROM events WHERE source = 'github'"), n_events,
+         "nothing of a badly signed webhook is stored")
+    t.eq(d.scalar("SELECT acked_at FROM incidents WHERE id = ?", (incident,)), None,
+         "and the incident is not acknowledged")
+
+    # --- ping ----------------------------------------------------------------------------
+    ping = copy.deepcopy(ex[("ping", None)])
+    st, _, ans = hook.post("ping", ping)
+    t.eq(st, 200, "ping: 200")
+    pid = (ans.get("events") or [None])[0] if isinstance(ans, dict) else None
+    t.ok(any(s[1] == "ping" for s in steps(d, pid)), "the ping is in the ledger", steps(d, pid))
+
+    # --- a person closes the issue: acknowledged ---------------------------------------
+    st, _ = gh.api("PATCH", "/repos/%s/issues/%d" % (REPO, number), TOKEN, {"state": "closed"})
+    closed_id = str(uuid.uuid4())
+    st, _, ans = hook.post("issues", issue_event(ex, "closed", number, issues[0]["body"]),
+                           delivery=closed_id)
+    t.eq(st, 202, "issues.closed by a person: 202")
+    row = d.sql("SELECT acked_by, acked_at IS NOT NULL FROM incidents WHERE id = ?",
+                (incident,))[0]
+    t.eq(row, ("github:alice", 1), "the incident is acknowledged by github:alice")
+    eid = ans["events"][0]
+    t.ok(any(s[0] == "ack" and s[1] == "acknowledged" for s in steps(d, eid)),
+         "explain names the acknowledgement", steps(d, eid))
+    rc, out, _ = d.ctl("explain", incident)
+    t.ok(rc == 0 and "acknowledged" in out and "alice" in out,
+         "incidentctl explain INCIDENT shows who acknowledged it", out)
+
+    comments = gh.issue(number)["comments"]
+    st, _, ans = d.post("/v1/events/argocd", failure("b" * 40))
+    settled(d)
+    t.eq(gh.issue(number)["comments"], comments, "acknowledged: no failed-again comment")
+    t.eq(gh.issue(number)["state"], "closed", "and the closed issue stays closed")
+    t.ok(any("acknowledged by github:alice" in (s[2] or "") for s in steps(d, ans["events"][0])),
+         "the skipped notification says why", steps(d, ans["events"][0]))
+
+    # --- a redelivery is a duplicate, however late -------------------------------------
+    st, _, ans = hook.post("issues", issue_event(ex, "closed", number, issues[0]["body"]),
+                           delivery=closed_id)
+    t.ok(st == 202 and ans.get("duplicate") is True, "the same X-GitHub-Delivery again: "
+         "202 duplicate", ans)
+
+    # --- a bot reopening it changes nothing; a person reopening it does ---------------
+    st, _, ans = hook.post("issues", issue_event(ex, "reopened", number, issues[0]["body"],
+                                                 sender="stale[bot]", sender_type="Bot"))
+    t.eq(d.scalar("SELECT acked_by FROM incidents WHERE id = ?", (incident,)), "github:alice",
+         "reopened by a bot: still acknowledged")
+    gh.api("PATCH", "/repos/%s/issues/%d" % (REPO, number), TOKEN, {"state": "open"})
+    st, _, ans = hook.post("issues", issue_event(ex, "reopened", number, issues[0]["body"]))
+    t.eq(st, 202, "issues.reopened by a person: 202")
+    t.eq(d.scalar("SELECT acked_at FROM incidents WHERE id = ?", (incident,)), None,
+         "reopened by a person: the acknowledgement is withdrawn")
+    st, _, _ = hook.post("issues", issue_event(ex, "closed", number, issues[0]["body"]),
+                         delivery=closed_id)
+    t.eq(d.scalar("SELECT acked_at FROM incidents WHERE id = ?", (incident,)), None,
+         "the old closed delivery replayed does not acknowledge it again")
+    d.post("/v1/events/argocd", failure("c" * 40))
+    settled(d)
+    t.eq(gh.issue(number)["comments"], comments + 1, "notifications resume: a failed-again "
+         "comment")
+
+    # --- issues incidentd does not own -------------------------------------------------
+    other = gh.seed_issue(REPO, "not ours", "a forged marker\n" + marker, user="mallory")
+    before = d.sql("SELECT acked_by, refs FROM incidents WHERE id = ?", (incident,))
+    st, _, ans = hook.post("issues", issue_event(ex, "closed", other["number"],
+                                                 other["body"], sender="mallory"))
+    t.eq(st, 202, "a webhook about another issue: 202")
+    t.ok(any(s[1] == "not ours" for s in steps(d, ans["events"][0])),
+         "recorded as not an incidentd issue", steps(d, ans["events"][0]))
+    t.eq(d.sql("SELECT acked_by, refs FROM incidents WHERE id = ?", (incident,)), before,
+         "a forged marker on another issue changes nothing")
+    st, _, ans = hook.post("issue_comment", copy.deepcopy(ex[("issue_comment", "created")]))
+    t.eq(st, 202, "issue_comment on an unrelated repository: 202, recorded")
+
+    # --- deleted: forgotten, the next failure opens a new issue ------------------------
+    gh.delete_issue(number)
+    st, _, ans = hook.post("issues", issue_event(ex, "deleted", number, issues[0]["body"]))
+    t.eq(st, 202, "issues.deleted: 202")
+    refs = json.loads(d.scalar("SELECT refs FROM incidents WHERE id = ?", (incident,)))
+    t.ok("github" not in refs, "the deleted issue is dropped from the incident's refs", refs)
+    d.post("/v1/events/argocd", failure("d" * 40))
+    settled(d)
+    fresh = [i for i in gh.issues(with_marker=KEY) if i["number"] not in (number,
+                                                                         other["number"])]
+    t.eq(len(fresh), 1, "the next failure opened a new issue")
+    refs = json.loads(d.scalar("SELECT refs FROM incidents WHERE id = ?", (incident,)))
+    t.eq(refs.get("github", {}).get("issue"), fresh[0]["number"] if fresh else None,
+         "and the incident refers to it")
+
+    # --- requests that are not GitHub webhooks -----------------------------------------
+    st, _, ans = d.post("/v1/events/github", json.dumps({"zen": "x"}).encode(),
+                        headers={"X-Hub-Signature-256": "sha256=" + hmac.new(
+                            SECRET.encode(), json.dumps({"zen": "x"}).encode(),
+                            hashlib.sha256).hexdigest()})
+    t.ok(st == 400 and "X-GitHub-Event" in json.dumps(ans),
+         "signed but without X-GitHub-Event / X-GitHub-Delivery: 400 naming them", ans)
+    d.stop()
+
+    # --- configuration: the secret is required -----------------------------------------
+    bad = tempfile.mkdtemp(prefix="incidentd-it-")
+    with open(os.path.join(bad, "10-x.yaml"), "w") as f:
+        f.write("sources:\n  github: { auth: none }\n")
+    p = subprocess.run([INCIDENTD, "--check-config", "-c", bad, "--plugin-dir", PLUGIN_DIR],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30)
+    out = p.stdout.decode() + p.stderr.decode()
+    t.ok(p.returncode != 0 and "sources.github" in out and "hmac" in out,
+         "sources.github without an hmac secret is a configuration error", out)
+
+
+if __name__ == "__main__":
+    run(main)
