@@ -39,12 +39,14 @@ parse_dispatch_path(const char *path, struct endpoint *ep)
 	return true;
 }
 
-/* /v1/incidents/{id}/resolve, /v1/deliveries/{id}/retry or /v1/deliveries/retry. */
+/* /v1/incidents/{id}/resolve, .../ack, .../unack, /v1/deliveries/{id}/retry or
+ * /v1/deliveries/retry. */
 static bool
 ops_path(const char *path)
 {
 	static const struct { const char *prefix, *suffix; } verbs[] = {
-		{ "/v1/incidents/", "/resolve" }, { "/v1/deliveries/", "/retry" },
+		{ "/v1/incidents/", "/resolve" }, { "/v1/incidents/", "/ack" },
+		{ "/v1/incidents/", "/unack" }, { "/v1/deliveries/", "/retry" },
 	};
 
 	if (strcmp(path, "/v1/deliveries/retry") == 0)

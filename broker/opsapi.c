@@ -7,6 +7,7 @@
 #include <string.h>
 #include <event2/buffer.h>
 
+#include "ack.h"
 #include "httputil.h"
 #include "incident.h"
 #include "log.h"
@@ -95,6 +96,41 @@ resolve(struct daemon *dmn, struct evhttp_request *req, const char *id)
 }
 
 static void
+ack(struct daemon *dmn, struct evhttp_request *req, const char *id, bool undo)
+{
+	static const char *const keys[] = { "comment", "author", NULL };
+	json_t *body = body_object(req, keys);
+	char event_id[UTIL_ID_LEN + 1] = "", msg[256];
+	int rc;
+
+	if (body == NULL)
+		return;
+	rc = store_begin(dmn->store);
+	if (rc == 0)
+		rc = in_transaction(dmn->store, rc, ack_by_hand(dmn->store, id,
+		    json_string_value(json_object_get(body, "author")),
+		    json_string_value(json_object_get(body, "comment")), undo, util_now_ms(),
+		    event_id));
+	if (rc == -ENOENT) {
+		http_reply_error(req, 404, "no such incident");
+	} else if (rc == -EALREADY) {
+		snprintf(msg, sizeof(msg), "incident %.30s is not firing or %s", id, undo ?
+		    "not acknowledged: nothing to withdraw" : "already acknowledged");
+		http_reply_error(req, 409, msg);
+	} else if (rc != 0) {
+		http_reply_error(req, 503, "cannot write to the ledger; retry");
+	} else {
+		log_info("ops", "incident %s %s by hand (event %s)", id, undo ?
+		    "unacknowledged" : "acknowledged", event_id);
+		metrics_inc("incidentd_operator_actions_total", undo ? "action=\"unack\"" :
+		    "action=\"ack\"");
+		http_reply_json(req, 200, json_pack("{s:s, s:s, s:b}", "incident", id, "event",
+		    event_id, "acknowledged", !undo));
+	}
+	json_decref(body);
+}
+
+static void
 retry(struct daemon *dmn, struct evhttp_request *req, const char *id_text)
 {
 	static const char *const keys[] = { "sink", NULL };
@@ -150,10 +186,16 @@ opsapi_handle(struct daemon *dmn, struct evhttp_request *req, const char *path)
 	if (strcmp(path, "/v1/deliveries/retry") == 0) {
 		retry(dmn, req, NULL);
 	} else if (strncmp(path, "/v1/incidents/", 14) == 0) {
-		n = strlen(path) - 14 - strlen("/resolve");
+		/* access.c matched /v1/incidents/{id}/{resolve,ack,unack} */
+		const char *verb = strrchr(path, '/');
+
+		n = (size_t)(verb - path) - 14;
 		snprintf(id, sizeof(id), "%.*s", (int)(n < sizeof(id) ? n : sizeof(id) - 1),
 		    path + 14);
-		resolve(dmn, req, id);
+		if (strcmp(verb, "/resolve") == 0)
+			resolve(dmn, req, id);
+		else
+			ack(dmn, req, id, strcmp(verb, "/unack") == 0);
 	} else {
 		n = strlen(path) - 15 - strlen("/retry");
 		snprintf(id, sizeof(id), "%.*s", (int)(n < sizeof(id) ? n : sizeof(id) - 1),

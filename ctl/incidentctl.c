@@ -72,6 +72,9 @@ static const char usage_text[] =
 "  silence expire ID                                 end a silence now\n"
 "  stats [--since DURATION|TIME]                     incidents per cluster and app, time\n"
 "                                                    to resolve, the noisiest (default 7d)\n"
+"  ack ID [--comment TEXT] [--author NAME] [--undo]  acknowledge a firing incident: no\n"
+"                                                    update notifications until it\n"
+"                                                    resolves (--undo withdraws it)\n"
 "  resolve ID [--comment TEXT] [--author NAME]       resolve an incident by hand (the\n"
 "                                                    sinks told about it get resolve)\n"
 "  retry DELIVERY-ID | retry --failed [--sink NAME]  re-drive failed deliveries\n"
@@ -678,6 +681,7 @@ static const struct command {
 	{ "tail", NULL, tail_options, run_tail },
 	{ "reload", NULL, ctl_reload_options, run_reload },
 	{ "resolve", NULL, ctl_resolve_options, ctl_resolve },
+	{ "ack", NULL, ctl_ack_options, ctl_ack },
 	{ "retry", NULL, ctl_retry_options, ctl_retry },
 	{ "fire", NULL, ctl_fire_options, ctl_fire },
 	{ "health", NULL, ctl_health_options, ctl_health },

@@ -106,6 +106,69 @@ out:
 	return rc;
 }
 
+const struct option ctl_ack_options[] = {
+	{ "comment", required_argument, NULL, 'c' },
+	{ "author", required_argument, NULL, 'a' },
+	{ "undo", no_argument, NULL, 'x' },
+	{ "url", required_argument, NULL, 'u' },
+	{ "token-file", required_argument, NULL, 't' },
+	{ NULL, 0, NULL, 0 },
+};
+
+int
+ctl_ack(int argc, char **argv, bool json)
+{
+	static const char use[] = "incidentctl ack INCIDENT-ID [--comment TEXT] "
+	    "[--author NAME] [--undo] [--url URL] [--token-file FILE]";
+	const char *comment = NULL, *author = getenv("USER");
+	struct ctl_api api;
+	json_t *body = NULL, *j = NULL;
+	bool undo = false;
+	char path[256];
+	long status;
+	int ch, rc = EXIT_FAILURE;
+
+	ctl_api_init(&api);
+	while ((ch = getopt_long(argc, argv, "", ctl_ack_options, NULL)) != -1) {
+		if (ch == 'c')
+			comment = optarg;
+		else if (ch == 'a')
+			author = optarg;
+		else if (ch == 'x')
+			undo = true;
+		else if (!api_option(&api, ch))
+			return usage(use);
+	}
+	if (optind + 1 != argc || strchr(argv[optind], '/') != NULL)
+		return usage(use);
+	snprintf(path, sizeof(path), "/v1/incidents/%.64s/%s", argv[optind], undo ? "unack" :
+	    "ack");
+	if ((body = json_pack("{s:s?, s:s?}", "comment", comment, "author", author)) == NULL ||
+	    ctl_api_call(&api, "POST", path, body, &status, &j) != 0)
+		goto out;
+	if (status != 200) {
+		rc = answer_failed(status, j, undo ? "ack --undo" : "ack");
+		goto out;
+	}
+	if (json) {
+		char *text = json_dumps(j, JSON_INDENT(2));
+
+		printf("%s\n", text ? text : "{}");
+		free(text);
+	} else if (undo) {
+		printf("incident %s: acknowledgement withdrawn (event %s); notifications resume\n",
+		    argv[optind], json_string_value(json_object_get(j, "event")));
+	} else {
+		printf("incident %s acknowledged (event %s): no update notifications until it "
+		    "resolves\n", argv[optind], json_string_value(json_object_get(j, "event")));
+	}
+	rc = EXIT_SUCCESS;
+out:
+	json_decref(body);
+	json_decref(j);
+	return rc;
+}
+
 const struct option ctl_retry_options[] = {
 	{ "failed", no_argument, NULL, 'f' },
 	{ "sink", required_argument, NULL, 's' },

@@ -14,6 +14,10 @@
  * the incident resolves and the sinks that were told get `resolve`. */
 int ctl_resolve(int argc, char **argv, bool json);
 
+/* incidentctl ack ID [--comment TEXT] [--author NAME] [--undo]: POST
+ * /v1/incidents/{id}/ack (or /unack) to the running daemon. Returns the exit status. */
+int ctl_ack(int argc, char **argv, bool json);
+
 /* `retry DELIVERY-ID` or `retry --failed [--sink NAME]`: re-drive failed deliveries. */
 int ctl_retry(int argc, char **argv, bool json);
 
@@ -37,6 +41,7 @@ int ctl_stats(struct store *st, int argc, char **argv, bool json);
 /* The getopt tables of the verbs above, for incidentctl's main() to tell their options from
  * the global ones (--db, --json), which it takes out of argv before a verb runs. */
 extern const struct option ctl_resolve_options[];
+extern const struct option ctl_ack_options[];
 extern const struct option ctl_retry_options[];
 extern const struct option ctl_fire_options[];
 extern const struct option ctl_health_options[];

@@ -86,8 +86,37 @@ def main(t):
     t.ok(rc == 0 and "0 delivery(ies) retried" in out, "retry --failed with none failed", out)
     t.eq(len(recorder(os.path.join(d.dir, "b.jsonl"))), 1, "b was called exactly once")
 
-    # --- resolve ------------------------------------------------------------------------
+    # --- ack ----------------------------------------------------------------------------
     inc = d.scalar("SELECT id FROM incidents WHERE state = 'firing'")
+    rc, out, err = ctl("ack", inc, "--comment", "looking")
+    t.ok(rc == 1 and "HTTP 401" in err, "ack without the API token is refused", err)
+    rc, out, err = ctl("ack", inc, "--comment", "looking", "--author", "alice", env=api)
+    t.ok(rc == 0 and ("incident %s acknowledged" % inc) in out, "incidentctl ack", out + err)
+    t.eq(d.sql("SELECT acked_by, acked_at IS NOT NULL FROM incidents WHERE id = ?", (inc,)),
+         [("operator:alice", 1)], "the ledger records who acknowledged it")
+    n_a = len(states(d, "a"))
+    again = json.loads(sample("argocd", "seed-aks-store-degraded.client_payload.json"))
+    again["revision"] = "f" * 40
+    st, _, body = d.post("/v1/events/argocd", again, {"Authorization": "Bearer " + TOKEN})
+    t.eq(st, 202, "another failure of the acknowledged incident is accepted")
+    eid = body["events"][0]
+    t.ok(wait_until(lambda: any("acknowledged by operator:alice" in (r[0] or "") for r in
+                                d.sql("SELECT detail FROM decisions WHERE event_id = ?",
+                                      (eid,))), 10),
+         "its update is skipped: acknowledged", d.sql("SELECT step, outcome, detail FROM "
+                                                      "decisions WHERE event_id = ?", (eid,)))
+    t.eq(len(states(d, "a")), n_a, "no delivery for the sinks while acknowledged")
+    rc, out, err = ctl("ack", inc, env=api)
+    t.ok(rc == 1 and "already acknowledged" in err, "acknowledging it twice says so", err)
+    rc, out, err = ctl("ack", inc, "--undo", env=api)
+    t.ok(rc == 0 and "acknowledgement withdrawn" in out, "incidentctl ack --undo", out + err)
+    t.eq(d.scalar("SELECT acked_at FROM incidents WHERE id = ?", (inc,)), None,
+         "the acknowledgement is gone")
+    rc, out, err = ctl("explain", inc)
+    t.ok(rc == 0 and "acknowledged by operator:alice: looking" in out and "withdrawn" in out,
+         "explain shows both", out)
+
+    # --- resolve ------------------------------------------------------------------------
     rc, out, err = ctl("resolve", inc, "--comment", "fixed by hand", "--author", "alice",
                        env=api)
     t.ok(rc == 0 and ("incident %s resolved" % inc) in out and "2 sink(s) told" in out,
@@ -96,7 +125,8 @@ def main(t):
          "the incident is resolved in the ledger")
     t.ok(wait_until(lambda: [r["action"] for r in recorder(os.path.join(d.dir, "b.jsonl"))]
                     == ["open", "resolve"], 10), "the sinks that were told get resolve")
-    summary = d.scalar("SELECT summary FROM events WHERE source = 'operator'")
+    summary = d.scalar("SELECT summary FROM events WHERE source = 'operator' AND "
+                       "type = 'incident.resolved'")
     t.eq(summary, "resolved by alice: fixed by hand", "the ledger records who and why")
     rc, out, err = ctl("explain", inc)
     t.ok(rc == 0 and "resolved by hand" in out, "explain shows it", out)
