@@ -137,6 +137,113 @@ apply_state(struct fb *f, struct incident *inc, bool closed)
 	    (long long)f->number, f->sender, inc->id, inc->key);
 }
 
+#define FB_MAX_FIXED 8
+
+/* The incidents a pull request references (labels "references" and "incident_key"): their
+ * ids into ids (at most FB_MAX_FIXED, distinct). Returns the count, or a negative errno. */
+static int
+pr_incidents(struct fb *f, char ids[][UTIL_ID_LEN + 1])
+{
+	const char *refs = label(f->ev, "references");
+	struct incident inc;
+	int n = 0, rc;
+
+	memset(&inc, 0, sizeof(inc));
+	if (f->key != NULL) {
+		rc = store_get_incident_by_key(f->st, f->key, &inc);
+		if (rc == 0)
+			snprintf(ids[n++], UTIL_ID_LEN + 1, "%s", inc.id);
+		incident_clear(&inc);
+		if (rc != 0 && rc != -ENOENT)
+			return rc;
+	}
+	while (refs != NULL && *refs != '\0' && n < FB_MAX_FIXED) {
+		size_t len = strcspn(refs, " ");
+		const char *hash = memchr(refs, '#', len);
+		char repo[160];
+		struct fb one = *f;
+		const char *instance;
+		bool seen = false;
+
+		if (hash != NULL && (size_t)(hash - refs) < sizeof(repo)) {
+			snprintf(repo, sizeof(repo), "%.*s", (int)(hash - refs), refs);
+			one.repo = repo;
+			one.number = strtoll(hash + 1, NULL, 10);
+			one.key = NULL;
+			rc = find_owner(&one, &inc, &instance);
+			if (rc != 0 && rc != -ENOENT)
+				return rc;
+			for (int i = 0; rc == 0 && i < n; i++)
+				seen = seen || strcmp(ids[i], inc.id) == 0;
+			if (rc == 0 && !seen)
+				snprintf(ids[n++], UTIL_ID_LEN + 1, "%s", inc.id);
+			incident_clear(&inc);
+		}
+		refs += len;
+		refs += strspn(refs, " ");
+	}
+	return n;
+}
+
+/* A pull request: linked to (opened, edited, ...), merged into, or closed without merging
+ * the incidents it references. */
+static int
+apply_pr(struct fb *f, char ids[][UTIL_ID_LEN + 1], int n)
+{
+	const char *url = label(f->ev, "url");
+	bool merged = f->action && strcmp(f->action, "closed") == 0 &&
+	    strcmp(label(f->ev, "merged") ? label(f->ev, "merged") : "", "true") == 0;
+	bool closed = f->action && strcmp(f->action, "closed") == 0 && !merged;
+	char pr[200], took[32];
+	int rc = 0;
+
+	snprintf(pr, sizeof(pr), "%s#%lld", f->repo ? f->repo : "?", (long long)f->number);
+	for (int i = 0; rc == 0 && i < n; i++) {
+		struct incident inc;
+
+		f->incident_id = ids[i];
+		if ((rc = store_get_incident(f->st, ids[i], &inc)) != 0)
+			break;
+		if (inc.fix_merged_at != 0) {
+			rc = fb_trace(f, "fix", "ignored", "pull request %s: incident %s was already "
+			    "fixed by %s", pr, inc.id, inc.fix_pr ? inc.fix_pr : "?");
+		} else if (closed) {
+			if (inc.fix_pr != NULL && strcmp(inc.fix_pr, pr) == 0) {
+				free(inc.fix_pr);
+				free(inc.fix_url);
+				inc.fix_pr = inc.fix_url = NULL;
+				rc = store_put_incident(f->st, &inc);
+			}
+			if (rc == 0)
+				rc = fb_trace(f, "fix", "unlinked", "pull request %s closed without "
+				    "merging by @%s: not the fix of incident %s", pr,
+				    f->sender ? f->sender : "?", inc.id);
+		} else {
+			free(inc.fix_pr);
+			free(inc.fix_url);
+			inc.fix_pr = strdup(pr);
+			inc.fix_url = util_strdup0(url);
+			if (inc.fix_pr == NULL || (url != NULL && inc.fix_url == NULL))
+				rc = -ENOMEM;
+			if (rc == 0 && merged)
+				inc.fix_merged_at = f->ev->received_at;
+			if (rc == 0)
+				rc = store_put_incident(f->st, &inc);
+			if (rc == 0 && merged)
+				rc = fb_trace(f, "fix", "merged", "pull request %s merged: the fix of "
+				    "incident %s key %s, %s after it opened", pr, inc.id, inc.key,
+				    util_format_duration((inc.fix_merged_at - inc.opened_at) / 1000 * 1000,
+				    took, sizeof(took)));
+			else if (rc == 0)
+				rc = fb_trace(f, "fix", "linked", "pull request %s (%s by @%s) references "
+				    "the issue of incident %s key %s", pr, f->action ? f->action : "?",
+				    f->sender ? f->sender : "?", inc.id, inc.key);
+		}
+		incident_clear(&inc);
+	}
+	return rc;
+}
+
 int
 ghfeedback_apply(struct store *st, const struct ievent *ev, int64_t request_id, int64_t now)
 {
@@ -160,6 +267,23 @@ ghfeedback_apply(struct store *st, const struct ievent *ev, int64_t request_id, 
 	if (f.name == NULL)
 		f.name = "?";
 
+	if (strcmp(f.name, "pull_request") == 0) {
+		char ids[FB_MAX_FIXED][UTIL_ID_LEN + 1];
+		int n = pr_incidents(&f, ids);
+
+		if (n < 0) {
+			rc = n;
+			goto out;
+		}
+		rc = store_insert_event(st, ev, request_id, n > 0 ? ids[0] : NULL);
+		if (rc == 0 && n > 0)
+			rc = apply_pr(&f, ids, n);
+		else if (rc == 0)
+			rc = fb_trace(&f, "github", "not ours", "pull request %s#%lld references no "
+			    "incident's issue; recorded only", f.repo ? f.repo : "?",
+			    (long long)f.number);
+		goto out;
+	}
 	rc = find_owner(&f, &inc, &instance);
 	if (rc != 0 && rc != -ENOENT)
 		goto out;

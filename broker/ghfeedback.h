@@ -10,6 +10,10 @@
  *   issues.reopened by a person    the acknowledgement is withdrawn: notifications resume
  *   issues.deleted / .transferred  the sink's refs are dropped: the next notification opens
  *                                  a new issue
+ *   pull_request                   a pull request that references the issue ("Fixes
+ *                                  owner/repo#N", a link, or the marker) is the incident's
+ *                                  fix (fix_pr, fix_url); merged, fix_merged_at is set (the
+ *                                  time to fix); closed unmerged, the link goes
  * Everything else, and everything about issues incidentd does not own, is recorded and
  * changes nothing. Each outcome is a decision-trace row of the event (`explain`). */
 #ifndef INCIDENTD_GHFEEDBACK_H

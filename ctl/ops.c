@@ -528,6 +528,12 @@ ctl_stats(struct store *st, int argc, char **argv, bool json)
 		    human_ms(json_integer_value(json_object_get(ttr, "p50")), a, sizeof(a)),
 		    human_ms(json_integer_value(json_object_get(ttr, "p90")), b, sizeof(b)),
 		    (long long)json_integer_value(json_object_get(ttr, "count")));
+	ttr = json_object_get(o, "time_to_fix_ms");
+	if (json_integer_value(json_object_get(ttr, "count")) > 0)
+		printf("time to fix (a linked pull request merged): p50 %s, p90 %s (%lld fixed)\n",
+		    human_ms(json_integer_value(json_object_get(ttr, "p50")), a, sizeof(a)),
+		    human_ms(json_integer_value(json_object_get(ttr, "p90")), b, sizeof(b)),
+		    (long long)json_integer_value(json_object_get(ttr, "count")));
 	printf("\n%-24s %-32s %9s %7s %6s\n", "CLUSTER", "APP", "INCIDENTS", "EVENTS", "FIRING");
 	json_array_foreach(json_object_get(o, "by_app"), i, row)
 		printf("%-24.24s %-32.32s %9lld %7lld %6lld\n", jstr(row, "cluster"),

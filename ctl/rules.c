@@ -480,6 +480,11 @@ ctl_explain(struct store *st, int argc, char **argv, bool json)
 		    str(obj, "title"), str(obj, "opened_at"), str(obj, "updated_at"),
 		    str(obj, "resolved_at"), (long long)json_integer_value(json_object_get(obj,
 		    "event_count")));
+		if (json_is_string(json_object_get(obj, "fix_pr")))
+			printf("  fix: %s %s%s%s\n", str(obj, "fix_pr"), str(obj, "fix_url"),
+			    json_is_string(json_object_get(obj, "fix_merged_at")) ? ", merged " : "",
+			    json_is_string(json_object_get(obj, "fix_merged_at")) ?
+			    str(obj, "fix_merged_at") : " (not merged yet)");
 		if (json_is_string(json_object_get(obj, "acked_by")))
 			printf("  acknowledged by %s at %s: no update notifications until it "
 			    "resolves\n", str(obj, "acked_by"), str(obj, "acked_at"));

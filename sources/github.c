@@ -12,6 +12,12 @@
  *                 `<!-- incidentd:incident=KEY -->` line written by the github_issue sink),
  *                 when there is one: a hint only, the ledger's refs decide ownership
  *   new_repository  issues.transferred: changes.new_repository.full_name
+ *   references    pull_request: the issues its title and body reference, as
+ *                 "owner/repo#N" separated by spaces (at most GITHUB_MAX_REFS): a closing
+ *                 keyword (fixes, closes, resolves, ...) before "#N" or "owner/repo#N", or
+ *                 a link to https://<host>/owner/repo/issues/N
+ *   merged        pull_request: "true" when the pull request is merged, else "false"
+ *   url           the issue's or pull request's html_url
  * Nothing here trusts the sender's text: the labels are copied as strings and printed
  * inert wherever they are shown. */
 #include <errno.h>
@@ -24,6 +30,13 @@
 #include "source.h"
 
 #define GITHUB_MARKER "<!-- incidentd:incident="
+#define GITHUB_MAX_REFS 20
+
+#include <ctype.h>
+#include <strings.h>
+
+static const char *const closing_words[] = { "close", "closes", "closed", "fix", "fixes",
+	"fixed", "resolve", "resolves", "resolved", NULL };
 
 static int
 set_label(struct ievent *ev, const char *k, const char *v)
@@ -63,6 +76,132 @@ marker_key(const char *body, char *key, size_t len)
 	key[n] = '\0';
 }
 
+/* Whether c may be part of an owner or repository name. */
+static bool
+name_char(int c)
+{
+	return isalnum(c) || c == '-' || c == '_' || c == '.';
+}
+
+/* "owner/repo" at p (n bytes, both parts valid names) into out, or false. */
+static bool
+repo_name(const char *p, size_t n, char *out, size_t len)
+{
+	const char *slash = memchr(p, '/', n);
+
+	if (slash == NULL || slash == p || slash == p + n - 1 || n >= len || n > 140)
+		return false;
+	for (const char *q = p; q < p + n; q++)
+		if (q != slash && !name_char((unsigned char)*q))
+			return false;
+	memcpy(out, p, n);
+	out[n] = '\0';
+	return true;
+}
+
+/* Digits at p (1..9 of them, not 0) as a number, advancing *end; 0 when none. */
+static long long
+issue_number(const char *p, const char **end)
+{
+	long long v = 0;
+	int n = 0;
+
+	while (isdigit((unsigned char)p[n]) && n < 9)
+		v = v * 10 + (p[n++] - '0');
+	*end = p + n;
+	if (n == 0 || isdigit((unsigned char)p[n]))
+		return 0;
+	return v;
+}
+
+/* Append "repo#n" to refs (space-separated) unless it is there or refs is full. */
+static void
+add_ref(char *refs, size_t len, int *count, const char *repo, long long n)
+{
+	char one[200];
+
+	if (*count >= GITHUB_MAX_REFS)
+		return;
+	snprintf(one, sizeof(one), "%s#%lld", repo, n);
+	for (const char *p = refs; (p = strstr(p, one)) != NULL; p++)
+		if ((p == refs || p[-1] == ' ') && (p[strlen(one)] == ' ' || p[strlen(one)] == '\0'))
+			return;
+	size_t used = strlen(refs);
+
+	if (used + strlen(one) + 2 > len)
+		return;
+	snprintf(refs + used, len - used, "%s%s", used ? " " : "", one);
+	(*count)++;
+}
+
+/* The issues text references (see the header), in this repository (repo) or others. */
+static void
+find_refs(const char *text, const char *repo, char *refs, size_t len, int *count)
+{
+	const char *p = text;
+
+	if (text == NULL)
+		return;
+	while (*p != '\0' && *count < GITHUB_MAX_REFS) {
+		const char *w = p, *end;
+		char other[160];
+		size_t n;
+
+		/* a link: https://<host>/owner/repo/issues/N */
+		if (strncmp(p, "https://", 8) == 0) {
+			const char *host_end = strchr(p + 8, '/'), *iss;
+
+			if (host_end != NULL && (iss = strstr(host_end, "/issues/")) != NULL &&
+			    iss - host_end < 150 && memchr(host_end, ' ', (size_t)(iss - host_end)) ==
+			    NULL && repo_name(host_end + 1, (size_t)(iss - host_end - 1), other,
+			    sizeof(other))) {
+				long long num = issue_number(iss + 8, &end);
+
+				if (num > 0)
+					add_ref(refs, len, count, other, num);
+				p = end > p ? end : p + 1;
+				continue;
+			}
+			p += 8;
+			continue;
+		}
+		/* a closing keyword, then "#N" or "owner/repo#N" */
+		while (isalpha((unsigned char)*p))
+			p++;
+		n = (size_t)(p - w);
+		if (n == 0) {
+			p++;
+			continue;
+		}
+		bool closing = false;
+
+		for (size_t i = 0; closing_words[i] != NULL; i++)
+			closing = closing || (strlen(closing_words[i]) == n &&
+			    strncasecmp(w, closing_words[i], n) == 0);
+		if (!closing || (w > text && name_char((unsigned char)w[-1])))
+			continue;
+		if (*p == ':')
+			p++;
+		while (*p == ' ' || *p == '\t')
+			p++;
+		const char *hash = p;
+
+		while (name_char((unsigned char)*hash) || *hash == '/')
+			hash++;
+		if (*hash != '#')
+			continue;
+		long long num = issue_number(hash + 1, &end);
+
+		if (num <= 0)
+			continue;
+		if (hash == p && repo != NULL)
+			add_ref(refs, len, count, repo, num);
+		else if (hash > p && repo_name(p, (size_t)(hash - p), other, sizeof(other)))
+			add_ref(refs, len, count, other, num);
+		p = end;
+	}
+}
+
 /* The header's value when it is a non-empty printable token without spaces (at most 128
  * bytes), else NULL. */
 static const char *
@@ -88,7 +227,9 @@ github_normalize(const struct source_input *in, struct ievent_vec *out, char *er
 {
 	const json_t *body = in->body, *issue, *repo, *sender;
 	const char *name, *delivery, *action, *full, *login, *stype;
-	char number[32] = "", key[512], type[160], summary[400];
+	char number[32] = "", key[512], type[160], summary[400], refs[GITHUB_MAX_REFS * 64] = "";
+	int n_refs = 0;
+	bool pr;
 	struct ievent *ev = NULL;
 	int rc = -ENOMEM;
 
@@ -110,8 +251,12 @@ github_normalize(const struct source_input *in, struct ievent_vec *out, char *er
 	login = str_at(sender, "login");
 	stype = str_at(sender, "type");
 	issue = json_object_get(body, "issue");
-	if (issue == NULL)
+	pr = issue == NULL && json_is_object(json_object_get(body, "pull_request"));
+	if (pr) {
 		issue = json_object_get(body, "pull_request");
+		find_refs(str_at(issue, "title"), full, refs, sizeof(refs), &n_refs);
+		find_refs(str_at(issue, "body"), full, refs, sizeof(refs), &n_refs);
+	}
 	if (json_is_integer(json_object_get(issue, "number")))
 		snprintf(number, sizeof(number), "%lld",
 		    (long long)json_integer_value(json_object_get(issue, "number")));
@@ -138,7 +283,10 @@ github_normalize(const struct source_input *in, struct ievent_vec *out, char *er
 	    delivery)) || (rc = set_label(ev, "action", action)) ||
 	    (rc = set_label(ev, "repository", full)) || (rc = set_label(ev, "issue", number)) ||
 	    (rc = set_label(ev, "sender", login)) || (rc = set_label(ev, "sender_type", stype)) ||
-	    (rc = set_label(ev, "incident_key", key)))
+	    (rc = set_label(ev, "incident_key", key)) ||
+	    (rc = set_label(ev, "url", str_at(issue, "html_url"))) ||
+	    (pr && (rc = set_label(ev, "merged", json_is_true(json_object_get(issue, "merged")) ?
+	    "true" : "false"))) || (rc = set_label(ev, "references", refs)))
 		goto out;
 	if (strcmp(name, "issues") == 0 && action != NULL && strcmp(action, "transferred") == 0 &&
 	    (rc = set_label(ev, "new_repository", str_at(json_object_get(json_object_get(body,

@@ -199,11 +199,16 @@ static const char migration_v10[] =
 "CREATE INDEX deliveries_backlog ON deliveries(state, sink, next_attempt_at)\n"
 "  WHERE (state = 'blocked' OR state = 'pending' OR state = 'running');\n";
 
-/* v11: acknowledgement. A person who takes an incident (closes its GitHub issue, for now)
- * acknowledges the episode: no update notifications until it resolves (which clears it). */
+/* v11: people answer back. A person who takes an incident (closes its GitHub issue, or
+ * incidentctl ack) acknowledges the episode: no update notifications until it resolves
+ * (which clears it). A pull request that references the incident's issue is its fix; when
+ * it is merged, the time to fix is fix_merged_at - opened_at. */
 static const char migration_v11[] =
 "ALTER TABLE incidents ADD COLUMN acked_by TEXT;  -- who, e.g. \"github:alice\"; NULL if nobody\n"
-"ALTER TABLE incidents ADD COLUMN acked_at TEXT;\n";
+"ALTER TABLE incidents ADD COLUMN acked_at TEXT;\n"
+"ALTER TABLE incidents ADD COLUMN fix_pr TEXT;    -- \"owner/repo#77\"\n"
+"ALTER TABLE incidents ADD COLUMN fix_url TEXT;\n"
+"ALTER TABLE incidents ADD COLUMN fix_merged_at TEXT;\n";
 
 const char *const store_migrations[] = {
 	migration_v1,

@@ -48,14 +48,15 @@ static const char *const store_sql[STMT__COUNT] = {
 	[STMT_INC_UPSERT] =
 	    "INSERT INTO incidents (" INCIDENT_COLUMNS ")"
 	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,"
-	    " ?17)"
+	    " ?17, ?18, ?19, ?20)"
 	    " ON CONFLICT (id) DO UPDATE SET key = excluded.key, route = excluded.route,"
 	    " state = excluded.state, source = excluded.source, cluster = excluded.cluster,"
 	    " namespace = excluded.namespace, app = excluded.app, title = excluded.title,"
 	    " opened_at = excluded.opened_at, updated_at = excluded.updated_at,"
 	    " resolved_at = excluded.resolved_at, last_event_id = excluded.last_event_id,"
 	    " event_count = excluded.event_count, acked_by = excluded.acked_by,"
-	    " acked_at = excluded.acked_at",
+	    " acked_at = excluded.acked_at, fix_pr = excluded.fix_pr, fix_url = excluded.fix_url,"
+	    " fix_merged_at = excluded.fix_merged_at",
 	[STMT_INC_REFS_GET] = "SELECT refs FROM incidents WHERE id = ?1",
 	[STMT_INC_REFS_SET] = "UPDATE incidents SET refs = ?2 WHERE id = ?1",
 	[STMT_DEL_INSERT] =
@@ -156,7 +157,8 @@ static const char *const store_sql[STMT__COUNT] = {
 	    "SELECT " DELIVERY_COLUMNS " FROM deliveries WHERE event_id = ?1 ORDER BY id",
 	[STMT_LIST_INCIDENTS] =
 	    "SELECT id, key, route, state, source, cluster, namespace, app, title, opened_at,"
-	    " updated_at, resolved_at, event_count, refs, acked_by, acked_at FROM incidents"
+	    " updated_at, resolved_at, event_count, refs, acked_by, acked_at, fix_pr, fix_url,"
+	    " fix_merged_at FROM incidents"
 	    " WHERE (?1 IS NULL OR (updated_at, id) <"
 	    " (SELECT updated_at, id FROM incidents WHERE id = ?1))"
 	    " AND (?2 IS NULL OR source = ?2) AND (?3 IS NULL OR state = ?3)"
@@ -233,6 +235,10 @@ static const char *const store_sql[STMT__COUNT] = {
 	    "SELECT CAST(round((julianday(resolved_at) - julianday(opened_at)) * 86400000)"
 	    " AS INTEGER) AS ms FROM incidents WHERE opened_at >= ?1 AND resolved_at IS NOT NULL"
 	    " ORDER BY ms",
+	[STMT_STATS_FIX_TIMES] =
+	    "SELECT CAST(round((julianday(fix_merged_at) - julianday(opened_at)) * 86400000)"
+	    " AS INTEGER) AS ms FROM incidents WHERE opened_at >= ?1"
+	    " AND fix_merged_at IS NOT NULL ORDER BY ms",
 	[STMT_STATS_NOISIEST] =
 	    "SELECT id, key, state, event_count, opened_at FROM incidents WHERE opened_at >= ?1"
 	    " ORDER BY event_count DESC, id DESC LIMIT 10",

@@ -35,6 +35,9 @@ struct incident {
 	json_t *refs;         /* object: per sink results, e.g. {"github": {"issue": 42}} (owned) */
 	char *acked_by;       /* who acknowledged this episode ("github:alice"), or NULL */
 	int64_t acked_at;     /* when; 0 when not acknowledged */
+	char *fix_pr;         /* the pull request that fixes it ("owner/repo#77"), or NULL */
+	char *fix_url;        /* its URL, or NULL */
+	int64_t fix_merged_at;   /* when it was merged; 0 while not */
 };
 
 enum delivery_state {

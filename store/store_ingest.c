@@ -138,6 +138,8 @@ incident_clear(struct incident *inc)
 	free(inc->last_event_id);
 	json_decref(inc->refs);
 	free(inc->acked_by);
+	free(inc->fix_pr);
+	free(inc->fix_url);
 	memset(inc, 0, sizeof(*inc));
 }
 
@@ -160,9 +162,12 @@ row_incident(sqlite3_stmt *s, struct incident *out)
 	    (rc = store_col_dup(s, 7, &out->app)) != 0 ||
 	    (rc = store_col_dup(s, 8, &out->title)) != 0 ||
 	    (rc = store_col_dup(s, 12, &out->last_event_id)) != 0 ||
-	    (rc = store_col_dup(s, 15, &out->acked_by)) != 0)
+	    (rc = store_col_dup(s, 15, &out->acked_by)) != 0 ||
+	    (rc = store_col_dup(s, 17, &out->fix_pr)) != 0 ||
+	    (rc = store_col_dup(s, 18, &out->fix_url)) != 0)
 		goto out;
 	out->acked_at = store_col_time(s, 16);
+	out->fix_merged_at = store_col_time(s, 19);
 	out->opened_at = store_col_time(s, 9);
 	out->updated_at = store_col_time(s, 10);
 	out->resolved_at = store_col_time(s, 11);
@@ -247,6 +252,9 @@ store_put_incident(struct store *st, const struct incident *inc)
 	store_bind_text(s, 15, refs ? refs : "{}");
 	store_bind_text(s, 16, inc->acked_at ? inc->acked_by : NULL);
 	store_bind_time_opt(s, 17, inc->acked_at);
+	store_bind_text(s, 18, inc->fix_pr);
+	store_bind_text(s, 19, inc->fix_url);
+	store_bind_time_opt(s, 20, inc->fix_merged_at);
 	rc = store_step_done(st, s);
 out:
 	free(refs);

@@ -79,6 +79,7 @@ enum store_stmt_id {
 	STMT_STATS_TOTALS,
 	STMT_STATS_BY_APP,
 	STMT_STATS_RESOLVE_TIMES,
+	STMT_STATS_FIX_TIMES,
 	STMT_STATS_NOISIEST,
 	STMT__COUNT
 };
@@ -176,6 +177,7 @@ int store_row_delivery(sqlite3_stmt *s, struct delivery *d);
 	" AND NOT EXISTS (SELECT 1 FROM deliveries AS d WHERE d.event_id = e.id)"
 
 #define INCIDENT_COLUMNS "id, key, route, state, source, cluster, namespace, app, title, " \
-	"opened_at, updated_at, resolved_at, last_event_id, event_count, refs, acked_by, acked_at"
+	"opened_at, updated_at, resolved_at, last_event_id, event_count, refs, acked_by, acked_at, " \
+	"fix_pr, fix_url, fix_merged_at"
 
 #endif

@@ -314,13 +314,51 @@ quantile(const json_int_t *a, size_t n, double q)
 	return a[i == 0 ? 0 : (i > n ? n : i) - 1];
 }
 
+/* {count, p50, p90} of the sorted durations statement `id` yields for incidents opened
+ * since `since` (p50 and p90 null without any), into *out. */
+static int
+durations(struct store *st, enum store_stmt_id id, int64_t since, json_t **out)
+{
+	sqlite3_stmt *s = NULL;
+	json_int_t *ms = NULL, *grown;
+	size_t n = 0, cap = 0;
+	int rc;
+
+	*out = NULL;
+	if ((rc = store_stmt(st, id, &s)) != 0)
+		return rc;
+	store_bind_time(s, 1, since);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (n == cap) {
+			cap = cap ? cap * 2 : 256;
+			if ((grown = realloc(ms, cap * sizeof(*ms))) == NULL) {
+				rc = -ENOMEM;
+				goto out;
+			}
+			ms = grown;
+		}
+		ms[n++] = sqlite3_column_int64(s, 0);
+	}
+	rc = rc == SQLITE_DONE ? 0 : store_error(st, rc);
+	if (rc != 0)
+		goto out;
+	*out = n ? json_pack("{s:I, s:I, s:I}", "count", (json_int_t)n, "p50",
+	    quantile(ms, n, 0.5), "p90", quantile(ms, n, 0.9)) : json_pack("{s:i, s:n, s:n}",
+	    "count", 0, "p50", "p90");
+	if (*out == NULL)
+		rc = -ENOMEM;
+out:
+	store_stmt_done(s);
+	free(ms);
+	return rc;
+}
+
 int
 store_stats(struct store *st, int64_t since, json_t **out)
 {
 	sqlite3_stmt *s = NULL;
-	json_t *o = NULL, *by_app = NULL, *noisy = NULL, *ttr = NULL;
-	json_int_t *ms = NULL, *grown, firing = 0, total = 0;
-	size_t n = 0, cap = 0;
+	json_t *o = NULL, *by_app = NULL, *noisy = NULL, *ttr = NULL, *ttf = NULL;
+	json_int_t firing = 0, total = 0;
 	char when[UTIL_TIME_LEN];
 	int rc;
 
@@ -349,33 +387,15 @@ store_stats(struct store *st, int64_t since, json_t **out)
 	store_bind_time(s, 1, since);
 	if ((rc = store_rows_json(st, s, &noisy)) != 0)
 		goto out;
-	if ((rc = store_stmt(st, STMT_STATS_RESOLVE_TIMES, &s)) != 0)
-		goto out;
-	store_bind_time(s, 1, since);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		if (n == cap) {
-			cap = cap ? cap * 2 : 256;
-			if ((grown = realloc(ms, cap * sizeof(*ms))) == NULL) {
-				rc = -ENOMEM;
-				goto out;
-			}
-			ms = grown;
-		}
-		ms[n++] = sqlite3_column_int64(s, 0);
-	}
-	rc = rc == SQLITE_DONE ? 0 : store_error(st, rc);
-	store_stmt_done(s);
 	s = NULL;
-	if (rc != 0)
+	if ((rc = durations(st, STMT_STATS_RESOLVE_TIMES, since, &ttr)) != 0 ||
+	    (rc = durations(st, STMT_STATS_FIX_TIMES, since, &ttf)) != 0)
 		goto out;
-	ttr = n ? json_pack("{s:I, s:I, s:I}", "count", (json_int_t)n, "p50",
-	    quantile(ms, n, 0.5), "p90", quantile(ms, n, 0.9)) : json_pack("{s:i, s:n, s:n}",
-	    "count", 0, "p50", "p90");
 	util_format_time(since, when, sizeof(when));
-	o = json_pack("{s:s, s:I, s:I, s:I, s:O, s:o, s:O}", "since", when, "incidents", total,
-	    "firing", firing, "resolved", total - firing, "by_app", by_app,
-	    "time_to_resolve_ms", ttr, "noisiest", noisy);
-	ttr = NULL;
+	o = json_pack("{s:s, s:I, s:I, s:I, s:O, s:o, s:o, s:O}", "since", when, "incidents",
+	    total, "firing", firing, "resolved", total - firing, "by_app", by_app,
+	    "time_to_resolve_ms", ttr, "time_to_fix_ms", ttf, "noisiest", noisy);
+	ttr = ttf = NULL;
 	if (o == NULL) {
 		rc = -ENOMEM;
 		goto out;
@@ -384,8 +404,8 @@ store_stats(struct store *st, int64_t since, json_t **out)
 out:
 	store_stmt_done(s);
 	json_decref(ttr);
+	json_decref(ttf);
 	json_decref(by_app);
 	json_decref(noisy);
-	free(ms);
 	return rc;
 }

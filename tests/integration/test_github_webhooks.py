@@ -219,6 +219,45 @@ def main(t):
     t.eq(refs.get("github", {}).get("issue"), fresh[0]["number"] if fresh else None,
          "and the incident refers to it")
 
+    # --- a pull request that fixes it ---------------------------------------------------
+    new_number = fresh[0]["number"] if fresh else 0
+
+    def pull(action, body, merged=False, number=77):
+        p = copy.deepcopy(ex[("pull_request", "closed" if action == "closed" else "opened")])
+        p["action"] = action
+        p["number"] = number
+        p["pull_request"].update({"number": number, "body": body, "merged": merged,
+                                  "title": "Roll back the store-front image",
+                                  "html_url": "https://github.com/my-org/shop/pull/%d" % number})
+        p["repository"]["full_name"] = "my-org/shop"
+        p["sender"]["login"] = "bob"
+        return p
+
+    st, _, ans = hook.post("pull_request", pull("opened", "Unrelated; see %s#%d and prefixes "
+                                                "%s#%d" % (REPO, new_number, REPO,
+                                                           new_number)))
+    t.ok(st == 202 and d.scalar("SELECT fix_pr FROM incidents WHERE id = ?", (incident,))
+         is None, "a pull request that only mentions the issue (no closing keyword, no "
+         "link): not linked", steps(d, ans["events"][0]) if isinstance(ans, dict) else ans)
+    st, _, ans = hook.post("pull_request", pull(
+        "opened", "Roll back.\n\nFixes %s#%d" % (REPO, new_number)))
+    t.eq(d.scalar("SELECT fix_pr FROM incidents WHERE id = ?", (incident,)), "my-org/shop#77",
+         "'Fixes owner/repo#N' links the pull request to the incident")
+    st, _, ans = hook.post("pull_request", pull(
+        "closed", "Roll back.\n\nhttps://github.com/%s/issues/%d" % (REPO, new_number),
+        merged=True))
+    t.eq(st, 202, "pull_request closed (merged): 202")
+    t.ok(d.scalar("SELECT fix_merged_at IS NOT NULL FROM incidents WHERE id = ?",
+                  (incident,)) == 1, "merged: the fix's time is recorded")
+    t.ok(any(s[0] == "fix" and s[1] == "merged" for s in steps(d, ans["events"][0])),
+         "explain names the merged fix", steps(d, ans["events"][0]))
+    rc, out, _ = d.ctl("explain", incident)
+    t.ok(rc == 0 and "fix: my-org/shop#77" in out and "merged" in out,
+         "incidentctl explain INCIDENT shows the fix", out)
+    rc, out, _ = d.ctl("stats")
+    t.ok(rc == 0 and "time to fix" in out and "(1 fixed)" in out,
+         "incidentctl stats shows the time to fix", out)
+
     # --- requests that are not GitHub webhooks -----------------------------------------
     st, _, ans = d.post("/v1/events/github", json.dumps({"zen": "x"}).encode(),
                         headers={"X-Hub-Signature-256": "sha256=" + hmac.new(
