@@ -16,7 +16,7 @@ struct fb {
 	const char *incident_id;     /* the owned incident, or NULL */
 	int seq;
 	/* the delivery's facts (labels; NULL when absent) */
-	const char *name, *action, *repo, *sender, *sender_type, *key, *new_repo;
+	const char *name, *action, *repo, *sender, *sender_type, *key, *new_repo, *author;
 	int64_t number;              /* 0 when not about an issue or pull request */
 };
 
@@ -89,11 +89,15 @@ find_owner(struct fb *f, struct incident *inc, const char **instance)
 	return rc;
 }
 
+/* A person: a sender of type User who is not the issue's author, which for incidentd's
+ * issues is incidentd itself (e.g. closing on recovery while the incident already fires
+ * again). */
 static bool
 by_person(const struct fb *f)
 {
 	return f->sender != NULL && (f->sender_type == NULL ||
-	    strcmp(f->sender_type, "User") == 0);
+	    strcmp(f->sender_type, "User") == 0) && (f->author == NULL ||
+	    strcmp(f->sender, f->author) != 0);
 }
 
 /* issues.closed / issues.reopened on an owned issue. */
@@ -103,9 +107,11 @@ apply_state(struct fb *f, struct incident *inc, bool closed)
 	char who[300];
 
 	if (!by_person(f))
-		return fb_trace(f, "github", "ignored", "issue %s#%lld %s by %s (%s), not a person: "
-		    "nothing changes", f->repo, (long long)f->number, closed ? "closed" : "reopened",
-		    f->sender ? f->sender : "nobody", f->sender_type ? f->sender_type : "no type");
+		return fb_trace(f, "github", "ignored", "issue %s#%lld %s by %s (%s%s), not a "
+		    "person: nothing changes", f->repo, (long long)f->number, closed ? "closed" :
+		    "reopened", f->sender ? f->sender : "nobody", f->sender_type ? f->sender_type :
+		    "no type", f->author && f->sender && strcmp(f->author, f->sender) == 0 ?
+		    ", incidentd itself" : "");
 	if (strcmp(inc->state, "firing") != 0)
 		return fb_trace(f, "github", "ignored", "issue %s#%lld %s by @%s: incident %s is "
 		    "%s, nothing to acknowledge", f->repo, (long long)f->number,
@@ -262,6 +268,7 @@ ghfeedback_apply(struct store *st, const struct ievent *ev, int64_t request_id, 
 	f.sender_type = label(ev, "sender_type");
 	f.key = label(ev, "incident_key");
 	f.new_repo = label(ev, "new_repository");
+	f.author = label(ev, "issue_author");
 	num = label(ev, "issue");
 	f.number = num ? strtoll(num, NULL, 10) : 0;
 	if (f.name == NULL)

@@ -8,6 +8,8 @@
  *   repository    repository.full_name ("owner/name")
  *   issue         the issue's (or pull request's) number, in decimal
  *   sender        sender.login; sender_type: sender.type ("User", "Bot", ...)
+ *   issue_author  the issue's (or pull request's) user.login: for incidentd's issues, its
+ *                 own identity
  *   incident_key  the key of the incident marker in the issue body (the body's
  *                 `<!-- incidentd:incident=KEY -->` line written by the github_issue sink),
  *                 when there is one: a hint only, the ledger's refs decide ownership
@@ -285,6 +287,8 @@ github_normalize(const struct source_input *in, struct ievent_vec *out, char *er
 	    (rc = set_label(ev, "sender", login)) || (rc = set_label(ev, "sender_type", stype)) ||
 	    (rc = set_label(ev, "incident_key", key)) ||
 	    (rc = set_label(ev, "url", str_at(issue, "html_url"))) ||
+	    (rc = set_label(ev, "issue_author", str_at(json_object_get(issue, "user"),
+	    "login"))) ||
 	    (pr && (rc = set_label(ev, "merged", json_is_true(json_object_get(issue, "merged")) ?
 	    "true" : "false"))) || (rc = set_label(ev, "references", refs)))
 		goto out;

@@ -81,8 +81,10 @@ class Hook:
         return self.d.post("/v1/events/github", body, headers=headers)
 
 
-def issue_event(ex, action, number, body, sender="alice", sender_type="User", repo=REPO):
-    """A documented issues.<action> delivery about REPO#number, sent by sender."""
+def issue_event(ex, action, number, body, sender="alice", sender_type="User", repo=REPO,
+                author="incidentd-bot"):
+    """A documented issues.<action> delivery about REPO#number (written by author), sent
+    by sender."""
     p = copy.deepcopy(ex[("issues", action)] if ("issues", action) in ex
                       else ex[("issues", "reopened")])
     p["action"] = action
@@ -93,6 +95,7 @@ def issue_event(ex, action, number, body, sender="alice", sender_type="User", re
     p["repository"]["name"] = repo.split("/")[1]
     p["sender"]["login"] = sender
     p["sender"]["type"] = sender_type
+    p["issue"]["user"]["login"] = author
     return p
 
 
@@ -141,6 +144,14 @@ def main(t):
     t.eq(st, 200, "ping: 200")
     pid = (ans.get("events") or [None])[0] if isinstance(ans, dict) else None
     t.ok(any(s[1] == "ping" for s in steps(d, pid)), "the ping is in the ledger", steps(d, pid))
+
+    # --- incidentd itself closing the issue (its own login) is not a person -------------
+    me = issues[0]["user"]["login"]
+    st, _, ans = hook.post("issues", issue_event(ex, "closed", number, issues[0]["body"],
+                                                 sender=me, author=me))
+    t.ok(st == 202 and d.scalar("SELECT acked_at FROM incidents WHERE id = ?", (incident,))
+         is None, "closed by incidentd's own identity (the issue's author): not acknowledged",
+         steps(d, ans["events"][0]) if isinstance(ans, dict) else ans)
 
     # --- a person closes the issue: acknowledged ---------------------------------------
     st, _ = gh.api("PATCH", "/repos/%s/issues/%d" % (REPO, number), TOKEN, {"state": "closed"})
