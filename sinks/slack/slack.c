@@ -64,6 +64,7 @@
 #define SL_PAGE_LIMIT 200            /* messages per history page (Slack's advice) */
 #define SL_MAX_PAGES 20              /* 4,000 messages: beyond that, post unchecked */
 #define SL_LIST_LIMIT 1000           /* channels per conversations.list page */
+#define SL_READ_WAITS 10             /* rate limits waited out within one check */
 /* A retry reads from when the event arrived, less this much for a clock of ours that runs
  * ahead of Slack's. */
 #define SL_OLDEST_MARGIN_MS (10 * 60 * 1000)
@@ -100,6 +101,8 @@ struct sl_job {
 	char *body;                  /* the message (JSON) */
 	/* the check of a retry */
 	const char *scan_channel;    /* the channel ID read */
+	char *read_url;              /* the read in flight, to ask again after a rate limit */
+	int read_waits;
 	char oldest[32];             /* "<seconds>.000000", or "" */
 	char *cursor;
 	int pages;
@@ -168,6 +171,7 @@ job_free(struct sl_job *j)
 	free(j->event_id);
 	free(j->body);
 	free(j->cursor);
+	free(j->read_url);
 	free(j);
 }
 
@@ -295,8 +299,22 @@ post_unchecked(struct sl_job *j, const char *why)
 	post_start(j);
 }
 
+/* GET url (owned by the job from now on: kept until the answer, for a read again after a
+ * rate limit), then next. */
+static void
+read_send(struct sl_job *j, char *url,
+    void (*next)(struct sl_job *, const struct slack_answer *))
+{
+	free(j->read_url);
+	j->read_url = url;
+	/* a read books no slot: it waits only for the lane's earlier bookings and holds */
+	job_send(j, url, NULL, 0, next);
+}
+
 /* The answer of a read (method). Returns its JSON (new reference) when Slack said ok;
- * otherwise the job has gone on (finished with RETRY, or posting unchecked) and NULL. */
+ * otherwise the job has gone on and NULL: a rate limit is waited out and the same read
+ * made again (paging goes on where it was: some apps may read history once a minute
+ * only), other transient errors finish with RETRY, a refusal posts unchecked. */
 static json_t *
 read_answer(struct sl_job *j, const char *method, const struct slack_answer *a)
 {
@@ -309,6 +327,15 @@ read_answer(struct sl_job *j, const char *method, const struct slack_answer *a)
 	if (v == SLACK_RETRY) {
 		if (delay > 0)
 			slack_client_hold(&s->api, delay);
+		if (delay > 0 && j->read_url != NULL && j->read_waits++ < SL_READ_WAITS) {
+			char *url = j->read_url;
+
+			s->host->log(s->self, INCIDENTD_LOG_INFO, "%s %s: %s; reading on after the "
+			    "wait", j->action, j->key, detail);
+			j->read_url = NULL;
+			read_send(j, url, j->next);
+			return NULL;
+		}
 		s->host->log(s->self, INCIDENTD_LOG_WARN, "%s %s: %s", j->action, j->key, detail);
 		job_finish(j, INCIDENTD_RETRY, delay, detail, NULL);
 		return NULL;
@@ -348,9 +375,7 @@ read_start(struct sl_job *j, const char *method, const char *query,
 	snprintf(url, n, "%s/%s?%s%s%s", j->s->api_base, method, query,
 	    cursor ? "&cursor=" : "", cursor ? cursor : "");
 	curl_free(cursor);
-	/* a read books no slot: it waits only for the lane's earlier bookings and holds */
-	job_send(j, url, NULL, 0, next);
-	free(url);
+	read_send(j, url, next);
 }
 
 static void

@@ -7,7 +7,8 @@ token's own bot carries it. Kills after Slack stored the message, before its ans
 
 - the open message, to a channel given by #name (looked up once with conversations.list):
   one message after the restart, and it is the incident's thread;
-- the resolve reply (reply_broadcast) in that thread: one reply;
+- the resolve reply (reply_broadcast) in that thread: one reply, also when Slack rate
+  limits the read (waited out, the same attempt reads on);
 - an update reply, while another app's message carries the delivery's metadata: it does
   not count, incidentd posts its own;
 - a token without channels:history: the sink logs once that it cannot check and posts
@@ -168,15 +169,24 @@ def main(t):
     post(t, d, event("kill-open", RECOVERED), "kill-open recovered")
     t.ok(wait_until(lambda: about(sl, "kill-open", head="\u2705 Resolved"), 15),
          "kill-resolve: Slack has the reply")
+    sl.fail(r"conversations\.replies$", status=429, headers={"Retry-After": "1"},
+            body={"ok": False, "error": "ratelimited"})
     restart_after_kill(t, d, "kill-resolve")
     res = about(sl, "kill-open", head="\u2705 Resolved", user=bot_user)
     t.eq(len(res), 1, "kill-resolve: exactly one resolved reply after the restart")
     t.ok(res and res[0]["thread_ts"] == r.get("thread_ts") and res[0]["reply_broadcast"],
          "kill-resolve: in the thread, broadcast", res)
-    reads = [(x.path, x.query) for x in sl.reqs()[before:] if x.method == "GET"]
-    t.ok([p for p, _ in reads] == ["/api/auth.test", "/api/conversations.replies"] and
+    got = [x for x in sl.reqs()[before:] if x.method == "GET"]
+    reads = [(x.path, x.query) for x in got]
+    t.ok([p for p, _ in reads] == ["/api/auth.test", "/api/conversations.replies",
+                                   "/api/conversations.replies"] and
          reads[-1][1].get("ts") == r.get("thread_ts"),
-         "kill-resolve: read the incident's thread", reads)
+         "kill-resolve: read the incident's thread (again after the rate limit)", reads)
+    t.ok(len(got) == 3 and got[2].at - got[1].at >= 0.98,
+         "kill-resolve: Retry-After waited out",
+         [round(x.at - got[0].at, 2) for x in got])
+    t.eq(delivery(d, "kill-open", "resolve")[3], 2,
+         "kill-resolve: within the same attempt")
 
     # --- another app's message with the delivery's metadata does not count --------------
     post(t, d, event("forged"), "forged degraded")
