@@ -14,10 +14,19 @@
  *
  * Adoption: only an issue incidentd wrote is adopted: its author is the token's own login
  * (GET /user, cached per token; for a GitHub App installation token, which GET /user
- * refuses, the configured `author` "<app-slug>[bot]", or the bot learned from an issue the
- * token created) and the marker is its body's last line. An issue anyone else wrote is
- * never commented on, closed or reopened, whatever it carries; while the token's identity
- * is unknown, nothing is adopted and a new issue is opened. */
+ * refuses, the configured `author` "<app-slug>[bot]", or the bot learned from an issue or
+ * comment the token wrote) and the marker is its body's last line. An issue anyone else
+ * wrote is never commented on, closed or reopened, whatever it carries; while the token's
+ * identity is unknown, nothing is adopted and a new issue is opened.
+ *
+ * Exactly once per delivery: every comment ends with its delivery's marker
+ * ("<!-- incidentd:delivery=<id> event=<event id> -->"). An attempt after the first (a
+ * retry, or the delivery a SIGKILL left running, which the broker hands out again) that
+ * is about to comment first lists the issue's comments since shortly before the event
+ * arrived and skips the POST when one written by the token's identity ends with that
+ * marker; then it goes on (close after a recovery comment). Closing a closed issue and
+ * reopening an open one are no-ops on GitHub, so those steps repeat safely. First
+ * attempts never list. */
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -37,6 +46,9 @@
 #include "util.h"
 
 #define GI_MAX_PAGES 50          /* 5,000 issues per listing: beyond that, give up adoption */
+/* A retry lists the comments updated since the event arrived, less this much for a clock
+ * of ours that runs ahead of GitHub's. */
+#define GI_SINCE_MARGIN_MS (10 * 60 * 1000)
 
 struct gi_sink {
 	const struct incidentd_host *host;
@@ -48,6 +60,7 @@ struct gi_sink {
 	char *argocd_url;
 	char *author;                /* the expected author of our issues, or NULL: GET /user */
 	bool warned_refused;         /* logged that GET /user was refused */
+	bool warned_unchecked;       /* logged that retried comments cannot be checked */
 	bool close_on_resolve;
 	int64_t reopen_window_ms;
 	int64_t repeat_interval_ms;
@@ -61,8 +74,10 @@ struct gi_job {
 	incidentd_done_fn done;
 	struct incidentd_call *call;
 	int attempt;
+	int64_t delivery;            /* the ledger's delivery id (the comment marker's) */
 	char *action;
 	char *key;
+	const char *event_id;        /* borrowed from event, or NULL */
 	json_t *incident;
 	json_t *event;
 	json_t *refs;                /* borrowed from incident: refs.<instance>, or NULL */
@@ -83,6 +98,12 @@ struct gi_job {
 	json_int_t best_closed;      /* most recently closed match within the window */
 	int64_t best_closed_at;
 	json_t *best_closed_url;
+	/* the comment to post, and what a retry found of an earlier attempt's */
+	char *comment;
+	bool comment_existed;        /* an earlier attempt posted it: not posted again */
+	int foreign_comments;        /* comments with its marker by someone else */
+	/* after the identity is known (j->self, "" when it cannot be known) */
+	void (*then)(struct gi_job *);
 	/* after the current request */
 	void (*next)(struct gi_job *, const struct gh_response *);
 	LIST_ENTRY(gi_job) entry;
@@ -131,6 +152,7 @@ job_free(struct gi_job *j)
 	free(j->action);
 	free(j->key);
 	free(j->issue_body);
+	free(j->comment);
 	json_decref(j->incident);
 	json_decref(j->event);
 	json_decref(j->result);
@@ -234,20 +256,25 @@ static void step_close(struct gi_job *j);
 static void find_page(struct gi_job *j, const char *url);
 static void find_done(struct gi_job *j);
 static void step_find(struct gi_job *j);
+static void step_whoami(struct gi_job *j);
+static void learn_author(struct gi_job *j, const char *login);
 
 static void
 after_close(struct gi_job *j, const struct gh_response *r)
 {
-	char detail[128];
+	char detail[160];
 
 	if (!job_check(j, r, "close issue"))
 		return;
 	json_object_set_new(j->result, "state", json_string("closed"));
 	json_object_set_new(j->result, "closed_at", json_integer(j->s->host->now_ms(j->s->self)));
-	snprintf(detail, sizeof(detail), "issue #%lld: recovered, closed", (long long)j->issue);
+	snprintf(detail, sizeof(detail), "issue #%lld: recovered%s, closed", (long long)j->issue,
+	    j->comment_existed ? " (comment of an earlier attempt, not posted again)" : "");
 	job_finish(j, INCIDENTD_OK, 0, detail);
 }
 
+/* Close the issue (completed). Closing a closed issue changes nothing on GitHub, so a
+ * retry that closes again is harmless. */
 static void
 step_close(struct gi_job *j)
 {
@@ -258,44 +285,153 @@ step_close(struct gi_job *j)
 	    "completed"), after_close);
 }
 
+/* The comment is on the issue (posted now, or by an earlier attempt): close after a
+ * recovery comment, else done. */
 static void
-after_comment(struct gi_job *j, const struct gh_response *r)
+comment_done(struct gi_job *j)
 {
-	char detail[128];
+	char detail[200];
 
-	if (!job_check(j, r, "comment"))
-		return;
 	result_note_comment(j);
 	if (strcmp(j->action, "resolve") == 0 && j->s->close_on_resolve && !j->issue_closed) {
 		step_close(j);
 		return;
 	}
-	snprintf(detail, sizeof(detail), "issue #%lld: commented (%s)", (long long)j->issue,
-	    j->action);
+	if (j->comment_existed)
+		snprintf(detail, sizeof(detail), "issue #%lld: the comment (%s) of an earlier "
+		    "attempt is there, not posted again", (long long)j->issue, j->action);
+	else
+		snprintf(detail, sizeof(detail), "issue #%lld: commented (%s)", (long long)j->issue,
+		    j->action);
 	job_finish(j, INCIDENTD_OK, 0, detail);
 }
 
-/* kind: "failed", "resolved" or "reopened". */
+static void
+after_comment(struct gi_job *j, const struct gh_response *r)
+{
+	if (!job_check(j, r, "comment"))
+		return;
+	learn_author(j, jstr(json_object_get(r->json, "user"), "login"));
+	comment_done(j);
+}
+
+static void
+post_comment(struct gi_job *j)
+{
+	char path[512];
+
+	snprintf(path, sizeof(path), "/repos/%s/issues/%lld/comments", j->s->repo,
+	    (long long)j->issue);
+	job_send(j, "POST", path, json_pack("{s:s}", "body", j->comment), after_comment);
+}
+
+/* One page of the issue's comments: is this delivery's comment there, written by us? */
+static void
+after_comments_page(struct gi_job *j, const struct gh_response *r)
+{
+	size_t i;
+	json_t *c;
+
+	if (!job_check(j, r, "look for an earlier attempt's comment"))
+		return;
+	if (!json_is_array(r->json)) {
+		job_finish(j, INCIDENTD_RETRY, 0, "look for an earlier attempt's comment: "
+		    "unexpected answer");
+		return;
+	}
+	json_array_foreach(r->json, i, c) {
+		const char *author = jstr(json_object_get(c, "user"), "login");
+
+		if (!ghr_body_has_delivery_marker(jstr(c, "body"), j->delivery, j->event_id))
+			continue;
+		if (author != NULL && strcasecmp(author, j->self) == 0) {
+			j->comment_existed = true;
+			j->s->host->log(j->s->self, INCIDENTD_LOG_INFO, "%s: issue #%lld already has "
+			    "the comment of delivery %lld (an earlier attempt posted it): not posted "
+			    "again", j->key, (long long)j->issue, (long long)j->delivery);
+			comment_done(j);
+			return;
+		}
+		j->foreign_comments++;
+	}
+	if (r->link_next != NULL && ++j->pages < GI_MAX_PAGES) {
+		char *next = strdup(r->link_next);
+
+		if (next == NULL) {
+			job_finish(j, INCIDENTD_RETRY, 0, "out of memory");
+			return;
+		}
+		job_send(j, "GET", next, NULL, after_comments_page);
+		free(next);
+		return;
+	}
+	if (r->link_next != NULL)
+		j->s->host->log(j->s->self, INCIDENTD_LOG_WARN, "%s: issue #%lld has more than %d "
+		    "pages of recent comments: delivery %lld is posted without looking further for "
+		    "an earlier attempt's comment", j->key, (long long)j->issue, GI_MAX_PAGES,
+		    (long long)j->delivery);
+	if (j->foreign_comments > 0)
+		j->s->host->log(j->s->self, INCIDENTD_LOG_WARN, "%s: %d comment(s) on issue #%lld "
+		    "carry the marker of delivery %lld but were not written by %s: not taken for "
+		    "ours, commenting", j->key, j->foreign_comments, (long long)j->issue,
+		    (long long)j->delivery, j->self);
+	post_comment(j);
+}
+
+/* A retry: list the comments updated since shortly before the event arrived (the first
+ * attempt cannot have posted earlier) and post only when ours is not among them. */
+static void
+check_comments(struct gi_job *j)
+{
+	char path[640], since[32] = "";
+	int64_t received = 0;
+
+	if (j->self[0] == '\0') {
+		/* who our comments are by is unknown: anyone could have written the marker */
+		if (!j->s->warned_unchecked) {
+			j->s->warned_unchecked = true;
+			j->s->host->log(j->s->self, INCIDENTD_LOG_WARN, "the token's identity is "
+			    "unknown (set author: <app-slug>[bot] for an installation token): a "
+			    "retried comment is posted without looking for an earlier attempt's");
+		}
+		post_comment(j);
+		return;
+	}
+	if (util_parse_time(jstr(j->event, "received_at"), &received) == 0 &&
+	    received > GI_SINCE_MARGIN_MS)
+		format_time(received - GI_SINCE_MARGIN_MS, since, sizeof(since));
+	snprintf(path, sizeof(path), "/repos/%s/issues/%lld/comments?per_page=100%s%s",
+	    j->s->repo, (long long)j->issue, since[0] ? "&since=" : "", since);
+	j->pages = 0;
+	j->foreign_comments = 0;
+	job_send(j, "GET", path, NULL, after_comments_page);
+}
+
+/* kind: "failed", "resolved" or "reopened". A first attempt posts; a later one (which an
+ * interrupted or unanswered earlier attempt may have posted already) checks first. */
 static void
 step_comment(struct gi_job *j, const char *kind)
 {
-	char path[512], *text = NULL;
 	int rc;
 
+	free(j->comment);
+	j->comment = NULL;
 	if (strcmp(kind, "resolved") == 0)
-		rc = ghr_comment_resolved(j->incident, j->event, &text);
+		rc = ghr_comment_resolved(j->incident, j->event, j->delivery, &j->comment);
 	else if (strcmp(kind, "reopened") == 0)
-		rc = ghr_comment_reopened(j->incident, j->event, &text);
+		rc = ghr_comment_reopened(j->incident, j->event, j->delivery, &j->comment);
 	else
-		rc = ghr_comment_failed_again(j->incident, j->event, &text);
+		rc = ghr_comment_failed_again(j->incident, j->event, j->delivery, &j->comment);
 	if (rc != 0) {
 		job_finish(j, INCIDENTD_RETRY, 0, "cannot render the comment");
 		return;
 	}
-	snprintf(path, sizeof(path), "/repos/%s/issues/%lld/comments", j->s->repo,
-	    (long long)j->issue);
-	job_send(j, "POST", path, json_pack("{s:s}", "body", text), after_comment);
-	free(text);
+	if (j->attempt <= 1) {
+		post_comment(j);
+		return;
+	}
+	j->then = check_comments;
+	step_whoami(j);
 }
 
 static void
@@ -309,6 +445,8 @@ after_reopen(struct gi_job *j, const struct gh_response *r)
 	step_comment(j, "reopened");
 }
 
+/* Reopen the issue; reopening an open one changes nothing on GitHub, so a retry that
+ * reopens again is harmless. */
 static void
 step_reopen(struct gi_job *j)
 {
@@ -321,9 +459,10 @@ step_reopen(struct gi_job *j)
 	    "reopened"), after_reopen);
 }
 
-/* The author of an issue this token just created is the token's identity: remember it
- * (an installation token's bot, which GET /user does not tell), or warn when it is not
- * the configured author (then our own issues would never be adopted). */
+/* The author of an issue or comment this token just wrote is the token's identity:
+ * remember it (an installation token's bot, which GET /user does not tell), or warn when
+ * it is not the configured author (then our own issues and comments would never be
+ * recognized). */
 static void
 learn_author(struct gi_job *j, const char *login)
 {
@@ -331,9 +470,10 @@ learn_author(struct gi_job *j, const char *login)
 		return;
 	if (j->s->author != NULL) {
 		if (strcasecmp(login, j->s->author) != 0)
-			j->s->host->log(j->s->self, INCIDENTD_LOG_WARN, "issue #%lld was created as "
-			    "%s, but author is %s: incidentd will not recognize its own issues (set "
-			    "author: %s)", (long long)j->issue, login, j->s->author, login);
+			j->s->host->log(j->s->self, INCIDENTD_LOG_WARN, "issue #%lld: written as "
+			    "%s, but author is %s: incidentd will not recognize its own issues and "
+			    "comments (set author: %s)", (long long)j->issue, login, j->s->author,
+			    login);
 		return;
 	}
 	if (j->self[0] == '\0')
@@ -568,7 +708,8 @@ after_user(struct gi_job *j, const struct gh_response *r)
 			return;
 		}
 		gh_user_remember(&j->s->gh, NULL);
-		find_unknown_self(j);
+		j->self[0] = '\0';
+		j->then(j);
 		return;
 	}
 	if (!job_check(j, r, "GET /user"))
@@ -579,32 +720,48 @@ after_user(struct gi_job *j, const struct gh_response *r)
 	}
 	gh_user_remember(&j->s->gh, login);
 	snprintf(j->self, sizeof(j->self), "%s", login);
-	find_start(j);
+	j->then(j);
 }
 
-/* Adoption, once we know who our issues are by: the configured author, the cached login
- * of the token, or GET /user. While the identity is unknown (an installation token and
- * no author configured), nothing can be adopted: go straight to creating. */
+/* Who our issues and comments are by, into j->self, then j->then(j): the configured
+ * author, the cached login of the token, or GET /user. "" when it cannot be known (an
+ * installation token, no author configured, and no issue or comment written yet). */
 static void
-step_find(struct gi_job *j)
+step_whoami(struct gi_job *j)
 {
 	if (j->s->author != NULL) {
 		snprintf(j->self, sizeof(j->self), "%s", j->s->author);
-		find_start(j);
+		j->then(j);
 		return;
 	}
 	switch (gh_user_lookup(&j->s->gh, j->self, sizeof(j->self))) {
 	case GH_USER_KNOWN:
-		find_start(j);
-		return;
 	case GH_USER_REFUSED:
-		find_unknown_self(j);
+		j->then(j);
 		return;
 	case GH_USER_UNKNOWN:
 	default:
 		job_send(j, "GET", "/user", NULL, after_user);
 		return;
 	}
+}
+
+/* Adoption, once we know who our issues are by. While the identity is unknown, nothing
+ * can be adopted: go straight to creating. */
+static void
+find_with_self(struct gi_job *j)
+{
+	if (j->self[0] != '\0')
+		find_start(j);
+	else
+		find_unknown_self(j);
+}
+
+static void
+step_find(struct gi_job *j)
+{
+	j->then = find_with_self;
+	step_whoami(j);
 }
 
 /* The search is over: act on what it found. */
@@ -736,6 +893,7 @@ gi_deliver(void *state, const struct incidentd_delivery *d, incidentd_done_fn do
 	j->done = done;
 	j->call = call;
 	j->attempt = d->attempt;
+	j->delivery = d->id;
 	j->action = strdup(d->action);
 	j->key = strdup(d->incident_key);
 	j->incident = json_loads(d->incident_json, 0, NULL);
@@ -745,6 +903,7 @@ gi_deliver(void *state, const struct incidentd_delivery *d, incidentd_done_fn do
 		json_decref(j->event);
 		j->event = NULL;
 	}
+	j->event_id = jstr(j->event, "id");
 	j->result = json_object();
 	if (j->action == NULL || j->key == NULL || j->incident == NULL || j->event == NULL ||
 	    j->result == NULL) {

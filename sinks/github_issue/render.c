@@ -213,24 +213,52 @@ lower_kind(const char *kind, char *out, size_t len)
 	out[i] = '\0';
 }
 
+/* A value inside one of our HTML-comment markers: percent-encoded outside
+ * [A-Za-z0-9._/:=@+] and single dashes, so it never holds "--", spaces or newlines and can
+ * neither end the comment nor be taken for another value. */
+static void
+buf_marker_value(struct strbuf *b, const char *v)
+{
+	for (const unsigned char *p = (const unsigned char *)v; *p; p++) {
+		/* a lone '-' is kept (readable keys); a run of two or more is encoded so the
+		 * value can never hold "--" and end the HTML comment */
+		bool dash_ok = *p == '-' && p[1] != '-' && (p == (const unsigned char *)v ||
+		    p[-1] != '-');
+
+		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+		    strchr("._/:=@+", *p) || dash_ok)
+			strbuf_add(b, (const char *)p, 1);
+		else
+			strbuf_fmt(b, "%%%02X", *p);
+	}
+}
+
+/* True when the last line of body (trailing white space aside) is exactly line. */
+static bool
+last_line_is(const char *body, const char *line)
+{
+	const char *end, *start;
+	size_t ml = strlen(line);
+
+	/* the last line, without trailing white space (GitHub may store "\r\n") */
+	end = body + strlen(body);
+	while (end > body && (end[-1] == '\n' || end[-1] == '\r' || end[-1] == ' ' ||
+	    end[-1] == '\t'))
+		end--;
+	if ((size_t)(end - body) < ml)
+		return false;
+	start = end - ml;
+	/* the whole line: a longer or shorter value never matches */
+	return memcmp(start, line, ml) == 0 && (start == body || start[-1] == '\n');
+}
+
 int
 ghr_marker(const char *key, char **out)
 {
 	struct strbuf b = { 0 };
 
 	strbuf_str(&b, "<!-- incidentd:incident=");
-	for (const unsigned char *p = (const unsigned char *)key; *p; p++) {
-		/* a lone '-' is kept (readable keys); a run of two or more is encoded so the
-		 * key can never hold "--" and end the HTML comment */
-		bool dash_ok = *p == '-' && p[1] != '-' && (p == (const unsigned char *)key ||
-		    p[-1] != '-');
-
-		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-		    strchr("._/:=@+", *p) || dash_ok)
-			strbuf_add(&b, (const char *)p, 1);
-		else
-			strbuf_fmt(&b, "%%%02X", *p);
-	}
+	buf_marker_value(&b, key);
 	strbuf_str(&b, " -->");
 	return strbuf_finish(&b, out);
 }
@@ -238,23 +266,39 @@ ghr_marker(const char *key, char **out)
 bool
 ghr_body_has_marker(const char *body, const char *key)
 {
-	const char *end, *line;
 	char *m = NULL;
-	size_t ml;
 	bool found;
 
 	if (body == NULL || key == NULL || ghr_marker(key, &m) != 0)
 		return false;
-	/* the last line, without trailing white space (GitHub may store "\r\n") */
-	end = body + strlen(body);
-	while (end > body && (end[-1] == '\n' || end[-1] == '\r' || end[-1] == ' ' ||
-	    end[-1] == '\t'))
-		end--;
-	ml = strlen(m);
-	line = end - ml;
-	/* the whole line is the marker: a longer or shorter key never matches */
-	found = (size_t)(end - body) >= ml && memcmp(line, m, ml) == 0 &&
-	    (line == body || line[-1] == '\n');
+	found = last_line_is(body, m);
+	free(m);
+	return found;
+}
+
+int
+ghr_delivery_marker(int64_t delivery_id, const char *event_id, char **out)
+{
+	struct strbuf b = { 0 };
+
+	*out = NULL;
+	if (delivery_id <= 0)
+		return -EINVAL;
+	strbuf_fmt(&b, "<!-- incidentd:delivery=%lld event=", (long long)delivery_id);
+	buf_marker_value(&b, event_id != NULL && *event_id != '\0' ? event_id : "-");
+	strbuf_str(&b, " -->");
+	return strbuf_finish(&b, out);
+}
+
+bool
+ghr_body_has_delivery_marker(const char *body, int64_t delivery_id, const char *event_id)
+{
+	char *m = NULL;
+	bool found;
+
+	if (body == NULL || ghr_delivery_marker(delivery_id, event_id, &m) != 0)
+		return false;
+	found = last_line_is(body, m);
 	free(m);
 	return found;
 }
@@ -748,12 +792,17 @@ ghr_issue_body(const json_t *incident, const json_t *event, const struct ghr_opt
 
 /* --- comments ------------------------------------------------------------------------ */
 
+/* A comment: head, time, summary, revision, the error (with_error), who wrote it and,
+ * with delivery_id > 0, the delivery's marker as the last line. */
 static int
-comment(const json_t *ev, const char *head, bool with_error, char **out)
+comment(const json_t *ev, const char *head, bool with_error, int64_t delivery_id, char **out)
 {
 	struct strbuf b = { 0 };
 	const char *rev = jstr(ev, "revision");
+	char *marker = NULL;
+	int rc;
 
+	*out = NULL;
 	strbuf_fmt(&b, "**%s** at ", head);
 	buf_text(&b, jstr(ev, "occurred_at"), 64);
 	strbuf_str(&b, ": ");
@@ -772,26 +821,39 @@ comment(const json_t *ev, const char *head, bool with_error, char **out)
 	strbuf_str(&b, "\n_incidentd, event ");
 	buf_text(&b, jstr(ev, "id"), 64);
 	strbuf_str(&b, "_\n");
+	if (delivery_id > 0) {
+		rc = ghr_delivery_marker(delivery_id, jstr(ev, "id"), &marker);
+		if (rc != 0) {
+			free(b.s);
+			return rc;
+		}
+		strbuf_str(&b, marker);
+		strbuf_str(&b, "\n");
+		free(marker);
+	}
 	return strbuf_finish(&b, out);
 }
 
 int
-ghr_comment_failed_again(const json_t *incident, const json_t *event, char **out)
+ghr_comment_failed_again(const json_t *incident, const json_t *event, int64_t delivery_id,
+    char **out)
 {
 	(void)incident;
-	return comment(event, "Failed again", true, out);
+	return comment(event, "Failed again", true, delivery_id, out);
 }
 
 int
-ghr_comment_resolved(const json_t *incident, const json_t *event, char **out)
+ghr_comment_resolved(const json_t *incident, const json_t *event, int64_t delivery_id,
+    char **out)
 {
 	(void)incident;
-	return comment(event, "Recovered", false, out);
+	return comment(event, "Recovered", false, delivery_id, out);
 }
 
 int
-ghr_comment_reopened(const json_t *incident, const json_t *event, char **out)
+ghr_comment_reopened(const json_t *incident, const json_t *event, int64_t delivery_id,
+    char **out)
 {
 	(void)incident;
-	return comment(event, "Reopened: failing again", true, out);
+	return comment(event, "Reopened: failing again", true, delivery_id, out);
 }

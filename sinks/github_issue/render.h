@@ -1,18 +1,20 @@
 /* render.h - the markdown of the github_issue sink: issue title and body (DESIGN.md §7),
- * and the comments for "failed again", "recovered" and "reopened".
+ * the comments for "failed again", "recovered" and "reopened", and the hidden markers that
+ * let incidentd find its own issues and comments again.
  *
  * Pure functions over the incident and event JSON the broker hands to sinks. Every string
  * from the event is untrusted and inert wherever it is printed: in running text it is
  * never markdown, HTML, a link, an image, a mention or an issue reference and never starts
  * a line of its own; in code blocks it cannot close the block (the fence is longer than any
  * backtick run inside); the only links are the Links section's, rebuilt by libcurl's URL
- * parser (http(s) only, path segments percent-encoded); nothing forges the incident marker.
+ * parser (http(s) only, path segments percent-encoded); nothing forges a marker.
  * All returned strings are new (malloc) and owned by the caller. Never calls back. */
 #ifndef INCIDENTD_GITHUB_RENDER_H
 #define INCIDENTD_GITHUB_RENDER_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <jansson.h>
 
 struct ghr_opts {
@@ -34,10 +36,15 @@ int ghr_issue_title(const json_t *event, const char *prefix, char **out);
 int ghr_issue_body(const json_t *incident, const json_t *event, const struct ghr_opts *o,
     char **out);
 
-/* Comments on an existing issue. Return 0 or -ENOMEM. */
-int ghr_comment_failed_again(const json_t *incident, const json_t *event, char **out);
-int ghr_comment_resolved(const json_t *incident, const json_t *event, char **out);
-int ghr_comment_reopened(const json_t *incident, const json_t *event, char **out);
+/* Comments on an existing issue. With delivery_id > 0 the last line is the delivery's
+ * marker (ghr_delivery_marker, with the event's "id"), so a retried delivery can tell
+ * whether an earlier attempt already posted it. Return 0 or -ENOMEM. */
+int ghr_comment_failed_again(const json_t *incident, const json_t *event, int64_t delivery_id,
+    char **out);
+int ghr_comment_resolved(const json_t *incident, const json_t *event, int64_t delivery_id,
+    char **out);
+int ghr_comment_reopened(const json_t *incident, const json_t *event, int64_t delivery_id,
+    char **out);
 
 /* The hidden marker "<!-- incidentd:incident=<key> -->" with the key percent-encoded
  * outside [A-Za-z0-9._/:=@+] and single dashes (so it never holds "--", spaces or
@@ -47,6 +54,17 @@ int ghr_marker(const char *key, char **out);
 /* True when the last line of body (trailing white space aside) is exactly the marker of
  * key (aks-store is not aks-store-2; a marker anywhere else does not count). */
 bool ghr_body_has_marker(const char *body, const char *key);
+
+/* The hidden marker of one delivery's comment, "<!-- incidentd:delivery=<id> event=<event
+ * id> -->": the ledger's delivery id, and the id of its event (encoded like a key in
+ * ghr_marker; NULL or "" is "-"), which tells this ledger's delivery 7 from the delivery 7
+ * of a lost one. Returns 0, -EINVAL (delivery_id <= 0) or -ENOMEM. */
+int ghr_delivery_marker(int64_t delivery_id, const char *event_id, char **out);
+
+/* True when the last line of body (trailing white space aside) is exactly the marker of
+ * that delivery (delivery 1 is not delivery 17; a marker anywhere else does not count). */
+bool ghr_body_has_delivery_marker(const char *body, int64_t delivery_id,
+    const char *event_id);
 
 /* The http(s) URL in, parsed by libcurl (curl_url, no scheme guessing) and rebuilt as
  * scheme://host[:port]/path with every path segment percent-encoded outside

@@ -661,10 +661,11 @@ is_transient(const char *error)
 }
 
 enum slack_verdict
-slack_classify_answer(bool webhook, const struct slack_answer *a, uint64_t *retry_after_ms,
-    char *detail, size_t len)
+slack_classify_method(const char *method, const struct slack_answer *a,
+    uint64_t *retry_after_ms, char *detail, size_t len)
 {
-	const char *what = webhook ? "incoming webhook" : "chat.postMessage";
+	bool webhook = method == NULL;
+	const char *what = webhook ? "incoming webhook" : method;
 	long ra = a->retry_after_s >= 0 ? a->retry_after_s : SLACK_DEFAULT_RETRY_S;
 	enum slack_verdict v = SLACK_FAIL;
 	char reason[128], extra[128] = "";
@@ -703,14 +704,20 @@ slack_classify_answer(bool webhook, const struct slack_answer *a, uint64_t *retr
 		snprintf(detail, len, "%s: unexpected answer (HTTP %ld)", what, a->status);
 		v = SLACK_RETRY;
 	} else if (json_is_true(json_object_get(j, "ok"))) {
-		snprintf(detail, len, "posted");
+		snprintf(detail, len, "%s: ok", what);
 		v = SLACK_OK;
 	} else {
 		json_t *msgs = json_object_get(json_object_get(j, "response_metadata"),
 		    "messages");
 		const char *m0 = json_string_value(json_array_get(msgs, 0));
+		const char *needed = json_string_value(json_object_get(j, "needed"));
 
-		if (m0 != NULL) {
+		if (needed != NULL && strcmp(reason, "missing_scope") == 0) {
+			char m[100];
+
+			sanitize(needed, m, sizeof(m));
+			snprintf(extra, sizeof(extra), " (needs %s)", m);
+		} else if (m0 != NULL) {
 			char m[100];
 
 			sanitize(m0, m, sizeof(m));
@@ -722,5 +729,17 @@ slack_classify_answer(bool webhook, const struct slack_answer *a, uint64_t *retr
 			*retry_after_ms = (uint64_t)ra * 1000;
 	}
 	json_decref(j);
+	return v;
+}
+
+enum slack_verdict
+slack_classify_answer(bool webhook, const struct slack_answer *a, uint64_t *retry_after_ms,
+    char *detail, size_t len)
+{
+	enum slack_verdict v = slack_classify_method(webhook ? NULL : "chat.postMessage", a,
+	    retry_after_ms, detail, len);
+
+	if (v == SLACK_OK)
+		snprintf(detail, len, "%s", webhook ? "posted (incoming webhook)" : "posted");
 	return v;
 }

@@ -2,8 +2,8 @@
  * (header with state and title, summary, fields, the error in a code block, degraded
  * resources, a button to the GitHub issue, a context line) within Slack's limits, mrkdwn
  * escaping of untrusted text, the data that title/text templates see, the GitHub issue of
- * a chained sink, and the classification of Slack's answers (incoming webhook and
- * chat.postMessage) into OK / RETRY / FAIL.
+ * a chained sink, and the classification of Slack's answers (incoming webhook and Web
+ * API methods) into OK / RETRY / FAIL.
  *
  * Every string from the event is untrusted and inert in mrkdwn (Slack's "Formatting text
  * for app surfaces"): '&', '<' and '>' become entities (so no <!here>, <!channel>,
@@ -115,6 +115,12 @@ enum slack_verdict { SLACK_OK, SLACK_RETRY, SLACK_FAIL };
  * token: only Slack's error string, sanitized) and the delay in *retry_after_ms (0 = core
  * back-off). */
 enum slack_verdict slack_classify_answer(bool webhook, const struct slack_answer *a,
+    uint64_t *retry_after_ms, char *detail, size_t len);
+
+/* The same for any Web API method (method names it in the detail, e.g.
+ * "conversations.history: missing_scope (needs channels:history)"; NULL: an incoming
+ * webhook). A missing_scope answer names the scope Slack says is needed. */
+enum slack_verdict slack_classify_method(const char *method, const struct slack_answer *a,
     uint64_t *retry_after_ms, char *detail, size_t len);
 
 #endif

@@ -16,8 +16,20 @@
  * lane named by a hash: the URL and the token are secrets and never appear in logs, the
  * ledger or details). A 429 holds the lane for Retry-After and retries after it.
  *
- * A delivery whose answer was lost (timeout, reset, shutdown) is retried and may post a
- * message twice: Slack has no idempotency key for chat.postMessage or webhooks. */
+ * Exactly once per delivery (token mode). Slack has no idempotency key for
+ * chat.postMessage, so every message carries message metadata {"event_type":
+ * "incidentd_delivery", "event_payload": {"delivery_id", "event_id"}}. An attempt after the
+ * first (a retry after a lost answer, or the delivery a SIGKILL left running, which the
+ * broker hands out again) first reads what an earlier attempt may have posted: the
+ * incident's thread (conversations.replies) or the channel (conversations.history), since
+ * shortly before the event arrived, include_all_metadata=true, through every page. A
+ * message of the token's own bot (auth.test, asked once, or learned from an answer) with
+ * the delivery's metadata stands for the post (its ts becomes the incident's thread), and
+ * nothing is posted. A channel configured by name is looked up once in conversations.list.
+ * When a read is refused (missing_scope: channels:history / groups:history, or
+ * channels:read / groups:read for a name; not_in_channel ...) the sink logs once that it
+ * cannot check and posts. An incoming webhook cannot read anything: its retries post
+ * again. First attempts never read. */
 #ifdef HAVE_CONFIG_H
 #include "autoconf.h"
 #endif
@@ -35,6 +47,8 @@
 
 #include "incidentd/sink.h"
 #include "blocks.h"
+#include "history.h"
+#include "slackapi.h"
 #include "strbuf.h"
 #include "template.h"
 #include "util.h"
@@ -46,21 +60,26 @@
 /* Slack: about one message per second per channel, as Slack sees them arrive: 100 ms of
  * margin for the jitter between our send and its receipt (as for GitHub's mutations) */
 #define SL_GAP_MS 1100
-#define SL_MAX_BODY (1u << 20)      /* answers longer than this are cut */
 #define SL_DEFAULT_API "https://slack.com/api"
+#define SL_PAGE_LIMIT 200            /* messages per history page (Slack's advice) */
+#define SL_MAX_PAGES 20              /* 4,000 messages: beyond that, post unchecked */
+#define SL_LIST_LIMIT 1000           /* channels per conversations.list page */
+#define SL_READ_WAITS 10             /* rate limits waited out within one check */
+/* A retry reads from when the event arrived, less this much for a clock of ours that runs
+ * ahead of Slack's. */
+#define SL_OLDEST_MARGIN_MS (10 * 60 * 1000)
 
 struct sl_sink {
 	const struct incidentd_host *host;
 	struct incidentd_instance *self;
+	struct slack_client api;     /* auth header, lane, hold: the transport */
 	bool webhook;
 	char *url;                   /* the webhook URL (secret) or <api_url>/chat.postMessage */
-	char *secret_path;           /* webhook: the URL's path, scrubbed from curl's errors */
-	char *auth_header;           /* "Authorization: Bearer <token>" (secret) or NULL */
+	char *api_base;              /* token mode: <api_url> without a trailing '/' */
 	char *channel;               /* token mode: where open messages go */
-	char *lane;                  /* "slack:" + the first 16 hex of a SHA-256 of the secret */
-	char *user_agent;
-	long timeout_ms;
-	int64_t hold_until;          /* a rate limit: no transfer of ours starts before this */
+	char channel_id[SLACK_ID_MAX];   /* its ID (configured, answered or looked up), or "" */
+	struct slack_identity me;    /* who the token posts as, once known */
+	bool warned_unchecked;       /* logged that retries cannot be checked */
 	char *issue_from;
 	struct template *title;      /* plain text, or NULL */
 	struct template *text;       /* mrkdwn over escaped values, or NULL */
@@ -73,16 +92,25 @@ struct sl_job {
 	struct incidentd_call *call;
 	char *action;
 	char *key;
+	int attempt;
+	int64_t delivery;            /* the ledger's delivery id (the metadata's) */
+	char *event_id;
 	bool threaded;               /* a reply in the incident's known thread */
-	CURL *easy;
-	struct curl_slist *headers;
-	char *body;
-	char *buf;
-	size_t len;
-	long retry_after_s;
-	char errbuf[CURL_ERROR_SIZE];
-	struct incidentd_timer *timer;   /* the paced start */
-	bool running;                    /* handed to the multi handle */
+	char thread_ts[SLACK_ID_MAX];    /* threaded: the thread and its channel ID */
+	char thread_channel[SLACK_ID_MAX];
+	char *body;                  /* the message (JSON) */
+	/* the check of a retry */
+	const char *scan_channel;    /* the channel ID read */
+	char *read_url;              /* the read in flight, to ask again after a rate limit */
+	int read_waits;
+	char oldest[32];             /* "<seconds>.000000", or "" */
+	char *cursor;
+	int pages;
+	int foreign;                 /* messages with our metadata by another bot or user */
+	char unchecked[200];         /* why an earlier attempt's message was not looked for */
+	struct slack_request *req;
+	struct incidentd_timer *timer;   /* the start, from the loop */
+	void (*next)(struct sl_job *, const struct slack_answer *);
 	LIST_ENTRY(sl_job) entry;
 };
 
@@ -128,66 +156,22 @@ lane_name(const char *a, const char *b)
 	return strdup(lane);
 }
 
-/* --- one request --------------------------------------------------------------------- */
-
-static size_t
-on_body(char *ptr, size_t size, size_t nmemb, void *arg)
-{
-	struct sl_job *j = arg;
-	size_t n = size * nmemb;
-	char *nb;
-
-	if (j->len + n > SL_MAX_BODY)
-		return n;           /* keep reading, drop the excess */
-	nb = realloc(j->buf, j->len + n + 1);
-	if (nb == NULL)
-		return 0;
-	memcpy(nb + j->len, ptr, n);
-	j->len += n;
-	nb[j->len] = '\0';
-	j->buf = nb;
-	return n;
-}
-
-static size_t
-on_header(char *ptr, size_t size, size_t nmemb, void *arg)
-{
-	struct sl_job *j = arg;
-	size_t n = size * nmemb;
-
-	if (n >= 5 && strncmp(ptr, "HTTP/", 5) == 0) {
-		j->retry_after_s = -1;      /* a new response (e.g. after 100 Continue) */
-	} else if (n > 12 && strncasecmp(ptr, "retry-after:", 12) == 0) {
-		char v[32];
-		size_t vl = n - 12 < sizeof(v) - 1 ? n - 12 : sizeof(v) - 1;
-		char *end;
-		long s;
-
-		memcpy(v, ptr + 12, vl);
-		v[vl] = '\0';
-		s = strtol(v, &end, 10);
-		if (end != v && s >= 0)
-			j->retry_after_s = s;
-	}
-	return n;
-}
+/* --- completion ---------------------------------------------------------------------- */
 
 static void
 job_free(struct sl_job *j)
 {
 	if (j == NULL)
 		return;
+	slack_request_cancel(j->req);
 	if (j->timer != NULL)
 		j->s->host->timer_cancel(j->timer);
-	if (j->running)
-		j->s->host->http_cancel(j->s->self, j->easy);
-	if (j->easy != NULL)
-		curl_easy_cleanup(j->easy);
-	curl_slist_free_all(j->headers);
 	free(j->action);
 	free(j->key);
+	free(j->event_id);
 	free(j->body);
-	free(j->buf);
+	free(j->cursor);
+	free(j->read_url);
 	free(j);
 }
 
@@ -197,60 +181,74 @@ job_finish(struct sl_job *j, enum incidentd_result res, uint64_t retry_after_ms,
     const char *detail, const char *result)
 {
 	LIST_REMOVE(j, entry);
+	j->req = NULL;
 	j->done(j->call, res, retry_after_ms, detail, result);
 	job_free(j);
 }
 
-/* curl's error text, unless it quotes the secret part of the webhook URL. */
-static const char *
-curl_error(const struct sl_job *j, int code)
-{
-	const char *e = j->errbuf[0] ? j->errbuf : curl_easy_strerror((CURLcode)code);
-
-	if (j->s->secret_path != NULL && strstr(e, j->s->secret_path) != NULL)
-		return curl_easy_strerror((CURLcode)code);
-	return e;
-}
-
 static void
-on_transfer_done(void *easy, int code, void *arg)
+on_answer(void *arg, const struct slack_answer *a)
 {
 	struct sl_job *j = arg;
+
+	j->req = NULL;
+	j->next(j, a);
+}
+
+/* Start a request (body NULL: a GET), then next(j, answer); on failure to start, finish
+ * with RETRY. */
+static void
+job_send(struct sl_job *j, const char *url, const char *body, uint64_t gap_ms,
+    void (*next)(struct sl_job *, const struct slack_answer *))
+{
+	char detail[128];
+	int rc;
+
+	j->next = next;
+	rc = slack_request_start(&j->s->api, url, body, gap_ms, on_answer, j, &j->req);
+	if (rc != 0) {
+		snprintf(detail, sizeof(detail), "cannot start a request to Slack: %s",
+		    strerror(-rc));
+		job_finish(j, INCIDENTD_RETRY, 0, detail, NULL);
+	}
+}
+
+/* --- posting ------------------------------------------------------------------------- */
+
+static void
+on_post(struct sl_job *j, const struct slack_answer *a)
+{
 	struct sl_sink *s = j->s;
-	struct slack_answer a = { .status = 0, .retry_after_s = j->retry_after_s };
-	char detail[512], result[512];
+	char detail[512], result[512], note[260] = "";
 	const char *res_json = NULL;
 	uint64_t delay = 0;
 	enum slack_verdict v;
 
-	(void)easy;
-	j->running = false;
-	if (code == CURLE_OK) {
-		curl_easy_getinfo(j->easy, CURLINFO_RESPONSE_CODE, &a.status);
-		a.body = j->buf;
-	} else {
-		a.error = curl_error(j, code);
-	}
-	v = slack_classify_answer(s->webhook, &a, &delay, detail, sizeof(detail));
+	v = slack_classify_answer(s->webhook, a, &delay, detail, sizeof(detail));
 	if (v != SLACK_OK) {
-		if (delay > 0) {
-			int64_t until = s->host->now_ms(s->self) + (int64_t)delay;
-
-			s->host->pace_hold(s->self, s->lane, until);
-			if (until > s->hold_until)
-				s->hold_until = until;
-		}
+		if (delay > 0)
+			slack_client_hold(&s->api, delay);
 		s->host->log(s->self, INCIDENTD_LOG_WARN, "%s %s: %s", j->action, j->key, detail);
 		job_finish(j, v == SLACK_RETRY ? INCIDENTD_RETRY : INCIDENTD_FAIL, delay, detail,
 		    NULL);
 		return;
 	}
+	if (j->unchecked[0] != '\0')
+		snprintf(note, sizeof(note), "; not checked for an earlier attempt's message: %.200s",
+		    j->unchecked);
 	if (!s->webhook) {
-		json_t *ans = json_loads(j->buf ? j->buf : "", 0, NULL);
+		json_t *ans = json_loads(a->body ? a->body : "", 0, NULL);
 		const char *ts = jstr(ans, "ts"), *ch = jstr(ans, "channel");
 
+		/* who we post as, and the ID of a channel configured by name: a later retry
+		 * reads with them */
+		slack_identity_from_message(json_object_get(ans, "message"), &s->me);
+		if (!j->threaded && ch != NULL && s->channel_id[0] == '\0' &&
+		    slack_channel_is_id(ch))
+			snprintf(s->channel_id, sizeof(s->channel_id), "%s", ch);
 		if (j->threaded) {
-			snprintf(detail, sizeof(detail), "replied in the thread (%s)", j->action);
+			snprintf(detail, sizeof(detail), "replied in the thread (%s)%s", j->action,
+			    note);
 		} else if (ts != NULL && ch != NULL && strlen(ts) < 64 && strlen(ch) < 64) {
 			json_t *r = json_pack("{s:s, s:s}", "thread_ts", ts, "channel", ch);
 			char *dump = r ? json_dumps(r, JSON_COMPACT) : NULL;
@@ -261,50 +259,341 @@ on_transfer_done(void *easy, int code, void *arg)
 			}
 			free(dump);
 			json_decref(r);
-			snprintf(detail, sizeof(detail), "posted message %s to %s (%s)", ts, ch,
-			    j->action);
+			snprintf(detail, sizeof(detail), "posted message %s to %s (%s)%s", ts, ch,
+			    j->action, note);
 		} else {
 			snprintf(detail, sizeof(detail), "posted (%s); the answer had no ts to "
-			    "thread on", j->action);
+			    "thread on%s", j->action, note);
 		}
 		json_decref(ans);
 	} else {
-		snprintf(detail, sizeof(detail), "posted (incoming webhook, %s)", j->action);
+		snprintf(detail, sizeof(detail), "posted (incoming webhook, %s)%s", j->action, note);
 	}
 	s->host->log(s->self, INCIDENTD_LOG_INFO, "%s %s: %s", j->action, j->key, detail);
 	job_finish(j, INCIDENTD_OK, 0, detail, res_json);
 }
 
 static void
-start_transfer(void *arg)
+post_start(struct sl_job *j)
 {
-	struct sl_job *j = arg;
+	job_send(j, j->s->url, j->body, SL_GAP_MS, on_post);
+}
+
+/* --- the check of a retry: did an earlier attempt post this delivery? ------------------ */
+
+/* An earlier attempt's message cannot be looked for (why): say so once, then post. */
+static void
+post_unchecked(struct sl_job *j, const char *why)
+{
 	struct sl_sink *s = j->s;
-	int64_t now = s->host->now_ms(s->self);
-	char detail[128];
+
+	snprintf(j->unchecked, sizeof(j->unchecked), "%s", why);
+	if (!s->warned_unchecked) {
+		s->warned_unchecked = true;
+		s->host->log(s->self, INCIDENTD_LOG_WARN, "cannot look for the message of an "
+		    "earlier attempt (%s): retried messages are posted without checking and may "
+		    "repeat; exactly once needs a bot token with channels:history and "
+		    "groups:history (and channels:read, groups:read for a channel given by name)",
+		    why);
+	}
+	post_start(j);
+}
+
+/* GET url (owned by the job from now on: kept until the answer, for a read again after a
+ * rate limit), then next. */
+static void
+read_send(struct sl_job *j, char *url,
+    void (*next)(struct sl_job *, const struct slack_answer *))
+{
+	free(j->read_url);
+	j->read_url = url;
+	/* a read books no slot: it waits only for the lane's earlier bookings and holds */
+	job_send(j, url, NULL, 0, next);
+}
+
+/* The answer of a read (method). Returns its JSON (new reference) when Slack said ok;
+ * otherwise the job has gone on and NULL: a rate limit is waited out and the same read
+ * made again (paging goes on where it was: some apps may read history once a minute
+ * only), other transient errors finish with RETRY, a refusal posts unchecked. */
+static json_t *
+read_answer(struct sl_job *j, const char *method, const struct slack_answer *a)
+{
+	struct sl_sink *s = j->s;
+	char detail[300];
+	uint64_t delay = 0;
+	enum slack_verdict v = slack_classify_method(method, a, &delay, detail, sizeof(detail));
+	json_t *ans;
+
+	if (v == SLACK_RETRY) {
+		if (delay > 0)
+			slack_client_hold(&s->api, delay);
+		if (delay > 0 && j->read_url != NULL && j->read_waits++ < SL_READ_WAITS) {
+			char *url = j->read_url;
+
+			s->host->log(s->self, INCIDENTD_LOG_INFO, "%s %s: %s; reading on after the "
+			    "wait", j->action, j->key, detail);
+			j->read_url = NULL;
+			read_send(j, url, j->next);
+			return NULL;
+		}
+		s->host->log(s->self, INCIDENTD_LOG_WARN, "%s %s: %s", j->action, j->key, detail);
+		job_finish(j, INCIDENTD_RETRY, delay, detail, NULL);
+		return NULL;
+	}
+	if (v == SLACK_FAIL) {
+		post_unchecked(j, detail);
+		return NULL;
+	}
+	ans = json_loads(a->body ? a->body : "", 0, NULL);
+	if (ans == NULL) {
+		snprintf(detail, sizeof(detail), "%s: unexpected answer", method);
+		post_unchecked(j, detail);
+	}
+	return ans;
+}
+
+/* GET <api_base>/<method>?<query>[&cursor=<j->cursor>], then next. */
+static void
+read_start(struct sl_job *j, const char *method, const char *query,
+    void (*next)(struct sl_job *, const struct slack_answer *))
+{
+	char *cursor = NULL, *url = NULL;
+	size_t n;
+
+	if (j->cursor != NULL && (cursor = curl_easy_escape(NULL, j->cursor, 0)) == NULL) {
+		job_finish(j, INCIDENTD_RETRY, 0, "out of memory", NULL);
+		return;
+	}
+	n = strlen(j->s->api_base) + strlen(method) + strlen(query) +
+	    (cursor ? strlen(cursor) : 0) + 16;
+	url = malloc(n);
+	if (url == NULL) {
+		curl_free(cursor);
+		job_finish(j, INCIDENTD_RETRY, 0, "out of memory", NULL);
+		return;
+	}
+	snprintf(url, n, "%s/%s?%s%s%s", j->s->api_base, method, query,
+	    cursor ? "&cursor=" : "", cursor ? cursor : "");
+	curl_free(cursor);
+	read_send(j, url, next);
+}
+
+static void
+set_cursor(struct sl_job *j, char *cursor)
+{
+	free(j->cursor);
+	j->cursor = cursor;
+}
+
+static void scan_page(struct sl_job *j);
+
+/* One page of the thread or the channel. */
+static void
+on_scan(struct sl_job *j, const struct slack_answer *a)
+{
+	const char *method = j->threaded ? "conversations.replies" : "conversations.history";
+	struct sl_sink *s = j->s;
+	struct slack_page page;
+	json_t *ans = read_answer(j, method, a);
+	char detail[300], result[160];
 	int rc;
 
-	j->timer = NULL;
-	if (now < s->hold_until) {
-		/* a 429 arrived after this transfer was scheduled: take a new slot on the
-		 * lane, which the hold pushes past Retry-After */
-		uint64_t wait = s->host->pace_reserve(s->self, s->lane, SL_GAP_MS);
-
-		if (wait < (uint64_t)(s->hold_until - now))
-			wait = (uint64_t)(s->hold_until - now);
-		j->timer = s->host->timer_start(s->self, wait, start_transfer, j);
-		if (j->timer != NULL)
+	if (ans == NULL)
+		return;
+	rc = slack_page_find(ans, &s->me, j->delivery, j->event_id, &page);
+	json_decref(ans);
+	if (rc != 0) {
+		free(page.cursor);
+		snprintf(detail, sizeof(detail), "%s: %s", method, rc == -ENOMEM ?
+		    "out of memory" : "unexpected answer");
+		post_unchecked(j, detail);
+		return;
+	}
+	j->foreign += page.foreign;
+	if (page.ts[0] != '\0') {
+		free(page.cursor);
+		s->host->log(s->self, INCIDENTD_LOG_INFO, "%s %s: message %s of delivery %lld is "
+		    "already in %s (an earlier attempt posted it): not posted again", j->action,
+		    j->key, page.ts, (long long)j->delivery, j->scan_channel);
+		snprintf(detail, sizeof(detail), "message %s of an earlier attempt found in %s "
+		    "(%s): not posted again", page.ts, j->scan_channel, j->action);
+		if (j->threaded) {
+			job_finish(j, INCIDENTD_OK, 0, detail, NULL);
 			return;
-		job_finish(j, INCIDENTD_RETRY, 0, "cannot start a timer", NULL);
+		}
+		/* the message stands for the post: it is the incident's thread */
+		snprintf(result, sizeof(result), "{\"thread_ts\":\"%s\",\"channel\":\"%s\"}",
+		    page.ts, j->scan_channel);
+		job_finish(j, INCIDENTD_OK, 0, detail, result);
 		return;
 	}
-	rc = j->s->host->http_start(j->s->self, j->easy, on_transfer_done, j);
-	if (rc == 0) {
-		j->running = true;
+	set_cursor(j, page.cursor);
+	if (j->cursor != NULL && ++j->pages < SL_MAX_PAGES) {
+		scan_page(j);
 		return;
 	}
-	snprintf(detail, sizeof(detail), "cannot start the request to Slack: %s", strerror(-rc));
-	job_finish(j, INCIDENTD_RETRY, 0, detail, NULL);
+	if (j->foreign > 0)
+		s->host->log(s->self, INCIDENTD_LOG_WARN, "%s %s: %d message(s) in %s carry the "
+		    "metadata of delivery %lld but were not posted by this token's bot: not taken "
+		    "for ours, posting", j->action, j->key, j->foreign, j->scan_channel,
+		    (long long)j->delivery);
+	if (j->cursor != NULL) {
+		snprintf(detail, sizeof(detail), "more than %d pages of recent messages in %s",
+		    SL_MAX_PAGES, j->scan_channel);
+		post_unchecked(j, detail);
+		return;
+	}
+	post_start(j);
+}
+
+static void
+scan_page(struct sl_job *j)
+{
+	char query[256];
+	int n;
+
+	if (j->threaded)
+		n = snprintf(query, sizeof(query), "channel=%s&ts=%s&limit=%d"
+		    "&include_all_metadata=true%s%s", j->scan_channel, j->thread_ts, SL_PAGE_LIMIT,
+		    j->oldest[0] ? "&oldest=" : "", j->oldest);
+	else
+		n = snprintf(query, sizeof(query), "channel=%s&limit=%d&include_all_metadata=true"
+		    "%s%s", j->scan_channel, SL_PAGE_LIMIT, j->oldest[0] ? "&oldest=" : "",
+		    j->oldest);
+	if (n < 0 || (size_t)n >= sizeof(query)) {
+		post_unchecked(j, "the query does not fit");
+		return;
+	}
+	read_start(j, j->threaded ? "conversations.replies" : "conversations.history", query,
+	    on_scan);
+}
+
+static void
+scan_start(struct sl_job *j, const char *channel)
+{
+	j->scan_channel = channel;
+	j->pages = 0;
+	j->foreign = 0;
+	set_cursor(j, NULL);
+	scan_page(j);
+}
+
+static void list_page(struct sl_job *j);
+
+/* One page of conversations.list: the ID of the configured #name. */
+static void
+on_list(struct sl_job *j, const struct slack_answer *a)
+{
+	struct sl_sink *s = j->s;
+	json_t *ans = read_answer(j, "conversations.list", a);
+	char id[SLACK_ID_MAX], *cursor = NULL, detail[200];
+	int rc;
+
+	if (ans == NULL)
+		return;
+	rc = slack_channel_find(ans, s->channel, id, sizeof(id), &cursor);
+	json_decref(ans);
+	if (rc != 0) {
+		free(cursor);
+		post_unchecked(j, rc == -ENOMEM ? "out of memory" :
+		    "conversations.list: unexpected answer");
+		return;
+	}
+	if (id[0] != '\0') {
+		free(cursor);
+		snprintf(s->channel_id, sizeof(s->channel_id), "%s", id);
+		scan_start(j, s->channel_id);
+		return;
+	}
+	set_cursor(j, cursor);
+	if (j->cursor != NULL && ++j->pages < SL_MAX_PAGES) {
+		list_page(j);
+		return;
+	}
+	snprintf(detail, sizeof(detail), "conversations.list: no channel called %.80s the token "
+	    "can see", s->channel);
+	post_unchecked(j, detail);
+}
+
+static void
+list_page(struct sl_job *j)
+{
+	char query[128];
+
+	snprintf(query, sizeof(query), "types=public_channel,private_channel"
+	    "&exclude_archived=true&limit=%d", SL_LIST_LIMIT);
+	read_start(j, "conversations.list", query, on_list);
+}
+
+/* Which channel to read: the thread's, the configured ID, or the #name's ID. */
+static void
+check_channel(struct sl_job *j)
+{
+	struct sl_sink *s = j->s;
+
+	if (j->threaded) {
+		scan_start(j, j->thread_channel);
+		return;
+	}
+	if (s->channel_id[0] != '\0') {
+		scan_start(j, s->channel_id);
+		return;
+	}
+	j->pages = 0;
+	set_cursor(j, NULL);
+	list_page(j);
+}
+
+static void
+on_auth(struct sl_job *j, const struct slack_answer *a)
+{
+	json_t *ans = read_answer(j, "auth.test", a);
+	bool known;
+
+	if (ans == NULL)
+		return;
+	known = slack_identity_from_auth(ans, &j->s->me);
+	json_decref(ans);
+	if (!known) {
+		post_unchecked(j, "auth.test: no user or bot id in the answer");
+		return;
+	}
+	check_channel(j);
+}
+
+/* A retry: who we post as (auth.test, once), then where to read. */
+static void
+check_start(struct sl_job *j)
+{
+	struct sl_sink *s = j->s;
+
+	if (s->me.user_id[0] == '\0' && s->me.bot_id[0] == '\0') {
+		read_start(j, "auth.test", "", on_auth);
+		return;
+	}
+	check_channel(j);
+}
+
+static void
+job_begin(void *arg)
+{
+	struct sl_job *j = arg;
+
+	j->timer = NULL;
+	if (j->attempt <= 1) {
+		post_start(j);
+		return;
+	}
+	if (j->s->webhook) {
+		post_unchecked(j, "an incoming webhook cannot read the channel");
+		return;
+	}
+	if (j->threaded && (!slack_channel_is_id(j->thread_channel) || j->thread_ts[0] == '\0' ||
+	    strspn(j->thread_ts, "0123456789.") != strlen(j->thread_ts))) {
+		post_unchecked(j, "the incident's thread is not a channel ID and ts");
+		return;
+	}
+	check_start(j);
 }
 
 /* --- deliver ------------------------------------------------------------------------- */
@@ -329,7 +618,8 @@ render_template(const struct template *t, const json_t *incident, const json_t *
 	return rc;
 }
 
-/* The request body: the rendered message plus where it goes. */
+/* The request body: the rendered message plus where it goes and, with a token, the
+ * delivery's metadata. Notes on j whether it replies in a known thread (and which). */
 static int
 build_body(struct sl_job *j, const struct incidentd_delivery *d, char **out)
 {
@@ -366,12 +656,23 @@ build_body(struct sl_job *j, const struct incidentd_delivery *d, char **out)
 	rc = -ENOMEM;
 	if (!s->webhook) {
 		const char *ts = jstr(mine, "thread_ts"), *ch = jstr(mine, "channel");
+		json_t *md = NULL;
 
-		/* open starts a new thread; update and resolve reply in the known one */
+		/* open starts a new thread; update and resolve reply in the known one (kept for
+		 * a retry's read when it is a plain ts and channel ID; job_begin checks) */
 		j->threaded = strcmp(d->action, "open") != 0 && ts != NULL && ch != NULL;
+		if (j->threaded && strlen(ts) < sizeof(j->thread_ts) &&
+		    strlen(ch) < sizeof(j->thread_channel)) {
+			snprintf(j->thread_ts, sizeof(j->thread_ts), "%s", ts);
+			snprintf(j->thread_channel, sizeof(j->thread_channel), "%s", ch);
+		}
 		if (json_object_set_new(msg, "channel", json_string(j->threaded ? ch :
 		    s->channel)) != 0)
 			goto out;
+		if ((rc = slack_delivery_metadata(d->id, j->event_id, &md)) != 0 ||
+		    json_object_set_new(msg, "metadata", md) != 0)
+			goto out;
+		rc = -ENOMEM;
 		if (j->threaded && (json_object_set_new(msg, "thread_ts", json_string(ts)) != 0 ||
 		    (strcmp(d->action, "resolve") == 0 &&
 		    json_object_set_new(msg, "reply_broadcast", json_true()) != 0)))
@@ -395,8 +696,8 @@ sl_deliver(void *state, const struct incidentd_delivery *d, incidentd_done_fn do
 {
 	struct sl_sink *s = state;
 	struct sl_job *j = calloc(1, sizeof(*j));
-	struct curl_slist *h;
-	uint64_t wait;
+	json_t *ev = NULL;
+	int64_t received = 0;
 	int rc = -ENOMEM;
 
 	if (j == NULL)
@@ -404,52 +705,33 @@ sl_deliver(void *state, const struct incidentd_delivery *d, incidentd_done_fn do
 	j->s = s;
 	j->done = done;
 	j->call = call;
-	j->retry_after_s = -1;
+	j->attempt = d->attempt;
+	j->delivery = d->id;
 	j->action = strdup(d->action);
 	j->key = strdup(d->incident_key);
-	if (j->action == NULL || j->key == NULL)
+	ev = json_loads(d->event_json, 0, NULL);
+	if (j->action == NULL || j->key == NULL || ev == NULL)
 		goto fail;
+	if (jstr(ev, "id") != NULL && (j->event_id = strdup(jstr(ev, "id"))) == NULL)
+		goto fail;
+	/* an earlier attempt cannot have posted before the event arrived */
+	if (util_parse_time(jstr(ev, "received_at"), &received) == 0 &&
+	    received > SL_OLDEST_MARGIN_MS)
+		snprintf(j->oldest, sizeof(j->oldest), "%lld.000000",
+		    (long long)((received - SL_OLDEST_MARGIN_MS) / 1000));
 	if ((rc = build_body(j, d, &j->body)) != 0)
 		goto fail;
 	rc = -ENOMEM;
-	j->easy = curl_easy_init();
-	if (j->easy == NULL)
-		goto fail;
-	h = j->headers = curl_slist_append(NULL, "Content-Type: application/json; charset=utf-8");
-	if (h != NULL && s->auth_header != NULL)
-		h = curl_slist_append(j->headers, s->auth_header);
-	if (h != NULL)
-		h = curl_slist_append(j->headers, "Expect:");
-	if (h == NULL)
-		goto fail;
-	curl_easy_setopt(j->easy, CURLOPT_URL, s->url);
-	curl_easy_setopt(j->easy, CURLOPT_HTTPHEADER, j->headers);
-	curl_easy_setopt(j->easy, CURLOPT_USERAGENT, s->user_agent);
-	curl_easy_setopt(j->easy, CURLOPT_POSTFIELDS, j->body);
-	curl_easy_setopt(j->easy, CURLOPT_POSTFIELDSIZE, (long)strlen(j->body));
-	curl_easy_setopt(j->easy, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(j->easy, CURLOPT_WRITEDATA, j);
-	curl_easy_setopt(j->easy, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(j->easy, CURLOPT_HEADERDATA, j);
-	curl_easy_setopt(j->easy, CURLOPT_ERRORBUFFER, j->errbuf);
-	curl_easy_setopt(j->easy, CURLOPT_TIMEOUT_MS, s->timeout_ms);
-	curl_easy_setopt(j->easy, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
-	curl_easy_setopt(j->easy, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(j->easy, CURLOPT_FOLLOWLOCATION, 0L);
-#if LIBCURL_VERSION_NUM >= 0x075500
-	curl_easy_setopt(j->easy, CURLOPT_PROTOCOLS_STR, "http,https");
-#else
-	curl_easy_setopt(j->easy, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
-#endif
-	/* one message per second per lane, after any rate-limit hold; even without a wait
-	 * the transfer starts from a timer, so done() never runs inside deliver() */
-	wait = s->host->pace_reserve(s->self, s->lane, SL_GAP_MS);
-	j->timer = s->host->timer_start(s->self, wait, start_transfer, j);
+	/* start from the loop, so that even an immediate outcome is reported after deliver()
+	 * returned */
+	j->timer = s->host->timer_start(s->self, 0, job_begin, j);
 	if (j->timer == NULL)
 		goto fail;
+	json_decref(ev);
 	LIST_INSERT_HEAD(&s->jobs, j, entry);
 	return 0;
 fail:
+	json_decref(ev);
 	job_free(j);
 	return rc;
 }
@@ -472,14 +754,9 @@ sl_destroy(void *state)
 		OPENSSL_cleanse(s->url, strlen(s->url));
 		free(s->url);
 	}
-	if (s->auth_header != NULL) {
-		OPENSSL_cleanse(s->auth_header, strlen(s->auth_header));
-		free(s->auth_header);
-	}
-	free(s->secret_path);
+	slack_client_clear(&s->api);
+	free(s->api_base);
 	free(s->channel);
-	free(s->lane);
-	free(s->user_agent);
 	free(s->issue_from);
 	template_destroy(s->title);
 	template_destroy(s->text);
@@ -608,8 +885,10 @@ sl_init(const struct incidentd_host *host, struct incidentd_instance *self,
 	LIST_INIT(&s->jobs);
 	s->host = host;
 	s->self = self;
+	s->api.host = host;
+	s->api.self = self;
 	s->webhook = webhook_url != NULL;
-	s->timeout_ms = (long)t;
+	s->api.timeout_ms = (long)t;
 	if ((rc = compile_template("title", title, &s->title, err, errlen)) != 0 ||
 	    (rc = compile_template("text", text, &s->text, err, errlen)) != 0)
 		goto out;
@@ -618,9 +897,9 @@ sl_init(const struct incidentd_host *host, struct incidentd_instance *self,
 		const char *host_end = strchr(strstr(webhook_url, "://") + 3, '/');
 
 		s->url = strdup(webhook_url);
-		s->lane = lane_name(webhook_url, NULL);
+		s->api.lane = lane_name(webhook_url, NULL);
 		if (host_end != NULL && strlen(host_end) > 1 &&
-		    (s->secret_path = strdup(host_end)) == NULL)
+		    (s->api.secret_path = strdup(host_end)) == NULL)
 			goto nomem;
 	} else {
 		const char *base = api_url ? api_url : SL_DEFAULT_API;
@@ -632,17 +911,20 @@ sl_init(const struct incidentd_host *host, struct incidentd_instance *self,
 		s->url = malloc(n);
 		if (s->url != NULL)
 			snprintf(s->url, n, "%.*s/chat.postMessage", (int)bl, base);
+		s->api_base = strndup(base, bl);
 		snprintf(hdr, sizeof(hdr), "Authorization: Bearer %s", token);
-		s->auth_header = strdup(hdr);
+		s->api.auth_header = strdup(hdr);
 		OPENSSL_cleanse(hdr, sizeof(hdr));
 		s->channel = strdup(channel);
-		s->lane = lane_name(token, channel);
-		if (s->auth_header == NULL || s->channel == NULL)
+		s->api.lane = lane_name(token, channel);
+		if (s->api.auth_header == NULL || s->channel == NULL || s->api_base == NULL)
 			goto nomem;
+		if (slack_channel_is_id(channel))
+			snprintf(s->channel_id, sizeof(s->channel_id), "%s", channel);
 	}
-	s->user_agent = strdup("incidentd/" PACKAGE_VERSION);
+	s->api.user_agent = strdup("incidentd/" PACKAGE_VERSION);
 	s->issue_from = issue_from ? strdup(issue_from) : NULL;
-	if (s->url == NULL || s->lane == NULL || s->user_agent == NULL ||
+	if (s->url == NULL || s->api.lane == NULL || s->api.user_agent == NULL ||
 	    (issue_from != NULL && s->issue_from == NULL))
 		goto nomem;
 	*state = s;

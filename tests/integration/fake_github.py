@@ -10,9 +10,10 @@ by integration"), issues and comments carrying user.login of the token that wrot
 the API version header (400 for an unsupported one), JSON bodies (400 "Problems parsing
 JSON"), validation with GitHub's 422 shape (title <= 256, body <= 65,536, label names <= 50,
 repository_dispatch event_type <= 100 and client_payload <= 10 top-level keys), issue state
-(open/closed with state_reason), pagination with `link` headers in the
-/repositories/<id>/issues form GitHub uses, rate-limit headers on every answer, and a search
-index that lags behind writes like the real one.
+(open/closed with state_reason), issue comments (listed oldest first, `since` comparing
+updated_at, paginated), pagination with `link` headers in the /repositories/<id>/... form
+GitHub uses, rate-limit headers on every answer, and a search index that lags behind writes
+like the real one.
 
 Faults are queued with fail(): the next matching request gets the given status, headers and
 body, a delay, or a connection reset (optionally after the request took effect, to model
@@ -127,6 +128,14 @@ class FakeGitHub:
             return self._create(repo, title, body, list(labels), state=state,
                                 closed_at=closed_at, pull_request=pull_request,
                                 created_at=created_at, user=user)
+
+    def seed_comment(self, number, body, user="incidentd-bot", repo="my-org/platform-incidents",
+                     at=None):
+        """A comment on issue `number` as `user`, written (and last updated) at `at`."""
+        with self.lock:
+            issue = next(i for i in self.repos[repo]["issues"] if i["number"] == number)
+            c = self._add_comment(repo, issue, body, user, at)
+        return self._public(c)
 
     def api(self, method, path, token, body=None):
         """A real request to this fake as `token` (e.g. an attacker's): (status, JSON)."""
@@ -343,7 +352,7 @@ class FakeGitHub:
                 if sub == "/comments" and req.method == "POST":
                     return self._comment(issue, body, req.login)
                 if sub == "/comments" and req.method == "GET":
-                    return 200, issue["_comments"], None
+                    return self._list_comments(repo, issue, req)
                 if sub == "/labels" and req.method == "POST":
                     return self._add_labels(issue, body)
         return 404, ("Not Found", None), None
@@ -478,13 +487,24 @@ class FakeGitHub:
         if len(body["body"]) > 65536:
             return self._invalid("IssueComment", "body", "body is too long (maximum is "
                                  "65536 characters)")
-        c = {"id": 9000000 + len(issue["_comments"]), "body": body["body"],
-             "user": self._user_obj(login), "created_at": _now_iso(),
-             "html_url": issue["html_url"] + "#issuecomment-%d" % len(issue["_comments"])}
+        repo = issue["repository_url"].split("/repos/", 1)[1]
+        c = self._add_comment(repo, issue, body["body"], login)
+        return 201, self._public(c), None
+
+    def _add_comment(self, repo, issue, text, login, at=None):
+        cid = 9000000 + sum(len(i["_comments"]) for i in self.repos[repo]["issues"])
+        now = at if at is not None else time.time()
+        c = {"url": "%s/repos/%s/issues/comments/%d" % (self.url, repo, cid),
+             "html_url": issue["html_url"] + "#issuecomment-%d" % cid,
+             "issue_url": issue["url"], "id": cid, "node_id": "IC_fake%d" % cid,
+             "user": self._user_obj(login), "created_at": _now_iso(now),
+             "updated_at": _now_iso(now), "author_association": "NONE",
+             "body": text, "reactions": {"total_count": 0},
+             "performed_via_github_app": None, "_updated": now}
         issue["_comments"].append(c)
         issue["comments"] = len(issue["_comments"])
         self._touch(issue)
-        return 201, c, None
+        return c
 
     def _add_labels(self, issue, body):
         labels = body.get("labels") if isinstance(body, dict) else body
@@ -564,6 +584,26 @@ class FakeGitHub:
             return res
         chunk, link = res
         return 200, [self._public(i) for i in chunk], {"Link": link}
+
+    def _list_comments(self, repo, issue, req):
+        """GET /repos/{o}/{r}/issues/{n}/comments: oldest first; `since` keeps those
+        updated at or after it (ISO 8601, 422 otherwise)."""
+        since = req.query.get("since")
+        since_t = None
+        if since:
+            try:
+                since_t = _parse_iso(since)
+            except ValueError:
+                return self._invalid("IssueComment", "since", "since is not a timestamp",
+                                     "invalid")
+        items = [c for c in issue["_comments"]
+                 if since_t is None or c["_updated"] >= since_t]
+        res = self._page(req, items, "/repositories/%d/issues/%d/comments" % (
+            self.repos[repo]["id"], issue["number"]))
+        if isinstance(res[0], int):
+            return res
+        chunk, link = res
+        return 200, [self._public(c) for c in chunk], {"Link": link}
 
     def _search(self, req):
         q = req.query.get("q", "")

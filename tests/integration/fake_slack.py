@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A fake Slack for the integration tests, on 127.0.0.1 (port chosen by the OS).
 
-Two endpoints, answering like Slack does:
+The endpoints incidentd uses, answering like Slack does:
 
 - incoming webhooks, POST /services/T.../B.../<secret> (register with webhook()): 200 "ok";
   400 "invalid_payload" (not JSON, wrong Content-Type) or "invalid_blocks"; 404 "no_service"
@@ -13,36 +13,61 @@ Two endpoints, answering like Slack does:
   Bearer xoxb-...), invalid_form_data (Content-Type not application/json), invalid_json,
   channel_not_found, is_archived, thread_not_found (thread_ts not a message of that
   channel), invalid_blocks with response_metadata.messages naming the JSON pointer (as
-  Slack does), msg_too_long, no_text.
+  Slack does), msg_too_long, no_text, invalid_metadata_format / invalid_metadata_schema
+  (message metadata: an event_type of [A-Za-z0-9_] and an event_payload object).
+- Web API reads, GET /api/<method>?<args> (or a form POST): auth.test (who the token is:
+  user_id, bot_id), conversations.history (newest first, top-level messages and thread
+  broadcasts; oldest / latest / inclusive, limit <= 999, cursor pagination with has_more
+  and response_metadata.next_cursor; a message's metadata only with
+  include_all_metadata=true), conversations.replies (the parent, then the replies oldest
+  first; thread_not_found), conversations.list (types, exclude_archived, limit <= 1000,
+  cursor). Unknown methods answer unknown_method.
+
+Tokens are bots: each has a user ID, a bot ID, an app ID and scopes (FakeSlack(tokens=
+{token: {"user": "U…", "bot_id": "B…", "app_id": "A…", "scopes": [...]}}), or a list of
+tokens, each its own bot with every scope). A method the token lacks the scope for answers
+{"ok": false, "error": "missing_scope", "needed": …, "provided": …}: chat:write to post,
+channels:history / groups:history to read a public / private channel, channels:read /
+groups:read to list them. Every Web API answer carries x-oauth-scopes. Messages keep who
+posted them (user, bot_id, app_id) and their metadata.
 
 Blocks are checked against Block Kit's schema and limits: <= 50 blocks; header plain_text
 <= 150; section text <= 3,000 or 1..10 fields <= 2,000 each; actions with buttons (text <=
 75, url <= 3,000, action_id <= 255); context with <= 10 text elements; no unknown keys.
 
-Faults are queued with fail(): the next matching request gets the given status, headers and
-body (a dict is sent as JSON, a str as text), a delay, or a connection reset.
+Faults are queued with fail(): the next matching request (by path, without the query) gets
+the given status, headers and body (a dict is sent as JSON, a str as text), a delay, or a
+connection reset, optionally after the request took effect (after_effect: "Slack posted the
+message, then the answer was lost").
 
 Every request is recorded (method, path, headers, raw body, JSON, time, answer) and every
 posted message kept per channel ({"ts", "via": "webhook" | "api", "text", "blocks",
 "thread_ts", "reply_broadcast"}), for assertions.
 """
 
+import base64
+import http.client
 import json
 import re
 import socket
 import threading
 import time
+import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 TOP_KEYS = {"channel", "text", "blocks", "thread_ts", "reply_broadcast", "unfurl_links",
             "unfurl_media", "mrkdwn", "username", "icon_emoji", "icon_url", "link_names",
             "parse", "attachments", "metadata"}
 WEBHOOK_FORBIDDEN = {"channel", "thread_ts", "reply_broadcast"}
+ALL_SCOPES = ("chat:write", "channels:history", "groups:history", "channels:read",
+              "groups:read")
+TEAM = "T0FAKE000"
+HOOK_BOT = "B0HOOK0001"
 
 
 class Fault:
     def __init__(self, path_re, status=None, headers=None, body=None, delay=0.0, reset=False,
-                 times=1):
+                 times=1, after_effect=False):
         self.path_re = re.compile(path_re)
         self.status = status
         self.headers = headers or {}
@@ -50,12 +75,14 @@ class Fault:
         self.delay = delay
         self.reset = reset
         self.times = times
+        self.after_effect = after_effect   # apply the request, then delay / reset
 
 
 class Request:
-    def __init__(self, method, path, headers, raw, at):
+    def __init__(self, method, path, headers, raw, at, query=None):
         self.method = method
         self.path = path
+        self.query = query or {}
         self.headers = headers
         self.raw = raw
         self.at = at
@@ -155,8 +182,19 @@ def check_blocks(blocks):
 
 class FakeSlack:
     def __init__(self, tokens=("xoxb-fake",)):
-        self.tokens = set(tokens)
-        self.channels = {}          # id -> {"name", "archived", "messages": []}
+        # {token: {"user", "bot_id", "app_id", "scopes"}}; a list: one bot per token
+        if isinstance(tokens, dict):
+            self.bots = {t: dict(v) for t, v in tokens.items()}
+        else:
+            self.bots = {t: {"user": "U0BOT%04d" % i, "bot_id": "B0BOT%04d" % i,
+                             "app_id": "A0APP%04d" % i} for i, t in enumerate(tokens)}
+        for i, b in enumerate(self.bots.values()):
+            b.setdefault("user", "U0BOT%04d" % i)
+            b.setdefault("bot_id", "B0BOT%04d" % i)
+            b.setdefault("app_id", "A0APP%04d" % i)
+            b["scopes"] = list(b.get("scopes", ALL_SCOPES))
+        self.tokens = set(self.bots)
+        self.channels = {}          # id -> {"name", "archived", "private", "messages": []}
         self.hooks = {}             # path -> {"channel": id, "gone": False}
         self.faults = []
         self.requests = []
@@ -170,14 +208,13 @@ class FakeSlack:
             def log_message(self, fmt, *args):
                 pass
 
-            def do_POST(self):
+            def _serve(self):
                 try:
                     outer._handle(self)
                 except (BrokenPipeError, ConnectionResetError):
                     self.close_connection = True
 
-            def do_GET(self):
-                outer._send(self, 405, "method_not_allowed")
+            do_POST = do_GET = _serve
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
@@ -193,9 +230,10 @@ class FakeSlack:
 
     # --- test helpers ------------------------------------------------------------------
 
-    def channel(self, name, cid, archived=False):
+    def channel(self, name, cid, archived=False, private=False):
         with self.lock:
-            self.channels[cid] = {"name": name, "archived": archived, "messages": []}
+            self.channels[cid] = {"name": name, "archived": archived, "private": private,
+                                  "messages": []}
         return cid
 
     def webhook(self, cid, secret):
@@ -225,6 +263,23 @@ class FakeSlack:
             rx = re.compile(path_re)
             out = [r for r in out if rx.search(r.path)]
         return out
+
+    def api(self, token, method, args):
+        """A real Web API call to this fake as `token` (e.g. another app's): chat.postMessage
+        as JSON, anything else as GET with a query. Returns the answer's JSON."""
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        hdrs = {"Authorization": "Bearer " + token}
+        try:
+            if method == "chat.postMessage":
+                hdrs["Content-Type"] = "application/json"
+                conn.request("POST", "/api/" + method, body=json.dumps(args).encode(),
+                             headers=hdrs)
+            else:
+                conn.request("GET", "/api/%s?%s" % (method, urllib.parse.urlencode(args)),
+                             headers=hdrs)
+            return json.loads(conn.getresponse().read())
+        finally:
+            conn.close()
 
     # --- HTTP --------------------------------------------------------------------------
 
@@ -263,18 +318,20 @@ class FakeSlack:
         return None
 
     def _handle(self, h):
+        url = urllib.parse.urlsplit(h.path)
         length = int(h.headers.get("Content-Length") or 0)
         raw = h.rfile.read(length) if length else b""
-        req = Request("POST", h.path, {k.lower(): v for k, v in h.headers.items()}, raw,
-                      time.time())
+        req = Request(h.command, url.path, {k.lower(): v for k, v in h.headers.items()}, raw,
+                      time.time(), dict(urllib.parse.parse_qsl(url.query,
+                                                               keep_blank_values=True)))
         try:
             req.json = json.loads(raw)
         except ValueError:
             pass
         with self.lock:
             self.requests.append(req)
-        fault = self._take_fault(h.path)
-        if fault is not None:
+        fault = self._take_fault(url.path)
+        if fault is not None and not fault.after_effect:
             if fault.delay:
                 time.sleep(fault.delay)
             if fault.reset:
@@ -285,23 +342,38 @@ class FakeSlack:
                 req.status, req.answer = fault.status, fault.body
                 self._send(h, fault.status, fault.body, fault.headers)
                 return
-        if h.path == "/api/chat.postMessage":
-            status, body = 200, self._post_message(req)
-        elif h.path in self.hooks:
+        headers = None
+        if url.path.startswith("/api/"):
+            status, body = 200, self._web_api(req, url.path[len("/api/"):])
+            bot = self._bot(req)
+            if bot is not None:
+                headers = {"X-OAuth-Scopes": ",".join(bot["scopes"])}
+        elif url.path in self.hooks and h.command == "POST":
             status, body = self._webhook(req)
         else:
             status, body = 404, "no_service"
         req.status, req.answer = status, body
-        self._send(h, status, body)
+        if fault is not None and fault.after_effect:
+            if fault.delay:
+                time.sleep(fault.delay)
+            if fault.reset:
+                req.status = "reset after effect"
+                self._reset(h)
+                return
+        self._send(h, status, body, headers)
 
     def _next_ts(self):
         self._ts += 1
         return "%d.%06d" % (int(time.time()), self._ts)
 
-    def _store(self, cid, payload, via):
+    def _store(self, cid, payload, via, bot=None):
         m = {"ts": self._next_ts(), "via": via, "text": payload.get("text"),
              "blocks": payload.get("blocks"), "thread_ts": payload.get("thread_ts"),
-             "reply_broadcast": payload.get("reply_broadcast", False)}
+             "reply_broadcast": payload.get("reply_broadcast", False),
+             "metadata": payload.get("metadata"),
+             "user": bot["user"] if bot else None,
+             "bot_id": bot["bot_id"] if bot else HOOK_BOT,
+             "app_id": bot["app_id"] if bot else None}
         self.channels[cid]["messages"].append(m)
         return m
 
@@ -323,15 +395,184 @@ class FakeSlack:
             except SchemaError as e:
                 return "invalid_blocks", ["[ERROR] %s [json-pointer:%s]" % (e.message,
                                                                            e.pointer)]
+        if "metadata" in payload:
+            md = payload["metadata"]
+            if not isinstance(md, dict) or set(md) - {"event_type", "event_payload"}:
+                return "invalid_metadata_format", []
+            if not isinstance(md.get("event_type"), str) or \
+                    not re.match(r"^[A-Za-z0-9_]{1,255}$", md["event_type"]) or \
+                    not isinstance(md.get("event_payload"), dict):
+                return "invalid_metadata_schema", []
         return None
 
-    def _post_message(self, req):
+    # --- the Web API -------------------------------------------------------------------
+
+    def _bot(self, req):
+        """The bot of the request's token, or None."""
+        m = re.match(r"^Bearer (xox[a-z]-\S+)$", req.headers.get("authorization") or "")
+        return self.bots.get(m.group(1)) if m else None
+
+    @staticmethod
+    def _missing(bot, scope):
+        return {"ok": False, "error": "missing_scope", "needed": scope,
+                "provided": ",".join(bot["scopes"])}
+
+    def _web_api(self, req, method):
         auth = req.headers.get("authorization")
         if auth is None:
             return {"ok": False, "error": "not_authed"}
-        m = re.match(r"^Bearer (xox[a-z]-\S+)$", auth)
-        if not m or m.group(1) not in self.tokens:
+        bot = self._bot(req)
+        if bot is None:
             return {"ok": False, "error": "invalid_auth"}
+        if method == "chat.postMessage":
+            return self._post_message(req, bot)
+        args = dict(req.query)
+        if req.method == "POST":
+            if not req.headers.get("content-type", "").startswith(
+                    "application/x-www-form-urlencoded"):
+                return {"ok": False, "error": "invalid_form_data"}
+            args.update(urllib.parse.parse_qsl(req.raw.decode("utf-8", "replace")))
+        reads = {"auth.test": self._auth_test, "conversations.history": self._history,
+                 "conversations.replies": self._replies, "conversations.list": self._list}
+        if method not in reads:
+            return {"ok": False, "error": "unknown_method", "req_method": method}
+        with self.lock:
+            return reads[method](bot, args)
+
+    def _auth_test(self, bot, args):
+        return {"ok": True, "url": "https://fake.slack.com/", "team": "Fake Workspace",
+                "user": "incidentd", "team_id": TEAM, "user_id": bot["user"],
+                "bot_id": bot["bot_id"], "is_enterprise_install": False}
+
+    def _readable(self, bot, args):
+        """(channel id, None) or (None, error answer) for a history read."""
+        cid = args.get("channel")
+        if not cid or cid not in self.channels:
+            return None, {"ok": False, "error": "channel_not_found"}
+        scope = "groups:history" if self.channels[cid]["private"] else "channels:history"
+        if scope not in bot["scopes"]:
+            return None, self._missing(bot, scope)
+        return cid, None
+
+    @staticmethod
+    def _window(args):
+        """(oldest, latest, inclusive, limit, offset) or an error answer."""
+        try:
+            oldest = float(args.get("oldest") or 0)
+            latest = float(args["latest"]) if args.get("latest") else None
+            limit = int(args.get("limit") or 100)
+            cursor = args.get("cursor")
+            offset = int(base64.b64decode(cursor).decode().split(":")[1]) if cursor else 0
+        except (ValueError, IndexError, UnicodeDecodeError):
+            return {"ok": False, "error": "invalid_arguments"}
+        inclusive = args.get("inclusive") in ("true", "1")
+        return oldest, latest, inclusive, max(1, min(limit, 999)), offset
+
+    @staticmethod
+    def _in_window(ts, oldest, latest, inclusive):
+        t = float(ts)
+        lo = t >= oldest if inclusive else t > oldest
+        hi = latest is None or (t <= latest if inclusive else t < latest)
+        return lo and hi
+
+    def _shape(self, cid, m, with_metadata):
+        """A stored message as conversations.history / replies show it."""
+        o = {"type": "message", "text": m["text"] or "", "ts": m["ts"], "team": TEAM}
+        if m["via"] == "webhook":
+            o["subtype"] = "bot_message"
+            o["bot_id"] = m["bot_id"]
+        else:
+            o.update(user=m["user"], bot_id=m["bot_id"], app_id=m["app_id"])
+        if m["blocks"]:
+            o["blocks"] = m["blocks"]
+        if m["thread_ts"]:
+            o["thread_ts"] = m["thread_ts"]
+            if m["reply_broadcast"]:
+                o["subtype"] = "thread_broadcast"
+        else:
+            replies = [x for x in self.channels[cid]["messages"] if x["thread_ts"] == m["ts"]]
+            if replies:
+                o.update(thread_ts=m["ts"], reply_count=len(replies),
+                         latest_reply=replies[-1]["ts"])
+        if with_metadata and m["metadata"]:
+            o["metadata"] = dict(m["metadata"])
+        return o
+
+    @staticmethod
+    def _paged(items, limit, offset, key):
+        chunk = items[offset:offset + limit]
+        more = offset + limit < len(items)
+        ans = {"ok": True, key: chunk, "has_more": more}
+        if more:
+            ans["response_metadata"] = {"next_cursor": base64.b64encode(
+                ("next:%d" % (offset + limit)).encode()).decode()}
+        return ans
+
+    def _history(self, bot, args):
+        cid, bad = self._readable(bot, args)
+        if bad:
+            return bad
+        w = self._window(args)
+        if isinstance(w, dict):
+            return w
+        oldest, latest, inclusive, limit, offset = w
+        meta = args.get("include_all_metadata") in ("true", "1")
+        items = [self._shape(cid, m, meta) for m in reversed(self.channels[cid]["messages"])
+                 if (not m["thread_ts"] or m["reply_broadcast"]) and
+                 self._in_window(m["ts"], oldest, latest, inclusive)]
+        ans = self._paged(items, limit, offset, "messages")
+        ans["pin_count"] = 0
+        return ans
+
+    def _replies(self, bot, args):
+        cid, bad = self._readable(bot, args)
+        if bad:
+            return bad
+        ts = args.get("ts")
+        if not ts:
+            return {"ok": False, "error": "invalid_arguments"}
+        msgs = self.channels[cid]["messages"]
+        parent = next((m for m in msgs if m["ts"] == ts and not m["thread_ts"]), None)
+        if parent is None:
+            return {"ok": False, "error": "thread_not_found"}
+        w = self._window(args)
+        if isinstance(w, dict):
+            return w
+        oldest, latest, inclusive, limit, offset = w
+        meta = args.get("include_all_metadata") in ("true", "1")
+        items = [self._shape(cid, parent, meta)] + [
+            self._shape(cid, m, meta) for m in msgs
+            if m["thread_ts"] == ts and self._in_window(m["ts"], oldest, latest, inclusive)]
+        return self._paged(items, limit, offset, "messages")
+
+    def _list(self, bot, args):
+        types = (args.get("types") or "public_channel").split(",")
+        for t in types:
+            scope = {"public_channel": "channels:read", "private_channel": "groups:read"}.get(t)
+            if scope is None:
+                return {"ok": False, "error": "invalid_types"}
+            if scope not in bot["scopes"]:
+                return self._missing(bot, scope)
+        w = self._window(args)
+        if isinstance(w, dict):
+            return w
+        limit = max(1, min(int(args.get("limit") or 100), 1000))
+        offset = w[4]
+        skip_archived = args.get("exclude_archived") in ("true", "1")
+        items = [{"id": cid, "name": c["name"], "is_channel": not c["private"],
+                  "is_group": False, "is_private": c["private"], "is_archived": c["archived"],
+                  "is_member": True, "created": 1700000000}
+                 for cid, c in sorted(self.channels.items())
+                 if ("private_channel" if c["private"] else "public_channel") in types and
+                 not (skip_archived and c["archived"])]
+        ans = self._paged(items, limit, offset, "channels")
+        ans.setdefault("response_metadata", {"next_cursor": ""})
+        del ans["has_more"]
+        return ans
+
+    def _post_message(self, req, bot):
+        if "chat:write" not in bot["scopes"]:
+            return self._missing(bot, "chat:write")
         if not req.headers.get("content-type", "").startswith("application/json"):
             return {"ok": False, "error": "invalid_form_data"}
         try:
@@ -357,9 +598,9 @@ class FakeSlack:
             if tts is not None and not any(x["ts"] == tts and not x["thread_ts"]
                                            for x in self.channels[cid]["messages"]):
                 return {"ok": False, "error": "thread_not_found"}
-            msg = self._store(cid, payload, "api")
-        return {"ok": True, "channel": cid, "ts": msg["ts"],
-                "message": {"type": "message", "text": msg["text"], "ts": msg["ts"]}}
+            msg = self._store(cid, payload, "api", bot)
+            shown = self._shape(cid, msg, True)
+        return {"ok": True, "channel": cid, "ts": msg["ts"], "message": shown}
 
     def _webhook(self, req):
         if not req.headers.get("content-type", "").startswith("application/json"):

@@ -214,9 +214,13 @@ def main(t):
     settled(d)
     cs = gh.issue(iss["number"])["_comments"] if iss["number"] else []
     t.eq(len(cs), 2, "attack: two comments (failed again, recovered)")
-    for c in cs:
-        t.eq(problems(c["body"], set()), [], "attack: comment is inert: %s" %
-             c["body"].split("\n")[0][:40])
+    for c, action in zip(cs, ("update", "resolve")):
+        # the only HTML comment: the last line, the marker of the delivery that posted it
+        did, evid = (d.sql("SELECT id, event_id FROM deliveries WHERE sink = 'github' AND "
+                           "action = ? ORDER BY id DESC LIMIT 1", (action,)) or
+                     [(0, "")])[0]
+        t.eq(problems(c["body"], set(), "<!-- incidentd:delivery=%d event=%s -->" % (
+            did, evid)), [], "attack: comment is inert: %s" % c["body"].split("\n")[0][:40])
 
     # --- the genuine incident opens its own issue and touches nothing else ------------
     before = {n: dict(gh.issue(n)) for n in attacker_issues + (iss["number"],)}

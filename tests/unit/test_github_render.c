@@ -1,6 +1,7 @@
 /* test_github_render.c - the github_issue markdown: sections in order, per-kind commands,
  * the Argo CD >= 3.0 no-health note, hostile text (every markdown, HTML and GitHub
- * construct in every field the renderer prints), links, size limits, markers, titles. */
+ * construct in every field the renderer prints), links, size limits, markers (the
+ * incident's on issues, the delivery's on comments), titles. */
 #include <ctype.h>
 #include <errno.h>
 #include <setjmp.h>
@@ -154,10 +155,13 @@ test_hostile_text(void **state)
 	assert_true(ghr_body_has_marker(body, "argocd/c/n/aks-store"));
 	/* shell words are quoted */
 	assert_non_null(strstr(body, "argocd app get 'app`with`ticks | and pipes'"));
-	assert_int_equal(ghr_comment_failed_again(inc, ev, &c), 0);
+	assert_int_equal(ghr_comment_failed_again(inc, ev, 17, &c), 0);
 	assert_non_null(strstr(c, "**Failed again**"));
 	assert_non_null(strstr(c, "`````text"));
 	assert_null(strstr(c, "hi @octocat"));
+	/* the delivery's marker is the last line; the event's text forges none */
+	assert_true(ghr_body_has_delivery_marker(c, 17, "01KB2Q9S7B4X0VZ9T6W3N5M8QJ"));
+	assert_false(ghr_body_has_marker(c, "x"));
 	free(c);
 	free(body);
 	json_decref(ev);
@@ -337,7 +341,8 @@ check_markdown(const char *md, bool body, const struct hostile *h, char *why, si
 
 	for (const char *q = md; (q = strstr(q, "<!--")) != NULL; q++)
 		comments++;
-	if (comments != (body ? 1 : 0)) {
+	/* ours only: the body's incident marker, or a comment's delivery marker */
+	if (comments != 1) {
 		snprintf(why, len, "%zu '<!--' in the text", comments);
 		return why;
 	}
@@ -380,7 +385,8 @@ check_markdown(const char *md, bool body, const struct hostile *h, char *why, si
 			continue;
 		}
 		if (line[0] == '\0' || is_link_line(line, n) ||
-		    (body && *p == '\0' && strncmp(line, "<!-- incidentd:incident=", 24) == 0))
+		    (body && *p == '\0' && strncmp(line, "<!-- incidentd:incident=", 24) == 0) ||
+		    (!body && *p == '\0' && strncmp(line, "<!-- incidentd:delivery=", 24) == 0))
 			continue;
 		{
 			bool ours = false;
@@ -474,8 +480,9 @@ check_all(json_t *inc, json_t *ev, const char *field, const struct hostile *h)
 	struct ghr_opts o = { .argocd_url = "https://argocd.example.com" };
 	char *out = NULL, why[8400];
 	const char *bad;
-	int (*const comments[])(const json_t *, const json_t *, char **) = {
+	int (*const comments[])(const json_t *, const json_t *, int64_t, char **) = {
 		ghr_comment_failed_again, ghr_comment_resolved, ghr_comment_reopened };
+	const char *event_id = json_string_value(json_object_get(ev, "id"));
 
 	assert_int_equal(ghr_issue_title(ev, NULL, &out), 0);
 	if ((bad = check_title(out, h, why, sizeof(why))) != NULL)
@@ -493,9 +500,16 @@ check_all(json_t *inc, json_t *ev, const char *field, const struct hostile *h)
 		fail_msg("body, %s = '%s': marker", field, h->value);
 	free(out);
 	for (size_t i = 0; i < 3; i++) {
-		assert_int_equal(comments[i](inc, ev, &out), 0);
+		assert_int_equal(comments[i](inc, ev, 42, &out), 0);
 		if ((bad = check_markdown(out, false, h, why, sizeof(why))) != NULL)
 			fail_msg("comment %zu, %s = '%s': %s\n%s", i, field, h->value, bad, out);
+		/* the marker is the delivery's, on the last line, whatever the event says */
+		if (!ghr_body_has_delivery_marker(out, 42, event_id) ||
+		    ghr_body_has_delivery_marker(out, 4, event_id) ||
+		    ghr_body_has_delivery_marker(out, 42, "01KB2Q9S7B4X0VZ9T6W3N5M8QJ") !=
+		    (event_id != NULL && strcmp(event_id, "01KB2Q9S7B4X0VZ9T6W3N5M8QJ") == 0))
+			fail_msg("comment %zu, %s = '%s': delivery marker\n%s", i, field, h->value,
+			    out);
 		free(out);
 	}
 }
@@ -674,6 +688,57 @@ test_marker_last_line(void **state)
 	assert_false(ghr_body_has_marker("", "argocd/c/n/aks-store"));
 }
 
+/* A comment's delivery marker: the delivery id and the event id, exact, on the last line
+ * only; hostile event ids cannot end the HTML comment. */
+static void
+test_delivery_marker(void **state)
+{
+	const char *ev_id = "01KB2Q9S7B4X0VZ9T6W3N5M8QJ";
+	char *m = NULL, body[512];
+	json_t *ev = seed_event(), *inc = incident("argocd/c/n/aks-store");
+
+	(void)state;
+	assert_int_equal(ghr_delivery_marker(17, ev_id, &m), 0);
+	assert_string_equal(m, "<!-- incidentd:delivery=17 event=01KB2Q9S7B4X0VZ9T6W3N5M8QJ -->");
+	snprintf(body, sizeof(body), "**Recovered** at x\n\n_incidentd, event x_\n%s\r\n", m);
+	assert_true(ghr_body_has_delivery_marker(body, 17, ev_id));
+	/* another delivery, a longer or shorter id, another event (a lost ledger's 17) */
+	assert_false(ghr_body_has_delivery_marker(body, 1, ev_id));
+	assert_false(ghr_body_has_delivery_marker(body, 7, ev_id));
+	assert_false(ghr_body_has_delivery_marker(body, 171, ev_id));
+	assert_false(ghr_body_has_delivery_marker(body, 17, "01KB2Q9S7B4X0VZ9T6W3N5M8QK"));
+	assert_false(ghr_body_has_delivery_marker(body, 17, NULL));
+	/* not the last line, or not alone on it */
+	snprintf(body, sizeof(body), "%s\nquoted below\n", m);
+	assert_false(ghr_body_has_delivery_marker(body, 17, ev_id));
+	snprintf(body, sizeof(body), "> %s\n", m);
+	assert_false(ghr_body_has_delivery_marker(body, 17, ev_id));
+	assert_false(ghr_body_has_delivery_marker(NULL, 17, ev_id));
+	assert_false(ghr_body_has_delivery_marker("", 17, ev_id));
+	free(m);
+	/* no id, a hostile or missing event id */
+	assert_int_equal(ghr_delivery_marker(0, ev_id, &m), -EINVAL);
+	assert_null(m);
+	assert_int_equal(ghr_delivery_marker(3, "x --> <b>\n", &m), 0);
+	assert_string_equal(m, "<!-- incidentd:delivery=3 event=x%20%2D%2D%3E%20%3Cb%3E%0A -->");
+	free(m);
+	assert_int_equal(ghr_delivery_marker(3, NULL, &m), 0);
+	assert_string_equal(m, "<!-- incidentd:delivery=3 event=- -->");
+	free(m);
+	/* every comment carries its marker; without a delivery id, none */
+	assert_int_equal(ghr_comment_resolved(inc, ev, 9, &m), 0);
+	assert_true(ghr_body_has_delivery_marker(m, 9, ev_id));
+	free(m);
+	assert_int_equal(ghr_comment_reopened(inc, ev, 9, &m), 0);
+	assert_true(ghr_body_has_delivery_marker(m, 9, ev_id));
+	free(m);
+	assert_int_equal(ghr_comment_failed_again(inc, ev, 0, &m), 0);
+	assert_null(strstr(m, "<!--"));
+	free(m);
+	json_decref(ev);
+	json_decref(inc);
+}
+
 /* Bidirectional controls (Trojan Source) in any string of the event display as U+FFFD:
  * nothing renders reordered, in the body or in its code blocks. */
 static void
@@ -717,6 +782,7 @@ main(void)
 		cmocka_unit_test(test_attack_app_name),
 		cmocka_unit_test(test_links),
 		cmocka_unit_test(test_marker_last_line),
+		cmocka_unit_test(test_delivery_marker),
 		cmocka_unit_test(test_bidi_controls),
 	};
 
