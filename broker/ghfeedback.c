@@ -12,6 +12,8 @@
 
 struct fb {
 	struct store *st;
+	const struct config *cfg;
+	int n_deliveries;
 	const struct ievent *ev;
 	const char *incident_id;     /* the owned incident, or NULL */
 	int seq;
@@ -191,6 +193,41 @@ pr_incidents(struct fb *f, char ids[][UTIL_ID_LEN + 1])
 	return n;
 }
 
+/* A merged fix: an update delivery of this event to every configured sink whose refs on
+ * inc name an issue (the github_issue sinks), due now and in line behind the incident's
+ * earlier deliveries to that sink. */
+static int
+note_fix(struct fb *f, const struct incident *inc, int64_t now)
+{
+	const char *instance;
+	json_t *slot;
+	int rc = 0;
+
+	json_object_foreach(inc->refs, instance, slot) {
+		const struct config_sink *cs = config_find_sink(f->cfg, instance);
+		json_t *issue = json_object_get(slot, "issue");
+		struct delivery d;
+
+		if (cs == NULL || !cs->enabled || !json_is_integer(issue) ||
+		    json_integer_value(issue) <= 0)
+			continue;
+		memset(&d, 0, sizeof(d));
+		snprintf(d.incident_id, sizeof(d.incident_id), "%s", inc->id);
+		snprintf(d.event_id, sizeof(d.event_id), "%s", f->ev->id);
+		d.sink = (char *)instance;
+		d.action = "update";
+		d.state = DELIVERY_PENDING;
+		d.next_attempt_at = d.created_at = d.updated_at = now;
+		if ((rc = store_insert_delivery(f->st, &d)) != 0 ||
+		    (rc = fb_trace(f, "delivery", "scheduled", "sink %s action update: delivery "
+		    "%lld, the merged fix noted on issue #%lld", instance, (long long)d.id,
+		    (long long)json_integer_value(issue))) != 0)
+			return rc;
+		f->n_deliveries++;
+	}
+	return rc;
+}
+
 /* A pull request: linked to (opened, edited, ...), merged into, or closed without merging
  * the incidents it references. */
 static int
@@ -240,6 +277,8 @@ apply_pr(struct fb *f, char ids[][UTIL_ID_LEN + 1], int n)
 				    "incident %s key %s, %s after it opened", pr, inc.id, inc.key,
 				    util_format_duration((inc.fix_merged_at - inc.opened_at) / 1000 * 1000,
 				    took, sizeof(took)));
+			if (rc == 0 && merged)
+				rc = note_fix(f, &inc, f->ev->received_at);
 			else if (rc == 0)
 				rc = fb_trace(f, "fix", "linked", "pull request %s (%s by @%s) references "
 				    "the issue of incident %s key %s", pr, f->action ? f->action : "?",
@@ -251,9 +290,10 @@ apply_pr(struct fb *f, char ids[][UTIL_ID_LEN + 1], int n)
 }
 
 int
-ghfeedback_apply(struct store *st, const struct ievent *ev, int64_t request_id, int64_t now)
+ghfeedback_apply(struct store *st, const struct config *cfg, const struct ievent *ev,
+    int64_t request_id, int64_t now, int *n_deliveries)
 {
-	struct fb f = { .st = st, .ev = ev };
+	struct fb f = { .st = st, .cfg = cfg, .ev = ev };
 	struct incident inc;
 	const char *instance = NULL, *num;
 	bool owned;
@@ -329,6 +369,7 @@ ghfeedback_apply(struct store *st, const struct ievent *ev, int64_t request_id, 
 		    (long long)f.number, f.sender ? f.sender : "?");
 	}
 out:
+	*n_deliveries = f.n_deliveries;
 	incident_clear(&inc);
 	return rc;
 }

@@ -13,7 +13,10 @@
  *   pull_request                   a pull request that references the issue ("Fixes
  *                                  owner/repo#N", a link, or the marker) is the incident's
  *                                  fix (fix_pr, fix_url); merged, fix_merged_at is set (the
- *                                  time to fix); closed unmerged, the link goes
+ *                                  time to fix) and the sink that owns the incident's
+ *                                  issue gets an `update` delivery of this event (the
+ *                                  github_issue sink notes "fix merged" on the issue,
+ *                                  acknowledged or not); closed unmerged, the link goes
  * Everything else, and everything about issues incidentd does not own, is recorded and
  * changes nothing. Each outcome is a decision-trace row of the event (`explain`). */
 #ifndef INCIDENTD_GHFEEDBACK_H
@@ -21,13 +24,15 @@
 
 #include <stdint.h>
 
+#include "config.h"
 #include "event.h"
 #include "store.h"
 
 /* Write the GitHub event ev (borrowed; source "github") as request request_id's event and
- * apply it, inside the caller's transaction. Returns 0 or a negative errno from the ledger
- * (the caller rolls back). Never calls back. */
-int ghfeedback_apply(struct store *st, const struct ievent *ev, int64_t request_id,
-    int64_t now);
+ * apply it under cfg (borrowed), inside the caller's transaction; *n_deliveries is set to
+ * the deliveries written (due now: the caller kicks the dispatcher after the commit).
+ * Returns 0 or a negative errno from the ledger (the caller rolls back). Never calls back. */
+int ghfeedback_apply(struct store *st, const struct config *cfg, const struct ievent *ev,
+    int64_t request_id, int64_t now, int *n_deliveries);
 
 #endif

@@ -247,6 +247,18 @@ result_note_comment(struct gi_job *j)
 		json_object_set_new(j->result, "last_revision", json_string(rev));
 }
 
+/* An update whose event is a merged pull request that references the issue (incidentd's
+ * GitHub webhook source): a "fix merged" note, never a failure. */
+static bool
+is_fix_note(const struct gi_job *j)
+{
+	const char *type = jstr(j->event, "type");
+
+	return strcmp(j->action, "update") == 0 && jstr(j->event, "source") != NULL &&
+	    strcmp(jstr(j->event, "source"), "github") == 0 && type != NULL &&
+	    strncmp(type, "github.pull_request.", 20) == 0;
+}
+
 /* --- steps --------------------------------------------------------------------------- */
 
 static void step_comment(struct gi_job *j, const char *kind);
@@ -259,12 +271,44 @@ static void step_find(struct gi_job *j);
 static void step_whoami(struct gi_job *j);
 static void learn_author(struct gi_job *j, const char *login);
 
+/* Whether the known issue is gone (404, or 410 "This issue was deleted": deleted, or moved
+ * to a repository the token cannot see). Then the job starts over as if there were no
+ * issue: a resolve has nothing left to do; otherwise adoption by marker (the issue may
+ * have been transferred back) or a new issue. Returns true when it took the job over. */
+static bool
+issue_gone(struct gi_job *j, const struct gh_response *r)
+{
+	json_int_t old = j->issue;
+
+	if (j->issue == 0 || (r->status != 404 && r->status != 410))
+		return false;
+	j->req = NULL;
+	j->s->host->log(j->s->self, INCIDENTD_LOG_WARN, "%s %s: issue #%lld is gone (HTTP %ld): "
+	    "%s", j->action, j->key, (long long)old, r->status,
+	    strcmp(j->action, "resolve") == 0 ? "nothing to resolve" : "opening a new issue");
+	j->issue = 0;
+	j->issue_closed = false;
+	json_object_clear(j->result);
+	json_object_set_new(j->result, "previous_issue", json_integer(old));
+	json_object_set_new(j->result, "issue", json_integer(0));
+	if (strcmp(j->action, "resolve") == 0) {
+		char detail[120];
+
+		snprintf(detail, sizeof(detail), "issue #%lld is gone (HTTP %ld): nothing to "
+		    "resolve", (long long)old, r->status);
+		job_finish(j, INCIDENTD_OK, 0, detail);
+		return true;
+	}
+	step_find(j);
+	return true;
+}
+
 static void
 after_close(struct gi_job *j, const struct gh_response *r)
 {
 	char detail[160];
 
-	if (!job_check(j, r, "close issue"))
+	if (issue_gone(j, r) || !job_check(j, r, "close issue"))
 		return;
 	json_object_set_new(j->result, "state", json_string("closed"));
 	json_object_set_new(j->result, "closed_at", json_integer(j->s->host->now_ms(j->s->self)));
@@ -292,7 +336,8 @@ comment_done(struct gi_job *j)
 {
 	char detail[200];
 
-	result_note_comment(j);
+	if (!is_fix_note(j))   /* a fix note does not hold back the next failed-again comment */
+		result_note_comment(j);
 	if (strcmp(j->action, "resolve") == 0 && j->s->close_on_resolve && !j->issue_closed) {
 		step_close(j);
 		return;
@@ -309,7 +354,7 @@ comment_done(struct gi_job *j)
 static void
 after_comment(struct gi_job *j, const struct gh_response *r)
 {
-	if (!job_check(j, r, "comment"))
+	if (issue_gone(j, r) || !job_check(j, r, "comment"))
 		return;
 	learn_author(j, jstr(json_object_get(r->json, "user"), "login"));
 	comment_done(j);
@@ -332,7 +377,7 @@ after_comments_page(struct gi_job *j, const struct gh_response *r)
 	size_t i;
 	json_t *c;
 
-	if (!job_check(j, r, "look for an earlier attempt's comment"))
+	if (issue_gone(j, r) || !job_check(j, r, "look for an earlier attempt's comment"))
 		return;
 	if (!json_is_array(r->json)) {
 		job_finish(j, INCIDENTD_RETRY, 0, "look for an earlier attempt's comment: "
@@ -407,7 +452,7 @@ check_comments(struct gi_job *j)
 	job_send(j, "GET", path, NULL, after_comments_page);
 }
 
-/* kind: "failed", "resolved" or "reopened". A first attempt posts; a later one (which an
+/* kind: "failed", "resolved", "reopened" or "fix". A first attempt posts; a later one (which an
  * interrupted or unanswered earlier attempt may have posted already) checks first. */
 static void
 step_comment(struct gi_job *j, const char *kind)
@@ -418,6 +463,8 @@ step_comment(struct gi_job *j, const char *kind)
 	j->comment = NULL;
 	if (strcmp(kind, "resolved") == 0)
 		rc = ghr_comment_resolved(j->incident, j->event, j->delivery, &j->comment);
+	else if (strcmp(kind, "fix") == 0)
+		rc = ghr_comment_fix_merged(j->incident, j->event, j->delivery, &j->comment);
 	else if (strcmp(kind, "reopened") == 0)
 		rc = ghr_comment_reopened(j->incident, j->event, j->delivery, &j->comment);
 	else
@@ -437,7 +484,7 @@ step_comment(struct gi_job *j, const char *kind)
 static void
 after_reopen(struct gi_job *j, const struct gh_response *r)
 {
-	if (!job_check(j, r, "reopen issue"))
+	if (issue_gone(j, r) || !job_check(j, r, "reopen issue"))
 		return;
 	json_object_set_new(j->result, "state", json_string("open"));
 	json_object_set_new(j->result, "closed_at", json_null());
@@ -866,18 +913,28 @@ job_begin(void *arg)
 {
 	struct gi_job *j = arg;
 	json_t *issue;
+	bool known;
 
 	j->timer = NULL;
 	j->refs = json_object_get(json_object_get(j->incident, "refs"),
 	    j->s->host->instance_name(j->s->self));
 	issue = json_object_get(j->refs, "issue");
-	if (json_is_integer(issue) && json_integer_value(issue) > 0 &&
-	    (jstr(j->refs, "repo") == NULL || strcmp(jstr(j->refs, "repo"), j->s->repo) == 0)) {
+	known = json_is_integer(issue) && json_integer_value(issue) > 0 &&
+	    (jstr(j->refs, "repo") == NULL || strcmp(jstr(j->refs, "repo"), j->s->repo) == 0);
+	if (known)
 		j->issue = json_integer_value(issue);
-		step_known(j);
-	} else {
-		step_find(j);
+	if (is_fix_note(j)) {
+		/* on the issue as it is (a closed one stays closed); no issue, no note */
+		if (known)
+			step_comment(j, "fix");
+		else
+			job_finish(j, INCIDENTD_OK, 0, "no issue to note the merged fix on");
+		return;
 	}
+	if (known)
+		step_known(j);
+	else
+		step_find(j);
 }
 
 static int

@@ -851,6 +851,45 @@ ghr_comment_resolved(const json_t *incident, const json_t *event, int64_t delive
 }
 
 int
+ghr_comment_fix_merged(const json_t *incident, const json_t *event, int64_t delivery_id,
+    char **out)
+{
+	const json_t *labels = json_object_get(event, "labels");
+	struct strbuf b = { 0 };
+	char *url = NULL, *marker = NULL;
+	int rc;
+
+	(void)incident;
+	*out = NULL;
+	strbuf_str(&b, "**Fix merged** at ");
+	buf_text(&b, jstr(event, "occurred_at"), 64);
+	strbuf_str(&b, ": pull request ");
+	buf_text(&b, jstr(labels, "repository"), 200);
+	strbuf_str(&b, "#");
+	buf_text(&b, jstr(labels, "issue"), 20);
+	strbuf_str(&b, " by ");
+	buf_code_span(&b, jstr(labels, "sender") ? jstr(labels, "sender") : "?");
+	strbuf_str(&b, "\n\n");
+	if (jstr(labels, "url") != NULL && ghr_http_url(jstr(labels, "url"), &url) == 0 && url)
+		buf_link(&b, "pull request", url);
+	free(url);
+	strbuf_str(&b, "\n_incidentd, event ");
+	buf_text(&b, jstr(event, "id"), 64);
+	strbuf_str(&b, "_\n");
+	if (delivery_id > 0) {
+		rc = ghr_delivery_marker(delivery_id, jstr(event, "id"), &marker);
+		if (rc != 0) {
+			free(b.s);
+			return rc;
+		}
+		strbuf_str(&b, marker);
+		strbuf_str(&b, "\n");
+		free(marker);
+	}
+	return strbuf_finish(&b, out);
+}
+
+int
 ghr_comment_reopened(const json_t *incident, const json_t *event, int64_t delivery_id,
     char **out)
 {

@@ -43,6 +43,11 @@ int ghr_comment_failed_again(const json_t *incident, const json_t *event, int64_
     char **out);
 int ghr_comment_resolved(const json_t *incident, const json_t *event, int64_t delivery_id,
     char **out);
+/* The "fix merged" note: event is a GitHub pull_request webhook event (incidentd's github
+ * source: labels repository, issue, url, sender); the pull request as inert text and its
+ * URL as a link when it is an http(s) URL; the delivery's marker last. 0 or -ENOMEM. */
+int ghr_comment_fix_merged(const json_t *incident, const json_t *event, int64_t delivery_id,
+    char **out);
 int ghr_comment_reopened(const json_t *incident, const json_t *event, int64_t delivery_id,
     char **out);
 

@@ -262,12 +262,32 @@ def main(t):
                   (incident,)) == 1, "merged: the fix's time is recorded")
     t.ok(any(s[0] == "fix" and s[1] == "merged" for s in steps(d, ans["events"][0])),
          "explain names the merged fix", steps(d, ans["events"][0]))
+    settled(d)
+    notes = [c["body"] for c in gh.issue(new_number)["_comments"]
+             if "Fix merged" in c["body"]] if gh.issue(new_number) else []
+    t.ok(len(notes) == 1 and "my-org/shop" in notes[0] and "77" in notes[0] and
+         "<https://github.com/my-org/shop/pull/77>" in notes[0] and "`bob`" in notes[0],
+         "the issue gets one 'Fix merged' comment naming the pull request", notes)
+    t.eq(gh.issue(new_number)["state"], "open", "the note does not close or reopen anything")
     rc, out, _ = d.ctl("explain", incident)
     t.ok(rc == 0 and "fix: my-org/shop#77" in out and "merged" in out,
          "incidentctl explain INCIDENT shows the fix", out)
     rc, out, _ = d.ctl("stats")
     t.ok(rc == 0 and "time to fix" in out and "(1 fixed)" in out,
          "incidentctl stats shows the time to fix", out)
+
+    # --- deleted while the webhook was not heard: the sink finds out (410) -------------
+    gh.delete_issue(new_number)
+    d.post("/v1/events/argocd", failure("e" * 40))
+    settled(d)
+    latest = [i for i in gh.issues(with_marker=KEY) if i["number"] not in
+              (number, other["number"], new_number)]
+    t.eq(len(latest), 1, "a missed deletion: the failed-again comment gets 410 Gone, and a new "
+         "issue is opened instead")
+    refs = json.loads(d.scalar("SELECT refs FROM incidents WHERE id = ?", (incident,)))
+    t.ok(refs.get("github", {}).get("issue") == (latest[0]["number"] if latest else -1) and
+         refs["github"].get("previous_issue") == new_number,
+         "the incident refers to the new issue and remembers the deleted one", refs)
 
     # --- requests that are not GitHub webhooks -----------------------------------------
     st, _, ans = d.post("/v1/events/github", json.dumps({"zen": "x"}).encode(),

@@ -768,6 +768,35 @@ test_bidi_controls(void **state)
 	json_decref(inc);
 }
 
+/* The "fix merged" note: the pull request's facts come from a webhook body anyone with a
+ * pull request can shape; none of it is markdown, a mention or a link but the URL. */
+static void
+test_fix_merged(void **state)
+{
+	json_t *ev = json_pack("{s:s, s:s, s:s, s:s, s:{s:s, s:s, s:s, s:s}}", "id", "E1",
+	    "source", "github", "type", "github.pull_request.closed", "occurred_at",
+	    "2026-12-07T14:00:00.000Z", "labels", "repository", "my-org/shop", "issue", "77",
+	    "sender", "@everyone <img src=x>", "url", "https://github.com/my-org/shop/pull/77");
+	json_t *bad = json_pack("{s:s, s:{s:s, s:s, s:s, s:s}}", "id", "E2", "labels",
+	    "repository", "[x](https://evil.example)", "issue", "1", "sender", "a`b",
+	    "url", "javascript:alert(1)");
+	char *body = NULL;
+
+	(void)state;
+	assert_int_equal(ghr_comment_fix_merged(NULL, ev, 5, &body), 0);
+	assert_non_null(strstr(body, "**Fix merged**"));
+	assert_non_null(strstr(body, "- pull request: <https://github.com/my-org/shop/pull/77>"));
+	assert_non_null(strstr(body, "`@everyone <img src=x>`"));
+	assert_non_null(strstr(body, "<!-- incidentd:delivery=5 event=E1 -->"));
+	free(body);
+	assert_int_equal(ghr_comment_fix_merged(NULL, bad, 6, &body), 0);
+	assert_null(strstr(body, "](https://evil.example)"));
+	assert_null(strstr(body, "javascript:"));
+	free(body);
+	json_decref(ev);
+	json_decref(bad);
+}
+
 int
 main(void)
 {
@@ -784,6 +813,7 @@ main(void)
 		cmocka_unit_test(test_marker_last_line),
 		cmocka_unit_test(test_delivery_marker),
 		cmocka_unit_test(test_bidi_controls),
+		cmocka_unit_test(test_fix_merged),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
