@@ -149,22 +149,23 @@ find_refs(const char *text, const char *repo, char *refs, size_t len, int *count
 		char other[160];
 		size_t n;
 
-		/* a link: https://<host>/owner/repo/issues/N */
+		/* a link: https://<host>/owner/repo/issues/N (searched within the URL only, so a
+		 * body of many links stays linear) */
 		if (strncmp(p, "https://", 8) == 0) {
-			const char *host_end = strchr(p + 8, '/'), *iss;
+			size_t tok = strcspn(p, " \t\r\n<>()[]\"'");
+			const char *host_end = memchr(p + 8, '/', tok > 8 ? tok - 8 : 0), *iss = NULL;
 
-			if (host_end != NULL && (iss = strstr(host_end, "/issues/")) != NULL &&
-			    iss - host_end < 150 && memchr(host_end, ' ', (size_t)(iss - host_end)) ==
-			    NULL && repo_name(host_end + 1, (size_t)(iss - host_end - 1), other,
+			for (const char *q = host_end; q != NULL && q + 8 <= p + tok && iss == NULL; q++)
+				if (memcmp(q, "/issues/", 8) == 0)
+					iss = q;
+			if (iss != NULL && repo_name(host_end + 1, (size_t)(iss - host_end - 1), other,
 			    sizeof(other))) {
 				long long num = issue_number(iss + 8, &end);
 
 				if (num > 0)
 					add_ref(refs, len, count, other, num);
-				p = end > p ? end : p + 1;
-				continue;
 			}
-			p += 8;
+			p += tok > 8 ? tok : 8;
 			continue;
 		}
 		/* a closing keyword, then "#N" or "owner/repo#N" */
