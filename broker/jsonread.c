@@ -203,6 +203,16 @@ jr_fail_at(struct jr *r, const unsigned char *start, const unsigned char *pos, i
 	}
 }
 
+/* The token ends at q (jansson's position after it). */
+static inline int
+tok_end(struct jr *r, int tok, const unsigned char *q)
+{
+	r->tok = tok;
+	r->tp = q;
+	r->p = q;
+	return tok;
+}
+
 /* A parser error about the current token. */
 static void
 jr_fail(struct jr *r, const char *msg)
@@ -215,8 +225,7 @@ static int
 jr_fail_decode(struct jr *r, const unsigned char *start, const unsigned char *q)
 {
 	jr_fail_at(r, start, q, 1, "unable to decode byte 0x%x", q[0]);
-	r->tok = TOK_INVALID;
-	return TOK_INVALID;
+	return tok_end(r, TOK_INVALID, q);
 }
 
 static void *
@@ -237,16 +246,6 @@ static inline int
 undecodable(const struct jr *r, const unsigned char *q)
 {
 	return q < r->end && *q >= 0x80 && utf8_len(q, r->end) == 0;
-}
-
-/* The token ends at q (jansson's position after it). */
-static inline int
-tok_end(struct jr *r, int tok, const unsigned char *q)
-{
-	r->tok = tok;
-	r->tp = q;
-	r->p = q;
-	return tok;
 }
 
 static int

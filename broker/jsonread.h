@@ -27,14 +27,16 @@
  * - every NUL byte is an error. (Only here does jansson differ: its stream loses a NUL
  *   byte that directly follows a number or true/false/null, and so accepts "[1\0]".)
  *
- * Returns 0 and sets *out. On a syntax error returns -EINVAL, sets *out to NULL, and
+ * Returns 0 and sets *out; on any error *out is NULL. On a syntax error returns -EINVAL and
  * writes into err (errlen bytes, NUL-terminated; err may be NULL when errlen is 0) the
  * text jansson gives for that input, e.g. "'}' expected near end of file", "invalid token
  * near 'tru'", "unable to decode byte 0xff near '\"aks'" (the "near" part quotes at most 20
  * bytes of the input, as jansson does), and into *line and *column (either may be NULL)
- * jansson's position: 1-based line, column counted in characters on that line. Returns
+ * jansson's position: the 1-based line, and the characters read on it up to the error (0
+ * right after a newline). Returns
  * -ENOMEM (with "out of memory") when an allocation fails. Keeps no state between calls and
- * calls nothing back: safe from any thread. */
+ * calls nothing back (reentrant; like jansson it reads the locale's decimal point with
+ * localeconv() for reals). */
 int jsonread_loadb(const char *buf, size_t len, json_t **out, char *err, size_t errlen,
     int *line, int *column);
 
