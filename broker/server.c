@@ -21,6 +21,7 @@
 #include "auth.h"
 #include "conn.h"
 #include "httputil.h"
+#include "jsonread.h"
 #include "log.h"
 #include "metrics.h"
 #include "opsapi.h"
@@ -202,9 +203,9 @@ handle_source(struct server *srv, struct evhttp_request *req, const struct endpo
 	struct ievent_vec events = { 0 };
 	struct pending_reply *pr = NULL;
 	const char *why = NULL;
-	char err[1024], sha[65];
+	char err[1024], sha[65], jtext[JSON_ERROR_TEXT_LENGTH];
 	json_t *body = NULL;
-	json_error_t jerr;
+	int jline, jcol;
 	size_t len;
 	unsigned char *data;
 	const char *ghevent;
@@ -240,10 +241,12 @@ handle_source(struct server *srv, struct evhttp_request *req, const struct endpo
 		count_reject(source, "bad_json");
 		return;
 	}
-	body = json_loadb((const char *)data, len, 0, &jerr);
-	if (body == NULL) {
-		snprintf(err, sizeof(err), "invalid JSON at line %d, column %d: %s%s", jerr.line,
-		    jerr.column, jerr.text, strcmp(source, "argocd") == 0 ? argocd_json_hint : "");
+	rc = jsonread_loadb((const char *)data, len, &body, jtext, sizeof(jtext), &jline, &jcol);
+	if (rc == -ENOMEM)
+		goto nomem;
+	if (rc != 0) {
+		snprintf(err, sizeof(err), "invalid JSON at line %d, column %d: %s%s", jline, jcol,
+		    jtext, strcmp(source, "argocd") == 0 ? argocd_json_hint : "");
 		http_reply_error(req, 400, err);
 		count_reject(source, "bad_json");
 		return;

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "fields.h"
+#include "jsonread.h"
 #include "source.h"
 
 #define NATIVE_DEFAULT_SOURCE "nanomsg"
@@ -158,8 +159,8 @@ source_normalize_message(const char *format, const void *data, size_t len, uint6
 	source_normalize_fn normalize = source_find_normalizer(format);
 	struct source_input in = { .received_at = received_at };
 	json_t *body = NULL;
-	json_error_t jerr;
-	int rc = -EINVAL;
+	char jtext[JSON_ERROR_TEXT_LENGTH];
+	int rc = -EINVAL, jline, jcol;
 
 	*reason = "invalid_payload";
 	if (normalize == NULL) {
@@ -177,15 +178,19 @@ source_normalize_message(const char *format, const void *data, size_t len, uint6
 		snprintf(err, errlen, "empty message: expected a JSON object");
 		goto out;
 	}
-	body = json_loadb(data, len, 0, &jerr);
-	if (body == NULL) {
-		/* without jansson's "near '<text>'": messages are logged, and may hold secrets */
-		char *near = strstr(jerr.text, " near '");
+	rc = jsonread_loadb(data, len, &body, jtext, sizeof(jtext), &jline, &jcol);
+	if (rc == -ENOMEM) {
+		*reason = "unavailable";
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	if (rc != 0) {
+		/* without the "near '<text>'": messages are logged, and may hold secrets */
+		char *near = strstr(jtext, " near '");
 
 		if (near != NULL)
 			*near = '\0';
-		snprintf(err, errlen, "invalid JSON at line %d, column %d: %s", jerr.line,
-		    jerr.column, jerr.text);
+		snprintf(err, errlen, "invalid JSON at line %d, column %d: %s", jline, jcol, jtext);
 		goto out;
 	}
 	in.body = body;

@@ -29,7 +29,7 @@ char *fuzz_strndup(const uint8_t *data, size_t size);
  * has no header block: nothing is added and 0 is returned. Returns the offset of the body. */
 size_t fuzz_read_headers(const uint8_t *data, size_t size, struct evkeyvalq *h);
 
-/* Parse body[0..size) as the HTTP server does (json_loadb, no flags) and run normalize on
+/* Parse body[0..size) as the HTTP server does (jsonread_loadb) and run normalize on
  * it with the rest of *in (in->body is replaced). Checks the source_normalize_fn contract
  * (source as for fuzz_check_event())
  * (rc 0 appends >= 1 events, each passing fuzz_check_event() for source; an error appends

@@ -8,6 +8,8 @@
 #include <string.h>
 #include <event2/http.h>
 
+#include "jsonread.h"
+
 void
 fuzz_fail(const char *fmt, ...)
 {
@@ -124,13 +126,11 @@ fuzz_normalize(source_normalize_fn normalize, const char *want,
 	const char *source = want ? want : "any";
 	struct source_input input = *in;
 	size_t before = out->n;
-	json_error_t jerr;
 	char err[1024];
 	json_t *j;
 	int rc;
 
-	j = json_loadb((const char *)body, size, 0, &jerr);
-	if (j == NULL)
+	if (jsonread_loadb((const char *)body, size, &j, err, sizeof(err), NULL, NULL) != 0)
 		return 1;
 	input.body = j;
 	memset(err, 0x5a, sizeof(err));

@@ -1,5 +1,5 @@
 /* fuzz_ingest.c - libFuzzer target for the JSON -> event path as the HTTP server and the
- * ledger take it: json_loadb, the source's normalizer, ievent_to_json and the compact text
+ * ledger take it: jsonread_loadb, the source's normalizer, ievent_to_json and the compact text
  * the store writes (event and payload), then what the CLI and the read API do with that
  * text: ievent_from_json (which must give back the same event) and ievent_get_field.
  *

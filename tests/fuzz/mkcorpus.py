@@ -119,6 +119,13 @@ def main():
         write(out, "ingest", "4-" + base(p), b"4" + body)
         write(out, "ingest", "6-" + base(p), b"6" + body)
 
+    # fuzz_jsonread: request bodies as they are, and the JSON seeds (escapes, numbers, nesting)
+    for folder in ("argocd", "alertmanager", "flux", "cloudevents", "event"):
+        for p in files(os.path.join(samples, folder)):
+            write(out, "jsonread", folder + "-" + base(p), read(p))
+    for p in files(os.path.join(src, "tests", "fuzz", "seeds")):
+        write(out, "jsonread", base(p), read(p))
+
     # fuzz_config: YAML documents
     for p in files(os.path.join(src, "conf.d"), (".yaml",)):
         write(out, "config", base(p), read(p))
