@@ -119,6 +119,29 @@ def main():
         write(out, "ingest", "4-" + base(p), b"4" + body)
         write(out, "ingest", "6-" + base(p), b"6" + body)
 
+    # fuzz_github: header block, then GitHub webhook bodies about incidentd's issues and the
+    # pull requests that reference them (markers, closing keywords, links)
+    marker = "<!-- incidentd:incident=argocd/prod-west-aks/pets/aks-store -->"
+    user = {"login": "alice", "type": "User"}
+    gh = {
+        "issues-closed": ("issues", {"action": "closed", "issue": {
+            "number": 12, "body": "body\n" + marker, "user": {"login": "incidentd-bot"}},
+            "repository": {"full_name": "my-org/platform-incidents"}, "sender": user}),
+        "issues-transferred": ("issues", {"action": "transferred", "issue": {"number": 3},
+            "changes": {"new_repository": {"full_name": "my-org/other"}},
+            "repository": {"full_name": "my-org/platform-incidents"}, "sender": user}),
+        "pr-merged": ("pull_request", {"action": "closed", "number": 77, "pull_request": {
+            "number": 77, "merged": True, "title": "Fixes #12",
+            "body": "Closes my-org/platform-incidents#12, fixed: #4 see "
+                    "https://github.com/my-org/platform-incidents/issues/12\n" + marker,
+            "html_url": "https://github.com/my-org/shop/pull/77"},
+            "repository": {"full_name": "my-org/shop"}, "sender": user}),
+        "ping": ("ping", {"zen": "Keep it logically awesome.", "hook_id": 1}),
+    }
+    for name, (event, body) in gh.items():
+        write(out, "github", name, ("X-GitHub-Event: %s\nX-GitHub-Delivery: d-%s\n\n" %
+                                    (event, name)).encode() + json.dumps(body).encode())
+
     # fuzz_jsonread: request bodies as they are, and the JSON seeds (escapes, numbers, nesting)
     for folder in ("argocd", "alertmanager", "flux", "cloudevents", "event"):
         for p in files(os.path.join(samples, folder)):

@@ -19,7 +19,7 @@ esac
 here=$(cd "$(dirname "$0")" && pwd)
 build=${FUZZ_BUILDDIR:-.}
 bin=$build/tests/fuzz
-targets=${FUZZ_TARGETS:-argocd alertmanager flux cloudevents native ingest config template jsonread}
+targets=${FUZZ_TARGETS:-argocd alertmanager flux cloudevents native ingest config template jsonread github}
 artifacts=$bin/artifacts
 mkdir -p "$artifacts"
 
