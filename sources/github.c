@@ -89,9 +89,10 @@ name_char(int c)
 static bool
 repo_name(const char *p, size_t n, char *out, size_t len)
 {
-	const char *slash = memchr(p, '/', n);
+	const char *slash;
 
-	if (slash == NULL || slash == p || slash == p + n - 1 || n >= len || n > 140)
+	if (n < 3 || n >= len || n > 140 || (slash = memchr(p, '/', n)) == NULL || slash == p ||
+	    slash == p + n - 1)
 		return false;
 	for (const char *q = p; q < p + n; q++)
 		if (q != slash && !name_char((unsigned char)*q))
@@ -158,7 +159,8 @@ find_refs(const char *text, const char *repo, char *refs, size_t len, int *count
 			for (const char *q = host_end; q != NULL && q + 8 <= p + tok && iss == NULL; q++)
 				if (memcmp(q, "/issues/", 8) == 0)
 					iss = q;
-			if (iss != NULL && repo_name(host_end + 1, (size_t)(iss - host_end - 1), other,
+			if (iss != NULL && iss > host_end + 1 &&
+			    repo_name(host_end + 1, (size_t)(iss - host_end - 1), other,
 			    sizeof(other))) {
 				long long num = issue_number(iss + 8, &end);
 
