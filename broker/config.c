@@ -251,6 +251,8 @@ static int load_auth(struct vctx *v, const json_t *a, const char *path,
     struct config_auth *out);
 static int string_list(struct vctx *v, const json_t *x, const char *path, char ***out,
     size_t *n);
+static int load_trigger(struct vctx *v, const json_t *x, const char *path,
+    struct config_sink *cs);
 
 /* server.api_auth / server.metrics_auth: none, { bearer } or { basic } (GET requests have
  * no body to sign, so no hmac). */
@@ -740,9 +742,13 @@ load_sinks(struct vctx *v)
 			if (cs->retry_initial_ms <= 0 || cs->retry_max_ms < cs->retry_initial_ms)
 				return verr(v, rpath, "%s", "initial must be > 0 and <= max");
 		}
+		if ((rc = load_trigger(v, x, path, cs)) != 0)
+			return rc;
 		json_object_foreach(x, k, val) {
 			if (strcmp(k, "plugin") == 0 || strcmp(k, "after") == 0 ||
-			    strcmp(k, "enabled") == 0 || strcmp(k, "retry") == 0)
+			    strcmp(k, "enabled") == 0 || strcmp(k, "retry") == 0 ||
+			    strcmp(k, "trigger") == 0 || strcmp(k, "trigger_label") == 0 ||
+			    strcmp(k, "allowed_actors") == 0)
 				continue;
 			if (json_object_set(cs->options, k, val) != 0)
 				return -ENOMEM;
@@ -773,6 +779,49 @@ load_sinks(struct vctx *v)
 				return verr(v, path, "'%s' is part of an after: cycle",
 				    cfg->sinks[i].name);
 		}
+	}
+	return 0;
+}
+
+/* A sink's trigger: route (the default: routes name it) or label (trigger_label added to
+ * an incident's issue by a person; allowed_actors skip the permission check). */
+static int
+load_trigger(struct vctx *v, const json_t *x, const char *path, struct config_sink *cs)
+{
+	char *trigger = NULL, p[300];
+	const json_t *actors = json_object_get(x, "allowed_actors");
+	int rc;
+
+	if ((rc = get_string(v, x, "trigger", path, "route", &trigger)) != 0)
+		return rc;
+	if (strcmp(trigger, "label") == 0) {
+		cs->on_label = true;
+	} else if (strcmp(trigger, "route") != 0) {
+		snprintf(p, sizeof(p), "%s.trigger", path);
+		rc = verr(v, p, "'%s' is not a trigger: route (the default) or label", trigger);
+		free(trigger);
+		return rc;
+	}
+	free(trigger);
+	if (!cs->on_label && (json_object_get(x, "trigger_label") != NULL || actors != NULL)) {
+		snprintf(p, sizeof(p), "%s.trigger", path);
+		return verr(v, p, "%s", "trigger_label and allowed_actors need trigger: label");
+	}
+	if (!cs->on_label)
+		return 0;
+	if (cs->after != NULL) {
+		snprintf(p, sizeof(p), "%s.after", path);
+		return verr(v, p, "%s", "a sink with trigger: label runs when the label is added, "
+		    "not after another sink");
+	}
+	if ((rc = get_string(v, x, "trigger_label", path, "cluster-doctor",
+	    &cs->trigger_label)) != 0)
+		return rc;
+	if (actors != NULL && !json_is_null(actors)) {
+		snprintf(p, sizeof(p), "%s.allowed_actors", path);
+		if ((rc = string_list(v, actors, p, &cs->allowed_actors,
+		    &cs->n_allowed_actors)) != 0)
+			return rc;
 	}
 	return 0;
 }
@@ -1034,8 +1083,13 @@ load_route(struct vctx *v, const json_t *x, const char *path, const struct confi
 		char ep[400];
 
 		snprintf(ep, sizeof(ep), "%s.%zu", sp, j);
-		if (config_find_sink(v->cfg, cr->sinks[j]) == NULL)
+		const struct config_sink *cs = config_find_sink(v->cfg, cr->sinks[j]);
+
+		if (cs == NULL)
 			return verr(v, ep, "no sink named '%s' (define it under sinks:)", cr->sinks[j]);
+		if (cs->on_label)
+			return verr(v, ep, "sink '%s' has trigger: label: it runs when a person adds "
+			    "its label to an incident's issue, never from a route", cs->name);
 	}
 	gb = json_object_get(x, "group_by");
 	snprintf(sp, sizeof(sp), "%s.group_by", path);
@@ -1687,6 +1741,10 @@ config_destroy(struct config *cfg)
 		free(s->after);
 		json_decref(s->options);
 		free(s->where);
+		free(s->trigger_label);
+		for (size_t j = 0; j < s->n_allowed_actors; j++)
+			free(s->allowed_actors[j]);
+		free(s->allowed_actors);
 	}
 	free(cfg->sinks);
 	routes_free(cfg->routes, cfg->n_routes);

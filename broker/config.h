@@ -50,6 +50,12 @@ struct config_sink {
 	int64_t give_up_after_ms;   /* default 24h; 0 = never */
 	json_t *options;       /* plugin's own keys as a JSON object (owned) */
 	char *where;           /* "file:line" of the sink's definition */
+	/* trigger: label: the sink is never in a route; it runs when a person adds
+	 * trigger_label to an incident's GitHub issue (broker/ghfeedback.c) */
+	bool on_label;
+	char *trigger_label;   /* default "cluster-doctor" */
+	char **allowed_actors; /* logins that need no permission check (NULL-terminated) */
+	size_t n_allowed_actors;
 };
 
 struct matcher;

@@ -39,6 +39,31 @@ fb_trace(struct fb *f, const char *step, const char *outcome, const char *fmt, .
 	    detail);
 }
 
+/* Write a delivery due now: to sink for inc, about event_id, blocked behind depends_on
+ * when that is not 0. Its id goes to *id. */
+static int
+fb_delivery(struct fb *f, const char *incident_id, const char *event_id, const char *sink,
+    const char *action, int64_t depends_on, int64_t *id)
+{
+	struct delivery d;
+	int rc;
+
+	memset(&d, 0, sizeof(d));
+	snprintf(d.incident_id, sizeof(d.incident_id), "%s", incident_id);
+	snprintf(d.event_id, sizeof(d.event_id), "%s", event_id);
+	d.sink = (char *)sink;
+	d.action = (char *)action;
+	d.state = depends_on ? DELIVERY_BLOCKED : DELIVERY_PENDING;
+	d.depends_on = depends_on;
+	d.next_attempt_at = d.created_at = d.updated_at = f->ev->received_at;
+	rc = store_insert_delivery(f->st, &d);
+	if (rc == 0) {
+		f->n_deliveries++;
+		*id = d.id;
+	}
+	return rc;
+}
+
 static const char *
 label(const struct ievent *ev, const char *k)
 {
@@ -100,6 +125,64 @@ by_person(const struct fb *f)
 	return f->sender != NULL && (f->sender_type == NULL ||
 	    strcmp(f->sender_type, "User") == 0) && (f->author == NULL ||
 	    strcmp(f->sender, f->author) != 0);
+}
+
+static bool
+in_list(char *const *list, size_t n, const char *s)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(list[i], s) == 0)
+			return true;
+	return false;
+}
+
+/* issues.labeled on an owned issue: every sink with trigger: label for this label runs
+ * for the incident, when a person added it: at once for allowed_actors, else after the
+ * sink that owns the issue (`instance`) confirmed the person's write permission on the
+ * repository (an update delivery of this event; its failure cancels the run). */
+static int
+apply_label(struct fb *f, const struct incident *inc, const char *instance)
+{
+	const char *name = label(f->ev, "label");
+	const char *about = inc->last_event_id ? inc->last_event_id : f->ev->id;
+	int64_t check = 0, id = 0;
+	int matched = 0, rc = 0;
+
+	for (size_t i = 0; rc == 0 && name != NULL && i < f->cfg->n_sinks; i++) {
+		const struct config_sink *cs = &f->cfg->sinks[i];
+
+		if (!cs->on_label || !cs->enabled || strcmp(cs->trigger_label, name) != 0)
+			continue;
+		matched++;
+		if (!by_person(f)) {
+			rc = fb_trace(f, "trigger", "ignored", "label %s added to %s#%lld by %s, not a "
+			    "person (a bot, or incidentd itself): sink %s does not run", name, f->repo,
+			    (long long)f->number, f->sender ? f->sender : "nobody", cs->name);
+		} else if (strcmp(inc->state, "firing") != 0) {
+			rc = fb_trace(f, "trigger", "ignored", "label %s added by @%s: incident %s is "
+			    "%s, sink %s does not run", name, f->sender, inc->id, inc->state, cs->name);
+		} else if (in_list(cs->allowed_actors, cs->n_allowed_actors, f->sender)) {
+			rc = fb_delivery(f, inc->id, about, cs->name, "open", 0, &id);
+			if (rc == 0)
+				rc = fb_trace(f, "trigger", "scheduled", "label %s added by @%s (in "
+				    "allowed_actors): sink %s runs for incident %s, delivery %lld", name,
+				    f->sender, cs->name, inc->id, (long long)id);
+		} else {
+			if (check == 0 && (rc = fb_delivery(f, inc->id, f->ev->id, instance, "update",
+			    0, &check)) != 0)
+				break;
+			rc = fb_delivery(f, inc->id, about, cs->name, "open", check, &id);
+			if (rc == 0)
+				rc = fb_trace(f, "trigger", "scheduled", "label %s added by @%s: sink %s "
+				    "runs for incident %s (delivery %lld) once sink %s confirmed @%s's "
+				    "write permission on %s (delivery %lld)", name, f->sender, cs->name,
+				    inc->id, (long long)id, instance, f->sender, f->repo, (long long)check);
+		}
+	}
+	if (rc == 0 && matched == 0)
+		rc = fb_trace(f, "github", "info", "label %s added to %s#%lld: no sink has "
+		    "trigger: label for it", name ? name : "?", f->repo, (long long)f->number);
+	return rc;
 }
 
 /* issues.closed / issues.reopened on an owned issue. */
@@ -197,7 +280,7 @@ pr_incidents(struct fb *f, char ids[][UTIL_ID_LEN + 1])
  * inc name an issue (the github_issue sinks), due now and in line behind the incident's
  * earlier deliveries to that sink. */
 static int
-note_fix(struct fb *f, const struct incident *inc, int64_t now)
+note_fix(struct fb *f, const struct incident *inc)
 {
 	const char *instance;
 	json_t *slot;
@@ -206,24 +289,16 @@ note_fix(struct fb *f, const struct incident *inc, int64_t now)
 	json_object_foreach(inc->refs, instance, slot) {
 		const struct config_sink *cs = config_find_sink(f->cfg, instance);
 		json_t *issue = json_object_get(slot, "issue");
-		struct delivery d;
+		int64_t id = 0;
 
 		if (cs == NULL || !cs->enabled || !json_is_integer(issue) ||
 		    json_integer_value(issue) <= 0)
 			continue;
-		memset(&d, 0, sizeof(d));
-		snprintf(d.incident_id, sizeof(d.incident_id), "%s", inc->id);
-		snprintf(d.event_id, sizeof(d.event_id), "%s", f->ev->id);
-		d.sink = (char *)instance;
-		d.action = "update";
-		d.state = DELIVERY_PENDING;
-		d.next_attempt_at = d.created_at = d.updated_at = now;
-		if ((rc = store_insert_delivery(f->st, &d)) != 0 ||
+		if ((rc = fb_delivery(f, inc->id, f->ev->id, instance, "update", 0, &id)) != 0 ||
 		    (rc = fb_trace(f, "delivery", "scheduled", "sink %s action update: delivery "
-		    "%lld, the merged fix noted on issue #%lld", instance, (long long)d.id,
+		    "%lld, the merged fix noted on issue #%lld", instance, (long long)id,
 		    (long long)json_integer_value(issue))) != 0)
 			return rc;
-		f->n_deliveries++;
 	}
 	return rc;
 }
@@ -278,7 +353,7 @@ apply_pr(struct fb *f, char ids[][UTIL_ID_LEN + 1], int n)
 				    util_format_duration((inc.fix_merged_at - inc.opened_at) / 1000 * 1000,
 				    took, sizeof(took)));
 			if (rc == 0 && merged)
-				rc = note_fix(f, &inc, f->ev->received_at);
+				rc = note_fix(f, &inc);
 			else if (rc == 0)
 				rc = fb_trace(f, "fix", "linked", "pull request %s (%s by @%s) references "
 				    "the issue of incident %s key %s", pr, f->action ? f->action : "?",
@@ -354,6 +429,9 @@ ghfeedback_apply(struct store *st, const struct config *cfg, const struct ievent
 	} else if (strcmp(f.name, "issues") == 0 && f.action != NULL &&
 	    (strcmp(f.action, "closed") == 0 || strcmp(f.action, "reopened") == 0)) {
 		rc = apply_state(&f, &inc, strcmp(f.action, "closed") == 0);
+	} else if (strcmp(f.name, "issues") == 0 && f.action != NULL &&
+	    strcmp(f.action, "labeled") == 0) {
+		rc = apply_label(&f, &inc, instance);
 	} else if (strcmp(f.name, "issues") == 0 && f.action != NULL &&
 	    (strcmp(f.action, "deleted") == 0 || strcmp(f.action, "transferred") == 0)) {
 		rc = store_drop_incident_ref(st, inc.id, instance);

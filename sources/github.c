@@ -20,6 +20,7 @@
  *                 a link to https://<host>/owner/repo/issues/N
  *   merged        pull_request: "true" when the pull request is merged, else "false"
  *   url           the issue's or pull request's html_url
+ *   label         issues.labeled / .unlabeled: the label's name
  * Nothing here trusts the sender's text: the labels are copied as strings and printed
  * inert wherever they are shown. */
 #include <errno.h>
@@ -292,6 +293,7 @@ github_normalize(const struct source_input *in, struct ievent_vec *out, char *er
 	    (rc = set_label(ev, "url", str_at(issue, "html_url"))) ||
 	    (rc = set_label(ev, "issue_author", str_at(json_object_get(issue, "user"),
 	    "login"))) ||
+	    (rc = set_label(ev, "label", str_at(json_object_get(body, "label"), "name"))) ||
 	    (pr && (rc = set_label(ev, "merged", json_is_true(json_object_get(issue, "merged")) ?
 	    "true" : "false"))) || (rc = set_label(ev, "references", refs)))
 		goto out;

@@ -45,6 +45,8 @@
 #include "render.h"
 #include "util.h"
 
+#define GI_PERM_CACHE 16          /* logins whose permission is remembered ... */
+#define GI_PERM_TTL_MS 300000     /* ... for 5 minutes */
 #define GI_MAX_PAGES 50          /* 5,000 issues per listing: beyond that, give up adoption */
 /* A retry lists the comments updated since the event arrived, less this much for a clock
  * of ours that runs ahead of GitHub's. */
@@ -64,6 +66,12 @@ struct gi_sink {
 	bool close_on_resolve;
 	int64_t reopen_window_ms;
 	int64_t repeat_interval_ms;
+	/* people's write permission on repo, asked for label triggers (cached briefly) */
+	struct {
+		char login[GH_LOGIN_MAX + 1];
+		bool write;
+		int64_t at;
+	} perm[GI_PERM_CACHE];
 	LIST_HEAD(, gi_job) jobs;
 };
 
@@ -761,7 +769,7 @@ after_user(struct gi_job *j, const struct gh_response *r)
 	}
 	if (!job_check(j, r, "GET /user"))
 		return;
-	if (!gh_login_valid(login)) {
+	if (!gh_login_valid(login) || strchr(login, '[') != NULL) {
 		job_finish(j, INCIDENTD_RETRY, 0, "GET /user: answer without a login");
 		return;
 	}
@@ -908,6 +916,81 @@ step_known(struct gi_job *j)
 	step_comment(j, "failed");
 }
 
+/* An update whose event is a label added to the issue (incidentd's GitHub webhook
+ * source), sent ahead of a sink with trigger: label: may the person who added it start
+ * it? Yes with write, maintain or admin permission on the repository. */
+static bool
+is_permission_check(const struct gi_job *j)
+{
+	const char *type = jstr(j->event, "type");
+
+	return strcmp(j->action, "update") == 0 && jstr(j->event, "source") != NULL &&
+	    strcmp(jstr(j->event, "source"), "github") == 0 && type != NULL &&
+	    strcmp(type, "github.issues.labeled") == 0;
+}
+
+static const char *
+permission_login(const struct gi_job *j)
+{
+	return jstr(json_object_get(j->event, "labels"), "sender");
+}
+
+static void
+permission_answer(struct gi_job *j, const char *login, bool write, const char *what)
+{
+	char detail[300];
+
+	snprintf(detail, sizeof(detail), "@%s %s write permission on %s%s", login,
+	    write ? "has" : "lacks", j->s->repo, write ? "" : ": only people with write "
+	    "permission (or allowed_actors) start a label-triggered sink");
+	j->s->host->log(j->s->self, INCIDENTD_LOG_INFO, "label trigger on %s: %s (%s)", j->key,
+	    detail, what);
+	job_finish(j, write ? INCIDENTD_OK : INCIDENTD_FAIL, 0, detail);
+}
+
+static void
+after_permission(struct gi_job *j, const struct gh_response *r)
+{
+	const char *login = permission_login(j), *perm;
+	bool write;
+	size_t slot = 0;
+
+	if (!job_check(j, r, "ask the permission of the label's sender"))
+		return;
+	perm = jstr(r->json, "permission");
+	write = perm != NULL && (strcmp(perm, "admin") == 0 || strcmp(perm, "maintain") == 0 ||
+	    strcmp(perm, "write") == 0);
+	for (size_t i = 1; i < GI_PERM_CACHE; i++)   /* the oldest slot */
+		if (j->s->perm[i].at < j->s->perm[slot].at)
+			slot = i;
+	snprintf(j->s->perm[slot].login, sizeof(j->s->perm[slot].login), "%s", login);
+	j->s->perm[slot].write = write;
+	j->s->perm[slot].at = j->s->host->now_ms(j->s->self);
+	permission_answer(j, login, write, perm ? perm : "no permission in the answer");
+}
+
+static void
+step_permission(struct gi_job *j)
+{
+	const char *login = permission_login(j);
+	int64_t now = j->s->host->now_ms(j->s->self);
+	char path[300];
+
+	if (!gh_login_valid(login)) {
+		job_finish(j, INCIDENTD_FAIL, 0, "the label's sender is not a GitHub login");
+		return;
+	}
+	for (size_t i = 0; i < GI_PERM_CACHE; i++) {
+		if (j->s->perm[i].at > 0 && now - j->s->perm[i].at < GI_PERM_TTL_MS &&
+		    strcasecmp(j->s->perm[i].login, login) == 0) {
+			permission_answer(j, login, j->s->perm[i].write, "cached");
+			return;
+		}
+	}
+	snprintf(path, sizeof(path), "/repos/%s/collaborators/%s/permission", j->s->repo, login);
+	job_send(j, "GET", path, NULL, after_permission);
+}
+
 static void
 job_begin(void *arg)
 {
@@ -923,6 +1006,10 @@ job_begin(void *arg)
 	    (jstr(j->refs, "repo") == NULL || strcmp(jstr(j->refs, "repo"), j->s->repo) == 0);
 	if (known)
 		j->issue = json_integer_value(issue);
+	if (is_permission_check(j)) {
+		step_permission(j);
+		return;
+	}
 	if (is_fix_note(j)) {
 		/* on the issue as it is (a closed one stays closed); no issue, no note */
 		if (known)

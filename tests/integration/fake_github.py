@@ -84,6 +84,9 @@ class FakeGitHub:
         for i, name in enumerate(repos):
             self.repos[name] = {"id": 515435940 + i, "issues": [], "next": 1}
         self.search_lag = search_lag
+        # {(repo, login lowercased): "admin" | "maintain" | "write" | "triage" | "read" |
+        # "none" | None (no such user: 404)}; anyone else reads (a public repository)
+        self.permissions = {}
         self.faults = []
         self.requests = []
         self.lock = threading.Lock()
@@ -330,6 +333,15 @@ class FakeGitHub:
             return 404, ("Not Found", None), None
         repo, rest = m.group(1), m.group(2) or ""
         with self.lock:
+            m = re.match(r"^/collaborators/([^/]+)/permission$", rest)
+            if m and req.method == "GET":
+                # GET /repos/{owner}/{repo}/collaborators/{username}/permission
+                login = m.group(1)
+                perm = self.permissions.get((repo, login.lower()), "read")
+                if perm is None:
+                    return 404, ("Not Found", None), None
+                return 200, {"permission": perm, "role_name": perm,
+                             "user": self._user_obj(login)}, None
             if rest == "/issues" and req.method == "GET":
                 return self._list(repo, req)
             if rest == "/issues" and req.method == "POST":

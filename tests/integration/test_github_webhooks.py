@@ -19,7 +19,8 @@ import tempfile
 import uuid
 
 from fake_github import FakeGitHub
-from harness import Daemon, INCIDENTD, PLUGIN_DIR, TOP, run, sample_json, wait_until
+from harness import (Daemon, INCIDENTD, PLUGIN_DIR, TOP, recorder, run, sample_json,
+                     test_sink_path, wait_until)
 
 REPO = "my-org/platform-incidents"
 TOKEN = "ghp_TESTtoken0123456789Sup3rSecretValue"
@@ -35,7 +36,7 @@ def examples():
         return {(e["name"], ex.get("action")): ex for e in json.load(f) for ex in e["examples"]}
 
 
-def confd(api_url):
+def confd(api_url, rec_dir):
     return {"10-github.yaml": (
         "sources:\n"
         "  argocd: { auth: none }\n"
@@ -49,7 +50,18 @@ def confd(api_url):
         "    labels: [argocd-deployment-failure]\n"
         "    timeout: 2s\n"
         "    retry: { initial: 200ms, max: 2s }\n"
-        "routes:\n  - name: default\n    sinks: [github]\n" % (REPO, api_url))}
+        "  doctor:\n"
+        "    plugin: %s\n"
+        "    record: %s/doctor.jsonl\n"
+        "    trigger: label\n"
+        "  vip:\n"
+        "    plugin: %s\n"
+        "    record: %s/vip.jsonl\n"
+        "    trigger: label\n"
+        "    trigger_label: vip-doctor\n"
+        "    allowed_actors: [bob]\n"
+        "routes:\n  - name: default\n    sinks: [github]\n" % (
+            REPO, api_url, test_sink_path(), rec_dir, test_sink_path(), rec_dir))}
 
 
 def failure(rev):
@@ -112,7 +124,8 @@ def main(t):
     ex = examples()
     gh = FakeGitHub(tokens=(TOKEN,), repos=(REPO,))
     t.cleanups.append(gh.close)
-    d = Daemon(t, confd(gh.url), env={"GITHUB_TOKEN": TOKEN, "WEBHOOK_SECRET": SECRET})
+    rec = tempfile.mkdtemp(prefix="incidentd-it-rec-")
+    d = Daemon(t, confd(gh.url, rec), env={"GITHUB_TOKEN": TOKEN, "WEBHOOK_SECRET": SECRET})
     hook = Hook(d)
     marker = "<!-- incidentd:incident=%s -->" % KEY
 
@@ -201,6 +214,53 @@ def main(t):
     settled(d)
     t.eq(gh.issue(number)["comments"], comments + 1, "notifications resume: a failed-again "
          "comment")
+
+    # --- a label starts a sink with trigger: label --------------------------------------
+    gh.permissions[(REPO, "alice")] = "write"
+    gh.permissions[(REPO, "mallory")] = "read"
+    doctor = os.path.join(rec, "doctor.jsonl")
+    vip = os.path.join(rec, "vip.jsonl")
+    last = d.scalar("SELECT last_event_id FROM incidents WHERE id = ?", (incident,))
+
+    def labeled(name, sender, author="incidentd-bot"):
+        p = issue_event(ex, "labeled", number, issues[0]["body"], sender=sender,
+                        author=author)
+        p["label"]["name"] = name
+        st, _, ans = hook.post("issues", p)
+        settled(d)
+        return st, ans["events"][0] if isinstance(ans, dict) and ans.get("events") else None
+
+    st, eid = labeled("cluster-doctor", me, author=me)
+    t.ok(st == 202 and not os.path.exists(doctor) and
+         any(s[0] == "trigger" and s[1] == "ignored" for s in steps(d, eid)),
+         "cluster-doctor added by incidentd itself: not a second trigger", steps(d, eid))
+    perm_gets = lambda who: len(gh.reqs("GET", r"/collaborators/%s/permission" % who))
+    st, eid = labeled("cluster-doctor", "alice")
+    runs = recorder(doctor) if os.path.exists(doctor) else []
+    t.ok(len(runs) == 1 and runs[0]["action"] == "open" and runs[0]["event"]["id"] == last and
+         runs[0]["incident"]["id"] == incident,
+         "added by a person with write permission: the label-triggered sink runs once for "
+         "the incident, about its last failure", runs)
+    t.eq(perm_gets("alice"), 1, "the person's permission was asked from GitHub")
+    st, eid = labeled("cluster-doctor", "mallory")
+    t.eq(len(recorder(doctor)), 1, "added by a person with read permission: it does not run")
+    t.ok(d.scalar("SELECT count(*) FROM deliveries WHERE sink = 'doctor' AND state = "
+                  "'cancelled'") == 1 and
+         "lacks write permission" in (d.scalar("SELECT last_error FROM deliveries WHERE "
+                                               "sink = 'github' AND event_id = ?", (eid,)) or ""),
+         "the permission check failed and cancelled the run",
+         d.sql("SELECT sink, state, last_error FROM deliveries WHERE event_id = ? OR "
+               "sink = 'doctor'", (eid,)))
+    st, eid = labeled("cluster-doctor", "alice")
+    t.ok(len(recorder(doctor)) == 2 and perm_gets("alice") == 1,
+         "alice again: runs again, her permission is still known (cached, not asked again)",
+         (len(recorder(doctor)), perm_gets("alice")))
+    st, eid = labeled("vip-doctor", "bob")
+    t.ok(os.path.exists(vip) and len(recorder(vip)) == 1 and perm_gets("bob") == 0,
+         "a login in allowed_actors starts its sink without asking GitHub")
+    st, eid = labeled("needs-triage", "alice")
+    t.ok(any("no sink has trigger: label" in (s[2] or "") for s in steps(d, eid)) and
+         len(recorder(doctor)) == 2, "another label starts nothing", steps(d, eid))
 
     # --- issues incidentd does not own -------------------------------------------------
     other = gh.seed_issue(REPO, "not ours", "a forged marker\n" + marker, user="mallory")
@@ -307,6 +367,14 @@ def main(t):
     out = p.stdout.decode() + p.stderr.decode()
     t.ok(p.returncode != 0 and "sources.github" in out and "hmac" in out,
          "sources.github without an hmac secret is a configuration error", out)
+    with open(os.path.join(bad, "10-x.yaml"), "w") as f:
+        f.write("sinks:\n  doc: { plugin: log, trigger: label }\n"
+                "routes:\n  - name: r\n    sinks: [doc]\n")
+    p = subprocess.run([INCIDENTD, "--check-config", "-c", bad, "--plugin-dir", PLUGIN_DIR],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30)
+    out = p.stdout.decode() + p.stderr.decode()
+    t.ok(p.returncode != 0 and "routes.0.sinks.0" in out and "trigger: label" in out,
+         "a sink with trigger: label in a route is a configuration error", out)
 
 
 if __name__ == "__main__":
