@@ -94,6 +94,8 @@ def main(t):
     t.ok(rc == 0 and ("incident %s acknowledged" % inc) in out, "incidentctl ack", out + err)
     t.eq(d.sql("SELECT acked_by, acked_at IS NOT NULL FROM incidents WHERE id = ?", (inc,)),
          [("operator:alice", 1)], "the ledger records who acknowledged it")
+    rc, out, err = ctl("incidents")
+    t.ok(rc == 0 and "firing (acked)" in out, "incidentctl incidents marks it acked", out)
     n_a = len(states(d, "a"))
     again = json.loads(sample("argocd", "seed-aks-store-degraded.client_payload.json"))
     again["revision"] = "f" * 40
