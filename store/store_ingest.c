@@ -186,6 +186,23 @@ out:
 	return rc;
 }
 
+/* Step the bound statement s (INCIDENT_COLUMNS) once into *out, and reset it. Returns 0,
+ * -ENOENT (no row) or a negative errno. */
+static int
+step_incident(struct store *st, sqlite3_stmt *s, struct incident *out)
+{
+	int rc = sqlite3_step(s);
+
+	if (rc == SQLITE_ROW)
+		rc = row_incident(s, out);
+	else if (rc == SQLITE_DONE)
+		rc = -ENOENT;
+	else
+		rc = store_error(st, rc);
+	store_stmt_done(s);
+	return rc;
+}
+
 static int
 get_incident(struct store *st, enum store_stmt_id id, const char *arg, struct incident *out)
 {
@@ -195,18 +212,9 @@ get_incident(struct store *st, enum store_stmt_id id, const char *arg, struct in
 	memset(out, 0, sizeof(*out));
 	rc = store_stmt(st, id, &s);
 	if (rc != 0)
-		goto out;
+		return rc;
 	store_bind_text(s, 1, arg);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW)
-		rc = row_incident(s, out);
-	else if (rc == SQLITE_DONE)
-		rc = -ENOENT;
-	else
-		rc = store_error(st, rc);
-out:
-	store_stmt_done(s);
-	return rc;
+	return step_incident(st, s, out);
 }
 
 int
@@ -352,15 +360,7 @@ store_find_incident_by_issue(struct store *st, const char *repo, int64_t number,
 		return rc;
 	store_bind_text(s, 1, repo);
 	sqlite3_bind_int64(s, 2, number);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW)
-		rc = row_incident(s, out);
-	else if (rc == SQLITE_DONE)
-		rc = -ENOENT;
-	else
-		rc = store_error(st, rc);
-	store_stmt_done(s);
-	return rc;
+	return step_incident(st, s, out);
 }
 
 int

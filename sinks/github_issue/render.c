@@ -792,6 +792,31 @@ ghr_issue_body(const json_t *incident, const json_t *event, const struct ghr_opt
 
 /* --- comments ------------------------------------------------------------------------ */
 
+/* End a comment in b: who wrote it (the event ev) and, with delivery_id > 0, the
+ * delivery's marker as the last line; the text goes to *out. Frees b on error. Returns 0
+ * or -ENOMEM. */
+static int
+comment_finish(struct strbuf *b, const json_t *ev, int64_t delivery_id, char **out)
+{
+	char *marker = NULL;
+	int rc;
+
+	strbuf_str(b, "\n_incidentd, event ");
+	buf_text(b, jstr(ev, "id"), 64);
+	strbuf_str(b, "_\n");
+	if (delivery_id > 0) {
+		rc = ghr_delivery_marker(delivery_id, jstr(ev, "id"), &marker);
+		if (rc != 0) {
+			free(b->s);
+			return rc;
+		}
+		strbuf_str(b, marker);
+		strbuf_str(b, "\n");
+		free(marker);
+	}
+	return strbuf_finish(b, out);
+}
+
 /* A comment: head, time, summary, revision, the error (with_error), who wrote it and,
  * with delivery_id > 0, the delivery's marker as the last line. */
 static int
@@ -799,8 +824,6 @@ comment(const json_t *ev, const char *head, bool with_error, int64_t delivery_id
 {
 	struct strbuf b = { 0 };
 	const char *rev = jstr(ev, "revision");
-	char *marker = NULL;
-	int rc;
 
 	*out = NULL;
 	strbuf_fmt(&b, "**%s** at ", head);
@@ -818,20 +841,7 @@ comment(const json_t *ev, const char *head, bool with_error, int64_t delivery_id
 	strbuf_str(&b, "\n\n");
 	if (with_error && jstr(ev, "message"))
 		buf_code(&b, "text", jstr(ev, "message"), GHR_MSG_MAX);
-	strbuf_str(&b, "\n_incidentd, event ");
-	buf_text(&b, jstr(ev, "id"), 64);
-	strbuf_str(&b, "_\n");
-	if (delivery_id > 0) {
-		rc = ghr_delivery_marker(delivery_id, jstr(ev, "id"), &marker);
-		if (rc != 0) {
-			free(b.s);
-			return rc;
-		}
-		strbuf_str(&b, marker);
-		strbuf_str(&b, "\n");
-		free(marker);
-	}
-	return strbuf_finish(&b, out);
+	return comment_finish(&b, ev, delivery_id, out);
 }
 
 int
@@ -856,8 +866,7 @@ ghr_comment_fix_merged(const json_t *incident, const json_t *event, int64_t deli
 {
 	const json_t *labels = json_object_get(event, "labels");
 	struct strbuf b = { 0 };
-	char *url = NULL, *marker = NULL;
-	int rc;
+	char *url = NULL;
 
 	(void)incident;
 	*out = NULL;
@@ -873,20 +882,7 @@ ghr_comment_fix_merged(const json_t *incident, const json_t *event, int64_t deli
 	if (jstr(labels, "url") != NULL && ghr_http_url(jstr(labels, "url"), &url) == 0 && url)
 		buf_link(&b, "pull request", url);
 	free(url);
-	strbuf_str(&b, "\n_incidentd, event ");
-	buf_text(&b, jstr(event, "id"), 64);
-	strbuf_str(&b, "_\n");
-	if (delivery_id > 0) {
-		rc = ghr_delivery_marker(delivery_id, jstr(event, "id"), &marker);
-		if (rc != 0) {
-			free(b.s);
-			return rc;
-		}
-		strbuf_str(&b, marker);
-		strbuf_str(&b, "\n");
-		free(marker);
-	}
-	return strbuf_finish(&b, out);
+	return comment_finish(&b, event, delivery_id, out);
 }
 
 int
