@@ -9,31 +9,6 @@
 #include "event.h"
 #include "incident.h"
 
-/* The operator's event: about the incident's cluster, namespace and app. */
-static struct ievent *
-ack_event(const struct incident *inc, const char *author, const char *comment, bool undo)
-{
-	struct ievent *ev = ievent_new("operator");
-	char summary[512];
-
-	if (ev == NULL)
-		return NULL;
-	snprintf(summary, sizeof(summary), "%s by %s%s%s", undo ? "acknowledgement withdrawn" :
-	    "acknowledged", author ? author : "an operator", comment && *comment ? ": " : "",
-	    comment ? comment : "");
-	if (ievent_set(&ev->type, undo ? "incident.unacknowledged" : "incident.acknowledged") ||
-	    ievent_set(&ev->status, "info") || ievent_set(&ev->cluster, inc->cluster) ||
-	    ievent_set(&ev->namespace, inc->namespace) || ievent_set(&ev->app, inc->app) ||
-	    ievent_set(&ev->summary, util_trim_utf8(summary)) ||
-	    ievent_set(&ev->message, comment) || ievent_set(&ev->fingerprint, inc->key) ||
-	    (ev->payload = json_pack("{s:s, s:s?, s:s?, s:b}", "incident", inc->id, "author",
-	    author, "comment", comment, "undo", undo)) == NULL) {
-		ievent_destroy(ev);
-		return NULL;
-	}
-	return ev;
-}
-
 int
 ack_by_hand(struct store *st, const char *id, const char *author, const char *comment,
     bool undo, int64_t now, char *event_id)
@@ -53,11 +28,12 @@ ack_by_hand(struct store *st, const char *id, const char *author, const char *co
 		rc = -EALREADY;
 		goto out;
 	}
-	if ((ev = ack_event(&inc, author, comment, undo)) == NULL) {
+	if ((ev = incident_operator_event(&inc, undo ? "incident.unacknowledged" :
+	    "incident.acknowledged", "info", undo ? "acknowledgement withdrawn" : "acknowledged",
+	    author, comment, now)) == NULL) {
 		rc = -ENOMEM;
 		goto out;
 	}
-	ev->received_at = ev->occurred_at = now;
 	if ((rc = store_insert_request(st, "operator", now, ev->id, NULL, &request_id)) != 0 ||
 	    (rc = store_insert_event(st, ev, request_id, inc.id)) != 0)
 		goto out;

@@ -366,7 +366,7 @@ apply_pr(struct fb *f, char ids[][UTIL_ID_LEN + 1], int n)
 
 int
 ghfeedback_apply(struct store *st, const struct config *cfg, const struct ievent *ev,
-    int64_t request_id, int64_t now, int *n_deliveries)
+    int64_t request_id, int *n_deliveries)
 {
 	struct fb f = { .st = st, .cfg = cfg, .ev = ev };
 	struct incident inc;
@@ -374,7 +374,6 @@ ghfeedback_apply(struct store *st, const struct config *cfg, const struct ievent
 	bool owned;
 	int rc;
 
-	(void)now;
 	memset(&inc, 0, sizeof(inc));
 	f.name = label(ev, "github_event");
 	f.action = label(ev, "action");

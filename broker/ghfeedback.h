@@ -33,6 +33,6 @@
  * the deliveries written (due now: the caller kicks the dispatcher after the commit).
  * Returns 0 or a negative errno from the ledger (the caller rolls back). Never calls back. */
 int ghfeedback_apply(struct store *st, const struct config *cfg, const struct ievent *ev,
-    int64_t request_id, int64_t now, int *n_deliveries);
+    int64_t request_id, int *n_deliveries);
 
 #endif

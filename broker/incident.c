@@ -916,21 +916,19 @@ out:
 	return rc;
 }
 
-/* The event an operator's resolve writes: the incident's cluster, namespace and app, so
- * it reads like the recoveries the incident had. */
-static struct ievent *
-operator_event(const struct incident *inc, const char *author, const char *comment,
-    int64_t now)
+struct ievent *
+incident_operator_event(const struct incident *inc, const char *type, const char *status,
+    const char *what, const char *author, const char *comment, int64_t now)
 {
 	struct ievent *ev = ievent_new("operator");
 	char summary[512];
 
 	if (ev == NULL)
 		return NULL;
-	snprintf(summary, sizeof(summary), "resolved by %s%s%s", author && *author ? author :
+	snprintf(summary, sizeof(summary), "%s by %s%s%s", what, author && *author ? author :
 	    "an operator", comment && *comment ? ": " : "", comment ? comment : "");
 	ev->received_at = ev->occurred_at = now;
-	if (ievent_set(&ev->type, "incident.resolved") || ievent_set(&ev->status, "resolved") ||
+	if (ievent_set(&ev->type, type) || ievent_set(&ev->status, status) ||
 	    ievent_set(&ev->cluster, inc->cluster) || ievent_set(&ev->namespace, inc->namespace) ||
 	    ievent_set(&ev->app, inc->app) || ievent_set(&ev->summary, util_trim_utf8(summary)) ||
 	    ievent_set(&ev->message, comment) || ievent_set(&ev->fingerprint, inc->key) ||
@@ -961,7 +959,8 @@ incident_resolve_by_hand(struct store *st, const struct config *cfg, const char 
 		rc = -EALREADY;
 		goto out;
 	}
-	if ((ev = operator_event(&inc, author, comment, now)) == NULL) {
+	if ((ev = incident_operator_event(&inc, "incident.resolved", "resolved", "resolved",
+	    author, comment, now)) == NULL) {
 		rc = -ENOMEM;
 		goto out;
 	}

@@ -43,6 +43,14 @@ void ready_list_clear(struct ready_list *l);
 /* Free what one entry owns (not the entry itself). */
 void ready_delivery_clear(struct ready_delivery *r);
 
+/* The event an operator's verb writes (source "operator", type and status as given,
+ * summary "<what> by <author>[: <comment>]", payload {incident, author, comment}) about
+ * inc's cluster, namespace and app, so it reads like the incident's other events. Returns
+ * a new event (ievent_destroy) or NULL when out of memory. */
+struct ievent *incident_operator_event(const struct incident *inc, const char *type,
+    const char *status, const char *what, const char *author, const char *comment,
+    int64_t now);
+
 /* Forget the acknowledgement of inc (in memory; the caller writes the incident). */
 void incident_unack(struct incident *inc);
 
