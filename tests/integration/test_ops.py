@@ -110,6 +110,13 @@ def main(t):
     t.eq(len(states(d, "a")), n_a, "no delivery for the sinks while acknowledged")
     rc, out, err = ctl("ack", inc, env=api)
     t.ok(rc == 1 and "already acknowledged" in err, "acknowledging it twice says so", err)
+    rc, out, err = ctl("ack", "01NOSUCHINCIDENT0000000000", env=api)
+    t.ok(rc == 1 and "no such incident" in err, "acknowledging an unknown incident", err)
+    st, _, body = d.post("/v1/incidents/%s/ack" % inc, {"author": ["x"], "admin": True},
+                         {"Authorization": "Bearer " + API})
+    t.ok(st == 400 and d.scalar("SELECT count(*) FROM events WHERE type LIKE "
+                                "'incident.%acknowledged'") == 1,
+         "a body with a non-string or unknown member: 400, nothing written", body)
     rc, out, err = ctl("ack", inc, "--undo", env=api)
     t.ok(rc == 0 and "acknowledgement withdrawn" in out, "incidentctl ack --undo", out + err)
     t.eq(d.scalar("SELECT acked_at FROM incidents WHERE id = ?", (inc,)), None,
