@@ -718,6 +718,9 @@ load_sinks(struct vctx *v)
 		if (!valid_name(name, 64))
 			return verr(v, path, "'%s' is not a valid sink name ([A-Za-z0-9_-], at "
 			    "most 64 characters)", name);
+		if (strcmp(name, CONFIG_RESERVED_SINK) == 0)
+			return verr(v, path, "'%s' is reserved: incidentd's own steps (commands from "
+			    "GitHub and Slack) are deliveries to a sink of that name", name);
 		if (!json_is_object(x))
 			return verr(v, path, "%s", "expected a mapping with at least plugin:");
 		if ((rc = get_string(v, x, "plugin", path, NULL, &cs->plugin)) ||

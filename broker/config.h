@@ -29,6 +29,9 @@ struct config_auth {
 	char *hmac_key;        /* hmac */
 };
 
+/* The sink name of incidentd's own steps (command.h); no configured sink may take it. */
+#define CONFIG_RESERVED_SINK "incidentd"
+
 struct config_source {
 	char *name;            /* "argocd" */
 	bool enabled;          /* default true */

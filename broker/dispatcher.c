@@ -9,6 +9,7 @@
 #include <sys/queue.h>
 #include <openssl/rand.h>
 
+#include "command.h"
 #include "log.h"
 #include "metrics.h"
 
@@ -23,6 +24,8 @@ struct call {
 	char *incident_key;
 	char *event_json;
 	char *event_status, *event_summary;
+	bool builtin;                 /* to COMMAND_SINK: incidentd's own step, run when the
+	                               * outcome is written (command_step) */
 	/* outcome, once known */
 	bool completed;
 	enum incidentd_result res;
@@ -194,6 +197,13 @@ start_call(struct dispatcher *d, struct call *c, bool recover)
 	struct incidentd_delivery view;
 	int rc;
 
+	if (strcmp(c->del.sink, COMMAND_SINK) == 0) {
+		/* incidentd's own step: it writes to the ledger, so it runs in the results
+		 * transaction (apply_outcome) */
+		c->builtin = true;
+		on_complete(c, INCIDENTD_OK, 0, NULL, NULL);
+		return;
+	}
 	if (si == NULL) {
 		/* Removed or disabled by a reload: nothing can ever deliver it. */
 		on_complete(c, INCIDENTD_FAIL, 0, "sink is no longer configured", NULL);
@@ -501,6 +511,35 @@ dispatch_note(void *arg, const char *note_json)
 	return 0;
 }
 
+/* Run incidentd's own step of c inside the results transaction (its own savepoint: a
+ * step that cannot write is retried alone). Sets c's outcome. Returns 0 or a negative
+ * errno from the savepoint. */
+static int
+builtin_step(struct dispatcher *d, struct call *c, int64_t now)
+{
+	char detail[1024];
+	int n = 0, rc;
+
+	if (d->cfg == NULL) {
+		c->res = INCIDENTD_RETRY;
+		snprintf(detail, sizeof(detail), "no configuration yet");
+	} else if ((rc = store_savepoint(d->st)) != 0) {
+		return rc;
+	} else if ((rc = command_step(d->st, d->cfg, &c->del, now, detail, sizeof(detail),
+	    &n)) != 0) {
+		store_rollback_savepoint(d->st);
+		c->res = INCIDENTD_RETRY;
+		snprintf(detail, sizeof(detail), "cannot apply the command (%s)", strerror(-rc));
+	} else {
+		if ((rc = store_release(d->st)) != 0)
+			return rc;
+		c->res = INCIDENTD_OK;
+	}
+	free(c->detail);
+	c->detail = strdup(detail);
+	return 0;
+}
+
 /* Write one outcome inside the results transaction. */
 static int
 apply_outcome(struct dispatcher *d, struct call *c, int64_t now)
@@ -512,6 +551,8 @@ apply_outcome(struct dispatcher *d, struct call *c, int64_t now)
 	char labels[160];
 	int rc = 0;
 
+	if (c->builtin && (rc = builtin_step(d, c, now)) != 0)
+		return rc;
 	free(del->last_error);
 	del->last_error = util_strdup0(c->detail);
 	del->updated_at = now;

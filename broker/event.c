@@ -464,6 +464,7 @@ ievent_get_field(const struct ievent *ev, const char *name, char **out)
 		{ "summary", offsetof(struct ievent, summary) },
 		{ "message", offsetof(struct ievent, message) },
 		{ "fingerprint", offsetof(struct ievent, fingerprint) },
+		{ "incident_key", offsetof(struct ievent, incident_key) },
 	};
 	const json_t *v = NULL;
 	const char *s = NULL;

@@ -98,7 +98,8 @@ int ievent_from_json(const json_t *obj, struct ievent **out, char *err, size_t e
 
 /* Look up a field by name for matchers and group_by: a top-level field ("cluster", "app",
  * "status", ...), "labels.X", "annotations.X" or "payload.a.b" (strings, numbers and
- * booleans rendered as text). Returns 0 and a new string in *out (caller frees), or -ENOENT
+ * booleans rendered as text); "incident_key" is the key of the incident being decided (set
+ * while silences are checked, absent while routes match). Returns 0 and a new string in *out (caller frees), or -ENOENT
  * when the field is absent, or -ENOMEM. */
 int ievent_get_field(const struct ievent *ev, const char *name, char **out);
 

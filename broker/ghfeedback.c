@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "command.h"
 #include "incident.h"
 
 struct fb {
@@ -228,6 +229,42 @@ apply_state(struct fb *f, struct incident *inc, bool closed)
 	    (long long)f->number, f->sender, inc->id, inc->key);
 }
 
+/* issue_comment.created with a `/incidentd` line on an owned issue: a bad command gets a
+ * reply saying what is accepted; a good one goes to the sink that owns the issue, which
+ * checks the person's write permission (and replies itself when they lack it), and behind
+ * that to incidentd's own step (command.h). */
+static int
+apply_command(struct fb *f, const struct incident *inc, const char *instance)
+{
+	const char *verb = label(f->ev, "command"), *bad = label(f->ev, "command_error");
+	char actor[200], reply[700];
+	int64_t check = 0, id = 0;
+	int rc;
+
+	if (!by_person(f))
+		return fb_trace(f, "command", "ignored", "comment on %s#%lld by %s (%s%s), not a "
+		    "person: the command is ignored", f->repo, (long long)f->number,
+		    f->sender ? f->sender : "nobody", f->sender_type ? f->sender_type : "no type",
+		    f->author && f->sender && strcmp(f->author, f->sender) == 0 ?
+		    ", incidentd itself" : "");
+	snprintf(actor, sizeof(actor), "github:%s", f->sender);
+	if (verb == NULL) {
+		snprintf(reply, sizeof(reply), "Not understood, nothing changed: %s", bad ? bad :
+		    "no command");
+		rc = command_reply(f->st, inc->id, f->ev->id, NULL, actor, "refused", reply,
+		    instance, f->ev->received_at, &f->n_deliveries);
+		return rc ? rc : fb_trace(f, "command", "refused", "comment by @%s on %s#%lld: %s",
+		    f->sender, f->repo, (long long)f->number, reply);
+	}
+	if ((rc = fb_delivery(f, inc->id, f->ev->id, instance, "update", 0, &check)) != 0 ||
+	    (rc = fb_delivery(f, inc->id, f->ev->id, COMMAND_SINK, "update", check, &id)) != 0)
+		return rc;
+	return fb_trace(f, "command", "scheduled", "/incidentd %s by @%s on %s#%lld: applied "
+	    "(delivery %lld) once sink %s confirmed @%s's write permission on %s (delivery "
+	    "%lld)", verb, f->sender, f->repo, (long long)f->number, (long long)id, instance,
+	    f->sender, f->repo, (long long)check);
+}
+
 #define FB_MAX_FIXED 8
 
 /* The incidents a pull request references (labels "references" and "incident_key"): their
@@ -428,6 +465,10 @@ ghfeedback_apply(struct store *st, const struct config *cfg, const struct ievent
 	} else if (strcmp(f.name, "issues") == 0 && f.action != NULL &&
 	    (strcmp(f.action, "closed") == 0 || strcmp(f.action, "reopened") == 0)) {
 		rc = apply_state(&f, &inc, strcmp(f.action, "closed") == 0);
+	} else if (strcmp(f.name, "issue_comment") == 0 && f.action != NULL &&
+	    strcmp(f.action, "created") == 0 && (label(ev, "command") != NULL ||
+	    label(ev, "command_error") != NULL)) {
+		rc = apply_command(&f, &inc, instance);
 	} else if (strcmp(f.name, "issues") == 0 && f.action != NULL &&
 	    strcmp(f.action, "labeled") == 0) {
 		rc = apply_label(&f, &inc, instance);

@@ -8,6 +8,10 @@
  *   issues.closed by a person      the incident is acknowledged by "github:<login>" until it
  *                                  resolves: sinks get no update notifications meanwhile
  *   issues.reopened by a person    the acknowledgement is withdrawn: notifications resume
+ *   issue_comment.created with a   a bad one gets a reply (command_reply); a good one an
+ *   `/incidentd` line by a person  update delivery of this event to the sink that owns the
+ *                                  issue (the permission check) and, behind it, one to
+ *                                  COMMAND_SINK (command.h)
  *   issues.deleted / .transferred  the sink's refs are dropped: the next notification opens
  *                                  a new issue
  *   pull_request                   a pull request that references the issue ("Fixes

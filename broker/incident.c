@@ -510,18 +510,19 @@ route_muted(const struct config_route *r, int64_t at, char *why, size_t len)
 	return false;
 }
 
-/* Whether an active silence matches ev: 1 with the silence named in why, 0, or -errno.
- * A silence whose matchers no longer parse is ignored (they were validated when added). */
+/* Whether one of the active silences (list, from store_silence_list) matches ev as an
+ * event of the incident key: 1 with the silence named in why, 0, or -errno. A silence
+ * whose matchers no longer parse is ignored (they were validated when added). */
 static int
-silence_check(struct store *st, const struct ievent *ev, int64_t now, char *why, size_t len)
+silence_check(const json_t *list, const struct ievent *ev, const char *key, char *why,
+    size_t len)
 {
-	json_t *list = NULL, *sil, *m;
+	struct ievent as_key = *ev;   /* shallow: only incident_key differs */
+	json_t *sil, *m;
 	size_t i, j;
-	int rc, hit = 0;
+	int rc;
 
-	rc = store_silence_list(st, now, false, &list);
-	if (rc != 0)
-		return rc;
+	as_key.incident_key = (char *)key;
 	json_array_foreach(list, i, sil) {
 		bool all = json_array_size(json_object_get(sil, "matchers")) > 0;
 
@@ -536,10 +537,10 @@ silence_check(struct store *st, const struct ievent *ev, int64_t now, char *why,
 				all = false;
 				break;
 			}
-			rc = matcher_eval(&mt, ev, NULL, 0);
+			rc = matcher_eval(&mt, &as_key, NULL, 0);
 			matcher_clear(&mt);
 			if (rc < 0)
-				goto out;
+				return rc;
 			all = rc == 1;
 		}
 		if (all) {
@@ -547,14 +548,10 @@ silence_check(struct store *st, const struct ievent *ev, int64_t now, char *why,
 			    json_string_value(json_object_get(sil, "id")),
 			    json_string_value(json_object_get(sil, "ends_at")),
 			    json_string_value(json_object_get(sil, "comment")));
-			hit = 1;
-			break;
+			return 1;
 		}
 	}
-	rc = hit;
-out:
-	json_decref(list);
-	return rc;
+	return 0;
 }
 
 /* Whether every matcher of ms holds for ev: 1, 0, or -ENOMEM. */
@@ -787,6 +784,7 @@ incident_apply(struct store *st, const struct config *cfg, const struct ievent *
 	struct trace tr = { .st = st, .event_id = ev->id, .ready = ready };
 	const char *first = NULL;
 	char silenced[512] = "";
+	json_t *silences = NULL;
 	int rc;
 
 	*n_deliveries = 0;
@@ -818,12 +816,8 @@ incident_apply(struct store *st, const struct config *cfg, const struct ievent *
 		if (rc != 0)
 			goto out;
 	}
-	if (plan.n_targets > 0) {
-		rc = silence_check(st, ev, now, silenced, sizeof(silenced));
-		if (rc < 0)
-			goto out;
-		rc = 0;
-	}
+	if (plan.n_targets > 0 && (rc = store_silence_list(st, now, false, &silences)) != 0)
+		goto out;
 	/* inhibitors first, so that an event cannot inhibit its own incident through two
 	 * targets in either order */
 	for (size_t i = 0; i < plan.n_targets; i++) {
@@ -836,6 +830,13 @@ incident_apply(struct store *st, const struct config *cfg, const struct ievent *
 		char muted[256], inhibited[512];
 
 		tr.incident_id = ts[i].have ? ts[i].inc.id : NULL;
+		silenced[0] = '\0';
+		if (ts[i].action != NULL && json_array_size(silences) > 0) {
+			rc = silence_check(silences, ev, tg->key, silenced, sizeof(silenced));
+			if (rc < 0)
+				goto out;
+			rc = 0;
+		}
 		if (ts[i].action != NULL && (silenced[0] != '\0' ||
 		    route_muted(tg->route, ev->received_at, muted, sizeof(muted)))) {
 			rc = trace_add(&tr, "incident", ts[i].transition, "incident %s key %s is %s",
@@ -912,6 +913,7 @@ out:
 	for (size_t i = 0; ts != NULL && i < plan.n_targets; i++)
 		incident_clear(&ts[i].inc);
 	free(ts);
+	json_decref(silences);
 	route_plan_clear(&plan);
 	return rc;
 }

@@ -17,6 +17,7 @@
 static const char *const plain_fields[] = {
 	"id", "source", "type", "status", "severity", "cluster", "namespace", "app", "revision",
 	"repo_url", "health", "sync", "summary", "message", "fingerprint", "resource_health",
+	"incident_key",
 };
 
 bool

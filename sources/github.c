@@ -29,6 +29,7 @@
 #include <string.h>
 #include <event2/http.h>
 
+#include "command.h"
 #include "fields.h"
 #include "source.h"
 
@@ -301,6 +302,20 @@ github_normalize(const struct source_input *in, struct ievent_vec *out, char *er
 	    (rc = set_label(ev, "new_repository", str_at(json_object_get(json_object_get(body,
 	    "changes"), "new_repository"), "full_name"))) != 0)
 		goto out;
+	/* a command in a new comment (applied by ghfeedback.c when the issue is ours) */
+	if (strcmp(name, "issue_comment") == 0 && action != NULL && strcmp(action, "created") == 0) {
+		const char *text = str_at(json_object_get(body, "comment"), "body");
+		struct command c;
+		char cerr[512];
+		int k = command_find(text ? text : "", &c, cerr, sizeof(cerr));
+
+		if (k == 1 && ((rc = set_label(ev, "command", command_verb_name(c.verb))) ||
+		    (rc = set_label(ev, "duration", c.duration)) ||
+		    (rc = set_label(ev, "command_reason", c.reason))))
+			goto out;
+		if (k < 0 && (rc = set_label(ev, "command_error", cerr)) != 0)
+			goto out;
+	}
 	ev->payload = json_incref((json_t *)body);
 	ev->occurred_at = ev->received_at = in->received_at;
 	rc = -ENOMEM;

@@ -71,7 +71,9 @@ int flux_normalize(const struct source_input *in, struct ievent_vec *out, char *
  * object body. Appends exactly one event: source "github", status "info", type
  * "github.<event>[.<action>]", fingerprint = the delivery id, the facts of the delivery in
  * string labels (github_event, delivery, action, repository, issue, sender, sender_type,
- * incident_key from the issue body's incidentd marker, new_repository for a transfer) and
+ * incident_key from the issue body's incidentd marker, new_repository for a transfer, and
+ * for a new comment with an `/incidentd` line command, duration, command_reason or
+ * command_error (command_find)) and
  * the body as payload. Returns as a source_normalize_fn (0, -EINVAL with err, -ENOMEM). */
 int github_normalize(const struct source_input *in, struct ievent_vec *out, char *err,
     size_t errlen);

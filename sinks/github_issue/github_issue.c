@@ -255,6 +255,32 @@ result_note_comment(struct gi_job *j)
 		json_object_set_new(j->result, "last_revision", json_string(rev));
 }
 
+static bool
+event_is(const struct gi_job *j, const char *source, const char *type)
+{
+	const char *src = jstr(j->event, "source"), *t = jstr(j->event, "type");
+
+	return strcmp(j->action, "update") == 0 && src != NULL && strcmp(src, source) == 0 &&
+	    t != NULL && strcmp(t, type) == 0;
+}
+
+/* An update whose event is incidentd's reply to a command (command.h): a comment, never a
+ * failure, and no "last comment" for repeat_interval. */
+static bool
+is_reply(const struct gi_job *j)
+{
+	return event_is(j, "incidentd", "incident.command");
+}
+
+/* An update whose event is a `/incidentd` command in a comment (the webhook source put
+ * it in labels.command): the check of the commenter's permission. */
+static bool
+is_command(const struct gi_job *j)
+{
+	return event_is(j, "github", "github.issue_comment.created") &&
+	    jstr(json_object_get(j->event, "labels"), "command") != NULL;
+}
+
 /* An update whose event is a merged pull request that references the issue (incidentd's
  * GitHub webhook source): a "fix merged" note, never a failure. */
 static bool
@@ -344,8 +370,18 @@ comment_done(struct gi_job *j)
 {
 	char detail[200];
 
-	if (!is_fix_note(j))   /* a fix note does not hold back the next failed-again comment */
+	/* a fix note, a reply or a refusal does not hold back the next failed-again comment */
+	if (!is_fix_note(j) && !is_reply(j) && !is_command(j))
 		result_note_comment(j);
+	if (is_command(j)) {
+		/* the refusal is on the issue: the command stays undone */
+		snprintf(detail, sizeof(detail), "@%s lacks write permission on %s: the command "
+		    "is refused (replied on issue #%lld)", jstr(json_object_get(j->event, "labels"),
+		    "sender"), j->s->repo, (long long)j->issue);
+		json_object_clear(j->result);
+		job_finish(j, INCIDENTD_FAIL, 0, detail);
+		return;
+	}
 	if (strcmp(j->action, "resolve") == 0 && j->s->close_on_resolve && !j->issue_closed) {
 		step_close(j);
 		return;
@@ -460,7 +496,7 @@ check_comments(struct gi_job *j)
 	job_send(j, "GET", path, NULL, after_comments_page);
 }
 
-/* kind: "failed", "resolved", "reopened" or "fix". A first attempt posts; a later one (which an
+/* kind: "failed", "resolved", "reopened", "fix", "reply" or "refusal". A first attempt posts; a later one (which an
  * interrupted or unanswered earlier attempt may have posted already) checks first. */
 static void
 step_comment(struct gi_job *j, const char *kind)
@@ -475,6 +511,10 @@ step_comment(struct gi_job *j, const char *kind)
 		rc = ghr_comment_fix_merged(j->incident, j->event, j->delivery, &j->comment);
 	else if (strcmp(kind, "reopened") == 0)
 		rc = ghr_comment_reopened(j->incident, j->event, j->delivery, &j->comment);
+	else if (strcmp(kind, "reply") == 0)
+		rc = ghr_comment_reply(j->incident, j->event, j->delivery, &j->comment);
+	else if (strcmp(kind, "refusal") == 0)
+		rc = ghr_comment_refusal(j->event, j->s->repo, j->delivery, &j->comment);
 	else
 		rc = ghr_comment_failed_again(j->incident, j->event, j->delivery, &j->comment);
 	if (rc != 0) {
@@ -922,11 +962,7 @@ step_known(struct gi_job *j)
 static bool
 is_permission_check(const struct gi_job *j)
 {
-	const char *type = jstr(j->event, "type");
-
-	return strcmp(j->action, "update") == 0 && jstr(j->event, "source") != NULL &&
-	    strcmp(jstr(j->event, "source"), "github") == 0 && type != NULL &&
-	    strcmp(type, "github.issues.labeled") == 0;
+	return event_is(j, "github", "github.issues.labeled") || is_command(j);
 }
 
 static const char *
@@ -941,10 +977,16 @@ permission_answer(struct gi_job *j, const char *login, bool write, const char *w
 	char detail[300];
 
 	snprintf(detail, sizeof(detail), "@%s %s write permission on %s%s", login,
-	    write ? "has" : "lacks", j->s->repo, write ? "" : ": only people with write "
+	    write ? "has" : "lacks", j->s->repo, write ? "" : is_command(j) ? ": only people "
+	    "with write permission give incidentd commands" : ": only people with write "
 	    "permission (or allowed_actors) start a label-triggered sink");
-	j->s->host->log(j->s->self, INCIDENTD_LOG_INFO, "label trigger on %s: %s (%s)", j->key,
-	    detail, what);
+	j->s->host->log(j->s->self, INCIDENTD_LOG_INFO, "%s on %s: %s (%s)", is_command(j) ?
+	    "command" : "label trigger", j->key, detail, what);
+	if (!write && is_command(j) && j->issue > 0) {
+		/* anyone else gets a short refusal reply, then the check fails */
+		step_comment(j, "refusal");
+		return;
+	}
 	job_finish(j, write ? INCIDENTD_OK : INCIDENTD_FAIL, 0, detail);
 }
 
@@ -1008,6 +1050,14 @@ job_begin(void *arg)
 		j->issue = json_integer_value(issue);
 	if (is_permission_check(j)) {
 		step_permission(j);
+		return;
+	}
+	if (is_reply(j)) {
+		/* on the issue as it is; no issue, no reply */
+		if (known)
+			step_comment(j, "reply");
+		else
+			job_finish(j, INCIDENTD_OK, 0, "no issue to reply on");
 		return;
 	}
 	if (is_fix_note(j)) {

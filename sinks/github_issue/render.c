@@ -892,3 +892,54 @@ ghr_comment_reopened(const json_t *incident, const json_t *event, int64_t delive
 	(void)incident;
 	return comment(event, "Reopened: failing again", true, delivery_id, out);
 }
+
+int
+ghr_comment_reply(const json_t *incident, const json_t *event, int64_t delivery_id,
+    char **out)
+{
+	const char *reply = jstr(json_object_get(event, "labels"), "reply");
+	struct strbuf b = { 0 };
+	const char *nl;
+
+	(void)incident;
+	*out = NULL;
+	if (reply == NULL)
+		reply = jstr(event, "summary");
+	if (reply == NULL)
+		reply = "";
+	nl = strchr(reply, '\n');
+	strbuf_str(&b, "**incidentd:** ");
+	if (nl != NULL) {
+		char *first = strndup(reply, (size_t)(nl - reply));
+
+		if (first == NULL) {
+			free(b.s);
+			return -ENOMEM;
+		}
+		buf_text(&b, first, 1000);
+		free(first);
+		strbuf_str(&b, "\n\n");
+		buf_code(&b, "text", nl + 1, GHR_MSG_MAX);
+	} else {
+		buf_text(&b, reply, 1000);
+		strbuf_str(&b, "\n");
+	}
+	return comment_finish(&b, event, delivery_id, out);
+}
+
+int
+ghr_comment_refusal(const json_t *event, const char *repo, int64_t delivery_id, char **out)
+{
+	const json_t *labels = json_object_get(event, "labels");
+	struct strbuf b = { 0 };
+
+	*out = NULL;
+	strbuf_str(&b, "**incidentd:** the command ");
+	buf_code_span(&b, jstr(labels, "command") ? jstr(labels, "command") : "?");
+	strbuf_str(&b, " of ");
+	buf_code_span(&b, jstr(labels, "sender") ? jstr(labels, "sender") : "?");
+	strbuf_str(&b, " needs write permission on ");
+	buf_text(&b, repo, 200);
+	strbuf_str(&b, "; nothing changed.\n");
+	return comment_finish(&b, event, delivery_id, out);
+}

@@ -51,6 +51,17 @@ int ghr_comment_fix_merged(const json_t *incident, const json_t *event, int64_t 
 int ghr_comment_reopened(const json_t *incident, const json_t *event, int64_t delivery_id,
     char **out);
 
+/* incidentd's reply to a command: event is an "incident.command" event (labels.reply, or
+ * its summary); the first line as inert text, further lines (an explanation) in a code
+ * block; the delivery's marker last. 0 or -ENOMEM. */
+int ghr_comment_reply(const json_t *incident, const json_t *event, int64_t delivery_id,
+    char **out);
+
+/* The refusal of a `/incidentd` command (event: the issue_comment webhook event, labels
+ * command and sender) from someone without write permission on repo. 0 or -ENOMEM. */
+int ghr_comment_refusal(const json_t *event, const char *repo, int64_t delivery_id,
+    char **out);
+
 /* The hidden marker "<!-- incidentd:incident=<key> -->" with the key percent-encoded
  * outside [A-Za-z0-9._/:=@+] and single dashes (so it never holds "--", spaces or
  * newlines). Returns 0 or -ENOMEM. */
