@@ -167,6 +167,72 @@ explain_text(struct store *st, const struct incident *inc, char *out, size_t len
 	return 0;
 }
 
+/* A reconciliation (reconcile.h): apply what the sink found (check: its finished delivery,
+ * the result holding "last_reconcile") to incident_id; trace rows on event_id. */
+static int
+reconcile_apply(struct store *st, const struct delivery *check, const char *incident_id,
+    const char *event_id, int64_t now, char *detail, size_t len)
+{
+	const json_t *f = json_object_get(check->result, "last_reconcile");
+	const char *seen = json_string_value(json_object_get(f, "seen"));
+	const char *was = json_string_value(json_object_get(f, "was"));
+	const char *by = json_string_value(json_object_get(f, "by"));
+	bool person = json_is_true(json_object_get(f, "person"));
+	struct incident inc;
+	const char *outcome = "unchanged";
+	char who[300];
+	int rc;
+
+	memset(&inc, 0, sizeof(inc));
+	if ((rc = store_get_incident(st, incident_id, &inc)) != 0)
+		goto out;
+	if (seen == NULL) {
+		snprintf(detail, len, "sink %s reported nothing to reconcile", check->sink);
+	} else if (strcmp(seen, "gone") == 0) {
+		outcome = "forgotten";
+		snprintf(detail, len, "the issue of incident %s is gone: sink %s forgot it; the next "
+		    "notification opens a new issue", inc.id, check->sink);
+	} else if (strcmp(seen, "closed") == 0 && person && by != NULL &&
+	    strcmp(inc.state, "firing") == 0 && inc.acked_at == 0) {
+		snprintf(who, sizeof(who), "github:%s", by);
+		free(inc.acked_by);
+		if ((inc.acked_by = strdup(who)) == NULL) {
+			rc = -ENOMEM;
+			goto out;
+		}
+		inc.acked_at = now;
+		if ((rc = store_put_incident(st, &inc)) != 0)
+			goto out;
+		outcome = "acknowledged";
+		snprintf(detail, len, "caught up: the issue was closed by @%s (a missed webhook): "
+		    "incident %s key %s acknowledged; no update notifications until it resolves",
+		    by, inc.id, inc.key);
+	} else if (strcmp(seen, "open") == 0 && was != NULL && strcmp(was, "closed") == 0 &&
+	    inc.acked_at != 0 && inc.acked_by != NULL &&
+	    strncmp(inc.acked_by, "github:", 7) == 0) {
+		char *from = inc.acked_by;
+
+		inc.acked_by = NULL;
+		incident_unack(&inc);
+		rc = store_put_incident(st, &inc);
+		if (rc == 0) {
+			outcome = "withdrawn";
+			snprintf(detail, len, "caught up: the issue is open again (a missed webhook): "
+			    "the acknowledgement by %s is withdrawn; notifications resume", from);
+		}
+		free(from);
+		if (rc != 0)
+			goto out;
+	} else {
+		snprintf(detail, len, "issue %s%s%s%s: nothing to catch up", seen,
+		    by ? " by @" : "", by ? by : "", by && !person ? " (not a person)" : "");
+	}
+	rc = store_insert_decision(st, event_id, inc.id, 200, "reconcile", outcome, detail);
+out:
+	incident_clear(&inc);
+	return rc;
+}
+
 int
 command_step(struct store *st, const struct config *cfg, const struct delivery *del,
     int64_t now, char *detail, size_t len, int *n_deliveries)
@@ -193,6 +259,12 @@ command_step(struct store *st, const struct config *cfg, const struct delivery *
 		goto out;
 	if ((ev = json_loads(text, 0, NULL)) == NULL) {
 		rc = -ENOMEM;
+		goto out;
+	}
+	if (json_string_value(json_object_get(ev, "type")) != NULL &&
+	    strcmp(json_string_value(json_object_get(ev, "type")), "github.reconcile") == 0 &&
+	    strcmp(json_string_value(json_object_get(ev, "source")), "incidentd") == 0) {
+		rc = reconcile_apply(st, &check, del->incident_id, del->event_id, now, detail, len);
 		goto out;
 	}
 	verb = label(ev, "command");

@@ -63,7 +63,8 @@ enum command_verb command_verb_parse(const char *name);
  * the line than a short verb of [a-z0-9_-]. Never calls back. */
 int command_find(const char *text, struct command *c, char *err, size_t errlen);
 
-/* Apply the command a delivery to COMMAND_SINK stands for (del borrowed; its event is the
+/* Run incidentd's own step a delivery to COMMAND_SINK stands for: apply the command (or,
+ * when its event is a reconciliation pass, reconcile.h, what the sink found) (del borrowed; its event is the
  * command's, its depends_on the check of step 2) under cfg, inside the caller's
  * transaction. Writes what the command changes, the outcome event and its reply delivery;
  * *n_deliveries counts the deliveries written (the caller kicks the dispatcher after the

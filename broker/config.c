@@ -474,6 +474,7 @@ load_sources(struct vctx *v)
 	static const char *const known[] = { "argocd", "alertmanager", "flux", "cloudevents",
 	    "github", "nanomsg", NULL };
 	static const char *const keys[] = { "enabled", "auth", NULL };
+	static const char *const gh_keys[] = { "enabled", "auth", "reconcile", NULL };
 	static const char *const nn_keys[] = { "enabled", "auth", "pull", "format", NULL };
 	struct config *cfg = v->cfg;
 	json_t *s = json_object_get(cfg->root, "sources"), *x;
@@ -509,11 +510,19 @@ load_sources(struct vctx *v)
 			cs->enabled = true;
 			continue;
 		}
+		bool github = strcmp(name, "github") == 0;
+
+		cs->reconcile_ms = github ? CONFIG_RECONCILE_DEFAULT_MS : 0;
 		if (x == NULL || json_is_null(x))
 			cs->enabled = true;
-		else if ((rc = check_object(v, x, path)) || (rc = check_keys(v, x, path, keys)) ||
-		    (rc = get_bool(v, x, "enabled", path, true, &cs->enabled)))
+		else if ((rc = check_object(v, x, path)) ||
+		    (rc = check_keys(v, x, path, github ? gh_keys : keys)) ||
+		    (rc = get_bool(v, x, "enabled", path, true, &cs->enabled)) ||
+		    (github && (rc = get_duration(v, x, "reconcile", path, CONFIG_RECONCILE_DEFAULT_MS,
+		    &cs->reconcile_ms)) != 0))
 			return rc;
+		if (github && cs->reconcile_ms != 0 && cs->reconcile_ms < 1000)
+			return verr(v, path, "%s", "reconcile: at least 1s (or 0 to turn it off)");
 		snprintf(path, sizeof(path), "sources.%s.auth", name);
 		if ((rc = load_auth(v, json_object_get(x, "auth"), path, &cs->auth)) != 0)
 			return rc;

@@ -32,10 +32,16 @@ struct config_auth {
 /* The sink name of incidentd's own steps (command.h); no configured sink may take it. */
 #define CONFIG_RESERVED_SINK "incidentd"
 
+/* sources.github.reconcile's default. */
+#define CONFIG_RECONCILE_DEFAULT_MS (10 * 60 * 1000LL)
+
 struct config_source {
 	char *name;            /* "argocd" */
 	bool enabled;          /* default true */
 	struct config_auth auth;
+	/* github only: how often the issues of firing incidents are read back from GitHub
+	 * (broker/reconcile.c), 0 = never */
+	int64_t reconcile_ms;
 	/* nanomsg only: */
 	char *pull;            /* PULL socket address; default "ipc://events.ipc", a relative
 	                          ipc:// path that main resolves in the runtime directory */

@@ -14,6 +14,7 @@
 
 struct server;
 struct retention;
+struct reconcile;
 struct nnsource;
 struct publisher;
 
@@ -26,6 +27,7 @@ struct daemon {
 	struct ingest *ingest;
 	struct dispatcher *disp;
 	struct retention *retention;  /* ledger.retention's pruning passes */
+	struct reconcile *reconcile;  /* sources.github.reconcile's passes */
 	struct server *server;
 	struct nnsource *nnsrc;       /* the nanomsg PULL source, or NULL */
 	struct publisher *pub;        /* the live tail's PUB socket, or NULL */

@@ -186,11 +186,19 @@ apply_label(struct fb *f, const struct incident *inc, const char *instance)
 	return rc;
 }
 
-/* issues.closed / issues.reopened on an owned issue. */
+/* issues.closed / issues.reopened on an owned issue (of sink instance). */
 static int
-apply_state(struct fb *f, struct incident *inc, bool closed)
+apply_state(struct fb *f, struct incident *inc, const char *instance, bool closed)
 {
+	json_t *seen = json_pack("{s:s}", "seen_state", closed ? "closed" : "open");
 	char who[300];
+	int rc;
+
+	/* what reconciliation compares with next (reconcile.h), whoever did it */
+	rc = seen ? store_merge_incident_refs(f->st, inc->id, instance, seen) : -ENOMEM;
+	json_decref(seen);
+	if (rc != 0)
+		return rc;
 
 	if (!by_person(f))
 		return fb_trace(f, "github", "ignored", "issue %s#%lld %s by %s (%s%s), not a "
@@ -212,7 +220,7 @@ apply_state(struct fb *f, struct incident *inc, bool closed)
 		if ((inc->acked_by = strdup(who)) == NULL)
 			return -ENOMEM;
 		inc->acked_at = f->ev->received_at;
-		int rc = store_put_incident(f->st, inc);
+		rc = store_put_incident(f->st, inc);
 
 		return rc ? rc : fb_trace(f, "ack", "acknowledged", "issue %s#%lld closed by @%s: "
 		    "incident %s key %s acknowledged; no update notifications until it resolves",
@@ -222,7 +230,7 @@ apply_state(struct fb *f, struct incident *inc, bool closed)
 		return fb_trace(f, "github", "ignored", "issue %s#%lld reopened by @%s: incident %s "
 		    "was not acknowledged", f->repo, (long long)f->number, f->sender, inc->id);
 	incident_unack(inc);
-	int rc = store_put_incident(f->st, inc);
+	rc = store_put_incident(f->st, inc);
 
 	return rc ? rc : fb_trace(f, "ack", "withdrawn", "issue %s#%lld reopened by @%s: "
 	    "incident %s key %s is no longer acknowledged; notifications resume", f->repo,
@@ -464,7 +472,7 @@ ghfeedback_apply(struct store *st, const struct config *cfg, const struct ievent
 			    "only", f.name, f.action ? "." : "", f.action ? f.action : "");
 	} else if (strcmp(f.name, "issues") == 0 && f.action != NULL &&
 	    (strcmp(f.action, "closed") == 0 || strcmp(f.action, "reopened") == 0)) {
-		rc = apply_state(&f, &inc, strcmp(f.action, "closed") == 0);
+		rc = apply_state(&f, &inc, instance, strcmp(f.action, "closed") == 0);
 	} else if (strcmp(f.name, "issue_comment") == 0 && f.action != NULL &&
 	    strcmp(f.action, "created") == 0 && (label(ev, "command") != NULL ||
 	    label(ev, "command_error") != NULL)) {

@@ -22,6 +22,7 @@
 #include "nanomsg.h"
 #include "paths.h"
 #include "plugin.h"
+#include "reconcile.h"
 #include "retention.h"
 #include "router.h"
 #include "server.h"
@@ -371,6 +372,7 @@ reload(struct runtime *rt, char *err, size_t errlen)
 	server_apply_config(dmn->server, cfg, tls);
 	dispatcher_set_sinks(dmn->disp, set, cfg);
 	retention_apply_config(dmn->retention, cfg);
+	reconcile_apply_config(dmn->reconcile, cfg);
 	metrics_inc("incidentd_config_reloads_total", "result=\"ok\"");
 	log_info("main", "configuration reloaded: %zu sink(s), %zu route(s)", cfg->n_sinks,
 	    cfg->n_routes);
@@ -490,6 +492,8 @@ run(struct runtime *rt)
 		rc = dispatcher_new(dmn->base, dmn->store, &dmn->disp);
 	if (rc == 0)
 		rc = retention_new(dmn->base, dmn->store, &dmn->retention);
+	if (rc == 0)
+		rc = reconcile_new(dmn->base, dmn->store, dmn->disp, &dmn->reconcile);
 	if (rc != 0) {
 		log_error("main", "cannot start: %s", strerror(-rc));
 		return rc;
@@ -498,6 +502,7 @@ run(struct runtime *rt)
 	dispatcher_set_sinks(dmn->disp, dmn->sinks, dmn->cfg);
 	ingest_set_dispatcher(dmn->ingest, dmn->disp);
 	retention_apply_config(dmn->retention, dmn->cfg);
+	reconcile_apply_config(dmn->reconcile, dmn->cfg);
 	rc = tls_server_new(dmn->cfg, &tls, err, sizeof(err));
 	if (rc == 0)
 		rc = server_new(dmn, dmn->cfg->listen, tls, &dmn->server, err, sizeof(err));
@@ -546,6 +551,7 @@ teardown(struct runtime *rt)
 	sink_set_destroy(dmn->sinks);
 	dispatcher_destroy(dmn->disp);
 	retention_destroy(dmn->retention);
+	reconcile_destroy(dmn->reconcile);
 	plugin_host_destroy(dmn->phost);
 	store_close(dmn->store);
 	if (rt->sig_hup)

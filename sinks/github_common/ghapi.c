@@ -206,6 +206,7 @@ on_header(char *ptr, size_t size, size_t nmemb, void *arg)
 		r->resp.retry_after_s = -1;
 		r->resp.rl_remaining = -1;
 		r->resp.rl_reset = 0;
+		r->resp.etag[0] = '\0';
 		return n;
 	}
 	colon = strchr(line, ':');
@@ -224,7 +225,14 @@ on_header(char *ptr, size_t size, size_t nmemb, void *arg)
 		r->resp.rl_remaining = strtol(v, NULL, 10);
 	else if (klen == 17 && strncasecmp(line, "x-ratelimit-reset", klen) == 0)
 		r->resp.rl_reset = strtoll(v, NULL, 10);
-	else if (klen == 4 && strncasecmp(line, "link", klen) == 0) {
+	else if (klen == 4 && strncasecmp(line, "etag", klen) == 0) {
+		/* kept only when it fits and is printable: it goes back in If-None-Match */
+		bool ok = strlen(v) < sizeof(r->resp.etag);
+
+		for (const char *q = v; ok && *q; q++)
+			ok = *q > ' ' && *q < 0x7f;
+		snprintf(r->resp.etag, sizeof(r->resp.etag), "%s", ok ? v : "");
+	} else if (klen == 4 && strncasecmp(line, "link", klen) == 0) {
 		free(r->resp.link_next);
 		r->resp.link_next = gh_link_next(v);
 	}
@@ -290,6 +298,14 @@ int
 gh_request(struct gh_client *c, const char *method, const char *path, const json_t *body,
     gh_done_fn done, void *arg, struct gh_request **out)
 {
+	return gh_request_if_none_match(c, method, path, body, NULL, done, arg, out);
+}
+
+int
+gh_request_if_none_match(struct gh_client *c, const char *method, const char *path,
+    const json_t *body, const char *etag, gh_done_fn done, void *arg, struct gh_request **out)
+{
+	char inm[160];
 	struct gh_request *r;
 	struct curl_slist *h;
 	uint64_t wait;
@@ -336,6 +352,11 @@ gh_request(struct gh_client *c, const char *method, const char *path, const json
 		h = curl_slist_append(r->headers, "Content-Type: application/json");
 	if (h != NULL)
 		h = curl_slist_append(r->headers, "Expect:");
+	if (h != NULL && etag != NULL && *etag != '\0' && strlen(etag) < sizeof(inm) - 16 &&
+	    strpbrk(etag, "\r\n") == NULL) {
+		snprintf(inm, sizeof(inm), "If-None-Match: %s", etag);
+		h = curl_slist_append(r->headers, inm);
+	}
 	if (h == NULL)
 		goto fail;
 	curl_easy_setopt(r->easy, CURLOPT_URL, r->url);

@@ -35,6 +35,7 @@ struct gh_response {
 	long retry_after_s;    /* -1 when absent */
 	long rl_remaining;     /* -1 when absent */
 	int64_t rl_reset;      /* seconds since the epoch, 0 when absent */
+	char etag[128];        /* the ETag header ("" when absent, too long or not printable) */
 	char error[256];       /* curl's error text when status is 0 */
 };
 
@@ -61,6 +62,11 @@ void gh_client_clear(struct gh_client *c);
  * gh_request(). */
 int gh_request(struct gh_client *c, const char *method, const char *path, const json_t *body,
     gh_done_fn done, void *arg, struct gh_request **out);
+
+/* Like gh_request(), with If-None-Match: etag (borrowed; NULL or "" for none): GitHub
+ * answers 304 with no body when the resource did not change, which costs no rate limit. */
+int gh_request_if_none_match(struct gh_client *c, const char *method, const char *path,
+    const json_t *body, const char *etag, gh_done_fn done, void *arg, struct gh_request **out);
 
 /* Abandon a request; done is not called. NULL is a no-op. */
 void gh_request_cancel(struct gh_request *r);

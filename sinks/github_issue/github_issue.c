@@ -240,6 +240,7 @@ result_set_issue(struct gi_job *j, json_int_t number, const char *url, bool clos
 		json_object_set_new(j->result, "url", json_string(url));
 	json_object_set_new(j->result, "repo", json_string(j->s->repo));
 	json_object_set_new(j->result, "state", json_string(closed ? "closed" : "open"));
+	json_object_set_new(j->result, "seen_state", json_string(closed ? "closed" : "open"));
 	j->issue = number;
 	j->issue_closed = closed;
 }
@@ -270,6 +271,14 @@ static bool
 is_reply(const struct gi_job *j)
 {
 	return event_is(j, "incidentd", "incident.command");
+}
+
+/* An update whose event is incidentd's periodic reconciliation (broker/reconcile.c): read
+ * the issue with If-None-Match and report what changed. */
+static bool
+is_reconcile(const struct gi_job *j)
+{
+	return event_is(j, "incidentd", "github.reconcile");
 }
 
 /* An update whose event is a `/incidentd` command in a comment (the webhook source put
@@ -345,6 +354,7 @@ after_close(struct gi_job *j, const struct gh_response *r)
 	if (issue_gone(j, r) || !job_check(j, r, "close issue"))
 		return;
 	json_object_set_new(j->result, "state", json_string("closed"));
+	json_object_set_new(j->result, "seen_state", json_string("closed"));
 	json_object_set_new(j->result, "closed_at", json_integer(j->s->host->now_ms(j->s->self)));
 	snprintf(detail, sizeof(detail), "issue #%lld: recovered%s, closed", (long long)j->issue,
 	    j->comment_existed ? " (comment of an earlier attempt, not posted again)" : "");
@@ -535,6 +545,7 @@ after_reopen(struct gi_job *j, const struct gh_response *r)
 	if (issue_gone(j, r) || !job_check(j, r, "reopen issue"))
 		return;
 	json_object_set_new(j->result, "state", json_string("open"));
+	json_object_set_new(j->result, "seen_state", json_string("open"));
 	json_object_set_new(j->result, "closed_at", json_null());
 	j->issue_closed = false;
 	step_comment(j, "reopened");
@@ -1033,6 +1044,92 @@ step_permission(struct gi_job *j)
 	job_send(j, "GET", path, NULL, after_permission);
 }
 
+/* What reconciliation found, in the result (refs.<instance>.last_reconcile, and kept on
+ * the delivery for incidentd's step behind it): seen "unchanged", "open", "closed" or
+ * "gone"; was (the state the refs knew); by and person for a closed issue. */
+static void
+reconcile_found(struct gi_job *j, const char *seen, const char *was, const char *by,
+    bool person)
+{
+	json_t *f = json_pack("{s:s, s:s?, s:s?, s:b}", "seen", seen, "was", was, "by", by,
+	    "person", person);
+
+	if (f != NULL)
+		json_object_set_new(j->result, "last_reconcile", f);
+}
+
+static void
+after_reconcile(struct gi_job *j, const struct gh_response *r)
+{
+	/* the state last seen: by reconciliation, a webhook (ghfeedback.c) or this sink */
+	const char *was = jstr(j->refs, "seen_state") ? jstr(j->refs, "seen_state") :
+	    jstr(j->refs, "state") ? jstr(j->refs, "state") : "open";
+	const char *state, *by = NULL, *author, *etag = r->etag[0] ? r->etag : NULL;
+	bool person = false;
+	char detail[300];
+
+	j->req = NULL;
+	if (r->status == 304) {
+		reconcile_found(j, "unchanged", was, NULL, false);
+		snprintf(detail, sizeof(detail), "issue #%lld unchanged (304, no rate limit spent)",
+		    (long long)j->issue);
+		job_finish(j, INCIDENTD_OK, 0, detail);
+		return;
+	}
+	if (r->status == 404 || r->status == 410) {
+		json_object_set_new(j->result, "previous_issue", json_integer(j->issue));
+		json_object_set_new(j->result, "issue", json_integer(0));
+		json_object_set_new(j->result, "etag", json_null());
+		reconcile_found(j, "gone", was, NULL, false);
+		snprintf(detail, sizeof(detail), "issue #%lld is gone (HTTP %ld): forgotten, the "
+		    "next notification opens a new issue", (long long)j->issue, r->status);
+		j->s->host->log(j->s->self, INCIDENTD_LOG_WARN, "reconcile %s: %s", j->key, detail);
+		job_finish(j, INCIDENTD_OK, 0, detail);
+		return;
+	}
+	if (!job_check(j, r, "read the issue"))
+		return;
+	state = jstr(r->json, "state");
+	if (state == NULL || (strcmp(state, "open") != 0 && strcmp(state, "closed") != 0)) {
+		job_finish(j, INCIDENTD_RETRY, 0, "read the issue: no state in the answer");
+		return;
+	}
+	author = jstr(json_object_get(r->json, "user"), "login");
+	if (strcmp(state, "closed") == 0) {
+		const json_t *cb = json_object_get(r->json, "closed_by");
+		const char *type = jstr(cb, "type");
+
+		by = jstr(cb, "login");
+		/* a person: a User who is not the issue's author (incidentd itself) */
+		person = by != NULL && gh_login_valid(by) && type != NULL &&
+		    strcmp(type, "User") == 0 && (author == NULL || strcasecmp(by, author) != 0);
+		if (by != NULL && !gh_login_valid(by))
+			by = NULL;
+	}
+	/* seen_state, not state: what this sink did to the issue (state, closed_at) drives
+	 * its own decisions; a person's close is only seen */
+	json_object_set_new(j->result, "seen_state", json_string(state));
+	json_object_set_new(j->result, "etag", etag ? json_string(etag) : json_null());
+	reconcile_found(j, state, was, by, person);
+	snprintf(detail, sizeof(detail), "issue #%lld is %s%s%s%s (was %s)", (long long)j->issue,
+	    state, by ? " by @" : "", by ? by : "", by && !person ? ", not a person" : "", was);
+	job_finish(j, INCIDENTD_OK, 0, detail);
+}
+
+static void
+step_reconcile(struct gi_job *j)
+{
+	char path[512];
+	int rc;
+
+	snprintf(path, sizeof(path), "/repos/%s/issues/%lld", j->s->repo, (long long)j->issue);
+	j->next = after_reconcile;
+	rc = gh_request_if_none_match(&j->s->gh, "GET", path, NULL, jstr(j->refs, "etag"),
+	    on_answer, j, &j->req);
+	if (rc != 0)
+		job_finish(j, INCIDENTD_RETRY, 0, "cannot start a GitHub request");
+}
+
 static void
 job_begin(void *arg)
 {
@@ -1050,6 +1147,13 @@ job_begin(void *arg)
 		j->issue = json_integer_value(issue);
 	if (is_permission_check(j)) {
 		step_permission(j);
+		return;
+	}
+	if (is_reconcile(j)) {
+		if (known)
+			step_reconcile(j);
+		else
+			job_finish(j, INCIDENTD_OK, 0, "no issue to reconcile");
 		return;
 	}
 	if (is_reply(j)) {

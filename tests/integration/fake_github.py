@@ -23,6 +23,7 @@ Every request is recorded (method, path, query, headers, JSON body, time) for as
 Response bodies are modelled on the recorded fixtures in samples/github/.
 """
 
+import hashlib
 import http.client
 import json
 import re
@@ -87,6 +88,7 @@ class FakeGitHub:
         # {(repo, login lowercased): "admin" | "maintain" | "write" | "triage" | "read" |
         # "none" | None (no such user: 404)}; anyone else reads (a public repository)
         self.permissions = {}
+        self.etag_requests = []       # (issue number, If-None-Match sent or None)
         self.faults = []
         self.requests = []
         self.lock = threading.Lock()
@@ -358,9 +360,9 @@ class FakeGitHub:
                     return 404, ("Not Found", None), None
                 sub = m.group(2)
                 if sub is None and req.method == "GET":
-                    return 200, issue, None
+                    return self._get_issue(issue, req)
                 if sub is None and req.method == "PATCH":
-                    return self._patch(issue, body)
+                    return self._patch(issue, body, req.login)
                 if sub == "/comments" and req.method == "POST":
                     return self._comment(issue, body, req.login)
                 if sub == "/comments" and req.method == "GET":
@@ -463,7 +465,28 @@ class FakeGitHub:
                                                   for l in labels], user=login)
         return 201, self._public(issue), {"Location": issue["url"]}
 
-    def _patch(self, issue, body):
+    def _get_issue(self, issue, req):
+        """GET /repos/{o}/{r}/issues/{n}: the issue with closed_by, and a weak ETag; with a
+        matching If-None-Match, 304 and no body, which does not count against the rate
+        limit (as GitHub documents for conditional requests)."""
+        pub = self._public(issue)
+        pub["closed_by"] = (self._user_obj(issue["_closed_by"])
+                            if issue.get("_closed_by") and issue["state"] == "closed" else None)
+        etag = 'W/"%s"' % hashlib.sha256(json.dumps(pub, sort_keys=True).encode()).hexdigest()
+        self.etag_requests.append((issue["number"], req.headers.get("if-none-match")))
+        if req.headers.get("if-none-match") == etag:
+            self.rate["remaining"] += 1
+            return 304, None, {"ETag": etag}
+        return 200, pub, {"ETag": etag}
+
+    def close_as(self, number, login, repo="my-org/platform-incidents"):
+        """A person closes the issue on github.com (no webhook is sent by this fake)."""
+        with self.lock:
+            for i in self.repos[repo]["issues"]:
+                if i["number"] == number:
+                    self._patch(i, {"state": "closed"}, login)
+
+    def _patch(self, issue, body, login=None):
         if not isinstance(body, dict):
             return 422, ("Invalid request.", None), None
         if "state" in body:
@@ -476,6 +499,7 @@ class FakeGitHub:
             if st == "closed" and issue["state"] != "closed":
                 issue["closed_at"] = _now_iso()
                 issue["_closed"] = time.time()
+                issue["_closed_by"] = login
             if st == "open":
                 issue["closed_at"] = None
             issue["state"] = st
