@@ -607,6 +607,9 @@ store_configure_sqlite(void)
 		return;
 	done = true;
 	(void)sqlite3_config(SQLITE_CONFIG_PAGECACHE, NULL, 0, 0);
+	/* no memory statistics: they took a global mutex on every allocation, and incidentd
+	 * never asks sqlite3_status() for them */
+	(void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 }
 
 /* The ledger and its WAL and shared-memory files are readable by their owner only (SQLite
@@ -653,7 +656,10 @@ store_connect(struct store *st, const char *path, char *err, size_t errlen)
 	char mode[32];
 	int rc;
 
-	rc = sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+	/* NOMUTEX: a store is used by one thread (the event loop), so SQLite need not lock
+	 * the connection around every call (hundreds of lock pairs per event) */
+	rc = sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+	    SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc != SQLITE_OK) {
 		rc = st->db ? store_error(st, rc) : -ENOMEM;
 		snprintf(err, errlen, "cannot open %s: %s", path, store_last_error(st));
