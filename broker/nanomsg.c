@@ -335,6 +335,11 @@ publisher_send_event(struct publisher *pub, const struct ievent *ev,
 
 	if (pub == NULL)
 		return;
+	/* nobody tails: nothing to build (a PUB socket would drop it anyway) */
+	if (nn_get_statistic(pub->sock, NN_STAT_CURRENT_CONNECTIONS) == 0) {
+		metrics_inc("incidentd_tail_messages_total", "result=\"unheard\"");
+		return;
+	}
 	if (ev->json_text != NULL && ev->json_text[0] == '{' &&
 	    (len = strlen(ev->json_text)) > 2 && ev->json_text[len - 1] == '}') {
 		/* the ledger's dump plus the key, as json_dumps() would write the object with
