@@ -25,6 +25,22 @@ struct item {
 
 TAILQ_HEAD(item_list, item);
 
+/* A committed pass waiting for the fdatasync of its WAL frames (store_syncer) before its
+ * requests are answered and its ready deliveries start. */
+struct waiting {
+	TAILQ_ENTRY(waiting) entry;
+	uint64_t gen;                /* the sync generation that makes it durable */
+	struct item_list batch;
+	size_t n;
+	json_t **ids;
+	int *rcs;
+	bool *dups;
+	struct ready_list ready;
+	int n_deliveries;            /* left in the outbox (not ready) */
+};
+
+TAILQ_HEAD(waiting_list, waiting);
+
 struct ingest {
 	struct event_base *base;
 	struct store *st;
@@ -38,6 +54,10 @@ struct ingest {
 	void *observer_arg;
 	struct dispatcher *disp;     /* takes the deliveries written running (ready) */
 	struct ready_list ready;     /* of the pass being written */
+	struct store_syncer *syncer; /* NULL: each commit fsyncs on the loop (FULL) */
+	struct event *synced;        /* the syncer's eventfd */
+	struct waiting_list waiting; /* committed passes, oldest first */
+	size_t waiting_ready;        /* their ready deliveries, not started yet */
 };
 
 static void ingest_pass(evutil_socket_t fd, short what, void *arg);
@@ -55,6 +75,7 @@ ingest_new(struct event_base *base, struct store *st, ingest_committed_fn commit
 	ing->committed = committed;
 	ing->committed_arg = arg;
 	TAILQ_INIT(&ing->queue);
+	TAILQ_INIT(&ing->waiting);
 	ing->pass = event_new(base, -1, 0, ingest_pass, ing);
 	if (ing->pass == NULL) {
 		free(ing);
@@ -211,17 +232,129 @@ item_free(struct item *it)
 	free(it);
 }
 
+/* Answer the requests of a pass (rc != 0: everything gets 503 with error), start its ready
+ * deliveries and report the ones left in the outbox when it was written (committed: also
+ * when only the fsync that should have made it durable failed). Frees what it is given. */
+static void
+answer_batch(struct ingest *ing, struct item_list *batch, json_t **ids, int *rcs, bool *dups,
+    int rc, const char *error, bool written, struct ready_list *ready, int n_deliveries)
+{
+	struct item *it;
+	size_t i = 0;
+
+	if (rc != 0) {
+		log_error("ingest", "%s (%d): answering 503", error, rc);
+		metrics_inc("incidentd_ledger_commit_failures_total", "");
+	}
+	while ((it = TAILQ_FIRST(batch)) != NULL) {
+		struct ingest_result res = { 0 };
+		char labels[128];
+
+		TAILQ_REMOVE(batch, it, entry);
+		res.ids = ids ? ids[i] : NULL;
+		if (rc != 0 || rcs == NULL || rcs[i] != 0) {
+			res.status = 503;
+			res.error = error ? error : "cannot write to the ledger";
+			if (rc == 0)
+				log_error("ingest", "cannot write %s request (%d)", it->source,
+				    rcs[i]);
+		} else {
+			res.status = 202;
+			res.duplicate = dups[i];
+			res.accepted = dups[i] ? 0 : (int)it->events.n;
+			snprintf(labels, sizeof(labels), "source=\"%s\"", it->source);
+			metrics_add(dups[i] ? "incidentd_events_duplicate_total"
+					    : "incidentd_events_accepted_total",
+			    labels, dups[i] ? 1 : (double)it->events.n);
+			for (size_t k = 0; !dups[i] && ing->observer && k < it->events.n; k++)
+				ing->observer(ing->observer_arg, it->events.v[k]);
+		}
+		it->done(it->arg, &res);
+		if (ids)
+			json_decref(ids[i]);
+		item_free(it);
+		i++;
+	}
+	free(ids);
+	free(rcs);
+	free(dups);
+	/* committed even when the fsync failed: the rows exist, so they run */
+	if (ready->n > 0 && ing->disp != NULL)
+		dispatcher_start_ready(ing->disp, ready);
+	ready_list_truncate(ready, 0);
+	if (written && n_deliveries > 0 && ing->committed)
+		ing->committed(ing->committed_arg, n_deliveries);
+}
+
+/* Answer the waiting passes whose sync is done (all of them with wait: blocking). */
+static void
+release_waiting(struct ingest *ing, bool wait)
+{
+	struct waiting *w;
+	uint64_t done = 0;
+	int broken;
+
+	if (TAILQ_EMPTY(&ing->waiting))
+		return;
+	broken = wait ? store_syncer_wait(ing->syncer, TAILQ_LAST(&ing->waiting,
+	    waiting_list)->gen) : store_syncer_collect(ing->syncer, &done);
+	if (wait)
+		done = TAILQ_LAST(&ing->waiting, waiting_list)->gen;
+	while ((w = TAILQ_FIRST(&ing->waiting)) != NULL && w->gen <= done) {
+		TAILQ_REMOVE(&ing->waiting, w, entry);
+		ing->waiting_ready -= w->ready.n;
+		if (broken != 0)
+			metrics_inc("incidentd_ledger_sync_failures_total", "");
+		answer_batch(ing, &w->batch, w->ids, w->rcs, w->dups, broken, broken ?
+		    "cannot make the ledger durable (fdatasync of its WAL failed); retry" : NULL,
+		    true, &w->ready, w->n_deliveries);
+		ready_list_clear(&w->ready);
+		free(w);
+	}
+}
+
+static void
+on_synced(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	release_waiting(arg, false);
+}
+
+/* Keep a committed pass until its sync is done. Returns 0, or -ENOMEM (the caller answers
+ * it at once: it is committed, only not yet known to be durable). */
+static int
+wait_for_sync(struct ingest *ing, struct item_list *batch, size_t n, json_t **ids, int *rcs,
+    bool *dups, int n_deliveries)
+{
+	struct waiting *w = calloc(1, sizeof(*w));
+
+	if (w == NULL)
+		return -ENOMEM;
+	TAILQ_INIT(&w->batch);
+	TAILQ_CONCAT(&w->batch, batch, entry);
+	w->n = n;
+	w->ids = ids;
+	w->rcs = rcs;
+	w->dups = dups;
+	w->ready = ing->ready;
+	memset(&ing->ready, 0, sizeof(ing->ready));
+	w->n_deliveries = n_deliveries;
+	ing->waiting_ready += w->ready.n;
+	w->gen = store_syncer_request(ing->syncer);
+	TAILQ_INSERT_TAIL(&ing->waiting, w, entry);
+	return 0;
+}
+
 static void
 ingest_pass(evutil_socket_t fd, short what, void *arg)
 {
 	struct ingest *ing = arg;
 	struct item_list batch = TAILQ_HEAD_INITIALIZER(batch);
-	struct item *it;
-	size_t n = 0;
+	size_t n = 0, slots;
 	json_t **ids = NULL;
 	int *rcs = NULL;
 	bool *dups = NULL;
-	size_t i;
 	int n_deliveries = 0, rc;
 	int64_t now = util_now_ms(), t0;
 	const char *error = NULL;
@@ -243,7 +376,11 @@ ingest_pass(evutil_socket_t fd, short what, void *arg)
 	}
 
 	t0 = util_mono_ms();
-	ing->ready.max = ing->disp ? dispatcher_free_slots(ing->disp) : 0;
+	slots = ing->disp ? dispatcher_free_slots(ing->disp) : 0;
+	ing->ready.max = slots > ing->waiting_ready ? slots - ing->waiting_ready : 0;
+	/* with a syncer, the commit writes the WAL and the syncer's thread fsyncs it */
+	if (ing->syncer != NULL)
+		store_set_durable(ing->st, false);
 	rc = store_begin(ing->st);
 	if (rc != 0) {
 		error = "cannot begin a ledger transaction";
@@ -279,50 +416,34 @@ ingest_pass(evutil_socket_t fd, short what, void *arg)
 	metrics_observe_commit((double)(util_mono_ms() - t0) / 1000.0);
 
 answer:
+	if (ing->syncer != NULL)
+		store_set_durable(ing->st, true);
 	if (rc != 0)
 		ready_list_truncate(&ing->ready, 0);   /* rolled back: those rows do not exist */
 	n_deliveries -= (int)ing->ready.n;
-	if (rc != 0) {
-		log_error("ingest", "%s (%d): answering 503 to %zu request(s)", error, rc, n);
-		metrics_inc("incidentd_ledger_commit_failures_total", "");
-	}
-	i = 0;
-	while ((it = TAILQ_FIRST(&batch)) != NULL) {
-		struct ingest_result res = { 0 };
-		char labels[128];
+	if (rc == 0 && ing->syncer != NULL &&
+	    wait_for_sync(ing, &batch, n, ids, rcs, dups, n_deliveries) == 0)
+		return;
+	answer_batch(ing, &batch, ids, rcs, dups, rc, error, rc == 0, &ing->ready, n_deliveries);
+}
 
-		TAILQ_REMOVE(&batch, it, entry);
-		res.ids = ids ? ids[i] : NULL;
-		if (rc != 0 || rcs == NULL || rcs[i] != 0) {
-			res.status = 503;
-			res.error = error ? error : "cannot write to the ledger";
-			if (rc == 0)
-				log_error("ingest", "cannot write %s request (%d)", it->source,
-				    rcs[i]);
-		} else {
-			res.status = 202;
-			res.duplicate = dups[i];
-			res.accepted = dups[i] ? 0 : (int)it->events.n;
-			snprintf(labels, sizeof(labels), "source=\"%s\"", it->source);
-			metrics_add(dups[i] ? "incidentd_events_duplicate_total"
-					    : "incidentd_events_accepted_total",
-			    labels, dups[i] ? 1 : (double)it->events.n);
-			for (size_t k = 0; !dups[i] && ing->observer && k < it->events.n; k++)
-				ing->observer(ing->observer_arg, it->events.v[k]);
-		}
-		it->done(it->arg, &res);
-		if (ids)
-			json_decref(ids[i]);
-		item_free(it);
-		i++;
+int
+ingest_enable_sync(struct ingest *ing)
+{
+	int rc = store_syncer_new(ing->st, &ing->syncer);
+
+	if (rc != 0)
+		return rc;
+	ing->synced = event_new(ing->base, store_syncer_fd(ing->syncer), EV_READ | EV_PERSIST,
+	    on_synced, ing);
+	if (ing->synced == NULL || event_add(ing->synced, NULL) != 0) {
+		event_free(ing->synced);
+		ing->synced = NULL;
+		store_syncer_destroy(ing->syncer);
+		ing->syncer = NULL;
+		return -ENOMEM;
 	}
-	free(ids);
-	free(rcs);
-	free(dups);
-	if (ing->ready.n > 0)
-		dispatcher_start_ready(ing->disp, &ing->ready);
-	if (rc == 0 && n_deliveries > 0 && ing->committed)
-		ing->committed(ing->committed_arg, n_deliveries);
+	return 0;
 }
 
 void
@@ -332,6 +453,8 @@ ingest_flush(struct ingest *ing)
 		event_del(ing->pass);
 		ingest_pass(-1, 0, ing);
 	}
+	if (ing->syncer != NULL)
+		release_waiting(ing, true);
 }
 
 void
@@ -340,6 +463,9 @@ ingest_destroy(struct ingest *ing)
 	if (ing == NULL)
 		return;
 	ingest_flush(ing);
+	if (ing->synced != NULL)
+		event_free(ing->synced);
+	store_syncer_destroy(ing->syncer);
 	ready_list_clear(&ing->ready);
 	event_free(ing->pass);
 	free(ing);

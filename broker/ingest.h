@@ -63,7 +63,14 @@ void ingest_set_observer(struct ingest *ing, ingest_event_fn fn, void *arg);
 int ingest_submit(struct ingest *ing, const char *source, struct ievent_vec *events,
     const char *payload_sha256, bool key_forever, ingest_done_fn done, void *arg);
 
-/* Run a pending commit pass now (used before reload and when draining). */
+/* Make commits durable off the event loop from now on (store_syncer): a pass is committed
+ * without fsync on the loop, and its requests are answered (and its deliveries started)
+ * once a thread has fdatasynced the WAL; passes committed meanwhile share that fsync.
+ * Returns 0, or a negative errno (commits stay synchronous, synchronous = FULL). */
+int ingest_enable_sync(struct ingest *ing);
+
+/* Run a pending commit pass now and answer every committed pass, waiting for its sync if
+ * needed (used before reload and when draining). */
 void ingest_flush(struct ingest *ing);
 
 /* Number of submissions waiting for the next commit. */

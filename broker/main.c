@@ -488,6 +488,11 @@ run(struct runtime *rt)
 		return rc;
 	}
 	rc = ingest_new(dmn->base, dmn->store, on_committed, rt, &dmn->ingest);
+	if (rc == 0 && (rc = ingest_enable_sync(dmn->ingest)) != 0) {
+		log_warn("main", "cannot sync the ledger off the event loop (%s): every commit "
+		    "fsyncs on it", strerror(-rc));
+		rc = 0;
+	}
 	if (rc == 0)
 		rc = dispatcher_new(dmn->base, dmn->store, &dmn->disp);
 	if (rc == 0)

@@ -401,6 +401,37 @@ int store_verify(const char *path, struct store_copy_info *info, char *err, size
 /* Quick writability probe for /readyz: returns 0 when a write transaction can start. */
 int store_check_writable(struct store *st);
 
+/* Durability off the event loop (store_sync.c). A caller commits with
+ * store_set_durable(st, false), asks store_syncer_request() for a sync of everything
+ * written so far (a generation number), and answers only once store_syncer_collect() (when
+ * store_syncer_fd() is readable) or store_syncer_wait() reports that generation done: the
+ * WAL has been fdatasynced. A thread of the syncer also checkpoints the WAL (st's own
+ * automatic checkpoints are off while it lives). */
+struct store_syncer;
+
+/* Start the syncer of st (borrowed; outlives it). Returns 0 and *out, -EINVAL for a ledger
+ * without a file, or a negative errno (nothing started). */
+int store_syncer_new(struct store *st, struct store_syncer **out);
+
+/* An eventfd that becomes readable when a sync finished. */
+int store_syncer_fd(const struct store_syncer *s);
+
+/* Ask for a sync of everything committed so far; returns its generation. Never blocks on
+ * I/O. */
+uint64_t store_syncer_request(struct store_syncer *s);
+
+/* Clear the eventfd and write the last generation synced into *done. Returns 0, or the
+ * negative errno of a failed fdatasync (sticky: the ledger's durability is in doubt from
+ * then on). */
+int store_syncer_collect(struct store_syncer *s, uint64_t *done);
+
+/* Block until generation gen is synced (shutdown, reload). Returns as collect. */
+int store_syncer_wait(struct store_syncer *s, uint64_t gen);
+
+/* Stop the threads (a sync under way finishes first) and free; automatic checkpoints are
+ * on again. NULL is a no-op. */
+void store_syncer_destroy(struct store_syncer *s);
+
 /* SQLite's message for the last failed call on st (borrowed, valid until the next call),
  * or "no error". NULL st is allowed. Never contains secrets: SQL has no inline values. */
 const char *store_last_error(struct store *st);

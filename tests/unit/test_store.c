@@ -1,6 +1,7 @@
 /* test_store.c - the SQLite ledger: schema and migrations, events, duplicates, incidents,
  * the delivery outbox, savepoints and the read-side JSON. */
 #include <errno.h>
+#include <stdbool.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <poll.h>
+#include <sys/stat.h>
 #include <sqlite3.h>
 #include <cmocka.h>
 
@@ -986,10 +989,62 @@ test_state_names(void **state)
 	store_close(NULL);
 }
 
+/* The syncer: a requested generation is done once the WAL is fdatasynced, the eventfd
+ * says so, the loop's connection checkpoints no more while it lives (the syncer's thread
+ * does: the database file grows), and destroy turns automatic checkpoints back on. */
+static void
+test_syncer(void **state)
+{
+	struct fixture *f = *state;
+	struct store_syncer *sy = NULL;
+	json_t *m = json_pack("[s]", "app=aks-store");
+	char big[2000], id[UTIL_ID_LEN + 1], v[32];
+	struct pollfd pfd;
+	uint64_t gen = 0, done = 0;
+	struct stat before, after;
+	bool grew = false;
+
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	assert_int_equal(store_syncer_new(f->st, &sy), 0);
+	assert_int_equal(run_pragma(f->st, "PRAGMA wal_autocheckpoint", v, sizeof(v)), 0);
+	assert_string_equal(v, "0");
+	assert_int_equal(stat(f->path, &before), 0);
+	for (int pass = 0; pass < 20; pass++) {
+		assert_int_equal(store_set_durable(f->st, false), 0);
+		assert_int_equal(store_begin(f->st), 0);
+		for (int i = 0; i < 20; i++)
+			assert_int_equal(store_silence_add(f->st, m, T0, T0 + 1000, big, "me", id), 0);
+		assert_int_equal(store_commit(f->st), 0);
+		gen = store_syncer_request(sy);
+	}
+	assert_int_equal(store_syncer_wait(sy, gen), 0);
+	pfd.fd = store_syncer_fd(sy);
+	pfd.events = POLLIN;
+	assert_int_equal(poll(&pfd, 1, 5000), 1);
+	assert_int_equal(store_syncer_collect(sy, &done), 0);
+	assert_true(done >= gen);
+	assert_int_equal(poll(&pfd, 1, 0), 0);      /* collect cleared it */
+	/* 400 rows of 2 kB: the checkpointer copies them into the database file */
+	for (int i = 0; i < 100 && !grew; i++) {
+		assert_int_equal(stat(f->path, &after), 0);
+		grew = after.st_size > before.st_size + 400 * 1000;
+		if (!grew)
+			usleep(50000);
+	}
+	assert_true(grew);
+	store_syncer_destroy(sy);
+	assert_int_equal(run_pragma(f->st, "PRAGMA wal_autocheckpoint", v, sizeof(v)), 0);
+	assert_string_equal(v, "1000");
+	store_syncer_destroy(NULL);
+	json_decref(m);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_syncer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_open_schema_wal, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_schema_without_in_lists, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reopen_is_noop, setup, teardown),
