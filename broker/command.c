@@ -390,11 +390,13 @@ command_step(struct store *st, const struct config *cfg, const struct delivery *
 	default:
 		break;
 	}
+	util_trim_utf8(reply);   /* a long explanation may have been cut mid-character */
 	if ((rc = command_reply(st, inc.id, del->event_id, verb, actor, outcome, reply,
 	    check.sink, now, n_deliveries)) != 0)
 		goto out;
 	snprintf(detail, len, "%s by %s: %s", verb, actor, reply);
 	detail[strcspn(detail, "\n")] = '\0';
+	util_trim_utf8(detail);
 out:
 	json_decref(ev);
 	free(text);

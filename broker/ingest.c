@@ -294,12 +294,12 @@ release_waiting(struct ingest *ing, bool wait)
 	uint64_t done = 0;
 	int broken;
 
-	if (TAILQ_EMPTY(&ing->waiting))
-		return;
-	broken = wait ? store_syncer_wait(ing->syncer, TAILQ_LAST(&ing->waiting,
-	    waiting_list)->gen) : store_syncer_collect(ing->syncer, &done);
-	if (wait)
+	/* the eventfd is cleared either way (a wait leaves it readable) */
+	broken = store_syncer_collect(ing->syncer, &done);
+	if (wait && !TAILQ_EMPTY(&ing->waiting)) {
 		done = TAILQ_LAST(&ing->waiting, waiting_list)->gen;
+		broken = store_syncer_wait(ing->syncer, done);
+	}
 	while ((w = TAILQ_FIRST(&ing->waiting)) != NULL && w->gen <= done) {
 		TAILQ_REMOVE(&ing->waiting, w, entry);
 		ing->waiting_ready -= w->ready.n;
