@@ -460,7 +460,8 @@ out:
 	return rc;
 }
 
-int
+/* Run a PRAGMA (constant text) and return its first column as text in buf (may be empty). */
+static int
 run_pragma(struct store *st, const char *sql, char *buf, size_t len)
 {
 	sqlite3_stmt *s = NULL;

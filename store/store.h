@@ -405,8 +405,7 @@ int store_check_writable(struct store *st);
  * store_set_durable(st, false), asks store_syncer_request() for a sync of everything
  * written so far (a generation number), and answers only once store_syncer_collect() (when
  * store_syncer_fd() is readable) or store_syncer_wait() reports that generation done: the
- * WAL has been fdatasynced. A thread of the syncer also checkpoints the WAL (st's own
- * automatic checkpoints are off while it lives). */
+ * WAL has been fdatasynced. */
 struct store_syncer;
 
 /* Start the syncer of st (borrowed; outlives it). Returns 0 and *out, -EINVAL for a ledger
@@ -428,8 +427,7 @@ int store_syncer_collect(struct store_syncer *s, uint64_t *done);
 /* Block until generation gen is synced (shutdown, reload). Returns as collect. */
 int store_syncer_wait(struct store_syncer *s, uint64_t gen);
 
-/* Stop the threads (a sync under way finishes first) and free; automatic checkpoints are
- * on again. NULL is a no-op. */
+/* Stop the thread (the syncs asked for are made first) and free. NULL is a no-op. */
 void store_syncer_destroy(struct store_syncer *s);
 
 /* SQLite's message for the last failed call on st (borrowed, valid until the next call),

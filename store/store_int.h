@@ -101,10 +101,6 @@ int store_stmt(struct store *st, enum store_stmt_id id, sqlite3_stmt **out);
 /* Reset and unbind a statement after use. NULL is a no-op. */
 void store_stmt_done(sqlite3_stmt *s);
 
-/* Run a PRAGMA (constant text) and return its first column as text in buf (NULL: not
- * wanted; may be empty). Returns 0 or a negative errno. */
-int run_pragma(struct store *st, const char *sql, char *buf, size_t len);
-
 /* Map an SQLite result code to a negative errno and remember sqlite3_errmsg(). */
 int store_error(struct store *st, int sqlite_rc);
 

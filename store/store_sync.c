@@ -5,9 +5,10 @@
  * descriptor: fsync flushes the file, whichever descriptor asks) and tells the loop
  * through an eventfd. Only then are the pass's requests answered: the durability is the
  * same as synchronous = FULL, but the loop goes on with the next pass meanwhile and
- * consecutive passes share one fsync. A second thread checkpoints the WAL into the
- * database on a connection of its own (PASSIVE: it never blocks the writer), so that the
- * loop's commits never do (wal_autocheckpoint is off on the loop's connection). */
+ * consecutive passes share one fsync. Checkpoints stay SQLite's automatic ones on the
+ * loop: a checkpointer thread was tried, and the database pages it kept writing made every
+ * fdatasync of the WAL wait for them (ext4 orders the data of a file system's journal
+ * commit), which cost far more latency than the checkpoints themselves. */
 #include "store_int.h"
 
 #include <errno.h>
@@ -17,12 +18,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 #include <sys/eventfd.h>
 #include <sys/stat.h>
-
-#define SYNC_CKPT_EVERY_MS 200     /* a checkpoint at most this often, after commits */
 
 struct store_syncer {
 	struct store *st;
@@ -35,13 +33,11 @@ struct store_syncer {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;          /* work for the syncer thread, or stop */
 	pthread_cond_t done_cv;     /* a sync finished (store_syncer_wait) */
-	pthread_cond_t ckpt_cv;     /* the checkpointer's sleep, or stop */
 	uint64_t requested, done;
 	int broken;                 /* sticky: a failed fdatasync (negative errno), or 0 */
-	bool dirty;                 /* synced since the last checkpoint */
 	bool stop;
-	bool sync_started, ckpt_started;
-	pthread_t sync_thread, ckpt_thread;
+	bool sync_started;
+	pthread_t sync_thread;
 };
 
 /* (Re)open the WAL when it is not open or was replaced. Returns 0 or a negative errno. */
@@ -106,61 +102,12 @@ sync_main(void *arg)
 		if (rc != 0 && s->broken == 0)
 			s->broken = rc;
 		s->done = target;
-		s->dirty = true;
 		pthread_cond_broadcast(&s->done_cv);
-		pthread_cond_signal(&s->ckpt_cv);
 		if (write(s->efd, &one, sizeof(one)) != (ssize_t)sizeof(one)) {
 			/* the counter is saturated: the loop wakes up anyway */
 		}
 	}
 	pthread_mutex_unlock(&s->mu);
-	return NULL;
-}
-
-static void *
-ckpt_main(void *arg)
-{
-	struct store_syncer *s = arg;
-	sqlite3 *db = NULL;
-	bool opened = false;
-
-	if (sqlite3_open_v2(s->db_path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
-	    NULL) != SQLITE_OK) {
-		sqlite3_close(db);
-		db = NULL;
-	}
-	if (db != NULL)
-		sqlite3_busy_timeout(db, 100);
-	pthread_mutex_lock(&s->mu);
-	while (!s->stop) {
-		struct timespec until;
-
-		while (!s->stop && !s->dirty)
-			pthread_cond_wait(&s->ckpt_cv, &s->mu);
-		if (s->stop)
-			break;
-		s->dirty = false;
-		pthread_mutex_unlock(&s->mu);
-		/* a connection knows the ledger is in WAL mode once it has read it */
-		if (db != NULL && !opened)
-			opened = sqlite3_exec(db, "SELECT count(*) FROM sqlite_master", NULL, NULL,
-			    NULL) == SQLITE_OK;
-		if (opened)
-			(void)sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL,
-			    NULL);
-		pthread_mutex_lock(&s->mu);
-		/* at most every SYNC_CKPT_EVERY_MS: a pause (cut short by stop) */
-		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_nsec += SYNC_CKPT_EVERY_MS * 1000000L;
-		if (until.tv_nsec >= 1000000000L) {
-			until.tv_sec++;
-			until.tv_nsec -= 1000000000L;
-		}
-		while (!s->stop && pthread_cond_timedwait(&s->ckpt_cv, &s->mu, &until) == 0)
-			;
-	}
-	pthread_mutex_unlock(&s->mu);
-	sqlite3_close(db);
 	return NULL;
 }
 
@@ -181,7 +128,6 @@ store_syncer_new(struct store *st, struct store_syncer **out)
 	pthread_mutex_init(&s->mu, NULL);
 	pthread_cond_init(&s->cv, NULL);
 	pthread_cond_init(&s->done_cv, NULL);
-	pthread_cond_init(&s->ckpt_cv, NULL);
 	if (path == NULL || *path == '\0') {
 		rc = -EINVAL;   /* an in-memory or temporary ledger: nothing to sync */
 		goto fail;
@@ -198,12 +144,6 @@ store_syncer_new(struct store *st, struct store_syncer **out)
 	if ((rc = -pthread_create(&s->sync_thread, NULL, sync_main, s)) != 0)
 		goto fail;
 	s->sync_started = true;
-	if ((rc = -pthread_create(&s->ckpt_thread, NULL, ckpt_main, s)) != 0)
-		goto fail;
-	s->ckpt_started = true;
-	/* the checkpointer does it now: the loop's commits never wait for one */
-	if ((rc = run_pragma(st, "PRAGMA wal_autocheckpoint = 0", NULL, 0)) != 0)
-		goto fail;
 	*out = s;
 	return 0;
 fail:
@@ -265,21 +205,15 @@ store_syncer_destroy(struct store_syncer *s)
 	pthread_mutex_lock(&s->mu);
 	s->stop = true;
 	pthread_cond_broadcast(&s->cv);
-	pthread_cond_broadcast(&s->ckpt_cv);
 	pthread_mutex_unlock(&s->mu);
 	if (s->sync_started)
 		pthread_join(s->sync_thread, NULL);
-	if (s->ckpt_started)
-		pthread_join(s->ckpt_thread, NULL);
-	if (s->st != NULL && (s->sync_started || s->ckpt_started))
-		(void)run_pragma(s->st, "PRAGMA wal_autocheckpoint = 1000", NULL, 0);
 	if (s->efd >= 0)
 		close(s->efd);
 	if (s->wal_fd >= 0)
 		close(s->wal_fd);
 	pthread_cond_destroy(&s->cv);
 	pthread_cond_destroy(&s->done_cv);
-	pthread_cond_destroy(&s->ckpt_cv);
 	pthread_mutex_destroy(&s->mu);
 	free(s->db_path);
 	free(s->wal_path);
