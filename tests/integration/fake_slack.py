@@ -118,8 +118,21 @@ def _text_obj(obj, ptr, kinds, limit):
         raise SchemaError(ptr, "plain_text has no verbatim")
 
 
+def _confirm(c, ptr):
+    """A confirmation dialog object (title, text, confirm, deny, style)."""
+    if not isinstance(c, dict) or set(c) - {"title", "text", "confirm", "deny", "style"}:
+        raise SchemaError(ptr, "must be a confirm object without unknown fields")
+    for k, kinds, limit in (("title", ("plain_text",), 100),
+                            ("text", ("plain_text", "mrkdwn"), 300),
+                            ("confirm", ("plain_text",), 30), ("deny", ("plain_text",), 30)):
+        _text_obj(c.get(k), "%s/%s" % (ptr, k), kinds, limit)
+    if "style" in c and c["style"] not in ("primary", "danger"):
+        raise SchemaError(ptr + "/style", "must be primary or danger")
+
+
 def check_blocks(blocks):
     """Raise SchemaError for what Slack would refuse as invalid_blocks."""
+    action_ids, block_ids = set(), set()
     if not isinstance(blocks, list):
         raise SchemaError("/blocks", "must be an array")
     if len(blocks) > 50:
@@ -129,6 +142,12 @@ def check_blocks(blocks):
         if not isinstance(b, dict):
             raise SchemaError(p, "must be an object")
         t = b.get("type")
+        bid = b.get("block_id")
+        if bid is not None:
+            if not isinstance(bid, str) or not 1 <= len(bid) <= 255 or bid in block_ids:
+                raise SchemaError(p + "/block_id", "must be a unique string of <= 255 "
+                                  "characters")
+            block_ids.add(bid)
         if t == "header":
             if set(b) - {"type", "text", "block_id"}:
                 raise SchemaError(p, "unknown field(s)")
@@ -156,9 +175,21 @@ def check_blocks(blocks):
                 q = "%s/elements/%d" % (p, k)
                 if not isinstance(e, dict) or e.get("type") != "button":
                     raise SchemaError(q, "only buttons are expected here")
-                if set(e) - {"type", "text", "url", "action_id", "value", "style"}:
+                if set(e) - {"type", "text", "url", "action_id", "value", "style",
+                             "confirm"}:
                     raise SchemaError(q, "unknown field(s)")
                 _text_obj(e.get("text"), q + "/text", ("plain_text",), 75)
+                if "style" in e and e["style"] not in ("primary", "danger"):
+                    raise SchemaError(q + "/style", "must be primary or danger")
+                if "value" in e and (not isinstance(e["value"], str) or
+                                     len(e["value"]) > 2000):
+                    raise SchemaError(q + "/value", "must be a string of <= 2000 characters")
+                if "confirm" in e:
+                    _confirm(e["confirm"], q + "/confirm")
+                aid = e.get("action_id")
+                if aid is not None and aid in action_ids:
+                    raise SchemaError(q + "/action_id", "must be unique in the message")
+                action_ids.add(aid)
                 url = e.get("url")
                 if url is not None and (not isinstance(url, str) or len(url) > 3000 or
                                         not re.match(r"^https?://", url)):

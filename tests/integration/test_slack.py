@@ -184,9 +184,12 @@ def main(t):
         t.eq(m["blocks"][1]["text"]["text"], "*aks-store* (open), see <%s|issue #%d>"
              % (iss[0]["html_url"], iss[0]["number"]), "chained: text template with the issue")
         acts = block_of(m, "actions")
-        btn = acts[0]["elements"][0] if acts else {}
+        # after incidentd's command buttons (buttons: true by default in token mode)
+        btn = [e for e in (acts[0]["elements"] if acts else [])
+               if e.get("action_id") == "incidentd.open_issue"]
+        btn = btn[0] if btn else {}
         t.eq((btn.get("text", {}).get("text"), btn.get("url")),
-             ("GitHub issue #%d" % iss[0]["number"], iss[0]["html_url"]),
+             ("Open issue #%d" % iss[0]["number"], iss[0]["html_url"]),
              "chained: a button to the GitHub issue")
     t.ok(not block_of(hooked[0], "actions") if hooked else False,
          "not chained: no issue button")
