@@ -251,8 +251,11 @@ def main(t):
         t.ok("```" not in inner and "<" not in inner and "@here" not in inner and
              "&lt;!channel&gt;" in inner, "hostile: fences, <!channel> and @here neutralized",
              inner[:200])
-        t.ok("more degraded resources" in m["blocks"][-2]["text"]["text"],
-             "hostile: the resources that do not fit are summed up", m["blocks"][-2])
+        # the last section, before the actions block (the bot's buttons) and the context
+        last = [b for b in m["blocks"] if b["type"] == "section"][-1]
+        t.ok("more degraded resources" in last["text"]["text"] and
+             m["blocks"].index(last) >= len(m["blocks"]) - 3,
+             "hostile: the resources that do not fit are summed up", last)
         objs = ([b["text"] for b in m["blocks"] if isinstance(b.get("text"), dict) and
                  b["text"].get("type") == "mrkdwn"] +
                 [f for b in m["blocks"] for f in b.get("fields", [])] +
