@@ -9,6 +9,7 @@
 
 #include "auth.h"
 #include "readapi.h"
+#include "util.h"
 
 static const struct {
 	const char *path;
@@ -19,6 +20,7 @@ static const struct {
 	{ "/v1/events/alertmanager", "alertmanager", alertmanager_normalize },
 	{ "/v1/events/flux", "flux", flux_normalize },
 	{ "/v1/events/github", "github", github_normalize },
+	{ "/v1/slack/actions", "slack", slack_normalize },
 };
 
 /* /repos/{owner}/{repo}/dispatches: GitHub's repository_dispatch, as a drop-in. */
@@ -165,6 +167,19 @@ media_is_json(const char *ct)
 	    strcmp(media + n - 5, "+json") == 0;
 }
 
+/* application/x-www-form-urlencoded (what Slack posts), with or without parameters. */
+static bool
+media_is_form(const char *ct)
+{
+	static const char form[] = "application/x-www-form-urlencoded";
+	size_t n = sizeof(form) - 1;
+
+	while (ct != NULL && (*ct == ' ' || *ct == '\t'))
+		ct++;
+	return ct != NULL && strncasecmp(ct, form, n) == 0 &&
+	    (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
+}
+
 /* The host part of a Host header value (brackets of an IPv6 literal kept), lower-cased. */
 static void
 host_name(const char *host, char *out, size_t len)
@@ -280,6 +295,19 @@ access_check(const struct access_ctx *ax, const struct endpoint *ep,
 		if (cs == NULL || !cs->enabled)
 			return refuse(v, 404, "disabled", "%sthis source is not enabled in the "
 			    "configuration", NULL);
+	}
+	if (ep->kind == EP_SOURCE && strcmp(ep->source, "slack") == 0) {
+		/* Slack's signature headers come before everything else; the signature of
+		 * the body is checked when it has arrived (server.c) */
+		const char *ct = evhttp_find_header(headers, "Content-Type");
+
+		if (slack_check_headers(headers, util_now_ms() / 1000, &why) != 0)
+			return refuse(v, 401, "unauthorized", "%s", why);
+		if (!media_is_form(ct))
+			return refuse(v, 415, "unsupported_media_type", "Content-Type must be "
+			    "application/x-www-form-urlencoded (Slack's interactivity request), not "
+			    "%.100s", ct ? ct : "none");
+		return 0;
 	}
 	if (ep->post && !media_is_json(evhttp_find_header(headers, "Content-Type"))) {
 		const char *ct = evhttp_find_header(headers, "Content-Type");

@@ -17,7 +17,8 @@
 enum endpoint_kind {
 	EP_NOT_FOUND = 0,  /* no such endpoint */
 	EP_NO_SOURCE,      /* POST /v1/events/<not a source> */
-	EP_SOURCE,         /* a source (argocd, alertmanager, flux, cloudevents) */
+	EP_SOURCE,         /* a source (argocd, alertmanager, flux, cloudevents, github,
+	                    * slack) */
 	EP_RELOAD,         /* POST /-/reload */
 	EP_HEALTH,         /* GET /healthz */
 	EP_READY,          /* GET /readyz */
@@ -67,7 +68,10 @@ struct access_ctx {
  * is not found; credentials of the endpoint's auth (a source's, server.api_auth for the
  * read API and reload, config_metrics_auth() for /metrics; bearer and basic completely, for
  * hmac only that a well-formed signature header is there). /healthz and /readyz need no
- * credentials; reload without api_auth only from a loopback peer.
+ * credentials; reload without api_auth only from a loopback peer. The slack source
+ * (POST /v1/slack/actions) instead needs Slack's signature headers first
+ * (slack_check_headers(): a timestamp within 5 minutes, a well-formed X-Slack-Signature;
+ * 401 otherwise) and then application/x-www-form-urlencoded.
  * Returns 0 when allowed, else the HTTP status, with *v filled either way. Does not call
  * back. */
 int access_check(const struct access_ctx *ax, const struct endpoint *ep,

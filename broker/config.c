@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <openssl/crypto.h>
 
 #include "log.h"
 #include "util.h"
@@ -468,11 +469,37 @@ load_nanomsg(struct vctx *v, const json_t *x, const char *path, const char *cons
 	return 0;
 }
 
+/* sources.slack: { enabled (default true), signing_secret (required when enabled) }.
+ * Slack signs every request with the app's signing secret (X-Slack-Signature); that is
+ * the source's authentication, so it takes no auth key. Off unless listed. */
+static int
+load_slack(struct vctx *v, const json_t *x, const char *path, struct config_source *cs)
+{
+	static const char *const keys[] = { "enabled", "signing_secret", NULL };
+	char sub[300];
+	int rc;
+
+	snprintf(sub, sizeof(sub), "%s.signing_secret", path);
+	if (x == NULL || json_is_null(x))
+		return verr(v, sub, "%s", "required: the signing secret of the Slack app (Basic "
+		    "Information, App Credentials), e.g. signing_secret: "
+		    "\"${SLACK_SIGNING_SECRET}\"");
+	if ((rc = check_object(v, x, path)) || (rc = check_keys(v, x, path, keys)) ||
+	    (rc = get_bool(v, x, "enabled", path, true, &cs->enabled)) ||
+	    (rc = get_string(v, x, "signing_secret", path, NULL, &cs->signing_secret)))
+		return rc;
+	if (cs->enabled && (cs->signing_secret == NULL || *cs->signing_secret == '\0'))
+		return verr(v, sub, "%s", "required (non-empty) while sources.slack is enabled: "
+		    "the signing secret of the Slack app (Basic Information, App Credentials), "
+		    "e.g. signing_secret: \"${SLACK_SIGNING_SECRET}\"");
+	return 0;
+}
+
 static int
 load_sources(struct vctx *v)
 {
 	static const char *const known[] = { "argocd", "alertmanager", "flux", "cloudevents",
-	    "github", "nanomsg", NULL };
+	    "github", "slack", "nanomsg", NULL };
 	static const char *const keys[] = { "enabled", "auth", NULL };
 	static const char *const gh_keys[] = { "enabled", "auth", "reconcile", NULL };
 	static const char *const nn_keys[] = { "enabled", "auth", "pull", "format", NULL };
@@ -503,6 +530,11 @@ load_sources(struct vctx *v)
 			return -ENOMEM;
 		if (strcmp(name, "nanomsg") == 0) {
 			if ((rc = load_nanomsg(v, x, path, nn_keys, cs)) != 0)
+				return rc;
+			continue;
+		}
+		if (strcmp(name, "slack") == 0) {
+			if ((rc = load_slack(v, x, path, cs)) != 0)
 				return rc;
 			continue;
 		}
@@ -1742,6 +1774,11 @@ config_destroy(struct config *cfg)
 		free(cfg->sources[i].name);
 		free(cfg->sources[i].pull);
 		free(cfg->sources[i].format);
+		if (cfg->sources[i].signing_secret != NULL) {
+			OPENSSL_cleanse(cfg->sources[i].signing_secret,
+			    strlen(cfg->sources[i].signing_secret));
+			free(cfg->sources[i].signing_secret);
+		}
 		auth_clear(&cfg->sources[i].auth);
 	}
 	free(cfg->sources);
@@ -1906,7 +1943,8 @@ config_check_exposure(const struct config *cfg, char *err, size_t errlen)
 	for (size_t i = 0; i < cfg->n_sources; i++) {
 		const struct config_source *cs = &cfg->sources[i];
 
-		if (!cs->enabled || cs->auth.kind != AUTH_UNSET)
+		/* slack authenticates every request with its signing secret */
+		if (!cs->enabled || cs->auth.kind != AUTH_UNSET || cs->signing_secret != NULL)
 			continue;
 		if (strcmp(cs->name, "nanomsg") == 0) {
 			if (cs->pull == NULL || nn_address_is_local(cs->pull))

@@ -47,6 +47,8 @@ struct config_source {
 	                          ipc:// path that main resolves in the runtime directory */
 	char *format;          /* normalizer of each message: argocd, alertmanager, flux,
 	                          cloudevents or event (default "event") */
+	/* slack only: the app's signing secret (required when enabled; a secret) */
+	char *signing_secret;
 };
 
 struct config_sink {

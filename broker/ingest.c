@@ -9,6 +9,7 @@
 
 #include "dispatcher.h"
 #include "ghfeedback.h"
+#include "slackfeedback.h"
 #include "incident.h"
 #include "log.h"
 #include "metrics.h"
@@ -184,6 +185,8 @@ item_write(struct ingest *ing, struct item *it, int64_t now, json_t *ids, bool *
 		/* what people did on GitHub is applied to incidents, never routed as an alert */
 		if (strcmp(it->source, "github") == 0)
 			rc = ghfeedback_apply(ing->st, ing->cfg, ev, request_id, &n);
+		else if (strcmp(it->source, "slack") == 0)
+			rc = slackfeedback_apply(ing->st, ing->cfg, ev, request_id, &n);
 		else
 			rc = incident_apply(ing->st, ing->cfg, ev, request_id, now, &n,
 			    &ev->incident_key, &ing->ready);

@@ -45,6 +45,7 @@ struct server {
 struct pending_reply {
 	struct evhttp_request *req;
 	int ok_status;           /* what an accepted request is answered: 202, or 200 */
+	bool empty;              /* answer an accepted request with an empty body (Slack) */
 };
 
 static const char *argocd_json_hint =
@@ -188,7 +189,9 @@ on_ingested(void *arg, const struct ingest_result *res)
 {
 	struct pending_reply *pr = arg;
 
-	if (res->status == 202) {
+	if (res->status == 202 && pr->empty) {
+		evhttp_send_reply(pr->req, pr->ok_status, "OK", NULL);
+	} else if (res->status == 202) {
 		reply_accepted(pr->req, pr->ok_status, res);
 	} else {
 		http_reply_error(pr->req, res->status, res->error);
@@ -254,7 +257,7 @@ handle_source(struct server *srv, struct evhttp_request *req, const struct endpo
 	size_t len;
 	unsigned char *data;
 	const char *ghevent;
-	bool github;
+	bool github, slack = strcmp(source, "slack") == 0, forever;
 	int rc;
 
 	if (dmn->draining) {
@@ -281,14 +284,32 @@ handle_source(struct server *srv, struct evhttp_request *req, const struct endpo
 		count_reject(source, "unauthorized");
 		return;
 	}
+	/* Slack: the signature of the exact body, before anything is done with it */
+	if (slack && slack_verify_request(cs->signing_secret, hdrs, data, len,
+	    util_now_ms() / 1000, &why) != 0) {
+		http_reply_error(req, 401, why);
+		count_reject(source, "unauthorized");
+		return;
+	}
 	if (len == 0) {
-		http_reply_error(req, 400, "empty body: expected a JSON object");
+		http_reply_error(req, 400, slack ? "empty body: expected Slack's payload=<JSON> "
+		    "form" : "empty body: expected a JSON object");
 		count_reject(source, "bad_json");
 		return;
 	}
-	rc = jsonread_loadb((const char *)data, len, &body, jtext, sizeof(jtext), &jline, &jcol);
+	err[0] = '\0';
+	if (slack)
+		rc = slack_form_payload((const char *)data, len, &body, err, sizeof(err));
+	else
+		rc = jsonread_loadb((const char *)data, len, &body, jtext, sizeof(jtext), &jline,
+		    &jcol);
 	if (rc == -ENOMEM)
 		goto nomem;
+	if (rc != 0 && slack) {
+		http_reply_error(req, 400, err);
+		count_reject(source, "bad_json");
+		return;
+	}
 	if (rc != 0) {
 		snprintf(err, sizeof(err), "invalid JSON at line %d, column %d: %s%s", jline, jcol,
 		    jtext, strcmp(source, "argocd") == 0 ? argocd_json_hint : "");
@@ -332,7 +353,11 @@ handle_source(struct server *srv, struct evhttp_request *req, const struct endpo
 	/* GitHub names each delivery and keeps the name for redeliveries: that is the
 	 * idempotency key (a redelivery days later is still the same delivery) */
 	github = strcmp(source, "github") == 0;
-	if (github) {
+	forever = github;
+	if (slack && events.n == 1 && slack_request_key(events.v[0], sha)) {
+		/* one press of a button, whatever the body's timestamp: for good */
+		forever = true;
+	} else if (github) {
 		const char *id = evhttp_find_header(hdrs, "X-GitHub-Delivery");
 		char key[160];
 		int n = snprintf(key, sizeof(key), "X-GitHub-Delivery: %s", id ? id : "");
@@ -348,7 +373,12 @@ handle_source(struct server *srv, struct evhttp_request *req, const struct endpo
 	/* GitHub's ping (sent when a webhook is created) is answered 200, like GitHub expects */
 	ghevent = github ? evhttp_find_header(hdrs, "X-GitHub-Event") : NULL;
 	pr->ok_status = ghevent != NULL && strcmp(ghevent, "ping") == 0 ? 200 : 202;
-	if (ingest_submit(dmn->ingest, source, &events, sha, github, on_ingested, pr) != 0)
+	/* Slack wants 200 with an empty body (anything else shows the person an error) */
+	if (slack) {
+		pr->ok_status = 200;
+		pr->empty = true;
+	}
+	if (ingest_submit(dmn->ingest, source, &events, sha, forever, on_ingested, pr) != 0)
 		goto nomem;
 	pr = NULL;
 	goto out;

@@ -78,6 +78,61 @@ int flux_normalize(const struct source_input *in, struct ievent_vec *out, char *
 int github_normalize(const struct source_input *in, struct ievent_vec *out, char *err,
     size_t errlen);
 
+/* sources/slack.c: Slack interactivity (POST /v1/slack/actions). */
+
+/* How far X-Slack-Request-Timestamp may be from now, either way (Slack's advice). */
+#define SLACK_MAX_SKEW_S 300
+
+/* Whether ts (X-Slack-Request-Timestamp, seconds since the epoch) is within
+ * SLACK_MAX_SKEW_S of now_s. Returns 0, or -EACCES with a short reason in *why (static;
+ * never a secret). Does not call back. */
+int slack_check_timestamp(const char *ts, int64_t now_s, const char **why);
+
+/* The checks that need no body, for answering before the body is read: the timestamp as
+ * slack_check_timestamp() and an X-Slack-Signature of the form v0=<64 hex digits>.
+ * Returns 0 or -EACCES with *why as slack_check_timestamp(). Does not call back. */
+int slack_check_headers(const struct evkeyvalq *headers, int64_t now_s, const char **why);
+
+/* Whether sig is "v0=" + the hex HMAC-SHA256 of "v0:<ts>:<body>" keyed with secret
+ * (compared in constant time). False for anything malformed. Does not call back. */
+bool slack_signature_ok(const char *secret, const char *ts, const char *sig,
+    const void *body, size_t len);
+
+/* The whole check of a request from Slack, before anything else is done with it:
+ * slack_check_headers(), then the signature of the exact body (len bytes) with the app's
+ * signing secret. Returns 0, or -EACCES with *why as slack_check_timestamp(). */
+int slack_verify_request(const char *secret, const struct evkeyvalq *headers,
+    const void *body, size_t len, int64_t now_s, const char **why);
+
+/* The interaction of an interactivity request body (len bytes of
+ * application/x-www-form-urlencoded, need not be NUL-terminated): its one "payload" field
+ * parsed as a JSON object, new in *out (caller owns). Returns 0, -EINVAL with a
+ * user-facing message in err (not a form, no payload or more than one, not JSON, not an
+ * object), or -ENOMEM. */
+int slack_form_payload(const char *data, size_t len, json_t **out, char *err,
+    size_t errlen);
+
+/* Normalize one interaction (in->body: the payload object) into exactly one event: source
+ * "slack", status "info", type "slack.<payload type>", fingerprint
+ * "slack:<team>:<user>:<action_ts>:<action_id>" ("-" for what is missing), labels
+ * (strings, each only when present): slack_event, slack_team, slack_user,
+ * slack_user_name, action_id, command (ack, silence, resolve: incidentd's buttons only),
+ * duration (1h, 4h with silence), incident_id (actions[0].value when it is an incidentd
+ * id), channel, message_ts; payload = a copy of the interaction without response_url,
+ * response_urls, trigger_id and token. Requires payload.type. Returns as a
+ * source_normalize_fn (0, -EINVAL with err, or -ENOMEM). */
+int slack_normalize(const struct source_input *in, struct ievent_vec *out, char *err,
+    size_t errlen);
+
+/* The idempotency key of a slack event's request into sha (64 hex + NUL): a digest of the
+ * interaction's name (team, user, action_ts, action_id: a press Slack sends again has the
+ * same) and true, or false when the event has no such name (the caller keys by the body's
+ * digest within ledger.dedup_window). Does not call back. */
+bool slack_request_key(const struct ievent *ev, char sha[65]);
+
+/* Whether s has the shape of an incidentd id (a ULID: 26 Crockford base32 characters). */
+bool slack_is_incident_id(const char *s);
+
 /* sources/cloudevents.c: CloudEvents 1.0. Structured mode (body is the event), binary mode
  * (in->ce_binary: context attributes in ce-* headers of in->headers, body is the data) or
  * batch mode (in->ce_batch: body is an array of structured events, one event each).

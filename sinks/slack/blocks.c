@@ -360,15 +360,75 @@ resource_block(const json_t *r, const char *app_ns)
 	return blk;
 }
 
+/* A button: a command (action_id, value = the incident id; style and confirm optional) or
+ * a link (url). */
 static json_t *
-issue_actions(const struct slack_render_opts *o)
+button(const char *label, const char *action_id, const char *value, const char *url,
+    const char *style)
 {
+	json_t *b = json_pack("{s:s, s:{s:s, s:s, s:b}, s:s}", "type", "button", "text", "type",
+	    "plain_text", "text", label, "emoji", 1, "action_id", action_id);
+
+	if (b == NULL || (value != NULL && json_object_set_new(b, "value", json_string(value))) ||
+	    (url != NULL && json_object_set_new(b, "url", json_string(url))) ||
+	    (style != NULL && json_object_set_new(b, "style", json_string(style)))) {
+		json_decref(b);
+		return NULL;
+	}
+	return b;
+}
+
+/* Resolve asks first: resolving by mistake sends every sink a resolve. */
+static json_t *
+resolve_confirm(void)
+{
+	return json_pack("{s:{s:s, s:s}, s:{s:s, s:s}, s:{s:s, s:s}, s:{s:s, s:s}, s:s}",
+	    "title", "type", "plain_text", "text", "Resolve this incident?",
+	    "text", "type", "plain_text", "text", "incidentd marks it resolved now and tells "
+	    "every sink; it fires again if the failure comes back.",
+	    "confirm", "type", "plain_text", "text", "Resolve",
+	    "deny", "type", "plain_text", "text", "Cancel", "style", "danger");
+}
+
+/* The actions block: incidentd's command buttons (when buttons and an incident id) and the
+ * GitHub issue's link (when issue_url); NULL when out of memory. */
+static json_t *
+actions_block(bool buttons, const char *incident_id, const char *issue_url,
+    json_int_t issue_number)
+{
+	json_t *el = json_array(), *r = NULL;
 	char label[64];
 
-	snprintf(label, sizeof(label), "GitHub issue #%lld", (long long)o->issue_number);
-	return json_pack("{s:s, s:[{s:s, s:{s:s, s:s}, s:s, s:s}]}", "type", "actions",
-	    "elements", "type", "button", "text", "type", "plain_text", "text", label, "url",
-	    o->issue_url, "action_id", "incidentd_github_issue");
+	if (el == NULL)
+		return NULL;
+	if (buttons && incident_id != NULL) {
+		json_t *res = button("Resolve", SLACK_ACTION_RESOLVE, incident_id, NULL, "danger");
+
+		if (res == NULL || json_object_set_new(res, "confirm", resolve_confirm()) != 0 ||
+		    json_array_append_new(el, button("Acknowledge", SLACK_ACTION_ACK, incident_id,
+		    NULL, "primary")) != 0 ||
+		    json_array_append_new(el, button("Silence 1h", SLACK_ACTION_SILENCE_1H,
+		    incident_id, NULL, NULL)) != 0 ||
+		    json_array_append_new(el, button("Silence 4h", SLACK_ACTION_SILENCE_4H,
+		    incident_id, NULL, NULL)) != 0 ||
+		    json_array_append_new(el, res) != 0)
+			goto out;
+	}
+	if (issue_url != NULL) {
+		/* with the command buttons the link says what it does; alone, as it always did */
+		snprintf(label, sizeof(label), buttons && incident_id ? "Open issue #%lld" :
+		    "GitHub issue #%lld", (long long)issue_number);
+		if (json_array_append_new(el, button(label, buttons && incident_id ?
+		    SLACK_ACTION_OPEN_ISSUE : "incidentd_github_issue", NULL, issue_url,
+		    NULL)) != 0)
+			goto out;
+	}
+	if (json_array_size(el) > 0)
+		r = json_pack("{s:s, s:s, s:O}", "type", "actions", "block_id",
+		    SLACK_ACTIONS_BLOCK, "elements", el);
+out:
+	json_decref(el);
+	return r;
 }
 
 static json_t *
@@ -402,7 +462,7 @@ slack_render_message(const json_t *incident, const json_t *event,
 {
 	const char *emoji, *label, *action = o->action ? o->action : "open";
 	bool resolve = strcmp(action, "resolve") == 0;
-	bool followup = strcmp(action, "open") != 0;
+	bool followup = strcmp(action, "open") != 0, has_actions;
 	const json_t *res = json_object_get(event, "resources"), *r;
 	struct strbuf hb = { 0 };
 	json_t *msg = NULL, *blocks = NULL;
@@ -452,7 +512,8 @@ slack_render_message(const json_t *incident, const json_t *event,
 			if (is_bad_health(jstr(r, "health")))
 				bad++;
 	}
-	fixed = json_array_size(blocks) + (o->issue_url ? 1 : 0) + 1;
+	has_actions = o->issue_url != NULL || (o->buttons && o->incident_id != NULL);
+	fixed = json_array_size(blocks) + (has_actions ? 1 : 0) + 1;
 	room = SLACK_MAX_BLOCKS > fixed ? SLACK_MAX_BLOCKS - fixed : 0;
 	json_array_foreach(res, i, r) {
 		if (bad == 0)
@@ -472,7 +533,8 @@ slack_render_message(const json_t *incident, const json_t *event,
 			goto out;
 		shown++;
 	}
-	if (o->issue_url != NULL && !add_block(blocks, issue_actions(o)))
+	if (has_actions && !add_block(blocks, actions_block(o->buttons, o->incident_id,
+	    o->issue_url, o->issue_number)))
 		goto out;
 	if (!add_block(blocks, context_block(incident, event, o, followup)))
 		goto out;
@@ -488,6 +550,184 @@ out:
 	free(header);
 	free(fallback);
 	free(summary);
+	return rc;
+}
+
+/* --- the message after a command ------------------------------------------------------ */
+
+/* Whether s is a Slack user ID (U… or W… and upper-case letters and digits, 3..31). */
+static bool
+is_user_id(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n < 3 || n > 31 || (s[0] != 'U' && s[0] != 'W'))
+		return false;
+	for (size_t i = 1; i < n; i++)
+		if (!((s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= '0' && s[i] <= '9')))
+			return false;
+	return true;
+}
+
+int
+slack_format_actor(const char *actor, char **out)
+{
+	char mention[40];
+
+	if (actor != NULL && strncmp(actor, "slack:", 6) == 0 && is_user_id(actor + 6)) {
+		snprintf(mention, sizeof(mention), "<@%s>", actor + 6);
+		*out = strdup(mention);
+		return *out != NULL ? 0 : -ENOMEM;
+	}
+	return text_convert(actor != NULL && *actor != '\0' ? actor : "someone", 200,
+	    TEXT_MRKDWN, out);
+}
+
+/* "HH:MM UTC" of an RFC 3339 UTC time ("2026-02-10T14:02:33.000Z"), or "" when it is not
+ * one. */
+static void
+clock_of(const char *at, char *out, size_t len)
+{
+	out[0] = '\0';
+	if (at == NULL || strlen(at) < 20 || at[10] != 'T' || at[13] != ':' ||
+	    at[strlen(at) - 1] != 'Z' || strspn(at + 11, "0123456789") != 2 ||
+	    strspn(at + 14, "0123456789") != 2)
+		return;
+	snprintf(out, len, "%.5s UTC", at + 11);
+}
+
+/* What a command did, past tense, for "<done> by <actor>". */
+static const char *
+command_done(const char *command)
+{
+	if (command == NULL)
+		return NULL;
+	if (strcmp(command, "ack") == 0)
+		return "Acknowledged";
+	if (strcmp(command, "unack") == 0)
+		return "Acknowledgement withdrawn";
+	if (strcmp(command, "silence") == 0)
+		return "Silenced";
+	if (strcmp(command, "resolve") == 0)
+		return "Resolved";
+	return NULL;
+}
+
+/* The context line of a command (see slack_render_status). */
+static json_t *
+command_context(const struct slack_status_opts *o)
+{
+	const char *done = command_done(o->command);
+	bool ok = o->outcome != NULL && strcmp(o->outcome, "done") == 0;
+	struct strbuf b = { 0 };
+	char clock[16], *actor = NULL, *s = NULL;
+	json_t *blk = NULL;
+
+	if (slack_format_actor(o->actor, &actor) != 0)
+		return NULL;
+	clock_of(o->at, clock, sizeof(clock));
+	if (ok && done != NULL) {
+		strbuf_str(&b, done);
+		if (strcmp(o->command, "silence") == 0 && o->duration != NULL) {
+			strbuf_str(&b, " for ");
+			buf_text(&b, o->duration, 16, TEXT_MRKDWN);
+		}
+	} else {
+		strbuf_str(&b, ok ? "Done: " : "Not done: ");
+		buf_text(&b, o->command ? o->command : "a command", 32, TEXT_MRKDWN);
+	}
+	strbuf_str(&b, " by ");
+	strbuf_str(&b, actor);
+	if (clock[0] != '\0') {
+		strbuf_str(&b, " at ");
+		strbuf_str(&b, clock);
+	}
+	if (!ok) {
+		strbuf_str(&b, " (");
+		buf_text(&b, o->outcome ? o->outcome : "unknown", 16, TEXT_MRKDWN);
+		strbuf_str(&b, ")");
+		if (o->reply != NULL && *o->reply != '\0') {
+			strbuf_str(&b, ": ");
+			buf_text(&b, o->reply, 500, TEXT_MRKDWN);
+		}
+	}
+	if (strbuf_finish(&b, &s) == 0)
+		blk = json_pack("{s:s, s:[o]}", "type", "context", "elements", mrkdwn_obj(s));
+	free(s);
+	free(actor);
+	return blk;
+}
+
+static json_t *
+incident_fields(const json_t *incident)
+{
+	json_t *fs = json_array();
+
+	if (fs == NULL ||
+	    json_array_append_new(fs, field("Cluster", jstr(incident, "cluster"))) != 0 ||
+	    json_array_append_new(fs, field("Namespace", jstr(incident, "namespace"))) != 0 ||
+	    json_array_append_new(fs, field("App", jstr(incident, "app"))) != 0 ||
+	    json_array_append_new(fs, field("Opened", jstr(incident, "opened_at"))) != 0) {
+		json_decref(fs);
+		return NULL;
+	}
+	return json_pack("{s:s, s:o}", "type", "section", "fields", fs);
+}
+
+int
+slack_render_status(const json_t *incident, const struct slack_status_opts *o,
+    json_t **out)
+{
+	const char *state = jstr(incident, "state");
+	bool resolved = state != NULL && strcmp(state, "resolved") == 0;
+	bool acked = jstr(incident, "acked_at") != NULL;
+	const char *emoji = resolved ? "\xe2\x9c\x85" : acked ? "\xf0\x9f\x91\x80" :
+	    "\xf0\x9f\x94\xb4";                  /* U+2705, U+1F440, U+1F534 */
+	const char *label = resolved ? "Resolved" : acked ? "Acknowledged" : "Firing";
+	struct slack_render_opts ro = { .action = resolved ? "resolve" : "open" };
+	struct strbuf hb = { 0 };
+	json_t *blocks = json_array(), *msg = NULL, *ev = NULL;
+	char *raw = NULL, *header = NULL, *fallback = NULL, *title = NULL;
+	const char *id = jstr(incident, "id");
+	int rc = -ENOMEM;
+
+	*out = NULL;
+	strbuf_str(&hb, emoji);
+	strbuf_str(&hb, " ");
+	strbuf_str(&hb, label);
+	strbuf_str(&hb, ": ");
+	strbuf_str(&hb, incident_title(incident, NULL));
+	if (blocks == NULL || strbuf_finish(&hb, &raw) != 0 ||
+	    slack_format_plain(raw, SLACK_MAX_HEADER, &header) != 0 ||
+	    slack_escape_mrkdwn(raw, SLACK_MAX_SECTION, false, &fallback) != 0 ||
+	    slack_escape_mrkdwn(incident_title(incident, NULL), SLACK_MAX_SECTION, false,
+	    &title) != 0)
+		goto out;
+	if (!add_block(blocks, json_pack("{s:s, s:{s:s, s:s, s:b}}", "type", "header", "text",
+	    "type", "plain_text", "text", header, "emoji", 1)) ||
+	    !add_block(blocks, section(title)) ||
+	    !add_block(blocks, incident_fields(incident)))
+		goto out;
+	if ((o->issue_url != NULL || (o->buttons && !resolved && id != NULL)) &&
+	    !add_block(blocks, actions_block(o->buttons && !resolved, id, o->issue_url,
+	    o->issue_number)))
+		goto out;
+	if ((ev = json_pack("{s:s?}", "id", o->event_id)) == NULL ||
+	    !add_block(blocks, command_context(o)) ||
+	    !add_block(blocks, context_block(incident, ev, &ro, false)))
+		goto out;
+	msg = json_pack("{s:s, s:O}", "text", fallback, "blocks", blocks);
+	if (msg == NULL)
+		goto out;
+	*out = msg;
+	rc = 0;
+out:
+	json_decref(ev);
+	json_decref(blocks);
+	free(raw);
+	free(header);
+	free(fallback);
+	free(title);
 	return rc;
 }
 

@@ -50,6 +50,34 @@ struct slack_render_opts {
 	                              * default "<state>: <incident title>" */
 	const char *text;            /* rendered text template (mrkdwn, its values already
 	                              * escaped) or NULL: the event's summary */
+	const char *incident_id;     /* with buttons: the value of every command button */
+	bool buttons;                /* incidentd's buttons (SLACK_ACTION_*) in the actions
+	                              * block, before the issue's ("Open issue #N") */
+};
+
+/* The action_ids of incidentd's buttons (sources/slack.c maps them to commands) and the
+ * block_id of the actions block that holds them. Each command button's value is the
+ * incident id. */
+#define SLACK_ACTION_ACK "incidentd.ack"
+#define SLACK_ACTION_SILENCE_1H "incidentd.silence.1h"
+#define SLACK_ACTION_SILENCE_4H "incidentd.silence.4h"
+#define SLACK_ACTION_RESOLVE "incidentd.resolve"
+#define SLACK_ACTION_OPEN_ISSUE "incidentd.open_issue"
+#define SLACK_ACTIONS_BLOCK "incidentd.actions"
+
+/* What a command did, for the message re-rendered after it (slack_render_status). */
+struct slack_status_opts {
+	const char *command;         /* "ack", "silence", "resolve", ... (labels.command) */
+	const char *duration;        /* silence: "1h", or NULL */
+	const char *actor;           /* "slack:U123" (becomes <@U123>), "github:alice", ...:
+	                              * anything but a Slack user ID is shown inert */
+	const char *outcome;         /* "done", "refused" or "failed" */
+	const char *reply;           /* the broker's one line, shown unless done; or NULL */
+	const char *at;              /* when, RFC 3339 UTC ("2026-02-10T14:02:33.000Z") */
+	const char *event_id;        /* the command's event, for the last context line */
+	const char *issue_url;       /* as in slack_render_opts */
+	json_int_t issue_number;
+	bool buttons;                /* the command buttons, unless the incident resolved */
 };
 
 /* The chat.postMessage / webhook payload: {"text", "blocks", "unfurl_links": false,
@@ -59,6 +87,20 @@ struct slack_render_opts {
  * "… and N more" section. Returns 0 and a new object in *out, or -ENOMEM. */
 int slack_render_message(const json_t *incident, const json_t *event,
     const struct slack_render_opts *o, json_t **out);
+
+/* The incident's message again, from the incident view alone (borrowed; after a command:
+ * chat.update): a header with its state (Resolved, Acknowledged or Firing) and title,
+ * cluster / namespace / app / opened fields, the actions block (command buttons unless
+ * the incident is resolved, the issue's button), a context line saying who did what and
+ * when ("Acknowledged by <@U123> at 14:02 UTC"; a refused or failed command says so with
+ * the broker's reply), and the usual context line. Returns 0 and a new object ({"text",
+ * "blocks"}) in *out, or -ENOMEM. */
+int slack_render_status(const json_t *incident, const struct slack_status_opts *o,
+    json_t **out);
+
+/* actor as mrkdwn: "slack:<Slack user ID>" as the mention <@ID>, anything else escaped
+ * (inert). Returns 0 and a new string in *out, or -ENOMEM. */
+int slack_format_actor(const char *actor, char **out);
 
 /* s escaped for mrkdwn (see above), at most max characters (0: no limit), cut visibly.
  * code: for the inside of a ``` block. Returns 0 and a new string in *out, or -ENOMEM. */

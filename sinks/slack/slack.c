@@ -12,6 +12,12 @@
  * Chained after a github_issue sink (`after: github`), the message has a button to the
  * issue (refs.<issue_from>, or the only refs entry with an issue number and URL).
  *
+ * Buttons (token mode, option buttons, default true): the message that stands for the
+ * incident (an open, or an update that starts the thread) has Acknowledge, Silence 1h,
+ * Silence 4h and Resolve, each with the incident id as its value; Slack posts a press to
+ * POST /v1/slack/actions (sources/slack.c). Who may act, and the message updated after a
+ * command, are interact.c's.
+ *
  * Pacing: one message per second per webhook URL or per token and channel (a host pacing
  * lane named by a hash: the URL and the token are secrets and never appear in logs, the
  * ledger or details). A 429 holds the lane for Retry-After and retries after it.
@@ -48,6 +54,7 @@
 #include "incidentd/sink.h"
 #include "blocks.h"
 #include "history.h"
+#include "sink_int.h"
 #include "slackapi.h"
 #include "strbuf.h"
 #include "template.h"
@@ -57,9 +64,6 @@
 #define PACKAGE_VERSION "0"
 #endif
 
-/* Slack: about one message per second per channel, as Slack sees them arrive: 100 ms of
- * margin for the jitter between our send and its receipt (as for GitHub's mutations) */
-#define SL_GAP_MS 1100
 #define SL_DEFAULT_API "https://slack.com/api"
 #define SL_PAGE_LIMIT 200            /* messages per history page (Slack's advice) */
 #define SL_MAX_PAGES 20              /* 4,000 messages: beyond that, post unchecked */
@@ -69,54 +73,9 @@
  * ahead of Slack's. */
 #define SL_OLDEST_MARGIN_MS (10 * 60 * 1000)
 
-struct sl_sink {
-	const struct incidentd_host *host;
-	struct incidentd_instance *self;
-	struct slack_client api;     /* auth header, lane, hold: the transport */
-	bool webhook;
-	char *url;                   /* the webhook URL (secret) or <api_url>/chat.postMessage */
-	char *api_base;              /* token mode: <api_url> without a trailing '/' */
-	char *channel;               /* token mode: where open messages go */
-	char channel_id[SLACK_ID_MAX];   /* its ID (configured, answered or looked up), or "" */
-	struct slack_identity me;    /* who the token posts as, once known */
-	bool warned_unchecked;       /* logged that retries cannot be checked */
-	char *issue_from;
-	struct template *title;      /* plain text, or NULL */
-	struct template *text;       /* mrkdwn over escaped values, or NULL */
-	LIST_HEAD(, sl_job) jobs;
-};
-
-struct sl_job {
-	struct sl_sink *s;
-	incidentd_done_fn done;
-	struct incidentd_call *call;
-	char *action;
-	char *key;
-	int attempt;
-	int64_t delivery;            /* the ledger's delivery id (the metadata's) */
-	char *event_id;
-	bool threaded;               /* a reply in the incident's known thread */
-	char thread_ts[SLACK_ID_MAX];    /* threaded: the thread and its channel ID */
-	char thread_channel[SLACK_ID_MAX];
-	char *body;                  /* the message (JSON) */
-	/* the check of a retry */
-	const char *scan_channel;    /* the channel ID read */
-	char *read_url;              /* the read in flight, to ask again after a rate limit */
-	int read_waits;
-	char oldest[32];             /* "<seconds>.000000", or "" */
-	char *cursor;
-	int pages;
-	int foreign;                 /* messages with our metadata by another bot or user */
-	char unchecked[200];         /* why an earlier attempt's message was not looked for */
-	struct slack_request *req;
-	struct incidentd_timer *timer;   /* the start, from the loop */
-	void (*next)(struct sl_job *, const struct slack_answer *);
-	LIST_ENTRY(sl_job) entry;
-};
-
 /* --- small helpers ------------------------------------------------------------------- */
 
-static const char *
+const char *
 jstr(const json_t *obj, const char *key)
 {
 	const char *s = json_string_value(json_object_get(obj, key));
@@ -166,6 +125,8 @@ job_free(struct sl_job *j)
 	slack_request_cancel(j->req);
 	if (j->timer != NULL)
 		j->s->host->timer_cancel(j->timer);
+	free(j->command);
+	free(j->early);
 	free(j->action);
 	free(j->key);
 	free(j->event_id);
@@ -175,8 +136,7 @@ job_free(struct sl_job *j)
 	free(j);
 }
 
-/* Report the outcome and free the job. */
-static void
+void
 job_finish(struct sl_job *j, enum incidentd_result res, uint64_t retry_after_ms,
     const char *detail, const char *result)
 {
@@ -195,9 +155,7 @@ on_answer(void *arg, const struct slack_answer *a)
 	j->next(j, a);
 }
 
-/* Start a request (body NULL: a GET), then next(j, answer); on failure to start, finish
- * with RETRY. */
-static void
+void
 job_send(struct sl_job *j, const char *url, const char *body, uint64_t gap_ms,
     void (*next)(struct sl_job *, const struct slack_answer *))
 {
@@ -580,6 +538,14 @@ job_begin(void *arg)
 	struct sl_job *j = arg;
 
 	j->timer = NULL;
+	if (j->early != NULL) {
+		job_finish(j, INCIDENTD_OK, 0, j->early, NULL);
+		return;
+	}
+	if (j->kind != SL_POST) {
+		sl_interact_begin(j);
+		return;
+	}
 	if (j->attempt <= 1) {
 		post_start(j);
 		return;
@@ -644,6 +610,14 @@ build_body(struct sl_job *j, const struct incidentd_delivery *d, char **out)
 	mine = json_object_get(refs, s->host->instance_name(s->self));
 	slack_find_issue(refs, s->issue_from, s->host->instance_name(s->self), &o.issue_url,
 	    &o.issue_number);
+	/* open starts a new thread; update and resolve reply in the known one */
+	j->threaded = !s->webhook && strcmp(d->action, "open") != 0 &&
+	    jstr(mine, "thread_ts") != NULL && jstr(mine, "channel") != NULL;
+	/* the buttons go on the message that stands for the incident (token mode: it can be
+	 * updated later), never on a thread reply or a resolve */
+	o.buttons = !s->webhook && s->buttons && !j->threaded &&
+	    strcmp(d->action, "resolve") != 0;
+	o.incident_id = d->incident_id;
 	if ((rc = render_template(s->title, incident, event, d->action, o.issue_url,
 	    o.issue_number, false, &title)) != 0 ||
 	    (rc = render_template(s->text, incident, event, d->action, o.issue_url,
@@ -658,9 +632,8 @@ build_body(struct sl_job *j, const struct incidentd_delivery *d, char **out)
 		const char *ts = jstr(mine, "thread_ts"), *ch = jstr(mine, "channel");
 		json_t *md = NULL;
 
-		/* open starts a new thread; update and resolve reply in the known one (kept for
-		 * a retry's read when it is a plain ts and channel ID; job_begin checks) */
-		j->threaded = strcmp(d->action, "open") != 0 && ts != NULL && ch != NULL;
+		/* the thread is kept for a retry's read when it is a plain ts and channel ID
+		 * (job_begin checks) */
 		if (j->threaded && strlen(ts) < sizeof(j->thread_ts) &&
 		    strlen(ch) < sizeof(j->thread_channel)) {
 			snprintf(j->thread_ts, sizeof(j->thread_ts), "%s", ts);
@@ -719,7 +692,12 @@ sl_deliver(void *state, const struct incidentd_delivery *d, incidentd_done_fn do
 	    received > SL_OLDEST_MARGIN_MS)
 		snprintf(j->oldest, sizeof(j->oldest), "%lld.000000",
 		    (long long)((received - SL_OLDEST_MARGIN_MS) / 1000));
-	if ((rc = build_body(j, d, &j->body)) != 0)
+	j->kind = sl_interact_kind(d, ev);
+	if (j->kind != SL_POST)
+		rc = sl_interact_prepare(j, d, ev);
+	else
+		rc = build_body(j, d, &j->body);
+	if (rc != 0)
 		goto fail;
 	rc = -ENOMEM;
 	/* start from the loop, so that even an immediate outcome is reported after deliver()
@@ -755,6 +733,7 @@ sl_destroy(void *state)
 		free(s->url);
 	}
 	slack_client_clear(&s->api);
+	sl_interact_clear(s);
 	free(s->api_base);
 	free(s->channel);
 	free(s->issue_from);
@@ -814,6 +793,8 @@ sl_init(const struct incidentd_host *host, struct incidentd_instance *self,
 	json_error_t jerr;
 	const char *webhook_url = NULL, *token = NULL, *channel = NULL, *api_url = NULL;
 	const char *timeout = "30s", *title = NULL, *text = NULL, *issue_from = NULL;
+	json_t *allowed_users = NULL, *allowed_groups = NULL;
+	int buttons = -1;
 	int64_t t = 0;
 	int rc = -EINVAL;
 
@@ -822,13 +803,21 @@ sl_init(const struct incidentd_host *host, struct incidentd_instance *self,
 		snprintf(err, errlen, "configuration is not JSON: %s", jerr.text);
 		goto out;
 	}
-	if (json_unpack_ex(cfg, &jerr, JSON_STRICT, "{s?s, s?s, s?s, s?s, s?s, s?s, s?s, s?s}",
+	if (json_unpack_ex(cfg, &jerr, JSON_STRICT, "{s?s, s?s, s?s, s?s, s?s, s?s, s?s, s?s, "
+	    "s?b, s?o, s?o}",
 	    "webhook_url", &webhook_url, "token", &token, "channel", &channel, "api_url",
 	    &api_url, "timeout", &timeout, "title", &title, "text", &text, "issue_from",
-	    &issue_from) != 0) {
+	    &issue_from, "buttons", &buttons, "allowed_users", &allowed_users,
+	    "allowed_groups", &allowed_groups) != 0) {
 		/* jansson's text names the key; it never contains a value */
 		snprintf(err, errlen, "%s (keys: webhook_url, token, channel, api_url, timeout, "
-		    "title, text, issue_from)", jerr.text);
+		    "title, text, issue_from, buttons, allowed_users, allowed_groups)", jerr.text);
+		goto out;
+	}
+	if (webhook_url != NULL && (buttons == 1 || allowed_groups != NULL)) {
+		snprintf(err, errlen, "%s: only with token (%s)", buttons == 1 ? "buttons" :
+		    "allowed_groups", buttons == 1 ? "a message posted by an incoming webhook cannot "
+		    "be updated, so it gets no buttons" : "user groups are read with the bot token");
 		goto out;
 	}
 	if (webhook_url != NULL && token != NULL) {
@@ -888,7 +877,10 @@ sl_init(const struct incidentd_host *host, struct incidentd_instance *self,
 	s->api.host = host;
 	s->api.self = self;
 	s->webhook = webhook_url != NULL;
+	s->buttons = !s->webhook && buttons != 0;
 	s->api.timeout_ms = (long)t;
+	if ((rc = sl_interact_config(s, allowed_users, allowed_groups, err, errlen)) != 0)
+		goto out;
 	if ((rc = compile_template("title", title, &s->title, err, errlen)) != 0 ||
 	    (rc = compile_template("text", text, &s->text, err, errlen)) != 0)
 		goto out;

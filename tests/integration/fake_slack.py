@@ -15,25 +15,33 @@ The endpoints incidentd uses, answering like Slack does:
   channel), invalid_blocks with response_metadata.messages naming the JSON pointer (as
   Slack does), msg_too_long, no_text, invalid_metadata_format / invalid_metadata_schema
   (message metadata: an event_type of [A-Za-z0-9_] and an event_payload object).
+- chat.update (JSON): {"ok": true, "channel", "ts", "text", "message"}, or message_not_found,
+  cant_update_message (another bot's message), channel_not_found, invalid_blocks ...;
+  chat.postEphemeral (JSON): {"ok": true, "message_ts"}, kept in ephemerals (only the user
+  sees it: it is not a message of the channel), user_not_found for a malformed user ID.
 - Web API reads, GET /api/<method>?<args> (or a form POST): auth.test (who the token is:
   user_id, bot_id), conversations.history (newest first, top-level messages and thread
   broadcasts; oldest / latest / inclusive, limit <= 999, cursor pagination with has_more
   and response_metadata.next_cursor; a message's metadata only with
   include_all_metadata=true), conversations.replies (the parent, then the replies oldest
   first; thread_not_found), conversations.list (types, exclude_archived, limit <= 1000,
-  cursor). Unknown methods answer unknown_method.
+  cursor), usergroups.users.list (usergroup; no_such_subteam; members set with usergroup()).
+  Unknown methods answer unknown_method.
 
 Tokens are bots: each has a user ID, a bot ID, an app ID and scopes (FakeSlack(tokens=
 {token: {"user": "U…", "bot_id": "B…", "app_id": "A…", "scopes": [...]}}), or a list of
 tokens, each its own bot with every scope). A method the token lacks the scope for answers
 {"ok": false, "error": "missing_scope", "needed": …, "provided": …}: chat:write to post,
 channels:history / groups:history to read a public / private channel, channels:read /
-groups:read to list them. Every Web API answer carries x-oauth-scopes. Messages keep who
-posted them (user, bot_id, app_id) and their metadata.
+groups:read to list them, usergroups:read to read a user group. Every Web API answer
+carries x-oauth-scopes. Messages keep who posted them (user, bot_id, app_id) and their
+metadata.
 
 Blocks are checked against Block Kit's schema and limits: <= 50 blocks; header plain_text
 <= 150; section text <= 3,000 or 1..10 fields <= 2,000 each; actions with buttons (text <=
-75, url <= 3,000, action_id <= 255); context with <= 10 text elements; no unknown keys.
+75, url <= 3,000, action_id <= 255 and unique in the message, value <= 2,000, style primary
+or danger, a confirm dialog: title <= 100, text <= 300, confirm / deny <= 30); block_id <=
+255 and unique; context with <= 10 text elements; no unknown keys.
 
 Faults are queued with fail(): the next matching request (by path, without the query) gets
 the given status, headers and body (a dict is sent as JSON, a str as text), a delay, or a
@@ -60,7 +68,11 @@ TOP_KEYS = {"channel", "text", "blocks", "thread_ts", "reply_broadcast", "unfurl
             "parse", "attachments", "metadata"}
 WEBHOOK_FORBIDDEN = {"channel", "thread_ts", "reply_broadcast"}
 ALL_SCOPES = ("chat:write", "channels:history", "groups:history", "channels:read",
-              "groups:read")
+              "groups:read", "usergroups:read")
+UPDATE_KEYS = {"channel", "ts", "text", "blocks", "attachments", "as_user", "link_names",
+               "parse", "file_ids", "reply_broadcast", "metadata"}
+EPHEMERAL_KEYS = {"channel", "user", "text", "blocks", "attachments", "as_user", "icon_emoji",
+                  "icon_url", "link_names", "parse", "thread_ts", "username"}
 TEAM = "T0FAKE000"
 HOOK_BOT = "B0HOOK0001"
 
@@ -118,8 +130,21 @@ def _text_obj(obj, ptr, kinds, limit):
         raise SchemaError(ptr, "plain_text has no verbatim")
 
 
+def _confirm(c, ptr):
+    """A confirmation dialog object (title, text, confirm, deny, style)."""
+    if not isinstance(c, dict) or set(c) - {"title", "text", "confirm", "deny", "style"}:
+        raise SchemaError(ptr, "must be a confirm object without unknown fields")
+    for k, kinds, limit in (("title", ("plain_text",), 100),
+                            ("text", ("plain_text", "mrkdwn"), 300),
+                            ("confirm", ("plain_text",), 30), ("deny", ("plain_text",), 30)):
+        _text_obj(c.get(k), "%s/%s" % (ptr, k), kinds, limit)
+    if "style" in c and c["style"] not in ("primary", "danger"):
+        raise SchemaError(ptr + "/style", "must be primary or danger")
+
+
 def check_blocks(blocks):
     """Raise SchemaError for what Slack would refuse as invalid_blocks."""
+    action_ids, block_ids = set(), set()
     if not isinstance(blocks, list):
         raise SchemaError("/blocks", "must be an array")
     if len(blocks) > 50:
@@ -129,6 +154,12 @@ def check_blocks(blocks):
         if not isinstance(b, dict):
             raise SchemaError(p, "must be an object")
         t = b.get("type")
+        bid = b.get("block_id")
+        if bid is not None:
+            if not isinstance(bid, str) or not 1 <= len(bid) <= 255 or bid in block_ids:
+                raise SchemaError(p + "/block_id", "must be a unique string of <= 255 "
+                                  "characters")
+            block_ids.add(bid)
         if t == "header":
             if set(b) - {"type", "text", "block_id"}:
                 raise SchemaError(p, "unknown field(s)")
@@ -156,9 +187,21 @@ def check_blocks(blocks):
                 q = "%s/elements/%d" % (p, k)
                 if not isinstance(e, dict) or e.get("type") != "button":
                     raise SchemaError(q, "only buttons are expected here")
-                if set(e) - {"type", "text", "url", "action_id", "value", "style"}:
+                if set(e) - {"type", "text", "url", "action_id", "value", "style",
+                             "confirm"}:
                     raise SchemaError(q, "unknown field(s)")
                 _text_obj(e.get("text"), q + "/text", ("plain_text",), 75)
+                if "style" in e and e["style"] not in ("primary", "danger"):
+                    raise SchemaError(q + "/style", "must be primary or danger")
+                if "value" in e and (not isinstance(e["value"], str) or
+                                     len(e["value"]) > 2000):
+                    raise SchemaError(q + "/value", "must be a string of <= 2000 characters")
+                if "confirm" in e:
+                    _confirm(e["confirm"], q + "/confirm")
+                aid = e.get("action_id")
+                if aid is not None and aid in action_ids:
+                    raise SchemaError(q + "/action_id", "must be unique in the message")
+                action_ids.add(aid)
                 url = e.get("url")
                 if url is not None and (not isinstance(url, str) or len(url) > 3000 or
                                         not re.match(r"^https?://", url)):
@@ -196,6 +239,8 @@ class FakeSlack:
         self.tokens = set(self.bots)
         self.channels = {}          # id -> {"name", "archived", "private", "messages": []}
         self.hooks = {}             # path -> {"channel": id, "gone": False}
+        self.usergroups = {}        # id -> [user IDs]
+        self.ephemerals = []        # {"channel", "user", "text", "blocks", "bot_id"}
         self.faults = []
         self.requests = []
         self.lock = threading.Lock()
@@ -242,6 +287,15 @@ class FakeSlack:
         with self.lock:
             self.hooks[path] = {"channel": cid}
         return self.url + path
+
+    def usergroup(self, gid, users):
+        """Define (or redefine) user group gid with these members."""
+        with self.lock:
+            self.usergroups[gid] = list(users)
+
+    def ephemeral_notes(self):
+        with self.lock:
+            return [dict(e) for e in self.ephemerals]
 
     def archive(self, cid, archived=True):
         with self.lock:
@@ -426,6 +480,8 @@ class FakeSlack:
             return {"ok": False, "error": "invalid_auth"}
         if method == "chat.postMessage":
             return self._post_message(req, bot)
+        if method in ("chat.update", "chat.postEphemeral"):
+            return self._json_write(req, bot, method)
         args = dict(req.query)
         if req.method == "POST":
             if not req.headers.get("content-type", "").startswith(
@@ -433,7 +489,8 @@ class FakeSlack:
                 return {"ok": False, "error": "invalid_form_data"}
             args.update(urllib.parse.parse_qsl(req.raw.decode("utf-8", "replace")))
         reads = {"auth.test": self._auth_test, "conversations.history": self._history,
-                 "conversations.replies": self._replies, "conversations.list": self._list}
+                 "conversations.replies": self._replies, "conversations.list": self._list,
+                 "usergroups.users.list": self._usergroup_users}
         if method not in reads:
             return {"ok": False, "error": "unknown_method", "req_method": method}
         with self.lock:
@@ -569,6 +626,70 @@ class FakeSlack:
         ans.setdefault("response_metadata", {"next_cursor": ""})
         del ans["has_more"]
         return ans
+
+    def _usergroup_users(self, bot, args):
+        if "usergroups:read" not in bot["scopes"]:
+            return self._missing(bot, "usergroups:read")
+        gid = args.get("usergroup")
+        if not gid:
+            return {"ok": False, "error": "invalid_arguments"}
+        if gid not in self.usergroups:
+            return {"ok": False, "error": "no_such_subteam"}
+        return {"ok": True, "users": list(self.usergroups[gid])}
+
+    def _json_write(self, req, bot, method):
+        """chat.update and chat.postEphemeral, posted as JSON like chat.postMessage."""
+        if "chat:write" not in bot["scopes"]:
+            return self._missing(bot, "chat:write")
+        if not req.headers.get("content-type", "").startswith("application/json"):
+            return {"ok": False, "error": "invalid_form_data"}
+        try:
+            payload = json.loads(req.raw)
+        except ValueError:
+            return {"ok": False, "error": "invalid_json"}
+        req.json = payload
+        if not isinstance(payload, dict):
+            return {"ok": False, "error": "invalid_json"}
+        keys = UPDATE_KEYS if method == "chat.update" else EPHEMERAL_KEYS
+        unknown = set(payload) - keys
+        if unknown:
+            return {"ok": False, "error": "invalid_arguments",
+                    "response_metadata": {"messages": ["[ERROR] unknown argument(s) %s"
+                                                       % sorted(unknown)]}}
+        body = {k: v for k, v in payload.items() if k in ("text", "blocks")}
+        bad = self._check_payload(body)
+        if bad is not None:
+            ans = {"ok": False, "error": bad[0]}
+            if bad[1]:
+                ans["response_metadata"] = {"messages": bad[1]}
+            return ans
+        with self.lock:
+            cid = payload.get("channel")
+            if cid not in self.channels:
+                return {"ok": False, "error": "channel_not_found"}
+            if self.channels[cid]["archived"]:
+                return {"ok": False, "error": "is_archived"}
+            if method == "chat.postEphemeral":
+                user = payload.get("user")
+                if not isinstance(user, str) or not re.match(r"^[UW][A-Z0-9]+$", user):
+                    return {"ok": False, "error": "user_not_found"}
+                self.ephemerals.append({"channel": cid, "user": user,
+                                        "text": payload.get("text"),
+                                        "blocks": payload.get("blocks"),
+                                        "bot_id": bot["bot_id"]})
+                return {"ok": True, "message_ts": self._next_ts()}
+            ts = payload.get("ts")
+            msg = next((m for m in self.channels[cid]["messages"] if m["ts"] == ts), None)
+            if msg is None:
+                return {"ok": False, "error": "message_not_found"}
+            if msg["bot_id"] != bot["bot_id"]:
+                return {"ok": False, "error": "cant_update_message"}
+            msg["text"] = payload.get("text")
+            msg["blocks"] = payload.get("blocks")
+            msg["edited"] = msg.get("edited", 0) + 1
+            shown = self._shape(cid, msg, False)
+        return {"ok": True, "channel": cid, "ts": ts, "text": shown["text"],
+                "message": shown}
 
     def _post_message(self, req, bot):
         if "chat:write" not in bot["scopes"]:

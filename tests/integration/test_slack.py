@@ -184,9 +184,12 @@ def main(t):
         t.eq(m["blocks"][1]["text"]["text"], "*aks-store* (open), see <%s|issue #%d>"
              % (iss[0]["html_url"], iss[0]["number"]), "chained: text template with the issue")
         acts = block_of(m, "actions")
-        btn = acts[0]["elements"][0] if acts else {}
+        # after incidentd's command buttons (buttons: true by default in token mode)
+        btn = [e for e in (acts[0]["elements"] if acts else [])
+               if e.get("action_id") == "incidentd.open_issue"]
+        btn = btn[0] if btn else {}
         t.eq((btn.get("text", {}).get("text"), btn.get("url")),
-             ("GitHub issue #%d" % iss[0]["number"], iss[0]["html_url"]),
+             ("Open issue #%d" % iss[0]["number"], iss[0]["html_url"]),
              "chained: a button to the GitHub issue")
     t.ok(not block_of(hooked[0], "actions") if hooked else False,
          "not chained: no issue button")
@@ -248,8 +251,11 @@ def main(t):
         t.ok("```" not in inner and "<" not in inner and "@here" not in inner and
              "&lt;!channel&gt;" in inner, "hostile: fences, <!channel> and @here neutralized",
              inner[:200])
-        t.ok("more degraded resources" in m["blocks"][-2]["text"]["text"],
-             "hostile: the resources that do not fit are summed up", m["blocks"][-2])
+        # the last section, before the actions block (the bot's buttons) and the context
+        last = [b for b in m["blocks"] if b["type"] == "section"][-1]
+        t.ok("more degraded resources" in last["text"]["text"] and
+             m["blocks"].index(last) >= len(m["blocks"]) - 3,
+             "hostile: the resources that do not fit are summed up", last)
         objs = ([b["text"] for b in m["blocks"] if isinstance(b.get("text"), dict) and
                  b["text"].get("type") == "mrkdwn"] +
                 [f for b in m["blocks"] for f in b.get("fields", [])] +

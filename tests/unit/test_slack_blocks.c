@@ -203,8 +203,13 @@ check_limits(const json_t *msg)
 				    "button");
 				assert_true(slack_measure_text(json_string_value(json_object_get(
 				    json_object_get(e, "text"), "text"))) <= SLACK_MAX_BUTTON);
-				assert_true(strlen(json_string_value(json_object_get(e, "url"))) <=
-				    SLACK_MAX_URL);
+				/* a link, or a command with a value (incidentd's buttons) */
+				if (json_object_get(e, "url") != NULL)
+					assert_true(strlen(json_string_value(json_object_get(e,
+					    "url"))) <= SLACK_MAX_URL);
+				else
+					assert_true(strlen(json_string_value(json_object_get(e,
+					    "value"))) <= 2000);
 			}
 		} else if (strcmp(type, "context") == 0) {
 			assert_true(json_array_size(json_object_get(b, "elements")) <= 10);
@@ -954,6 +959,230 @@ test_classify(void **state)
 	}
 }
 
+/* --- buttons and the message after a command ----------------------------------------- */
+
+#define INC_ID "01KB2Q9S7B4X0VZ9T6W3N5M8QK"
+
+static const char *
+el_str(const json_t *block_, size_t i, const char *k)
+{
+	return json_string_value(json_object_get(json_array_get(json_object_get(block_,
+	    "elements"), i), k));
+}
+
+/* The open message with buttons: one actions block before the context line, the four
+ * commands with the incident id, Resolve red and asking first, then the issue's link. */
+static void
+test_buttons(void **state)
+{
+	json_t *ev = seed_event(), *inc = incident(SUMMARY), *msg;
+	struct slack_render_opts o = { .action = "open", .buttons = true, .incident_id = INC_ID,
+		.issue_url = "https://github.com/my-org/platform-incidents/issues/42",
+		.issue_number = 42 };
+	static const char *const ids[] = { SLACK_ACTION_ACK, SLACK_ACTION_SILENCE_1H,
+		SLACK_ACTION_SILENCE_4H, SLACK_ACTION_RESOLVE };
+	static const char *const labels[] = { "Acknowledge", "Silence 1h", "Silence 4h",
+		"Resolve" };
+	const json_t *acts, *confirm;
+	size_t n;
+
+	(void)state;
+	msg = render(inc, ev, &o);
+	check_limits(msg);
+	n = json_array_size(json_object_get(msg, "blocks"));
+	assert_string_equal(block_type(msg, n - 2), "actions");
+	assert_string_equal(block_type(msg, n - 1), "context");
+	acts = block(msg, n - 2);
+	assert_string_equal(json_string_value(json_object_get(acts, "block_id")),
+	    SLACK_ACTIONS_BLOCK);
+	assert_int_equal(json_array_size(json_object_get(acts, "elements")), 5);
+	for (size_t i = 0; i < 4; i++) {
+		assert_string_equal(el_str(acts, i, "action_id"), ids[i]);
+		assert_string_equal(el_str(acts, i, "value"), INC_ID);
+		assert_string_equal(json_string_value(json_object_get(json_object_get(
+		    json_array_get(json_object_get(acts, "elements"), i), "text"), "text")),
+		    labels[i]);
+		assert_null(el_str(acts, i, "url"));
+	}
+	assert_string_equal(el_str(acts, 0, "style"), "primary");
+	assert_string_equal(el_str(acts, 3, "style"), "danger");
+	confirm = json_object_get(json_array_get(json_object_get(acts, "elements"), 3),
+	    "confirm");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(confirm,
+	    "confirm"), "text")), "Resolve");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(confirm, "deny"),
+	    "text")), "Cancel");
+	assert_string_equal(el_str(acts, 4, "action_id"), SLACK_ACTION_OPEN_ISSUE);
+	assert_string_equal(el_str(acts, 4, "url"),
+	    "https://github.com/my-org/platform-incidents/issues/42");
+	assert_null(el_str(acts, 4, "value"));
+	json_decref(msg);
+
+	/* without an issue: the four commands alone */
+	o.issue_url = NULL;
+	msg = render(inc, ev, &o);
+	n = json_array_size(json_object_get(msg, "blocks"));
+	assert_int_equal(json_array_size(json_object_get(block(msg, n - 2), "elements")), 4);
+	json_decref(msg);
+
+	/* buttons off (webhook, or buttons: false): no actions block at all */
+	o.buttons = false;
+	msg = render(inc, ev, &o);
+	n = json_array_size(json_object_get(msg, "blocks"));
+	for (size_t i = 0; i < n; i++)
+		assert_string_not_equal(block_type(msg, i), "actions");
+	json_decref(msg);
+	json_decref(ev);
+	json_decref(inc);
+}
+
+static const char *
+context_at(const json_t *msg, size_t i)
+{
+	return json_string_value(json_object_get(json_array_get(json_object_get(block(msg, i),
+	    "elements"), 0), "text"));
+}
+
+static json_t *
+status(const json_t *inc, const struct slack_status_opts *o)
+{
+	json_t *msg = NULL;
+	json_t *copy;
+
+	assert_int_equal(slack_render_status(inc, o, &msg), 0);
+	assert_non_null(msg);
+	/* chat.update has no unfurl arguments: the rest of the limits as for a post */
+	assert_null(json_object_get(msg, "unfurl_links"));
+	copy = json_deep_copy(msg);
+	/* the one mention we write ourselves (a Slack user ID from "slack:U…") is the only
+	 * '<' allowed: check the rest of that line like every other */
+	{
+		json_t *blocks = json_object_get(copy, "blocks"), *b, *e;
+		size_t i;
+
+		json_array_foreach(blocks, i, b) {
+			const char *t, *m;
+			char buf[4096];
+
+			if (strcmp(json_string_value(json_object_get(b, "type")), "context") != 0)
+				continue;
+			e = json_array_get(json_object_get(b, "elements"), 0);
+			t = json_string_value(json_object_get(e, "text"));
+			if (o->actor && strncmp(o->actor, "slack:", 6) == 0 &&
+			    (m = strstr(t, "<@")) != NULL && strchr(m, '>') != NULL) {
+				snprintf(buf, sizeof(buf), "%.*s%s", (int)(m - t),
+				    t, strchr(m, '>') + 1);
+				json_object_set_new(e, "text", json_string(buf));
+			}
+			break;
+		}
+	}
+	json_object_set_new(copy, "unfurl_links", json_false());
+	json_object_set_new(copy, "unfurl_media", json_false());
+	check_limits(copy);
+	json_decref(copy);
+	return msg;
+}
+
+static void
+test_status(void **state)
+{
+	json_t *inc = incident(SUMMARY), *msg;
+	struct slack_status_opts o = { .command = "ack", .actor = "slack:U0CA5ALICE",
+		.outcome = "done", .at = "2026-02-10T14:02:33.000Z", .event_id = EVENT_ID,
+		.buttons = true };
+	size_t n;
+
+	(void)state;
+	json_object_set_new(inc, "cluster", json_string("prod-west-aks"));
+	json_object_set_new(inc, "acked_by", json_string("slack:U0CA5ALICE"));
+	json_object_set_new(inc, "acked_at", json_string("2026-02-10T14:02:33.000Z"));
+	msg = status(inc, &o);
+	assert_string_equal(block_text(msg, 0), "\xf0\x9f\x91\x80 Acknowledged: " SUMMARY);
+	assert_string_equal(block_type(msg, 2), "section");
+	assert_string_equal(field_text(msg, 2, 0), "*Cluster*\nprod-west-aks");
+	assert_string_equal(block_type(msg, 3), "actions");
+	assert_string_equal(el_str(block(msg, 3), 0, "value"), INC_ID);
+	assert_string_equal(context_at(msg, 4), "Acknowledged by <@U0CA5ALICE> at 14:02 UTC");
+	assert_string_equal(context_at(msg, 5), "incidentd · incident " KEY " · event "
+	    EVENT_ID);
+	json_decref(msg);
+
+	/* silence names its duration */
+	o.command = "silence";
+	o.duration = "4h";
+	msg = status(inc, &o);
+	assert_string_equal(context_at(msg, 4), "Silenced for 4h by <@U0CA5ALICE> at 14:02 UTC");
+	json_decref(msg);
+
+	/* resolved: no command buttons, the issue's link stays */
+	json_object_set_new(inc, "state", json_string("resolved"));
+	o.command = "resolve";
+	o.duration = NULL;
+	o.issue_url = "https://github.com/my-org/platform-incidents/issues/42";
+	o.issue_number = 42;
+	msg = status(inc, &o);
+	assert_string_equal(block_text(msg, 0), "\xe2\x9c\x85 Resolved: " SUMMARY);
+	assert_string_equal(block_type(msg, 3), "actions");
+	assert_int_equal(json_array_size(json_object_get(block(msg, 3), "elements")), 1);
+	assert_string_equal(el_str(block(msg, 3), 0, "action_id"), "incidentd_github_issue");
+	assert_string_equal(context_at(msg, 4), "Resolved by <@U0CA5ALICE> at 14:02 UTC");
+	json_decref(msg);
+	o.issue_url = NULL;
+	msg = status(inc, &o);
+	n = json_array_size(json_object_get(msg, "blocks"));
+	assert_int_equal(n, 5);
+	for (size_t i = 0; i < n; i++)
+		assert_string_not_equal(block_type(msg, i), "actions");
+	json_decref(msg);
+
+	/* refused: says so, with the broker's reply, inert */
+	json_object_set_new(inc, "state", json_string("firing"));
+	json_object_del(inc, "acked_at");
+	o.command = "ack";
+	o.outcome = "refused";
+	o.actor = "github:<@U0EVIL> <!here>";
+	o.reply = "<!channel> you may not *ack*";
+	o.at = "not a time";
+	msg = status(inc, &o);
+	assert_string_equal(block_text(msg, 0), "\xf0\x9f\x94\xb4 Firing: " SUMMARY);
+	assert_string_equal(context_at(msg, 4), "Not done: ack by github:&lt;@" ZWSP
+	    "U0EVIL&gt; &lt;!here&gt; (refused): &lt;!channel&gt; you may not " ZWSP "*" ZWSP
+	    "ack" ZWSP "*" ZWSP);
+	json_decref(msg);
+	json_decref(inc);
+}
+
+static void
+test_actor(void **state)
+{
+	char *s;
+
+	(void)state;
+	assert_int_equal(slack_format_actor("slack:U0CA5ALICE", &s), 0);
+	assert_string_equal(s, "<@U0CA5ALICE>");
+	free(s);
+	assert_int_equal(slack_format_actor("slack:W0ENTERPRISE1", &s), 0);
+	assert_string_equal(s, "<@W0ENTERPRISE1>");
+	free(s);
+	/* only a user ID becomes a mention */
+	assert_int_equal(slack_format_actor("slack:U0|<!here>", &s), 0);
+	assert_string_equal(s, "slack:U0|&lt;!here&gt;");
+	free(s);
+	assert_int_equal(slack_format_actor("slack:u0lower", &s), 0);
+	assert_string_equal(s, "slack:u0lower");
+	free(s);
+	assert_int_equal(slack_format_actor("slack:C0CHANNEL", &s), 0);
+	assert_string_equal(s, "slack:C0CHANNEL");
+	free(s);
+	assert_int_equal(slack_format_actor("github:alice", &s), 0);
+	assert_string_equal(s, "github:alice");
+	free(s);
+	assert_int_equal(slack_format_actor(NULL, &s), 0);
+	assert_string_equal(s, "someone");
+	free(s);
+}
+
 int
 main(void)
 {
@@ -970,6 +1199,9 @@ main(void)
 		cmocka_unit_test(test_templates),
 		cmocka_unit_test(test_find_issue),
 		cmocka_unit_test(test_classify),
+		cmocka_unit_test(test_buttons),
+		cmocka_unit_test(test_status),
+		cmocka_unit_test(test_actor),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
