@@ -19,9 +19,37 @@ label(const json_t *ev, const char *k)
 }
 
 int
+command_schedule(struct store *st, const char *incident_id, const char *event_id,
+    const char *sink, int64_t now, int64_t *check, int64_t *step, int *n_deliveries)
+{
+	struct delivery d;
+	int rc;
+
+	memset(&d, 0, sizeof(d));
+	snprintf(d.incident_id, sizeof(d.incident_id), "%s", incident_id);
+	snprintf(d.event_id, sizeof(d.event_id), "%s", event_id);
+	d.sink = (char *)sink;
+	d.action = (char *)"update";
+	d.state = DELIVERY_PENDING;
+	d.next_attempt_at = d.created_at = d.updated_at = now;
+	if ((rc = store_insert_delivery(st, &d)) != 0)
+		return rc;
+	*check = d.id;
+	d.id = 0;
+	d.sink = (char *)COMMAND_SINK;
+	d.state = DELIVERY_BLOCKED;
+	d.depends_on = *check;
+	if ((rc = store_insert_delivery(st, &d)) != 0)
+		return rc;
+	*step = d.id;
+	*n_deliveries += 2;
+	return 0;
+}
+
+int
 command_reply(struct store *st, const char *incident_id, const char *origin_event_id,
-    const char *verb, const char *actor, const char *outcome, const char *reply,
-    const char *sink, int64_t now, int *n_deliveries)
+    const char *verb, const char *duration, const char *actor, const char *outcome,
+    const char *reply, const char *sink, int64_t now, int *n_deliveries)
 {
 	struct ievent *ev = ievent_new("incidentd");
 	struct incident inc;
@@ -49,7 +77,8 @@ command_reply(struct store *st, const char *incident_id, const char *origin_even
 	    json_object_set_new(ev->labels, "outcome", json_string(outcome)) ||
 	    json_object_set_new(ev->labels, "reply", json_string(reply)) ||
 	    (origin_event_id && json_object_set_new(ev->labels, "origin_event",
-	    json_string(origin_event_id))))
+	    json_string(origin_event_id))) ||
+	    (duration && json_object_set_new(ev->labels, "duration", json_string(duration))))
 		goto out;
 	if ((ev->payload = json_pack("{s:s, s:s?, s:s?, s:s}", "incident", inc.id, "command",
 	    verb, "actor", actor, "outcome", outcome)) == NULL)
@@ -391,8 +420,9 @@ command_step(struct store *st, const struct config *cfg, const struct delivery *
 		break;
 	}
 	util_trim_utf8(reply);   /* a long explanation may have been cut mid-character */
-	if ((rc = command_reply(st, inc.id, del->event_id, verb, actor, outcome, reply,
-	    check.sink, now, n_deliveries)) != 0)
+	if ((rc = command_reply(st, inc.id, del->event_id, verb, c.verb == COMMAND_SILENCE ?
+	    label(ev, "duration") : NULL, actor, outcome, reply, check.sink, now,
+	    n_deliveries)) != 0)
 		goto out;
 	snprintf(detail, len, "%s by %s: %s", verb, actor, reply);
 	detail[strcspn(detail, "\n")] = '\0';

@@ -74,12 +74,20 @@ int command_find(const char *text, struct command *c, char *err, size_t errlen);
 int command_step(struct store *st, const struct config *cfg, const struct delivery *del,
     int64_t now, char *detail, size_t len, int *n_deliveries);
 
+/* Write the two deliveries of a command (steps 2 and 3 above) about incident_id: an update
+ * of event_id to sink (the check) and one to COMMAND_SINK blocked behind it, both due at
+ * now; their ids go to *check and *step, *n_deliveries grows by 2. Returns 0 or a negative
+ * errno. Never calls back. */
+int command_schedule(struct store *st, const char *incident_id, const char *event_id,
+    const char *sink, int64_t now, int64_t *check, int64_t *step, int *n_deliveries);
+
 /* Write the reply to a command: an event (source "incidentd", type "incident.command",
- * status info, summary = reply, labels command, actor, outcome, reply, origin_event) about
- * incident_id and an update delivery of it to sink, due now. outcome is "done", "refused"
- * or "failed". Returns 0 or a negative errno. Never calls back. */
+ * status info, summary = reply, labels command, duration (a silence's, when not NULL),
+ * actor, outcome, reply, origin_event) about incident_id and an update delivery of it to
+ * sink, due now. outcome is "done", "refused" or "failed". Returns 0 or a negative errno.
+ * Never calls back. */
 int command_reply(struct store *st, const char *incident_id, const char *origin_event_id,
-    const char *verb, const char *actor, const char *outcome, const char *reply,
-    const char *sink, int64_t now, int *n_deliveries);
+    const char *verb, const char *duration, const char *actor, const char *outcome,
+    const char *reply, const char *sink, int64_t now, int *n_deliveries);
 
 #endif

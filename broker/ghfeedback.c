@@ -259,13 +259,13 @@ apply_command(struct fb *f, const struct incident *inc, const char *instance)
 	if (verb == NULL) {
 		snprintf(reply, sizeof(reply), "Not understood, nothing changed: %s", bad ? bad :
 		    "no command");
-		rc = command_reply(f->st, inc->id, f->ev->id, NULL, actor, "refused", reply,
+		rc = command_reply(f->st, inc->id, f->ev->id, NULL, NULL, actor, "refused", reply,
 		    instance, f->ev->received_at, &f->n_deliveries);
 		return rc ? rc : fb_trace(f, "command", "refused", "comment by @%s on %s#%lld: %s",
 		    f->sender, f->repo, (long long)f->number, reply);
 	}
-	if ((rc = fb_delivery(f, inc->id, f->ev->id, instance, "update", 0, &check)) != 0 ||
-	    (rc = fb_delivery(f, inc->id, f->ev->id, COMMAND_SINK, "update", check, &id)) != 0)
+	if ((rc = command_schedule(f->st, inc->id, f->ev->id, instance, f->ev->received_at,
+	    &check, &id, &f->n_deliveries)) != 0)
 		return rc;
 	return fb_trace(f, "command", "scheduled", "/incidentd %s by @%s on %s#%lld: applied "
 	    "(delivery %lld) once sink %s confirmed @%s's write permission on %s (delivery "

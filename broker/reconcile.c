@@ -123,8 +123,7 @@ reconcile_incident(struct reconcile *r, const json_t *inc, int64_t now, char *ev
 	json_object_foreach(json_object_get(inc, "refs"), sink, slot) {
 		json_t *issue = json_object_get(slot, "issue");
 		struct sink_history h;
-		struct delivery d;
-		int64_t check;
+		int64_t check, step;
 		char detail[300];
 
 		if (!json_is_integer(issue) || json_integer_value(issue) <= 0 ||
@@ -136,26 +135,12 @@ reconcile_incident(struct reconcile *r, const json_t *inc, int64_t now, char *ev
 			continue;   /* the sink is at it anyway; the next pass looks again */
 		if ((rc = pass_event(r->st, now, event_id)) != 0)
 			return rc;
-		memset(&d, 0, sizeof(d));
-		snprintf(d.incident_id, sizeof(d.incident_id), "%s", id);
-		snprintf(d.event_id, sizeof(d.event_id), "%s", event_id);
-		d.sink = (char *)sink;
-		d.action = (char *)"update";
-		d.state = DELIVERY_PENDING;
-		d.next_attempt_at = d.created_at = d.updated_at = now;
-		if ((rc = store_insert_delivery(r->st, &d)) != 0)
+		if ((rc = command_schedule(r->st, id, event_id, sink, now, &check, &step,
+		    n_deliveries)) != 0)
 			return rc;
-		check = d.id;
-		d.id = 0;
-		d.sink = (char *)COMMAND_SINK;
-		d.state = DELIVERY_BLOCKED;
-		d.depends_on = check;
-		if ((rc = store_insert_delivery(r->st, &d)) != 0)
-			return rc;
-		*n_deliveries += 2;
 		snprintf(detail, sizeof(detail), "incident %s: sink %s reads issue #%lld back "
 		    "(delivery %lld), then incidentd applies what changed (delivery %lld)", id, sink,
-		    (long long)json_integer_value(issue), (long long)check, (long long)d.id);
+		    (long long)json_integer_value(issue), (long long)check, (long long)step);
 		if ((rc = store_insert_decision(r->st, event_id, id, ++*seq, "reconcile",
 		    "scheduled", detail)) != 0)
 			return rc;

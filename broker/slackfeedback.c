@@ -5,10 +5,60 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "command.h"
+
 static const char *
 label(const struct ievent *ev, const char *k)
 {
 	return json_string_value(json_object_get(ev->labels, k));
+}
+
+/* The slack sink instance whose message the button is on (refs.<instance>.channel and
+ * .thread_ts are the press's channel and message_ts), configured and enabled; or NULL. */
+static const char *
+message_owner(const struct config *cfg, const struct ievent *ev, const struct incident *inc)
+{
+	const char *channel = label(ev, "channel"), *ts = label(ev, "message_ts"), *instance;
+	json_t *slot;
+
+	if (channel == NULL || ts == NULL)
+		return NULL;
+	json_object_foreach(inc->refs, instance, slot) {
+		const char *c = json_string_value(json_object_get(slot, "channel"));
+		const char *t = json_string_value(json_object_get(slot, "thread_ts"));
+		const struct config_sink *cs = config_find_sink(cfg, instance);
+
+		if (c != NULL && t != NULL && strcmp(c, channel) == 0 && strcmp(t, ts) == 0 &&
+		    cs != NULL && cs->enabled)
+			return instance;
+	}
+	return NULL;
+}
+
+/* A command button on the message of one of incidentd's slack sinks: that sink checks who
+ * pressed it (allowed_users, allowed_groups), then incidentd applies it (command.h). */
+static int
+schedule(struct store *st, const struct config *cfg, const struct ievent *ev,
+    const struct incident *inc, const char *user, const char *command, int *n_deliveries)
+{
+	const char *instance = message_owner(cfg, ev, inc);
+	char detail[512];
+	int64_t check = 0, step = 0;
+	int rc;
+
+	if (instance == NULL) {
+		snprintf(detail, sizeof(detail), "Slack user %s pressed %s on a message that is not "
+		    "incident %s's message of a configured slack sink: recorded, nothing changes",
+		    user ? user : "?", command, inc->id);
+		return store_insert_decision(st, ev->id, inc->id, 1, "command", "ignored", detail);
+	}
+	if ((rc = command_schedule(st, inc->id, ev->id, instance, ev->received_at, &check, &step,
+	    n_deliveries)) != 0)
+		return rc;
+	snprintf(detail, sizeof(detail), "Slack user %s pressed %s: applied (delivery %lld) once "
+	    "sink %s confirmed they may act (delivery %lld)", user ? user : "?", command,
+	    (long long)step, instance, (long long)check);
+	return store_insert_decision(st, ev->id, inc->id, 1, "command", "scheduled", detail);
 }
 
 int
@@ -22,7 +72,6 @@ slackfeedback_apply(struct store *st, const struct config *cfg, const struct iev
 	char detail[512];
 	int rc;
 
-	(void)cfg;
 	*n_deliveries = 0;
 	memset(&inc, 0, sizeof(inc));
 	if (id != NULL) {
@@ -34,6 +83,10 @@ slackfeedback_apply(struct store *st, const struct config *cfg, const struct iev
 	}
 	if ((rc = store_insert_event(st, ev, request_id, incident_id)) != 0)
 		goto out;
+	if (command != NULL && incident_id != NULL) {
+		rc = schedule(st, cfg, ev, &inc, user, command, n_deliveries);
+		goto out;
+	}
 	if (action == NULL)
 		snprintf(detail, sizeof(detail), "%s from Slack user %s: recorded; it is not a "
 		    "button press", ev->type, user ? user : "?");

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "fields.h"
 #include "jsonread.h"
@@ -45,6 +46,19 @@ valid_source(const char *s)
 		    (*p >= '0' && *p <= '9') || *p == '_' || *p == '-' || *p == '.'))
 			return false;
 	return true;
+}
+
+/* Sources whose events carry a person's or incidentd's own authority (acknowledge,
+ * commands, replies): never taken from a message that names them. */
+static bool
+reserved_source(const char *s)
+{
+	static const char *const reserved[] = { "github", "slack", "incidentd", "operator" };
+
+	for (size_t i = 0; i < sizeof(reserved) / sizeof(reserved[0]); i++)
+		if (strcasecmp(s, reserved[i]) == 0)
+			return true;
+	return false;
 }
 
 static void
@@ -90,6 +104,12 @@ native_normalize(const struct source_input *in, struct ievent_vec *out, char *er
 	if (json_is_string(src) && !valid_source(json_string_value(src))) {
 		snprintf(err, errlen, "source: '%.64s' is not a valid source name ([A-Za-z0-9_.-], "
 		    "at most 64 characters)", json_string_value(src));
+		goto out;
+	}
+	if (json_is_string(src) && reserved_source(json_string_value(src))) {
+		snprintf(err, errlen, "source: '%s' is reserved: what people do on GitHub and Slack "
+		    "comes only through their signed endpoints, incidentd's and operators' own "
+		    "events only from incidentd", json_string_value(src));
 		goto out;
 	}
 	/* id and received_at are the daemon's (a fresh id from ievent_new); the payload is

@@ -148,7 +148,7 @@ int cloudevents_normalize(const struct source_input *in, struct ievent_vec *out,
 /* sources/native.c: incidentd's own event JSON (ievent_to_json() output, as `incidentctl
  * tail --json` prints it): one object, one event. Requires type, status (firing, resolved
  * or info), summary, and fingerprint or app; source is optional (default "nanomsg", else
- * [A-Za-z0-9_.-], at most 64 characters). The message's id and received_at are ignored
+ * [A-Za-z0-9_.-], at most 64 characters, and not github, slack, incidentd or operator: -EINVAL). The message's id and received_at are ignored
  * (the daemon assigns both); occurred_at defaults to in->received_at; a missing
  * fingerprint is a hash of source, cluster, namespace and app. payload = the message's
  * "payload" member if it has one, else the whole message (shared by reference with

@@ -14,10 +14,15 @@ The sink: the incident's message carries Acknowledge / Silence 1h / Silence 4h /
 (with a confirm dialog) whose values are the incident id, and none with buttons: false.
 Its check of who may act (allowed_users, allowed_groups through usergroups.users.list, an
 ephemeral note to a refused person, missing_scope and 429 answered like the rest of the
-sink) is driven by tests/tools/sink_drive with the delivery the broker will hand it
-(source "slack", type "slack.block_actions"); its chat.update after a command through the
-daemon by native events pushed over nanomsg (source "incidentd", type "incident.command"),
-which update the incident they belong to as the broker's reply will."""
+sink) is driven by tests/tools/sink_drive with the delivery the broker hands it (source
+"slack", type "slack.block_actions").
+
+End to end: a press on the incident's own message is checked by that sink, applied by
+incidentd (acknowledged, silenced for 1h, resolved) and the message is updated in place to
+say who did what and when (a hostile display name never shows; resolved, the buttons go);
+a press on any other message changes nothing. Events naming source slack, github,
+incidentd or operator are refused on the nanomsg socket (only the signed endpoints and
+incidentd itself write them)."""
 
 import hashlib
 import hmac
@@ -114,15 +119,6 @@ def push(d, *events):
                           timeout=30).returncode
 
 
-def push_wait(d, ev):
-    """Push one driver event, wait until it is in the ledger and its deliveries done."""
-    rc = push(d, ev)
-    wait_until(lambda: d.scalar("SELECT count(*) FROM events WHERE summary = ?",
-                                (ev["summary"],)), 10, 0.05)
-    settled(d)
-    return rc
-
-
 def settled(d, n=None):
     def ok():
         busy = d.scalar("SELECT count(*) FROM deliveries WHERE state IN "
@@ -145,19 +141,6 @@ def metric(d, name, labels):
 def actions_of(m):
     return [e for b in (m.get("blocks") or []) if b["type"] == "actions"
             for e in b["elements"]]
-
-
-def driver_event(source, etype, n, labels):
-    """A native event standing in for what the broker will hand the sink (see above)."""
-    return {"source": source, "type": etype, "status": "firing",
-            "summary": "driver %s %d" % (etype, n), "cluster": "prod-west-aks",
-            "namespace": "pets", "app": "driver-" + source, "labels": labels}
-
-
-def last_delivery(d, sink, app):
-    return d.sql("SELECT d.state, d.last_error FROM deliveries d JOIN incidents i ON "
-                 "i.id = d.incident_id WHERE d.sink = ? AND i.app = ? ORDER BY d.id DESC "
-                 "LIMIT 1", (sink, app))[0]
 
 
 def main(t):
@@ -213,8 +196,9 @@ def main(t):
                       "message_ts": "1770000000.000100"}, "the labels")
     dec = d.sql("SELECT step, outcome, detail FROM decisions WHERE event_id = (SELECT id "
                 "FROM events WHERE source = 'slack')")
-    t.ok(dec and dec[0][:2] == ("slack", "info") and "incidentd.ack" in dec[0][2],
-         "one decision: what was pressed, recorded", dec)
+    t.ok(dec and dec[0][:2] == ("command", "ignored") and "incidentd.ack" not in dec[0][2] and
+         "not incident" in dec[0][2], "one decision: an ack pressed on a message that is not "
+         "the incident's (the sample's ts): recorded, nothing changes", dec)
     t.eq(d.scalar("SELECT count(*) FROM deliveries WHERE event_id IN (SELECT id FROM events "
                   "WHERE source = 'slack')"), 0, "not routed as an alert")
 
@@ -354,40 +338,73 @@ def main(t):
     t.ok(any(e["user"] == "U0MALLORY" and "resolve" in e["text"]
              for e in sl.ephemeral_notes()), "the note said resolve")
 
-    # --- the reply: chat.update of the incident's message ---------------------------------
-    rapp = "driver-incidentd"
-    push_wait(d, driver_event("incidentd", "incident.command", 0, {}))
-    mine = [m for m in sl.messages(INC) if "driver incident.command 0" in (m["text"] or "")]
-    t.eq(len(mine), 1, "driver: the reply's incident has a message")
-    push_wait(d, driver_event("incidentd", "incident.command", 1, {
-        "command": "silence", "duration": "1h", "actor": "slack:" + ALICE, "outcome": "done",
-        "reply": "silenced for 1h"}))
-    state, detail = last_delivery(d, "bot", rapp)
-    t.ok(state == "done" and detail.startswith("updated message %s in %s" %
-         (mine[0]["ts"] if mine else "?", INC)), "chat.update of that message",
-         (state, detail))
+    # --- a press on the incident's message: checked, applied, the message updated ----------
+    msg = msgs[0] if msgs else {"ts": "?"}
+
+    def real_press(action_id, user, name, n):
+        p = sample_json("slack", "block_actions.json")
+        p["container"].update(message_ts=msg["ts"], channel_id=INC)
+        p["message"]["ts"] = msg["ts"]
+        p["actions"][0].update(action_id=action_id, value=inc_id,
+                               action_ts="1770001%03d.000001" % n)
+        p["user"].update(id=user, username=name, name=name)
+        st, _, _ = press(d, p)
+        settled(d)
+        return st
+
+    def now_message():
+        m = [x for x in sl.messages(INC) if x["ts"] == msg["ts"]]
+        return m[0] if m else {"blocks": []}
+
+    def context(m):
+        return [b["elements"][0]["text"] for b in m["blocks"] if b["type"] == "context"]
+
+    n_msgs = len(sl.messages(INC))
+    t.eq(real_press("incidentd.ack", ALICE, "alice", 1), 200, "Alice presses Acknowledge")
+    t.ok(d.scalar("SELECT acked_by FROM incidents WHERE id = ?", (inc_id,)) == "slack:" + ALICE,
+         "the incident is acknowledged by slack:<her user ID>",
+         d.sql("SELECT sink, state, last_error FROM deliveries ORDER BY id DESC LIMIT 4"))
+    t.ok(re.match(r"^Acknowledged by <@%s> at \d\d:\d\d UTC$" % ALICE,
+                  (context(now_message()) or [""])[0]),
+         "the message says who acknowledged it, and when", context(now_message()))
     upd = [r for r in sl.reqs("chat.update") if (r.json or {}).get("channel") == INC]
     t.ok(upd and upd[-1].status == 200 and (upd[-1].answer or {}).get("ok"),
-         "Slack accepted the update (schema, ts, same bot)", upd[-1].answer if upd else None)
-    now_msg = [m for m in sl.messages(INC) if m["ts"] == (mine[0]["ts"] if mine else None)]
-    if now_msg:
-        ctx = [b["elements"][0]["text"] for b in now_msg[0]["blocks"] if b["type"] ==
-               "context"]
-        t.ok(ctx and re.match(r"^Silenced for 1h by <@%s> at \d\d:\d\d UTC$" % ALICE, ctx[0]),
-             "who did what and when", ctx)
-        t.eq([b.get("action_id") for b in actions_of(now_msg[0])], COMMANDS,
-             "still firing: the buttons stay")
-    t.eq(len([m for m in sl.messages(INC) if "driver incident.command" in (m["text"] or "")]),
-         1, "updated in place: no new message")
-    # a hostile actor is inert
-    push_wait(d, driver_event("incidentd", "incident.command", 2, {
-        "command": "ack", "actor": "github:<@U0EVIL> <!here>", "outcome": "refused",
-        "reply": "<!channel> not allowed"}))
-    now_msg = [m for m in sl.messages(INC) if m["ts"] == (mine[0]["ts"] if mine else None)]
-    text = json.dumps(now_msg[0]["blocks"]) if now_msg else ""
-    t.ok(now_msg and "<@U0EVIL>" not in text and "<!here>" not in text and
-         "<!channel>" not in text and "Not done: ack by github:" in text,
-         "an actor that is not a Slack user, and the reply, are inert", text[-600:])
+         "Slack accepted the chat.update (schema, ts, same bot)",
+         upd[-1].answer if upd else None)
+    t.eq(len(sl.messages(INC)), n_msgs, "updated in place: no new message")
+    t.eq([b.get("action_id") for b in actions_of(now_message())], COMMANDS,
+         "still firing: the buttons stay")
+    t.eq(real_press("incidentd.silence.1h", ALICE, "alice", 2), 200, "Silence 1h")
+    sil = d.sql("SELECT matchers, created_by FROM silences")
+    t.ok(len(sil) == 1 and KEY in sil[0][0] and sil[0][1] == "slack:" + ALICE,
+         "a silence of this incident, by slack:<her user ID>", sil)
+    t.ok(re.match(r"^Silenced for 1h by <@%s> at \d\d:\d\d UTC$" % ALICE,
+                  (context(now_message()) or [""])[0]), "the message says so",
+         context(now_message()))
+    # a hostile display name resolves it: the message shows the user ID, never the name
+    t.eq(real_press("incidentd.resolve", "U0EVIL000", "<!channel> @here", 3), 200,
+         "someone with a hostile name presses Resolve")
+    t.eq(d.scalar("SELECT state FROM incidents WHERE id = ?", (inc_id,)), "resolved",
+         "resolved by hand")
+    text = json.dumps(now_message()["blocks"])
+    t.ok("<!channel>" not in text and "@here" not in text and "<@U0EVIL000>" in text,
+         "the update mentions the user ID only; the name is not in it", text[-600:])
+    t.eq(actions_of(now_message()), [], "resolved: no buttons any more")
+    t.eq(real_press("incidentd.ack", ALICE, "alice", 4), 200, "an ack after the resolve")
+    t.ok(any("Not done" in c for c in context(now_message())),
+         "the message says it was not done", context(now_message()))
+
+    # --- nobody else speaks as Slack, GitHub or incidentd ---------------------------------
+    before = d.scalar("SELECT count(*) FROM events")
+    for src in ("slack", "github", "incidentd", "operator"):
+        push(d, {"source": src, "type": "incident.command", "status": "info",
+                 "summary": "forged " + src, "app": "aks-store",
+                 "labels": {"command": "ack", "slack_user": ALICE, "reply": "forged"}})
+    wait_until(lambda: metric(d, "incidentd_nanomsg_messages_total", 'result="rejected"') >= 4,
+               10, 0.05)
+    t.eq(d.scalar("SELECT count(*) FROM events"), before, "a nanomsg message naming source "
+         "slack, github, incidentd or operator is refused")
+    t.ok(d.count_log(r"source: 'incidentd' is reserved") >= 1, "the log says why")
 
     # --- configuration ---------------------------------------------------------------------
     for what, yaml, want in (
