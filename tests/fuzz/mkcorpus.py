@@ -8,6 +8,7 @@ rewritten when their content changes; inputs libFuzzer added to the same folders
 import json
 import os
 import sys
+import urllib.parse
 
 
 def write(outdir, target, name, data):
@@ -141,6 +142,16 @@ def main():
     for name, (event, body) in gh.items():
         write(out, "github", name, ("X-GitHub-Event: %s\nX-GitHub-Delivery: d-%s\n\n" %
                                     (event, name)).encode() + json.dumps(body).encode())
+
+    # fuzz_slack: interactivity bodies (the form Slack posts) and comment bodies
+    for p in files(os.path.join(samples, "slack")):
+        raw = read(p).decode()
+        write(out, "slack", base(p), "payload=" + urllib.parse.quote(raw, safe=""))
+    for name, text in (("ack", "Looking.\n/incidentd ack on it\n"),
+                       ("silence", "/incidentd silence 2h vendor"),
+                       ("fenced", "```\n/incidentd resolve\n```\n/incidentd doctor"),
+                       ("bad", "/incidentd <b>x</b>")):
+        write(out, "slack", "comment-" + name, text)
 
     # fuzz_jsonread: request bodies as they are, and the JSON seeds (escapes, numbers, nesting)
     for folder in ("argocd", "alertmanager", "flux", "cloudevents", "event"):

@@ -19,7 +19,7 @@ esac
 here=$(cd "$(dirname "$0")" && pwd)
 build=${FUZZ_BUILDDIR:-.}
 bin=$build/tests/fuzz
-targets=${FUZZ_TARGETS:-argocd alertmanager flux cloudevents native ingest config template jsonread github}
+targets=${FUZZ_TARGETS:-argocd alertmanager flux cloudevents native ingest config template jsonread github slack}
 artifacts=$bin/artifacts
 mkdir -p "$artifacts"
 

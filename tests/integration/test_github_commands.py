@@ -106,6 +106,14 @@ def main(t):
          "the command's own step was cancelled behind the failed check",
          d.sql("SELECT sink, state, last_error FROM deliveries WHERE event_id = ?", (eid,)))
 
+    for cmd in ("silence 2h", "resolve", "explain"):
+        st, eid, new = say("/incidentd " + cmd, sender="mallory")
+        t.ok(len(new) == 1 and "needs write permission" in new[0] and
+             d.scalar("SELECT state FROM incidents WHERE id = ?", (incident,)) == "firing" and
+             d.scalar("SELECT count(*) FROM silences") == 0,
+             "%s from someone with read permission: a refusal reply, nothing changes" % cmd,
+             new)
+
     # --- ignored: incidentd itself, bots ------------------------------------------------
     st, eid, new = say("/incidentd ack", sender=me, author=me)
     t.ok(acked() is None and new == [] and
