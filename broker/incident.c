@@ -155,10 +155,11 @@ incident_view_json(const struct incident *inc)
 }
 
 /* Append the delivery just written (d, borrowed) with what its sink gets: the incident as
- * it is now and the event as the ledger has it (written earlier in this transaction). */
+ * it is now and the event as the ledger has it (written earlier in this transaction; ev,
+ * when it is that event, gives it from memory). */
 static int
 ready_add(struct store *st, struct ready_list *l, const struct delivery *d,
-    const struct incident *inc)
+    const struct incident *inc, const struct ievent *ev)
 {
 	struct ready_delivery *r;
 	int rc;
@@ -184,8 +185,18 @@ ready_add(struct store *st, struct ready_list *l, const struct delivery *d,
 		rc = -ENOMEM;
 		goto fail;
 	}
-	rc = store_event_text(st, d->event_id, &r->event_json, &r->event_status,
-	    &r->event_summary);
+	/* from memory when the event is the delivery's (no read back) */
+	rc = strcmp(ev->id, d->event_id) == 0 ? store_event_text_of(ev, &r->event_json) : -ENOENT;
+	if (rc == 0) {
+		r->event_status = util_strdup0(ev->status);
+		r->event_summary = util_strdup0(ev->summary);
+		if ((ev->status && r->event_status == NULL) ||
+		    (ev->summary && r->event_summary == NULL))
+			rc = -ENOMEM;
+	} else if (rc == -ENOENT) {
+		rc = store_event_text(st, d->event_id, &r->event_json, &r->event_status,
+		    &r->event_summary);
+	}
 	if (rc != 0)
 		goto fail;
 	l->n++;
@@ -394,7 +405,7 @@ schedule_deliveries(struct store *st, const struct config *cfg, const struct pla
 		d.requires_firing = held;
 		rc = store_insert_delivery(st, &d);
 		if (rc == 0 && ready)
-			rc = ready_add(st, tr->ready, &d, inc);
+			rc = ready_add(st, tr->ready, &d, inc, ev);
 		if (rc != 0)
 			goto out;
 		ids[i] = d.id;

@@ -173,6 +173,26 @@ util_parse_time(const char *s, int64_t *ms)
 
 static const char crockford[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
+/* n (<= sizeof pool) bytes from OpenSSL's CSPRNG, taken from a pool filled 512 bytes at a
+ * time: one RAND_bytes() call costs as much as building the rest of an event. Returns 0 or
+ * -EIO. */
+static int
+random_take(unsigned char *out, size_t n)
+{
+	static unsigned char pool[512];
+	static size_t left;
+
+	if (left < n) {
+		if (RAND_bytes(pool, sizeof(pool)) != 1)
+			return -EIO;
+		left = sizeof(pool);
+	}
+	memcpy(out, pool + sizeof(pool) - left, n);
+	OPENSSL_cleanse(pool + sizeof(pool) - left, n);
+	left -= n;
+	return 0;
+}
+
 void
 util_id_new(char out[UTIL_ID_LEN + 1])
 {
@@ -188,7 +208,7 @@ util_id_new(char out[UTIL_ID_LEN + 1])
 		for (int i = 9; i >= 0; i--)
 			if (++rnd[i] != 0)
 				break;
-	} else if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
+	} else if (random_take(rnd, sizeof(rnd)) != 0) {
 		for (size_t i = 0; i < sizeof(rnd); i++)
 			rnd[i] = (unsigned char)random();
 	}

@@ -282,6 +282,12 @@ int store_event_json(struct store *st, const char *id, json_t **out);
 int store_event_text(struct store *st, const char *id, char **out, char **status,
     char **summary);
 
+/* What store_event_text() reads for ev once it is written, built from memory: ev's
+ * ledger dump (ev->json_text) with its payload as received (ev->payload_text, nothing
+ * shared with its request). Returns 0 and a new string, -ENOENT when ev has not both (read
+ * it back instead), or -ENOMEM. Never calls back. */
+int store_event_text_of(const struct ievent *ev, char **out);
+
 /* Incidents, most recently updated first: array of objects (id, key, route, state, source,
  * cluster, namespace, app, title, opened_at, updated_at, resolved_at, event_count, refs). */
 int store_list_incidents(struct store *st, const struct store_query *q, json_t **out);

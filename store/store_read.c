@@ -243,6 +243,35 @@ store_list_deliveries(struct store *st, const struct store_query *q, json_t **ou
 	return store_rows_json(st, s, out);
 }
 
+/* The event text of the ledger: ev's compact dump (elen bytes, an object) with "payload"
+ * (text, or null) spliced in as its last member. Returns a new string or NULL. */
+static char *
+event_text_splice(const char *ev, size_t elen, const char *payload)
+{
+	size_t len = elen + (payload ? strlen(payload) : 4) + 16;
+	char *buf = malloc(len);
+
+	if (buf != NULL)
+		snprintf(buf, len, "%.*s%s\"payload\":%s}", (int)(elen - 1), ev, elen > 2 ? "," : "",
+		    payload ? payload : "null");
+	return buf;
+}
+
+int
+store_event_text_of(const struct ievent *ev, char **out)
+{
+	size_t elen;
+
+	*out = NULL;
+	if (ev->json_text == NULL || ev->payload_text == NULL || ev->payload_shared != NULL)
+		return -ENOENT;
+	elen = strlen(ev->json_text);
+	if (elen < 2 || ev->json_text[0] != '{' || ev->json_text[elen - 1] != '}')
+		return -ENOENT;
+	*out = event_text_splice(ev->json_text, elen, ev->payload_text);
+	return *out ? 0 : -ENOMEM;
+}
+
 int
 store_event_text(struct store *st, const char *id, char **out, char **status,
     char **summary)
@@ -250,7 +279,7 @@ store_event_text(struct store *st, const char *id, char **out, char **status,
 	sqlite3_stmt *s = NULL;
 	const char *ev;
 	char *payload = NULL, *buf;
-	size_t elen, plen, len;
+	size_t elen;
 	int rc;
 
 	*out = NULL;
@@ -283,15 +312,11 @@ store_event_text(struct store *st, const char *id, char **out, char **status,
 	}
 	if ((rc = row_payload_text(s, &payload)) != 0)
 		goto out;
-	plen = payload ? strlen(payload) : 4;
-	len = elen + plen + 16;
-	buf = malloc(len);
+	buf = event_text_splice(ev, elen, payload);
 	if (buf == NULL) {
 		rc = -ENOMEM;
 		goto out;
 	}
-	snprintf(buf, len, "%.*s%s\"payload\":%s}", (int)(elen - 1), ev, elen > 2 ? "," : "",
-	    payload ? payload : "null");
 	if ((status != NULL && (rc = store_col_dup(s, 3, status)) != 0) ||
 	    (summary != NULL && (rc = store_col_dup(s, 4, summary)) != 0)) {
 		free(buf);

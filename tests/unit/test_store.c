@@ -380,6 +380,25 @@ test_insert_read_event(void **state)
 	assert_null(o);
 	ievent_destroy(ev);
 
+	/* an event with its dump and its body as received: the text sinks get is the same
+	 * from memory as read back */
+	ev = make_event("argocd", "firing", "aks-store", T0);
+	{
+		char *mem = NULL, *back = NULL;
+
+		assert_int_equal(store_event_text_of(ev, &mem), -ENOENT);   /* no dump yet */
+		assert_non_null(ievent_json_text(ev));
+		assert_non_null(ev->payload_text = strdup("{\"n\": 7, \"s\": \"as \\u0041 sent\"}"));
+		assert_int_equal(store_insert_event(f->st, ev, req, NULL), 0);
+		assert_int_equal(store_event_text_of(ev, &mem), 0);
+		assert_int_equal(store_event_text(f->st, ev->id, &back, NULL, NULL), 0);
+		assert_string_equal(mem, back);
+		assert_non_null(strstr(mem, "\"payload\":{\"n\": 7, \"s\": \"as \\u0041 sent\"}}"));
+		free(mem);
+		free(back);
+	}
+	ievent_destroy(ev);
+
 	/* status "info" is allowed, anything else violates the CHECK */
 	ev = make_event("flux", "info", "podinfo", T0);
 	assert_int_equal(store_insert_event(f->st, ev, req, NULL), 0);
