@@ -254,7 +254,7 @@ arm_due(struct dispatcher *d)
 
 /* A transaction of delivery bookkeeping. It need not wait for the disk: a process crash
  * loses nothing (the WAL is written), a power loss at worst makes a delivery again, and the
- * next ingest commit (synchronous=FULL) makes it durable anyway. */
+ * next durable ingest commit makes it durable anyway. */
 static int
 bookkeeping_begin(struct dispatcher *d)
 {
@@ -262,8 +262,7 @@ bookkeeping_begin(struct dispatcher *d)
 	return store_begin(d->st);
 }
 
-/* Commit it when rc is 0, else roll it back; back to durable commits. Returns rc or the
- * commit's error. */
+/* Commit it when rc is 0, else roll it back. Returns rc or the commit's error. */
 static int
 bookkeeping_end(struct dispatcher *d, int rc)
 {
@@ -271,7 +270,6 @@ bookkeeping_end(struct dispatcher *d, int rc)
 		rc = store_commit(d->st);
 	if (rc != 0)
 		store_rollback(d->st);
-	store_set_durable(d->st, true);
 	return rc;
 }
 

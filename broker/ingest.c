@@ -381,9 +381,9 @@ ingest_pass(evutil_socket_t fd, short what, void *arg)
 	t0 = util_mono_ms();
 	slots = ing->disp ? dispatcher_free_slots(ing->disp) : 0;
 	ing->ready.max = slots > ing->waiting_ready ? slots - ing->waiting_ready : 0;
-	/* with a syncer, the commit writes the WAL and the syncer's thread fsyncs it */
-	if (ing->syncer != NULL)
-		store_set_durable(ing->st, false);
+	/* with a syncer, the commit writes the WAL and the syncer's thread fsyncs it; without
+	 * one, the commit waits for the disk */
+	store_set_durable(ing->st, ing->syncer == NULL);
 	rc = store_begin(ing->st);
 	if (rc != 0) {
 		error = "cannot begin a ledger transaction";
@@ -419,8 +419,6 @@ ingest_pass(evutil_socket_t fd, short what, void *arg)
 	metrics_observe_commit((double)(util_mono_ms() - t0) / 1000.0);
 
 answer:
-	if (ing->syncer != NULL)
-		store_set_durable(ing->st, true);
 	if (rc != 0)
 		ready_list_truncate(&ing->ready, 0);   /* rolled back: those rows do not exist */
 	n_deliveries -= (int)ing->ready.n;

@@ -71,6 +71,8 @@ resolve(struct daemon *dmn, struct evhttp_request *req, const char *id)
 
 	if (body == NULL)
 		return;
+	/* an operator's action is on the disk before it is answered */
+	store_set_durable(dmn->store, true);
 	rc = store_begin(dmn->store);
 	if (rc == 0)
 		rc = in_transaction(dmn->store, rc, incident_resolve_by_hand(dmn->store, dmn->cfg,
@@ -105,6 +107,8 @@ ack(struct daemon *dmn, struct evhttp_request *req, const char *id, bool undo)
 
 	if (body == NULL)
 		return;
+	/* an operator's action is on the disk before it is answered */
+	store_set_durable(dmn->store, true);
 	rc = store_begin(dmn->store);
 	if (rc == 0)
 		rc = in_transaction(dmn->store, rc, ack_by_hand(dmn->store, id,
@@ -149,6 +153,8 @@ retry(struct daemon *dmn, struct evhttp_request *req, const char *id_text)
 			goto out;
 		}
 	}
+	/* an operator's action is on the disk before it is answered */
+	store_set_durable(dmn->store, true);
 	rc = store_begin(dmn->store);
 	if (rc == 0) {
 		int op = id_text ? store_retry_delivery(dmn->store, id, util_now_ms(), &state) :

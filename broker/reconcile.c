@@ -186,7 +186,6 @@ reconcile_pass(struct reconcile *r, int64_t now, int *n_deliveries)
 		store_rollback(r->st);
 		*n_deliveries = 0;
 	}
-	store_set_durable(r->st, true);
 	return rc;
 }
 

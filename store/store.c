@@ -677,6 +677,7 @@ store_connect(struct store *st, const char *path, char *err, size_t errlen)
 	}
 	if (rc == 0)
 		rc = run_pragma(st, "PRAGMA synchronous = FULL", NULL, 0);
+	st->durable = rc == 0 ? 1 : -1;
 	if (rc == 0)
 		rc = run_pragma(st, "PRAGMA foreign_keys = ON", NULL, 0);
 	if (rc != 0)
@@ -773,7 +774,13 @@ store_commit(struct store *st)
 int
 store_set_durable(struct store *st, bool durable)
 {
-	return run_cached(st, durable ? STMT_SYNC_FULL : STMT_SYNC_NORMAL);
+	int rc;
+
+	if (st->durable == (durable ? 1 : 0))
+		return 0;
+	rc = run_cached(st, durable ? STMT_SYNC_FULL : STMT_SYNC_NORMAL);
+	st->durable = rc == 0 ? (durable ? 1 : 0) : -1;
+	return rc;
 }
 
 int

@@ -96,9 +96,12 @@ int store_schema_version(struct store *st);
 int store_begin(struct store *st);
 int store_commit(struct store *st);
 /* Whether the next commits wait for the disk (synchronous=FULL, the default) or not
- * (NORMAL: in WAL mode a crash may lose them, never corrupt, and the next FULL commit makes
- * them durable too). For bookkeeping that is safe to redo (delivery states: at worst a
- * delivery is made again). Call outside a transaction. Returns 0 or -errno. */
+ * (NORMAL: in WAL mode a power loss may lose them, never corrupt them, and the next FULL
+ * commit or fsync of the WAL makes them durable too). For bookkeeping that is safe to redo
+ * (delivery states: at worst a delivery is made again) and for commits a store_syncer
+ * makes durable. The setting stays until changed (changing it costs a statement, keeping
+ * it nothing): a writer that needs durable commits sets true itself. Call outside a
+ * transaction. Returns 0 or -errno. */
 int store_set_durable(struct store *st, bool durable);
 
 int store_rollback(struct store *st);

@@ -88,6 +88,7 @@ struct store {
 	sqlite3 *db;
 	sqlite3_stmt *stmt[STMT__COUNT];
 	char errmsg[256];
+	int durable;               /* synchronous: 1 FULL, 0 NORMAL, -1 unknown */
 };
 
 /* Migrations (migrations.c): store_migrations[i] brings the schema from version i to i + 1. */
