@@ -32,7 +32,6 @@ struct waiting {
 	TAILQ_ENTRY(waiting) entry;
 	uint64_t gen;                /* the sync generation that makes it durable */
 	struct item_list batch;
-	size_t n;
 	json_t **ids;
 	int *rcs;
 	bool *dups;
@@ -327,8 +326,8 @@ on_synced(evutil_socket_t fd, short what, void *arg)
 /* Keep a committed pass until its sync is done. Returns 0, or -ENOMEM (the caller answers
  * it at once: it is committed, only not yet known to be durable). */
 static int
-wait_for_sync(struct ingest *ing, struct item_list *batch, size_t n, json_t **ids, int *rcs,
-    bool *dups, int n_deliveries)
+wait_for_sync(struct ingest *ing, struct item_list *batch, json_t **ids, int *rcs, bool *dups,
+    int n_deliveries)
 {
 	struct waiting *w = calloc(1, sizeof(*w));
 
@@ -336,7 +335,6 @@ wait_for_sync(struct ingest *ing, struct item_list *batch, size_t n, json_t **id
 		return -ENOMEM;
 	TAILQ_INIT(&w->batch);
 	TAILQ_CONCAT(&w->batch, batch, entry);
-	w->n = n;
 	w->ids = ids;
 	w->rcs = rcs;
 	w->dups = dups;
@@ -423,7 +421,7 @@ answer:
 		ready_list_truncate(&ing->ready, 0);   /* rolled back: those rows do not exist */
 	n_deliveries -= (int)ing->ready.n;
 	if (rc == 0 && ing->syncer != NULL &&
-	    wait_for_sync(ing, &batch, n, ids, rcs, dups, n_deliveries) == 0)
+	    wait_for_sync(ing, &batch, ids, rcs, dups, n_deliveries) == 0)
 		return;
 	answer_batch(ing, &batch, ids, rcs, dups, rc, error, rc == 0, &ing->ready, n_deliveries);
 }
