@@ -30,6 +30,10 @@
 #define COMMAND_SILENCE_MIN_MS (60 * 1000LL)
 #define COMMAND_SILENCE_MAX_MS (30 * 24 * 3600 * 1000LL)
 
+/* A person who was refused is not answered again on the same incident for this long: a
+ * refusal costs GitHub requests, and anyone may comment on a public repository. */
+#define COMMAND_REFUSAL_QUIET_MS (10 * 60 * 1000LL)
+
 /* What `/incidentd` accepts, for replies to a bad command. */
 #define COMMAND_USAGE "`/incidentd ack [reason]`, `/incidentd silence <duration, e.g. 2h> " \
 	"[reason]`, `/incidentd resolve [reason]`, `/incidentd doctor`, `/incidentd explain`"

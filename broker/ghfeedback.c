@@ -257,6 +257,15 @@ apply_command(struct fb *f, const struct incident *inc, const char *instance)
 		    ", incidentd itself" : "");
 	snprintf(actor, sizeof(actor), "github:%s", f->sender);
 	if (verb == NULL) {
+		int64_t told = 0;
+
+		if ((rc = store_count_refusals(f->st, inc->id, actor, f->ev->received_at -
+		    COMMAND_REFUSAL_QUIET_MS, &told)) != 0)
+			return rc;
+		if (told > 0)
+			return fb_trace(f, "command", "refused", "comment by @%s on %s#%lld: not "
+			    "understood; no second reply (they were answered less than 10 minutes "
+			    "ago)", f->sender, f->repo, (long long)f->number);
 		snprintf(reply, sizeof(reply), "Not understood, nothing changed: %s", bad ? bad :
 		    "no command");
 		rc = command_reply(f->st, inc->id, f->ev->id, NULL, NULL, actor, "refused", reply,

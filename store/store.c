@@ -109,6 +109,11 @@ static const char *const store_sql[STMT__COUNT] = {
 	[STMT_COUNT_ROUTE] =
 	    "SELECT count(*) FROM incidents WHERE route = ?1 AND opened_at >= ?2"
 	    " AND key NOT LIKE 'storm/%'",
+	[STMT_COUNT_REFUSALS] =
+	    "SELECT count(*) FROM events WHERE incident_id = ?1 AND source = 'incidentd'"
+	    " AND type = 'incident.command' AND received_at >= ?3"
+	    " AND json_extract(event, '$.labels.actor') = ?2"
+	    " AND json_extract(event, '$.labels.outcome') = 'refused'",
 	[STMT_COUNT_STORM] =
 	    "SELECT count(*) FROM incidents WHERE state = 'firing'"
 	    " AND json_extract(refs, '$.storm.into') = ?1",

@@ -211,6 +211,11 @@ int store_inhibitor_find(struct store *st, const char *rule, const char *equal_k
 int store_count_route_incidents(struct store *st, const char *route, int64_t since,
     int64_t *n);
 
+/* How many refusals (events of source "incidentd", type "incident.command", outcome
+ * "refused") incident_id's replies gave actor since since (ms). Returns 0 or -errno. */
+int store_count_refusals(struct store *st, const char *incident_id, const char *actor,
+    int64_t since, int64_t *n);
+
 /* Firing incidents folded into the storm summary storm_key (refs.storm.into). Returns 0
  * and *n, or -errno. */
 int store_count_storm_members(struct store *st, const char *storm_key, int64_t *n);

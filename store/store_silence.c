@@ -94,6 +94,31 @@ count_query(struct store *st, enum store_stmt_id id, const char *text, int64_t s
 }
 
 int
+store_count_refusals(struct store *st, const char *incident_id, const char *actor,
+    int64_t since, int64_t *n)
+{
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	*n = 0;
+	rc = store_stmt(st, STMT_COUNT_REFUSALS, &s);
+	if (rc != 0)
+		return rc;
+	store_bind_text(s, 1, incident_id);
+	store_bind_text(s, 2, actor);
+	store_bind_time(s, 3, since);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		*n = sqlite3_column_int64(s, 0);
+		rc = 0;
+	} else {
+		rc = store_error(st, rc);
+	}
+	store_stmt_done(s);
+	return rc;
+}
+
+int
 store_count_route_incidents(struct store *st, const char *route, int64_t since, int64_t *n)
 {
 	return count_query(st, STMT_COUNT_ROUTE, route, since, true, n);

@@ -47,6 +47,8 @@
 
 #define GI_PERM_CACHE 16          /* logins whose permission is remembered ... */
 #define GI_PERM_TTL_MS 300000     /* ... for 5 minutes */
+#define GI_REFUSED_CACHE 16       /* people refused a command on an issue ... */
+#define GI_REFUSED_QUIET_MS 600000   /* ... are not told again for 10 minutes */
 #define GI_MAX_PAGES 50          /* 5,000 issues per listing: beyond that, give up adoption */
 /* A retry lists the comments updated since the event arrived, less this much for a clock
  * of ours that runs ahead of GitHub's. */
@@ -72,6 +74,12 @@ struct gi_sink {
 		bool write;
 		int64_t at;
 	} perm[GI_PERM_CACHE];
+	/* refusal comments made (a public repository lets anyone comment: one each) */
+	struct {
+		char login[GH_LOGIN_MAX + 1];
+		json_int_t issue;
+		int64_t at;
+	} refused[GI_REFUSED_CACHE];
 	LIST_HEAD(, gi_job) jobs;
 };
 
@@ -313,6 +321,8 @@ static void find_done(struct gi_job *j);
 static void step_find(struct gi_job *j);
 static void step_whoami(struct gi_job *j);
 static void learn_author(struct gi_job *j, const char *login);
+static const char *permission_login(const struct gi_job *j);
+static void refusal_note(struct gi_sink *s, const char *login, json_int_t issue, int64_t now);
 
 /* Whether the known issue is gone (404, or 410 "This issue was deleted": deleted, or moved
  * to a repository the token cannot see). Then the job starts over as if there were no
@@ -385,6 +395,7 @@ comment_done(struct gi_job *j)
 		result_note_comment(j);
 	if (is_command(j)) {
 		/* the refusal is on the issue: the command stays undone */
+		refusal_note(j->s, permission_login(j), j->issue, j->s->host->now_ms(j->s->self));
 		snprintf(detail, sizeof(detail), "@%s lacks write permission on %s: the command "
 		    "is refused (replied on issue #%lld)", jstr(json_object_get(j->event, "labels"),
 		    "sender"), j->s->repo, (long long)j->issue);
@@ -982,6 +993,32 @@ permission_login(const struct gi_job *j)
 	return jstr(json_object_get(j->event, "labels"), "sender");
 }
 
+/* The slot of login's refusal on issue within GI_REFUSED_QUIET_MS of now, or -1. */
+static int
+refusal_recent(const struct gi_sink *s, const char *login, json_int_t issue, int64_t now)
+{
+	for (size_t i = 0; i < GI_REFUSED_CACHE; i++)
+		if (s->refused[i].at > 0 && s->refused[i].issue == issue &&
+		    now - s->refused[i].at < GI_REFUSED_QUIET_MS &&
+		    strcasecmp(s->refused[i].login, login) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* Remember that login was told on issue (now), in the oldest slot. */
+static void
+refusal_note(struct gi_sink *s, const char *login, json_int_t issue, int64_t now)
+{
+	size_t slot = 0;
+
+	for (size_t i = 1; i < GI_REFUSED_CACHE; i++)
+		if (s->refused[i].at < s->refused[slot].at)
+			slot = i;
+	snprintf(s->refused[slot].login, sizeof(s->refused[slot].login), "%s", login);
+	s->refused[slot].issue = issue;
+	s->refused[slot].at = now;
+}
+
 static void
 permission_answer(struct gi_job *j, const char *login, bool write, const char *what)
 {
@@ -994,9 +1031,14 @@ permission_answer(struct gi_job *j, const char *login, bool write, const char *w
 	j->s->host->log(j->s->self, INCIDENTD_LOG_INFO, "%s on %s: %s (%s)", is_command(j) ?
 	    "command" : "label trigger", j->key, detail, what);
 	if (!write && is_command(j) && j->issue > 0) {
-		/* anyone else gets a short refusal reply, then the check fails */
-		step_comment(j, "refusal");
-		return;
+		/* anyone else gets a short refusal reply (once in a while), then the check fails */
+		if (refusal_recent(j->s, login, j->issue, j->s->host->now_ms(j->s->self)) < 0) {
+			step_comment(j, "refusal");
+			return;
+		}
+		snprintf(detail, sizeof(detail), "@%s lacks write permission on %s: the command is "
+		    "refused (told on issue #%lld less than 10 minutes ago: no second reply)", login,
+		    j->s->repo, (long long)j->issue);
 	}
 	job_finish(j, write ? INCIDENTD_OK : INCIDENTD_FAIL, 0, detail);
 }
