@@ -318,9 +318,18 @@ release_waiting(struct ingest *ing, bool wait)
 static void
 on_synced(evutil_socket_t fd, short what, void *arg)
 {
+	struct ingest *ing = arg;
+
 	(void)fd;
 	(void)what;
-	release_waiting(arg, false);
+	release_waiting(ing, false);
+	/* what queued up during the fsync is committed now, as one pass */
+	if (TAILQ_EMPTY(&ing->waiting) && ing->n_queued > 0 &&
+	    !event_pending(ing->pass, EV_TIMEOUT, NULL)) {
+		struct timeval zero = { 0, 0 };
+
+		event_add(ing->pass, &zero);
+	}
 }
 
 /* Keep a committed pass until its sync is done. Returns 0, or -ENOMEM (the caller answers
@@ -347,10 +356,11 @@ wait_for_sync(struct ingest *ing, struct item_list *batch, json_t **ids, int *rc
 	return 0;
 }
 
+/* Commit what is queued as one pass (force: even while an earlier pass waits for its
+ * fsync). */
 static void
-ingest_pass(evutil_socket_t fd, short what, void *arg)
+pass_run(struct ingest *ing, bool force)
 {
-	struct ingest *ing = arg;
 	struct item_list batch = TAILQ_HEAD_INITIALIZER(batch);
 	size_t n = 0, slots;
 	json_t **ids = NULL;
@@ -360,8 +370,11 @@ ingest_pass(evutil_socket_t fd, short what, void *arg)
 	int64_t now = util_now_ms(), t0;
 	const char *error = NULL;
 
-	(void)fd;
-	(void)what;
+	/* while a pass waits for its fsync, the next one gathers what arrives (one commit per
+	 * fsync, as when the loop itself waited: smaller, more frequent commits wrote the same
+	 * index pages to the WAL again and again and made every fsync slower) */
+	if (!force && !TAILQ_EMPTY(&ing->waiting))
+		return;
 	TAILQ_CONCAT(&batch, &ing->queue, entry);
 	n = ing->n_queued;
 	ing->n_queued = 0;
@@ -426,6 +439,14 @@ answer:
 	answer_batch(ing, &batch, ids, rcs, dups, rc, error, rc == 0, &ing->ready, n_deliveries);
 }
 
+static void
+ingest_pass(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	pass_run(arg, false);
+}
+
 int
 ingest_enable_sync(struct ingest *ing)
 {
@@ -450,7 +471,7 @@ ingest_flush(struct ingest *ing)
 {
 	if (ing->n_queued > 0) {
 		event_del(ing->pass);
-		ingest_pass(-1, 0, ing);
+		pass_run(ing, true);
 	}
 	if (ing->syncer != NULL)
 		release_waiting(ing, true);
