@@ -18,9 +18,13 @@ label(const json_t *ev, const char *k)
 	return json_string_value(json_object_get(json_object_get(ev, "labels"), k));
 }
 
-int
-command_schedule(struct store *st, const char *incident_id, const char *event_id,
-    const char *sink, int64_t now, int64_t *check, int64_t *step, int *n_deliveries)
+/* Write a delivery of event_id to sink about incident_id, due at now: pending, or blocked
+ * behind depends_on when that is not 0. Its id goes to *id; *n_deliveries grows by one.
+ * Returns 0 or a negative errno. */
+static int
+put_delivery(struct store *st, const char *incident_id, const char *event_id,
+    const char *sink, const char *action, int64_t depends_on, int64_t now, int64_t *id,
+    int *n_deliveries)
 {
 	struct delivery d;
 	int rc;
@@ -29,21 +33,26 @@ command_schedule(struct store *st, const char *incident_id, const char *event_id
 	snprintf(d.incident_id, sizeof(d.incident_id), "%s", incident_id);
 	snprintf(d.event_id, sizeof(d.event_id), "%s", event_id);
 	d.sink = (char *)sink;
-	d.action = (char *)"update";
-	d.state = DELIVERY_PENDING;
+	d.action = (char *)action;
+	d.state = depends_on ? DELIVERY_BLOCKED : DELIVERY_PENDING;
+	d.depends_on = depends_on;
 	d.next_attempt_at = d.created_at = d.updated_at = now;
 	if ((rc = store_insert_delivery(st, &d)) != 0)
 		return rc;
-	*check = d.id;
-	d.id = 0;
-	d.sink = (char *)COMMAND_SINK;
-	d.state = DELIVERY_BLOCKED;
-	d.depends_on = *check;
-	if ((rc = store_insert_delivery(st, &d)) != 0)
-		return rc;
-	*step = d.id;
-	*n_deliveries += 2;
+	*id = d.id;
+	(*n_deliveries)++;
 	return 0;
+}
+
+int
+command_schedule(struct store *st, const char *incident_id, const char *event_id,
+    const char *sink, int64_t now, int64_t *check, int64_t *step, int *n_deliveries)
+{
+	int rc = put_delivery(st, incident_id, event_id, sink, "update", 0, now, check,
+	    n_deliveries);
+
+	return rc ? rc : put_delivery(st, incident_id, event_id, COMMAND_SINK, "update", *check,
+	    now, step, n_deliveries);
 }
 
 int
@@ -53,7 +62,7 @@ command_reply(struct store *st, const char *incident_id, const char *origin_even
 {
 	struct ievent *ev = ievent_new("incidentd");
 	struct incident inc;
-	struct delivery d;
+	int64_t id = 0;
 	char summary[512];
 	int64_t request_id = 0;
 	int rc = -ENOMEM;
@@ -86,22 +95,15 @@ command_reply(struct store *st, const char *incident_id, const char *origin_even
 	if ((rc = store_insert_request(st, "incidentd", now, ev->id, NULL, &request_id)) != 0 ||
 	    (rc = store_insert_event(st, ev, request_id, inc.id)) != 0)
 		goto out;
-	memset(&d, 0, sizeof(d));
-	snprintf(d.incident_id, sizeof(d.incident_id), "%s", inc.id);
-	snprintf(d.event_id, sizeof(d.event_id), "%s", ev->id);
-	d.sink = (char *)sink;
-	d.action = (char *)"update";
-	d.state = DELIVERY_PENDING;
-	d.next_attempt_at = d.created_at = d.updated_at = now;
-	if ((rc = store_insert_delivery(st, &d)) != 0)
+	if ((rc = put_delivery(st, inc.id, ev->id, sink, "update", 0, now, &id,
+	    n_deliveries)) != 0)
 		goto out;
-	(*n_deliveries)++;
 	rc = store_insert_decision(st, ev->id, inc.id, 1, "command", outcome, reply);
 	if (rc == 0) {
 		char detail[300];
 
 		snprintf(detail, sizeof(detail), "sink %s action update: delivery %lld, the reply",
-		    sink, (long long)d.id);
+		    sink, (long long)id);
 		rc = store_insert_decision(st, ev->id, inc.id, 2, "delivery", "scheduled", detail);
 	}
 out:
@@ -117,14 +119,12 @@ static bool
 is_agent_sink(const struct config *cfg, const struct config_sink *cs, const struct incident *inc)
 {
 	const struct config_route *r = config_find_route(cfg, inc->route);
-	const char *base = strrchr(cs->plugin, '/');
 
-	base = base ? base + 1 : cs->plugin;
 	if (!cs->enabled)
 		return false;
 	if (cs->on_label)
 		return true;
-	if (strcmp(base, "copilot_runner") != 0 && strcmp(base, "copilot_runner.so") != 0)
+	if (!config_plugin_is(cs->plugin, "copilot_runner"))
 		return false;
 	for (size_t i = 0; r != NULL && i < r->n_sinks; i++)
 		if (strcmp(r->sinks[i], cs->name) == 0)
@@ -142,24 +142,16 @@ run_doctor(struct store *st, const struct config *cfg, const struct incident *in
 
 	for (size_t i = 0; rc == 0 && i < cfg->n_sinks; i++) {
 		const struct config_sink *cs = &cfg->sinks[i];
-		struct delivery d;
+		int64_t id = 0;
 
 		if (!is_agent_sink(cfg, cs, inc))
 			continue;
-		memset(&d, 0, sizeof(d));
-		snprintf(d.incident_id, sizeof(d.incident_id), "%s", inc->id);
-		snprintf(d.event_id, sizeof(d.event_id), "%s", inc->last_event_id ?
-		    inc->last_event_id : event_id);
-		d.sink = cs->name;
-		d.action = (char *)"open";
-		d.state = DELIVERY_PENDING;
-		d.next_attempt_at = d.created_at = d.updated_at = now;
-		if ((rc = store_insert_delivery(st, &d)) != 0)
+		if ((rc = put_delivery(st, inc->id, inc->last_event_id ? inc->last_event_id :
+		    event_id, cs->name, "open", 0, now, &id, n_deliveries)) != 0)
 			break;
-		(*n_deliveries)++;
 		if (off < len)
 			off += (size_t)snprintf(reply + off, len - off, "%s%s (delivery %lld)",
-			    n ? ", " : "", cs->name, (long long)d.id);
+			    n ? ", " : "", cs->name, (long long)id);
 		n++;
 	}
 	return rc != 0 ? rc : n;

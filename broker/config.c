@@ -720,14 +720,14 @@ add_protected(struct config_sink *cs, const char *path)
 	return 0;
 }
 
-/* Whether a sink's plugin value names the copilot_runner plugin (a name or a .so path). */
-static bool
-is_runner_plugin(const char *plugin)
+bool
+config_plugin_is(const char *plugin, const char *name)
 {
 	const char *base = strrchr(plugin, '/');
+	size_t n = strlen(name);
 
 	base = base ? base + 1 : plugin;
-	return strcmp(base, "copilot_runner") == 0 || strcmp(base, "copilot_runner.so") == 0;
+	return strncmp(base, name, n) == 0 && (base[n] == '\0' || strcmp(base + n, ".so") == 0);
 }
 
 static int
@@ -799,11 +799,11 @@ load_sinks(struct vctx *v)
 		}
 		/* the runner checks cluster identity against the top-level registry unless
 		 * the sink has a clusters: of its own */
-		if (is_runner_plugin(cs->plugin) && json_object_get(cs->options, "clusters") == NULL &&
+		if (config_plugin_is(cs->plugin, "copilot_runner") && json_object_get(cs->options, "clusters") == NULL &&
 		    json_object_set(cs->options, "clusters", cfg->clusters) != 0)
 			return -ENOMEM;
 		/* and its sandbox never shows the conf.d (secrets may be written in it) */
-		if (is_runner_plugin(cs->plugin) && cfg->dir != NULL && (rc = add_protected(cs,
+		if (config_plugin_is(cs->plugin, "copilot_runner") && cfg->dir != NULL && (rc = add_protected(cs,
 		    cfg->dir)) != 0)
 			return rc;
 	}
@@ -1304,9 +1304,7 @@ window_sinks(const struct config *cfg, struct window *w)
 
 	for (size_t i = 0; i < cfg->n_sinks; i++) {
 		const struct config_sink *cs = &cfg->sinks[i];
-		const char *base = strrchr(cs->plugin, '/');
-		bool github = strcmp(base ? base + 1 : cs->plugin, "github_issue") == 0 ||
-		    strcmp(base ? base + 1 : cs->plugin, "github_issue.so") == 0;
+		bool github = config_plugin_is(cs->plugin, "github_issue");
 
 		if (!cs->enabled)
 			continue;

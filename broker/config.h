@@ -192,6 +192,10 @@ const struct config_route *config_find_route(const struct config *cfg, const cha
 const struct config_sink *config_find_sink(const struct config *cfg, const char *name);
 const struct config_source *config_find_source(const struct config *cfg, const char *name);
 
+/* Whether a sink's plugin value (a name or a path to a .so) names the plugin name
+ * ("github_issue": github_issue, github_issue.so, /x/github_issue.so). */
+bool config_plugin_is(const char *plugin, const char *name);
+
 /* Refuse to serve anything open by accident. When cfg->listen is not a loopback address
  * (127.0.0.0/8, ::1, localhost), every enabled HTTP source must configure auth (bearer,
  * basic, hmac) or say `auth: none` explicitly, and so must server.api_auth (the read API

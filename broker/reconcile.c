@@ -75,13 +75,8 @@ static bool
 is_issue_sink(const struct config *cfg, const char *sink)
 {
 	const struct config_sink *cs = config_find_sink(cfg, sink);
-	const char *base;
 
-	if (cs == NULL || !cs->enabled)
-		return false;
-	base = strrchr(cs->plugin, '/');
-	base = base ? base + 1 : cs->plugin;
-	return strcmp(base, "github_issue") == 0 || strcmp(base, "github_issue.so") == 0;
+	return cs != NULL && cs->enabled && config_plugin_is(cs->plugin, "github_issue");
 }
 
 /* The pass's event, written on first use. */

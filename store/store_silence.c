@@ -67,21 +67,24 @@ store_silence_expire(struct store *st, const char *id, int64_t now)
 	return rc;
 }
 
-/* One count(*) query with a text and an optional time parameter. */
+/* One count(*) query: ?1 text, then ?2 text2 when it is not NULL, then the time since
+ * when with_time (as the next parameter). */
 static int
-count_query(struct store *st, enum store_stmt_id id, const char *text, int64_t since,
-    bool with_time, int64_t *n)
+count_query(struct store *st, enum store_stmt_id id, const char *text, const char *text2,
+    int64_t since, bool with_time, int64_t *n)
 {
 	sqlite3_stmt *s = NULL;
-	int rc;
+	int rc, next = 2;
 
 	*n = 0;
 	rc = store_stmt(st, id, &s);
 	if (rc != 0)
 		return rc;
 	store_bind_text(s, 1, text);
+	if (text2 != NULL)
+		store_bind_text(s, next++, text2);
 	if (with_time)
-		store_bind_time(s, 2, since);
+		store_bind_time(s, next, since);
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW) {
 		*n = sqlite3_column_int64(s, 0);
@@ -97,37 +100,20 @@ int
 store_count_refusals(struct store *st, const char *incident_id, const char *actor,
     int64_t since, int64_t *n)
 {
-	sqlite3_stmt *s = NULL;
-	int rc;
-
-	*n = 0;
-	rc = store_stmt(st, STMT_COUNT_REFUSALS, &s);
-	if (rc != 0)
-		return rc;
-	store_bind_text(s, 1, incident_id);
-	store_bind_text(s, 2, actor);
-	store_bind_time(s, 3, since);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
-		*n = sqlite3_column_int64(s, 0);
-		rc = 0;
-	} else {
-		rc = store_error(st, rc);
-	}
-	store_stmt_done(s);
-	return rc;
+	return count_query(st, STMT_COUNT_REFUSALS, incident_id, actor ? actor : "", since, true,
+	    n);
 }
 
 int
 store_count_route_incidents(struct store *st, const char *route, int64_t since, int64_t *n)
 {
-	return count_query(st, STMT_COUNT_ROUTE, route, since, true, n);
+	return count_query(st, STMT_COUNT_ROUTE, route, NULL, since, true, n);
 }
 
 int
 store_count_storm_members(struct store *st, const char *storm_key, int64_t *n)
 {
-	return count_query(st, STMT_COUNT_STORM, storm_key, 0, false, n);
+	return count_query(st, STMT_COUNT_STORM, storm_key, NULL, 0, false, n);
 }
 
 int
