@@ -64,6 +64,12 @@ db_set_errmsg(struct db *db, const char *fmt, ...)
 	va_end(ap);
 }
 
+bool
+db_in_transaction(const struct db *db)
+{
+	return db->ops->in_transaction(db);
+}
+
 int
 db_exec(struct db *db, const char *sql)
 {

@@ -53,6 +53,10 @@ const char *db_errmsg(const struct db *db);
 void db_set_errmsg(struct db *db, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* Whether a transaction is open on the connection (the engine may have rolled one back
+ * by itself after an error). */
+bool db_in_transaction(const struct db *db);
+
 /* Run a script of statements without parameters (migrations, PRAGMAs, BEGIN). Rows are
  * read and dropped. Returns 0 or a negative errno. */
 int db_exec(struct db *db, const char *sql);

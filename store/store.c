@@ -34,7 +34,7 @@ static const char *const store_sql[STMT__COUNT] = {
 	    " ?17, ?18, ?19)",
 	[STMT_INSERT_REQUEST] =
 	    "INSERT INTO requests (source, received_at, payload_sha256, shared)"
-	    " VALUES (?1, ?2, ?3, ?4)",
+	    " VALUES (?1, ?2, ?3, ?4) RETURNING id",
 	[STMT_INC_BY_KEY] =
 	    "SELECT " INCIDENT_COLUMNS " FROM incidents WHERE key = ?1"
 	    " ORDER BY opened_at DESC, id DESC LIMIT 1",
@@ -63,7 +63,7 @@ static const char *const store_sql[STMT__COUNT] = {
 	    "INSERT INTO deliveries (incident_id, event_id, sink, action, state, attempts,"
 	    " next_attempt_at, created_at, updated_at, last_status, last_error, result,"
 	    " depends_on, requires_firing) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11,"
-	    " ?12, ?13, ?14)",
+	    " ?12, ?13, ?14) RETURNING id",
 	[STMT_DEL_UPDATE] =
 	    "UPDATE deliveries SET state = ?2, attempts = ?3, next_attempt_at = ?4,"
 	    " last_status = ?5, last_error = ?6, result = ?7, updated_at = ?8 WHERE id = ?1",
@@ -250,86 +250,98 @@ static const char *const store_sql[STMT__COUNT] = {
 };
 
 int
-store_error(struct store *st, int sqlite_rc)
+store_error(struct store *st, int rc)
 {
-	if (st != NULL && st->db != NULL)
-		snprintf(st->errmsg, sizeof(st->errmsg), "%s", sqlite3_errmsg(st->db));
-	switch (sqlite_rc) {
-	case SQLITE_OK:
-	case SQLITE_DONE:
-	case SQLITE_ROW:
-		return 0;
-	case SQLITE_NOMEM:
-		return -ENOMEM;
-	case SQLITE_CONSTRAINT_PRIMARYKEY:
-	case SQLITE_CONSTRAINT_UNIQUE:
-		return -EEXIST;
-	}
-	switch (sqlite_rc & 0xff) {
-	case SQLITE_BUSY:
-	case SQLITE_LOCKED:
-		return -EBUSY;
-	case SQLITE_NOMEM:
-		return -ENOMEM;
-	}
-	return -EIO;
+	(void)st;
+	return rc < 0 ? rc : 0;
 }
 
 const char *
 store_last_error(struct store *st)
 {
-	if (st == NULL || st->errmsg[0] == '\0')
+	if (st == NULL || st->db == NULL || db_errmsg(st->db)[0] == '\0')
 		return "no error";
-	return st->errmsg;
+	return db_errmsg(st->db);
 }
 
 int
-store_stmt(struct store *st, enum store_stmt_id id, sqlite3_stmt **out)
+store_stmt(struct store *st, enum store_stmt_id id, struct db_stmt **out)
 {
 	int rc;
 
 	if (st->stmt[id] == NULL) {
-		rc = sqlite3_prepare_v3(st->db, store_sql[id], -1, SQLITE_PREPARE_PERSISTENT,
-		    &st->stmt[id], NULL);
-		if (rc != SQLITE_OK)
-			return store_error(st, rc);
+		rc = db_prepare(st->db, store_sql[id], &st->stmt[id]);
+		if (rc != 0)
+			return rc;
 	}
 	*out = st->stmt[id];
 	return 0;
 }
 
-void
-store_stmt_done(sqlite3_stmt *s)
+const char *
+store_stmt_sql(const struct store *st, enum store_stmt_id id)
 {
-	if (s == NULL)
-		return;
-	sqlite3_reset(s);
-	sqlite3_clear_bindings(s);
+	(void)st;
+	return store_sql[id];
+}
+
+void
+store_stmt_done(struct db_stmt *s)
+{
+	db_reset(s);
 }
 
 int
-store_step_done(struct store *st, sqlite3_stmt *s)
+store_step_done(struct store *st, struct db_stmt *s)
 {
 	int rc;
 
-	rc = sqlite3_step(s);
-	rc = rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : store_error(st, rc);
+	rc = db_step(s);
+	rc = rc == DB_DONE || rc == DB_ROW ? 0 : store_error(st, rc);
 	store_stmt_done(s);
 	return rc;
 }
 
 int
+store_step_count(struct store *st, struct db_stmt *s, int64_t *changes)
+{
+	int rc;
+
+	*changes = 0;
+	while ((rc = db_step(s)) == DB_ROW)
+		;
+	if (rc == DB_DONE)
+		*changes = db_changes(s);
+	store_stmt_done(s);
+	return store_error(st, rc);
+}
+
+int
+store_step_id(struct store *st, struct db_stmt *s, int64_t *id)
+{
+	int rc;
+
+	rc = db_step(s);
+	if (rc == DB_ROW)
+		*id = db_column_int64(s, 0);
+	while (rc == DB_ROW)
+		rc = db_step(s);
+	store_stmt_done(s);
+	return store_error(st, rc);
+}
+
+int
 store_pragma_int(struct store *st, enum store_stmt_id id, int64_t *out)
 {
-	sqlite3_stmt *s = NULL;
+	struct db_stmt *s = NULL;
 	int rc;
 
 	rc = store_stmt(st, id, &s);
 	if (rc != 0)
 		return rc;
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
-		*out = sqlite3_column_int64(s, 0);
+	rc = db_step(s);
+	if (rc == DB_ROW) {
+		*out = db_column_int64(s, 0);
 		rc = 0;
 	} else {
 		rc = store_error(st, rc);
@@ -339,46 +351,44 @@ store_pragma_int(struct store *st, enum store_stmt_id id, int64_t *out)
 }
 
 int
-store_bind_text(sqlite3_stmt *s, int idx, const char *v)
+store_bind_text(struct db_stmt *s, int idx, const char *v)
 {
-	if (v == NULL)
-		return sqlite3_bind_null(s, idx);
-	return sqlite3_bind_text(s, idx, v, -1, SQLITE_STATIC);
+	return db_bind_text(s, idx, v);
 }
 
 int
-store_bind_time(sqlite3_stmt *s, int idx, int64_t ms)
+store_bind_time(struct db_stmt *s, int idx, int64_t ms)
 {
 	char buf[UTIL_TIME_LEN];
 
 	util_format_time(ms, buf, sizeof(buf));
-	return sqlite3_bind_text(s, idx, buf, -1, SQLITE_TRANSIENT);
+	return db_bind_text_copy(s, idx, buf);
 }
 
 int
-store_bind_time_opt(sqlite3_stmt *s, int idx, int64_t ms)
+store_bind_time_opt(struct db_stmt *s, int idx, int64_t ms)
 {
 	if (ms == 0)
-		return sqlite3_bind_null(s, idx);
+		return db_bind_null(s, idx);
 	return store_bind_time(s, idx, ms);
 }
 
 int
-store_col_dup(sqlite3_stmt *s, int col, char **out)
+store_col_dup(struct db_stmt *s, int col, char **out)
 {
-	const unsigned char *v = sqlite3_column_text(s, col);
+	const char *v = db_column_text(s, col);
 
 	*out = NULL;
 	if (v == NULL)
-		return sqlite3_column_type(s, col) == SQLITE_NULL ? 0 : -ENOMEM;
+		return db_column_is_null(s, col) ? 0 : -ENOMEM;
 	*out = strdup((const char *)v);
 	return *out == NULL ? -ENOMEM : 0;
 }
 
 int64_t
-store_col_time(sqlite3_stmt *s, int col)
+store_col_time(struct db_stmt *s, int col)
 {
-	const unsigned char *v = sqlite3_column_text(s, col);
+	const char *v = db_column_text(s, col);
 	int64_t ms = 0;
 
 	if (v == NULL || util_parse_time((const char *)v, &ms) != 0)
@@ -395,38 +405,28 @@ is_json_column(const char *name)
 }
 
 json_t *
-store_row_json(sqlite3_stmt *s)
+store_row_json(struct db_stmt *s)
 {
 	json_t *o, *v;
-	int n = sqlite3_column_count(s);
+	int n = db_column_count(s);
 
 	o = json_object();
 	if (o == NULL)
 		return NULL;
 	for (int i = 0; i < n; i++) {
-		const char *name = sqlite3_column_name(s, i);
+		const char *name = db_column_name(s, i);
 		const char *text;
 
-		switch (sqlite3_column_type(s, i)) {
-		case SQLITE_NULL:
+		if (db_column_is_null(s, i)) {
 			v = json_null();
-			break;
-		case SQLITE_INTEGER:
-			v = json_integer(sqlite3_column_int64(s, i));
-			break;
-		case SQLITE_FLOAT:
-			v = json_real(sqlite3_column_double(s, i));
-			break;
-		default:
-			text = (const char *)sqlite3_column_text(s, i);
-			if (text == NULL) {
-				v = NULL;
-				break;
-			}
+		} else if (db_column_is_integer(s, i)) {
+			v = json_integer(db_column_int64(s, i));
+		} else if ((text = db_column_text(s, i)) == NULL) {
+			v = NULL;
+		} else {
 			v = is_json_column(name) ? json_loads(text, JSON_DECODE_ANY, NULL) : NULL;
 			if (v == NULL)
 				v = json_string(text);
-			break;
 		}
 		if (v == NULL || json_object_set_new(o, name, v) != 0) {
 			json_decref(o);
@@ -437,7 +437,7 @@ store_row_json(sqlite3_stmt *s)
 }
 
 int
-store_rows_json(struct store *st, sqlite3_stmt *s, json_t **out)
+store_rows_json(struct store *st, struct db_stmt *s, json_t **out)
 {
 	json_t *arr, *row;
 	int rc;
@@ -448,14 +448,14 @@ store_rows_json(struct store *st, sqlite3_stmt *s, json_t **out)
 		rc = -ENOMEM;
 		goto out;
 	}
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+	while ((rc = db_step(s)) == DB_ROW) {
 		row = store_row_json(s);
 		if (row == NULL || json_array_append_new(arr, row) != 0) {
 			rc = -ENOMEM;
 			goto out;
 		}
 	}
-	rc = rc == SQLITE_DONE ? 0 : store_error(st, rc);
+	rc = rc == DB_DONE ? 0 : store_error(st, rc);
 out:
 	store_stmt_done(s);
 	if (rc == 0)
@@ -465,75 +465,49 @@ out:
 	return rc;
 }
 
-/* Run a PRAGMA (constant text) and return its first column as text in buf (may be empty). */
+/* Run a PRAGMA or query (constant text) and return its first column as text in buf (may be
+ * empty). */
 static int
 run_pragma(struct store *st, const char *sql, char *buf, size_t len)
 {
-	sqlite3_stmt *s = NULL;
+	struct db_stmt *s = NULL;
 	int rc;
 
 	if (len > 0)
 		buf[0] = '\0';
-	rc = sqlite3_prepare_v2(st->db, sql, -1, &s, NULL);
-	if (rc != SQLITE_OK) {
-		rc = store_error(st, rc);
+	rc = db_prepare(st->db, sql, &s);
+	if (rc != 0)
 		goto out;
-	}
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		const unsigned char *v = sqlite3_column_text(s, 0);
+	while ((rc = db_step(s)) == DB_ROW) {
+		const char *v = db_column_text(s, 0);
 
 		if (v != NULL && len > 0 && buf[0] == '\0')
-			snprintf(buf, len, "%s", (const char *)v);
+			snprintf(buf, len, "%s", v);
 	}
-	rc = rc == SQLITE_DONE ? 0 : store_error(st, rc);
 out:
-	sqlite3_finalize(s);
-	return rc;
+	db_finalize(s);
+	return rc < 0 ? rc : 0;
 }
 
-/* Run every statement of a constant script, one prepared statement at a time. */
+/* Run every statement of a constant script. */
 static int
 run_script(struct store *st, const char *sql)
 {
-	sqlite3_stmt *s = NULL;
-	const char *tail = sql;
-	int rc = 0;
-
-	while (tail != NULL && *tail != '\0') {
-		rc = sqlite3_prepare_v2(st->db, tail, -1, &s, &tail);
-		if (rc != SQLITE_OK) {
-			rc = store_error(st, rc);
-			goto out;
-		}
-		if (s == NULL)  /* only whitespace or comments left */
-			break;
-		while ((rc = sqlite3_step(s)) == SQLITE_ROW)
-			;
-		if (rc != SQLITE_DONE) {
-			rc = store_error(st, rc);
-			goto out;
-		}
-		rc = 0;
-		sqlite3_finalize(s);
-		s = NULL;
-	}
-out:
-	sqlite3_finalize(s);
-	return rc;
+	return db_exec(st->db, sql);
 }
 
 int
 store_schema_version(struct store *st)
 {
-	sqlite3_stmt *s = NULL;
+	struct db_stmt *s = NULL;
 	int rc, v = -EIO;
 
 	rc = store_stmt(st, STMT_USER_VERSION, &s);
 	if (rc != 0)
 		return rc;
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW)
-		v = sqlite3_column_int(s, 0);
+	rc = db_step(s);
+	if (rc == DB_ROW)
+		v = (int)db_column_int64(s, 0);
 	else
 		v = store_error(st, rc);
 	store_stmt_done(s);
@@ -544,7 +518,7 @@ store_schema_version(struct store *st)
 static int
 migrate_one(struct store *st, size_t i)
 {
-	char sql[64], keep[sizeof(st->errmsg)];
+	char sql[64], keep[512];
 	int rc;
 
 	rc = run_script(st, "BEGIN IMMEDIATE");
@@ -558,9 +532,9 @@ migrate_one(struct store *st, size_t i)
 	if (rc == 0)
 		rc = run_script(st, "COMMIT");
 	if (rc != 0) {
-		snprintf(keep, sizeof(keep), "%s", st->errmsg);
+		snprintf(keep, sizeof(keep), "%s", db_errmsg(st->db));
 		run_script(st, "ROLLBACK");
-		snprintf(st->errmsg, sizeof(st->errmsg), "%s", keep);
+		db_set_errmsg(st->db, "%s", keep);
 	}
 out:
 	return rc;
@@ -661,23 +635,15 @@ store_connect(struct store *st, const char *path, char *err, size_t errlen)
 	char mode[32];
 	int rc;
 
-	/* NOMUTEX: a store is used by one thread (the event loop), so SQLite need not lock
-	 * the connection around every call (hundreds of lock pairs per event) */
-	rc = sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-	    SQLITE_OPEN_NOMUTEX, NULL);
-	if (rc != SQLITE_OK) {
-		rc = st->db ? store_error(st, rc) : -ENOMEM;
-		snprintf(err, errlen, "cannot open %s: %s", path, store_last_error(st));
+	rc = db_open(path, &st->db, err, errlen);
+	if (rc != 0)
 		goto out;
-	}
 	restrict_files(path);
-	sqlite3_extended_result_codes(st->db, 1);
-	sqlite3_busy_timeout(st->db, 5000);
 	rc = set_auto_vacuum(st);
 	if (rc == 0)
 		rc = run_pragma(st, "PRAGMA journal_mode = WAL", mode, sizeof(mode));
 	if (rc == 0 && strcmp(mode, "wal") != 0) {
-		snprintf(st->errmsg, sizeof(st->errmsg), "journal_mode is %s, not wal", mode);
+		db_set_errmsg(st->db, "journal_mode is %s, not wal", mode);
 		rc = -EIO;
 	}
 	if (rc == 0)
@@ -696,10 +662,10 @@ static void
 store_disconnect(struct store *st)
 {
 	for (size_t i = 0; i < STMT__COUNT; i++) {
-		sqlite3_finalize(st->stmt[i]);
+		db_finalize(st->stmt[i]);
 		st->stmt[i] = NULL;
 	}
-	sqlite3_close(st->db);
+	db_close(st->db);
 	st->db = NULL;
 }
 
@@ -755,7 +721,7 @@ store_close(struct store *st)
 static int
 run_cached(struct store *st, enum store_stmt_id id)
 {
-	sqlite3_stmt *s = NULL;
+	struct db_stmt *s = NULL;
 	int rc;
 
 	rc = store_stmt(st, id, &s);
@@ -791,7 +757,7 @@ store_set_durable(struct store *st, bool durable)
 int
 store_rollback(struct store *st)
 {
-	if (sqlite3_get_autocommit(st->db))
+	if (!db_in_transaction(st->db))
 		return 0;  /* nothing open (SQLite may have rolled back already) */
 	return run_cached(st, STMT_ROLLBACK);
 }
@@ -824,7 +790,7 @@ store_check_writable(struct store *st)
 {
 	int rc;
 
-	if (!sqlite3_get_autocommit(st->db))
+	if (db_in_transaction(st->db))
 		return 0;  /* a write transaction is open on this connection */
 	rc = run_cached(st, STMT_BEGIN);
 	if (rc == 0)

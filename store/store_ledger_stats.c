@@ -12,7 +12,7 @@
 static int64_t
 wal_bytes(struct store *st)
 {
-	const char *db = sqlite3_db_filename(st->db, "main");
+	const char *db = sqlite3_db_filename(db_sqlite_handle(st->db), "main");
 	char path[4096];
 	struct stat sb;
 
@@ -43,7 +43,7 @@ int
 store_outbox_backlog(struct store *st, struct store_backlog **out, size_t *n)
 {
 	struct store_backlog *arr = NULL, *grown;
-	sqlite3_stmt *s = NULL;
+	struct db_stmt *s = NULL;
 	size_t cap = 0, len = 0;
 	int rc;
 
@@ -52,8 +52,8 @@ store_outbox_backlog(struct store *st, struct store_backlog **out, size_t *n)
 	rc = store_stmt(st, STMT_OUTBOX_BACKLOG, &s);
 	if (rc != 0)
 		return rc;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		const char *state = (const char *)sqlite3_column_text(s, 0);
+	while ((rc = db_step(s)) == DB_ROW) {
+		const char *state = (const char *)db_column_text(s, 0);
 		struct store_backlog *g;
 
 		if (len == cap) {
@@ -73,10 +73,10 @@ store_outbox_backlog(struct store *st, struct store_backlog **out, size_t *n)
 		if (rc != 0)
 			goto out;
 		len++;
-		g->count = sqlite3_column_int64(s, 2);
+		g->count = db_column_int64(s, 2);
 		g->oldest_due_at = store_col_time(s, 3);
 	}
-	rc = rc == SQLITE_DONE ? 0 : store_error(st, rc);
+	rc = rc == DB_DONE ? 0 : store_error(st, rc);
 out:
 	store_stmt_done(s);
 	if (rc != 0) {

@@ -115,7 +115,7 @@ int
 store_syncer_new(struct store *st, struct store_syncer **out)
 {
 	struct store_syncer *s = calloc(1, sizeof(*s));
-	const char *path = sqlite3_db_filename(st->db, "main");
+	const char *path = sqlite3_db_filename(db_sqlite_handle(st->db), "main");
 	size_t n;
 	int rc = -ENOMEM;
 

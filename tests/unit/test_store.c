@@ -215,7 +215,7 @@ test_schema_without_in_lists(void **state)
 		sqlite3_stmt *s = NULL;
 		int ephemeral = 0;
 
-		assert_int_equal(sqlite3_prepare_v2(f->st->db, "EXPLAIN INSERT INTO deliveries"
+		assert_int_equal(sqlite3_prepare_v2(db_sqlite_handle(f->st->db), "EXPLAIN INSERT INTO deliveries"
 		    " (incident_id, event_id, sink, action, state, next_attempt_at, created_at,"
 		    " updated_at) VALUES ('i', 'e', 's', 'open', 'pending', 't', 't', 't')", -1, &s,
 		    NULL), SQLITE_OK);
@@ -230,7 +230,7 @@ test_schema_without_in_lists(void **state)
 		sqlite3_stmt *s = NULL;
 		int sorts = 0;
 
-		assert_int_equal(sqlite3_prepare_v2(f->st->db, "EXPLAIN QUERY PLAN SELECT id FROM"
+		assert_int_equal(sqlite3_prepare_v2(db_sqlite_handle(f->st->db), "EXPLAIN QUERY PLAN SELECT id FROM"
 		    " incidents WHERE key = 'k' ORDER BY opened_at DESC, id DESC LIMIT 1", -1, &s,
 		    NULL), SQLITE_OK);
 		while (sqlite3_step(s) == SQLITE_ROW)
