@@ -263,6 +263,8 @@ apply_overrides(const struct options *o, struct config *cfg, char *err, size_t e
 	if (db) {
 		free(cfg->db_path);
 		cfg->db_path = db;
+		free(cfg->db_url);      /* --db names the ledger, whatever conf.d says */
+		cfg->db_url = NULL;
 	}
 	if (paths_resolve_config(cfg, o->state_dir, o->runtime_dir, o->db != NULL) != 0) {
 		snprintf(err, errlen, "out of memory");
@@ -358,8 +360,10 @@ reload(struct runtime *rt, char *err, size_t errlen)
 	if (strcmp(cfg->listen, dmn->cfg->listen) != 0)
 		log_warn("main", "server.listen changed to %s: takes effect after a restart",
 		    cfg->listen);
-	if (strcmp(cfg->db_path, dmn->cfg->db_path) != 0)
-		log_warn("main", "ledger.path changed: takes effect after a restart");
+	if (strcmp(cfg->db_path, dmn->cfg->db_path) != 0 ||
+	    (cfg->db_url == NULL) != (dmn->cfg->db_url == NULL) ||
+	    (cfg->db_url != NULL && strcmp(cfg->db_url, dmn->cfg->db_url) != 0))
+		log_warn("main", "ledger.path or ledger.url changed: takes effect after a restart");
 	reload_warn_nanomsg(dmn->cfg, cfg);
 	setup_logging(&rt->opt, cfg);
 	ret->cfg = dmn->cfg;
@@ -466,7 +470,8 @@ run(struct runtime *rt)
 {
 	struct daemon *dmn = &rt->dmn;
 	struct tls_server *tls = NULL;
-	char err[2048];
+	const char *ledger;
+	char err[2048], shown[1024];
 	int rc;
 
 	dmn->base = event_base_new();
@@ -474,9 +479,12 @@ run(struct runtime *rt)
 		log_error("main", "cannot create the event loop");
 		return -ENOMEM;
 	}
-	rc = store_open(dmn->cfg->db_path, &dmn->store, err, sizeof(err));
+	ledger = dmn->cfg->db_url != NULL ? dmn->cfg->db_url : dmn->cfg->db_path;
+	store_target_display(ledger, shown, sizeof(shown));
+	rc = dmn->cfg->db_url != NULL ? store_open_pg(ledger, &dmn->store, err, sizeof(err)) :
+	    store_open(ledger, &dmn->store, err, sizeof(err));
 	if (rc != 0) {
-		log_error("main", "cannot open the ledger %s: %s", dmn->cfg->db_path, err);
+		log_error("main", "cannot open the ledger %s: %s", shown, err);
 		return rc;
 	}
 	rc = plugin_host_new(dmn->base, &dmn->phost);
@@ -488,7 +496,9 @@ run(struct runtime *rt)
 		return rc;
 	}
 	rc = ingest_new(dmn->base, dmn->store, on_committed, rt, &dmn->ingest);
-	if (rc == 0 && (rc = ingest_enable_sync(dmn->ingest)) != 0) {
+	/* PostgreSQL makes each commit durable itself (synchronous_commit) */
+	if (rc == 0 && !store_is_shared(dmn->store) &&
+	    (rc = ingest_enable_sync(dmn->ingest)) != 0) {
 		log_warn("main", "cannot sync the ledger off the event loop (%s): every commit "
 		    "fsyncs on it", strerror(-rc));
 		rc = 0;
@@ -530,7 +540,7 @@ run(struct runtime *rt)
 	}
 	log_info("main", "incidentd %s ready: config %s, ledger %s, %zu sink(s), %zu route(s)",
 	    PACKAGE_VERSION, dmn->config_dir ? dmn->config_dir : "<embedded defaults>",
-	    dmn->cfg->db_path, dmn->cfg->n_sinks, dmn->cfg->n_routes);
+	    shown, dmn->cfg->n_sinks, dmn->cfg->n_routes);
 	if (event_base_dispatch(dmn->base) < 0) {
 		log_error("main", "event loop failed");
 		return -EIO;

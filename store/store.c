@@ -14,6 +14,8 @@
  * "(?N IS NULL OR col = ?N)" so each query is prepared once. */
 static const char *const store_sql[STMT__COUNT] = {
 	[STMT_BEGIN] = "BEGIN IMMEDIATE",
+	[STMT_WRITE_LOCK] = "SELECT 1",  /* SQLite: BEGIN IMMEDIATE took it */
+	[STMT_PING] = "SELECT 1",
 	[STMT_SYNC_FULL] = "PRAGMA synchronous = FULL",
 	[STMT_SYNC_NORMAL] = "PRAGMA synchronous = NORMAL",
 	[STMT_COMMIT] = "COMMIT",
@@ -230,11 +232,12 @@ static const char *const store_sql[STMT__COUNT] = {
 	    " INDEXED BY deliveries_backlog WHERE " DELIVERY_ACTIVE("")
 	    " GROUP BY state, sink",
 	[STMT_STATS_TOTALS] =
-	    "SELECT count(*), coalesce(sum(state = 'firing'), 0) FROM incidents"
+	    "SELECT count(*), count(*) FILTER (WHERE state = 'firing') FROM incidents"
 	    " WHERE opened_at >= ?1",
 	[STMT_STATS_BY_APP] =
 	    "SELECT cluster, app, count(*) AS incidents, sum(event_count) AS events,"
-	    " sum(state = 'firing') AS firing FROM incidents WHERE opened_at >= ?1"
+	    " count(*) FILTER (WHERE state = 'firing') AS firing FROM incidents"
+	    " WHERE opened_at >= ?1"
 	    " GROUP BY cluster, app ORDER BY incidents DESC, events DESC LIMIT 50",
 	[STMT_STATS_RESOLVE_TIMES] =
 	    "SELECT CAST(round((julianday(resolved_at) - julianday(opened_at)) * 86400000)"
@@ -270,7 +273,11 @@ store_stmt(struct store *st, enum store_stmt_id id, struct db_stmt **out)
 	int rc;
 
 	if (st->stmt[id] == NULL) {
-		rc = db_prepare(st->db, store_sql[id], &st->stmt[id]);
+		const char *sql = store_stmt_sql(st, id);
+
+		if (sql == NULL)
+			return -ENOMEM;
+		rc = db_prepare(st->db, sql, &st->stmt[id]);
 		if (rc != 0)
 			return rc;
 	}
@@ -278,10 +285,88 @@ store_stmt(struct store *st, enum store_stmt_id id, struct db_stmt **out)
 	return 0;
 }
 
-const char *
-store_stmt_sql(const struct store *st, enum store_stmt_id id)
+/* What PostgreSQL runs instead of store_sql[id] where the two differ (NULL: the same
+ * statement, less SQLite's planner hints; see pg_sql()). */
+static const char *const store_sql_pg[STMT__COUNT] = {
+	[STMT_BEGIN] = "BEGIN",
+	/* what BEGIN IMMEDIATE is to SQLite: one writer at a time, across every replica.
+	 * Everything the broker decides (incident keys and transitions, holds, the storm
+	 * window, delivery claims) reads and writes in such a transaction, so replicas see one
+	 * history, as one process would. Held until COMMIT or ROLLBACK. */
+	[STMT_WRITE_LOCK] = "SELECT pg_advisory_xact_lock(" STORE_PG_WRITE_LOCK_STR ")",
+	[STMT_SYNC_FULL] = "SET synchronous_commit = on",
+	/* a commit returns before its WAL is flushed: a server crash may lose the last
+	 * ones, never corrupt; as SQLite's NORMAL, only for bookkeeping safe to redo */
+	[STMT_SYNC_NORMAL] = "SET synchronous_commit = off",
+	[STMT_USER_VERSION] = "SELECT version FROM incidentd_schema",
+	[STMT_INC_BY_ISSUE] =
+	    "SELECT " INCIDENT_COLUMNS " FROM incidents WHERE id IN (SELECT i.id FROM"
+	    " incidents AS i, jsonb_each(i.refs::jsonb) AS r"
+	    " WHERE jsonb_typeof(r.value) = 'object' AND r.value->>'repo' = ?1"
+	    " AND r.value->>'issue' = ?2::text)"
+	    " ORDER BY opened_at DESC, id DESC LIMIT 1",
+	[STMT_COUNT_REFUSALS] =
+	    "SELECT count(*) FROM events WHERE incident_id = ?1 AND source = 'incidentd'"
+	    " AND type = 'incident.command' AND received_at >= ?3"
+	    " AND event::jsonb->'labels'->>'actor' = ?2"
+	    " AND event::jsonb->'labels'->>'outcome' = 'refused'",
+	[STMT_COUNT_STORM] =
+	    "SELECT count(*) FROM incidents WHERE state = 'firing'"
+	    " AND refs::jsonb->'storm'->>'into' = ?1",
+	[STMT_STATS_RESOLVE_TIMES] =
+	    "SELECT CAST(round(extract(epoch FROM resolved_at::timestamptz"
+	    " - opened_at::timestamptz) * 1000) AS BIGINT) AS ms FROM incidents"
+	    " WHERE opened_at >= ?1 AND resolved_at IS NOT NULL ORDER BY ms",
+	[STMT_STATS_FIX_TIMES] =
+	    "SELECT CAST(round(extract(epoch FROM fix_merged_at::timestamptz"
+	    " - opened_at::timestamptz) * 1000) AS BIGINT) AS ms FROM incidents"
+	    " WHERE opened_at >= ?1 AND fix_merged_at IS NOT NULL ORDER BY ms",
+	/* the database's size; pages are SQLite's (store_ledger_stats() asks only these) */
+	[STMT_PAGE_SIZE] = "SELECT 1",
+	[STMT_PAGE_COUNT] = "SELECT pg_database_size(current_database())",
+	[STMT_FREELIST_COUNT] = "SELECT 0",
+	[STMT_AUTO_VACUUM] = "SELECT 0",
+	[STMT_INCREMENTAL_VACUUM] = "SELECT 0",  /* autovacuum's job */
+};
+
+/* Remove every occurrence of word from s (in place). */
+static void
+strip_word(char *s, const char *word)
 {
-	(void)st;
+	size_t n = strlen(word);
+	char *p;
+
+	while ((p = strstr(s, word)) != NULL)
+		memmove(p, p + n, strlen(p + n) + 1);
+}
+
+/* store_sql[id] for PostgreSQL: its own text where it differs, else SQLite's without the
+ * planner hints (INDEXED BY, NOT INDEXED), which PostgreSQL has no use for. Returns a
+ * string owned by st, or NULL when out of memory. */
+static const char *
+pg_sql(struct store *st, enum store_stmt_id id)
+{
+	static const char *const hints[] = { " INDEXED BY deliveries_active",
+	    " INDEXED BY deliveries_backlog", " NOT INDEXED" };
+	char *s;
+
+	if (store_sql_pg[id] != NULL)
+		return store_sql_pg[id];
+	if (st->pg_sql[id] != NULL)
+		return st->pg_sql[id];
+	if ((s = strdup(store_sql[id])) == NULL)
+		return NULL;
+	for (size_t i = 0; i < sizeof(hints) / sizeof(hints[0]); i++)
+		strip_word(s, hints[i]);
+	st->pg_sql[id] = s;
+	return s;
+}
+
+const char *
+store_stmt_sql(struct store *st, enum store_stmt_id id)
+{
+	if (db_kind_of(st->db) == DB_PG)
+		return pg_sql(st, id);
 	return store_sql[id];
 }
 
@@ -570,6 +655,64 @@ migrate(struct store *st, bool *reopen, char *err, size_t errlen)
 	return rc;
 }
 
+/* PostgreSQL: bring the schema to STORE_SCHEMA_VERSION in one transaction that holds an
+ * advisory lock, so replicas starting together migrate once (the others wait for the lock,
+ * then find the work done). A database at a newer version is refused. */
+static int
+migrate_pg(struct store *st, char *err, size_t errlen)
+{
+	char sql[96];
+	int rc, version;
+
+	rc = run_script(st, "BEGIN;"
+	    " SELECT pg_advisory_xact_lock(" STORE_PG_LOCK_STR ");"
+	    " CREATE TABLE IF NOT EXISTS incidentd_schema (version INTEGER NOT NULL);"
+	    " INSERT INTO incidentd_schema (version)"
+	    " SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM incidentd_schema)");
+	if (rc != 0) {
+		snprintf(err, errlen, "cannot lock the ledger schema: %s", store_last_error(st));
+		goto out;
+	}
+	version = store_schema_version(st);
+	if (version < 0) {
+		rc = version;
+		snprintf(err, errlen, "cannot read the ledger schema version: %s",
+		    store_last_error(st));
+		goto out;
+	}
+	if (version > STORE_SCHEMA_VERSION) {
+		rc = -EPROTO;
+		snprintf(err, errlen, "ledger schema %d is newer than this incidentd (%d)",
+		    version, STORE_SCHEMA_VERSION);
+		goto out;
+	}
+	if (version > 0 && version < STORE_PG_BASE_VERSION) {
+		rc = -EPROTO;
+		snprintf(err, errlen, "ledger schema %d is older than any PostgreSQL ledger (%d)",
+		    version, STORE_PG_BASE_VERSION);
+		goto out;
+	}
+	if (version == 0 && (rc = run_script(st, store_pg_baseline)) == 0)
+		version = STORE_PG_BASE_VERSION;
+	for (size_t i = (size_t)(version - STORE_PG_BASE_VERSION);
+	    rc == 0 && i < store_n_pg_migrations; i++)
+		rc = run_script(st, store_pg_migrations[i]);
+	if (rc == 0) {
+		snprintf(sql, sizeof(sql), "UPDATE incidentd_schema SET version = %d",
+		    STORE_SCHEMA_VERSION);
+		rc = run_script(st, sql);
+	}
+	if (rc == 0)
+		rc = run_script(st, "COMMIT");
+	if (rc != 0)
+		snprintf(err, errlen, "cannot migrate the ledger to schema %d: %s",
+		    STORE_SCHEMA_VERSION, store_last_error(st));
+out:
+	if (rc != 0)
+		(void)store_rollback(st);
+	return rc;
+}
+
 /* Before SQLite initializes (the first store_open of the process): no bulk page-cache
  * allocation per cache. By default every page cache, including the throw-away ones SQLite
  * builds for each "x IN (...)" of the deliveries table's CHECK constraints and partial index
@@ -635,7 +778,7 @@ store_connect(struct store *st, const char *path, char *err, size_t errlen)
 	char mode[32];
 	int rc;
 
-	rc = db_open(path, &st->db, err, errlen);
+	rc = db_open(path, DB_SQLITE, &st->db, err, errlen);
 	if (rc != 0)
 		goto out;
 	restrict_files(path);
@@ -667,6 +810,35 @@ store_disconnect(struct store *st)
 	}
 	db_close(st->db);
 	st->db = NULL;
+	for (size_t i = 0; i < STMT__COUNT; i++) {
+		free(st->pg_sql[i]);
+		st->pg_sql[i] = NULL;
+	}
+}
+
+int
+store_open_pg(const char *conninfo, struct store **out, char *err, size_t errlen)
+{
+	struct store *st = NULL;
+	int rc;
+
+	*out = NULL;
+	if (errlen > 0)
+		err[0] = '\0';
+	if ((st = calloc(1, sizeof(*st))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	st->durable = 1;  /* synchronous_commit = on, PostgreSQL's default */
+	rc = db_open(conninfo, DB_PG, &st->db, err, errlen);
+	if (rc == 0)
+		rc = migrate_pg(st, err, errlen);
+	if (rc != 0) {
+		store_close(st);
+		return rc;
+	}
+	*out = st;
+	return 0;
 }
 
 int
@@ -679,6 +851,8 @@ store_open(const char *path, struct store **out, char *err, size_t errlen)
 	*out = NULL;
 	if (errlen > 0)
 		err[0] = '\0';
+	if (db_target_is_pg(path))
+		return store_open_pg(path, out, err, errlen);
 	rc = util_make_parent_dir(path);
 	if (rc != 0) {
 		snprintf(err, errlen, "cannot create the directory of %s: %s", path, strerror(-rc));
@@ -730,10 +904,92 @@ run_cached(struct store *st, enum store_stmt_id id)
 	return store_step_done(st, s);
 }
 
+/* Append text[0..n) to buf at *at (bounded by len; always terminated). */
+static void
+put(char *buf, size_t len, size_t *at, const char *text, size_t n)
+{
+	while (n-- > 0 && *at + 1 < len)
+		buf[(*at)++] = *text++;
+	buf[*at < len ? *at : len - 1] = '\0';
+}
+
+/* The length of the value of a `password=` at p: up to '&' in a URI's query, or a word
+ * or a single-quoted string (with backslash escapes) in a keyword/value string. */
+static size_t
+password_len(const char *p, bool uri)
+{
+	size_t n = 0;
+
+	if (uri)
+		return strcspn(p, "&#");
+	if (*p != '\'')
+		return strcspn(p, " \t\n");
+	for (n = 1; p[n] != '\0' && p[n] != '\''; n++)
+		if (p[n] == '\\' && p[n + 1] != '\0')
+			n++;
+	return p[n] == '\'' ? n + 1 : n;
+}
+
+const char *
+store_target_display(const char *target, char *buf, size_t len)
+{
+	const char *p = target, *scheme, *at, *end;
+	bool uri = db_target_is_pg(target);
+	size_t o = 0;
+
+	if (len == 0)
+		return buf;
+	buf[0] = '\0';
+	if (uri) {
+		/* user:password@ in the authority */
+		scheme = strstr(p, "://") + 3;
+		end = scheme + strcspn(scheme, "/?#");
+		at = memchr(scheme, '@', (size_t)(end - scheme));
+		if (at != NULL) {
+			const char *colon = memchr(scheme, ':', (size_t)(at - scheme));
+
+			if (colon != NULL) {
+				put(buf, len, &o, p, (size_t)(colon + 1 - p));
+				put(buf, len, &o, "****", 4);
+				p = at;
+			}
+		}
+	}
+	while (*p != '\0') {
+		/* password=... as a query parameter or a keyword */
+		if (strncmp(p, "password=", 9) == 0 && (p == target || strchr(uri ? "?&" : " \t",
+		    p[-1]) != NULL)) {
+			put(buf, len, &o, p, 9);
+			put(buf, len, &o, "****", 4);
+			p += 9 + password_len(p + 9, uri);
+			continue;
+		}
+		put(buf, len, &o, p, 1);
+		p++;
+	}
+	return buf;
+}
+
+bool
+store_target_is_url(const char *target)
+{
+	return db_target_is_pg(target);
+}
+
+bool
+store_is_shared(const struct store *st)
+{
+	return db_kind_of(st->db) == DB_PG;
+}
+
 int
 store_begin(struct store *st)
 {
-	return run_cached(st, STMT_BEGIN);
+	int rc = run_cached(st, STMT_BEGIN);
+
+	if (rc == 0 && db_kind_of(st->db) == DB_PG && (rc = run_cached(st, STMT_WRITE_LOCK)) != 0)
+		(void)store_rollback(st);
+	return rc;
 }
 
 int
@@ -791,7 +1047,10 @@ store_check_writable(struct store *st)
 	int rc;
 
 	if (db_in_transaction(st->db))
-		return 0;  /* a write transaction is open on this connection */
+		return 0;
+	/* PostgreSQL: reachable is what matters (the write lock is the writers' to hold) */
+	if (db_kind_of(st->db) == DB_PG)
+		return run_cached(st, STMT_PING);  /* a write transaction is open on this connection */
 	rc = run_cached(st, STMT_BEGIN);
 	if (rc == 0)
 		rc = run_cached(st, STMT_ROLLBACK);

@@ -11,6 +11,8 @@
 /* Every statement the store runs, prepared once on first use (see store_sql[]). */
 enum store_stmt_id {
 	STMT_BEGIN = 0,
+	STMT_WRITE_LOCK,
+	STMT_PING,
 	STMT_SYNC_FULL,
 	STMT_SYNC_NORMAL,
 	STMT_COMMIT,
@@ -89,6 +91,7 @@ enum store_stmt_id {
 struct store {
 	struct db *db;
 	struct db_stmt *stmt[STMT__COUNT];
+	char *pg_sql[STMT__COUNT];  /* PostgreSQL: statements derived from store_sql[] */
 	int durable;               /* synchronous: 1 FULL, 0 NORMAL, -1 unknown */
 };
 
@@ -96,12 +99,24 @@ struct store {
 extern const char *const store_migrations[];
 extern const size_t store_n_migrations;
 
+/* PostgreSQL (migrations_pg.c): store_pg_baseline creates the schema at version
+ * STORE_PG_BASE_VERSION; store_pg_migrations[i] then moves it from that version + i to
+ * + i + 1. */
+#define STORE_PG_BASE_VERSION 11
+/* The advisory lock key migrations take ("ncidentd" in ASCII, as a bigint). */
+#define STORE_PG_LOCK_STR "7954317246785811556"
+/* The advisory lock every write transaction takes (see STMT_WRITE_LOCK). */
+#define STORE_PG_WRITE_LOCK_STR "7954317246785811557"
+extern const char *const store_pg_baseline;
+extern const char *const store_pg_migrations[];
+extern const size_t store_n_pg_migrations;
+
 /* The cached statement id (prepared on first use, reset and unbound). Returns 0 and *out
  * (borrowed: owned by st), or a negative errno. */
 int store_stmt(struct store *st, enum store_stmt_id id, struct db_stmt **out);
 
 /* The SQL text of statement id on st's engine (static). */
-const char *store_stmt_sql(const struct store *st, enum store_stmt_id id);
+const char *store_stmt_sql(struct store *st, enum store_stmt_id id);
 
 /* Reset and unbind a statement after use. NULL is a no-op. */
 void store_stmt_done(struct db_stmt *s);

@@ -12,7 +12,8 @@
 static int64_t
 wal_bytes(struct store *st)
 {
-	const char *db = sqlite3_db_filename(db_sqlite_handle(st->db), "main");
+	sqlite3 *h = db_sqlite_handle(st->db);
+	const char *db = h != NULL ? sqlite3_db_filename(h, "main") : NULL;
 	char path[4096];
 	struct stat sb;
 
@@ -34,7 +35,8 @@ store_ledger_stats(struct store *st, struct store_ledger_stats *out)
 	    (rc = store_pragma_int(st, STMT_FREELIST_COUNT, &out->free_pages)) != 0 ||
 	    (rc = store_pragma_int(st, STMT_AUTO_VACUUM, &mode)) != 0)
 		return rc;
-	out->incremental_vacuum = mode == 2;
+	/* PostgreSQL: autovacuum gives space back, nothing for incidentd to do */
+	out->incremental_vacuum = mode == 2 || db_kind_of(st->db) == DB_PG;
 	out->wal_bytes = wal_bytes(st);
 	return 0;
 }
