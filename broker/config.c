@@ -199,6 +199,9 @@ check_ledger_url(struct vctx *v, const json_t *l)
 {
 	const char *url = v->cfg->db_url;
 
+	if (v->cfg->lease_ms < 3000)
+		return verr(v, "ledger.lease", "%s", "must be at least 3s (claims are renewed "
+		    "every third of it)");
 	if (url == NULL)
 		return 0;
 	if (json_object_get(l, "path") != NULL)
@@ -337,7 +340,8 @@ load_top(struct vctx *v)
 	static const char *const server[] = { "listen", "max_body", "request_timeout", "publish",
 	    "max_connections", "api_auth", "metrics_auth", "allowed_hosts", "allowed_origins",
 	    "publish_allow_remote", "tls", NULL };
-	static const char *const ledger[] = { "path", "url", "dedup_window", "retention", NULL };
+	static const char *const ledger[] = { "path", "url", "lease", "dedup_window", "retention",
+	    NULL };
 	static const char *const logk[] = { "format", "level", NULL };
 	struct config *cfg = v->cfg;
 	json_t *s = json_object_get(cfg->root, "server");
@@ -364,6 +368,7 @@ load_top(struct vctx *v)
 	    &cfg->max_connections)) ||
 	    (rc = get_string(v, l, "path", "ledger", "incidentd.db", &cfg->db_path)) ||
 	    (rc = get_string(v, l, "url", "ledger", NULL, &cfg->db_url)) ||
+	    (rc = get_duration(v, l, "lease", "ledger", 30000, &cfg->lease_ms)) ||
 	    (rc = get_duration(v, l, "dedup_window", "ledger", 600000, &cfg->dedup_window_ms)) ||
 	    (rc = get_retention(v, l, &cfg->retention_ms)) ||
 	    (rc = get_string(v, g, "format", "log", "text", &cfg->log_format)) ||

@@ -505,6 +505,18 @@ run(struct runtime *rt)
 	}
 	if (rc == 0)
 		rc = dispatcher_new(dmn->base, dmn->store, &dmn->disp);
+	if (rc == 0 && store_is_shared(dmn->store)) {
+		/* replicas: this process's claims on the deliveries it runs */
+		char id[64], host[40] = "", rnd[UTIL_ID_LEN + 1];
+
+		(void)gethostname(host, sizeof(host) - 1);
+		util_id_new(rnd);
+		snprintf(id, sizeof(id), "%s/%ld/%.6s", host, (long)getpid(), rnd + 20);
+		store_set_claimant(dmn->store, id, dmn->cfg->lease_ms);
+		rc = dispatcher_share(dmn->disp, dmn->cfg->lease_ms);
+		log_info("main", "shared ledger: this replica is %s (lease %llds)", id,
+		    (long long)(dmn->cfg->lease_ms / 1000));
+	}
 	if (rc == 0)
 		rc = retention_new(dmn->base, dmn->store, &dmn->retention);
 	if (rc == 0)

@@ -210,6 +210,13 @@ static const char migration_v11[] =
 "ALTER TABLE incidents ADD COLUMN fix_url TEXT;\n"
 "ALTER TABLE incidents ADD COLUMN fix_merged_at TEXT;\n";
 
+/* v12: several replicas share a PostgreSQL ledger. A delivery in state running is claimed
+ * by the process running it until its lease ends; that process renews the lease while it
+ * lives, and another replica takes over (recovers) a delivery whose lease has ended. */
+static const char migration_v12[] =
+"ALTER TABLE deliveries ADD COLUMN claimed_by TEXT;   -- the incidentd process running it\n"
+"ALTER TABLE deliveries ADD COLUMN lease_until TEXT;  -- its claim ends then, unless renewed\n";
+
 const char *const store_migrations[] = {
 	migration_v1,
 	migration_v2,
@@ -222,6 +229,7 @@ const char *const store_migrations[] = {
 	migration_v9,
 	migration_v10,
 	migration_v11,
+	migration_v12,
 };
 
 const size_t store_n_migrations = sizeof(store_migrations) / sizeof(store_migrations[0]);

@@ -139,7 +139,11 @@ const char *const store_pg_baseline = pg_baseline;
 
 /* Scripts after the baseline: store_pg_migrations[i] brings the schema from
  * STORE_PG_BASE_VERSION + i to STORE_PG_BASE_VERSION + i + 1. */
-const char *const store_pg_migrations[] = { NULL };
+const char *const store_pg_migrations[] = {
+	/* v12: delivery claims (see migrations.c) */
+	"ALTER TABLE deliveries ADD COLUMN claimed_by TEXT;\n"
+	"ALTER TABLE deliveries ADD COLUMN lease_until TEXT;\n",
+};
 const size_t store_n_pg_migrations = STORE_SCHEMA_VERSION - STORE_PG_BASE_VERSION;
 
 _Static_assert(STORE_PG_BASE_VERSION <= STORE_SCHEMA_VERSION,

@@ -64,11 +64,15 @@ static const char *const store_sql[STMT__COUNT] = {
 	[STMT_DEL_INSERT] =
 	    "INSERT INTO deliveries (incident_id, event_id, sink, action, state, attempts,"
 	    " next_attempt_at, created_at, updated_at, last_status, last_error, result,"
-	    " depends_on, requires_firing) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11,"
-	    " ?12, ?13, ?14) RETURNING id",
+	    " depends_on, requires_firing, claimed_by, lease_until) VALUES (?1, ?2, ?3, ?4, ?5,"
+	    " ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,"
+	    " CASE WHEN ?5 = 'running' THEN ?15 END, CASE WHEN ?5 = 'running' THEN ?16 END)"
+	    " RETURNING id",
 	[STMT_DEL_UPDATE] =
 	    "UPDATE deliveries SET state = ?2, attempts = ?3, next_attempt_at = ?4,"
-	    " last_status = ?5, last_error = ?6, result = ?7, updated_at = ?8 WHERE id = ?1",
+	    " last_status = ?5, last_error = ?6, result = ?7, updated_at = ?8,"
+	    " claimed_by = CASE WHEN ?2 = 'running' THEN ?9 END,"
+	    " lease_until = CASE WHEN ?2 = 'running' THEN ?10 END WHERE id = ?1",
 	[STMT_DEL_DUE] =
 	    "SELECT " DELIVERY_COLUMNS " FROM deliveries AS d WHERE state = 'pending'"
 	    " AND next_attempt_at <= ?1 AND " DELIVERY_NO_EARLIER
@@ -105,6 +109,11 @@ static const char *const store_sql[STMT__COUNT] = {
 	    "UPDATE deliveries SET state = 'pending' WHERE state = 'running'",
 	[STMT_DEL_RUNNING] =
 	    "SELECT " DELIVERY_COLUMNS " FROM deliveries WHERE state = 'running' ORDER BY id",
+	[STMT_DEL_EXPIRED] =
+	    "SELECT " DELIVERY_COLUMNS " FROM deliveries WHERE state = 'running'"
+	    " AND (lease_until IS NULL OR lease_until < ?1) ORDER BY id",
+	[STMT_DEL_RENEW] =
+	    "UPDATE deliveries SET lease_until = ?2 WHERE claimed_by = ?1 AND state = 'running'",
 	[STMT_DEL_NOTE] =
 	    "UPDATE deliveries SET note = ?2 WHERE id = ?1 AND state = 'running'",
 	[STMT_DEL_GET] = "SELECT " DELIVERY_COLUMNS " FROM deliveries WHERE id = ?1",

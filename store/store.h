@@ -17,7 +17,7 @@
 
 #include "event.h"
 
-#define STORE_SCHEMA_VERSION 11
+#define STORE_SCHEMA_VERSION 12
 
 struct store;
 
@@ -265,6 +265,20 @@ int store_requeue_running(struct store *st, int *n);
 /* Deliveries in state RUNNING, oldest first (at start-up: left by a previous process).
  * Returns 0 and *out (array of *n; free with delivery_free_array()). */
 int store_running_deliveries(struct store *st, struct delivery **out, size_t *n);
+
+/* Who this process is when it claims deliveries (a delivery written or updated as RUNNING
+ * is claimed by id until now + lease_ms, and renewed by store_renew_claims()). id is
+ * copied (at most 63 bytes). */
+void store_set_claimant(struct store *st, const char *id, int64_t lease_ms);
+
+/* Extend the claims of this process's running deliveries to now + lease. Returns 0 or a
+ * negative errno. */
+int store_renew_claims(struct store *st, int64_t now);
+
+/* PostgreSQL: running deliveries whose claim has ended before now (their process died),
+ * as store_running_deliveries(). A SQLite ledger has one process: at its start every
+ * running delivery is left over, and store_running_deliveries() is the call. */
+int store_expired_claims(struct store *st, int64_t now, struct delivery **out, size_t *n);
 
 /* Set the note (JSON object text, copied) of delivery id while it is RUNNING. Returns 0,
  * -ENOENT (no such delivery, or it is not running) or a negative errno. */

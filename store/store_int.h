@@ -38,6 +38,8 @@ enum store_stmt_id {
 	STMT_DEL_RELEASE_FAIL,
 	STMT_DEL_REQUEUE,
 	STMT_DEL_RUNNING,
+	STMT_DEL_EXPIRED,
+	STMT_DEL_RENEW,
 	STMT_DEL_NOTE,
 	STMT_DEL_GET,
 	STMT_DEL_HISTORY,
@@ -92,6 +94,8 @@ struct store {
 	struct db *db;
 	struct db_stmt *stmt[STMT__COUNT];
 	char *pg_sql[STMT__COUNT];  /* PostgreSQL: statements derived from store_sql[] */
+	char claimant[64];          /* store_set_claimant() */
+	int64_t lease_ms;
 	int durable;               /* synchronous: 1 FULL, 0 NORMAL, -1 unknown */
 };
 

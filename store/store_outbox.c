@@ -117,6 +117,39 @@ bind_result(struct db_stmt *s, int idx, const json_t *result)
 	return rc;
 }
 
+/* Bind who claims a running delivery (?idx) and until when (?idx + 1). */
+static void
+bind_claim(struct store *st, struct db_stmt *s, int idx, int64_t now)
+{
+	if (st->claimant[0] == '\0')
+		return;    /* one process (SQLite): nobody else could take over */
+	store_bind_text(s, idx, st->claimant);
+	store_bind_time(s, idx + 1, now + st->lease_ms);
+}
+
+void
+store_set_claimant(struct store *st, const char *id, int64_t lease_ms)
+{
+	snprintf(st->claimant, sizeof(st->claimant), "%s", id);
+	st->lease_ms = lease_ms;
+}
+
+int
+store_renew_claims(struct store *st, int64_t now)
+{
+	struct db_stmt *s = NULL;
+	int rc;
+
+	if (st->claimant[0] == '\0')
+		return 0;
+	rc = store_stmt(st, STMT_DEL_RENEW, &s);
+	if (rc != 0)
+		return rc;
+	store_bind_text(s, 1, st->claimant);
+	store_bind_time(s, 2, now + st->lease_ms);
+	return store_step_done(st, s);
+}
+
 int
 store_insert_delivery(struct store *st, struct delivery *d)
 {
@@ -144,6 +177,7 @@ store_insert_delivery(struct store *st, struct delivery *d)
 	if (d->depends_on != 0)
 		db_bind_int64(s, 13, d->depends_on);
 	db_bind_int64(s, 14, d->requires_firing ? 1 : 0);
+	bind_claim(st, s, 15, now);
 	rc = store_step_id(st, s, &d->id);
 	s = NULL;
 out:
@@ -171,6 +205,7 @@ store_update_delivery(struct store *st, const struct delivery *d)
 	if (rc != 0)
 		goto out;
 	store_bind_time(s, 8, d->updated_at ? d->updated_at : util_now_ms());
+	bind_claim(st, s, 9, util_now_ms());
 	rc = store_step_count(st, s, &changed);
 	s = NULL;
 	if (rc == 0 && changed == 0)
@@ -352,8 +387,9 @@ store_requeue_running(struct store *st, int *n)
 	return rc;
 }
 
-int
-store_running_deliveries(struct store *st, struct delivery **out, size_t *n)
+/* Running deliveries (claims ended before expired_before, when > 0), oldest first. */
+static int
+running_rows(struct store *st, int64_t expired_before, struct delivery **out, size_t *n)
 {
 	struct delivery *arr = NULL, *na;
 	struct db_stmt *s = NULL;
@@ -362,9 +398,11 @@ store_running_deliveries(struct store *st, struct delivery **out, size_t *n)
 
 	*out = NULL;
 	*n = 0;
-	rc = store_stmt(st, STMT_DEL_RUNNING, &s);
+	rc = store_stmt(st, expired_before > 0 ? STMT_DEL_EXPIRED : STMT_DEL_RUNNING, &s);
 	if (rc != 0)
 		return rc;
+	if (expired_before > 0)
+		store_bind_time(s, 1, expired_before);
 	while ((rc = db_step(s)) == DB_ROW) {
 		if ((na = realloc(arr, (cnt + 1) * sizeof(*arr))) == NULL) {
 			rc = -ENOMEM;
@@ -385,6 +423,18 @@ out:
 	*out = arr;
 	*n = cnt;
 	return 0;
+}
+
+int
+store_running_deliveries(struct store *st, struct delivery **out, size_t *n)
+{
+	return running_rows(st, 0, out, n);
+}
+
+int
+store_expired_claims(struct store *st, int64_t now, struct delivery **out, size_t *n)
+{
+	return running_rows(st, now, out, n);
 }
 
 int
