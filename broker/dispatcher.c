@@ -96,8 +96,8 @@ fail:
 	return rc;
 }
 
-/* Every third of a lease: renew this process's claims, then take over the deliveries whose
- * claim has ended (their replica died). */
+/* Every third of a lease: renew this process's claims, take over the deliveries whose
+ * claim has ended (their replica died), and start what is due. */
 static void
 on_claims(evutil_socket_t fd, short what, void *arg)
 {
@@ -111,6 +111,9 @@ on_claims(evutil_socket_t fd, short what, void *arg)
 		    store_last_error(d->st));
 	if (!d->draining && d->sinks != NULL && d->recovered)
 		dispatch_recover(d, true);
+	/* what another replica wrote to be due later (a `for` hold, a retry) has no timer
+	 * here: look for it now and then */
+	dispatcher_kick(d);
 }
 
 int

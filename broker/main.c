@@ -466,6 +466,24 @@ start_nanomsg(struct runtime *rt, char *err, size_t errlen)
 }
 
 static int
+pace_reserve_ledger(void *arg, const char *lane, int64_t now, uint64_t gap_ms,
+    uint64_t *wait_ms)
+{
+	return store_pace_reserve(arg, lane, now, gap_ms, wait_ms);
+}
+
+static int
+pace_hold_ledger(void *arg, const char *lane, int64_t until)
+{
+	return store_pace_hold(arg, lane, until);
+}
+
+static struct plugin_shared_pace shared_pace = {
+	.reserve = pace_reserve_ledger,
+	.hold = pace_hold_ledger,
+};
+
+static int
 run(struct runtime *rt)
 {
 	struct daemon *dmn = &rt->dmn;
@@ -488,6 +506,12 @@ run(struct runtime *rt)
 		return rc;
 	}
 	rc = plugin_host_new(dmn->base, &dmn->phost);
+	if (rc == 0 && store_is_shared(dmn->store)) {
+		/* replicas pace together: >= 1 s between mutating GitHub requests per token,
+		 * whichever replica makes them */
+		shared_pace.arg = dmn->store;
+		plugin_host_share_pace(dmn->phost, &shared_pace);
+	}
 	if (rc == 0)
 		rc = sink_set_load(dmn->phost, dmn->plugin_dir, dmn->cfg, &dmn->sinks, err,
 		    sizeof(err));

@@ -142,7 +142,12 @@ const char *const store_pg_baseline = pg_baseline;
 const char *const store_pg_migrations[] = {
 	/* v12: delivery claims (see migrations.c) */
 	"ALTER TABLE deliveries ADD COLUMN claimed_by TEXT;\n"
-	"ALTER TABLE deliveries ADD COLUMN lease_until TEXT;\n",
+	"ALTER TABLE deliveries ADD COLUMN lease_until TEXT;\n"
+	"CREATE TABLE pace_lanes (      -- pacing shared by replicas (e.g. one lane per GitHub\n"
+	"  lane    TEXT PRIMARY KEY,     -- token, named by a digest of it: never the token)\n"
+	"  next_ms BIGINT NOT NULL,      -- the next free slot, ms since the epoch\n"
+	"  hold_ms BIGINT NOT NULL DEFAULT 0 -- nothing on the lane before this (a rate limit)\n"
+	");\n",
 };
 const size_t store_n_pg_migrations = STORE_SCHEMA_VERSION - STORE_PG_BASE_VERSION;
 

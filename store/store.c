@@ -112,6 +112,16 @@ static const char *const store_sql[STMT__COUNT] = {
 	[STMT_DEL_EXPIRED] =
 	    "SELECT " DELIVERY_COLUMNS " FROM deliveries WHERE state = 'running'"
 	    " AND (lease_until IS NULL OR lease_until < ?1) ORDER BY id",
+	/* the slot booked: the later of the lane's next slot, its hold and now (?2); the
+	 * next slot is ?3 ms after it. One statement: concurrent replicas queue on the row. */
+	[STMT_PACE_RESERVE] =
+	    "INSERT INTO pace_lanes (lane, next_ms) VALUES (?1, ?2 + ?3)"
+	    " ON CONFLICT (lane) DO UPDATE SET next_ms ="
+	    " max(pace_lanes.next_ms, pace_lanes.hold_ms, ?2) + ?3"
+	    " RETURNING next_ms - ?3",
+	[STMT_PACE_HOLD] =
+	    "INSERT INTO pace_lanes (lane, next_ms, hold_ms) VALUES (?1, 0, ?2)"
+	    " ON CONFLICT (lane) DO UPDATE SET hold_ms = max(pace_lanes.hold_ms, ?2)",
 	[STMT_DEL_RENEW] =
 	    "UPDATE deliveries SET lease_until = ?2 WHERE claimed_by = ?1 AND state = 'running'",
 	[STMT_DEL_NOTE] =
@@ -322,6 +332,14 @@ static const char *const store_sql_pg[STMT__COUNT] = {
 	[STMT_COUNT_STORM] =
 	    "SELECT count(*) FROM incidents WHERE state = 'firing'"
 	    " AND refs::jsonb->'storm'->>'into' = ?1",
+	[STMT_PACE_RESERVE] =
+	    "INSERT INTO pace_lanes (lane, next_ms) VALUES (?1, ?2::bigint + ?3::bigint)"
+	    " ON CONFLICT (lane) DO UPDATE SET next_ms ="
+	    " greatest(pace_lanes.next_ms, pace_lanes.hold_ms, ?2::bigint) + ?3::bigint"
+	    " RETURNING next_ms - ?3::bigint",
+	[STMT_PACE_HOLD] =
+	    "INSERT INTO pace_lanes (lane, next_ms, hold_ms) VALUES (?1, 0, ?2)"
+	    " ON CONFLICT (lane) DO UPDATE SET hold_ms = greatest(pace_lanes.hold_ms, ?2)",
 	[STMT_STATS_RESOLVE_TIMES] =
 	    "SELECT CAST(round(extract(epoch FROM resolved_at::timestamptz"
 	    " - opened_at::timestamptz) * 1000) AS BIGINT) AS ms FROM incidents"

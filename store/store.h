@@ -271,6 +271,16 @@ int store_running_deliveries(struct store *st, struct delivery **out, size_t *n)
  * copied (at most 63 bytes). */
 void store_set_claimant(struct store *st, const char *id, int64_t lease_ms);
 
+/* Pacing lanes in the ledger, shared by every replica (see pace.h for the meaning): book
+ * the next slot of lane at or after now, the slot after it gap_ms later; *wait_ms is how
+ * long to wait before acting. Returns 0 or a negative errno (then *wait_ms is 0). */
+int store_pace_reserve(struct store *st, const char *lane, int64_t now, uint64_t gap_ms,
+    uint64_t *wait_ms);
+
+/* Nothing on lane before until (ms since the epoch); an earlier hold is ignored. Returns 0
+ * or a negative errno. */
+int store_pace_hold(struct store *st, const char *lane, int64_t until);
+
 /* Extend the claims of this process's running deliveries to now + lease. Returns 0 or a
  * negative errno. */
 int store_renew_claims(struct store *st, int64_t now);

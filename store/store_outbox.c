@@ -135,6 +135,41 @@ store_set_claimant(struct store *st, const char *id, int64_t lease_ms)
 }
 
 int
+store_pace_reserve(struct store *st, const char *lane, int64_t now, uint64_t gap_ms,
+    uint64_t *wait_ms)
+{
+	struct db_stmt *s = NULL;
+	int64_t slot = now;
+	int rc;
+
+	*wait_ms = 0;
+	rc = store_stmt(st, STMT_PACE_RESERVE, &s);
+	if (rc != 0)
+		return rc;
+	store_bind_text(s, 1, lane);
+	db_bind_int64(s, 2, now);
+	db_bind_int64(s, 3, (int64_t)gap_ms);
+	rc = store_step_id(st, s, &slot);
+	if (rc == 0 && slot > now)
+		*wait_ms = (uint64_t)(slot - now);
+	return rc;
+}
+
+int
+store_pace_hold(struct store *st, const char *lane, int64_t until)
+{
+	struct db_stmt *s = NULL;
+	int rc;
+
+	rc = store_stmt(st, STMT_PACE_HOLD, &s);
+	if (rc != 0)
+		return rc;
+	store_bind_text(s, 1, lane);
+	db_bind_int64(s, 2, until);
+	return store_step_done(st, s);
+}
+
+int
 store_renew_claims(struct store *st, int64_t now)
 {
 	struct db_stmt *s = NULL;
