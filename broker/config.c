@@ -192,6 +192,29 @@ get_count(struct vctx *v, const json_t *obj, const char *key, const char *path,
 	return 0;
 }
 
+/* ledger.url: a PostgreSQL database, instead of ledger.path. The value is never quoted in
+ * an error: it may hold a password. */
+static int
+check_ledger_url(struct vctx *v, const json_t *l)
+{
+	const char *url = v->cfg->db_url;
+
+	if (v->cfg->lease_ms < 3000)
+		return verr(v, "ledger.lease", "%s", "must be at least 3s (claims are renewed "
+		    "every third of it)");
+	if (url == NULL)
+		return 0;
+	if (json_object_get(l, "path") != NULL)
+		return verr(v, "ledger.url", "%s", "set ledger.url (PostgreSQL) or ledger.path "
+		    "(SQLite), not both");
+	if (strncasecmp(url, "postgresql://", 13) != 0 && strncasecmp(url, "postgres://", 11) != 0 &&
+	    strchr(url, '=') == NULL)
+		return verr(v, "ledger.url", "%s", "expected a PostgreSQL URI "
+		    "(postgresql://USER@HOST/DB?sslmode=verify-full) or a libpq connection string "
+		    "(host=HOST dbname=DB ...)");
+	return 0;
+}
+
 /* ledger.retention: a duration, or off (also absent, null, false or 0) for none. */
 static int
 get_retention(struct vctx *v, const json_t *ledger, int64_t *out)
@@ -317,7 +340,8 @@ load_top(struct vctx *v)
 	static const char *const server[] = { "listen", "max_body", "request_timeout", "publish",
 	    "max_connections", "api_auth", "metrics_auth", "allowed_hosts", "allowed_origins",
 	    "publish_allow_remote", "tls", NULL };
-	static const char *const ledger[] = { "path", "dedup_window", "retention", NULL };
+	static const char *const ledger[] = { "path", "url", "lease", "dedup_window", "retention",
+	    NULL };
 	static const char *const logk[] = { "format", "level", NULL };
 	struct config *cfg = v->cfg;
 	json_t *s = json_object_get(cfg->root, "server");
@@ -343,6 +367,8 @@ load_top(struct vctx *v)
 	    (rc = get_count(v, s, "max_connections", "server", 1024, 1, 1000000,
 	    &cfg->max_connections)) ||
 	    (rc = get_string(v, l, "path", "ledger", "incidentd.db", &cfg->db_path)) ||
+	    (rc = get_string(v, l, "url", "ledger", NULL, &cfg->db_url)) ||
+	    (rc = get_duration(v, l, "lease", "ledger", 30000, &cfg->lease_ms)) ||
 	    (rc = get_duration(v, l, "dedup_window", "ledger", 600000, &cfg->dedup_window_ms)) ||
 	    (rc = get_retention(v, l, &cfg->retention_ms)) ||
 	    (rc = get_string(v, g, "format", "log", "text", &cfg->log_format)) ||
@@ -372,7 +398,7 @@ load_top(struct vctx *v)
 		    cfg->log_level);
 	if (cfg->request_timeout_ms <= 0)
 		return verr(v, "server.request_timeout", "%s", "must be more than 0");
-	return 0;
+	return check_ledger_url(v, l);
 }
 
 static int
@@ -1754,6 +1780,7 @@ config_destroy(struct config *cfg)
 		return;
 	free(cfg->listen);
 	free(cfg->db_path);
+	free(cfg->db_url);
 	free(cfg->log_format);
 	free(cfg->log_level);
 	free(cfg->publish);

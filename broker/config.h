@@ -139,6 +139,11 @@ struct config {
 	/* ledger: */
 	char *db_path;              /* "incidentd.db": relative paths are in the state directory,
 	                             * resolved by main (paths_resolve_config) */
+	char *db_url;               /* ledger.url: a PostgreSQL database (libpq URI or keyword/
+	                             * value string; may hold a password: never log it as is);
+	                             * NULL = the SQLite file db_path */
+	int64_t lease_ms;           /* ledger.lease, 30s: how long a replica's claim on a running
+	                             * delivery lasts without renewal (PostgreSQL) */
 	int64_t dedup_window_ms;    /* 10m: same payload from the same source is a duplicate */
 	int64_t retention_ms;       /* ledger.retention: rows older than this are pruned;
 	                             * 0 = off (the default: keep everything) */

@@ -48,11 +48,13 @@ struct dispatcher {
 	size_t n_inflight;
 	bool draining;
 	bool recovered;            /* deliveries left RUNNING at start-up were handled */
+	struct event *claims_ev;   /* shared ledger: renew our claims, take over ended ones */
+	int64_t lease_ms;
 };
 
 static void dispatch_pass(evutil_socket_t fd, short what, void *arg);
 static void dispatch_results(evutil_socket_t fd, short what, void *arg);
-static void dispatch_recover(struct dispatcher *d);
+static void dispatch_recover(struct dispatcher *d, bool expired_only);
 static struct call *call_new(struct dispatcher *d, struct delivery *row);
 static int dispatch_note(void *arg, const char *note_json);
 
@@ -94,6 +96,40 @@ fail:
 	return rc;
 }
 
+/* Every third of a lease: renew this process's claims, take over the deliveries whose
+ * claim has ended (their replica died), and start what is due. */
+static void
+on_claims(evutil_socket_t fd, short what, void *arg)
+{
+	struct dispatcher *d = arg;
+	int rc;
+
+	(void)fd;
+	(void)what;
+	if ((rc = store_renew_claims(d->st, util_now_ms())) != 0)
+		log_error("dispatcher", "cannot renew the claims on running deliveries: %s",
+		    store_last_error(d->st));
+	if (!d->draining && d->sinks != NULL && d->recovered)
+		dispatch_recover(d, true);
+	/* what another replica wrote to be due later (a `for` hold, a retry) has no timer
+	 * here: look for it now and then */
+	dispatcher_kick(d);
+}
+
+int
+dispatcher_share(struct dispatcher *d, int64_t lease_ms)
+{
+	struct timeval tv;
+
+	d->lease_ms = lease_ms > 0 ? lease_ms : 30000;
+	if (d->claims_ev == NULL &&
+	    (d->claims_ev = event_new(d->base, -1, EV_PERSIST, on_claims, d)) == NULL)
+		return -ENOMEM;
+	tv.tv_sec = (time_t)(d->lease_ms / 3000);
+	tv.tv_usec = (suseconds_t)(d->lease_ms / 3 % 1000) * 1000;
+	return event_add(d->claims_ev, &tv) == 0 ? 0 : -EIO;
+}
+
 void
 dispatcher_set_sinks(struct dispatcher *d, struct sink_set *set, const struct config *cfg)
 {
@@ -102,7 +138,7 @@ dispatcher_set_sinks(struct dispatcher *d, struct sink_set *set, const struct co
 	sink_set_note_handler(set, dispatch_note);
 	if (!d->recovered) {
 		d->recovered = true;
-		dispatch_recover(d);
+		dispatch_recover(d, store_is_shared(d->st));
 	}
 	dispatcher_kick(d);
 }
@@ -423,11 +459,14 @@ dispatcher_start_ready(struct dispatcher *d, struct ready_list *l)
 	metrics_set("incidentd_deliveries_inflight", "", (double)d->n_inflight);
 }
 
-/* At start-up: deliveries a previous process left RUNNING (handed to a sink, never
- * completed). A sink with recover() decides what each becomes (e.g. the runner finishes
- * an interrupted run instead of starting a second agent); the others are made again. */
+/* Deliveries a dead process left RUNNING (handed to a sink, never completed): at start-up
+ * every one of them (SQLite: one process), or, on a shared ledger (expired_only), those
+ * whose claim ended, from the start and then every third of a lease. A sink with recover()
+ * decides what each becomes (e.g. the runner finishes an interrupted run instead of
+ * starting a second agent); the others are made again. The ones recovered here are
+ * claimed by this process in the same transaction, so one replica takes each over. */
 static void
-dispatch_recover(struct dispatcher *d)
+dispatch_recover(struct dispatcher *d, bool expired_only)
 {
 	struct delivery *rows = NULL;
 	struct call **calls = NULL;
@@ -436,7 +475,8 @@ dispatch_recover(struct dispatcher *d)
 
 	rc = bookkeeping_begin(d);
 	if (rc == 0)
-		rc = store_running_deliveries(d->st, &rows, &n);
+		rc = expired_only ? store_expired_claims(d->st, util_now_ms(), &rows, &n) :
+		    store_running_deliveries(d->st, &rows, &n);
 	if (rc == 0 && n > 0 && (calls = calloc(n, sizeof(*calls))) == NULL)
 		rc = -ENOMEM;
 	for (size_t i = 0; rc == 0 && i < n; i++) {
@@ -452,6 +492,8 @@ dispatch_recover(struct dispatcher *d)
 		trace_attempt(d, &rows[i], "recover", "sink %s %s attempt %d was left running "
 		    "by a previous incidentd process: handed to the sink's recover", rows[i].sink,
 		    rows[i].action, rows[i].attempts);
+		if (expired_only && (rc = store_update_delivery(d->st, &rows[i])) != 0)
+			break;     /* still running: claimed by this process now */
 		if ((c = call_new(d, &rows[i])) == NULL) {
 			rc = -ENOMEM;
 			break;
@@ -467,9 +509,11 @@ dispatch_recover(struct dispatcher *d)
 		n_calls = 0;
 		requeued = 0;
 	}
-	if (requeued > 0)
+	if (requeued > 0) {
 		log_info("dispatcher", "requeued %d delivery(ies) left running by a previous run",
 		    requeued);
+		dispatcher_kick(d);
+	}
 	if (n_calls > 0)
 		log_info("dispatcher", "recovering %zu delivery(ies) left running by a previous "
 		    "run", n_calls);
@@ -694,5 +738,7 @@ dispatcher_destroy(struct dispatcher *d)
 		event_free(d->due_ev);
 	if (d->result_ev)
 		event_free(d->result_ev);
+	if (d->claims_ev)
+		event_free(d->claims_ev);
 	free(d);
 }

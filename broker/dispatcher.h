@@ -28,6 +28,11 @@ void dispatcher_set_sinks(struct dispatcher *d, struct sink_set *set, const stru
 /* Schedule a pass on the next loop iteration (cheap; coalesced). */
 void dispatcher_kick(struct dispatcher *d);
 
+/* The ledger is shared by several replicas: every lease_ms / 3, renew the claims of this
+ * process's running deliveries and take over those whose claim ended (see
+ * store_set_claimant()). Returns 0 or a negative errno. */
+int dispatcher_share(struct dispatcher *d, int64_t lease_ms);
+
 /* How many deliveries may be handed over right now (dispatcher_start_ready): 0 while
  * draining or before the sinks are set. */
 size_t dispatcher_free_slots(const struct dispatcher *d);

@@ -263,6 +263,8 @@ apply_overrides(const struct options *o, struct config *cfg, char *err, size_t e
 	if (db) {
 		free(cfg->db_path);
 		cfg->db_path = db;
+		free(cfg->db_url);      /* --db names the ledger, whatever conf.d says */
+		cfg->db_url = NULL;
 	}
 	if (paths_resolve_config(cfg, o->state_dir, o->runtime_dir, o->db != NULL) != 0) {
 		snprintf(err, errlen, "out of memory");
@@ -358,8 +360,10 @@ reload(struct runtime *rt, char *err, size_t errlen)
 	if (strcmp(cfg->listen, dmn->cfg->listen) != 0)
 		log_warn("main", "server.listen changed to %s: takes effect after a restart",
 		    cfg->listen);
-	if (strcmp(cfg->db_path, dmn->cfg->db_path) != 0)
-		log_warn("main", "ledger.path changed: takes effect after a restart");
+	if (strcmp(cfg->db_path, dmn->cfg->db_path) != 0 ||
+	    (cfg->db_url == NULL) != (dmn->cfg->db_url == NULL) ||
+	    (cfg->db_url != NULL && strcmp(cfg->db_url, dmn->cfg->db_url) != 0))
+		log_warn("main", "ledger.path or ledger.url changed: takes effect after a restart");
 	reload_warn_nanomsg(dmn->cfg, cfg);
 	setup_logging(&rt->opt, cfg);
 	ret->cfg = dmn->cfg;
@@ -462,11 +466,30 @@ start_nanomsg(struct runtime *rt, char *err, size_t errlen)
 }
 
 static int
+pace_reserve_ledger(void *arg, const char *lane, int64_t now, uint64_t gap_ms,
+    uint64_t *wait_ms)
+{
+	return store_pace_reserve(arg, lane, now, gap_ms, wait_ms);
+}
+
+static int
+pace_hold_ledger(void *arg, const char *lane, int64_t until)
+{
+	return store_pace_hold(arg, lane, until);
+}
+
+static struct plugin_shared_pace shared_pace = {
+	.reserve = pace_reserve_ledger,
+	.hold = pace_hold_ledger,
+};
+
+static int
 run(struct runtime *rt)
 {
 	struct daemon *dmn = &rt->dmn;
 	struct tls_server *tls = NULL;
-	char err[2048];
+	const char *ledger;
+	char err[2048], shown[1024];
 	int rc;
 
 	dmn->base = event_base_new();
@@ -474,12 +497,21 @@ run(struct runtime *rt)
 		log_error("main", "cannot create the event loop");
 		return -ENOMEM;
 	}
-	rc = store_open(dmn->cfg->db_path, &dmn->store, err, sizeof(err));
+	ledger = dmn->cfg->db_url != NULL ? dmn->cfg->db_url : dmn->cfg->db_path;
+	store_target_display(ledger, shown, sizeof(shown));
+	rc = dmn->cfg->db_url != NULL ? store_open_pg(ledger, &dmn->store, err, sizeof(err)) :
+	    store_open(ledger, &dmn->store, err, sizeof(err));
 	if (rc != 0) {
-		log_error("main", "cannot open the ledger %s: %s", dmn->cfg->db_path, err);
+		log_error("main", "cannot open the ledger %s: %s", shown, err);
 		return rc;
 	}
 	rc = plugin_host_new(dmn->base, &dmn->phost);
+	if (rc == 0 && store_is_shared(dmn->store)) {
+		/* replicas pace together: >= 1 s between mutating GitHub requests per token,
+		 * whichever replica makes them */
+		shared_pace.arg = dmn->store;
+		plugin_host_share_pace(dmn->phost, &shared_pace);
+	}
 	if (rc == 0)
 		rc = sink_set_load(dmn->phost, dmn->plugin_dir, dmn->cfg, &dmn->sinks, err,
 		    sizeof(err));
@@ -488,13 +520,27 @@ run(struct runtime *rt)
 		return rc;
 	}
 	rc = ingest_new(dmn->base, dmn->store, on_committed, rt, &dmn->ingest);
-	if (rc == 0 && (rc = ingest_enable_sync(dmn->ingest)) != 0) {
+	/* PostgreSQL makes each commit durable itself (synchronous_commit) */
+	if (rc == 0 && !store_is_shared(dmn->store) &&
+	    (rc = ingest_enable_sync(dmn->ingest)) != 0) {
 		log_warn("main", "cannot sync the ledger off the event loop (%s): every commit "
 		    "fsyncs on it", strerror(-rc));
 		rc = 0;
 	}
 	if (rc == 0)
 		rc = dispatcher_new(dmn->base, dmn->store, &dmn->disp);
+	if (rc == 0 && store_is_shared(dmn->store)) {
+		/* replicas: this process's claims on the deliveries it runs */
+		char id[64], host[40] = "", rnd[UTIL_ID_LEN + 1];
+
+		(void)gethostname(host, sizeof(host) - 1);
+		util_id_new(rnd);
+		snprintf(id, sizeof(id), "%s/%ld/%.6s", host, (long)getpid(), rnd + 20);
+		store_set_claimant(dmn->store, id, dmn->cfg->lease_ms);
+		rc = dispatcher_share(dmn->disp, dmn->cfg->lease_ms);
+		log_info("main", "shared ledger: this replica is %s (lease %llds)", id,
+		    (long long)(dmn->cfg->lease_ms / 1000));
+	}
 	if (rc == 0)
 		rc = retention_new(dmn->base, dmn->store, &dmn->retention);
 	if (rc == 0)
@@ -530,7 +576,7 @@ run(struct runtime *rt)
 	}
 	log_info("main", "incidentd %s ready: config %s, ledger %s, %zu sink(s), %zu route(s)",
 	    PACKAGE_VERSION, dmn->config_dir ? dmn->config_dir : "<embedded defaults>",
-	    dmn->cfg->db_path, dmn->cfg->n_sinks, dmn->cfg->n_routes);
+	    shown, dmn->cfg->n_sinks, dmn->cfg->n_routes);
 	if (event_base_dispatch(dmn->base) < 0) {
 		log_error("main", "event loop failed");
 		return -EIO;

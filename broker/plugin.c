@@ -94,6 +94,7 @@ struct plugin_host {
 	struct http_client *http;
 	int64_t (*now_ms)(void);
 	struct pace *pace;             /* lanes shared by every instance (pace_reserve) */
+	const struct plugin_shared_pace *shared; /* lanes shared by every replica, or NULL */
 	int depth;                     /* > 0 while a plugin is on the stack below us */
 	TAILQ_HEAD(, sink_set) dying;
 };
@@ -408,6 +409,13 @@ host_pace_reserve(struct incidentd_instance *self, const char *lane, uint64_t mi
 	uint64_t wait = 0;
 
 	/* Out of memory: do not wait (the lane is advisory; the remote side still limits). */
+	if (host->shared != NULL) {
+		if (host->shared->reserve(host->shared->arg, lane, host_now_ms(self), min_gap_ms,
+		    &wait) == 0)
+			return wait;
+		log_warn(self->si->component, "cannot book a pacing slot in the ledger: paced "
+		    "by this replica alone");
+	}
 	if (pace_reserve(host->pace, lane, host_now_ms(self), min_gap_ms, &wait) != 0)
 		log_warn(self->si->component, "cannot book a pacing slot: out of memory");
 	return wait;
@@ -416,7 +424,11 @@ host_pace_reserve(struct incidentd_instance *self, const char *lane, uint64_t mi
 static void
 host_pace_hold(struct incidentd_instance *self, const char *lane, int64_t until_ms)
 {
-	if (pace_hold(self->si->set->host->pace, lane, until_ms) != 0)
+	struct plugin_host *host = self->si->set->host;
+
+	if (host->shared != NULL && host->shared->hold(host->shared->arg, lane, until_ms) != 0)
+		log_warn(self->si->component, "cannot record a pacing hold in the ledger");
+	if (pace_hold(host->pace, lane, until_ms) != 0)
 		log_warn(self->si->component, "cannot record a pacing hold: out of memory");
 }
 
@@ -460,6 +472,12 @@ static const struct incidentd_host host_services = {
 };
 
 /* --- host ----------------------------------------------------------------------------- */
+
+void
+plugin_host_share_pace(struct plugin_host *host, const struct plugin_shared_pace *shared)
+{
+	host->shared = shared;
+}
 
 int
 plugin_host_new(struct event_base *base, struct plugin_host **out)

@@ -24,6 +24,20 @@ struct sink_set;
 /* One loaded, initialized sink (a config_sink with enabled: true). */
 struct sink_instance;
 
+/* Pacing lanes shared by several replicas (a PostgreSQL ledger), used before the host's own
+ * in-memory lanes: reserve() books a slot as pace_reserve() does and returns 0, or a negative
+ * errno (then the in-memory lanes pace this process alone); hold() as pace_hold(). Called
+ * on the loop thread. */
+struct plugin_shared_pace {
+	int (*reserve)(void *arg, const char *lane, int64_t now, uint64_t gap_ms,
+	    uint64_t *wait_ms);
+	int (*hold)(void *arg, const char *lane, int64_t until);
+	void *arg;
+};
+
+/* Pace through shared (borrowed: it must outlive host; NULL: back to in-memory lanes). */
+void plugin_host_share_pace(struct plugin_host *host, const struct plugin_shared_pace *shared);
+
 /* Create the host on base (borrowed; must outlive the host). Returns 0 and *out (owned by
  * the caller), or a negative errno. curl_global_init() must have been called. */
 int plugin_host_new(struct event_base *base, struct plugin_host **out);

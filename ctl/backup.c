@@ -167,6 +167,9 @@ ctl_backup(const char *db, bool json, int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	file = argv[optind];
+	if (store_target_is_url(db))
+		return fail("backup copies a SQLite ledger; a PostgreSQL ledger is backed up",
+		    "with pg_dump or the database's own backups", NULL);
 	if (access(db, F_OK) != 0)
 		return fail("no ledger at", db, "use --db or INCIDENTD_DB");
 	if ((rc = check_target(db, file, force)) != 0)

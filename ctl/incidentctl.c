@@ -92,7 +92,8 @@ static const char usage_text[] =
 "                                                    time source status key summary)\n"
 "\n"
 "Options (--db and --json go before or after the command):\n"
-"  --db PATH    the ledger (default $INCIDENTD_DB, else %s)\n"
+"  --db PATH    the ledger: a SQLite file, or a postgresql:// URI (default\n"
+"               $INCIDENTD_DB, else %s)\n"
 "  --json       print JSON instead of a table (tail: the event JSON, one per line)\n"
 "  --address    tail: incidentd's server.publish address (default $INCIDENTD_TAIL,\n"
 "               else %s)\n"
@@ -831,7 +832,7 @@ main(int argc, char **argv)
 		return ctl_backup(c.db, c.json, cmd_argc, cmd);
 
 	/* a reader should not create an empty ledger by mistake */
-	if (access(c.db, F_OK) != 0) {
+	if (!store_target_is_url(c.db) && access(c.db, F_OK) != 0) {
 		ctl_error("no ledger at %s (use --db or INCIDENTD_DB)", c.db);
 		return EXIT_FAILURE;
 	}

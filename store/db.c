@@ -12,25 +12,19 @@ db_target_is_pg(const char *target)
 {
 	if (target == NULL)
 		return false;
-	if (strncasecmp(target, "postgresql://", 13) == 0 ||
-	    strncasecmp(target, "postgres://", 11) == 0)
-		return true;
-	/* libpq keyword/value form: "host=... dbname=..." (a file name has no '=' before
-	 * its first '/') */
-	const char *eq = strchr(target, '='), *slash = strchr(target, '/');
-
-	return eq != NULL && (slash == NULL || eq < slash) && strncmp(target, "file:", 5) != 0;
+	return strncasecmp(target, "postgresql://", 13) == 0 ||
+	    strncasecmp(target, "postgres://", 11) == 0;
 }
 
 int
-db_open(const char *target, struct db **out, char *err, size_t errlen)
+db_open(const char *target, enum db_kind kind, struct db **out, char *err, size_t errlen)
 {
 	*out = NULL;
 	if (target == NULL || *target == '\0') {
 		snprintf(err, errlen, "no database given");
 		return -EINVAL;
 	}
-	if (db_target_is_pg(target))
+	if (kind == DB_PG)
 		return db_pg_open(target, out, err, errlen);
 	return db_sqlite_open(target, out, err, errlen);
 }
@@ -62,6 +56,12 @@ db_set_errmsg(struct db *db, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(db->errmsg, sizeof(db->errmsg), fmt, ap);
 	va_end(ap);
+}
+
+bool
+db_in_transaction(const struct db *db)
+{
+	return db->ops->in_transaction(db);
 }
 
 int

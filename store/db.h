@@ -30,16 +30,16 @@ enum db_kind {
 struct db;
 struct db_stmt;
 
-/* Whether target names a PostgreSQL database (a "postgresql://" or "postgres://" URI, or a
- * libpq keyword/value string such as "host=... dbname=..."): anything else is a SQLite
- * file path. */
+/* Whether target is a PostgreSQL URI ("postgresql://" or "postgres://"): where a ledger is
+ * given as one string (--db), anything else is a SQLite file path. */
 bool db_target_is_pg(const char *target);
 
-/* Connect to target (see db_target_is_pg). SQLite: opens (creating) the file read-write.
- * PostgreSQL: connects with libpq (sslmode and every other parameter of the string are
- * honoured). Returns 0 and *out, or a negative errno with a message in err that never
- * contains the password. */
-int db_open(const char *target, struct db **out, char *err, size_t errlen);
+/* Connect to target. SQLite: opens (creating) the file read-write. PostgreSQL: connects
+ * with libpq to a URI or a keyword/value connection string ("host=... dbname=..."; sslmode
+ * and every other parameter libpq knows are honoured). Returns 0 and *out, or a negative
+ * errno with a message in err that never contains the password. */
+int db_open(const char *target, enum db_kind kind, struct db **out, char *err,
+    size_t errlen);
 
 /* Close the connection; its statements must be finalized first. NULL is a no-op. */
 void db_close(struct db *db);
@@ -52,6 +52,10 @@ const char *db_errmsg(const struct db *db);
 /* Remember msg (formatted) as the connection's error message. */
 void db_set_errmsg(struct db *db, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+
+/* Whether a transaction is open on the connection (the engine may have rolled one back
+ * by itself after an error). */
+bool db_in_transaction(const struct db *db);
 
 /* Run a script of statements without parameters (migrations, PRAGMAs, BEGIN). Rows are
  * read and dropped. Returns 0 or a negative errno. */

@@ -9,6 +9,7 @@
 struct db_ops {
 	/* connection */
 	void (*close)(struct db *db);
+	bool (*in_transaction)(const struct db *db);
 	int (*exec)(struct db *db, const char *sql);
 	int (*prepare)(struct db *db, const char *sql, struct db_stmt **out);
 	/* statement (each as the db.h function of the same name) */

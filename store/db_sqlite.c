@@ -66,6 +66,12 @@ lite_close(struct db *db)
 	free(db);
 }
 
+static bool
+lite_in_transaction(const struct db *db)
+{
+	return !sqlite3_get_autocommit(((const struct lite *)db)->h);
+}
+
 static int
 lite_exec(struct db *db, const char *sql)
 {
@@ -206,6 +212,7 @@ lite_column_text(struct db_stmt *s, int col)
 
 static const struct db_ops lite_ops = {
 	.close = lite_close,
+	.in_transaction = lite_in_transaction,
 	.exec = lite_exec,
 	.prepare = lite_prepare,
 	.finalize = lite_finalize,

@@ -210,6 +210,20 @@ static const char migration_v11[] =
 "ALTER TABLE incidents ADD COLUMN fix_url TEXT;\n"
 "ALTER TABLE incidents ADD COLUMN fix_merged_at TEXT;\n";
 
+/* v12: several replicas share a PostgreSQL ledger. A delivery in state running is claimed
+ * by the process running it until its lease ends; that process renews the lease while it
+ * lives, and another replica takes over (recovers) a delivery whose lease has ended.
+ * Pacing lanes (e.g. >= 1 s between mutating GitHub requests per token) are rows, so the
+ * replicas pace together (one SQLite process keeps them in memory). */
+static const char migration_v12[] =
+"ALTER TABLE deliveries ADD COLUMN claimed_by TEXT;   -- the incidentd process running it\n"
+"ALTER TABLE deliveries ADD COLUMN lease_until TEXT;  -- its claim ends then, unless renewed\n"
+"CREATE TABLE pace_lanes (      -- pacing shared by replicas (e.g. one lane per GitHub\n"
+"  lane    TEXT PRIMARY KEY,     -- token, named by a digest of it: never the token)\n"
+"  next_ms BIGINT NOT NULL,      -- the next free slot, ms since the epoch\n"
+"  hold_ms BIGINT NOT NULL DEFAULT 0 -- nothing on the lane before this (a rate limit)\n"
+");\n";
+
 const char *const store_migrations[] = {
 	migration_v1,
 	migration_v2,
@@ -222,6 +236,7 @@ const char *const store_migrations[] = {
 	migration_v9,
 	migration_v10,
 	migration_v11,
+	migration_v12,
 };
 
 const size_t store_n_migrations = sizeof(store_migrations) / sizeof(store_migrations[0]);

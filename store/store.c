@@ -14,6 +14,8 @@
  * "(?N IS NULL OR col = ?N)" so each query is prepared once. */
 static const char *const store_sql[STMT__COUNT] = {
 	[STMT_BEGIN] = "BEGIN IMMEDIATE",
+	[STMT_WRITE_LOCK] = "SELECT 1",  /* SQLite: BEGIN IMMEDIATE took it */
+	[STMT_PING] = "SELECT 1",
 	[STMT_SYNC_FULL] = "PRAGMA synchronous = FULL",
 	[STMT_SYNC_NORMAL] = "PRAGMA synchronous = NORMAL",
 	[STMT_COMMIT] = "COMMIT",
@@ -34,7 +36,7 @@ static const char *const store_sql[STMT__COUNT] = {
 	    " ?17, ?18, ?19)",
 	[STMT_INSERT_REQUEST] =
 	    "INSERT INTO requests (source, received_at, payload_sha256, shared)"
-	    " VALUES (?1, ?2, ?3, ?4)",
+	    " VALUES (?1, ?2, ?3, ?4) RETURNING id",
 	[STMT_INC_BY_KEY] =
 	    "SELECT " INCIDENT_COLUMNS " FROM incidents WHERE key = ?1"
 	    " ORDER BY opened_at DESC, id DESC LIMIT 1",
@@ -62,11 +64,15 @@ static const char *const store_sql[STMT__COUNT] = {
 	[STMT_DEL_INSERT] =
 	    "INSERT INTO deliveries (incident_id, event_id, sink, action, state, attempts,"
 	    " next_attempt_at, created_at, updated_at, last_status, last_error, result,"
-	    " depends_on, requires_firing) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11,"
-	    " ?12, ?13, ?14)",
+	    " depends_on, requires_firing, claimed_by, lease_until) VALUES (?1, ?2, ?3, ?4, ?5,"
+	    " ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,"
+	    " CASE WHEN ?5 = 'running' THEN ?15 END, CASE WHEN ?5 = 'running' THEN ?16 END)"
+	    " RETURNING id",
 	[STMT_DEL_UPDATE] =
 	    "UPDATE deliveries SET state = ?2, attempts = ?3, next_attempt_at = ?4,"
-	    " last_status = ?5, last_error = ?6, result = ?7, updated_at = ?8 WHERE id = ?1",
+	    " last_status = ?5, last_error = ?6, result = ?7, updated_at = ?8,"
+	    " claimed_by = CASE WHEN ?2 = 'running' THEN ?9 END,"
+	    " lease_until = CASE WHEN ?2 = 'running' THEN ?10 END WHERE id = ?1",
 	[STMT_DEL_DUE] =
 	    "SELECT " DELIVERY_COLUMNS " FROM deliveries AS d WHERE state = 'pending'"
 	    " AND next_attempt_at <= ?1 AND " DELIVERY_NO_EARLIER
@@ -103,6 +109,21 @@ static const char *const store_sql[STMT__COUNT] = {
 	    "UPDATE deliveries SET state = 'pending' WHERE state = 'running'",
 	[STMT_DEL_RUNNING] =
 	    "SELECT " DELIVERY_COLUMNS " FROM deliveries WHERE state = 'running' ORDER BY id",
+	[STMT_DEL_EXPIRED] =
+	    "SELECT " DELIVERY_COLUMNS " FROM deliveries WHERE state = 'running'"
+	    " AND (lease_until IS NULL OR lease_until < ?1) ORDER BY id",
+	/* the slot booked: the later of the lane's next slot, its hold and now (?2); the
+	 * next slot is ?3 ms after it. One statement: concurrent replicas queue on the row. */
+	[STMT_PACE_RESERVE] =
+	    "INSERT INTO pace_lanes (lane, next_ms) VALUES (?1, ?2 + ?3)"
+	    " ON CONFLICT (lane) DO UPDATE SET next_ms ="
+	    " max(pace_lanes.next_ms, pace_lanes.hold_ms, ?2) + ?3"
+	    " RETURNING next_ms - ?3",
+	[STMT_PACE_HOLD] =
+	    "INSERT INTO pace_lanes (lane, next_ms, hold_ms) VALUES (?1, 0, ?2)"
+	    " ON CONFLICT (lane) DO UPDATE SET hold_ms = max(pace_lanes.hold_ms, ?2)",
+	[STMT_DEL_RENEW] =
+	    "UPDATE deliveries SET lease_until = ?2 WHERE claimed_by = ?1 AND state = 'running'",
 	[STMT_DEL_NOTE] =
 	    "UPDATE deliveries SET note = ?2 WHERE id = ?1 AND state = 'running'",
 	[STMT_DEL_GET] = "SELECT " DELIVERY_COLUMNS " FROM deliveries WHERE id = ?1",
@@ -230,11 +251,12 @@ static const char *const store_sql[STMT__COUNT] = {
 	    " INDEXED BY deliveries_backlog WHERE " DELIVERY_ACTIVE("")
 	    " GROUP BY state, sink",
 	[STMT_STATS_TOTALS] =
-	    "SELECT count(*), coalesce(sum(state = 'firing'), 0) FROM incidents"
+	    "SELECT count(*), count(*) FILTER (WHERE state = 'firing') FROM incidents"
 	    " WHERE opened_at >= ?1",
 	[STMT_STATS_BY_APP] =
 	    "SELECT cluster, app, count(*) AS incidents, sum(event_count) AS events,"
-	    " sum(state = 'firing') AS firing FROM incidents WHERE opened_at >= ?1"
+	    " count(*) FILTER (WHERE state = 'firing') AS firing FROM incidents"
+	    " WHERE opened_at >= ?1"
 	    " GROUP BY cluster, app ORDER BY incidents DESC, events DESC LIMIT 50",
 	[STMT_STATS_RESOLVE_TIMES] =
 	    "SELECT CAST(round((julianday(resolved_at) - julianday(opened_at)) * 86400000)"
@@ -250,86 +272,188 @@ static const char *const store_sql[STMT__COUNT] = {
 };
 
 int
-store_error(struct store *st, int sqlite_rc)
+store_error(struct store *st, int rc)
 {
-	if (st != NULL && st->db != NULL)
-		snprintf(st->errmsg, sizeof(st->errmsg), "%s", sqlite3_errmsg(st->db));
-	switch (sqlite_rc) {
-	case SQLITE_OK:
-	case SQLITE_DONE:
-	case SQLITE_ROW:
-		return 0;
-	case SQLITE_NOMEM:
-		return -ENOMEM;
-	case SQLITE_CONSTRAINT_PRIMARYKEY:
-	case SQLITE_CONSTRAINT_UNIQUE:
-		return -EEXIST;
-	}
-	switch (sqlite_rc & 0xff) {
-	case SQLITE_BUSY:
-	case SQLITE_LOCKED:
-		return -EBUSY;
-	case SQLITE_NOMEM:
-		return -ENOMEM;
-	}
-	return -EIO;
+	(void)st;
+	return rc < 0 ? rc : 0;
 }
 
 const char *
 store_last_error(struct store *st)
 {
-	if (st == NULL || st->errmsg[0] == '\0')
+	if (st == NULL || st->db == NULL || db_errmsg(st->db)[0] == '\0')
 		return "no error";
-	return st->errmsg;
+	return db_errmsg(st->db);
 }
 
 int
-store_stmt(struct store *st, enum store_stmt_id id, sqlite3_stmt **out)
+store_stmt(struct store *st, enum store_stmt_id id, struct db_stmt **out)
 {
 	int rc;
 
 	if (st->stmt[id] == NULL) {
-		rc = sqlite3_prepare_v3(st->db, store_sql[id], -1, SQLITE_PREPARE_PERSISTENT,
-		    &st->stmt[id], NULL);
-		if (rc != SQLITE_OK)
-			return store_error(st, rc);
+		const char *sql = store_stmt_sql(st, id);
+
+		if (sql == NULL)
+			return -ENOMEM;
+		rc = db_prepare(st->db, sql, &st->stmt[id]);
+		if (rc != 0)
+			return rc;
 	}
 	*out = st->stmt[id];
 	return 0;
 }
 
-void
-store_stmt_done(sqlite3_stmt *s)
+/* What PostgreSQL runs instead of store_sql[id] where the two differ (NULL: the same
+ * statement, less SQLite's planner hints; see pg_sql()). */
+static const char *const store_sql_pg[STMT__COUNT] = {
+	[STMT_BEGIN] = "BEGIN",
+	/* what BEGIN IMMEDIATE is to SQLite: one writer at a time, across every replica.
+	 * Everything the broker decides (incident keys and transitions, holds, the storm
+	 * window, delivery claims) reads and writes in such a transaction, so replicas see one
+	 * history, as one process would. Held until COMMIT or ROLLBACK. */
+	[STMT_WRITE_LOCK] = "SELECT pg_advisory_xact_lock(" STORE_PG_WRITE_LOCK_STR ")",
+	[STMT_SYNC_FULL] = "SET synchronous_commit = on",
+	/* a commit returns before its WAL is flushed: a server crash may lose the last
+	 * ones, never corrupt; as SQLite's NORMAL, only for bookkeeping safe to redo */
+	[STMT_SYNC_NORMAL] = "SET synchronous_commit = off",
+	[STMT_USER_VERSION] = "SELECT version FROM incidentd_schema",
+	[STMT_INC_BY_ISSUE] =
+	    "SELECT " INCIDENT_COLUMNS " FROM incidents WHERE id IN (SELECT i.id FROM"
+	    " incidents AS i, jsonb_each(i.refs::jsonb) AS r"
+	    " WHERE jsonb_typeof(r.value) = 'object' AND r.value->>'repo' = ?1"
+	    " AND r.value->>'issue' = ?2::text)"
+	    " ORDER BY opened_at DESC, id DESC LIMIT 1",
+	[STMT_COUNT_REFUSALS] =
+	    "SELECT count(*) FROM events WHERE incident_id = ?1 AND source = 'incidentd'"
+	    " AND type = 'incident.command' AND received_at >= ?3"
+	    " AND event::jsonb->'labels'->>'actor' = ?2"
+	    " AND event::jsonb->'labels'->>'outcome' = 'refused'",
+	[STMT_COUNT_STORM] =
+	    "SELECT count(*) FROM incidents WHERE state = 'firing'"
+	    " AND refs::jsonb->'storm'->>'into' = ?1",
+	[STMT_PACE_RESERVE] =
+	    "INSERT INTO pace_lanes (lane, next_ms) VALUES (?1, ?2::bigint + ?3::bigint)"
+	    " ON CONFLICT (lane) DO UPDATE SET next_ms ="
+	    " greatest(pace_lanes.next_ms, pace_lanes.hold_ms, ?2::bigint) + ?3::bigint"
+	    " RETURNING next_ms - ?3::bigint",
+	[STMT_PACE_HOLD] =
+	    "INSERT INTO pace_lanes (lane, next_ms, hold_ms) VALUES (?1, 0, ?2)"
+	    " ON CONFLICT (lane) DO UPDATE SET hold_ms = greatest(pace_lanes.hold_ms, ?2)",
+	[STMT_STATS_RESOLVE_TIMES] =
+	    "SELECT CAST(round(extract(epoch FROM resolved_at::timestamptz"
+	    " - opened_at::timestamptz) * 1000) AS BIGINT) AS ms FROM incidents"
+	    " WHERE opened_at >= ?1 AND resolved_at IS NOT NULL ORDER BY ms",
+	[STMT_STATS_FIX_TIMES] =
+	    "SELECT CAST(round(extract(epoch FROM fix_merged_at::timestamptz"
+	    " - opened_at::timestamptz) * 1000) AS BIGINT) AS ms FROM incidents"
+	    " WHERE opened_at >= ?1 AND fix_merged_at IS NOT NULL ORDER BY ms",
+	/* the database's size; pages are SQLite's (store_ledger_stats() asks only these) */
+	[STMT_PAGE_SIZE] = "SELECT 1",
+	[STMT_PAGE_COUNT] = "SELECT pg_database_size(current_database())",
+	[STMT_FREELIST_COUNT] = "SELECT 0",
+	[STMT_AUTO_VACUUM] = "SELECT 0",
+	[STMT_INCREMENTAL_VACUUM] = "SELECT 0",  /* autovacuum's job */
+};
+
+/* Remove every occurrence of word from s (in place). */
+static void
+strip_word(char *s, const char *word)
 {
-	if (s == NULL)
-		return;
-	sqlite3_reset(s);
-	sqlite3_clear_bindings(s);
+	size_t n = strlen(word);
+	char *p;
+
+	while ((p = strstr(s, word)) != NULL)
+		memmove(p, p + n, strlen(p + n) + 1);
+}
+
+/* store_sql[id] for PostgreSQL: its own text where it differs, else SQLite's without the
+ * planner hints (INDEXED BY, NOT INDEXED), which PostgreSQL has no use for. Returns a
+ * string owned by st, or NULL when out of memory. */
+static const char *
+pg_sql(struct store *st, enum store_stmt_id id)
+{
+	static const char *const hints[] = { " INDEXED BY deliveries_active",
+	    " INDEXED BY deliveries_backlog", " NOT INDEXED" };
+	char *s;
+
+	if (store_sql_pg[id] != NULL)
+		return store_sql_pg[id];
+	if (st->pg_sql[id] != NULL)
+		return st->pg_sql[id];
+	if ((s = strdup(store_sql[id])) == NULL)
+		return NULL;
+	for (size_t i = 0; i < sizeof(hints) / sizeof(hints[0]); i++)
+		strip_word(s, hints[i]);
+	st->pg_sql[id] = s;
+	return s;
+}
+
+const char *
+store_stmt_sql(struct store *st, enum store_stmt_id id)
+{
+	if (db_kind_of(st->db) == DB_PG)
+		return pg_sql(st, id);
+	return store_sql[id];
+}
+
+void
+store_stmt_done(struct db_stmt *s)
+{
+	db_reset(s);
 }
 
 int
-store_step_done(struct store *st, sqlite3_stmt *s)
+store_step_done(struct store *st, struct db_stmt *s)
 {
 	int rc;
 
-	rc = sqlite3_step(s);
-	rc = rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : store_error(st, rc);
+	rc = db_step(s);
+	rc = rc == DB_DONE || rc == DB_ROW ? 0 : store_error(st, rc);
 	store_stmt_done(s);
 	return rc;
 }
 
 int
+store_step_count(struct store *st, struct db_stmt *s, int64_t *changes)
+{
+	int rc;
+
+	*changes = 0;
+	while ((rc = db_step(s)) == DB_ROW)
+		;
+	if (rc == DB_DONE)
+		*changes = db_changes(s);
+	store_stmt_done(s);
+	return store_error(st, rc);
+}
+
+int
+store_step_id(struct store *st, struct db_stmt *s, int64_t *id)
+{
+	int rc;
+
+	rc = db_step(s);
+	if (rc == DB_ROW)
+		*id = db_column_int64(s, 0);
+	while (rc == DB_ROW)
+		rc = db_step(s);
+	store_stmt_done(s);
+	return store_error(st, rc);
+}
+
+int
 store_pragma_int(struct store *st, enum store_stmt_id id, int64_t *out)
 {
-	sqlite3_stmt *s = NULL;
+	struct db_stmt *s = NULL;
 	int rc;
 
 	rc = store_stmt(st, id, &s);
 	if (rc != 0)
 		return rc;
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
-		*out = sqlite3_column_int64(s, 0);
+	rc = db_step(s);
+	if (rc == DB_ROW) {
+		*out = db_column_int64(s, 0);
 		rc = 0;
 	} else {
 		rc = store_error(st, rc);
@@ -339,46 +463,44 @@ store_pragma_int(struct store *st, enum store_stmt_id id, int64_t *out)
 }
 
 int
-store_bind_text(sqlite3_stmt *s, int idx, const char *v)
+store_bind_text(struct db_stmt *s, int idx, const char *v)
 {
-	if (v == NULL)
-		return sqlite3_bind_null(s, idx);
-	return sqlite3_bind_text(s, idx, v, -1, SQLITE_STATIC);
+	return db_bind_text(s, idx, v);
 }
 
 int
-store_bind_time(sqlite3_stmt *s, int idx, int64_t ms)
+store_bind_time(struct db_stmt *s, int idx, int64_t ms)
 {
 	char buf[UTIL_TIME_LEN];
 
 	util_format_time(ms, buf, sizeof(buf));
-	return sqlite3_bind_text(s, idx, buf, -1, SQLITE_TRANSIENT);
+	return db_bind_text_copy(s, idx, buf);
 }
 
 int
-store_bind_time_opt(sqlite3_stmt *s, int idx, int64_t ms)
+store_bind_time_opt(struct db_stmt *s, int idx, int64_t ms)
 {
 	if (ms == 0)
-		return sqlite3_bind_null(s, idx);
+		return db_bind_null(s, idx);
 	return store_bind_time(s, idx, ms);
 }
 
 int
-store_col_dup(sqlite3_stmt *s, int col, char **out)
+store_col_dup(struct db_stmt *s, int col, char **out)
 {
-	const unsigned char *v = sqlite3_column_text(s, col);
+	const char *v = db_column_text(s, col);
 
 	*out = NULL;
 	if (v == NULL)
-		return sqlite3_column_type(s, col) == SQLITE_NULL ? 0 : -ENOMEM;
+		return db_column_is_null(s, col) ? 0 : -ENOMEM;
 	*out = strdup((const char *)v);
 	return *out == NULL ? -ENOMEM : 0;
 }
 
 int64_t
-store_col_time(sqlite3_stmt *s, int col)
+store_col_time(struct db_stmt *s, int col)
 {
-	const unsigned char *v = sqlite3_column_text(s, col);
+	const char *v = db_column_text(s, col);
 	int64_t ms = 0;
 
 	if (v == NULL || util_parse_time((const char *)v, &ms) != 0)
@@ -395,38 +517,28 @@ is_json_column(const char *name)
 }
 
 json_t *
-store_row_json(sqlite3_stmt *s)
+store_row_json(struct db_stmt *s)
 {
 	json_t *o, *v;
-	int n = sqlite3_column_count(s);
+	int n = db_column_count(s);
 
 	o = json_object();
 	if (o == NULL)
 		return NULL;
 	for (int i = 0; i < n; i++) {
-		const char *name = sqlite3_column_name(s, i);
+		const char *name = db_column_name(s, i);
 		const char *text;
 
-		switch (sqlite3_column_type(s, i)) {
-		case SQLITE_NULL:
+		if (db_column_is_null(s, i)) {
 			v = json_null();
-			break;
-		case SQLITE_INTEGER:
-			v = json_integer(sqlite3_column_int64(s, i));
-			break;
-		case SQLITE_FLOAT:
-			v = json_real(sqlite3_column_double(s, i));
-			break;
-		default:
-			text = (const char *)sqlite3_column_text(s, i);
-			if (text == NULL) {
-				v = NULL;
-				break;
-			}
+		} else if (db_column_is_integer(s, i)) {
+			v = json_integer(db_column_int64(s, i));
+		} else if ((text = db_column_text(s, i)) == NULL) {
+			v = NULL;
+		} else {
 			v = is_json_column(name) ? json_loads(text, JSON_DECODE_ANY, NULL) : NULL;
 			if (v == NULL)
 				v = json_string(text);
-			break;
 		}
 		if (v == NULL || json_object_set_new(o, name, v) != 0) {
 			json_decref(o);
@@ -437,7 +549,7 @@ store_row_json(sqlite3_stmt *s)
 }
 
 int
-store_rows_json(struct store *st, sqlite3_stmt *s, json_t **out)
+store_rows_json(struct store *st, struct db_stmt *s, json_t **out)
 {
 	json_t *arr, *row;
 	int rc;
@@ -448,14 +560,14 @@ store_rows_json(struct store *st, sqlite3_stmt *s, json_t **out)
 		rc = -ENOMEM;
 		goto out;
 	}
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+	while ((rc = db_step(s)) == DB_ROW) {
 		row = store_row_json(s);
 		if (row == NULL || json_array_append_new(arr, row) != 0) {
 			rc = -ENOMEM;
 			goto out;
 		}
 	}
-	rc = rc == SQLITE_DONE ? 0 : store_error(st, rc);
+	rc = rc == DB_DONE ? 0 : store_error(st, rc);
 out:
 	store_stmt_done(s);
 	if (rc == 0)
@@ -465,75 +577,49 @@ out:
 	return rc;
 }
 
-/* Run a PRAGMA (constant text) and return its first column as text in buf (may be empty). */
+/* Run a PRAGMA or query (constant text) and return its first column as text in buf (may be
+ * empty). */
 static int
 run_pragma(struct store *st, const char *sql, char *buf, size_t len)
 {
-	sqlite3_stmt *s = NULL;
+	struct db_stmt *s = NULL;
 	int rc;
 
 	if (len > 0)
 		buf[0] = '\0';
-	rc = sqlite3_prepare_v2(st->db, sql, -1, &s, NULL);
-	if (rc != SQLITE_OK) {
-		rc = store_error(st, rc);
+	rc = db_prepare(st->db, sql, &s);
+	if (rc != 0)
 		goto out;
-	}
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		const unsigned char *v = sqlite3_column_text(s, 0);
+	while ((rc = db_step(s)) == DB_ROW) {
+		const char *v = db_column_text(s, 0);
 
 		if (v != NULL && len > 0 && buf[0] == '\0')
-			snprintf(buf, len, "%s", (const char *)v);
+			snprintf(buf, len, "%s", v);
 	}
-	rc = rc == SQLITE_DONE ? 0 : store_error(st, rc);
 out:
-	sqlite3_finalize(s);
-	return rc;
+	db_finalize(s);
+	return rc < 0 ? rc : 0;
 }
 
-/* Run every statement of a constant script, one prepared statement at a time. */
+/* Run every statement of a constant script. */
 static int
 run_script(struct store *st, const char *sql)
 {
-	sqlite3_stmt *s = NULL;
-	const char *tail = sql;
-	int rc = 0;
-
-	while (tail != NULL && *tail != '\0') {
-		rc = sqlite3_prepare_v2(st->db, tail, -1, &s, &tail);
-		if (rc != SQLITE_OK) {
-			rc = store_error(st, rc);
-			goto out;
-		}
-		if (s == NULL)  /* only whitespace or comments left */
-			break;
-		while ((rc = sqlite3_step(s)) == SQLITE_ROW)
-			;
-		if (rc != SQLITE_DONE) {
-			rc = store_error(st, rc);
-			goto out;
-		}
-		rc = 0;
-		sqlite3_finalize(s);
-		s = NULL;
-	}
-out:
-	sqlite3_finalize(s);
-	return rc;
+	return db_exec(st->db, sql);
 }
 
 int
 store_schema_version(struct store *st)
 {
-	sqlite3_stmt *s = NULL;
+	struct db_stmt *s = NULL;
 	int rc, v = -EIO;
 
 	rc = store_stmt(st, STMT_USER_VERSION, &s);
 	if (rc != 0)
 		return rc;
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW)
-		v = sqlite3_column_int(s, 0);
+	rc = db_step(s);
+	if (rc == DB_ROW)
+		v = (int)db_column_int64(s, 0);
 	else
 		v = store_error(st, rc);
 	store_stmt_done(s);
@@ -544,7 +630,7 @@ store_schema_version(struct store *st)
 static int
 migrate_one(struct store *st, size_t i)
 {
-	char sql[64], keep[sizeof(st->errmsg)];
+	char sql[64], keep[512];
 	int rc;
 
 	rc = run_script(st, "BEGIN IMMEDIATE");
@@ -558,9 +644,9 @@ migrate_one(struct store *st, size_t i)
 	if (rc == 0)
 		rc = run_script(st, "COMMIT");
 	if (rc != 0) {
-		snprintf(keep, sizeof(keep), "%s", st->errmsg);
+		snprintf(keep, sizeof(keep), "%s", db_errmsg(st->db));
 		run_script(st, "ROLLBACK");
-		snprintf(st->errmsg, sizeof(st->errmsg), "%s", keep);
+		db_set_errmsg(st->db, "%s", keep);
 	}
 out:
 	return rc;
@@ -593,6 +679,64 @@ migrate(struct store *st, bool *reopen, char *err, size_t errlen)
 			snprintf(err, errlen, "cannot migrate the ledger to schema %zu: %s", i + 1,
 			    store_last_error(st));
 	}
+	return rc;
+}
+
+/* PostgreSQL: bring the schema to STORE_SCHEMA_VERSION in one transaction that holds an
+ * advisory lock, so replicas starting together migrate once (the others wait for the lock,
+ * then find the work done). A database at a newer version is refused. */
+static int
+migrate_pg(struct store *st, char *err, size_t errlen)
+{
+	char sql[96];
+	int rc, version;
+
+	rc = run_script(st, "BEGIN;"
+	    " SELECT pg_advisory_xact_lock(" STORE_PG_LOCK_STR ");"
+	    " CREATE TABLE IF NOT EXISTS incidentd_schema (version INTEGER NOT NULL);"
+	    " INSERT INTO incidentd_schema (version)"
+	    " SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM incidentd_schema)");
+	if (rc != 0) {
+		snprintf(err, errlen, "cannot lock the ledger schema: %s", store_last_error(st));
+		goto out;
+	}
+	version = store_schema_version(st);
+	if (version < 0) {
+		rc = version;
+		snprintf(err, errlen, "cannot read the ledger schema version: %s",
+		    store_last_error(st));
+		goto out;
+	}
+	if (version > STORE_SCHEMA_VERSION) {
+		rc = -EPROTO;
+		snprintf(err, errlen, "ledger schema %d is newer than this incidentd (%d)",
+		    version, STORE_SCHEMA_VERSION);
+		goto out;
+	}
+	if (version > 0 && version < STORE_PG_BASE_VERSION) {
+		rc = -EPROTO;
+		snprintf(err, errlen, "ledger schema %d is older than any PostgreSQL ledger (%d)",
+		    version, STORE_PG_BASE_VERSION);
+		goto out;
+	}
+	if (version == 0 && (rc = run_script(st, store_pg_baseline)) == 0)
+		version = STORE_PG_BASE_VERSION;
+	for (size_t i = (size_t)(version - STORE_PG_BASE_VERSION);
+	    rc == 0 && i < store_n_pg_migrations; i++)
+		rc = run_script(st, store_pg_migrations[i]);
+	if (rc == 0) {
+		snprintf(sql, sizeof(sql), "UPDATE incidentd_schema SET version = %d",
+		    STORE_SCHEMA_VERSION);
+		rc = run_script(st, sql);
+	}
+	if (rc == 0)
+		rc = run_script(st, "COMMIT");
+	if (rc != 0)
+		snprintf(err, errlen, "cannot migrate the ledger to schema %d: %s",
+		    STORE_SCHEMA_VERSION, store_last_error(st));
+out:
+	if (rc != 0)
+		(void)store_rollback(st);
 	return rc;
 }
 
@@ -661,23 +805,15 @@ store_connect(struct store *st, const char *path, char *err, size_t errlen)
 	char mode[32];
 	int rc;
 
-	/* NOMUTEX: a store is used by one thread (the event loop), so SQLite need not lock
-	 * the connection around every call (hundreds of lock pairs per event) */
-	rc = sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-	    SQLITE_OPEN_NOMUTEX, NULL);
-	if (rc != SQLITE_OK) {
-		rc = st->db ? store_error(st, rc) : -ENOMEM;
-		snprintf(err, errlen, "cannot open %s: %s", path, store_last_error(st));
+	rc = db_open(path, DB_SQLITE, &st->db, err, errlen);
+	if (rc != 0)
 		goto out;
-	}
 	restrict_files(path);
-	sqlite3_extended_result_codes(st->db, 1);
-	sqlite3_busy_timeout(st->db, 5000);
 	rc = set_auto_vacuum(st);
 	if (rc == 0)
 		rc = run_pragma(st, "PRAGMA journal_mode = WAL", mode, sizeof(mode));
 	if (rc == 0 && strcmp(mode, "wal") != 0) {
-		snprintf(st->errmsg, sizeof(st->errmsg), "journal_mode is %s, not wal", mode);
+		db_set_errmsg(st->db, "journal_mode is %s, not wal", mode);
 		rc = -EIO;
 	}
 	if (rc == 0)
@@ -696,11 +832,40 @@ static void
 store_disconnect(struct store *st)
 {
 	for (size_t i = 0; i < STMT__COUNT; i++) {
-		sqlite3_finalize(st->stmt[i]);
+		db_finalize(st->stmt[i]);
 		st->stmt[i] = NULL;
 	}
-	sqlite3_close(st->db);
+	db_close(st->db);
 	st->db = NULL;
+	for (size_t i = 0; i < STMT__COUNT; i++) {
+		free(st->pg_sql[i]);
+		st->pg_sql[i] = NULL;
+	}
+}
+
+int
+store_open_pg(const char *conninfo, struct store **out, char *err, size_t errlen)
+{
+	struct store *st = NULL;
+	int rc;
+
+	*out = NULL;
+	if (errlen > 0)
+		err[0] = '\0';
+	if ((st = calloc(1, sizeof(*st))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	st->durable = 1;  /* synchronous_commit = on, PostgreSQL's default */
+	rc = db_open(conninfo, DB_PG, &st->db, err, errlen);
+	if (rc == 0)
+		rc = migrate_pg(st, err, errlen);
+	if (rc != 0) {
+		store_close(st);
+		return rc;
+	}
+	*out = st;
+	return 0;
 }
 
 int
@@ -713,6 +878,8 @@ store_open(const char *path, struct store **out, char *err, size_t errlen)
 	*out = NULL;
 	if (errlen > 0)
 		err[0] = '\0';
+	if (db_target_is_pg(path))
+		return store_open_pg(path, out, err, errlen);
 	rc = util_make_parent_dir(path);
 	if (rc != 0) {
 		snprintf(err, errlen, "cannot create the directory of %s: %s", path, strerror(-rc));
@@ -755,7 +922,7 @@ store_close(struct store *st)
 static int
 run_cached(struct store *st, enum store_stmt_id id)
 {
-	sqlite3_stmt *s = NULL;
+	struct db_stmt *s = NULL;
 	int rc;
 
 	rc = store_stmt(st, id, &s);
@@ -764,10 +931,92 @@ run_cached(struct store *st, enum store_stmt_id id)
 	return store_step_done(st, s);
 }
 
+/* Append text[0..n) to buf at *at (bounded by len; always terminated). */
+static void
+put(char *buf, size_t len, size_t *at, const char *text, size_t n)
+{
+	while (n-- > 0 && *at + 1 < len)
+		buf[(*at)++] = *text++;
+	buf[*at < len ? *at : len - 1] = '\0';
+}
+
+/* The length of the value of a `password=` at p: up to '&' in a URI's query, or a word
+ * or a single-quoted string (with backslash escapes) in a keyword/value string. */
+static size_t
+password_len(const char *p, bool uri)
+{
+	size_t n = 0;
+
+	if (uri)
+		return strcspn(p, "&#");
+	if (*p != '\'')
+		return strcspn(p, " \t\n");
+	for (n = 1; p[n] != '\0' && p[n] != '\''; n++)
+		if (p[n] == '\\' && p[n + 1] != '\0')
+			n++;
+	return p[n] == '\'' ? n + 1 : n;
+}
+
+const char *
+store_target_display(const char *target, char *buf, size_t len)
+{
+	const char *p = target, *scheme, *at, *end;
+	bool uri = db_target_is_pg(target);
+	size_t o = 0;
+
+	if (len == 0)
+		return buf;
+	buf[0] = '\0';
+	if (uri) {
+		/* user:password@ in the authority */
+		scheme = strstr(p, "://") + 3;
+		end = scheme + strcspn(scheme, "/?#");
+		at = memchr(scheme, '@', (size_t)(end - scheme));
+		if (at != NULL) {
+			const char *colon = memchr(scheme, ':', (size_t)(at - scheme));
+
+			if (colon != NULL) {
+				put(buf, len, &o, p, (size_t)(colon + 1 - p));
+				put(buf, len, &o, "****", 4);
+				p = at;
+			}
+		}
+	}
+	while (*p != '\0') {
+		/* password=... as a query parameter or a keyword */
+		if (strncmp(p, "password=", 9) == 0 && (p == target || strchr(uri ? "?&" : " \t",
+		    p[-1]) != NULL)) {
+			put(buf, len, &o, p, 9);
+			put(buf, len, &o, "****", 4);
+			p += 9 + password_len(p + 9, uri);
+			continue;
+		}
+		put(buf, len, &o, p, 1);
+		p++;
+	}
+	return buf;
+}
+
+bool
+store_target_is_url(const char *target)
+{
+	return db_target_is_pg(target);
+}
+
+bool
+store_is_shared(const struct store *st)
+{
+	return db_kind_of(st->db) == DB_PG;
+}
+
 int
 store_begin(struct store *st)
 {
-	return run_cached(st, STMT_BEGIN);
+	int rc = run_cached(st, STMT_BEGIN);
+
+	if (rc == 0 && db_kind_of(st->db) == DB_PG && (rc = run_cached(st, STMT_WRITE_LOCK)) != 0)
+		(void)store_rollback(st);
+	return rc;
 }
 
 int
@@ -791,7 +1040,7 @@ store_set_durable(struct store *st, bool durable)
 int
 store_rollback(struct store *st)
 {
-	if (sqlite3_get_autocommit(st->db))
+	if (!db_in_transaction(st->db))
 		return 0;  /* nothing open (SQLite may have rolled back already) */
 	return run_cached(st, STMT_ROLLBACK);
 }
@@ -824,8 +1073,11 @@ store_check_writable(struct store *st)
 {
 	int rc;
 
-	if (!sqlite3_get_autocommit(st->db))
-		return 0;  /* a write transaction is open on this connection */
+	if (db_in_transaction(st->db))
+		return 0;
+	/* PostgreSQL: reachable is what matters (the write lock is the writers' to hold) */
+	if (db_kind_of(st->db) == DB_PG)
+		return run_cached(st, STMT_PING);  /* a write transaction is open on this connection */
 	rc = run_cached(st, STMT_BEGIN);
 	if (rc == 0)
 		rc = run_cached(st, STMT_ROLLBACK);

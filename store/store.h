@@ -1,5 +1,6 @@
-/* store.h - the SQLite ledger: events, incidents, deliveries (an outbox) and the
- * decision trace. One connection, used from the event-loop thread only.
+/* store.h - the ledger: events, incidents, deliveries (an outbox) and the decision trace,
+ * in an embedded SQLite file or a PostgreSQL database (store/db.h hides which). One
+ * connection, used from the event-loop thread only.
  *
  * Times are ms since the epoch in C and RFC 3339 UTC text with milliseconds in SQL
  * (fixed width, so they sort), which keeps the database readable with plain sqlite3.
@@ -16,7 +17,7 @@
 
 #include "event.h"
 
-#define STORE_SCHEMA_VERSION 11
+#define STORE_SCHEMA_VERSION 12
 
 struct store;
 
@@ -80,10 +81,29 @@ struct sink_history {
 	                            * (blocked, pending or running): a new one waits behind it */
 };
 
-/* Open (creating if needed, including the parent directory) the ledger at path, set WAL
- * and synchronous=FULL, and apply pending migrations. Returns 0 and *out, or a negative
- * errno with a message in err. */
-int store_open(const char *path, struct store **out, char *err, size_t errlen);
+/* Open the ledger at target and apply pending migrations. A "postgresql://" or
+ * "postgres://" URI connects to PostgreSQL (migrations under an advisory lock, so replicas
+ * starting together migrate once); anything else is a SQLite file, created if needed with
+ * its parent directory, in WAL mode with synchronous=FULL. A ledger at a newer schema than
+ * this build is refused (-EPROTO). Returns 0 and *out, or a negative errno with a message
+ * in err that never contains a password. */
+int store_open(const char *target, struct store **out, char *err, size_t errlen);
+
+/* Whether target is a PostgreSQL URI ("postgresql://" or "postgres://"), which
+ * store_open() connects to, rather than a SQLite file path. */
+bool store_target_is_url(const char *target);
+
+/* Open a PostgreSQL ledger from a libpq URI or keyword/value connection string (sslmode
+ * and the rest honoured), as store_open(). */
+int store_open_pg(const char *conninfo, struct store **out, char *err, size_t errlen);
+
+/* target (a ledger path or PostgreSQL URI/connection string) for logs and messages: the
+ * password, if any, replaced by "****". Writes at most len bytes to buf and returns buf. */
+const char *store_target_display(const char *target, char *buf, size_t len);
+
+/* Whether the ledger is a PostgreSQL database (several replicas may share it) rather than
+ * an embedded SQLite file. */
+bool store_is_shared(const struct store *st);
 
 /* Close the ledger. NULL is a no-op. */
 void store_close(struct store *st);
@@ -246,6 +266,30 @@ int store_requeue_running(struct store *st, int *n);
  * Returns 0 and *out (array of *n; free with delivery_free_array()). */
 int store_running_deliveries(struct store *st, struct delivery **out, size_t *n);
 
+/* Who this process is when it claims deliveries (a delivery written or updated as RUNNING
+ * is claimed by id until now + lease_ms, and renewed by store_renew_claims()). id is
+ * copied (at most 63 bytes). */
+void store_set_claimant(struct store *st, const char *id, int64_t lease_ms);
+
+/* Pacing lanes in the ledger, shared by every replica (see pace.h for the meaning): book
+ * the next slot of lane at or after now, the slot after it gap_ms later; *wait_ms is how
+ * long to wait before acting. Returns 0 or a negative errno (then *wait_ms is 0). */
+int store_pace_reserve(struct store *st, const char *lane, int64_t now, uint64_t gap_ms,
+    uint64_t *wait_ms);
+
+/* Nothing on lane before until (ms since the epoch); an earlier hold is ignored. Returns 0
+ * or a negative errno. */
+int store_pace_hold(struct store *st, const char *lane, int64_t until);
+
+/* Extend the claims of this process's running deliveries to now + lease. Returns 0 or a
+ * negative errno. */
+int store_renew_claims(struct store *st, int64_t now);
+
+/* PostgreSQL: running deliveries whose claim has ended before now (their process died),
+ * as store_running_deliveries(). A SQLite ledger has one process: at its start every
+ * running delivery is left over, and store_running_deliveries() is the call. */
+int store_expired_claims(struct store *st, int64_t now, struct delivery **out, size_t *n);
+
 /* Set the note (JSON object text, copied) of delivery id while it is RUNNING. Returns 0,
  * -ENOENT (no such delivery, or it is not running) or a negative errno. */
 int store_set_delivery_note(struct store *st, int64_t id, const char *note);
@@ -368,7 +412,8 @@ struct store_ledger_stats {
 	int64_t pages;           /* pages in the database file */
 	int64_t free_pages;      /* of them, unused (the free list) */
 	int64_t wal_bytes;       /* size of the -wal file, 0 when there is none */
-	bool incremental_vacuum; /* auto_vacuum = INCREMENTAL: free pages can be given back */
+	bool incremental_vacuum; /* auto_vacuum = INCREMENTAL: free pages can be given back
+	                          * (always true on PostgreSQL: autovacuum's job) */
 };
 
 /* Size figures of the ledger: PRAGMA header reads and a stat() of the WAL, no table
@@ -412,7 +457,8 @@ struct store_copy_info {
  * err when it does not, or another negative errno with a message in err. */
 int store_verify(const char *path, struct store_copy_info *info, char *err, size_t errlen);
 
-/* Quick writability probe for /readyz: returns 0 when a write transaction can start. */
+/* Quick writability probe for /readyz: returns 0 when a write transaction can start
+ * (SQLite), or when the database answers (PostgreSQL). */
 int store_check_writable(struct store *st);
 
 /* Durability off the event loop (store_sync.c). A caller commits with

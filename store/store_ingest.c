@@ -11,7 +11,7 @@ int
 store_find_duplicate(struct store *st, const char *source, const char *payload_sha256,
     int64_t since_ms, json_t **ids)
 {
-	sqlite3_stmt *s = NULL;
+	struct db_stmt *s = NULL;
 	json_t *arr;
 	int rc;
 
@@ -25,14 +25,14 @@ store_find_duplicate(struct store *st, const char *source, const char *payload_s
 	store_bind_text(s, 1, source);
 	store_bind_text(s, 2, payload_sha256);
 	store_bind_time(s, 3, since_ms);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+	while ((rc = db_step(s)) == DB_ROW) {
 		if (json_array_append_new(arr,
-		    json_string((const char *)sqlite3_column_text(s, 0))) != 0) {
+		    json_string((const char *)db_column_text(s, 0))) != 0) {
 			rc = -ENOMEM;
 			goto out;
 		}
 	}
-	rc = rc == SQLITE_DONE ? 0 : store_error(st, rc);
+	rc = rc == DB_DONE ? 0 : store_error(st, rc);
 out:
 	store_stmt_done(s);
 	if (rc == 0)
@@ -46,7 +46,7 @@ int
 store_insert_request(struct store *st, const char *source, int64_t received_at,
     const char *payload_sha256, const json_t *shared, int64_t *id)
 {
-	sqlite3_stmt *s = NULL;
+	struct db_stmt *s = NULL;
 	char *text = NULL;
 	int rc;
 
@@ -59,9 +59,7 @@ store_insert_request(struct store *st, const char *source, int64_t received_at,
 	store_bind_time(s, 2, received_at);
 	store_bind_text(s, 3, payload_sha256);
 	store_bind_text(s, 4, text);
-	rc = store_step_done(st, s);
-	if (rc == 0)
-		*id = sqlite3_last_insert_rowid(st->db);
+	rc = store_step_id(st, s, id);
 out:
 	free(text);
 	return rc;
@@ -71,7 +69,7 @@ int
 store_insert_event(struct store *st, const struct ievent *ev, int64_t request_id,
     const char *incident_id)
 {
-	sqlite3_stmt *s = NULL;
+	struct db_stmt *s = NULL;
 	json_t *obj = NULL;
 	char *event_text = NULL, *payload_text = NULL;
 	const char *event_json = ev->json_text;  /* ievent_json_text()'s, when there is one */
@@ -109,9 +107,9 @@ store_insert_event(struct store *st, const struct ievent *ev, int64_t request_id
 	store_bind_time(s, 15, ev->occurred_at ? ev->occurred_at : ev->received_at);
 	store_bind_time(s, 16, ev->received_at);
 	if (request_id > 0)
-		sqlite3_bind_int64(s, 17, request_id);
+		db_bind_int64(s, 17, request_id);
 	else
-		sqlite3_bind_null(s, 17);
+		db_bind_null(s, 17);
 	store_bind_text(s, 18, event_json);
 	store_bind_text(s, 19, payload_text ? payload_text : ev->payload_text);
 	rc = store_step_done(st, s);
@@ -145,9 +143,9 @@ incident_clear(struct incident *inc)
 
 /* Load the current row (INCIDENT_COLUMNS order) into *out. */
 static int
-row_incident(sqlite3_stmt *s, struct incident *out)
+row_incident(struct db_stmt *s, struct incident *out)
 {
-	const unsigned char *id = sqlite3_column_text(s, 0);
+	const char *id = db_column_text(s, 0);
 	const char *refs;
 	int rc;
 
@@ -171,8 +169,8 @@ row_incident(sqlite3_stmt *s, struct incident *out)
 	out->opened_at = store_col_time(s, 9);
 	out->updated_at = store_col_time(s, 10);
 	out->resolved_at = store_col_time(s, 11);
-	out->event_count = sqlite3_column_int64(s, 13);
-	refs = (const char *)sqlite3_column_text(s, 14);
+	out->event_count = db_column_int64(s, 13);
+	refs = (const char *)db_column_text(s, 14);
 	out->refs = refs ? json_loads(refs, 0, NULL) : NULL;
 	if (out->refs == NULL || !json_is_object(out->refs)) {
 		json_decref(out->refs);
@@ -189,13 +187,13 @@ out:
 /* Step the bound statement s (INCIDENT_COLUMNS) once into *out, and reset it. Returns 0,
  * -ENOENT (no row) or a negative errno. */
 static int
-step_incident(struct store *st, sqlite3_stmt *s, struct incident *out)
+step_incident(struct store *st, struct db_stmt *s, struct incident *out)
 {
-	int rc = sqlite3_step(s);
+	int rc = db_step(s);
 
-	if (rc == SQLITE_ROW)
+	if (rc == DB_ROW)
 		rc = row_incident(s, out);
-	else if (rc == SQLITE_DONE)
+	else if (rc == DB_DONE)
 		rc = -ENOENT;
 	else
 		rc = store_error(st, rc);
@@ -206,7 +204,7 @@ step_incident(struct store *st, sqlite3_stmt *s, struct incident *out)
 static int
 get_incident(struct store *st, enum store_stmt_id id, const char *arg, struct incident *out)
 {
-	sqlite3_stmt *s = NULL;
+	struct db_stmt *s = NULL;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
@@ -232,7 +230,7 @@ store_get_incident(struct store *st, const char *id, struct incident *out)
 int
 store_put_incident(struct store *st, const struct incident *inc)
 {
-	sqlite3_stmt *s = NULL;
+	struct db_stmt *s = NULL;
 	char *refs = NULL;
 	int rc;
 
@@ -256,7 +254,7 @@ store_put_incident(struct store *st, const struct incident *inc)
 	store_bind_time(s, 11, inc->updated_at);
 	store_bind_time_opt(s, 12, inc->resolved_at);
 	store_bind_text(s, 13, inc->last_event_id);
-	sqlite3_bind_int64(s, 14, inc->event_count);
+	db_bind_int64(s, 14, inc->event_count);
 	store_bind_text(s, 15, refs ? refs : "{}");
 	store_bind_text(s, 16, inc->acked_at ? inc->acked_by : NULL);
 	store_bind_time_opt(s, 17, inc->acked_at);
@@ -274,7 +272,7 @@ static int
 edit_refs(struct store *st, const char *incident_id, const char *sink, const json_t *obj,
     bool drop)
 {
-	sqlite3_stmt *s = NULL;
+	struct db_stmt *s = NULL;
 	json_t *refs = NULL, *slot;
 	char *text = NULL;
 	const char *cur;
@@ -284,16 +282,16 @@ edit_refs(struct store *st, const char *incident_id, const char *sink, const jso
 	if (rc != 0)
 		goto out;
 	store_bind_text(s, 1, incident_id);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_DONE) {
+	rc = db_step(s);
+	if (rc == DB_DONE) {
 		rc = -ENOENT;
 		goto out;
 	}
-	if (rc != SQLITE_ROW) {
+	if (rc != DB_ROW) {
 		rc = store_error(st, rc);
 		goto out;
 	}
-	cur = (const char *)sqlite3_column_text(s, 0);
+	cur = (const char *)db_column_text(s, 0);
 	refs = cur ? json_loads(cur, 0, NULL) : NULL;
 	if (refs == NULL || !json_is_object(refs)) {
 		json_decref(refs);
@@ -351,7 +349,7 @@ int
 store_find_incident_by_issue(struct store *st, const char *repo, int64_t number,
     struct incident *out)
 {
-	sqlite3_stmt *s = NULL;
+	struct db_stmt *s = NULL;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
@@ -359,7 +357,7 @@ store_find_incident_by_issue(struct store *st, const char *repo, int64_t number,
 	if (rc != 0)
 		return rc;
 	store_bind_text(s, 1, repo);
-	sqlite3_bind_int64(s, 2, number);
+	db_bind_int64(s, 2, number);
 	return step_incident(st, s, out);
 }
 
@@ -367,7 +365,7 @@ int
 store_insert_decision(struct store *st, const char *event_id, const char *incident_id,
     int seq, const char *step, const char *outcome, const char *detail)
 {
-	sqlite3_stmt *s = NULL;
+	struct db_stmt *s = NULL;
 	int rc;
 
 	rc = store_stmt(st, STMT_DECISION_INSERT, &s);
@@ -375,7 +373,7 @@ store_insert_decision(struct store *st, const char *event_id, const char *incide
 		return rc;
 	store_bind_text(s, 1, event_id);
 	store_bind_text(s, 2, incident_id);
-	sqlite3_bind_int(s, 3, seq);
+	db_bind_int64(s, 3, seq);
 	store_bind_text(s, 4, step);
 	store_bind_text(s, 5, outcome);
 	store_bind_text(s, 6, detail);

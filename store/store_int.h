@@ -5,11 +5,14 @@
 
 #include <sqlite3.h>
 
+#include "db.h"
 #include "store.h"
 
 /* Every statement the store runs, prepared once on first use (see store_sql[]). */
 enum store_stmt_id {
 	STMT_BEGIN = 0,
+	STMT_WRITE_LOCK,
+	STMT_PING,
 	STMT_SYNC_FULL,
 	STMT_SYNC_NORMAL,
 	STMT_COMMIT,
@@ -35,6 +38,10 @@ enum store_stmt_id {
 	STMT_DEL_RELEASE_FAIL,
 	STMT_DEL_REQUEUE,
 	STMT_DEL_RUNNING,
+	STMT_DEL_EXPIRED,
+	STMT_DEL_RENEW,
+	STMT_PACE_RESERVE,
+	STMT_PACE_HOLD,
 	STMT_DEL_NOTE,
 	STMT_DEL_GET,
 	STMT_DEL_HISTORY,
@@ -86,9 +93,11 @@ enum store_stmt_id {
 };
 
 struct store {
-	sqlite3 *db;
-	sqlite3_stmt *stmt[STMT__COUNT];
-	char errmsg[256];
+	struct db *db;
+	struct db_stmt *stmt[STMT__COUNT];
+	char *pg_sql[STMT__COUNT];  /* PostgreSQL: statements derived from store_sql[] */
+	char claimant[64];          /* store_set_claimant() */
+	int64_t lease_ms;
 	int durable;               /* synchronous: 1 FULL, 0 NORMAL, -1 unknown */
 };
 
@@ -96,14 +105,30 @@ struct store {
 extern const char *const store_migrations[];
 extern const size_t store_n_migrations;
 
+/* PostgreSQL (migrations_pg.c): store_pg_baseline creates the schema at version
+ * STORE_PG_BASE_VERSION; store_pg_migrations[i] then moves it from that version + i to
+ * + i + 1. */
+#define STORE_PG_BASE_VERSION 11
+/* The advisory lock key migrations take ("ncidentd" in ASCII, as a bigint). */
+#define STORE_PG_LOCK_STR "7954317246785811556"
+/* The advisory lock every write transaction takes (see STMT_WRITE_LOCK). */
+#define STORE_PG_WRITE_LOCK_STR "7954317246785811557"
+extern const char *const store_pg_baseline;
+extern const char *const store_pg_migrations[];
+extern const size_t store_n_pg_migrations;
+
 /* The cached statement id (prepared on first use, reset and unbound). Returns 0 and *out
  * (borrowed: owned by st), or a negative errno. */
-int store_stmt(struct store *st, enum store_stmt_id id, sqlite3_stmt **out);
+int store_stmt(struct store *st, enum store_stmt_id id, struct db_stmt **out);
+
+/* The SQL text of statement id on st's engine (static). */
+const char *store_stmt_sql(struct store *st, enum store_stmt_id id);
 
 /* Reset and unbind a statement after use. NULL is a no-op. */
-void store_stmt_done(sqlite3_stmt *s);
+void store_stmt_done(struct db_stmt *s);
 
-/* Map an SQLite result code to a negative errno and remember sqlite3_errmsg(). */
+/* A db.h result (DB_ROW, DB_DONE or a negative errno) as 0 or that errno: the engine's
+ * message is kept for store_last_error(). */
 int store_error(struct store *st, int sqlite_rc);
 
 /* Run the cached statement id (an integer PRAGMA) and read its first column into *out.
@@ -111,32 +136,40 @@ int store_error(struct store *st, int sqlite_rc);
 int store_pragma_int(struct store *st, enum store_stmt_id id, int64_t *out);
 
 /* Step a statement that returns no rows, then reset it. Returns 0 or a negative errno. */
-int store_step_done(struct store *st, sqlite3_stmt *s);
+int store_step_done(struct store *st, struct db_stmt *s);
+
+/* Step a statement that changes rows to its end, set *changes to how many it changed, then
+ * reset it. Returns 0 or a negative errno. */
+int store_step_count(struct store *st, struct db_stmt *s, int64_t *changes);
+
+/* Step an INSERT ... RETURNING id: *id gets the new row's id; resets the statement.
+ * Returns 0 or a negative errno. */
+int store_step_id(struct store *st, struct db_stmt *s, int64_t *id);
 
 /* Bind helpers: NULL strings (and 0 times for the _opt variant) bind SQL NULL.
  * Return an SQLite result code. store_bind_text() does not copy: v must stay unchanged
  * until the statement is reset (every caller binds, steps and resets in one function;
  * SQLite copies the value into the row it writes). Times are formatted into a copy. */
-int store_bind_text(sqlite3_stmt *s, int idx, const char *v);
-int store_bind_time(sqlite3_stmt *s, int idx, int64_t ms);
-int store_bind_time_opt(sqlite3_stmt *s, int idx, int64_t ms);
+int store_bind_text(struct db_stmt *s, int idx, const char *v);
+int store_bind_time(struct db_stmt *s, int idx, int64_t ms);
+int store_bind_time_opt(struct db_stmt *s, int idx, int64_t ms);
 
 /* Column helpers. store_col_dup: 0 and a new copy (NULL for SQL NULL), or -ENOMEM.
  * store_col_time: ms since the epoch of an RFC 3339 column, 0 for NULL or bad text. */
-int store_col_dup(sqlite3_stmt *s, int col, char **out);
-int64_t store_col_time(sqlite3_stmt *s, int col);
+int store_col_dup(struct db_stmt *s, int col, char **out);
+int64_t store_col_time(struct db_stmt *s, int col);
 
 /* The current row as a JSON object (new reference) keyed by column name: NULL -> null,
  * integers -> integers, text -> strings, except the columns "refs", "result" and "event",
  * which hold JSON text and are parsed back. Returns NULL on allocation failure. */
-json_t *store_row_json(sqlite3_stmt *s);
+json_t *store_row_json(struct db_stmt *s);
 
 /* Read the rows of a stepped statement into a JSON array (new reference in *out), one
  * store_row_json() object per row. Resets the statement. Returns 0 or a negative errno. */
-int store_rows_json(struct store *st, sqlite3_stmt *s, json_t **out);
+int store_rows_json(struct store *st, struct db_stmt *s, json_t **out);
 
 /* Load the current row of a deliveries SELECT (columns in DELIVERY_COLUMNS order). */
-int store_row_delivery(sqlite3_stmt *s, struct delivery *d);
+int store_row_delivery(struct db_stmt *s, struct delivery *d);
 
 #define DELIVERY_COLUMNS "id, incident_id, event_id, sink, action, state, attempts, " \
 	"next_attempt_at, created_at, updated_at, last_status, last_error, result, depends_on, " \

@@ -12,7 +12,8 @@
 static int64_t
 wal_bytes(struct store *st)
 {
-	const char *db = sqlite3_db_filename(st->db, "main");
+	sqlite3 *h = db_sqlite_handle(st->db);
+	const char *db = h != NULL ? sqlite3_db_filename(h, "main") : NULL;
 	char path[4096];
 	struct stat sb;
 
@@ -34,7 +35,8 @@ store_ledger_stats(struct store *st, struct store_ledger_stats *out)
 	    (rc = store_pragma_int(st, STMT_FREELIST_COUNT, &out->free_pages)) != 0 ||
 	    (rc = store_pragma_int(st, STMT_AUTO_VACUUM, &mode)) != 0)
 		return rc;
-	out->incremental_vacuum = mode == 2;
+	/* PostgreSQL: autovacuum gives space back, nothing for incidentd to do */
+	out->incremental_vacuum = mode == 2 || db_kind_of(st->db) == DB_PG;
 	out->wal_bytes = wal_bytes(st);
 	return 0;
 }
@@ -43,7 +45,7 @@ int
 store_outbox_backlog(struct store *st, struct store_backlog **out, size_t *n)
 {
 	struct store_backlog *arr = NULL, *grown;
-	sqlite3_stmt *s = NULL;
+	struct db_stmt *s = NULL;
 	size_t cap = 0, len = 0;
 	int rc;
 
@@ -52,8 +54,8 @@ store_outbox_backlog(struct store *st, struct store_backlog **out, size_t *n)
 	rc = store_stmt(st, STMT_OUTBOX_BACKLOG, &s);
 	if (rc != 0)
 		return rc;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		const char *state = (const char *)sqlite3_column_text(s, 0);
+	while ((rc = db_step(s)) == DB_ROW) {
+		const char *state = (const char *)db_column_text(s, 0);
 		struct store_backlog *g;
 
 		if (len == cap) {
@@ -73,10 +75,10 @@ store_outbox_backlog(struct store *st, struct store_backlog **out, size_t *n)
 		if (rc != 0)
 			goto out;
 		len++;
-		g->count = sqlite3_column_int64(s, 2);
+		g->count = db_column_int64(s, 2);
 		g->oldest_due_at = store_col_time(s, 3);
 	}
-	rc = rc == SQLITE_DONE ? 0 : store_error(st, rc);
+	rc = rc == DB_DONE ? 0 : store_error(st, rc);
 out:
 	store_stmt_done(s);
 	if (rc != 0) {

@@ -61,16 +61,16 @@ delivery_free_array(struct delivery *arr, size_t n)
 }
 
 int
-store_row_delivery(sqlite3_stmt *s, struct delivery *d)
+store_row_delivery(struct db_stmt *s, struct delivery *d)
 {
 	const char *v;
 	int rc;
 
 	memset(d, 0, sizeof(*d));
-	d->id = sqlite3_column_int64(s, 0);
-	v = (const char *)sqlite3_column_text(s, 1);
+	d->id = db_column_int64(s, 0);
+	v = (const char *)db_column_text(s, 1);
 	snprintf(d->incident_id, sizeof(d->incident_id), "%s", v ? v : "");
-	v = (const char *)sqlite3_column_text(s, 2);
+	v = (const char *)db_column_text(s, 2);
 	snprintf(d->event_id, sizeof(d->event_id), "%s", v ? v : "");
 	if ((rc = store_col_dup(s, 3, &d->sink)) != 0 ||
 	    (rc = store_col_dup(s, 4, &d->action)) != 0 ||
@@ -78,21 +78,21 @@ store_row_delivery(sqlite3_stmt *s, struct delivery *d)
 	    (rc = store_col_dup(s, 11, &d->last_error)) != 0 ||
 	    (rc = store_col_dup(s, 16, &d->note)) != 0)
 		goto out;
-	if (delivery_state_parse((const char *)sqlite3_column_text(s, 5), &d->state) != 0) {
+	if (delivery_state_parse((const char *)db_column_text(s, 5), &d->state) != 0) {
 		rc = -EIO;  /* the CHECK constraint makes this impossible */
 		goto out;
 	}
-	d->attempts = sqlite3_column_int(s, 6);
+	d->attempts = (int)db_column_int64(s, 6);
 	d->next_attempt_at = store_col_time(s, 7);
 	d->created_at = store_col_time(s, 8);
 	d->updated_at = store_col_time(s, 9);
-	v = (const char *)sqlite3_column_text(s, 12);
+	v = (const char *)db_column_text(s, 12);
 	if (v != NULL && (d->result = json_loads(v, JSON_DECODE_ANY, NULL)) == NULL) {
 		rc = -EIO;
 		goto out;
 	}
-	d->depends_on = sqlite3_column_int64(s, 13);
-	d->requires_firing = sqlite3_column_int(s, 14) != 0;
+	d->depends_on = db_column_int64(s, 13);
+	d->requires_firing = (int)db_column_int64(s, 14) != 0;
 	d->retried_at = store_col_time(s, 15);
 out:
 	if (rc != 0)
@@ -102,25 +102,93 @@ out:
 
 /* Bind the JSON result (or NULL) of a delivery. */
 static int
-bind_result(sqlite3_stmt *s, int idx, const json_t *result)
+bind_result(struct db_stmt *s, int idx, const json_t *result)
 {
 	char *text;
 	int rc;
 
 	if (result == NULL)
-		return sqlite3_bind_null(s, idx) == SQLITE_OK ? 0 : -ENOMEM;
+		return db_bind_null(s, idx);
 	text = json_dumps(result, JSON_COMPACT | JSON_ENCODE_ANY);
 	if (text == NULL)
 		return -ENOMEM;
-	rc = sqlite3_bind_text(s, idx, text, -1, SQLITE_TRANSIENT);
+	rc = db_bind_text_copy(s, idx, text);
 	free(text);
-	return rc == SQLITE_OK ? 0 : -ENOMEM;
+	return rc;
+}
+
+/* Bind who claims a running delivery (?idx) and until when (?idx + 1). */
+static void
+bind_claim(struct store *st, struct db_stmt *s, int idx, int64_t now)
+{
+	if (st->claimant[0] == '\0')
+		return;    /* one process (SQLite): nobody else could take over */
+	store_bind_text(s, idx, st->claimant);
+	store_bind_time(s, idx + 1, now + st->lease_ms);
+}
+
+void
+store_set_claimant(struct store *st, const char *id, int64_t lease_ms)
+{
+	snprintf(st->claimant, sizeof(st->claimant), "%s", id);
+	st->lease_ms = lease_ms;
+}
+
+int
+store_pace_reserve(struct store *st, const char *lane, int64_t now, uint64_t gap_ms,
+    uint64_t *wait_ms)
+{
+	struct db_stmt *s = NULL;
+	int64_t slot = now;
+	int rc;
+
+	*wait_ms = 0;
+	rc = store_stmt(st, STMT_PACE_RESERVE, &s);
+	if (rc != 0)
+		return rc;
+	store_bind_text(s, 1, lane);
+	db_bind_int64(s, 2, now);
+	db_bind_int64(s, 3, (int64_t)gap_ms);
+	rc = store_step_id(st, s, &slot);
+	if (rc == 0 && slot > now)
+		*wait_ms = (uint64_t)(slot - now);
+	return rc;
+}
+
+int
+store_pace_hold(struct store *st, const char *lane, int64_t until)
+{
+	struct db_stmt *s = NULL;
+	int rc;
+
+	rc = store_stmt(st, STMT_PACE_HOLD, &s);
+	if (rc != 0)
+		return rc;
+	store_bind_text(s, 1, lane);
+	db_bind_int64(s, 2, until);
+	return store_step_done(st, s);
+}
+
+int
+store_renew_claims(struct store *st, int64_t now)
+{
+	struct db_stmt *s = NULL;
+	int rc;
+
+	if (st->claimant[0] == '\0')
+		return 0;
+	rc = store_stmt(st, STMT_DEL_RENEW, &s);
+	if (rc != 0)
+		return rc;
+	store_bind_text(s, 1, st->claimant);
+	store_bind_time(s, 2, now + st->lease_ms);
+	return store_step_done(st, s);
 }
 
 int
 store_insert_delivery(struct store *st, struct delivery *d)
 {
-	sqlite3_stmt *s = NULL;
+	struct db_stmt *s = NULL;
 	int64_t now = util_now_ms();
 	int rc;
 
@@ -132,7 +200,7 @@ store_insert_delivery(struct store *st, struct delivery *d)
 	store_bind_text(s, 3, d->sink);
 	store_bind_text(s, 4, d->action);
 	store_bind_text(s, 5, delivery_state_name(d->state));
-	sqlite3_bind_int(s, 6, d->attempts);
+	db_bind_int64(s, 6, d->attempts);
 	store_bind_time(s, 7, d->next_attempt_at ? d->next_attempt_at : now);
 	store_bind_time(s, 8, d->created_at ? d->created_at : now);
 	store_bind_time(s, 9, d->updated_at ? d->updated_at : now);
@@ -142,12 +210,11 @@ store_insert_delivery(struct store *st, struct delivery *d)
 	if (rc != 0)
 		goto out;
 	if (d->depends_on != 0)
-		sqlite3_bind_int64(s, 13, d->depends_on);
-	sqlite3_bind_int(s, 14, d->requires_firing ? 1 : 0);
-	rc = store_step_done(st, s);
+		db_bind_int64(s, 13, d->depends_on);
+	db_bind_int64(s, 14, d->requires_firing ? 1 : 0);
+	bind_claim(st, s, 15, now);
+	rc = store_step_id(st, s, &d->id);
 	s = NULL;
-	if (rc == 0)
-		d->id = sqlite3_last_insert_rowid(st->db);
 out:
 	store_stmt_done(s);
 	return rc;
@@ -156,15 +223,16 @@ out:
 int
 store_update_delivery(struct store *st, const struct delivery *d)
 {
-	sqlite3_stmt *s = NULL;
+	int64_t changed = 0;
+	struct db_stmt *s = NULL;
 	int rc;
 
 	rc = store_stmt(st, STMT_DEL_UPDATE, &s);
 	if (rc != 0)
 		goto out;
-	sqlite3_bind_int64(s, 1, d->id);
+	db_bind_int64(s, 1, d->id);
 	store_bind_text(s, 2, delivery_state_name(d->state));
-	sqlite3_bind_int(s, 3, d->attempts);
+	db_bind_int64(s, 3, d->attempts);
 	store_bind_time(s, 4, d->next_attempt_at);
 	store_bind_text(s, 5, d->last_status);
 	store_bind_text(s, 6, d->last_error);
@@ -172,9 +240,10 @@ store_update_delivery(struct store *st, const struct delivery *d)
 	if (rc != 0)
 		goto out;
 	store_bind_time(s, 8, d->updated_at ? d->updated_at : util_now_ms());
-	rc = store_step_done(st, s);
+	bind_claim(st, s, 9, util_now_ms());
+	rc = store_step_count(st, s, &changed);
 	s = NULL;
-	if (rc == 0 && sqlite3_changes(st->db) == 0)
+	if (rc == 0 && changed == 0)
 		rc = -ENOENT;
 out:
 	store_stmt_done(s);
@@ -183,12 +252,12 @@ out:
 
 /* Read every row of a deliveries SELECT into a new array. */
 static int
-read_deliveries(struct store *st, sqlite3_stmt *s, size_t max, struct delivery **out,
+read_deliveries(struct store *st, struct db_stmt *s, size_t max, struct delivery **out,
     size_t *n)
 {
 	struct delivery *arr = NULL;
 	size_t cnt = 0;
-	int rc = SQLITE_DONE;
+	int rc = DB_DONE;
 
 	*out = NULL;
 	*n = 0;
@@ -196,13 +265,13 @@ read_deliveries(struct store *st, sqlite3_stmt *s, size_t max, struct delivery *
 		rc = -ENOMEM;
 		goto out;
 	}
-	while (cnt < max && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+	while (cnt < max && (rc = db_step(s)) == DB_ROW) {
 		rc = store_row_delivery(s, &arr[cnt]);
 		if (rc != 0)
 			goto out;
 		cnt++;
 	}
-	rc = max == 0 || rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : store_error(st, rc);
+	rc = max == 0 || rc == DB_DONE || rc == DB_ROW ? 0 : store_error(st, rc);
 out:
 	store_stmt_done(s);
 	if (rc != 0) {
@@ -222,7 +291,7 @@ int
 store_due_deliveries(struct store *st, int64_t now, size_t max, struct delivery **out,
     size_t *n)
 {
-	sqlite3_stmt *s = NULL;
+	struct db_stmt *s = NULL;
 	int rc;
 
 	*out = NULL;
@@ -231,24 +300,24 @@ store_due_deliveries(struct store *st, int64_t now, size_t max, struct delivery 
 	if (rc != 0)
 		return rc;
 	store_bind_time(s, 1, now);
-	sqlite3_bind_int64(s, 2, (sqlite3_int64)max);
+	db_bind_int64(s, 2, (sqlite3_int64)max);
 	return read_deliveries(st, s, max, out, n);
 }
 
 int
 store_next_due_time(struct store *st, int64_t *when)
 {
-	sqlite3_stmt *s = NULL;
+	struct db_stmt *s = NULL;
 	int rc;
 
 	rc = store_stmt(st, STMT_DEL_NEXT, &s);
 	if (rc != 0)
 		return rc;
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL) {
+	rc = db_step(s);
+	if (rc == DB_ROW && !db_column_is_null(s, 0)) {
 		*when = store_col_time(s, 0);
 		rc = 0;
-	} else if (rc == SQLITE_ROW || rc == SQLITE_DONE) {
+	} else if (rc == DB_ROW || rc == DB_DONE) {
 		rc = -ENOENT;
 	} else {
 		rc = store_error(st, rc);
@@ -260,13 +329,13 @@ store_next_due_time(struct store *st, int64_t *when)
 int
 store_release_dependents(struct store *st, int64_t dep_id, bool ok, int64_t now)
 {
-	sqlite3_stmt *s = NULL;
+	struct db_stmt *s = NULL;
 	int rc;
 
 	rc = store_stmt(st, ok ? STMT_DEL_RELEASE_OK : STMT_DEL_RELEASE_FAIL, &s);
 	if (rc != 0)
 		return rc;
-	sqlite3_bind_int64(s, 1, dep_id);
+	db_bind_int64(s, 1, dep_id);
 	store_bind_time(s, 2, now);
 	return store_step_done(st, s);
 }
@@ -276,7 +345,7 @@ store_retry_delivery(struct store *st, int64_t id, int64_t now,
     enum delivery_state *state_out)
 {
 	struct delivery d;
-	sqlite3_stmt *s = NULL;
+	struct db_stmt *s = NULL;
 	int rc;
 
 	rc = store_get_delivery(st, id, &d);
@@ -288,12 +357,12 @@ store_retry_delivery(struct store *st, int64_t id, int64_t now,
 		return -EINVAL;
 	if ((rc = store_stmt(st, STMT_DEL_RETRY, &s)) != 0)
 		return rc;
-	sqlite3_bind_int64(s, 1, id);
+	db_bind_int64(s, 1, id);
 	store_bind_time(s, 2, now);
 	if ((rc = store_step_done(st, s)) != 0 ||
 	    (rc = store_stmt(st, STMT_DEL_RETRY_CHAIN, &s)) != 0)
 		return rc;
-	sqlite3_bind_int64(s, 1, id);
+	db_bind_int64(s, 1, id);
 	store_bind_time(s, 2, now);
 	return store_step_done(st, s);
 }
@@ -301,7 +370,7 @@ store_retry_delivery(struct store *st, int64_t id, int64_t now,
 int
 store_retry_failed(struct store *st, const char *sink, int64_t now, int *n)
 {
-	sqlite3_stmt *s = NULL;
+	struct db_stmt *s = NULL;
 	int64_t *ids = NULL, *grown;
 	size_t count = 0, cap = 0;
 	enum delivery_state state;
@@ -311,7 +380,7 @@ store_retry_failed(struct store *st, const char *sink, int64_t now, int *n)
 	if ((rc = store_stmt(st, STMT_DEL_FAILED_IDS, &s)) != 0)
 		return rc;
 	store_bind_text(s, 1, sink);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+	while ((rc = db_step(s)) == DB_ROW) {
 		if (count == cap) {
 			cap = cap ? cap * 2 : 64;
 			if ((grown = realloc(ids, cap * sizeof(*ids))) == NULL) {
@@ -320,9 +389,9 @@ store_retry_failed(struct store *st, const char *sink, int64_t now, int *n)
 			}
 			ids = grown;
 		}
-		ids[count++] = sqlite3_column_int64(s, 0);
+		ids[count++] = db_column_int64(s, 0);
 	}
-	rc = rc == SQLITE_DONE ? 0 : store_error(st, rc);
+	rc = rc == DB_DONE ? 0 : store_error(st, rc);
 	store_stmt_done(s);
 	s = NULL;
 	for (size_t i = 0; rc == 0 && i < count; i++) {
@@ -339,33 +408,37 @@ out:
 int
 store_requeue_running(struct store *st, int *n)
 {
-	sqlite3_stmt *s = NULL;
+	int64_t changed = 0;
+	struct db_stmt *s = NULL;
 	int rc;
 
 	*n = 0;
 	rc = store_stmt(st, STMT_DEL_REQUEUE, &s);
 	if (rc != 0)
 		return rc;
-	rc = store_step_done(st, s);
+	rc = store_step_count(st, s, &changed);
 	if (rc == 0)
-		*n = sqlite3_changes(st->db);
+		*n = (int)changed;
 	return rc;
 }
 
-int
-store_running_deliveries(struct store *st, struct delivery **out, size_t *n)
+/* Running deliveries (claims ended before expired_before, when > 0), oldest first. */
+static int
+running_rows(struct store *st, int64_t expired_before, struct delivery **out, size_t *n)
 {
 	struct delivery *arr = NULL, *na;
-	sqlite3_stmt *s = NULL;
+	struct db_stmt *s = NULL;
 	size_t cnt = 0;
 	int rc;
 
 	*out = NULL;
 	*n = 0;
-	rc = store_stmt(st, STMT_DEL_RUNNING, &s);
+	rc = store_stmt(st, expired_before > 0 ? STMT_DEL_EXPIRED : STMT_DEL_RUNNING, &s);
 	if (rc != 0)
 		return rc;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+	if (expired_before > 0)
+		store_bind_time(s, 1, expired_before);
+	while ((rc = db_step(s)) == DB_ROW) {
 		if ((na = realloc(arr, (cnt + 1) * sizeof(*arr))) == NULL) {
 			rc = -ENOMEM;
 			goto out;
@@ -375,7 +448,7 @@ store_running_deliveries(struct store *st, struct delivery **out, size_t *n)
 			goto out;
 		cnt++;
 	}
-	rc = rc == SQLITE_DONE ? 0 : store_error(st, rc);
+	rc = rc == DB_DONE ? 0 : store_error(st, rc);
 out:
 	store_stmt_done(s);
 	if (rc != 0) {
@@ -388,18 +461,31 @@ out:
 }
 
 int
+store_running_deliveries(struct store *st, struct delivery **out, size_t *n)
+{
+	return running_rows(st, 0, out, n);
+}
+
+int
+store_expired_claims(struct store *st, int64_t now, struct delivery **out, size_t *n)
+{
+	return running_rows(st, now, out, n);
+}
+
+int
 store_set_delivery_note(struct store *st, int64_t id, const char *note)
 {
-	sqlite3_stmt *s = NULL;
+	int64_t changed = 0;
+	struct db_stmt *s = NULL;
 	int rc;
 
 	rc = store_stmt(st, STMT_DEL_NOTE, &s);
 	if (rc != 0)
 		return rc;
-	sqlite3_bind_int64(s, 1, id);
+	db_bind_int64(s, 1, id);
 	store_bind_text(s, 2, note);
-	rc = store_step_done(st, s);
-	if (rc == 0 && sqlite3_changes(st->db) == 0)
+	rc = store_step_count(st, s, &changed);
+	if (rc == 0 && changed == 0)
 		rc = -ENOENT;
 	return rc;
 }
@@ -407,18 +493,18 @@ store_set_delivery_note(struct store *st, int64_t id, const char *note)
 int
 store_get_delivery(struct store *st, int64_t id, struct delivery *out)
 {
-	sqlite3_stmt *s = NULL;
+	struct db_stmt *s = NULL;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
 	rc = store_stmt(st, STMT_DEL_GET, &s);
 	if (rc != 0)
 		return rc;
-	sqlite3_bind_int64(s, 1, id);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW)
+	db_bind_int64(s, 1, id);
+	rc = db_step(s);
+	if (rc == DB_ROW)
 		rc = store_row_delivery(s, out);
-	else if (rc == SQLITE_DONE)
+	else if (rc == DB_DONE)
 		rc = -ENOENT;
 	else
 		rc = store_error(st, rc);
@@ -430,7 +516,7 @@ int
 store_sink_history(struct store *st, const char *incident_id, const char *sink,
     struct sink_history *h)
 {
-	sqlite3_stmt *s = NULL;
+	struct db_stmt *s = NULL;
 	bool told_known = false;
 	int rc;
 
@@ -442,9 +528,9 @@ store_sink_history(struct store *st, const char *incident_id, const char *sink,
 		return rc;
 	store_bind_text(s, 1, incident_id);
 	store_bind_text(s, 2, sink);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW && (!told_known || h->last_notified_at == 0)) {
-		const char *action = (const char *)sqlite3_column_text(s, 0);
-		const char *state = (const char *)sqlite3_column_text(s, 1);
+	while ((rc = db_step(s)) == DB_ROW && (!told_known || h->last_notified_at == 0)) {
+		const char *action = (const char *)db_column_text(s, 0);
+		const char *state = (const char *)db_column_text(s, 1);
 		bool tell = action != NULL && (strcmp(action, "open") == 0 ||
 		    strcmp(action, "update") == 0);
 
@@ -459,7 +545,7 @@ store_sink_history(struct store *st, const char *incident_id, const char *sink,
 		if (action != NULL && strcmp(action, "resolve") == 0 && h->last_notified_at == 0)
 			break;   /* nothing done since the resolve counts as the last notification */
 	}
-	rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : store_error(st, rc);
+	rc = rc == DB_ROW || rc == DB_DONE ? 0 : store_error(st, rc);
 	store_stmt_done(s);
 	if (rc != 0)
 		return rc;
@@ -468,10 +554,10 @@ store_sink_history(struct store *st, const char *incident_id, const char *sink,
 		return rc;
 	store_bind_text(s, 1, incident_id);
 	store_bind_text(s, 2, sink);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
-		h->held_open_id = sqlite3_column_int64(s, 0);
-		h->active = sqlite3_column_int64(s, 1) > 0;
+	rc = db_step(s);
+	if (rc == DB_ROW) {
+		h->held_open_id = db_column_int64(s, 0);
+		h->active = db_column_int64(s, 1) > 0;
 		rc = 0;
 	} else {
 		rc = store_error(st, rc);

@@ -25,18 +25,18 @@ static int
 read_window(struct store *st, enum store_prune_table table, int64_t cursor, int64_t limit,
     int64_t *last, int64_t *count, int64_t *oldest)
 {
-	sqlite3_stmt *s = NULL;
+	struct db_stmt *s = NULL;
 	int rc;
 
 	rc = store_stmt(st, window_stmt[table], &s);
 	if (rc != 0)
 		return rc;
-	sqlite3_bind_int64(s, 1, cursor);
-	sqlite3_bind_int64(s, 2, limit);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
-		*last = sqlite3_column_int64(s, 0);
-		*count = sqlite3_column_int64(s, 1);
+	db_bind_int64(s, 1, cursor);
+	db_bind_int64(s, 2, limit);
+	rc = db_step(s);
+	if (rc == DB_ROW) {
+		*last = db_column_int64(s, 0);
+		*count = db_column_int64(s, 1);
 		*oldest = store_col_time(s, 2);
 		rc = 0;
 	} else {
@@ -51,18 +51,19 @@ static int
 run_delete(struct store *st, enum store_stmt_id id, int64_t cursor, int64_t last,
     int64_t cutoff, int64_t *n)
 {
-	sqlite3_stmt *s = NULL;
+	int64_t changed = 0;
+	struct db_stmt *s = NULL;
 	int rc;
 
 	rc = store_stmt(st, id, &s);
 	if (rc != 0)
 		return rc;
-	sqlite3_bind_int64(s, 1, cursor);
-	sqlite3_bind_int64(s, 2, last);
+	db_bind_int64(s, 1, cursor);
+	db_bind_int64(s, 2, last);
 	store_bind_time(s, 3, cutoff);
-	rc = store_step_done(st, s);
+	rc = store_step_count(st, s, &changed);
 	if (rc == 0)
-		*n += sqlite3_changes(st->db);
+		*n += changed;
 	return rc;
 }
 
@@ -126,7 +127,7 @@ out:
 int
 store_vacuum_step(struct store *st, int64_t *remaining)
 {
-	sqlite3_stmt *s = NULL;
+	struct db_stmt *s = NULL;
 	int64_t mode = 0;
 	int rc;
 
@@ -139,9 +140,9 @@ store_vacuum_step(struct store *st, int64_t *remaining)
 		rc = store_stmt(st, STMT_INCREMENTAL_VACUUM, &s);
 		if (rc == 0) {
 			/* one (empty) row per page given back */
-			while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+			while ((rc = db_step(s)) == DB_ROW)
 				;
-			rc = rc == SQLITE_DONE ? 0 : store_error(st, rc);
+			rc = rc == DB_DONE ? 0 : store_error(st, rc);
 			store_stmt_done(s);
 		}
 		rc = quick_end(st, rc);

@@ -20,7 +20,7 @@ query_limit(const struct store_query *q)
 int
 store_list_events(struct store *st, const struct store_query *q, json_t **out)
 {
-	sqlite3_stmt *s = NULL;
+	struct db_stmt *s = NULL;
 	int rc;
 
 	*out = NULL;
@@ -32,7 +32,7 @@ store_list_events(struct store *st, const struct store_query *q, json_t **out)
 		store_bind_text(s, 2, q->source);
 		store_bind_text(s, 3, q->incident_id);
 	}
-	sqlite3_bind_int(s, 4, query_limit(q));
+	db_bind_int64(s, 4, query_limit(q));
 	return store_rows_json(st, s, out);
 }
 
@@ -40,7 +40,7 @@ store_list_events(struct store *st, const struct store_query *q, json_t **out)
 static int
 rows_by_id(struct store *st, enum store_stmt_id id, const char *arg, json_t **out)
 {
-	sqlite3_stmt *s = NULL;
+	struct db_stmt *s = NULL;
 	int rc;
 
 	*out = NULL;
@@ -63,16 +63,16 @@ set_new(json_t *obj, const char *key, json_t *v)
 /* An event's payload from its row (columns 1: own payload, 5: the request's shared
  * members), joined (payload.h). */
 static int
-row_payload_text(sqlite3_stmt *s, char **out)
+row_payload_text(struct db_stmt *s, char **out)
 {
-	return payload_join_text((const char *)sqlite3_column_text(s, 5),
-	    (const char *)sqlite3_column_text(s, 1), out);
+	return payload_join_text((const char *)db_column_text(s, 5),
+	    (const char *)db_column_text(s, 1), out);
 }
 
 int
 store_event_json(struct store *st, const char *id, json_t **out)
 {
-	sqlite3_stmt *s = NULL;
+	struct db_stmt *s = NULL;
 	json_t *obj = NULL, *v;
 	const char *text;
 	char *payload = NULL;
@@ -83,16 +83,16 @@ store_event_json(struct store *st, const char *id, json_t **out)
 	if (rc != 0)
 		goto out;
 	store_bind_text(s, 1, id);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_DONE) {
+	rc = db_step(s);
+	if (rc == DB_DONE) {
 		rc = -ENOENT;
 		goto out;
 	}
-	if (rc != SQLITE_ROW) {
+	if (rc != DB_ROW) {
 		rc = store_error(st, rc);
 		goto out;
 	}
-	text = (const char *)sqlite3_column_text(s, 0);
+	text = (const char *)db_column_text(s, 0);
 	obj = text ? json_loads(text, 0, NULL) : NULL;
 	if (!json_is_object(obj)) {
 		json_decref(obj);
@@ -107,7 +107,7 @@ store_event_json(struct store *st, const char *id, json_t **out)
 	v = payload ? json_loads(payload, JSON_DECODE_ANY, NULL) : json_null();
 	if ((rc = set_new(obj, "payload", v ? v : json_string(payload))) != 0)
 		goto out;
-	text = (const char *)sqlite3_column_text(s, 2);
+	text = (const char *)db_column_text(s, 2);
 	if ((rc = set_new(obj, "incident_id", text ? json_string(text) : json_null())) != 0)
 		goto out;
 	store_stmt_done(s);
@@ -132,7 +132,7 @@ out:
 int
 store_list_incidents(struct store *st, const struct store_query *q, json_t **out)
 {
-	sqlite3_stmt *s = NULL;
+	struct db_stmt *s = NULL;
 	int rc;
 
 	*out = NULL;
@@ -148,14 +148,14 @@ store_list_incidents(struct store *st, const struct store_query *q, json_t **out
 		if (q->since > 0)
 			store_bind_time(s, 7, q->since);
 	}
-	sqlite3_bind_int(s, 4, query_limit(q));
+	db_bind_int64(s, 4, query_limit(q));
 	return store_rows_json(st, s, out);
 }
 
 int
 store_incident_json(struct store *st, const char *id, json_t **out)
 {
-	sqlite3_stmt *s = NULL;
+	struct db_stmt *s = NULL;
 	json_t *obj = NULL, *rows = NULL, *row, *v;
 	size_t i;
 	int rc;
@@ -165,12 +165,12 @@ store_incident_json(struct store *st, const char *id, json_t **out)
 	if (rc != 0)
 		goto out;
 	store_bind_text(s, 1, id);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_DONE) {
+	rc = db_step(s);
+	if (rc == DB_DONE) {
 		rc = -ENOENT;
 		goto out;
 	}
-	if (rc != SQLITE_ROW) {
+	if (rc != DB_ROW) {
 		rc = store_error(st, rc);
 		goto out;
 	}
@@ -214,7 +214,7 @@ out:
 int
 store_list_deliveries(struct store *st, const struct store_query *q, json_t **out)
 {
-	sqlite3_stmt *s = NULL;
+	struct db_stmt *s = NULL;
 	enum delivery_state state;
 	long long before = 0;
 	char *end;
@@ -233,13 +233,13 @@ store_list_deliveries(struct store *st, const struct store_query *q, json_t **ou
 	if (rc != 0)
 		return rc;
 	if (before > 0)
-		sqlite3_bind_int64(s, 1, before);
+		db_bind_int64(s, 1, before);
 	if (q != NULL) {
 		store_bind_text(s, 2, q->incident_id);
 		store_bind_text(s, 3, q->state);
 	}
-	sqlite3_bind_int(s, 4, q != NULL && q->failed_only);
-	sqlite3_bind_int(s, 5, query_limit(q));
+	db_bind_int64(s, 4, q != NULL && q->failed_only);
+	db_bind_int64(s, 5, query_limit(q));
 	return store_rows_json(st, s, out);
 }
 
@@ -276,7 +276,7 @@ int
 store_event_text(struct store *st, const char *id, char **out, char **status,
     char **summary)
 {
-	sqlite3_stmt *s = NULL;
+	struct db_stmt *s = NULL;
 	const char *ev;
 	char *payload = NULL, *buf;
 	size_t elen;
@@ -291,18 +291,18 @@ store_event_text(struct store *st, const char *id, char **out, char **status,
 	if (rc != 0)
 		goto out;
 	store_bind_text(s, 1, id);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_DONE) {
+	rc = db_step(s);
+	if (rc == DB_DONE) {
 		rc = -ENOENT;
 		goto out;
 	}
-	if (rc != SQLITE_ROW) {
+	if (rc != DB_ROW) {
 		rc = store_error(st, rc);
 		goto out;
 	}
 	/* The stored event text is a compact JSON object written by ievent_to_json(), and
 	 * the payload valid JSON: splice instead of parsing both again. */
-	ev = (const char *)sqlite3_column_text(s, 0);
+	ev = (const char *)db_column_text(s, 0);
 	elen = ev ? strlen(ev) : 0;
 	while (elen > 0 && (ev[elen - 1] == ' ' || ev[elen - 1] == '\n'))
 		elen--;
@@ -344,7 +344,7 @@ quantile(const json_int_t *a, size_t n, double q)
 static int
 durations(struct store *st, enum store_stmt_id id, int64_t since, json_t **out)
 {
-	sqlite3_stmt *s = NULL;
+	struct db_stmt *s = NULL;
 	json_int_t *ms = NULL, *grown;
 	size_t n = 0, cap = 0;
 	int rc;
@@ -353,7 +353,7 @@ durations(struct store *st, enum store_stmt_id id, int64_t since, json_t **out)
 	if ((rc = store_stmt(st, id, &s)) != 0)
 		return rc;
 	store_bind_time(s, 1, since);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+	while ((rc = db_step(s)) == DB_ROW) {
 		if (n == cap) {
 			cap = cap ? cap * 2 : 256;
 			if ((grown = realloc(ms, cap * sizeof(*ms))) == NULL) {
@@ -362,9 +362,9 @@ durations(struct store *st, enum store_stmt_id id, int64_t since, json_t **out)
 			}
 			ms = grown;
 		}
-		ms[n++] = sqlite3_column_int64(s, 0);
+		ms[n++] = db_column_int64(s, 0);
 	}
-	rc = rc == SQLITE_DONE ? 0 : store_error(st, rc);
+	rc = rc == DB_DONE ? 0 : store_error(st, rc);
 	if (rc != 0)
 		goto out;
 	*out = n ? json_pack("{s:I, s:I, s:I}", "count", (json_int_t)n, "p50",
@@ -381,7 +381,7 @@ out:
 int
 store_stats(struct store *st, int64_t since, json_t **out)
 {
-	sqlite3_stmt *s = NULL;
+	struct db_stmt *s = NULL;
 	json_t *o = NULL, *by_app = NULL, *noisy = NULL, *ttr = NULL, *ttf = NULL;
 	json_int_t firing = 0, total = 0;
 	char when[UTIL_TIME_LEN];
@@ -391,9 +391,9 @@ store_stats(struct store *st, int64_t since, json_t **out)
 	if ((rc = store_stmt(st, STMT_STATS_TOTALS, &s)) != 0)
 		goto out;
 	store_bind_time(s, 1, since);
-	if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		total = sqlite3_column_int64(s, 0);
-		firing = sqlite3_column_int64(s, 1);
+	if ((rc = db_step(s)) == DB_ROW) {
+		total = db_column_int64(s, 0);
+		firing = db_column_int64(s, 1);
 		rc = 0;
 	} else {
 		rc = store_error(st, rc);

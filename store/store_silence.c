@@ -11,7 +11,7 @@ int
 store_silence_add(struct store *st, const json_t *matchers, int64_t starts_at,
     int64_t ends_at, const char *comment, const char *created_by, char *id)
 {
-	sqlite3_stmt *s = NULL;
+	struct db_stmt *s = NULL;
 	char *text = NULL;
 	int rc;
 
@@ -38,7 +38,7 @@ out:
 int
 store_silence_list(struct store *st, int64_t now, bool all, json_t **out)
 {
-	sqlite3_stmt *s = NULL;
+	struct db_stmt *s = NULL;
 	int rc;
 
 	*out = NULL;
@@ -46,14 +46,15 @@ store_silence_list(struct store *st, int64_t now, bool all, json_t **out)
 	if (rc != 0)
 		return rc;
 	store_bind_time(s, 1, now);
-	sqlite3_bind_int(s, 2, all ? 1 : 0);
+	db_bind_int64(s, 2, all ? 1 : 0);
 	return store_rows_json(st, s, out);
 }
 
 int
 store_silence_expire(struct store *st, const char *id, int64_t now)
 {
-	sqlite3_stmt *s = NULL;
+	int64_t changed = 0;
+	struct db_stmt *s = NULL;
 	int rc;
 
 	rc = store_stmt(st, STMT_SILENCE_EXPIRE, &s);
@@ -61,8 +62,8 @@ store_silence_expire(struct store *st, const char *id, int64_t now)
 		return rc;
 	store_bind_text(s, 1, id);
 	store_bind_time(s, 2, now);
-	rc = store_step_done(st, s);
-	if (rc == 0 && sqlite3_changes(st->db) == 0)
+	rc = store_step_count(st, s, &changed);
+	if (rc == 0 && changed == 0)
 		rc = -ENOENT;
 	return rc;
 }
@@ -73,7 +74,7 @@ static int
 count_query(struct store *st, enum store_stmt_id id, const char *text, const char *text2,
     int64_t since, bool with_time, int64_t *n)
 {
-	sqlite3_stmt *s = NULL;
+	struct db_stmt *s = NULL;
 	int rc, next = 2;
 
 	*n = 0;
@@ -85,9 +86,9 @@ count_query(struct store *st, enum store_stmt_id id, const char *text, const cha
 		store_bind_text(s, next++, text2);
 	if (with_time)
 		store_bind_time(s, next, since);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
-		*n = sqlite3_column_int64(s, 0);
+	rc = db_step(s);
+	if (rc == DB_ROW) {
+		*n = db_column_int64(s, 0);
 		rc = 0;
 	} else {
 		rc = store_error(st, rc);
@@ -120,7 +121,7 @@ int
 store_inhibitor_set(struct store *st, const char *rule, const char *incident_id,
     const char *equal_key, int64_t now)
 {
-	sqlite3_stmt *s = NULL;
+	struct db_stmt *s = NULL;
 	int rc = store_stmt(st, STMT_INHIBITOR_SET, &s);
 
 	if (rc != 0)
@@ -135,7 +136,7 @@ store_inhibitor_set(struct store *st, const char *rule, const char *incident_id,
 int
 store_inhibitor_clear(struct store *st, const char *rule, const char *incident_id)
 {
-	sqlite3_stmt *s = NULL;
+	struct db_stmt *s = NULL;
 	int rc = store_stmt(st, rule ? STMT_INHIBITOR_CLEAR : STMT_INHIBITOR_CLEAR_ALL, &s);
 
 	if (rc != 0)
@@ -153,7 +154,7 @@ int
 store_inhibitor_find(struct store *st, const char *rule, const char *equal_key,
     const char *exclude_id, char *id_out, char **key_out)
 {
-	sqlite3_stmt *s = NULL;
+	struct db_stmt *s = NULL;
 	int rc = store_stmt(st, STMT_INHIBITOR_FIND, &s);
 
 	*key_out = NULL;
@@ -162,12 +163,12 @@ store_inhibitor_find(struct store *st, const char *rule, const char *equal_key,
 	store_bind_text(s, 1, rule);
 	store_bind_text(s, 2, equal_key);
 	store_bind_text(s, 3, exclude_id ? exclude_id : "");
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
-		snprintf(id_out, UTIL_ID_LEN + 1, "%s", (const char *)sqlite3_column_text(s, 0));
+	rc = db_step(s);
+	if (rc == DB_ROW) {
+		snprintf(id_out, UTIL_ID_LEN + 1, "%s", (const char *)db_column_text(s, 0));
 		rc = store_col_dup(s, 1, key_out);
 	} else {
-		rc = rc == SQLITE_DONE ? -ENOENT : store_error(st, rc);
+		rc = rc == DB_DONE ? -ENOENT : store_error(st, rc);
 	}
 	store_stmt_done(s);
 	return rc;

@@ -114,13 +114,16 @@ sync_main(void *arg)
 int
 store_syncer_new(struct store *st, struct store_syncer **out)
 {
-	struct store_syncer *s = calloc(1, sizeof(*s));
-	const char *path = sqlite3_db_filename(st->db, "main");
+	struct store_syncer *s;
+	const char *path;
 	size_t n;
 	int rc = -ENOMEM;
 
 	*out = NULL;
-	if (s == NULL)
+	if (db_sqlite_handle(st->db) == NULL)
+		return -ENOTSUP;  /* PostgreSQL: the server makes each commit durable */
+	path = sqlite3_db_filename(db_sqlite_handle(st->db), "main");
+	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return -ENOMEM;
 	s->st = st;
 	s->efd = -1;

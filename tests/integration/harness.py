@@ -3,6 +3,10 @@ ledger, talks HTTP to it over loopback, and prints TAP.
 
 Environment (set by `make check`; defaults work from an in-tree build):
   INCIDENTD, INCIDENTCTL, PLUGIN_DIR, TEST_PLUGIN_DIR, SAMPLES_DIR, TMPDIR.
+  INCIDENTD_TEST_LEDGER=pg: every Daemon's ledger is a database of its own on a throwaway
+  PostgreSQL server (tests/pg.py) the test process starts, instead of a SQLite file;
+  Daemon.sql() then asks it through psql (the tests' SQL is written for sqlite3; the few
+  SQLite-only spellings are translated, see _pg_sql()).
 Python 3 standard library only.
 """
 
@@ -36,6 +40,61 @@ SAMPLES_DIR = _env_path("SAMPLES_DIR", "tests/samples")
 CONFD_DIR = _env_path("CONFD_DIR", "conf.d")
 
 SANITIZER_MARKS = ("AddressSanitizer", "LeakSanitizer", "runtime error:")
+
+PG_MODE = os.environ.get("INCIDENTD_TEST_LEDGER") == "pg"
+_pg_server = None
+_pg_count = 0
+
+
+def pg_server():
+    """The test process's PostgreSQL server (started on first use, stopped at exit)."""
+    global _pg_server
+    if _pg_server is None:
+        sys.path.insert(0, os.path.dirname(HERE))
+        import pg
+        _pg_server = pg.start(tempfile.mkdtemp(prefix="incidentd-pg-"))
+    return _pg_server
+
+
+def pg_new_database():
+    """A new empty database on pg_server(); returns its postgresql:// URI."""
+    global _pg_count
+    _pg_count += 1
+    name = "t%d_%d" % (os.getpid(), _pg_count)
+    pg_server().create_db(name)
+    return pg_server().uri(name)
+
+
+def _pg_literal(v):
+    if v is None:
+        return "NULL"
+    if isinstance(v, bool):
+        return "1" if v else "0"
+    if isinstance(v, (int, float)):
+        return repr(v)
+    return "'" + str(v).replace("'", "''") + "'"
+
+
+def _pg_sql(query, params):
+    """A test's sqlite3 query for PostgreSQL: ? placeholders filled in as literals, and
+    json_extract(x, '$.a.b') as (x::jsonb #>> '{a,b}')."""
+    parts = query.split("?")
+    if len(parts) - 1 != len(params):
+        raise ValueError("%d placeholders, %d parameters" % (len(parts) - 1, len(params)))
+    q = parts[0] + "".join(_pg_literal(p) + rest for p, rest in zip(params, parts[1:]))
+
+    def jx(m):
+        path = ",".join(m.group(2).split("."))
+        return "(%s::jsonb #>> '{%s}')" % (m.group(1), path)
+    return re.sub(r"json_extract\(\s*([\w.]+)\s*,\s*'\$\.([\w.]+)'\s*\)", jx, q)
+
+
+def _pg_value(text):
+    if text == "\x01":
+        return None
+    if re.fullmatch(r"-?\d+", text):
+        return int(text)
+    return text
 
 
 def sample(*parts):
@@ -126,6 +185,8 @@ class Daemon:
         self.confd = os.path.join(self.dir, "conf.d")
         self.db = os.path.join(self.dir, "var", "incidentd.db")
         self.db_option = db_option
+        if PG_MODE and db_option:
+            self.db = pg_new_database()
         os.makedirs(self.confd)
         self.write_confd(confd)
         self.env = dict(os.environ)
@@ -235,6 +296,17 @@ class Daemon:
         return self.request("GET", path, None, headers)
 
     def sql(self, query, params=()):
+        if PG_MODE and self.db_option:
+            p = subprocess.run([os.path.join(pg_server().bindir, "psql"), "-X", "-q", "-A",
+                                "-t", "-F", "\x1f", "-R", "\x1e", "-P", "null=\x01",
+                                "-v", "ON_ERROR_STOP=1", "-d", self.db,
+                                "-c", _pg_sql(query, params)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30)
+            if p.returncode != 0:
+                raise RuntimeError("psql: %s" % p.stderr.decode("utf-8", "replace"))
+            out = p.stdout.decode("utf-8")
+            return [tuple(_pg_value(f) for f in row.split("\x1f"))
+                    for row in out.split("\x1e") if row.strip("\n") != ""]
         con = sqlite3.connect("file:%s?mode=ro" % self.db, uri=True, timeout=5)
         try:
             return con.execute(query, params).fetchall()
@@ -293,6 +365,10 @@ class Daemon:
     def teardown(self):
         if self.proc is not None:
             self.stop()
+        if PG_MODE and self.db_option:
+            leaked = [l for l in self.lines() if pg_server().password in l]
+            self.tap.ok(not leaked, "the PostgreSQL password is in no log line",
+                        "\n".join(leaked[:5]))
         if self.tap.failed:
             self.tap.diag("incidentd log (last 40 lines):")
             self.tap.diag("\n".join(self.lines()[-40:]))

@@ -343,12 +343,11 @@ test_prune_plans(void **state)
 	struct fixture *f = *state;
 
 	for (size_t i = 0; i < sizeof(plans) / sizeof(plans[0]); i++) {
-		sqlite3_stmt *s = NULL, *eqp = NULL;
+		sqlite3_stmt *eqp = NULL;
 		char sql[4096], found[256] = "";
 
-		assert_int_equal(store_stmt(f->st, plans[i].id, &s), 0);
-		snprintf(sql, sizeof(sql), "EXPLAIN QUERY PLAN %s", sqlite3_sql(s));
-		assert_int_equal(sqlite3_prepare_v2(f->st->db, sql, -1, &eqp, NULL), SQLITE_OK);
+		snprintf(sql, sizeof(sql), "EXPLAIN QUERY PLAN %s", store_stmt_sql(f->st, plans[i].id));
+		assert_int_equal(sqlite3_prepare_v2(db_sqlite_handle(f->st->db), sql, -1, &eqp, NULL), SQLITE_OK);
 		while (sqlite3_step(eqp) == SQLITE_ROW) {
 			const char *detail = (const char *)sqlite3_column_text(eqp, 3);
 

@@ -215,7 +215,7 @@ test_schema_without_in_lists(void **state)
 		sqlite3_stmt *s = NULL;
 		int ephemeral = 0;
 
-		assert_int_equal(sqlite3_prepare_v2(f->st->db, "EXPLAIN INSERT INTO deliveries"
+		assert_int_equal(sqlite3_prepare_v2(db_sqlite_handle(f->st->db), "EXPLAIN INSERT INTO deliveries"
 		    " (incident_id, event_id, sink, action, state, next_attempt_at, created_at,"
 		    " updated_at) VALUES ('i', 'e', 's', 'open', 'pending', 't', 't', 't')", -1, &s,
 		    NULL), SQLITE_OK);
@@ -230,7 +230,7 @@ test_schema_without_in_lists(void **state)
 		sqlite3_stmt *s = NULL;
 		int sorts = 0;
 
-		assert_int_equal(sqlite3_prepare_v2(f->st->db, "EXPLAIN QUERY PLAN SELECT id FROM"
+		assert_int_equal(sqlite3_prepare_v2(db_sqlite_handle(f->st->db), "EXPLAIN QUERY PLAN SELECT id FROM"
 		    " incidents WHERE key = 'k' ORDER BY opened_at DESC, id DESC LIMIT 1", -1, &s,
 		    NULL), SQLITE_OK);
 		while (sqlite3_step(s) == SQLITE_ROW)
@@ -707,6 +707,68 @@ test_delivery_lifecycle(void **state)
 
 /* Per sink, an incident's deliveries run one at a time and in order; other sinks and other
  * incidents are not held up. */
+/* Claims (replicas): a running delivery belongs to its claimant until the lease ends; the
+ * claimant renews it; an ended claim is someone else's to take over. */
+static void
+test_claims(void **state)
+{
+	struct fixture *f = *state;
+	struct incident inc;
+	struct delivery *rows = NULL;
+	char ev[UTIL_ID_LEN + 1];
+	int64_t a, now = util_now_ms();
+	size_t n = 0;
+
+	make_incident(&inc, "k", T0);
+	assert_int_equal(store_put_incident(f->st, &inc), 0);
+	add_event(f->st, "argocd", "firing", "aks-store", T0, "s", inc.id, ev);
+	store_set_claimant(f->st, "replica-a", 30000);
+	a = add_delivery(f->st, &inc, ev, "github", DELIVERY_RUNNING, T0, 0);
+	/* claimed until now + 30s: not ended now, ended 31s later */
+	assert_int_equal(store_expired_claims(f->st, now, &rows, &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(store_expired_claims(f->st, now + 31000, &rows, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(rows[0].id, a);
+	delivery_free_array(rows, n);
+	/* renewed at now + 20s: holds until now + 50s */
+	assert_int_equal(store_renew_claims(f->st, now + 20000), 0);
+	assert_int_equal(store_expired_claims(f->st, now + 31000, &rows, &n), 0);
+	assert_int_equal(n, 0);
+	/* another replica renews only its own */
+	store_set_claimant(f->st, "replica-b", 30000);
+	assert_int_equal(store_renew_claims(f->st, now + 100000), 0);
+	assert_int_equal(store_expired_claims(f->st, now + 51000, &rows, &n), 0);
+	assert_int_equal(n, 1);
+	/* taking it over: updated as running, it is b's until now + 30s */
+	assert_int_equal(store_update_delivery(f->st, &rows[0]), 0);
+	delivery_free_array(rows, n);
+	assert_int_equal(store_expired_claims(f->st, now + 29000, &rows, &n), 0);
+	assert_int_equal(n, 0);
+	incident_clear(&inc);
+}
+
+/* Pacing lanes in the ledger: slots gap apart, a hold pushes the next slot. */
+static void
+test_pace_lanes(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t wait = 99;
+
+	assert_int_equal(store_pace_reserve(f->st, "github:ab", T0, 1000, &wait), 0);
+	assert_int_equal(wait, 0);
+	assert_int_equal(store_pace_reserve(f->st, "github:ab", T0 + 200, 1000, &wait), 0);
+	assert_int_equal(wait, 800);
+	assert_int_equal(store_pace_reserve(f->st, "github:cd", T0 + 200, 1000, &wait), 0);
+	assert_int_equal(wait, 0);
+	assert_int_equal(store_pace_hold(f->st, "github:ab", T0 + 60000), 0);
+	assert_int_equal(store_pace_hold(f->st, "github:ab", T0 + 5000), 0);  /* earlier: kept */
+	assert_int_equal(store_pace_reserve(f->st, "github:ab", T0 + 300, 1000, &wait), 0);
+	assert_int_equal(wait, 59700);
+	assert_int_equal(store_pace_reserve(f->st, "github:ab", T0 + 300, 1000, &wait), 0);
+	assert_int_equal(wait, 60700);
+}
+
 static void
 test_delivery_order_per_sink(void **state)
 {
@@ -1058,6 +1120,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_incident_put_get_refs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_delivery_lifecycle, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_delivery_order_per_sink, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_claims, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pace_lanes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migrate_v1, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_silences, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cancel_chain, setup, teardown),
