@@ -187,6 +187,21 @@ pg_close(struct db *db)
 	free(db);
 }
 
+static bool
+pg_in_transaction(const struct db *db)
+{
+	/* INERROR: a statement failed inside it; PostgreSQL keeps it open (aborted) until
+	 * ROLLBACK. UNKNOWN: the connection is lost, and the server has rolled back. */
+	switch (PQtransactionStatus(((const struct pg *)db)->conn)) {
+	case PQTRANS_INTRANS:
+	case PQTRANS_INERROR:
+	case PQTRANS_ACTIVE:
+		return true;
+	default:
+		return false;
+	}
+}
+
 static int
 pg_exec(struct db *db, const char *sql)
 {
@@ -542,6 +557,7 @@ pg_column_int64(struct db_stmt *st, int col)
 
 static const struct db_ops pg_ops = {
 	.close = pg_close,
+	.in_transaction = pg_in_transaction,
 	.exec = pg_exec,
 	.prepare = pg_prepare,
 	.finalize = pg_finalize,

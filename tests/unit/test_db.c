@@ -75,7 +75,7 @@ setup(void **state)
 	} else {
 		target = f->be->target;
 	}
-	if (db_open(target, &f->db, err, sizeof(err)) != 0) {
+	if (db_open(target, f->be->kind, &f->db, err, sizeof(err)) != 0) {
 		print_error("db_open: %s\n", err);
 		goto fail;
 	}
@@ -202,13 +202,13 @@ test_target_is_pg(void **state)
 	assert_true(db_target_is_pg("postgresql://incidentd@db.example/ledger"));
 	assert_true(db_target_is_pg("postgres://db.example/ledger?sslmode=verify-full"));
 	assert_true(db_target_is_pg("PostgreSQL://db.example/ledger"));
-	assert_true(db_target_is_pg("host=db.example dbname=ledger"));
-	assert_true(db_target_is_pg("dbname=ledger"));
-	assert_true(db_target_is_pg("host=/run/postgresql dbname=ledger"));
+	assert_true(db_target_is_pg("POSTGRES://db.example/ledger"));
+	/* a keyword/value string is PostgreSQL only where the kind is given (ledger.url) */
+	assert_false(db_target_is_pg("host=db.example dbname=ledger"));
 	assert_false(db_target_is_pg("/var/lib/incidentd/incidentd.db"));
 	assert_false(db_target_is_pg("incidentd.db"));
-	assert_false(db_target_is_pg("var/a=b.db"));
-	assert_false(db_target_is_pg("./x=1/ledger.db"));
+	assert_false(db_target_is_pg("var/postgresql://x.db"));
+	assert_false(db_target_is_pg("postgresql:/x.db"));
 	assert_false(db_target_is_pg("file:ledger.db?mode=ro"));
 	assert_false(db_target_is_pg("postgresql.db"));
 	assert_false(db_target_is_pg(""));
@@ -244,7 +244,7 @@ test_pg_open_errors_hide_password(void **state)
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct db *db = NULL;
 		char err[512] = "";
-		int rc = db_open(cases[i].conninfo, &db, err, sizeof(err));
+		int rc = db_open(cases[i].conninfo, DB_PG, &db, err, sizeof(err));
 
 		print_message("# %s -> %d %s\n", cases[i].conninfo[0] == 'h' ? "keyword/value" :
 		    "URI", rc, err);
@@ -545,6 +545,29 @@ test_duplicate_key(void **state)
 	assert_int_equal(db_exec(f->db, "INSERT INTO t (id) VALUES (1)"), -EEXIST);
 }
 
+/* db_in_transaction: open after BEGIN, still open after a failed statement in it, closed
+ * by COMMIT and ROLLBACK. */
+static void
+test_transactions(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_false(db_in_transaction(f->db));
+	exec_ok(f->db, "BEGIN");
+	assert_true(db_in_transaction(f->db));
+	insert_row(f->db, 1, "a", 1);
+	exec_ok(f->db, "COMMIT");
+	assert_false(db_in_transaction(f->db));
+
+	exec_ok(f->db, "BEGIN");
+	insert_row(f->db, 2, "b", 2);
+	assert_int_equal(db_exec(f->db, "INSERT INTO t (id) VALUES (1)"), -EEXIST);
+	assert_true(db_in_transaction(f->db));
+	exec_ok(f->db, "ROLLBACK");
+	assert_false(db_in_transaction(f->db));
+	assert_int_equal(scalar(f->db, "SELECT count(*) FROM t"), 1);
+}
+
 static void
 test_sql_errors(void **state)
 {
@@ -643,7 +666,7 @@ test_pg_wrong_password(void **state)
 		fail();
 	}
 	with_password(f->be->target, "Wr0ngPassw0rd", target, sizeof(target));
-	rc = db_open(target, &db, err, sizeof(err));
+	rc = db_open(target, DB_PG, &db, err, sizeof(err));
 	print_message("# wrong password -> %d %s\n", rc, err);
 	if (rc == 0) {
 		print_error("the server accepted a wrong password: INCIDENTD_TEST_PG must name "
@@ -682,10 +705,33 @@ test_pg_session(void **state)
 		    f->be->target, strchr(f->be->target, '?') ? '&' : '?');
 	else
 		snprintf(target, sizeof(target), "%s application_name=replica-2", f->be->target);
-	assert_int_equal(db_open(target, &db, err, sizeof(err)), 0);
+	assert_int_equal(db_open(target, DB_PG, &db, err, sizeof(err)), 0);
 	assert_string_equal(scalar_text(db, "SELECT current_setting('application_name')",
 	    buf, sizeof(buf)), "replica-2");
 	db_close(db);
+}
+
+/* PostgreSQL: after an error inside a transaction every statement fails until ROLLBACK
+ * (SQLite rolls back only the statement). */
+static void
+test_pg_aborted_transaction(void **state)
+{
+	struct fixture *f = *state;
+	struct db_stmt *s = NULL;
+
+	insert_row(f->db, 1, "a", 1);
+	s = prep(f->db, "SELECT count(*) FROM t");
+	exec_ok(f->db, "BEGIN");
+	assert_int_equal(db_exec(f->db, "INSERT INTO t (id) VALUES (1)"), -EEXIST);
+	assert_true(db_in_transaction(f->db));
+	assert_int_equal(db_step(s), -EIO);
+	assert_one_line_message(f->db, "25P02");
+	db_reset(s);
+	exec_ok(f->db, "ROLLBACK");
+	assert_false(db_in_transaction(f->db));
+	assert_int_equal(db_step(s), DB_ROW);
+	assert_int_equal(db_column_int64(s, 0), 1);
+	db_finalize(s);
 }
 
 /* db_exec of a COPY from or to the client is refused, and the connection stays usable. */
@@ -711,7 +757,7 @@ test_pg_busy(void **state)
 	char err[512];
 
 	insert_row(f->db, 1, "locked", 1);
-	assert_int_equal(db_open(f->be->target, &f->other, err, sizeof(err)), 0);
+	assert_int_equal(db_open(f->be->target, DB_PG, &f->other, err, sizeof(err)), 0);
 	exec_ok(f->other, "BEGIN; SELECT id FROM t WHERE id = 1 FOR UPDATE");
 	s = prep(f->db, "SELECT id FROM t WHERE id = ?1 FOR UPDATE NOWAIT");
 	assert_int_equal(db_bind_int64(s, 1, 1), 0);
@@ -732,7 +778,7 @@ test_pg_connection_lost(void **state)
 
 	kept = prep(f->db, "SELECT count(*) FROM t");
 	pid = scalar(f->db, "SELECT pg_backend_pid()");
-	assert_int_equal(db_open(f->be->target, &f->other, err, sizeof(err)), 0);
+	assert_int_equal(db_open(f->be->target, DB_PG, &f->other, err, sizeof(err)), 0);
 	s = prep(f->other, "SELECT pg_terminate_backend(CAST(?1 AS INTEGER))");
 	assert_int_equal(db_bind_int64(s, 1, pid), 0);
 	assert_int_equal(db_step(s), DB_ROW);
@@ -757,6 +803,7 @@ test_pg_connection_lost(void **state)
 
 	assert_int_equal(db_step(kept), -ENOTCONN);
 	assert_one_line_message(f->db, NULL);
+	assert_false(db_in_transaction(f->db));
 	db_reset(kept);
 	assert_int_equal(db_step(kept), -ENOTCONN);
 	s = NULL;
@@ -783,6 +830,7 @@ main(void)
 		ON(sqlite, test_changes),
 		ON(sqlite, test_reset_rerun),
 		ON(sqlite, test_duplicate_key),
+		ON(sqlite, test_transactions),
 		ON(sqlite, test_sql_errors),
 		ON(sqlite, test_columns),
 		ON(sqlite, test_exec_script),
@@ -795,11 +843,13 @@ main(void)
 		ON(pg, test_changes),
 		ON(pg, test_reset_rerun),
 		ON(pg, test_duplicate_key),
+		ON(pg, test_transactions),
 		ON(pg, test_sql_errors),
 		ON(pg, test_columns),
 		ON(pg, test_exec_script),
 		ON(pg, test_pg_wrong_password),
 		ON(pg, test_pg_session),
+		ON(pg, test_pg_aborted_transaction),
 		ON(pg, test_pg_exec_copy_refused),
 		ON(pg, test_pg_busy),
 		ON(pg, test_pg_connection_lost),
