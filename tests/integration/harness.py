@@ -305,6 +305,7 @@ class Daemon:
             if p.returncode != 0:
                 raise RuntimeError("psql: %s" % p.stderr.decode("utf-8", "replace"))
             out = p.stdout.decode("utf-8")
+            out = out[:-1] if out.endswith("\n") else out   # psql ends with a newline
             return [tuple(_pg_value(f) for f in row.split("\x1f"))
                     for row in out.split("\x1e") if row.strip("\n") != ""]
         con = sqlite3.connect("file:%s?mode=ro" % self.db, uri=True, timeout=5)
