@@ -309,6 +309,8 @@ class Daemon:
             if p.returncode != 0:
                 raise RuntimeError("psql: %s" % p.stderr.decode("utf-8", "replace"))
             out = p.stdout.decode("utf-8")
+            if out.endswith("\n"):
+                out = out[:-1]
             return [tuple(_pg_value(f) for f in row.split("\x1f"))
                     for row in out.split("\x1e") if row.strip("\n") != ""]
         con = sqlite3.connect("file:%s?mode=ro" % self.db, uri=True, timeout=5)
