@@ -367,6 +367,39 @@ strip_word(char *s, const char *word)
 		memmove(p, p + n, strlen(p + n) + 1);
 }
 
+/* PostgreSQL gives a parameter its type where it first appears, and "?N IS NULL" says
+ * nothing about it: rewrite every optional filter "(?N IS NULL OR expr)" as
+ * "(expr OR ?N IS NULL)", so expr (e.g. "source = ?N") types it first. In place: the
+ * length does not change. */
+static void
+swap_null_tests(char *s)
+{
+	char *p = s, *q, *e, tmp[2048];
+	size_t head, body;
+	int depth;
+
+	while ((p = strstr(p, "(?")) != NULL) {
+		q = p + 2;
+		while (*q >= '0' && *q <= '9')
+			q++;
+		if (q == p + 2 || strncmp(q, " IS NULL OR ", 12) != 0) {
+			p++;
+			continue;
+		}
+		head = (size_t)(q + 12 - (p + 1));     /* "?N IS NULL OR " */
+		for (e = q + 12, depth = 0; *e != '\0' && (depth > 0 || *e != ')'); e++)
+			depth += *e == '(' ? 1 : *e == ')' ? -1 : 0;
+		body = (size_t)(e - (q + 12));
+		if (*e != ')' || head + body + 1 > sizeof(tmp))
+			break;
+		/* "?N IS NULL OR " + body  ->  body + " OR ?N IS NULL" */
+		snprintf(tmp, sizeof(tmp), "%.*s OR %.*s", (int)body, q + 12, (int)(head - 4),
+		    p + 1);
+		memcpy(p + 1, tmp, head + body);
+		p = e;
+	}
+}
+
 /* store_sql[id] for PostgreSQL: its own text where it differs, else SQLite's without the
  * planner hints (INDEXED BY, NOT INDEXED), which PostgreSQL has no use for. Returns a
  * string owned by st, or NULL when out of memory. */
@@ -385,6 +418,7 @@ pg_sql(struct store *st, enum store_stmt_id id)
 		return NULL;
 	for (size_t i = 0; i < sizeof(hints) / sizeof(hints[0]); i++)
 		strip_word(s, hints[i]);
+	swap_null_tests(s);
 	st->pg_sql[id] = s;
 	return s;
 }

@@ -177,16 +177,20 @@ class Daemon:
     """One incidentd process with its own temporary conf.d and ledger."""
 
     def __init__(self, tap, confd, env=None, args=(), start=True, nofile=None,
-                 db_option=True):
+                 db_option=True, db=None):
         """db_option=False starts without -d: the ledger is then incidentd.db in the state
-        directory, which is STATE_DIRECTORY=<dir>/var unless env says otherwise."""
+        directory, which is STATE_DIRECTORY=<dir>/var unless env says otherwise. db: the
+        ledger to give with -d (e.g. a PostgreSQL URI several daemons share)."""
         self.tap = tap
         self.dir = tempfile.mkdtemp(prefix="incidentd-it-")
         self.confd = os.path.join(self.dir, "conf.d")
         self.db = os.path.join(self.dir, "var", "incidentd.db")
         self.db_option = db_option
-        if PG_MODE and db_option:
+        if db is not None:
+            self.db = db
+        elif PG_MODE and db_option:
             self.db = pg_new_database()
+        self.pg = self.db.startswith("postgresql://")
         os.makedirs(self.confd)
         self.write_confd(confd)
         self.env = dict(os.environ)
@@ -296,7 +300,7 @@ class Daemon:
         return self.request("GET", path, None, headers)
 
     def sql(self, query, params=()):
-        if PG_MODE and self.db_option:
+        if self.pg:
             p = subprocess.run([os.path.join(pg_server().bindir, "psql"), "-X", "-q", "-A",
                                 "-t", "-F", "\x1f", "-R", "\x1e", "-P", "null=\x01",
                                 "-v", "ON_ERROR_STOP=1", "-d", self.db,
@@ -305,7 +309,8 @@ class Daemon:
             if p.returncode != 0:
                 raise RuntimeError("psql: %s" % p.stderr.decode("utf-8", "replace"))
             out = p.stdout.decode("utf-8")
-            out = out[:-1] if out.endswith("\n") else out   # psql ends with a newline
+            if out.endswith("\n"):
+                out = out[:-1]
             return [tuple(_pg_value(f) for f in row.split("\x1f"))
                     for row in out.split("\x1e") if row.strip("\n") != ""]
         con = sqlite3.connect("file:%s?mode=ro" % self.db, uri=True, timeout=5)
@@ -366,7 +371,7 @@ class Daemon:
     def teardown(self):
         if self.proc is not None:
             self.stop()
-        if PG_MODE and self.db_option:
+        if self.pg:
             leaked = [l for l in self.lines() if pg_server().password in l]
             self.tap.ok(not leaked, "the PostgreSQL password is in no log line",
                         "\n".join(leaked[:5]))
