@@ -3,7 +3,13 @@
  * Statements are prepared on the server (PQprepare, one name per statement and
  * connection) after the numbered parameters `?N` are rewritten to `$N`; they run with
  * PQexecPrepared, parameters and results in text form. A run's whole result is kept until
- * the statement is reset, so db_step() only walks its rows.
+ * the statement is reset, so db_step() only walks its rows (queries bound theirs with
+ * LIMIT). Where this differs from SQLite: a parameter without a number (`?`, `:name`) is
+ * refused; the columns are known from the first db_step() on, not from db_prepare();
+ * db_step() after DB_DONE answers DB_DONE again until db_reset() (SQLite runs the
+ * statement again); db_changes() after a SELECT is the rows it returned; a failed
+ * statement aborts the whole transaction it is in; db_finalize() deallocates the
+ * statement on the server (one round trip).
  *
  * The session is set up as the store expects on every engine: TimeZone UTC,
  * client_encoding UTF8 (incidentd's strings are UTF-8), standard_conforming_strings on
