@@ -124,7 +124,7 @@ def check_rendered(t, objs):
 
 def check_metrics_exist(t):
     """Every incidentd_* metric an alert uses is one the daemon exports."""
-    with open(os.path.join(K8S, "prometheusrule.yaml")) as f:
+    with open(os.path.join(K8S, "common", "prometheusrule.yaml")) as f:
         used = set(re.findall(r"\bincidentd_[a-z_]+", f.read()))
     src = ""
     for d in ("broker", "store", "sources"):
@@ -141,7 +141,7 @@ def check_rules(t):
     if promtool is None:
         t.skip("promtool check rules", "promtool is not installed (apt-get install prometheus)")
         return
-    with open(os.path.join(K8S, "prometheusrule.yaml")) as f:
+    with open(os.path.join(K8S, "common", "prometheusrule.yaml")) as f:
         lines = f.read().splitlines()
     body = lines[lines.index("spec:") + 1:]
     with tempfile.TemporaryDirectory() as d:
