@@ -3,10 +3,10 @@
 //   node validate.mjs FILE...     (YAML; "-" reads stdin; several documents per file)
 //
 // Each document is validated with the model of its apiVersion and kind from the pinned
-// packages of package.json: kubernetes-models (the built-in API), the Prometheus Operator
-// and Flux CRDs. A kind no package knows is an error, never a pass. Prints one JSON line
-// per document, {"file", "index", "object", "ok", "error", "doc"} (doc: the document as
-// JSON, for tests that look inside); exits 1 when any failed.
+// packages of package.json: kubernetes-models (the built-in API), the Prometheus Operator,
+// Flux and CloudNativePG CRDs. A kind no package knows is an error, never a pass. Prints
+// one JSON line per document, {"file", "index", "object", "ok", "error", "doc"} (doc: the
+// document as JSON, for tests that look inside); exits 1 when any failed.
 import { readFileSync } from "node:fs";
 import { parseAllDocuments } from "yaml";
 
@@ -14,6 +14,7 @@ const PACKAGES = [
   "kubernetes-models",
   "@kubernetes-models/prometheus-operator",
   "@kubernetes-models/flux-cd",
+  "@kubernetes-models/cloudnative-pg",
 ];
 
 async function modelOf(apiVersion, kind) {
