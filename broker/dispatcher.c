@@ -54,7 +54,7 @@ struct dispatcher {
 
 static void dispatch_pass(evutil_socket_t fd, short what, void *arg);
 static void dispatch_results(evutil_socket_t fd, short what, void *arg);
-static void dispatch_recover(struct dispatcher *d, bool expired_only);
+static void dispatch_recover(struct dispatcher *d, bool expired_only, bool own);
 static struct call *call_new(struct dispatcher *d, struct delivery *row);
 static int dispatch_note(void *arg, const char *note_json);
 
@@ -110,7 +110,7 @@ on_claims(evutil_socket_t fd, short what, void *arg)
 		log_error("dispatcher", "cannot renew the claims on running deliveries: %s",
 		    store_last_error(d->st));
 	if (!d->draining && d->sinks != NULL && d->recovered)
-		dispatch_recover(d, true);
+		dispatch_recover(d, true, false);
 	/* what another replica wrote to be due later (a `for` hold, a retry) has no timer
 	 * here: look for it now and then */
 	dispatcher_kick(d);
@@ -138,7 +138,7 @@ dispatcher_set_sinks(struct dispatcher *d, struct sink_set *set, const struct co
 	sink_set_note_handler(set, dispatch_note);
 	if (!d->recovered) {
 		d->recovered = true;
-		dispatch_recover(d, store_is_shared(d->st));
+		dispatch_recover(d, store_is_shared(d->st), true);
 	}
 	dispatcher_kick(d);
 }
@@ -466,7 +466,7 @@ dispatcher_start_ready(struct dispatcher *d, struct ready_list *l)
  * starting a second agent); the others are made again. The ones recovered here are
  * claimed by this process in the same transaction, so one replica takes each over. */
 static void
-dispatch_recover(struct dispatcher *d, bool expired_only)
+dispatch_recover(struct dispatcher *d, bool expired_only, bool own)
 {
 	struct delivery *rows = NULL;
 	struct call **calls = NULL;
@@ -475,7 +475,7 @@ dispatch_recover(struct dispatcher *d, bool expired_only)
 
 	rc = bookkeeping_begin(d);
 	if (rc == 0)
-		rc = expired_only ? store_expired_claims(d->st, util_now_ms(), &rows, &n) :
+		rc = expired_only ? store_expired_claims(d->st, util_now_ms(), own, &rows, &n) :
 		    store_running_deliveries(d->st, &rows, &n);
 	if (rc == 0 && n > 0 && (calls = calloc(n, sizeof(*calls))) == NULL)
 		rc = -ENOMEM;

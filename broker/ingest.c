@@ -58,6 +58,8 @@ struct ingest {
 	struct event *synced;        /* the syncer's eventfd */
 	struct waiting_list waiting; /* committed passes, oldest first */
 	size_t waiting_ready;        /* their ready deliveries, not started yet */
+	uint64_t failed_passes;      /* failed since the last log line about it */
+	int64_t next_failure_log_ms; /* no such line before (monotonic) */
 };
 
 static void ingest_pass(evutil_socket_t fd, short what, void *arg);
@@ -245,7 +247,18 @@ answer_batch(struct ingest *ing, struct item_list *batch, json_t **ids, int *rcs
 	size_t i = 0;
 
 	if (rc != 0) {
-		log_error("ingest", "%s (%d): answering 503", error, rc);
+		/* one line per 10 s while the ledger keeps failing (a database that is down
+		 * fails every pass), with how many passes failed since the last line */
+		int64_t now = util_mono_ms();
+
+		ing->failed_passes++;
+		if (now >= ing->next_failure_log_ms) {
+			log_error("ingest", "%s (%s): answering 503 (%llu pass(es) failed since the "
+			    "last report)", error, store_last_error(ing->st),
+			    (unsigned long long)ing->failed_passes);
+			ing->failed_passes = 0;
+			ing->next_failure_log_ms = now + 10000;
+		}
 		metrics_inc("incidentd_ledger_commit_failures_total", "");
 	}
 	while ((it = TAILQ_FIRST(batch)) != NULL) {

@@ -532,10 +532,19 @@ run(struct runtime *rt)
 	if (rc == 0 && store_is_shared(dmn->store)) {
 		/* replicas: this process's claims on the deliveries it runs */
 		char id[64], host[40] = "", rnd[UTIL_ID_LEN + 1];
+		const char *env = getenv("INCIDENTD_REPLICA_ID");
 
 		(void)gethostname(host, sizeof(host) - 1);
 		util_id_new(rnd);
-		snprintf(id, sizeof(id), "%s/%ld/%.6s", host, (long)getpid(), rnd + 20);
+		if (env != NULL && *env != '\0' && strlen(env) < sizeof(id) &&
+		    strspn(env, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+		    "-_./:") == strlen(env))
+			snprintf(id, sizeof(id), "%s", env);    /* e.g. the pod's name */
+		else
+			snprintf(id, sizeof(id), "%s/%ld/%.6s", host, (long)getpid(), rnd + 20);
+		if (env != NULL && *env != '\0' && strcmp(env, id) != 0)
+			log_warn("main", "INCIDENTD_REPLICA_ID must be 1 to 63 of [A-Za-z0-9-_./:]: "
+			    "using %s", id);
 		store_set_claimant(dmn->store, id, dmn->cfg->lease_ms);
 		rc = dispatcher_share(dmn->disp, dmn->cfg->lease_ms);
 		log_info("main", "shared ledger: this replica is %s (lease %llds)", id,

@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <libpq-fe.h>
 
 /* Type OIDs (PostgreSQL's catalog/pg_type.dat; fixed since the beginning) */
@@ -35,10 +36,15 @@
 /* The protocol's limit on the parameters of one statement */
 #define PG_MAX_PARAMS 65535
 
+/* At most one reconnection attempt per this many ms while the server is away */
+#define PG_RECONNECT_MS 1000
+
 struct pg {
 	struct db base;
 	PGconn *conn;
 	uint64_t stmt_seq;      /* names the connection's statements: incidentd_1, _2, ... */
+	uint64_t session;       /* counts the sessions (a reconnection starts a new one) */
+	int64_t next_reset_ms;  /* no reconnection attempt before (monotonic ms) */
 };
 
 struct pg_stmt {
@@ -50,6 +56,9 @@ struct pg_stmt {
 	char (*ints)[24];       /* values[i] formatted by db_bind_int64 */
 	PGresult *res;          /* the last run's result; NULL before the first step */
 	int next_row;           /* the row db_step() returns next */
+	char *text;             /* the statement as prepared ($N), to prepare it again */
+	Oid *types;             /* declared parameter types (NULL: all inferred) */
+	uint64_t session;       /* the session it is prepared in */
 };
 
 static PGconn *
@@ -186,6 +195,61 @@ pg_end_copy(PGconn *c, const PGresult *res)
 		PQclear(r);
 }
 
+static int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* What every session needs (see the file's comment). Returns 0 or -errno. */
+static int
+pg_session_setup(struct pg *p)
+{
+	PGresult *res;
+	int rc;
+
+	PQsetNoticeReceiver(p->conn, pg_notice, NULL);
+	res = PQexec(p->conn, "SET TimeZone TO 'UTC'; SET standard_conforming_strings TO on");
+	rc = pg_error(&p->base, res);
+	PQclear(res);
+	return rc;
+}
+
+/* The connection is usable, or made so: a lost one is reset (at most once per
+ * PG_RECONNECT_MS, each attempt bounded by connect_timeout), which starts a new session
+ * where the statements are prepared again when next run. A transaction that was open is
+ * gone with the old session (the server rolled it back). Returns 0 or -ENOTCONN. */
+static int
+pg_ensure(struct pg *p)
+{
+	int64_t now;
+
+	if (PQstatus(p->conn) == CONNECTION_OK)
+		return 0;
+	now = mono_ms();
+	if (now < p->next_reset_ms) {
+		db_set_errmsg(&p->base, "the connection to PostgreSQL is lost; reconnecting");
+		return -ENOTCONN;
+	}
+	p->next_reset_ms = now + PG_RECONNECT_MS;
+	PQreset(p->conn);
+	if (PQstatus(p->conn) != CONNECTION_OK) {
+		char line[400];
+
+		one_line(line, sizeof(line), PQerrorMessage(p->conn));
+		db_set_errmsg(&p->base, "cannot reconnect to PostgreSQL: %s", line);
+		return -ENOTCONN;
+	}
+	p->session++;
+	if (pg_session_setup(p) != 0)
+		return -ENOTCONN;
+	log_info("db", "reconnected to PostgreSQL");
+	return 0;
+}
+
 static void
 pg_close(struct db *db)
 {
@@ -212,8 +276,12 @@ static int
 pg_exec(struct db *db, const char *sql)
 {
 	PGconn *c = conn_of(db);
-	PGresult *res = PQexec(c, sql);
+	PGresult *res = NULL;
 	int rc;
+
+	if ((rc = pg_ensure((struct pg *)db)) != 0)
+		return rc;
+	res = PQexec(c, sql);
 
 	if (res != NULL && (PQresultStatus(res) == PGRES_COPY_IN ||
 	    PQresultStatus(res) == PGRES_COPY_OUT || PQresultStatus(res) == PGRES_COPY_BOTH)) {
@@ -338,7 +406,16 @@ pg_prepare(struct db *db, const char *sql, struct db_stmt **out)
 		types[i - 1] = PG_OID_TEXT;
 	}
 	snprintf(s->name, sizeof(s->name), "incidentd_%" PRIu64, ++p->stmt_seq);
-	res = PQprepare(p->conn, s->name, text, n, types);
+	s->text = text;
+	s->types = types;
+	text = NULL;
+	types = NULL;
+	if ((rc = pg_ensure(p)) != 0) {
+		s->name[0] = '\0';
+		goto out;
+	}
+	s->session = p->session;
+	res = PQprepare(p->conn, s->name, s->text, n, s->types);
 	rc = pg_error(db, res);
 	if (rc != 0) {
 		s->name[0] = '\0';      /* nothing to deallocate */
@@ -392,7 +469,8 @@ pg_finalize(struct db_stmt *st)
 	pg_reset(st);
 	/* The server keeps a prepared statement until the session ends: deallocate it (a
 	 * failure, e.g. inside an aborted transaction, only leaves it there). */
-	if (s->name[0] != '\0' && PQstatus(c) == CONNECTION_OK) {
+	if (s->name[0] != '\0' && PQstatus(c) == CONNECTION_OK &&
+	    s->session == ((struct pg *)st->db)->session) {
 		char sql[64];
 
 		snprintf(sql, sizeof(sql), "DEALLOCATE %s", s->name);
@@ -401,6 +479,8 @@ pg_finalize(struct db_stmt *st)
 	free(s->values);
 	free(s->copies);
 	free(s->ints);
+	free(s->text);
+	free(s->types);
 	free(s);
 }
 
@@ -464,10 +544,23 @@ pg_step(struct db_stmt *st)
 	struct pg_stmt *s = pst(st);
 
 	if (s->res == NULL) {
-		PGresult *res = PQexecPrepared(conn_of(st->db), s->name, s->nparams, s->values,
-		    NULL, NULL, 0);
-		int rc = pg_error(st->db, res);
+		struct pg *p = (struct pg *)st->db;
+		PGresult *res;
+		int rc;
 
+		if ((rc = pg_ensure(p)) != 0)
+			return rc;
+		if (s->session != p->session) {
+			/* a new session since it was prepared: prepare it in this one */
+			res = PQprepare(p->conn, s->name, s->text, s->nparams, s->types);
+			rc = pg_error(st->db, res);
+			PQclear(res);
+			if (rc != 0)
+				return rc;
+			s->session = p->session;
+		}
+		res = PQexecPrepared(p->conn, s->name, s->nparams, s->values, NULL, NULL, 0);
+		rc = pg_error(st->db, res);
 		if (rc != 0) {
 			PQclear(res);
 			return rc;
@@ -607,10 +700,16 @@ db_pg_open(const char *conninfo, struct db **out, char *err, size_t errlen)
 {
 	/* the string is expanded in place of dbname: what it sets wins over the fallback
 	 * application_name before it, client_encoding after it wins over the string */
+	/* Defaults before the string, which may set its own: a connection attempt and a dead
+	 * link (no answer to keepalives or to sent data) block the event loop for at most
+	 * seconds, not the minutes of the system's TCP defaults. */
 	const char *const keywords[] = {
-		"fallback_application_name", "dbname", "client_encoding", NULL
+		"fallback_application_name", "connect_timeout", "keepalives_idle",
+		"keepalives_interval", "keepalives_count", "tcp_user_timeout", "dbname",
+		"client_encoding", NULL
 	};
-	const char *const values[] = { "incidentd", conninfo, "UTF8", NULL };
+	const char *const values[] = { "incidentd", "5", "30", "10", "3", "30000", conninfo,
+		"UTF8", NULL };
 	PQconninfoOption *opts = NULL;
 	const char *password = NULL;
 	struct pg *p = NULL;
@@ -657,9 +756,7 @@ db_pg_open(const char *conninfo, struct db **out, char *err, size_t errlen)
 		rc = strstr(line, "out of memory") != NULL ? -ENOMEM : -ENOTCONN;
 		goto out;
 	}
-	PQsetNoticeReceiver(p->conn, pg_notice, NULL);
-	res = PQexec(p->conn, "SET TimeZone TO 'UTC'; SET standard_conforming_strings TO on");
-	rc = pg_error(&p->base, res);
+	rc = pg_session_setup(p);
 	if (rc != 0) {
 		snprintf(msg, sizeof(msg), "cannot set up the PostgreSQL session: %s",
 		    db_errmsg(&p->base));

@@ -111,7 +111,7 @@ static const char *const store_sql[STMT__COUNT] = {
 	    "SELECT " DELIVERY_COLUMNS " FROM deliveries WHERE state = 'running' ORDER BY id",
 	[STMT_DEL_EXPIRED] =
 	    "SELECT " DELIVERY_COLUMNS " FROM deliveries WHERE state = 'running'"
-	    " AND (lease_until IS NULL OR lease_until < ?1) ORDER BY id",
+	    " AND (lease_until IS NULL OR lease_until < ?1 OR claimed_by = ?2) ORDER BY id",
 	/* the slot booked: the later of the lane's next slot, its hold and now (?2); the
 	 * next slot is ?3 ms after it. One statement: concurrent replicas queue on the row. */
 	[STMT_PACE_RESERVE] =
@@ -206,16 +206,16 @@ static const char *const store_sql[STMT__COUNT] = {
 	 * time among them that bounds the time their prune condition checks */
 	[STMT_PRUNE_WINDOW_DELIVERIES] =
 	    "SELECT max(rowid), count(*), min(created_at) FROM (SELECT rowid, created_at"
-	    " FROM deliveries WHERE rowid > ?1 ORDER BY rowid LIMIT ?2)",
+	    " FROM deliveries WHERE rowid > ?1 ORDER BY rowid LIMIT ?2) AS w",
 	[STMT_PRUNE_WINDOW_EVENTS] =
 	    "SELECT max(rowid), count(*), min(received_at) FROM (SELECT rowid, received_at"
-	    " FROM events WHERE rowid > ?1 ORDER BY rowid LIMIT ?2)",
+	    " FROM events WHERE rowid > ?1 ORDER BY rowid LIMIT ?2) AS w",
 	[STMT_PRUNE_WINDOW_REQUESTS] =
 	    "SELECT max(rowid), count(*), min(received_at) FROM (SELECT rowid, received_at"
-	    " FROM requests WHERE rowid > ?1 ORDER BY rowid LIMIT ?2)",
+	    " FROM requests WHERE rowid > ?1 ORDER BY rowid LIMIT ?2) AS w",
 	[STMT_PRUNE_WINDOW_INCIDENTS] =
 	    "SELECT max(rowid), count(*), min(opened_at) FROM (SELECT rowid, opened_at"
-	    " FROM incidents WHERE rowid > ?1 ORDER BY rowid LIMIT ?2)",
+	    " FROM incidents WHERE rowid > ?1 ORDER BY rowid LIMIT ?2) AS w",
 	/* finished, old, not a firing incident's, and no delivery waits on it (sink after:);
 	 * a chain goes from its end, one link per pass */
 	[STMT_PRUNE_DELIVERIES] =

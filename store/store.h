@@ -286,9 +286,12 @@ int store_pace_hold(struct store *st, const char *lane, int64_t until);
 int store_renew_claims(struct store *st, int64_t now);
 
 /* PostgreSQL: running deliveries whose claim has ended before now (their process died),
- * as store_running_deliveries(). A SQLite ledger has one process: at its start every
- * running delivery is left over, and store_running_deliveries() is the call. */
-int store_expired_claims(struct store *st, int64_t now, struct delivery **out, size_t *n);
+ * and with own those claimed under this process's claimant id (an earlier process of the
+ * same replica: at start-up), as store_running_deliveries(). A SQLite ledger has one
+ * process: at its start every running delivery is left over, and
+ * store_running_deliveries() is the call. */
+int store_expired_claims(struct store *st, int64_t now, bool own, struct delivery **out,
+    size_t *n);
 
 /* Set the note (JSON object text, copied) of delivery id while it is RUNNING. Returns 0,
  * -ENOENT (no such delivery, or it is not running) or a negative errno. */

@@ -422,9 +422,11 @@ store_requeue_running(struct store *st, int *n)
 	return rc;
 }
 
-/* Running deliveries (claims ended before expired_before, when > 0), oldest first. */
+/* Running deliveries (claims ended before expired_before, when > 0, or made by this
+ * claimant when own), oldest first. */
 static int
-running_rows(struct store *st, int64_t expired_before, struct delivery **out, size_t *n)
+running_rows(struct store *st, int64_t expired_before, bool own, struct delivery **out,
+    size_t *n)
 {
 	struct delivery *arr = NULL, *na;
 	struct db_stmt *s = NULL;
@@ -436,8 +438,11 @@ running_rows(struct store *st, int64_t expired_before, struct delivery **out, si
 	rc = store_stmt(st, expired_before > 0 ? STMT_DEL_EXPIRED : STMT_DEL_RUNNING, &s);
 	if (rc != 0)
 		return rc;
-	if (expired_before > 0)
+	if (expired_before > 0) {
 		store_bind_time(s, 1, expired_before);
+		if (own && st->claimant[0] != '\0')
+			store_bind_text(s, 2, st->claimant);
+	}
 	while ((rc = db_step(s)) == DB_ROW) {
 		if ((na = realloc(arr, (cnt + 1) * sizeof(*arr))) == NULL) {
 			rc = -ENOMEM;
@@ -463,13 +468,14 @@ out:
 int
 store_running_deliveries(struct store *st, struct delivery **out, size_t *n)
 {
-	return running_rows(st, 0, out, n);
+	return running_rows(st, 0, false, out, n);
 }
 
 int
-store_expired_claims(struct store *st, int64_t now, struct delivery **out, size_t *n)
+store_expired_claims(struct store *st, int64_t now, bool own, struct delivery **out,
+    size_t *n)
 {
-	return running_rows(st, now, out, n);
+	return running_rows(st, now, own, out, n);
 }
 
 int

@@ -255,6 +255,15 @@ class Server:
         self._run([self._bin("pg_ctl"), "-D", self.datadir, "-m", "fast", "-w", "-t", "60",
                    "stop"])
 
+    def restart(self):
+        """Start a stopped server again on the same data directory (what a database
+        restart or failover looks like to a client)."""
+        if self._running:
+            return
+        self._running = True
+        self._run([self._bin("pg_ctl"), "-D", self.datadir, "-l", self.logfile, "-w",
+                   "-t", "60", "start"])
+
     def __enter__(self):
         return self
 

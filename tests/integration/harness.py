@@ -86,7 +86,13 @@ def _pg_sql(query, params):
     def jx(m):
         path = ",".join(m.group(2).split("."))
         return "(%s::jsonb #>> '{%s}')" % (m.group(1), path)
-    return re.sub(r"json_extract\(\s*([\w.]+)\s*,\s*'\$\.([\w.]+)'\s*\)", jx, q)
+    q = re.sub(r"json_extract\(\s*([\w.]+)\s*,\s*'\$\.([\w.]+)'\s*\)", jx, q)
+    q = re.sub(r"group_concat\(([^(),]+)\)", r"string_agg(\1, ',')", q)
+    q = q.replace("group_concat(", "string_agg(")
+    q = re.sub(r"strftime\('%s',\s*([\w.]+)\)",
+               r"CAST(extract(epoch FROM \1::timestamptz) AS bigint)", q)
+    return re.sub(r"julianday\(([\w.]+)\)",
+                  r"(extract(epoch FROM \1::timestamptz) / 86400.0)", q)
 
 
 def _pg_value(text):
@@ -94,6 +100,8 @@ def _pg_value(text):
         return None
     if re.fullmatch(r"-?\d+", text):
         return int(text)
+    if re.fullmatch(r"-?\d+\.\d+(?:e[-+]?\d+)?", text):
+        return float(text)
     return text
 
 
@@ -198,6 +206,9 @@ class Daemon:
         # test's own directory, never in the installed state or runtime directory
         self.env["STATE_DIRECTORY"] = os.path.join(self.dir, "var")
         self.env["RUNTIME_DIRECTORY"] = os.path.join(self.dir, "run")
+        # a replica's name survives its restarts (as a pod's does): a restarted daemon takes
+        # its own claims back at once instead of waiting for their lease to end
+        self.env["INCIDENTD_REPLICA_ID"] = os.path.basename(self.dir)
         self.env.update(env or {})
         self.args = list(args)
         self.nofile = nofile        # (soft, hard) open-files limit of the daemon, or None
@@ -316,6 +327,21 @@ class Daemon:
         con = sqlite3.connect("file:%s?mode=ro" % self.db, uri=True, timeout=5)
         try:
             return con.execute(query, params).fetchall()
+        finally:
+            con.close()
+
+    def dump_lines(self):
+        """Every row of the ledger as text lines (sqlite3's .dump; pg_dump --data-only)."""
+        if self.pg:
+            p = subprocess.run([os.path.join(pg_server().bindir, "pg_dump"), "--data-only",
+                                "-d", self.db], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, timeout=60)
+            if p.returncode != 0:
+                raise RuntimeError("pg_dump: %s" % p.stderr.decode("utf-8", "replace"))
+            return p.stdout.decode("utf-8", "replace").splitlines()
+        con = sqlite3.connect(self.db)
+        try:
+            return list(con.iterdump())
         finally:
             con.close()
 

@@ -39,6 +39,8 @@ def body(n, extra_bytes):
 
 def ledger_bytes(d):
     """The database's size as a reader sees it (its pages, WAL included)."""
+    if d.pg:
+        return d.scalar("SELECT pg_database_size(current_database())")
     return d.scalar("pragma page_count") * d.scalar("pragma page_size")
 
 
@@ -64,8 +66,8 @@ def main(t):
          % (grown, len(big), PER_EVENT, bound))
     t.eq(d.scalar("select count(*) from requests where length(shared) > 300000"), 1,
          "the shared top-level members are stored once")
-    t.eq(d.scalar("select max(length(payload)) < 1024 from events where source = "
-                  "'alertmanager'"), 1, "each event row holds only its own alert")
+    t.ok(d.scalar("select max(length(payload)) from events where source = "
+                  "'alertmanager'") < 1024, "each event row holds only its own alert")
     ev = d.scalar("select id from events where app = 'aks-store-7'")
     st, _, one = d.get("/v1/events/%s" % ev)
     p = one.get("payload", {}) if isinstance(one, dict) else {}

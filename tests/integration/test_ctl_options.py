@@ -92,12 +92,17 @@ def main(t):
 
     # backup (the ledger on connections of its own) too
     copy = os.path.join(d.dir, "copy.db")
-    rc, out, err = ctl("backup", copy, "--db", db, "--json")
-    t.ok(rc == 0 and (as_json(out) or {}).get("file") == copy, "backup FILE --db PATH --json",
-         out + err)
-    rc, out, err = ctl("backup", "--json", "--force", copy, "--db=" + db)
-    t.ok(rc == 0 and (as_json(out) or {}).get("integrity_check") == "ok",
-         "backup --json --force FILE --db=PATH", out + err)
+    if d.pg:
+        rc, out, err = ctl("backup", copy, "--db", db, "--json")
+        t.ok(rc == 1 and "pg_dump" in err and not os.path.exists(copy),
+             "backup FILE --db postgresql://...: refused, pg_dump named", out + err)
+    else:
+        rc, out, err = ctl("backup", copy, "--db", db, "--json")
+        t.ok(rc == 0 and (as_json(out) or {}).get("file") == copy,
+             "backup FILE --db PATH --json", out + err)
+        rc, out, err = ctl("backup", "--json", "--force", copy, "--db=" + db)
+        t.ok(rc == 0 and (as_json(out) or {}).get("integrity_check") == "ok",
+             "backup --json --force FILE --db=PATH", out + err)
 
     # usage errors stay usage errors
     rc, out, err = ctl("events", "--db")

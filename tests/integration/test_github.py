@@ -8,7 +8,6 @@ errors and timeouts, and that the token never leaks."""
 
 import json
 import os
-import sqlite3
 import time
 
 import harness
@@ -315,12 +314,9 @@ def main(t):
     logs = "\n".join(d.lines() + f.lines() + logs_n)
     t.ok(TOKEN not in logs and "ghp_wrong" not in logs, "token not in the logs")
     leaked = []
-    for db in (d.db, f.db):
-        con = sqlite3.connect(db)
-        try:
-            leaked += [l for l in con.iterdump() if TOKEN in l or "ghp_wrong" in l]
-        finally:
-            con.close()
+    for dd in (d, f):
+        db = dd.db
+        leaked += [l for l in dd.dump_lines() if TOKEN in l or "ghp_wrong" in l]
         for suffix in ("", "-wal"):
             if os.path.exists(db + suffix):
                 with open(db + suffix, "rb") as fh:

@@ -28,11 +28,20 @@ def body(app, i):
 def main(t):
     d = Daemon(t, CONF)
     d.stop()
-    con = sqlite3.connect(d.db)
-    con.execute("CREATE TRIGGER poison BEFORE INSERT ON events WHEN NEW.app = 'poison' "
-                "BEGIN SELECT RAISE(ABORT, 'poisoned'); END")
-    con.commit()
-    con.close()
+    if d.pg:
+        # the same poison on PostgreSQL, where a failed statement aborts the whole
+        # transaction: the pass must be written again request by request
+        d.sql("CREATE FUNCTION poison() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+              "IF NEW.app = 'poison' THEN RAISE EXCEPTION 'poisoned'; END IF; "
+              "RETURN NEW; END $$")
+        d.sql("CREATE TRIGGER poison BEFORE INSERT ON events FOR EACH ROW "
+              "EXECUTE FUNCTION poison()")
+    else:
+        con = sqlite3.connect(d.db)
+        con.execute("CREATE TRIGGER poison BEFORE INSERT ON events WHEN NEW.app = 'poison' "
+                    "BEGIN SELECT RAISE(ABORT, 'poisoned'); END")
+        con.commit()
+        con.close()
     d.start()
     hdr = {"Content-Type": "application/json"}
     results = {}

@@ -70,12 +70,8 @@ class Sender(threading.Thread):
             return list(self.accepted)
 
 
-def ids_in(db, where="", params=()):
-    con = sqlite3.connect("file:%s?mode=ro" % db, uri=True, timeout=5)
-    try:
-        return {r[0] for r in con.execute("SELECT id FROM events " + where, params)}
-    finally:
-        con.close()
+def ids_in(d, where="", params=()):
+    return {r[0] for r in d.sql("SELECT id FROM events " + where, params)}
 
 
 def metric(text, name):
@@ -134,7 +130,7 @@ def retention_under_load(t):
         # everything accepted since well within the retention is still there
         before = time.time()
         seen = s.snapshot()
-        have = ids_in(d.db)
+        have = ids_in(d)
         for ev, app, firing, sent, answered in seen:
             if sent > before - (RETENTION - 0.4) and ev not in have:
                 young_missing.append((ev, app, before - sent))
@@ -166,7 +162,7 @@ def retention_under_load(t):
          "their finished deliveries too")
 
     # what must stay, stayed: the firing incident and all of its events and traces
-    have = ids_in(d.db)
+    have = ids_in(d)
     t.eq(sorted(set(keeper) - have), [], "every event of the firing incident is kept")
     t.eq(d.scalar("SELECT state FROM incidents WHERE app = 'keeper'"), "firing",
          "the firing incident is kept")
@@ -180,7 +176,8 @@ def retention_under_load(t):
     t.eq(d.scalar("SELECT count(*) FROM deliveries WHERE sink = 'stuck' AND state = 'pending'"),
          2, "open deliveries (pending) are never pruned")
     # consistency
-    t.eq(d.sql("PRAGMA foreign_key_check"), [], "foreign keys hold")
+    if not d.pg:            # PostgreSQL checks every foreign key on every write
+        t.eq(d.sql("PRAGMA foreign_key_check"), [], "foreign keys hold")
     t.eq(d.scalar("SELECT count(*) FROM events e LEFT JOIN requests r ON r.id = e.request_id "
                   "WHERE r.id IS NULL"), 0, "every event kept has its request")
 
@@ -309,7 +306,8 @@ def backup_during_load(t):
 
 def main(t):
     retention_under_load(t)
-    backup_during_load(t)
+    if not harness.PG_MODE:     # incidentctl backup copies SQLite ledgers only
+        backup_during_load(t)
 
 
 harness.run(main)

@@ -12,7 +12,6 @@ channel_is_archived, no_service, invalid_auth) kept with Slack's reason, strict 
 import json
 import os
 import signal
-import sqlite3
 import subprocess
 import time
 
@@ -418,12 +417,9 @@ def main(t):
     logs = "\n".join(d.lines() + f.lines())
     t.eq([s for s in secrets if s in logs], [], "webhook URLs and tokens not in the logs")
     leaked = []
-    for db in (d.db, f.db):
-        con = sqlite3.connect(db)
-        try:
-            leaked += [l[:80] for l in con.iterdump() if any(s in l for s in secrets)]
-        finally:
-            con.close()
+    for dd in (d, f):
+        db = dd.db
+        leaked += [l[:80] for l in dd.dump_lines() if any(s in l for s in secrets)]
         for suffix in ("", "-wal"):
             if os.path.exists(db + suffix):
                 with open(db + suffix, "rb") as fh:

@@ -725,25 +725,32 @@ test_claims(void **state)
 	store_set_claimant(f->st, "replica-a", 30000);
 	a = add_delivery(f->st, &inc, ev, "github", DELIVERY_RUNNING, T0, 0);
 	/* claimed until now + 30s: not ended now, ended 31s later */
-	assert_int_equal(store_expired_claims(f->st, now, &rows, &n), 0);
+	assert_int_equal(store_expired_claims(f->st, now, false, &rows, &n), 0);
 	assert_int_equal(n, 0);
-	assert_int_equal(store_expired_claims(f->st, now + 31000, &rows, &n), 0);
+	assert_int_equal(store_expired_claims(f->st, now + 31000, false, &rows, &n), 0);
 	assert_int_equal(n, 1);
 	assert_int_equal(rows[0].id, a);
 	delivery_free_array(rows, n);
 	/* renewed at now + 20s: holds until now + 50s */
 	assert_int_equal(store_renew_claims(f->st, now + 20000), 0);
-	assert_int_equal(store_expired_claims(f->st, now + 31000, &rows, &n), 0);
+	assert_int_equal(store_expired_claims(f->st, now + 31000, false, &rows, &n), 0);
 	assert_int_equal(n, 0);
 	/* another replica renews only its own */
 	store_set_claimant(f->st, "replica-b", 30000);
 	assert_int_equal(store_renew_claims(f->st, now + 100000), 0);
-	assert_int_equal(store_expired_claims(f->st, now + 51000, &rows, &n), 0);
+	assert_int_equal(store_expired_claims(f->st, now + 51000, false, &rows, &n), 0);
 	assert_int_equal(n, 1);
 	/* taking it over: updated as running, it is b's until now + 30s */
 	assert_int_equal(store_update_delivery(f->st, &rows[0]), 0);
 	delivery_free_array(rows, n);
-	assert_int_equal(store_expired_claims(f->st, now + 29000, &rows, &n), 0);
+	assert_int_equal(store_expired_claims(f->st, now + 29000, false, &rows, &n), 0);
+	assert_int_equal(n, 0);
+	/* b restarted: its own claims are left over from its earlier process, at once */
+	assert_int_equal(store_expired_claims(f->st, now + 29000, true, &rows, &n), 0);
+	assert_int_equal(n, 1);
+	delivery_free_array(rows, n);
+	store_set_claimant(f->st, "replica-c", 30000);
+	assert_int_equal(store_expired_claims(f->st, now + 29000, true, &rows, &n), 0);
 	assert_int_equal(n, 0);
 	incident_clear(&inc);
 }
