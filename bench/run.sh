@@ -15,6 +15,8 @@
 #                     app: every incident exists, the counted requests are the steady state)
 #   FSYNC_DURATION=3  the wrk run under strace that counts fsync/fdatasync
 #   AM=0 CG=0 FSYNC=0 skip the Alertmanager comparison, callgrind, the fsync count
+#   PG=1              also measure 1 and 3 replicas on a throwaway PostgreSQL (tests/pg.py;
+#                     needs Debian's postgresql): same load, spread over the replicas
 #   REV=COMMIT        measure that commit (git archive, autogen.sh, a release build) with
 #                     this bench/: e.g. REV=main, to compare before and after in one sitting
 #   BUILD=DIR         use this release build dir instead of building one
@@ -50,6 +52,7 @@ CG_WARMUP=${CG_WARMUP:-1000}
 AM=${AM:-1}
 CG=${CG:-1}
 FSYNC=${FSYNC:-1}
+PG=${PG:-0}
 RESULTS=${RESULTS-$BENCH/RESULTS.md}
 for v in THREADS CONNS AM_CONNS CG_N CG_WARMUP; do
 	case "${!v}" in '' | *[!0-9]*) die "$v must be a number" ;; esac
@@ -242,7 +245,7 @@ start_incidentd() {
 	"$INCIDENTD" --help 2>&1 | grep -q -- --runtime-dir &&
 	    dirs=(--state-dir "$INC_DIR" --runtime-dir "$INC_DIR")
 	(cd "$INC_DIR" && exec setsid "$@" "$INCIDENTD" --config "$TMP/conf.d" \
-	    --db "$INC_DIR/ledger.db" --listen 127.0.0.1:0 --plugin-dir "$B/sinks/.libs" \
+	    --db "${INC_DB:-$INC_DIR/ledger.db}" --listen 127.0.0.1:0 --plugin-dir "$B/sinks/.libs" \
 	    "${dirs[@]}" >"$INC_DIR/incidentd.log" 2>&1) &
 	INC_PID=$!
 	PIDS="$PIDS $INC_PID"
@@ -440,6 +443,70 @@ if [ "$AM" != 0 ]; then
 	        (a > 0 ? i / a : 0) }')
 fi
 
+# --- 7b. replicas on PostgreSQL ---------------------------------------------------------------------
+PGLINE="skipped (PG=0)"
+if [ "$PG" != 0 ]; then
+	# a throwaway server for as long as this python runs (SIGTERM stops it)
+	setsid python3 -c '
+import signal, sys, time
+sys.path.insert(0, sys.argv[1])
+import pg
+s = pg.start(sys.argv[2])
+for name in ("one", "three"):
+    s.create_db(name)
+    print(s.uri(name), flush=True)
+signal.signal(signal.SIGTERM, lambda *a: sys.exit(0))
+while True:
+    time.sleep(1)
+' "$SRC/tests" "$TMP" >"$TMP/pg.uris" 2>"$TMP/pg.log" &
+	PG_PID=$!
+	PIDS="$PIDS $PG_PID"
+	i=0
+	while [ "$(wc -l <"$TMP/pg.uris")" -lt 2 ] && kill -0 "$PG_PID" 2>/dev/null &&
+	    [ $i -lt 600 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	[ "$(wc -l <"$TMP/pg.uris")" -ge 2 ] || die "PostgreSQL did not start: $(tail -5 "$TMP/pg.log")"
+	INC_DB=$(sed -n 1p "$TMP/pg.uris")
+	start_incidentd pg1
+	note "incidentd, 1 replica on PostgreSQL: wrk -t$THREADS -c$CONNS -d${DURATION}s"
+	PG1=$(run_wrk pg1 "http://127.0.0.1:$INC_PORT" "$CONNS" "$DURATION" 10 argocd \
+	    "$PAYLOAD" "$((NONCE + 1))")
+	check "1 replica on PostgreSQL" "$PG1"
+	stop "$INC_PID"
+	INC_DB=$(sed -n 2p "$TMP/pg.uris")
+	PG3_PIDS="" PG3_PORTS=""
+	for r in 1 2 3; do
+		start_incidentd "pg3-$r"
+		PG3_PIDS="$PG3_PIDS $INC_PID"
+		PG3_PORTS="$PG3_PORTS $INC_PORT"
+	done
+	unset INC_DB
+	note "incidentd, 3 replicas on PostgreSQL: 3 x wrk -t1 -c$((CONNS / 3)) -d${DURATION}s"
+	r=0 WRKS=""
+	for port in $PG3_PORTS; do
+		r=$((r + 1))
+		THREADS=1 run_wrk "pg3-$r" "http://127.0.0.1:$port" $((CONNS / 3)) "$DURATION" 10 \
+		    argocd "$PAYLOAD" "$((NONCE + 1 + r))" >"$TMP/pg3-$r.line" &
+		WRKS="$WRKS $!"
+	done
+	for w in $WRKS; do
+		wait "$w" || die "wrk failed on a replica: $(cat "$TMP"/pg3-*.wrk | tail -5)"
+	done
+	PG3=0
+	for r in 1 2 3; do
+		line=$(cat "$TMP/pg3-$r.line")
+		check "replica $r of 3 on PostgreSQL" "$line"
+		PG3=$(awk -v a="$PG3" -v b="$(field "$line" rps)" 'BEGIN { printf "%.1f", a + b }')
+	done
+	for p in $PG3_PIDS; do
+		stop "$p"
+	done
+	stop "$PG_PID"
+	PGLINE="1 replica $(field "$PG1" rps) (p50 / p99 $(field "$PG1" p50_ms) / $(field "$PG1" p99_ms) ms); 3 replicas $PG3 in all; SQLite $(field "$INC" rps) in this run"
+fi
+
 # --- 8. instructions per accepted event (callgrind) ----------------------------------------------
 # A ledger warmed up natively with CG_WARMUP requests (every app's incident exists), copied
 # for two daemons under callgrind that then get N and 2N requests:
@@ -519,7 +586,8 @@ BLOCK=$(cat <<EOF
 | peak RSS under load (VmHWM) | $(mib "$HWM_KB") MiB (VmRSS $(mib "$RSS_KB") MiB after the wrk run; $EVENTS events, ledger $LEDGER_MB MiB) |
 | deliveries pending after the wrk run | $BACKLOG (done ${DRAIN}s later) |
 | fsync+fdatasync per request (strace, ${FSYNC_DURATION}s) | $FSYNCS |
-| accepted alerts/s, 100 per request, wrk -c$AM_CONNS ${AM_DURATION}s | $AMLINE |$WARN
+| accepted alerts/s, 100 per request, wrk -c$AM_CONNS ${AM_DURATION}s | $AMLINE |
+| requests/s on PostgreSQL (same load; 3 replicas: the connections split over 3 wrk) | $PGLINE |$WARN
 EOF
 )
 echo "$BLOCK"
