@@ -186,7 +186,9 @@ job_finish(struct gi_job *j, enum incidentd_result res, uint64_t retry_after_ms,
 	if (res == INCIDENTD_OK && j->result != NULL && json_object_size(j->result) > 0)
 		result = json_dumps(j->result, JSON_COMPACT);
 	LIST_REMOVE(j, entry);
-	j->req = NULL;
+	/* j->req is NULL when an answer ends the job (on_answer cleared it: ghapi frees the
+	 * request after the callback); a request still waiting or running (a drain ends the
+	 * job) is cancelled by job_free() */
 	j->done(j->call, res, retry_after_ms, detail, result);
 	free(result);
 	job_free(j);

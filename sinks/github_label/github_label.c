@@ -71,7 +71,8 @@ job_finish(struct gl_job *j, enum incidentd_result res, uint64_t retry_after_ms,
     const char *detail, const char *result)
 {
 	LIST_REMOVE(j, entry);
-	j->req = NULL;
+	/* j->req is NULL when an answer ends the job (on_answer cleared it); a request still
+	 * waiting or running (a drain ends the job) is cancelled by job_free() */
 	j->done(j->call, res, retry_after_ms, detail, result);
 	job_free(j);
 }
