@@ -98,6 +98,8 @@ def _pg_sql(query, params):
 def _pg_value(text):
     if text == "\x01":
         return None
+    if text in ("t", "f"):          # psql's booleans; sqlite3 answers 1 and 0
+        return 1 if text == "t" else 0
     if re.fullmatch(r"-?\d+", text):
         return int(text)
     if re.fullmatch(r"-?\d+\.\d+(?:e[-+]?\d+)?", text):
