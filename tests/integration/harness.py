@@ -95,16 +95,11 @@ def _pg_sql(query, params):
                   r"(extract(epoch FROM \1::timestamptz) / 86400.0)", q)
 
 
-def _pg_value(text):
-    if text == "\x01":
-        return None
-    if text in ("t", "f"):          # psql's booleans; sqlite3 answers 1 and 0
-        return 1 if text == "t" else 0
-    if re.fullmatch(r"-?\d+", text):
-        return int(text)
-    if re.fullmatch(r"-?\d+\.\d+(?:e[-+]?\d+)?", text):
-        return float(text)
-    return text
+def _pg_json_value(v):
+    """A value of a row as sqlite3 gives it: booleans as 1 and 0."""
+    if isinstance(v, bool):
+        return 1 if v else 0
+    return v
 
 
 def sample(*parts):
@@ -314,18 +309,21 @@ class Daemon:
 
     def sql(self, query, params=()):
         if self.pg:
+            q = _pg_sql(query, params)
+            select = re.match(r"\s*(SELECT|WITH)\b", q, re.I) is not None
+            if select:
+                # rows as JSON keep their types (numbers, text, booleans, NULL); a record's
+                # fields are f1, f2, ... in column order
+                q = "SELECT coalesce(json_agg(to_json(row(q.*))), '[]') FROM (%s) AS q" % q
             p = subprocess.run([os.path.join(pg_server().bindir, "psql"), "-X", "-q", "-A",
-                                "-t", "-F", "\x1f", "-R", "\x1e", "-P", "null=\x01",
-                                "-v", "ON_ERROR_STOP=1", "-d", self.db,
-                                "-c", _pg_sql(query, params)],
+                                "-t", "-v", "ON_ERROR_STOP=1", "-d", self.db, "-c", q],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30)
             if p.returncode != 0:
                 raise RuntimeError("psql: %s" % p.stderr.decode("utf-8", "replace"))
-            out = p.stdout.decode("utf-8")
-            if out.endswith("\n"):
-                out = out[:-1]
-            return [tuple(_pg_value(f) for f in row.split("\x1f"))
-                    for row in out.split("\x1e") if row.strip("\n") != ""]
+            if not select:
+                return []
+            return [tuple(_pg_json_value(r["f%d" % (i + 1)]) for i in range(len(r)))
+                    for r in json.loads(p.stdout.decode("utf-8"))]
         con = sqlite3.connect("file:%s?mode=ro" % self.db, uri=True, timeout=5)
         try:
             return con.execute(query, params).fetchall()
