@@ -478,9 +478,30 @@ pace_hold_ledger(void *arg, const char *lane, int64_t until)
 	return store_pace_hold(arg, lane, until);
 }
 
-static struct plugin_shared_pace shared_pace = {
+static int
+quota_take_ledger(void *arg, const char *name, int64_t period_ms, int64_t limit)
+{
+	return store_quota_take(arg, name, period_ms, limit);
+}
+
+static int
+slot_take_ledger(void *arg, const char *name, int64_t delivery_id, int64_t max)
+{
+	return store_slot_take(arg, name, delivery_id, max);
+}
+
+static int
+slot_release_ledger(void *arg, const char *name, int64_t delivery_id)
+{
+	return store_slot_release(arg, name, delivery_id);
+}
+
+static struct plugin_shared shared_ledger = {
 	.reserve = pace_reserve_ledger,
 	.hold = pace_hold_ledger,
+	.quota_take = quota_take_ledger,
+	.slot_take = slot_take_ledger,
+	.slot_release = slot_release_ledger,
 };
 
 static int
@@ -507,10 +528,11 @@ run(struct runtime *rt)
 	}
 	rc = plugin_host_new(dmn->base, &dmn->phost);
 	if (rc == 0 && store_is_shared(dmn->store)) {
-		/* replicas pace together: >= 1 s between mutating GitHub requests per token,
-		 * whichever replica makes them */
-		shared_pace.arg = dmn->store;
-		plugin_host_share_pace(dmn->phost, &shared_pace);
+		/* replicas pace together (>= 1 s between mutating GitHub requests per token,
+		 * whichever replica makes them) and share the sinks' quotas and slots (e.g.
+		 * the copilot_runner's daily budget and max_concurrent) */
+		shared_ledger.arg = dmn->store;
+		plugin_host_share(dmn->phost, &shared_ledger);
 	}
 	if (rc == 0)
 		rc = sink_set_load(dmn->phost, dmn->plugin_dir, dmn->cfg, &dmn->sinks, err,

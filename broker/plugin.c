@@ -37,6 +37,8 @@ struct plugin_call {
 	uint64_t retry_after_ms;
 	char *detail;
 	char *result_json;
+	int64_t delivery;              /* the delivery's id in the ledger */
+	int nslots;                    /* slots it holds (host->slot_take) */
 	struct event ev;               /* zero timer of a deferred completion */
 	struct plugin_call *next_id;   /* chain in call_table */
 	TAILQ_ENTRY(plugin_call) entry;
@@ -56,6 +58,23 @@ struct host_xfer {
 	incidentd_http_done_fn fn;
 	void *arg;
 	TAILQ_ENTRY(host_xfer) entry;
+};
+
+/* A slot held by a call in flight (host->slot_take), kept by the host in every mode so
+ * that it is released when the call completes. */
+struct host_slot {
+	char *name;
+	uint64_t call_id;
+	int64_t delivery;
+	TAILQ_ENTRY(host_slot) entry;
+};
+
+/* An in-memory quota counter (host->quota_take) of one name: the latest period only. */
+struct host_quota {
+	char *name;
+	int64_t period_ms;
+	int64_t used;
+	TAILQ_ENTRY(host_quota) entry;
 };
 
 /* What plugins hold: a handle leading back to the instance. */
@@ -94,7 +113,9 @@ struct plugin_host {
 	struct http_client *http;
 	int64_t (*now_ms)(void);
 	struct pace *pace;             /* lanes shared by every instance (pace_reserve) */
-	const struct plugin_shared_pace *shared; /* lanes shared by every replica, or NULL */
+	const struct plugin_shared *shared; /* what every replica shares, or NULL */
+	TAILQ_HEAD(, host_slot) slots;  /* held by calls in flight, every instance */
+	TAILQ_HEAD(, host_quota) quotas; /* in-memory quotas (not shared) */
 	int depth;                     /* > 0 while a plugin is on the stack below us */
 	TAILQ_HEAD(, sink_set) dying;
 };
@@ -145,12 +166,42 @@ call_handle(const struct plugin_call *c)
 	return (struct incidentd_call *)(uintptr_t)c->id;
 }
 
+/* Forget slot sl of call c (NULL: a call that is gone), in the ledger too if shared. */
+static void
+slot_drop(struct plugin_host *host, struct plugin_call *c, struct host_slot *sl)
+{
+	if (host->shared != NULL &&
+	    host->shared->slot_release(host->shared->arg, sl->name, sl->delivery) != 0)
+		log_warn("plugin", "cannot release a slot in the ledger (it counts until its "
+		    "delivery stops running)");
+	TAILQ_REMOVE(&host->slots, sl, entry);
+	if (c != NULL)
+		c->nslots--;
+	free(sl->name);
+	free(sl);
+}
+
+/* Release every slot c still holds (the plugin did not, or could not). */
+static void
+call_release_slots(struct plugin_call *c)
+{
+	struct plugin_host *host = c->si->set->host;
+	struct host_slot *sl, *next;
+
+	for (sl = TAILQ_FIRST(&host->slots); sl != NULL && c->nslots > 0; sl = next) {
+		next = TAILQ_NEXT(sl, entry);
+		if (sl->call_id == c->id)
+			slot_drop(host, c, sl);
+	}
+}
+
 /* Take c out of every list and the accounting; the caller frees it. */
 static void
 call_detach(struct plugin_call *c)
 {
 	struct sink_instance *si = c->si;
 
+	call_release_slots(c);
 	call_unregister(c);
 	event_del(&c->ev);
 	TAILQ_REMOVE(&si->calls, c, entry);
@@ -455,6 +506,107 @@ host_note(struct incidentd_instance *self, struct incidentd_call *call, const ch
 	return c->si->set->note_fn(c->arg, note_json);
 }
 
+static int
+host_quota_take(struct incidentd_instance *self, const char *name, int64_t period_ms,
+    int64_t limit)
+{
+	struct plugin_host *host = self->si->set->host;
+	struct host_quota *q;
+
+	if (name == NULL)
+		return -EINVAL;
+	if (host->shared != NULL)
+		return host->shared->quota_take(host->shared->arg, name, period_ms, limit);
+	TAILQ_FOREACH(q, &host->quotas, entry) {
+		if (strcmp(q->name, name) == 0)
+			break;
+	}
+	if (q == NULL) {
+		q = calloc(1, sizeof(*q));
+		if (q == NULL || (q->name = strdup(name)) == NULL) {
+			free(q);
+			return -ENOMEM;
+		}
+		q->period_ms = period_ms;
+		TAILQ_INSERT_TAIL(&host->quotas, q, entry);
+	}
+	if (q->period_ms != period_ms) {
+		q->period_ms = period_ms;
+		q->used = 0;
+	}
+	if (q->used >= limit)
+		return 0;
+	q->used++;
+	return 1;
+}
+
+static struct host_slot *
+slot_find(struct plugin_host *host, uint64_t call_id, const char *name)
+{
+	struct host_slot *sl;
+
+	TAILQ_FOREACH(sl, &host->slots, entry) {
+		if (sl->call_id == call_id && strcmp(sl->name, name) == 0)
+			return sl;
+	}
+	return NULL;
+}
+
+static int
+host_slot_take(struct incidentd_instance *self, struct incidentd_call *call,
+    const char *name, int64_t max)
+{
+	struct plugin_host *host = self->si->set->host;
+	struct plugin_call *c = call_lookup(call);
+	struct host_slot *sl;
+	int64_t n = 0;
+	int rc;
+
+	if (c == NULL || c->completed || c->si != self->si)
+		return -ENOENT;
+	if (name == NULL)
+		return -EINVAL;
+	if (slot_find(host, c->id, name) != NULL)
+		return 1;
+	if (host->shared != NULL) {
+		rc = host->shared->slot_take(host->shared->arg, name, c->delivery, max);
+		if (rc != 1)
+			return rc;
+	} else {
+		TAILQ_FOREACH(sl, &host->slots, entry)
+			n += strcmp(sl->name, name) == 0;
+		if (n >= max)
+			return 0;
+	}
+	sl = calloc(1, sizeof(*sl));
+	if (sl == NULL || (sl->name = strdup(name)) == NULL) {
+		free(sl);
+		if (host->shared != NULL)
+			(void)host->shared->slot_release(host->shared->arg, name, c->delivery);
+		return -ENOMEM;
+	}
+	sl->call_id = c->id;
+	sl->delivery = c->delivery;
+	TAILQ_INSERT_TAIL(&host->slots, sl, entry);
+	c->nslots++;
+	return 1;
+}
+
+static void
+host_slot_release(struct incidentd_instance *self, struct incidentd_call *call,
+    const char *name)
+{
+	struct plugin_host *host = self->si->set->host;
+	struct plugin_call *c = call_lookup(call);
+	struct host_slot *sl;
+
+	if (c == NULL || c->si != self->si || name == NULL)
+		return;
+	sl = slot_find(host, c->id, name);
+	if (sl != NULL)
+		slot_drop(host, c, sl);
+}
+
 static const struct incidentd_host host_services = {
 	.abi_version = INCIDENTD_SINK_ABI_VERSION,
 	.struct_size = sizeof(struct incidentd_host),
@@ -469,12 +621,15 @@ static const struct incidentd_host host_services = {
 	.pace_reserve = host_pace_reserve,
 	.pace_hold = host_pace_hold,
 	.note = host_note,
+	.quota_take = host_quota_take,
+	.slot_take = host_slot_take,
+	.slot_release = host_slot_release,
 };
 
 /* --- host ----------------------------------------------------------------------------- */
 
 void
-plugin_host_share_pace(struct plugin_host *host, const struct plugin_shared_pace *shared)
+plugin_host_share(struct plugin_host *host, const struct plugin_shared *shared)
 {
 	host->shared = shared;
 }
@@ -493,6 +648,8 @@ plugin_host_new(struct event_base *base, struct plugin_host **out)
 	}
 	host->base = base;
 	TAILQ_INIT(&host->dying);
+	TAILQ_INIT(&host->slots);
+	TAILQ_INIT(&host->quotas);
 	rc = http_client_new(base, &host->http);
 	if (rc != 0)
 		goto out;
@@ -514,6 +671,8 @@ void
 plugin_host_destroy(struct plugin_host *host)
 {
 	struct sink_set *set;
+	struct host_slot *sl;
+	struct host_quota *q;
 
 	if (host == NULL)
 		return;
@@ -523,6 +682,13 @@ plugin_host_destroy(struct plugin_host *host)
 			log_warn("plugin", "abandoning %zu sink deliveries still in flight",
 			    set->inflight);
 		set_destroy_now(set);
+	}
+	while ((sl = TAILQ_FIRST(&host->slots)) != NULL)
+		slot_drop(host, NULL, sl);
+	while ((q = TAILQ_FIRST(&host->quotas)) != NULL) {
+		TAILQ_REMOVE(&host->quotas, q, entry);
+		free(q->name);
+		free(q);
 	}
 	http_client_destroy(host->http);
 	pace_destroy(host->pace);
@@ -719,6 +885,7 @@ instance_close(struct sink_instance *si)
 		log_warn(si->component, "%zu HTTP transfer(s) left after destroy; cancelled", n);
 	/* Only when forced (plugin_host_destroy): completions are dropped. */
 	while ((c = TAILQ_FIRST(&si->calls)) != NULL) {
+		call_release_slots(c);
 		call_unregister(c);
 		event_del(&c->ev);
 		TAILQ_REMOVE(&si->calls, c, entry);
@@ -857,6 +1024,7 @@ instance_call(struct sink_instance *si, const struct incidentd_delivery *d,
 	c->si = si;
 	c->cb = cb;
 	c->arg = arg;
+	c->delivery = d->id;
 	evtimer_assign(&c->ev, si->set->host->base, call_on_deferred, c);
 	call_register(c);
 	TAILQ_INSERT_TAIL(&si->calls, c, entry);

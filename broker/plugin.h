@@ -24,19 +24,26 @@ struct sink_set;
 /* One loaded, initialized sink (a config_sink with enabled: true). */
 struct sink_instance;
 
-/* Pacing lanes shared by several replicas (a PostgreSQL ledger), used before the host's own
- * in-memory lanes: reserve() books a slot as pace_reserve() does and returns 0, or a negative
- * errno (then the in-memory lanes pace this process alone); hold() as pace_hold(). Called
- * on the loop thread. */
-struct plugin_shared_pace {
+/* What several replicas (a PostgreSQL ledger) share through the ledger, in place of the
+ * host's own in-memory state. Called on the loop thread; none may call back.
+ * Pacing lanes, used before the host's in-memory lanes: reserve() books a slot as
+ * pace_reserve() does and returns 0, or a negative errno (then the in-memory lanes pace
+ * this process alone); hold() as pace_hold().
+ * Quotas and slots (host->quota_take, slot_take, slot_release): as store_quota_take(),
+ * store_slot_take() and store_slot_release(); a negative errno is handed to the plugin. */
+struct plugin_shared {
 	int (*reserve)(void *arg, const char *lane, int64_t now, uint64_t gap_ms,
 	    uint64_t *wait_ms);
 	int (*hold)(void *arg, const char *lane, int64_t until);
+	int (*quota_take)(void *arg, const char *name, int64_t period_ms, int64_t limit);
+	int (*slot_take)(void *arg, const char *name, int64_t delivery_id, int64_t max);
+	int (*slot_release)(void *arg, const char *name, int64_t delivery_id);
 	void *arg;
 };
 
-/* Pace through shared (borrowed: it must outlive host; NULL: back to in-memory lanes). */
-void plugin_host_share_pace(struct plugin_host *host, const struct plugin_shared_pace *shared);
+/* Share pacing, quotas and slots through shared (borrowed: it must outlive host; NULL:
+ * back to the host's in-memory state). Set it before the first delivery. */
+void plugin_host_share(struct plugin_host *host, const struct plugin_shared *shared);
 
 /* Create the host on base (borrowed; must outlive the host). Returns 0 and *out (owned by
  * the caller), or a negative errno. curl_global_init() must have been called. */

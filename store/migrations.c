@@ -214,7 +214,8 @@ static const char migration_v11[] =
  * by the process running it until its lease ends; that process renews the lease while it
  * lives, and another replica takes over (recovers) a delivery whose lease has ended.
  * Pacing lanes (e.g. >= 1 s between mutating GitHub requests per token) are rows, so the
- * replicas pace together (one SQLite process keeps them in memory). */
+ * replicas pace together (one SQLite process keeps them in memory); so are the sinks'
+ * quotas (e.g. runs per day) and concurrency slots. */
 static const char migration_v12[] =
 "ALTER TABLE deliveries ADD COLUMN claimed_by TEXT;   -- the incidentd process running it\n"
 "ALTER TABLE deliveries ADD COLUMN lease_until TEXT;  -- its claim ends then, unless renewed\n"
@@ -222,7 +223,19 @@ static const char migration_v12[] =
 "  lane    TEXT PRIMARY KEY,     -- token, named by a digest of it: never the token)\n"
 "  next_ms BIGINT NOT NULL,      -- the next free slot, ms since the epoch\n"
 "  hold_ms BIGINT NOT NULL DEFAULT 0 -- nothing on the lane before this (a rate limit)\n"
-");\n";
+");\n"
+"CREATE TABLE quotas (          -- counters per period shared by replicas (host->quota_take,\n"
+"  name      TEXT,              -- e.g. the copilot_runner's runs per UTC day)\n"
+"  period_ms BIGINT,            -- the period's start, ms since the epoch\n"
+"  used      BIGINT NOT NULL,   -- units taken in it\n"
+"  PRIMARY KEY (name, period_ms)\n"
+");\n"
+"CREATE TABLE slots (           -- concurrency shared by replicas (host->slot_take): a slot\n"
+"  name        TEXT,            -- counts while its delivery is running\n"
+"  delivery_id BIGINT REFERENCES deliveries(id),\n"
+"  PRIMARY KEY (name, delivery_id)\n"
+");\n"
+"CREATE INDEX slots_delivery ON slots(delivery_id);\n";
 
 const char *const store_migrations[] = {
 	migration_v1,

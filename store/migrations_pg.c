@@ -142,14 +142,26 @@ const char *const store_pg_baseline = pg_baseline;
 /* Scripts after the baseline: store_pg_migrations[i] brings the schema from
  * STORE_PG_BASE_VERSION + i to STORE_PG_BASE_VERSION + i + 1. */
 const char *const store_pg_migrations[] = {
-	/* v12: delivery claims (see migrations.c) */
+	/* v12: delivery claims, pacing lanes, quotas and slots (see migrations.c) */
 	"ALTER TABLE deliveries ADD COLUMN claimed_by TEXT COLLATE \"C\";\n"
 	"ALTER TABLE deliveries ADD COLUMN lease_until TEXT COLLATE \"C\";\n"
 	"CREATE TABLE pace_lanes (      -- pacing shared by replicas (e.g. one lane per GitHub\n"
 	"  lane    TEXT COLLATE \"C\" PRIMARY KEY,     -- token, named by a digest of it: never the token)\n"
 	"  next_ms BIGINT NOT NULL,      -- the next free slot, ms since the epoch\n"
 	"  hold_ms BIGINT NOT NULL DEFAULT 0 -- nothing on the lane before this (a rate limit)\n"
-	");\n",
+	");\n"
+	"CREATE TABLE quotas (          -- counters per period shared by replicas (host->quota_take,\n"
+	"  name      TEXT COLLATE \"C\",  -- e.g. the copilot_runner's runs per UTC day)\n"
+	"  period_ms BIGINT,            -- the period's start, ms since the epoch\n"
+	"  used      BIGINT NOT NULL,   -- units taken in it\n"
+	"  PRIMARY KEY (name, period_ms)\n"
+	");\n"
+	"CREATE TABLE slots (           -- concurrency shared by replicas (host->slot_take): a slot\n"
+	"  name        TEXT COLLATE \"C\",  -- counts while its delivery is running\n"
+	"  delivery_id BIGINT REFERENCES deliveries(id),\n"
+	"  PRIMARY KEY (name, delivery_id)\n"
+	");\n"
+	"CREATE INDEX slots_delivery ON slots(delivery_id);\n",
 };
 const size_t store_n_pg_migrations = STORE_SCHEMA_VERSION - STORE_PG_BASE_VERSION;
 

@@ -122,6 +122,19 @@ static const char *const store_sql[STMT__COUNT] = {
 	[STMT_PACE_HOLD] =
 	    "INSERT INTO pace_lanes (lane, next_ms, hold_ms) VALUES (?1, 0, ?2)"
 	    " ON CONFLICT (lane) DO UPDATE SET hold_ms = max(pace_lanes.hold_ms, ?2)",
+	/* one unit of counter ?1 in period ?2 if fewer than ?3 were taken: a row comes back
+	 * only when it was taken (one statement: concurrent replicas queue on the row) */
+	[STMT_QUOTA_TAKE] =
+	    "INSERT INTO quotas (name, period_ms, used) VALUES (?1, ?2, 1)"
+	    " ON CONFLICT (name, period_ms) DO UPDATE SET used = quotas.used + 1"
+	    " WHERE quotas.used < ?3 RETURNING used",
+	[STMT_SLOT_HELD] = "SELECT count(*) FROM slots WHERE name = ?1 AND delivery_id = ?2",
+	/* slots count only while their delivery runs */
+	[STMT_SLOT_COUNT] =
+	    "SELECT count(*) FROM slots AS s JOIN deliveries AS d ON d.id = s.delivery_id"
+	    " WHERE s.name = ?1 AND d.state = 'running'",
+	[STMT_SLOT_INSERT] = "INSERT INTO slots (name, delivery_id) VALUES (?1, ?2)",
+	[STMT_SLOT_DELETE] = "DELETE FROM slots WHERE name = ?1 AND delivery_id = ?2",
 	[STMT_DEL_RENEW] =
 	    "UPDATE deliveries SET lease_until = ?2 WHERE claimed_by = ?1 AND state = 'running'",
 	[STMT_DEL_NOTE] =
@@ -224,6 +237,13 @@ static const char *const store_sql[STMT__COUNT] = {
 	    " AND p.updated_at < ?3"
 	    " AND " PRUNE_NOT_FIRING("p.incident_id")
 	    " AND NOT EXISTS (SELECT 1 FROM deliveries AS c WHERE c.depends_on = p.id)",
+	/* the slots of the window's finished deliveries (they no longer count), so that
+	 * STMT_PRUNE_DELIVERIES is not held back by their foreign key */
+	[STMT_PRUNE_SLOTS] =
+	    "DELETE FROM slots WHERE delivery_id IN (SELECT p.id FROM deliveries AS p NOT INDEXED"
+	    " WHERE " PRUNE_IN_WINDOW("p")
+	    " AND (p.state = 'done' OR p.state = 'failed' OR p.state = 'cancelled')"
+	    " AND p.updated_at < ?3)",
 	[STMT_PRUNE_DECISIONS] =
 	    "DELETE FROM decisions WHERE event_id IN (SELECT e.id FROM events AS e NOT INDEXED"
 	    " WHERE " PRUNE_EVENT_GOES ")",

@@ -281,6 +281,25 @@ int store_pace_reserve(struct store *st, const char *lane, int64_t now, uint64_t
  * or a negative errno. */
 int store_pace_hold(struct store *st, const char *lane, int64_t until);
 
+/* Counters per period in the ledger, shared by every replica (host->quota_take): take one
+ * unit of counter name (copied) in the period that starts at period_ms if fewer than limit
+ * were taken in it. One statement, so concurrent replicas never take more than limit.
+ * Returns 1 (taken), 0 (none left; limit <= 0 takes nothing) or a negative errno. Rows of
+ * earlier periods stay (one per counter and period). */
+int store_quota_take(struct store *st, const char *name, int64_t period_ms, int64_t limit);
+
+/* Concurrency slots in the ledger, shared by every replica (host->slot_take): a slot of
+ * name (copied) for delivery delivery_id if fewer than max deliveries in state running
+ * hold one. A slot counts only while its delivery is running, so the slots of a dead
+ * replica free themselves when its deliveries are taken over or finish. Runs in its own
+ * write transaction (store_begin(): none may be open). Returns 1 (taken, or already held
+ * by delivery_id), 0 (none free) or a negative errno. */
+int store_slot_take(struct store *st, const char *name, int64_t delivery_id, int64_t max);
+
+/* Give back the slot of name held by delivery_id (none held: nothing changes). Returns 0
+ * or a negative errno. Retention deletes the slots of the deliveries it prunes. */
+int store_slot_release(struct store *st, const char *name, int64_t delivery_id);
+
 /* Extend the claims of this process's running deliveries to now + lease. Returns 0 or a
  * negative errno. */
 int store_renew_claims(struct store *st, int64_t now);

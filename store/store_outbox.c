@@ -170,6 +170,102 @@ store_pace_hold(struct store *st, const char *lane, int64_t until)
 }
 
 int
+store_quota_take(struct store *st, const char *name, int64_t period_ms, int64_t limit)
+{
+	struct db_stmt *s = NULL;
+	int rc;
+
+	if (name == NULL)
+		return -EINVAL;
+	if (limit <= 0)
+		return 0;
+	rc = store_stmt(st, STMT_QUOTA_TAKE, &s);
+	if (rc != 0)
+		return rc;
+	store_bind_text(s, 1, name);
+	db_bind_int64(s, 2, period_ms);
+	db_bind_int64(s, 3, limit);
+	rc = db_step(s);
+	if (rc == DB_ROW)
+		rc = 1;
+	else
+		rc = rc == DB_DONE ? 0 : store_error(st, rc);
+	while (rc == 1 && db_step(s) == DB_ROW)
+		;
+	store_stmt_done(s);
+	return rc;
+}
+
+/* count(*) of statement id for (name, delivery_id): the row count of a SELECT count(*). */
+static int
+slot_count(struct store *st, enum store_stmt_id id, const char *name, int64_t delivery_id,
+    int64_t *n)
+{
+	struct db_stmt *s = NULL;
+	int rc;
+
+	*n = 0;
+	rc = store_stmt(st, id, &s);
+	if (rc != 0)
+		return rc;
+	store_bind_text(s, 1, name);
+	if (id == STMT_SLOT_HELD)
+		db_bind_int64(s, 2, delivery_id);
+	return store_step_id(st, s, n);
+}
+
+int
+store_slot_take(struct store *st, const char *name, int64_t delivery_id, int64_t max)
+{
+	struct db_stmt *s = NULL;
+	int64_t held = 0, running = 0;
+	int rc;
+
+	if (name == NULL)
+		return -EINVAL;
+	rc = store_begin(st);
+	if (rc != 0)
+		return rc;
+	rc = slot_count(st, STMT_SLOT_HELD, name, delivery_id, &held);
+	if (rc != 0 || held > 0)
+		goto out;
+	rc = slot_count(st, STMT_SLOT_COUNT, name, 0, &running);
+	if (rc != 0 || running >= max)
+		goto out;
+	rc = store_stmt(st, STMT_SLOT_INSERT, &s);
+	if (rc != 0)
+		goto out;
+	store_bind_text(s, 1, name);
+	db_bind_int64(s, 2, delivery_id);
+	rc = store_step_done(st, s);
+	held = rc == 0;
+out:
+	if (rc == 0)
+		rc = store_commit(st);
+	if (rc != 0) {
+		store_rollback(st);
+		return rc;
+	}
+	return held > 0 ? 1 : 0;
+}
+
+int
+store_slot_release(struct store *st, const char *name, int64_t delivery_id)
+{
+	struct db_stmt *s = NULL;
+	int rc;
+
+	if (name == NULL)
+		return -EINVAL;
+	rc = store_stmt(st, STMT_SLOT_DELETE, &s);
+	if (rc != 0)
+		return rc;
+	store_bind_text(s, 1, name);
+	db_bind_int64(s, 2, delivery_id);
+	return store_step_done(st, s);
+}
+
+int
 store_renew_claims(struct store *st, int64_t now)
 {
 	struct db_stmt *s = NULL;

@@ -92,7 +92,7 @@ int
 store_prune_batch(struct store *st, enum store_prune_table table, int64_t cutoff,
     struct store_prune_batch *b)
 {
-	int64_t last = 0, count = 0, oldest = 0, deleted = 0, decisions = 0;
+	int64_t last = 0, count = 0, oldest = 0, deleted = 0, decisions = 0, slots = 0;
 	int rc;
 
 	b->deleted = b->decisions = 0;
@@ -110,6 +110,8 @@ store_prune_batch(struct store *st, enum store_prune_table table, int64_t cutoff
 		goto out;
 	if (table == STORE_PRUNE_EVENTS)
 		rc = run_delete(st, STMT_PRUNE_DECISIONS, b->cursor, last, cutoff, &decisions);
+	if (table == STORE_PRUNE_DELIVERIES)
+		rc = run_delete(st, STMT_PRUNE_SLOTS, b->cursor, last, cutoff, &slots);
 	if (rc == 0)
 		rc = run_delete(st, delete_stmt[table], b->cursor, last, cutoff, &deleted);
 out:

@@ -576,6 +576,11 @@ rn_init(const struct incidentd_host *host, struct incidentd_instance *self,
 		rc = -ENOMEM;
 		goto out;
 	}
+	s->host_admits = INCIDENTD_HOST_HAS(host, slot_release);
+	snprintf(s->slot_name, sizeof(s->slot_name), "copilot_runner:%s",
+	    host->instance_name(self));
+	snprintf(s->quota_name, sizeof(s->quota_name), "copilot_runner:%s:runs",
+	    host->instance_name(self));
 	if ((rc = string_list(json_object_get(cfg, "command"), default_command, "command",
 	    true, &s->command, err, errlen)) != 0 ||
 	    (rc = string_list(json_object_get(cfg, "read_only_args"), default_read_only,

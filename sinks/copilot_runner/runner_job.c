@@ -88,10 +88,13 @@ slot_take(struct rn_job *j)
 static void
 slot_release(struct rn_job *j)
 {
-	if (j->slot) {
+	if (!j->slot)
+		return;
+	if (j->s->host_admits)     /* after done() the host released it already */
+		j->s->host->slot_release(j->s->self, j->call, j->s->slot_name);
+	else
 		j->s->shared->running--;
-		j->slot = false;
-	}
+	j->slot = false;
 }
 
 void
@@ -590,7 +593,8 @@ job_run(struct rn_job *j)
 	o.label = label;
 	if ((rc = job_exec(j, argv, envp, &o, agent_done, &j->agent, err, sizeof(err))) != 0)
 		goto out;
-	s->shared->used++;
+	if (!s->host_admits)
+		s->shared->used++;
 	job_note(j, job_running_note(j, runner_child_pid(j->agent)));
 	s->host->log(s->self, INCIDENTD_LOG_INFO, "run for issue #%lld started: pid %d, "
 	    "identity %s%s, sandbox %s", (long long)j->issue, (int)runner_child_pid(j->agent),
@@ -716,6 +720,48 @@ out:
 
 /* --- the start --------------------------------------------------------------------------- */
 
+/* Admit the job through the host (shared by replicas on a PostgreSQL ledger): a runner
+ * slot first (none free: wait), then one run of the UTC day's budget (none left: give the
+ * slot back and fail). A ledger error is retried soon: no agent runs uncounted. Returns
+ * true when the job holds its slot and run; otherwise the delivery is finished. */
+static bool
+job_admit_host(struct rn_job *j)
+{
+	struct rn_sink *s = j->s;
+	int64_t now = s->host->now_ms(s->self);
+	char detail[512];
+	int rc;
+
+	rc = s->host->slot_take(s->self, j->call, s->slot_name, s->max_concurrent);
+	if (rc == 0) {
+		snprintf(detail, sizeof(detail), "waiting for a free runner slot (%lld/%lld "
+		    "running)", (long long)s->max_concurrent, (long long)s->max_concurrent);
+		job_finish(j, INCIDENTD_RETRY, s->queue_retry_ms, detail, NULL);
+		return false;
+	}
+	if (rc > 0) {
+		j->slot = true;
+		rc = s->host->quota_take(s->self, s->quota_name, now - now % 86400000,
+		    s->daily_budget);
+		if (rc > 0)
+			return true;
+		slot_release(j);
+	}
+	if (rc == 0) {
+		snprintf(detail, sizeof(detail), "budget exhausted (%lld/day): issue #%lld not "
+		    "handed to the agent", (long long)s->daily_budget, (long long)j->issue);
+		s->host->log(s->self, INCIDENTD_LOG_WARN, "%s", detail);
+		job_finish(j, INCIDENTD_FAIL, 0, detail, NULL);
+		return false;
+	}
+	snprintf(detail, sizeof(detail), "the ledger is unavailable (%s): the runner's budget "
+	    "and slots cannot be counted; trying again", strerror(-rc));
+	s->host->log(s->self, INCIDENTD_LOG_WARN, "issue #%lld: %s", (long long)j->issue,
+	    detail);
+	job_finish(j, INCIDENTD_RETRY, s->queue_retry_ms, detail, NULL);
+	return false;
+}
+
 static void
 job_begin(evutil_socket_t fd, short what, void *arg)
 {
@@ -756,6 +802,11 @@ job_begin(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	j->issue = json_integer_value(json_object_get(j->issue_ref, "issue"));
+	if (s->host_admits) {
+		if (!job_admit_host(j))
+			return;
+		goto admitted;
+	}
 	day = s->host->now_ms(s->self) / 86400000;
 	if (s->shared->day != day) {
 		s->shared->day = day;
@@ -774,6 +825,7 @@ job_begin(evutil_socket_t fd, short what, void *arg)
 		job_finish(j, INCIDENTD_RETRY, s->queue_retry_ms, detail, NULL);
 		return;
 	}
+admitted:
 	cluster = json_string_value(json_object_get(j->incident, "cluster"));
 	if (cluster == NULL)
 		cluster = json_string_value(json_object_get(j->event, "cluster"));

@@ -19,7 +19,8 @@
 struct template;
 
 /* Budget and slots, shared by the instances of one name (a reload replaces the instance
- * before the old one is destroyed, so the count survives it). */
+ * before the old one is destroyed, so the count survives it): the fallback of a broker
+ * without host->quota_take and slot_take (which share them across replicas). */
 struct rn_shared {
 	char *name;
 	int refs;
@@ -53,7 +54,7 @@ struct rn_job {
 	struct event *begin_ev;      /* zero timer: start outside deliver() */
 	struct runner_child *probe;
 	struct runner_child *agent;
-	bool slot;                   /* holds a runner slot (shared->running) */
+	bool slot;                   /* holds a runner slot (host or shared->running) */
 	bool abandoned;              /* done() was called; only a child is left to end */
 	int64_t started_ms;          /* wall clock at the agent's start */
 	json_int_t issue;
@@ -71,6 +72,9 @@ struct rn_sink {
 	struct incidentd_instance *self;
 	struct event_base *base;
 	struct rn_shared *shared;
+	bool host_admits;            /* budget and slots through the host (quota/slot_take) */
+	char slot_name[320];         /* "copilot_runner:<instance>" */
+	char quota_name[320];        /* "copilot_runner:<instance>:runs" */
 	char **command;              /* NULL-terminated template sources */
 	char **read_only;            /* NULL-terminated */
 	struct template **argv_t;    /* one per command element */

@@ -145,6 +145,29 @@ struct incidentd_host {
 	 * (ledger). Does not call back. */
 	int (*note)(struct incidentd_instance *self, struct incidentd_call *call,
 	    const char *note_json);
+	/* Added later in ABI v1 (check INCIDENTD_HOST_HAS(host, quota_take)). Take one unit of
+	 * the counter name (copied; prefix it with the instance name) in the period that
+	 * starts at period_ms (ms since the epoch, e.g. the UTC day's start) if fewer than
+	 * limit were taken in it. With replicas on a PostgreSQL ledger the counter is shared
+	 * by all of them (a row in the ledger), else it lives in this process. Returns 1
+	 * (taken), 0 (none left) or a negative errno (the ledger is unavailable: nothing was
+	 * taken; try again later). Does not call back. */
+	int (*quota_take)(struct incidentd_instance *self, const char *name, int64_t period_ms,
+	    int64_t limit);
+	/* Added later in ABI v1 (check INCIDENTD_HOST_HAS(host, slot_take)). A slot of name
+	 * (copied) for the delivery of call, which must be in flight, if fewer than max
+	 * running deliveries hold one (taking it again is no new slot). Shared by replicas
+	 * like quota_take(). A slot counts only while its delivery is in state running and
+	 * is released when the call completes, so a dead replica's slots free themselves
+	 * when its deliveries are taken over or finish. Returns 1 (held), 0 (none free),
+	 * -ENOENT (call is not in flight) or another negative errno (ledger). Does not call
+	 * back. */
+	int (*slot_take)(struct incidentd_instance *self, struct incidentd_call *call,
+	    const char *name, int64_t max);
+	/* Give back the slot of name held by call's delivery; nothing if none is held or the
+	 * call already completed (done() releases it). Does not call back. */
+	void (*slot_release)(struct incidentd_instance *self, struct incidentd_call *call,
+	    const char *name);
 };
 
 #define INCIDENTD_HOST_HAS(host, member) \

@@ -776,6 +776,62 @@ test_pace_lanes(void **state)
 	assert_int_equal(wait, 60700);
 }
 
+/* Quotas in the ledger: at most limit units per period, a new period starts again, each
+ * counter apart. */
+static void
+test_quotas(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(store_quota_take(f->st, "runner:runs", T0, 2), 1);
+	assert_int_equal(store_quota_take(f->st, "runner:runs", T0, 2), 1);
+	assert_int_equal(store_quota_take(f->st, "runner:runs", T0, 2), 0);
+	assert_int_equal(store_quota_take(f->st, "runner:runs", T0, 2), 0);
+	/* a higher limit (a reload) lets one more through */
+	assert_int_equal(store_quota_take(f->st, "runner:runs", T0, 3), 1);
+	assert_int_equal(store_quota_take(f->st, "runner:runs", T0, 3), 0);
+	assert_int_equal(store_quota_take(f->st, "other:runs", T0, 1), 1);
+	assert_int_equal(store_quota_take(f->st, "runner:runs", T0 + 86400000, 2), 1);
+	assert_int_equal(store_quota_take(f->st, "runner:runs", T0, 0), 0);
+	assert_int_equal(store_quota_take(f->st, NULL, T0, 1), -EINVAL);
+}
+
+/* Slots in the ledger: at most max running deliveries hold one; taking again is no new
+ * slot; a slot whose delivery no longer runs is free; release gives it back. */
+static void
+test_slots(void **state)
+{
+	struct fixture *f = *state;
+	struct incident inc;
+	struct delivery d;
+	char ev[UTIL_ID_LEN + 1];
+	int64_t a, b, c;
+
+	make_incident(&inc, "k", T0);
+	assert_int_equal(store_put_incident(f->st, &inc), 0);
+	add_event(f->st, "argocd", "firing", "aks-store", T0, "s", inc.id, ev);
+	a = add_delivery(f->st, &inc, ev, "runner", DELIVERY_RUNNING, T0, 0);
+	b = add_delivery(f->st, &inc, ev, "runner", DELIVERY_RUNNING, T0, 0);
+	c = add_delivery(f->st, &inc, ev, "runner", DELIVERY_RUNNING, T0, 0);
+	assert_int_equal(store_slot_take(f->st, "runner:x", a, 2), 1);
+	assert_int_equal(store_slot_take(f->st, "runner:x", a, 2), 1);  /* held already */
+	assert_int_equal(store_slot_take(f->st, "runner:x", b, 2), 1);
+	assert_int_equal(store_slot_take(f->st, "runner:x", c, 2), 0);
+	assert_int_equal(store_slot_take(f->st, "runner:y", c, 2), 1);  /* another name */
+	/* a finished (e.g. by the replica that took it over): its slot counts no more */
+	assert_int_equal(store_get_delivery(f->st, a, &d), 0);
+	d.state = DELIVERY_DONE;
+	assert_int_equal(store_update_delivery(f->st, &d), 0);
+	delivery_clear(&d);
+	assert_int_equal(store_slot_take(f->st, "runner:x", c, 2), 1);
+	assert_int_equal(store_slot_take(f->st, "runner:y", a, 1), 0);
+	assert_int_equal(store_slot_release(f->st, "runner:y", c), 0);
+	assert_int_equal(store_slot_take(f->st, "runner:y", a, 1), 1);
+	assert_int_equal(store_slot_release(f->st, "runner:y", c), 0);  /* none: no-op */
+	assert_int_equal(store_slot_take(f->st, NULL, a, 1), -EINVAL);
+	incident_clear(&inc);
+}
+
 static void
 test_delivery_order_per_sink(void **state)
 {
@@ -1129,6 +1185,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_delivery_order_per_sink, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_claims, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pace_lanes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_quotas, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_slots, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migrate_v1, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_silences, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cancel_chain, setup, teardown),
