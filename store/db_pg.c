@@ -36,8 +36,13 @@
 /* The protocol's limit on the parameters of one statement */
 #define PG_MAX_PARAMS 65535
 
-/* At most one reconnection attempt per this many ms while the server is away */
-#define PG_RECONNECT_MS 1000
+/* Reconnection attempts while the server is away: the first at once, then after 1 s,
+ * doubling up to 10 s between the end of one attempt and the start of the next. An
+ * attempt blocks for at most connect_timeout (5 s unless the connection string says
+ * otherwise), so an unreachable server holds the event loop at most a third of the time
+ * instead of all of it. */
+#define PG_RECONNECT_MIN_MS 1000
+#define PG_RECONNECT_MAX_MS 10000
 
 struct pg {
 	struct db base;
@@ -45,6 +50,7 @@ struct pg {
 	uint64_t stmt_seq;      /* names the connection's statements: incidentd_1, _2, ... */
 	uint64_t session;       /* counts the sessions (a reconnection starts a new one) */
 	int64_t next_reset_ms;  /* no reconnection attempt before (monotonic ms) */
+	int64_t backoff_ms;     /* the wait after the next failed attempt */
 };
 
 struct pg_stmt {
@@ -218,10 +224,10 @@ pg_session_setup(struct pg *p)
 	return rc;
 }
 
-/* The connection is usable, or made so: a lost one is reset (at most once per
- * PG_RECONNECT_MS, each attempt bounded by connect_timeout), which starts a new session
- * where the statements are prepared again when next run. A transaction that was open is
- * gone with the old session (the server rolled it back). Returns 0 or -ENOTCONN. */
+/* The connection is usable, or made so: a lost one is reset (see PG_RECONNECT_MIN_MS),
+ * which starts a new session where the statements are prepared again when next run. A
+ * transaction that was open is gone with the old session (the server rolled it back).
+ * Returns 0 or -ENOTCONN. */
 static int
 pg_ensure(struct pg *p)
 {
@@ -234,15 +240,20 @@ pg_ensure(struct pg *p)
 		db_set_errmsg(&p->base, "the connection to PostgreSQL is lost; reconnecting");
 		return -ENOTCONN;
 	}
-	p->next_reset_ms = now + PG_RECONNECT_MS;
 	PQreset(p->conn);
 	if (PQstatus(p->conn) != CONNECTION_OK) {
 		char line[400];
 
+		if (p->backoff_ms < PG_RECONNECT_MIN_MS)
+			p->backoff_ms = PG_RECONNECT_MIN_MS;
+		p->next_reset_ms = mono_ms() + p->backoff_ms;
+		p->backoff_ms = p->backoff_ms * 2 > PG_RECONNECT_MAX_MS ? PG_RECONNECT_MAX_MS :
+		    p->backoff_ms * 2;
 		one_line(line, sizeof(line), PQerrorMessage(p->conn));
 		db_set_errmsg(&p->base, "cannot reconnect to PostgreSQL: %s", line);
 		return -ENOTCONN;
 	}
+	p->backoff_ms = PG_RECONNECT_MIN_MS;
 	p->session++;
 	if (pg_session_setup(p) != 0)
 		return -ENOTCONN;
