@@ -18,11 +18,8 @@ label(const json_t *ev, const char *k)
 	return json_string_value(json_object_get(json_object_get(ev, "labels"), k));
 }
 
-/* Write a delivery of event_id to sink about incident_id, due at now: pending, or blocked
- * behind depends_on when that is not 0. Its id goes to *id; *n_deliveries grows by one.
- * Returns 0 or a negative errno. */
-static int
-put_delivery(struct store *st, const char *incident_id, const char *event_id,
+int
+command_put_delivery(struct store *st, const char *incident_id, const char *event_id,
     const char *sink, const char *action, int64_t depends_on, int64_t now, int64_t *id,
     int *n_deliveries)
 {
@@ -48,10 +45,10 @@ int
 command_schedule(struct store *st, const char *incident_id, const char *event_id,
     const char *sink, int64_t now, int64_t *check, int64_t *step, int *n_deliveries)
 {
-	int rc = put_delivery(st, incident_id, event_id, sink, "update", 0, now, check,
+	int rc = command_put_delivery(st, incident_id, event_id, sink, "update", 0, now, check,
 	    n_deliveries);
 
-	return rc ? rc : put_delivery(st, incident_id, event_id, COMMAND_SINK, "update", *check,
+	return rc ? rc : command_put_delivery(st, incident_id, event_id, COMMAND_SINK, "update", *check,
 	    now, step, n_deliveries);
 }
 
@@ -95,7 +92,7 @@ command_reply(struct store *st, const char *incident_id, const char *origin_even
 	if ((rc = store_insert_request(st, "incidentd", now, ev->id, NULL, &request_id)) != 0 ||
 	    (rc = store_insert_event(st, ev, request_id, inc.id)) != 0)
 		goto out;
-	if ((rc = put_delivery(st, inc.id, ev->id, sink, "update", 0, now, &id,
+	if ((rc = command_put_delivery(st, inc.id, ev->id, sink, "update", 0, now, &id,
 	    n_deliveries)) != 0)
 		goto out;
 	rc = store_insert_decision(st, ev->id, inc.id, 1, "command", outcome, reply);
@@ -146,7 +143,7 @@ run_doctor(struct store *st, const struct config *cfg, const struct incident *in
 
 		if (!is_agent_sink(cfg, cs, inc))
 			continue;
-		if ((rc = put_delivery(st, inc->id, inc->last_event_id ? inc->last_event_id :
+		if ((rc = command_put_delivery(st, inc->id, inc->last_event_id ? inc->last_event_id :
 		    event_id, cs->name, "open", 0, now, &id, n_deliveries)) != 0)
 			break;
 		if (off < len)

@@ -78,6 +78,13 @@ int command_find(const char *text, struct command *c, char *err, size_t errlen);
 int command_step(struct store *st, const struct config *cfg, const struct delivery *del,
     int64_t now, char *detail, size_t len, int *n_deliveries);
 
+/* Write a delivery of event_id to sink about incident_id, due at now: pending, or blocked
+ * behind depends_on when that is not 0. Its id goes to *id; *n_deliveries grows by one.
+ * Returns 0 or a negative errno. Does not call back. */
+int command_put_delivery(struct store *st, const char *incident_id, const char *event_id,
+    const char *sink, const char *action, int64_t depends_on, int64_t now, int64_t *id,
+    int *n_deliveries);
+
 /* Write the two deliveries of a command (steps 2 and 3 above) about incident_id: an update
  * of event_id to sink (the check) and one to COMMAND_SINK blocked behind it, both due at
  * now; their ids go to *check and *step, *n_deliveries grows by 2. Returns 0 or a negative

@@ -40,29 +40,14 @@ fb_trace(struct fb *f, const char *step, const char *outcome, const char *fmt, .
 	    detail);
 }
 
-/* Write a delivery due now: to sink for inc, about event_id, blocked behind depends_on
- * when that is not 0. Its id goes to *id. */
+/* Write a delivery due at the event's arrival: to sink for incident_id, about event_id,
+ * blocked behind depends_on when that is not 0. Its id goes to *id. */
 static int
 fb_delivery(struct fb *f, const char *incident_id, const char *event_id, const char *sink,
     const char *action, int64_t depends_on, int64_t *id)
 {
-	struct delivery d;
-	int rc;
-
-	memset(&d, 0, sizeof(d));
-	snprintf(d.incident_id, sizeof(d.incident_id), "%s", incident_id);
-	snprintf(d.event_id, sizeof(d.event_id), "%s", event_id);
-	d.sink = (char *)sink;
-	d.action = (char *)action;
-	d.state = depends_on ? DELIVERY_BLOCKED : DELIVERY_PENDING;
-	d.depends_on = depends_on;
-	d.next_attempt_at = d.created_at = d.updated_at = f->ev->received_at;
-	rc = store_insert_delivery(f->st, &d);
-	if (rc == 0) {
-		f->n_deliveries++;
-		*id = d.id;
-	}
-	return rc;
+	return command_put_delivery(f->st, incident_id, event_id, sink, action, depends_on,
+	    f->ev->received_at, id, &f->n_deliveries);
 }
 
 static const char *

@@ -46,13 +46,24 @@ _pg_server = None
 _pg_count = 0
 
 
+def _pg_module():
+    """tests/pg.py (the throwaway PostgreSQL)."""
+    if os.path.dirname(HERE) not in sys.path:
+        sys.path.insert(0, os.path.dirname(HERE))
+    import pg
+    return pg
+
+
+def pg_available():
+    """Whether PostgreSQL's binaries are installed (Debian's postgresql package)."""
+    return _pg_module().find_bindir() is not None
+
+
 def pg_server():
     """The test process's PostgreSQL server (started on first use, stopped at exit)."""
     global _pg_server
     if _pg_server is None:
-        sys.path.insert(0, os.path.dirname(HERE))
-        import pg
-        _pg_server = pg.start(tempfile.mkdtemp(prefix="incidentd-pg-"))
+        _pg_server = _pg_module().start(tempfile.mkdtemp(prefix="incidentd-pg-"))
     return _pg_server
 
 

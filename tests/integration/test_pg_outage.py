@@ -23,15 +23,8 @@ def event(app, n):
     return p
 
 
-def pg_available():
-    import sys
-    sys.path.insert(0, os.path.dirname(harness.HERE))
-    import pg
-    return pg.find_bindir() is not None
-
-
 def main(t):
-    if not pg_available():
+    if not harness.pg_available():
         t.skip("PostgreSQL outage", "PostgreSQL's binaries are not installed "
                "(apt-get install postgresql)")
         return

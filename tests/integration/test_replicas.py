@@ -16,7 +16,6 @@ as a Service would spread them:
 
 Needs PostgreSQL's binaries (Debian's postgresql package): skipped without them."""
 
-import os
 import random
 import threading
 import time
@@ -108,7 +107,7 @@ class Cluster:
 
 
 def main(t):
-    if not PG_AVAILABLE():
+    if not harness.pg_available():
         t.skip("replicas on PostgreSQL", "PostgreSQL's binaries are not installed "
                "(apt-get install postgresql)")
         return
@@ -226,15 +225,6 @@ def main(t):
 
     for d in replicas:
         d.stop()
-
-
-def PG_AVAILABLE():
-    sys_path = os.path.dirname(harness.HERE)
-    import sys
-    if sys_path not in sys.path:
-        sys.path.insert(0, sys_path)
-    import pg
-    return pg.find_bindir() is not None
 
 
 harness.run(main)

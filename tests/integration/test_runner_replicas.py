@@ -38,7 +38,7 @@ def states(d):
 
 
 def main(t):
-    if not PG_AVAILABLE():
+    if not harness.pg_available():
         t.skip("copilot_runner budget across replicas", "PostgreSQL's binaries are not "
                "installed (apt-get install postgresql)")
         return
@@ -75,15 +75,6 @@ def main(t):
          "no runner slot is held once every delivery settled")
     a.stop()
     b.stop()
-
-
-def PG_AVAILABLE():
-    sys_path = os.path.dirname(harness.HERE)
-    import sys
-    if sys_path not in sys.path:
-        sys.path.insert(0, sys_path)
-    import pg
-    return pg.find_bindir() is not None
 
 
 harness.run(main)
