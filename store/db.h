@@ -80,6 +80,10 @@ int db_bind_null(struct db_stmt *s, int idx);
  * negative errno. */
 int db_step(struct db_stmt *s);
 
+/* SQLite: the rowid of the last row inserted on db (sqlite3_last_insert_rowid()).
+ * PostgreSQL has no such cheap question: 0 (ask with INSERT ... RETURNING). */
+int64_t db_last_insert_id(struct db *db);
+
 /* Reset the statement to run again and clear its bindings. NULL is a no-op. */
 void db_reset(struct db_stmt *s);
 

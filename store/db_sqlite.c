@@ -265,3 +265,11 @@ db_sqlite_handle(const struct db *db)
 {
 	return db != NULL && db->kind == DB_SQLITE ? ((const struct lite *)db)->h : NULL;
 }
+
+int64_t
+db_last_insert_id(struct db *db)
+{
+	sqlite3 *h = db_sqlite_handle(db);
+
+	return h != NULL ? sqlite3_last_insert_rowid(h) : 0;
+}

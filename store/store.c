@@ -36,7 +36,7 @@ static const char *const store_sql[STMT__COUNT] = {
 	    " ?17, ?18, ?19)",
 	[STMT_INSERT_REQUEST] =
 	    "INSERT INTO requests (source, received_at, payload_sha256, shared)"
-	    " VALUES (?1, ?2, ?3, ?4) RETURNING id",
+	    " VALUES (?1, ?2, ?3, ?4)",
 	[STMT_INC_BY_KEY] =
 	    "SELECT " INCIDENT_COLUMNS " FROM incidents WHERE key = ?1"
 	    " ORDER BY opened_at DESC, id DESC LIMIT 1",
@@ -66,8 +66,7 @@ static const char *const store_sql[STMT__COUNT] = {
 	    " next_attempt_at, created_at, updated_at, last_status, last_error, result,"
 	    " depends_on, requires_firing, claimed_by, lease_until) VALUES (?1, ?2, ?3, ?4, ?5,"
 	    " ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,"
-	    " CASE WHEN ?5 = 'running' THEN ?15 END, CASE WHEN ?5 = 'running' THEN ?16 END)"
-	    " RETURNING id",
+	    " CASE WHEN ?5 = 'running' THEN ?15 END, CASE WHEN ?5 = 'running' THEN ?16 END)",
 	[STMT_DEL_UPDATE] =
 	    "UPDATE deliveries SET state = ?2, attempts = ?3, next_attempt_at = ?4,"
 	    " last_status = ?5, last_error = ?6, result = ?7, updated_at = ?8,"
@@ -338,6 +337,18 @@ static const char *const store_sql_pg[STMT__COUNT] = {
 	 * ones, never corrupt; as SQLite's NORMAL, only for bookkeeping safe to redo */
 	[STMT_SYNC_NORMAL] = "SET synchronous_commit = off",
 	[STMT_USER_VERSION] = "SELECT version FROM incidentd_schema",
+	/* the new row's id: RETURNING (SQLite reads sqlite3_last_insert_rowid(), which costs
+	 * nothing, where RETURNING buffers the rows it returns) */
+	[STMT_INSERT_REQUEST] =
+	    "INSERT INTO requests (source, received_at, payload_sha256, shared)"
+	    " VALUES (?1, ?2, ?3, ?4) RETURNING id",
+	[STMT_DEL_INSERT] =
+	    "INSERT INTO deliveries (incident_id, event_id, sink, action, state, attempts,"
+	    " next_attempt_at, created_at, updated_at, last_status, last_error, result,"
+	    " depends_on, requires_firing, claimed_by, lease_until) VALUES (?1, ?2, ?3, ?4, ?5,"
+	    " ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,"
+	    " CASE WHEN ?5 = 'running' THEN ?15 END, CASE WHEN ?5 = 'running' THEN ?16 END)"
+	    " RETURNING id",
 	[STMT_INC_BY_ISSUE] =
 	    "SELECT " INCIDENT_COLUMNS " FROM incidents WHERE id IN (SELECT i.id FROM"
 	    " incidents AS i, jsonb_each(i.refs::jsonb) AS r"
@@ -490,6 +501,8 @@ store_step_id(struct store *st, struct db_stmt *s, int64_t *id)
 	rc = db_step(s);
 	if (rc == DB_ROW)
 		*id = db_column_int64(s, 0);
+	else if (rc == DB_DONE)
+		*id = db_last_insert_id(st->db);       /* SQLite: no RETURNING */
 	while (rc == DB_ROW)
 		rc = db_step(s);
 	store_stmt_done(s);

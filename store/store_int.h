@@ -148,8 +148,8 @@ int store_step_done(struct store *st, struct db_stmt *s);
  * reset it. Returns 0 or a negative errno. */
 int store_step_count(struct store *st, struct db_stmt *s, int64_t *changes);
 
-/* Step an INSERT ... RETURNING id: *id gets the new row's id; resets the statement.
- * Returns 0 or a negative errno. */
+/* Step an INSERT (PostgreSQL's with RETURNING id): *id gets the new row's id; resets the
+ * statement. Returns 0 or a negative errno. */
 int store_step_id(struct store *st, struct db_stmt *s, int64_t *id);
 
 /* Bind helpers: NULL strings (and 0 times for the _opt variant) bind SQL NULL.
