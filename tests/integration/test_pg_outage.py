@@ -33,7 +33,12 @@ def main(t):
     server = harness.pg_server()
     d = Daemon(t, base_confd("  s: { plugin: %s, record: %s }\n" % (test_sink_path(), rec),
                              "  - name: default\n    sinks: [s]\n"),
-               db=harness.pg_new_database())
+               db=harness.pg_new_database(),
+               env={"INCIDENTD_REPLICA_ID": "evil\x1b[31m id"})
+    # a replica name it cannot use: said, replaced, and never printed as given
+    t.ok(d.wait_log(r"INCIDENTD_REPLICA_ID must be 1 to 63 of .*: using \S+/\d+/\w+", 1),
+         "a hostile INCIDENTD_REPLICA_ID is refused with a warning and replaced")
+    t.ok(not any("\x1b" in line for line in d.lines()), "and never reaches the log as given")
 
     st, _, _ = d.post("/v1/events/argocd", event("before", 1))
     t.eq(st, 202, "before the outage: 202")

@@ -251,6 +251,28 @@ test_errors(void **state)
 	expect_error("server: { max_connections: \"20x\" }\n", "server.max_connections",
 	    "whole number");
 	expect_error("ledger: { dedup_window: 10 }\n", "ledger.dedup_window", "duration");
+	/* a PostgreSQL ledger: a URI or a libpq string, not with path; the value (it may hold
+	 * a password) is never quoted back */
+	expect_error("ledger: { url: \"not a url s3cret\" }\n", "ledger.url",
+	    "expected a PostgreSQL URI");
+	expect_error("ledger: { url: \"postgresql://u:s3cret@db/x\", path: x.db }\n",
+	    "ledger.url", "not both");
+	expect_error("ledger: { lease: 2s }\n", "ledger.lease", "at least 3s");
+	{
+		struct config *cfg = NULL;
+		char err[512], ok[512];
+
+		assert_int_equal(load("ledger: { url: \"not a url s3cret\" }\n", &cfg, err,
+		    sizeof(err)), -EINVAL);
+		assert_null(strstr(err, "s3cret"));
+		snprintf(ok, sizeof(ok), "%sledger: { url: \"host=db dbname=x password=s3cret\", "
+		    "lease: 5s }\n", base);
+		if (load(ok, &cfg, err, sizeof(err)) != 0)
+			fail_msg("%s", err);
+		assert_string_equal(cfg->db_url, "host=db dbname=x password=s3cret");
+		assert_int_equal(cfg->lease_ms, 5000);
+		config_destroy(cfg);
+	}
 	expect_error("log: { level: loud }\n", "log.level", "loud");
 	expect_error("sinks:\n  log: { plugin: log }\nroutes:\n  - { name: d, sinks: [nope] }\n",
 	    "t.yaml:4", "no sink named 'nope'");
