@@ -13,15 +13,55 @@
 #include "router.h"
 #include "timeinterval.h"
 
-/* The context of one event's decisions: its trace rows, and where deliveries due at once
- * go (ready, NULL for none). */
+/* The context of one event's decisions: its trace, and where deliveries due at once go
+ * (ready, NULL for none). Steps are gathered in memory and written as one traces row per
+ * incident they are about (trace_flush), not a row per step. */
 struct trace {
 	struct store *st;
 	const char *event_id;
-	const char *incident_id;
+	const char *incident_id;   /* of the steps added from now on */
 	int seq;
 	struct ready_list *ready;
+	struct jsonw steps;        /* an open array of the steps not written yet */
+	char *steps_incident;      /* the incident they are about (NULL: none) */
+	size_t n_steps;
 };
+
+static bool
+same_id(const char *a, const char *b)
+{
+	return a == b || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+/* Write the gathered steps (one traces row) and start over. Returns 0 or a negative
+ * errno. */
+static int
+trace_flush(struct trace *t)
+{
+	char *steps;
+	int rc;
+
+	if (t->n_steps == 0)
+		return 0;
+	jsonw_close(&t->steps, ']');
+	steps = jsonw_take(&t->steps);
+	rc = steps ? store_insert_trace(t->st, t->event_id, t->steps_incident, steps) : -ENOMEM;
+	free(steps);
+	free(t->steps_incident);
+	t->steps_incident = NULL;
+	t->n_steps = 0;
+	return rc;
+}
+
+/* Free what the trace holds (the steps not written are dropped). */
+static void
+trace_clear(struct trace *t)
+{
+	jsonw_clear(&t->steps);
+	free(t->steps_incident);
+	t->steps_incident = NULL;
+	t->n_steps = 0;
+}
 
 static int
 trace_add(struct trace *t, const char *step, const char *outcome, const char *fmt, ...)
@@ -32,12 +72,23 @@ trace_add(struct trace *t, const char *step, const char *outcome, const char *fm
 {
 	char detail[1024];
 	va_list ap;
+	int rc;
 
 	va_start(ap, fmt);
 	vsnprintf(detail, sizeof(detail), fmt, ap);
 	va_end(ap);
-	return store_insert_decision(t->st, t->event_id, t->incident_id, ++t->seq, step, outcome,
-	    detail);
+	if (t->n_steps > 0 && !same_id(t->steps_incident, t->incident_id) &&
+	    (rc = trace_flush(t)) != 0)
+		return rc;
+	if (t->n_steps == 0) {
+		jsonw_init(&t->steps);
+		jsonw_open(&t->steps, '[');
+		if (t->incident_id != NULL && (t->steps_incident = strdup(t->incident_id)) == NULL)
+			return -ENOMEM;
+	}
+	store_trace_step(&t->steps, ++t->seq, step, outcome, detail);
+	t->n_steps++;
+	return 0;
 }
 
 static int
@@ -920,7 +971,10 @@ incident_apply(struct store *st, const struct config *cfg, const struct ievent *
 	if (key_out != NULL && plan.n_targets > 0 && (*key_out = strdup(plan.targets[0].key)) ==
 	    NULL)
 		rc = -ENOMEM;
+	if (rc == 0)
+		rc = trace_flush(&tr);
 out:
+	trace_clear(&tr);
 	for (size_t i = 0; ts != NULL && i < plan.n_targets; i++)
 		incident_clear(&ts[i].inc);
 	free(ts);
@@ -1006,6 +1060,9 @@ incident_resolve_by_hand(struct store *st, const struct config *cfg, const char 
 	if (rc == 0 && event_id != NULL)
 		snprintf(event_id, UTIL_ID_LEN + 1, "%s", ev->id);
 out:
+	if (rc == 0)
+		rc = trace_flush(&tr);
+	trace_clear(&tr);
 	ievent_destroy(ev);
 	incident_clear(&inc);
 	return rc;

@@ -135,7 +135,7 @@ table_batch(struct retention *r, int64_t *deleted)
 	snprintf(labels, sizeof(labels), "table=\"%s\"", table_names[r->phase]);
 	metrics_add("incidentd_ledger_pruned_rows_total", labels, (double)b.deleted);
 	if (b.decisions > 0)
-		metrics_add("incidentd_ledger_pruned_rows_total", "table=\"decisions\"",
+		metrics_add("incidentd_ledger_pruned_rows_total", "table=\"traces\"",
 		    (double)b.decisions);
 	r->cursor = b.cursor;
 	if (b.done) {
@@ -278,7 +278,7 @@ retention_apply_config(struct retention *r, const struct config *cfg)
 		log_info("retention", "ledger.retention is off: the ledger keeps everything");
 		return;
 	}
-	metrics_add("incidentd_ledger_pruned_rows_total", "table=\"decisions\"", 0);
+	metrics_add("incidentd_ledger_pruned_rows_total", "table=\"traces\"", 0);
 	for (size_t i = 0; i < STORE_PRUNE__COUNT; i++) {
 		char labels[64];
 

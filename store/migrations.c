@@ -237,6 +237,32 @@ static const char migration_v12[] =
 ");\n"
 "CREATE INDEX slots_delivery ON slots(delivery_id);\n";
 
+/* v13: the decision trace is stored per step group, not per step. One event's routing and
+ * incident steps (and each delivery attempt) are one row of `traces` whose `steps` hold
+ * them as a JSON array of [seq, step, outcome, detail]: a quarter of the rows and index
+ * entries the per-step table cost on every event. `decisions` stays, as a view with the
+ * same columns as the table it replaces (its id is the trace row's, shared by the steps of
+ * one row), so queries written against it keep working. */
+static const char migration_v13[] =
+"CREATE TABLE traces (\n"
+"  id          INTEGER PRIMARY KEY,\n"
+"  event_id    TEXT NOT NULL REFERENCES events(id),\n"
+"  incident_id TEXT REFERENCES incidents(id), -- NULL when no incident was involved\n"
+"  at          TEXT NOT NULL,         -- when the steps were recorded\n"
+"  steps       TEXT NOT NULL          -- JSON array of [seq, step, outcome, detail]\n"
+");\n"
+"INSERT INTO traces (id, event_id, incident_id, at, steps)\n"
+"  SELECT id, event_id, incident_id, at, json_array(json_array(seq, step, outcome, detail))\n"
+"  FROM decisions ORDER BY id;\n"
+"DROP TABLE decisions;\n"
+"CREATE INDEX traces_event ON traces(event_id);\n"
+"CREATE INDEX traces_incident ON traces(incident_id);\n"
+"CREATE VIEW decisions (id, event_id, incident_id, seq, step, outcome, detail, at) AS\n"
+"  SELECT t.id, t.event_id, t.incident_id, json_extract(s.value, '$[0]'),\n"
+"    json_extract(s.value, '$[1]'), json_extract(s.value, '$[2]'),\n"
+"    json_extract(s.value, '$[3]'), t.at\n"
+"  FROM traces AS t, json_each(t.steps) AS s;\n";
+
 const char *const store_migrations[] = {
 	migration_v1,
 	migration_v2,
@@ -250,6 +276,7 @@ const char *const store_migrations[] = {
 	migration_v10,
 	migration_v11,
 	migration_v12,
+	migration_v13,
 };
 
 const size_t store_n_migrations = sizeof(store_migrations) / sizeof(store_migrations[0]);

@@ -177,9 +177,8 @@ static const char *const store_sql[STMT__COUNT] = {
 	    "SELECT max(CASE WHEN action = 'open' AND requires_firing = 1 AND state != 'running'"
 	    " THEN id END), count(*) FROM deliveries INDEXED BY deliveries_active"
 	    " WHERE " DELIVERY_ACTIVE("") " AND incident_id = ?1 AND sink = ?2",
-	[STMT_DECISION_INSERT] =
-	    "INSERT INTO decisions (event_id, incident_id, seq, step, outcome, detail, at)"
-	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	[STMT_TRACE_INSERT] =
+	    "INSERT INTO traces (event_id, incident_id, at, steps) VALUES (?1, ?2, ?3, ?4)",
 	[STMT_LIST_EVENTS] =
 	    "SELECT id, source, type, status, cluster, namespace, app, summary, occurred_at,"
 	    " received_at, incident_id FROM events WHERE (?1 IS NULL OR id < ?1)"
@@ -243,8 +242,8 @@ static const char *const store_sql[STMT__COUNT] = {
 	    " WHERE " PRUNE_IN_WINDOW("p")
 	    " AND (p.state = 'done' OR p.state = 'failed' OR p.state = 'cancelled')"
 	    " AND p.updated_at < ?3)",
-	[STMT_PRUNE_DECISIONS] =
-	    "DELETE FROM decisions WHERE event_id IN (SELECT e.id FROM events AS e NOT INDEXED"
+	[STMT_PRUNE_TRACES] =
+	    "DELETE FROM traces WHERE event_id IN (SELECT e.id FROM events AS e NOT INDEXED"
 	    " WHERE " PRUNE_EVENT_GOES ")",
 	[STMT_PRUNE_EVENTS] = "DELETE FROM events AS e NOT INDEXED WHERE " PRUNE_EVENT_GOES,
 	[STMT_PRUNE_REQUESTS] =
@@ -257,7 +256,7 @@ static const char *const store_sql[STMT__COUNT] = {
 	    " AND i.state = 'resolved' AND i.updated_at < ?3"
 	    " AND NOT EXISTS (SELECT 1 FROM events AS e WHERE e.incident_id = i.id)"
 	    " AND NOT EXISTS (SELECT 1 FROM deliveries AS d WHERE d.incident_id = i.id)"
-	    " AND NOT EXISTS (SELECT 1 FROM decisions AS x WHERE x.incident_id = i.id)"
+	    " AND NOT EXISTS (SELECT 1 FROM traces AS x WHERE x.incident_id = i.id)"
 	    " AND NOT EXISTS (SELECT 1 FROM inhibitors AS h WHERE h.incident_id = i.id)",
 	[STMT_INCREMENTAL_VACUUM] = "PRAGMA incremental_vacuum(" STORE_VACUUM_PAGES_STR ")",
 	[STMT_PAGE_SIZE] = "PRAGMA page_size",

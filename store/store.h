@@ -17,7 +17,7 @@
 
 #include "event.h"
 
-#define STORE_SCHEMA_VERSION 12
+#define STORE_SCHEMA_VERSION 13
 
 struct store;
 
@@ -322,8 +322,22 @@ int store_get_delivery(struct store *st, int64_t id, struct delivery *out);
 void delivery_clear(struct delivery *d);
 void delivery_free_array(struct delivery *arr, size_t n);
 
-/* Decision trace: one step of why an event did (not) lead to an action.
- * seq orders steps within an event. incident_id may be NULL. */
+/* Decision trace: steps of why an event did (not) lead to an action, as one row of the
+ * traces table. steps_json is a JSON array of [seq, step, outcome, detail] arrays (seq
+ * orders steps within an event; detail may be null), borrowed; incident_id may be NULL.
+ * Read back through the `decisions` view, one row per step. Returns 0 or a negative
+ * errno. */
+int store_insert_trace(struct store *st, const char *event_id, const char *incident_id,
+    const char *steps_json);
+
+/* Append one [seq, step, outcome, detail] element to w, an open JSON array (the steps
+ * of store_insert_trace); detail may be NULL. */
+struct jsonw;
+void store_trace_step(struct jsonw *w, int seq, const char *step, const char *outcome,
+    const char *detail);
+
+/* One step of the decision trace, as a row of its own (store_insert_trace with one step):
+ * for the writers that record a single step. Returns 0 or a negative errno. */
 int store_insert_decision(struct store *st, const char *event_id, const char *incident_id,
     int seq, const char *step, const char *outcome, const char *detail);
 

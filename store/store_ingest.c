@@ -1,6 +1,7 @@
 /* store_ingest.c - the write side of ingest: events, duplicate detection, incidents
  * and the decision trace. */
 #include "store_int.h"
+#include "jsonw.h"
 #include "payload.h"
 
 #include <errno.h>
@@ -362,21 +363,53 @@ store_find_incident_by_issue(struct store *st, const char *repo, int64_t number,
 }
 
 int
-store_insert_decision(struct store *st, const char *event_id, const char *incident_id,
-    int seq, const char *step, const char *outcome, const char *detail)
+store_insert_trace(struct store *st, const char *event_id, const char *incident_id,
+    const char *steps_json)
 {
 	struct db_stmt *s = NULL;
 	int rc;
 
-	rc = store_stmt(st, STMT_DECISION_INSERT, &s);
+	rc = store_stmt(st, STMT_TRACE_INSERT, &s);
 	if (rc != 0)
 		return rc;
 	store_bind_text(s, 1, event_id);
 	store_bind_text(s, 2, incident_id);
-	db_bind_int64(s, 3, seq);
-	store_bind_text(s, 4, step);
-	store_bind_text(s, 5, outcome);
-	store_bind_text(s, 6, detail);
-	store_bind_time(s, 7, util_now_ms());
+	store_bind_time(s, 3, util_now_ms());
+	store_bind_text(s, 4, steps_json);
 	return store_step_done(st, s);
+}
+
+int
+store_insert_decision(struct store *st, const char *event_id, const char *incident_id,
+    int seq, const char *step, const char *outcome, const char *detail)
+{
+	struct jsonw w;
+	char *steps;
+	int rc;
+
+	jsonw_init(&w);
+	jsonw_open(&w, '[');
+	store_trace_step(&w, seq, step, outcome, detail);
+	jsonw_close(&w, ']');
+	if ((steps = jsonw_take(&w)) == NULL)
+		return -ENOMEM;
+	rc = store_insert_trace(st, event_id, incident_id, steps);
+	free(steps);
+	return rc;
+}
+
+void
+store_trace_step(struct jsonw *w, int seq, const char *step, const char *outcome,
+    const char *detail)
+{
+	jsonw_open(w, '[');
+	jsonw_int(w, seq);
+	jsonw_string(w, step);
+	jsonw_string(w, outcome);
+	if (detail != NULL)
+		jsonw_string(w, detail);
+	else {
+		jsonw_raw(w, ",null", 5);
+	}
+	jsonw_close(w, ']');
 }

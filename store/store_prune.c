@@ -109,7 +109,7 @@ store_prune_batch(struct store *st, enum store_prune_table table, int64_t cutoff
 	if (oldest >= cutoff)
 		goto out;
 	if (table == STORE_PRUNE_EVENTS)
-		rc = run_delete(st, STMT_PRUNE_DECISIONS, b->cursor, last, cutoff, &decisions);
+		rc = run_delete(st, STMT_PRUNE_TRACES, b->cursor, last, cutoff, &decisions);
 	if (table == STORE_PRUNE_DELIVERIES)
 		rc = run_delete(st, STMT_PRUNE_SLOTS, b->cursor, last, cutoff, &slots);
 	if (rc == 0)

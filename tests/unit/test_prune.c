@@ -335,7 +335,7 @@ test_prune_plans(void **state)
 {
 	static const struct { enum store_stmt_id id; const char *search; } plans[] = {
 		{ STMT_PRUNE_DELIVERIES, "SEARCH p " },
-		{ STMT_PRUNE_DECISIONS, "SEARCH e " },
+		{ STMT_PRUNE_TRACES, "SEARCH e " },
 		{ STMT_PRUNE_EVENTS, "SEARCH e " },
 		{ STMT_PRUNE_REQUESTS, "SEARCH r " },
 		{ STMT_PRUNE_INCIDENTS, "SEARCH i " },

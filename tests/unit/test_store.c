@@ -172,12 +172,16 @@ test_open_schema_wal(void **state)
 	raw_query(f->path, "PRAGMA journal_mode", buf, sizeof(buf));
 	assert_string_equal(buf, "wal");
 	raw_query(f->path, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN"
-	    " ('events', 'incidents', 'deliveries', 'decisions', 'requests')", buf, sizeof(buf));
+	    " ('events', 'incidents', 'deliveries', 'traces', 'requests')", buf, sizeof(buf));
 	assert_string_equal(buf, "5");
 	raw_query(f->path, "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name IN"
-	    " ('requests_dedup', 'deliveries_due', 'incidents_key', 'decisions_event')", buf,
+	    " ('requests_dedup', 'deliveries_due', 'incidents_key', 'traces_event')", buf,
 	    sizeof(buf));
 	assert_string_equal(buf, "4");
+	/* the per-step table of schemas 1 to 12 is a view of the traces (v13) */
+	raw_query(f->path, "SELECT count(*) FROM sqlite_master WHERE type = 'view' AND"
+	    " name = 'decisions'", buf, sizeof(buf));
+	assert_string_equal(buf, "1");
 	assert_int_equal(store_check_writable(f->st), 0);
 	assert_string_equal(store_last_error(NULL), "no error");
 }
