@@ -242,7 +242,8 @@ static const char migration_v12[] =
  * them as a JSON array of [seq, step, outcome, detail]: a quarter of the rows and index
  * entries the per-step table cost on every event. `decisions` stays, as a view with the
  * same columns as the table it replaces (its id is the trace row's, shared by the steps of
- * one row), so queries written against it keep working. */
+ * one row), so queries written against it keep working. The index of chained deliveries
+ * holds only those that wait for another (every query on it asks for one id). */
 static const char migration_v13[] =
 "CREATE TABLE traces (\n"
 "  id          INTEGER PRIMARY KEY,\n"
@@ -261,7 +262,9 @@ static const char migration_v13[] =
 "  SELECT t.id, t.event_id, t.incident_id, json_extract(s.value, '$[0]'),\n"
 "    json_extract(s.value, '$[1]'), json_extract(s.value, '$[2]'),\n"
 "    json_extract(s.value, '$[3]'), t.at\n"
-"  FROM traces AS t, json_each(t.steps) AS s;\n";
+"  FROM traces AS t, json_each(t.steps) AS s;\n"
+"DROP INDEX deliveries_depends_on;\n"
+"CREATE INDEX deliveries_depends_on ON deliveries(depends_on) WHERE depends_on IS NOT NULL;\n";
 
 const char *const store_migrations[] = {
 	migration_v1,

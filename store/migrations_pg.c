@@ -183,7 +183,9 @@ const char *const store_pg_migrations[] = {
 	"  SELECT t.id, t.event_id, t.incident_id, (s.value ->> 0)::integer,\n"
 	"    (s.value ->> 1) COLLATE \"C\", (s.value ->> 2) COLLATE \"C\",\n"
 	"    (s.value ->> 3) COLLATE \"C\", t.at\n"
-	"  FROM traces AS t CROSS JOIN LATERAL jsonb_array_elements(t.steps::jsonb) AS s(value);\n",
+	"  FROM traces AS t CROSS JOIN LATERAL jsonb_array_elements(t.steps::jsonb) AS s(value);\n"
+	"DROP INDEX deliveries_depends_on;\n"
+	"CREATE INDEX deliveries_depends_on ON deliveries(depends_on) WHERE depends_on IS NOT NULL;\n",
 };
 const size_t store_n_pg_migrations = STORE_SCHEMA_VERSION - STORE_PG_BASE_VERSION;
 

@@ -59,6 +59,12 @@ static const char *const store_sql[STMT__COUNT] = {
 	    " event_count = excluded.event_count, acked_by = excluded.acked_by,"
 	    " acked_at = excluded.acked_at, fix_pr = excluded.fix_pr, fix_url = excluded.fix_url,"
 	    " fix_merged_at = excluded.fix_merged_at",
+	/* what changes over an incident's life; key, route, where and opened_at do not: the
+	 * index on key is left alone */
+	[STMT_INC_UPDATE] =
+	    "UPDATE incidents SET state = ?2, title = ?3, updated_at = ?4, resolved_at = ?5,"
+	    " last_event_id = ?6, event_count = ?7, acked_by = ?8, acked_at = ?9, fix_pr = ?10,"
+	    " fix_url = ?11, fix_merged_at = ?12 WHERE id = ?1",
 	[STMT_INC_REFS_GET] = "SELECT refs FROM incidents WHERE id = ?1",
 	[STMT_INC_REFS_SET] = "UPDATE incidents SET refs = ?2 WHERE id = ?1",
 	[STMT_DEL_INSERT] =

@@ -155,8 +155,10 @@ int store_get_incident_by_key(struct store *st, const char *key, struct incident
 /* Load the incident with this id. Returns 0 or -ENOENT. */
 int store_get_incident(struct store *st, const char *id, struct incident *out);
 
-/* Insert or update (by id) an incident. refs is written on insert only: later changes go
- * through store_merge_incident_refs(), so a sink result is never lost. Returns 0. */
+/* Insert or update (by id) an incident. What identifies it (key, route, source, cluster,
+ * namespace, app) and opened_at are written on insert only, and so is refs: later changes
+ * go through store_merge_incident_refs(), so a sink result is never lost. Returns 0 or a
+ * negative errno. */
 int store_put_incident(struct store *st, const struct incident *inc);
 
 /* Remove refs[sink] of the incident (its issue was deleted or moved away: the sink starts

@@ -235,6 +235,27 @@ store_put_incident(struct store *st, const struct incident *inc)
 	char *refs = NULL;
 	int rc;
 
+	int64_t changed = 0;
+
+	/* most writes are to an incident that exists: update what may change */
+	rc = store_stmt(st, STMT_INC_UPDATE, &s);
+	if (rc != 0)
+		goto out;
+	store_bind_text(s, 1, inc->id);
+	store_bind_text(s, 2, inc->state);
+	store_bind_text(s, 3, inc->title);
+	store_bind_time(s, 4, inc->updated_at);
+	store_bind_time_opt(s, 5, inc->resolved_at);
+	store_bind_text(s, 6, inc->last_event_id);
+	db_bind_int64(s, 7, inc->event_count);
+	store_bind_text(s, 8, inc->acked_at ? inc->acked_by : NULL);
+	store_bind_time_opt(s, 9, inc->acked_at);
+	store_bind_text(s, 10, inc->fix_pr);
+	store_bind_text(s, 11, inc->fix_url);
+	store_bind_time_opt(s, 12, inc->fix_merged_at);
+	rc = store_step_count(st, s, &changed);
+	if (rc != 0 || changed > 0)
+		goto out;
 	if (inc->refs != NULL && (refs = json_dumps(inc->refs, JSON_COMPACT)) == NULL) {
 		rc = -ENOMEM;
 		goto out;
