@@ -242,7 +242,10 @@ static const char migration_v12[] =
  * them as a JSON array of [seq, step, outcome, detail]: a quarter of the rows and index
  * entries the per-step table cost on every event. `decisions` stays, as a view with the
  * same columns as the table it replaces (its id is the trace row's, shared by the steps of
- * one row), so queries written against it keep working. The index of chained deliveries
+ * one row), so queries written against it keep working, and so do writes: a replica of
+ * the previous version still running beside this one during a rolling upgrade (PostgreSQL)
+ * inserts and deletes through it (an INSERT writes a one-step trace row; a DELETE of a
+ * step deletes its whole row, which retention deletes whole anyway). The index of chained deliveries
  * holds only those that wait for another (every query on it asks for one id). */
 static const char migration_v13[] =
 "CREATE TABLE traces (\n"
@@ -263,6 +266,14 @@ static const char migration_v13[] =
 "    json_extract(s.value, '$[1]'), json_extract(s.value, '$[2]'),\n"
 "    json_extract(s.value, '$[3]'), t.at\n"
 "  FROM traces AS t, json_each(t.steps) AS s;\n"
+"CREATE TRIGGER decisions_insert INSTEAD OF INSERT ON decisions BEGIN\n"
+"  INSERT INTO traces (event_id, incident_id, at, steps) VALUES (NEW.event_id,\n"
+"    NEW.incident_id, NEW.at, json_array(json_array(NEW.seq, NEW.step, NEW.outcome,\n"
+"    NEW.detail)));\n"
+"END;\n"
+"CREATE TRIGGER decisions_delete INSTEAD OF DELETE ON decisions BEGIN\n"
+"  DELETE FROM traces WHERE id = OLD.id;\n"
+"END;\n"
 "DROP INDEX deliveries_depends_on;\n"
 "CREATE INDEX deliveries_depends_on ON deliveries(depends_on) WHERE depends_on IS NOT NULL;\n";
 

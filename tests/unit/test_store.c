@@ -322,6 +322,68 @@ test_migrate_v1(void **state)
 	free(text);
 }
 
+/* Schema 13 folds the per-step decisions table into traces rows: a ledger of schema 12
+ * keeps every step, read through the decisions view as before; and a replica of the
+ * previous version (still running during a rolling upgrade) can still insert into and
+ * delete from decisions. */
+static void
+test_migrate_v12_traces(void **state)
+{
+	struct fixture *f = *state;
+	sqlite3 *db = NULL;
+	char err[256], buf[512];
+	json_t *o = NULL, *steps;
+
+	store_close(f->st);
+	f->st = NULL;
+	unlink(f->path);
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	for (size_t i = 0; i < 12; i++)
+		assert_int_equal(sqlite3_exec(db, store_migrations[i], NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 12;"
+	    "INSERT INTO incidents (id, key, route, state, opened_at, updated_at) VALUES"
+	    " ('I1', 'k', 'r', 'firing', '2026-02-10T03:00:00.000Z', '2026-02-10T03:00:00.000Z');"
+	    "INSERT INTO events (id, source, type, status, received_at, occurred_at, event,"
+	    " payload, incident_id) VALUES ('E1', 'argocd', 't', 'firing',"
+	    " '2026-02-10T03:00:00.000Z', '2026-02-10T03:00:00.000Z', '{}', '{}', 'I1');"
+	    "INSERT INTO decisions (event_id, incident_id, seq, step, outcome, detail, at) VALUES"
+	    " ('E1', NULL, 1, 'route', 'matched', 'route r: \"quoted\"', '2026-02-10T03:00:00.001Z'),"
+	    " ('E1', 'I1', 2, 'incident', 'opened', NULL, '2026-02-10T03:00:00.002Z');",
+	    NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	assert_int_equal(store_open(f->path, &f->st, err, sizeof(err)), 0);
+	assert_int_equal(store_schema_version(f->st), STORE_SCHEMA_VERSION);
+	raw_query(f->path, "SELECT group_concat(quote(incident_id) || '|' || seq || '|' || step ||"
+	    " '|' || outcome || '|' || quote(detail) || '|' || at, ' ; ') FROM (SELECT * FROM"
+	    " decisions ORDER BY seq)", buf, sizeof(buf));
+	assert_string_equal(buf, "NULL|1|route|matched|'route r: \"quoted\"'|"
+	    "2026-02-10T03:00:00.001Z ; 'I1'|2|incident|opened|NULL|2026-02-10T03:00:00.002Z");
+	raw_query(f->path, "SELECT count(*) FROM traces", buf, sizeof(buf));
+	assert_string_equal(buf, "2");
+	/* explain reads them */
+	assert_int_equal(store_event_json(f->st, "E1", &o), 0);
+	steps = json_object_get(o, "decisions");
+	assert_int_equal(json_array_size(steps), 2);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(steps, 1),
+	    "outcome")), "opened");
+	json_decref(o);
+	/* the previous version's writes */
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "PRAGMA foreign_keys = ON;"
+	    "INSERT INTO decisions (event_id, incident_id, seq, step, outcome, detail, at) VALUES"
+	    " ('E1', 'I1', 101, 'delivery', 'ok', 'sink log open attempt 1: logged',"
+	    " '2026-02-10T03:00:01.000Z');", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	raw_query(f->path, "SELECT detail FROM decisions WHERE seq = 101", buf, sizeof(buf));
+	assert_string_equal(buf, "sink log open attempt 1: logged");
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "DELETE FROM decisions WHERE event_id = 'E1'", NULL,
+	    NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	raw_query(f->path, "SELECT count(*) FROM traces", buf, sizeof(buf));
+	assert_string_equal(buf, "0");
+}
+
 static void
 test_silences(void **state)
 {
@@ -1192,6 +1254,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_quotas, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_slots, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migrate_v1, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_migrate_v12_traces, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_silences, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cancel_chain, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_savepoint_rollback, setup, teardown),
