@@ -1,6 +1,7 @@
 /* jsonw.c - a small JSON text writer for the hot path (see jsonw.h). */
 #include "jsonw.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,42 +42,63 @@ jsonw_close(struct jsonw *w, char bracket)
 	w->first = false;
 }
 
+/* Write s[0..n) quoted and escaped at p, which has room for 6 * n + 2 bytes (the most
+ * it can take: every byte a \u00XX). Returns the bytes written. */
+static size_t
+put_escaped(char *p, const char *s, size_t n)
+{
+	static const char hex[] = "0123456789ABCDEF";   /* as jansson writes them */
+	char *o = p;
+
+	*o++ = '"';
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c >= 0x20 && c != '"' && c != '\\') {
+			*o++ = (char)c;
+			continue;
+		}
+		*o++ = '\\';
+		switch (c) {
+		case '"': *o++ = '"'; break;
+		case '\\': *o++ = '\\'; break;
+		case '\b': *o++ = 'b'; break;
+		case '\f': *o++ = 'f'; break;
+		case '\n': *o++ = 'n'; break;
+		case '\r': *o++ = 'r'; break;
+		case '\t': *o++ = 't'; break;
+		default:
+			memcpy(o, "u00", 3);
+			o[3] = hex[c >> 4];
+			o[4] = hex[c & 15];
+			o += 5;
+		}
+	}
+	*o++ = '"';
+	return (size_t)(o - p);
+}
+
+/* Room for a string of n bytes once quoted and escaped, plus extra bytes; NULL after a
+ * failed allocation (the writer is then marked out of memory). */
+static char *
+string_room(struct jsonw *w, size_t n, size_t extra)
+{
+	if (n > SIZE_MAX / 16) {
+		w->b.oom = true;
+		return NULL;
+	}
+	return strbuf_room(&w->b, 6 * n + 2 + extra);
+}
+
 /* The quoted, escaped string, without a comma. */
 static void
 put_string(struct jsonw *w, const char *s)
 {
-	static const char hex[] = "0123456789ABCDEF";   /* as jansson writes them */
-	const char *run = s;
+	size_t n = strlen(s);
+	char *p = string_room(w, n, 0);
 
-	jsonw_raw(w, "\"", 1);
-	for (; *s != '\0'; s++) {
-		unsigned char c = (unsigned char)*s;
-		char esc[6];
-		size_t n = 2;
-
-		if (c >= 0x20 && c != '"' && c != '\\')
-			continue;
-		jsonw_raw(w, run, (size_t)(s - run));
-		run = s + 1;
-		esc[0] = '\\';
-		switch (c) {
-		case '"': esc[1] = '"'; break;
-		case '\\': esc[1] = '\\'; break;
-		case '\b': esc[1] = 'b'; break;
-		case '\f': esc[1] = 'f'; break;
-		case '\n': esc[1] = 'n'; break;
-		case '\r': esc[1] = 'r'; break;
-		case '\t': esc[1] = 't'; break;
-		default:
-			memcpy(esc + 1, "u00", 3);
-			esc[4] = hex[c >> 4];
-			esc[5] = hex[c & 15];
-			n = 6;
-		}
-		jsonw_raw(w, esc, n);
-	}
-	jsonw_raw(w, run, (size_t)(s - run));
-	jsonw_raw(w, "\"", 1);
+	if (p != NULL)
+		strbuf_grew(&w->b, put_escaped(p, s, n));
 }
 
 void
@@ -108,10 +130,24 @@ jsonw_key(struct jsonw *w, const char *key)
 void
 jsonw_member_str(struct jsonw *w, const char *key, const char *value)
 {
+	size_t kn, vn, len = 0;
+	char *p;
+
 	if (value == NULL)
 		return;
-	jsonw_key(w, key);
-	jsonw_string(w, value);
+	/* one reservation for ,"key":"value" (the hot path: an event has dozens) */
+	kn = strlen(key);
+	vn = strlen(value);
+	p = string_room(w, kn + vn, 4);
+	if (p == NULL)
+		return;
+	if (!w->first)
+		p[len++] = ',';
+	w->first = false;
+	len += put_escaped(p + len, key, kn);
+	p[len++] = ':';
+	len += put_escaped(p + len, value, vn);
+	strbuf_grew(&w->b, len);
 }
 
 void

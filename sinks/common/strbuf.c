@@ -6,14 +6,19 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-void
-strbuf_add(struct strbuf *b, const char *s, size_t n)
+char *
+strbuf_room(struct strbuf *b, size_t n)
 {
 	if (b->oom)
-		return;
+		return NULL;
+	if (n >= SIZE_MAX / 4 - b->len) {
+		b->oom = true;
+		return NULL;
+	}
 	if (b->len + n + 1 > b->cap) {
 		size_t cap = b->cap ? b->cap : 256;
 		char *ns;
@@ -23,14 +28,30 @@ strbuf_add(struct strbuf *b, const char *s, size_t n)
 		ns = realloc(b->s, cap);
 		if (ns == NULL) {
 			b->oom = true;
-			return;
+			return NULL;
 		}
 		b->s = ns;
 		b->cap = cap;
 	}
-	memcpy(b->s + b->len, s, n);
+	return b->s + b->len;
+}
+
+void
+strbuf_grew(struct strbuf *b, size_t n)
+{
 	b->len += n;
 	b->s[b->len] = '\0';
+}
+
+void
+strbuf_add(struct strbuf *b, const char *s, size_t n)
+{
+	char *p = strbuf_room(b, n);
+
+	if (p == NULL)
+		return;
+	memcpy(p, s, n);
+	strbuf_grew(b, n);
 }
 
 void

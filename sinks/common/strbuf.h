@@ -16,6 +16,14 @@ struct strbuf {
 /* Append n bytes of s (NUL-terminated after). */
 void strbuf_add(struct strbuf *b, const char *s, size_t n);
 
+/* Room for n more bytes: where they go (the caller writes at most n there and then calls
+ * strbuf_grew with how many it wrote), or NULL after a failed allocation (b->oom; nothing
+ * to write). Lets a writer that knows an upper bound append without a call per piece. */
+char *strbuf_room(struct strbuf *b, size_t n);
+
+/* Count n bytes written at strbuf_room()'s pointer as appended (NUL-terminated after). */
+void strbuf_grew(struct strbuf *b, size_t n);
+
 /* Append the string s. */
 void strbuf_str(struct strbuf *b, const char *s);
 

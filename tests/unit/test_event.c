@@ -260,6 +260,50 @@ test_jsonw_pieces(void **state)
 	json_decref(refs);
 }
 
+/* Every byte jansson escapes, escaped as jansson does, as a key and as a value, in short
+ * strings and in one long enough to make the writer's buffer grow several times. */
+static void
+test_jsonw_escapes_like_jansson(void **state)
+{
+	char all[160], *big, *want, *got;
+	size_t n = 0;
+	json_t *o;
+	struct jsonw w;
+
+	(void)state;
+	for (int c = 1; c < 0x80; c++)
+		all[n++] = (char)c;
+	memcpy(all + n, "\xc3\xa9\xe2\x82\xac/\\\"", 9);   /* é € / \ " */
+	n += 9;
+	all[n] = '\0';
+	big = malloc(64 * n + 1);
+	assert_non_null(big);
+	for (int i = 0; i < 64; i++)
+		memcpy(big + i * n, all, n);
+	big[64 * n] = '\0';
+	o = json_pack("{s:s, s:s, s:s, s:[s, s]}", all, all, "k", big, "", "", "list", all, big);
+	assert_non_null(o);
+	want = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	jsonw_init(&w);
+	jsonw_open(&w, '{');
+	jsonw_member_str(&w, all, all);
+	jsonw_member_str(&w, "k", big);
+	jsonw_member_str(&w, "", "");
+	jsonw_key(&w, "list");
+	jsonw_open(&w, '[');
+	jsonw_string(&w, all);
+	jsonw_string(&w, big);
+	jsonw_close(&w, ']');
+	jsonw_close(&w, '}');
+	got = jsonw_take(&w);
+	assert_non_null(got);
+	assert_string_equal(got, want);
+	free(got);
+	free(want);
+	free(big);
+	json_decref(o);
+}
+
 static void
 test_vec(void **state)
 {
@@ -286,6 +330,7 @@ main(void)
 		cmocka_unit_test(test_json_text),
 		cmocka_unit_test(test_json_text_hostile),
 		cmocka_unit_test(test_jsonw_pieces),
+		cmocka_unit_test(test_jsonw_escapes_like_jansson),
 		cmocka_unit_test(test_vec),
 	};
 
