@@ -14,7 +14,6 @@
  * "(?N IS NULL OR col = ?N)" so each query is prepared once. */
 static const char *const store_sql[STMT__COUNT] = {
 	[STMT_BEGIN] = "BEGIN IMMEDIATE",
-	[STMT_WRITE_LOCK] = "SELECT 1",  /* SQLite: BEGIN IMMEDIATE took it */
 	[STMT_PING] = "SELECT 1",
 	[STMT_SYNC_FULL] = "PRAGMA synchronous = FULL",
 	[STMT_SYNC_NORMAL] = "PRAGMA synchronous = NORMAL",
@@ -331,16 +330,8 @@ store_stmt(struct store *st, enum store_stmt_id id, struct db_stmt **out)
 /* What PostgreSQL runs instead of store_sql[id] where the two differ (NULL: the same
  * statement, less SQLite's planner hints; see pg_sql()). */
 static const char *const store_sql_pg[STMT__COUNT] = {
+	/* (BEGIN, the write lock and synchronous_commit: store_begin) */
 	[STMT_BEGIN] = "BEGIN",
-	/* what BEGIN IMMEDIATE is to SQLite: one writer at a time, across every replica.
-	 * Everything the broker decides (incident keys and transitions, holds, the storm
-	 * window, delivery claims) reads and writes in such a transaction, so replicas see one
-	 * history, as one process would. Held until COMMIT or ROLLBACK. */
-	[STMT_WRITE_LOCK] = "SELECT pg_advisory_xact_lock(" STORE_PG_WRITE_LOCK_STR ")",
-	[STMT_SYNC_FULL] = "SET synchronous_commit = on",
-	/* a commit returns before its WAL is flushed: a server crash may lose the last
-	 * ones, never corrupt; as SQLite's NORMAL, only for bookkeeping safe to redo */
-	[STMT_SYNC_NORMAL] = "SET synchronous_commit = off",
 	[STMT_USER_VERSION] = "SELECT version FROM incidentd_schema",
 	/* the new row's id: RETURNING (SQLite reads sqlite3_last_insert_rowid(), which costs
 	 * nothing, where RETURNING buffers the rows it returns) */
@@ -1084,9 +1075,25 @@ store_is_shared(const struct store *st)
 int
 store_begin(struct store *st)
 {
-	int rc = run_cached(st, STMT_BEGIN);
+	char sql[192];
+	int rc;
 
-	if (rc == 0 && db_kind_of(st->db) == DB_PG && (rc = run_cached(st, STMT_WRITE_LOCK)) != 0)
+	if (db_kind_of(st->db) != DB_PG)
+		return run_cached(st, STMT_BEGIN);
+	/* One round trip: the transaction; its durability (store_set_durable: with
+	 * synchronous_commit off a commit returns before its WAL is flushed, so a server crash
+	 * may lose the last ones, never corrupt them, as SQLite's NORMAL; SET LOCAL ends with
+	 * the transaction, so no session state needs restoring, not even after a
+	 * reconnection); and what BEGIN IMMEDIATE is to SQLite, one writer at a time across
+	 * every replica. Everything the broker decides (incident keys and transitions, holds,
+	 * the storm window, delivery claims) reads and writes in such a transaction, so
+	 * replicas see one history, as one process would. The lock is held until COMMIT or
+	 * ROLLBACK. */
+	snprintf(sql, sizeof(sql), "BEGIN; SET LOCAL synchronous_commit = %s;"
+	    " SELECT pg_advisory_xact_lock(" STORE_PG_WRITE_LOCK_STR ")",
+	    st->durable == 0 ? "off" : "on");
+	rc = db_exec(st->db, sql);
+	if (rc != 0)
 		(void)store_rollback(st);
 	return rc;
 }
@@ -1104,6 +1111,10 @@ store_set_durable(struct store *st, bool durable)
 
 	if (st->durable == (durable ? 1 : 0))
 		return 0;
+	if (db_kind_of(st->db) == DB_PG) {
+		st->durable = durable ? 1 : 0;   /* store_begin says it: SET LOCAL */
+		return 0;
+	}
 	rc = run_cached(st, durable ? STMT_SYNC_FULL : STMT_SYNC_NORMAL);
 	st->durable = rc == 0 ? (durable ? 1 : 0) : -1;
 	return rc;

@@ -119,9 +119,9 @@ int store_commit(struct store *st);
  * (NORMAL: in WAL mode a power loss may lose them, never corrupt them, and the next FULL
  * commit or fsync of the WAL makes them durable too). For bookkeeping that is safe to redo
  * (delivery states: at worst a delivery is made again) and for commits a store_syncer
- * makes durable. The setting stays until changed (changing it costs a statement, keeping
- * it nothing): a writer that needs durable commits sets true itself. Call outside a
- * transaction. Returns 0 or -errno. */
+ * makes durable. The setting stays until changed (on SQLite changing it costs a statement,
+ * keeping it nothing; on PostgreSQL it goes with the next store_begin): a writer that needs
+ * durable commits sets true itself. Call outside a transaction. Returns 0 or -errno. */
 int store_set_durable(struct store *st, bool durable);
 
 int store_rollback(struct store *st);

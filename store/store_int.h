@@ -11,7 +11,6 @@
 /* Every statement the store runs, prepared once on first use (see store_sql[]). */
 enum store_stmt_id {
 	STMT_BEGIN = 0,
-	STMT_WRITE_LOCK,
 	STMT_PING,
 	STMT_SYNC_FULL,
 	STMT_SYNC_NORMAL,
@@ -118,7 +117,7 @@ extern const size_t store_n_migrations;
 #define STORE_PG_BASE_VERSION 11
 /* The advisory lock key migrations take ("ncidentd" in ASCII, as a bigint). */
 #define STORE_PG_LOCK_STR "7954317246785811556"
-/* The advisory lock every write transaction takes (see STMT_WRITE_LOCK). */
+/* The advisory lock every write transaction takes (see store_begin). */
 #define STORE_PG_WRITE_LOCK_STR "7954317246785811557"
 extern const char *const store_pg_baseline;
 extern const char *const store_pg_migrations[];

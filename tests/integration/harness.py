@@ -28,6 +28,12 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(os.path.dirname(HERE))
 
 
+def schema_version():
+    """The ledger schema this source tree's incidentd migrates to (STORE_SCHEMA_VERSION)."""
+    with open(os.path.join(TOP, "store", "store.h"), encoding="utf-8") as f:
+        return int(re.search(r"^#define STORE_SCHEMA_VERSION (\d+)$", f.read(), re.M).group(1))
+
+
 def _env_path(name, default):
     return os.environ.get(name) or os.path.join(TOP, default)
 
