@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "jsonread.h"
+#include "swar.h"
 
 #ifndef JSON_PARSER_MAX_DEPTH
 #define JSON_PARSER_MAX_DEPTH 2048
@@ -81,19 +82,6 @@ static const unsigned char plain_byte[256] = {
 
 /* JSON's whitespace */
 static const unsigned char space_byte[256] = { [' '] = 1, ['\t'] = 1, ['\n'] = 1, ['\r'] = 1 };
-
-#define JR_ONES 0x0101010101010101ULL
-#define JR_HIGHS 0x8080808080808080ULL
-
-/* Nonzero when one of the 8 bytes in w is '"', '\\', < 0x20 or >= 0x80. A borrow can only
- * spread upwards from a byte that is one of these, so the answer is exact for the word. */
-static inline uint64_t
-special8(uint64_t w)
-{
-	uint64_t q = w ^ (JR_ONES * '"'), b = w ^ (JR_ONES * '\\');
-
-	return ((q - JR_ONES) | (b - JR_ONES) | (w - JR_ONES * 0x20) | w) & JR_HIGHS;
-}
 
 static inline int
 is_digit(int c)
@@ -371,7 +359,7 @@ lex_string(struct jr *r)
 			uint64_t w, m;
 
 			memcpy(&w, q, sizeof(w));
-			if ((m = special8(w)) != 0) {
+			if ((m = swar_special8(w)) != 0) {
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 				/* the lowest flagged byte is the first special one */
 				q += (unsigned)__builtin_ctzll(m) / 8;

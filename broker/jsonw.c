@@ -1,5 +1,6 @@
 /* jsonw.c - a small JSON text writer for the hot path (see jsonw.h). */
 #include "jsonw.h"
+#include "swar.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -52,8 +53,29 @@ put_escaped(char *p, const char *s, size_t n)
 
 	*o++ = '"';
 	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
+		unsigned char c;
+		uint64_t w, m;
 
+		/* plain text eight bytes at a time, up to the first byte to look at */
+		while (i + 8 <= n) {
+			memcpy(&w, s + i, 8);
+			if ((m = swar_special8(w)) != 0) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+				size_t k = (unsigned)__builtin_ctzll(m) / 8;
+
+				memcpy(o, s + i, k);
+				o += k;
+				i += k;
+#endif
+				break;
+			}
+			memcpy(o, s + i, 8);
+			o += 8;
+			i += 8;
+		}
+		if (i == n)
+			break;
+		c = (unsigned char)s[i];
 		if (c >= 0x20 && c != '"' && c != '\\') {
 			*o++ = (char)c;
 			continue;
