@@ -1075,7 +1075,8 @@ store_is_shared(const struct store *st)
 int
 store_begin(struct store *st)
 {
-	char sql[192];
+	char sql[320];
+	int64_t lease;
 	int rc;
 
 	if (db_kind_of(st->db) != DB_PG)
@@ -1088,10 +1089,16 @@ store_begin(struct store *st)
 	 * every replica. Everything the broker decides (incident keys and transitions, holds,
 	 * the storm window, delivery claims) reads and writes in such a transaction, so
 	 * replicas see one history, as one process would. The lock is held until COMMIT or
-	 * ROLLBACK. */
+	 * ROLLBACK. Nothing waits for it or holds it longer than a lease: a replica that cannot
+	 * get it within a lease gives up (lock_timeout: the pass fails, its senders get 503 and
+	 * retry), and the server ends the session of one that stops in the middle of a
+	 * transaction (a frozen process or node) a lease later, which releases the lock, as its
+	 * delivery claims run out (idle_in_transaction_session_timeout). */
+	lease = st->lease_ms > 0 ? st->lease_ms : STORE_DEFAULT_LEASE_MS;
 	snprintf(sql, sizeof(sql), "BEGIN; SET LOCAL synchronous_commit = %s;"
+	    " SET LOCAL lock_timeout = %lld; SET LOCAL idle_in_transaction_session_timeout = %lld;"
 	    " SELECT pg_advisory_xact_lock(" STORE_PG_WRITE_LOCK_STR ")",
-	    st->durable == 0 ? "off" : "on");
+	    st->durable == 0 ? "off" : "on", (long long)lease, (long long)lease);
 	rc = db_exec(st->db, sql);
 	if (rc != 0)
 		(void)store_rollback(st);

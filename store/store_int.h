@@ -117,6 +117,9 @@ extern const size_t store_n_migrations;
 #define STORE_PG_BASE_VERSION 11
 /* The advisory lock key migrations take ("ncidentd" in ASCII, as a bigint). */
 #define STORE_PG_LOCK_STR "7954317246785811556"
+/* A lease when nobody set one (store_set_claimant): the default of ledger.lease. */
+#define STORE_DEFAULT_LEASE_MS 30000
+
 /* The advisory lock every write transaction takes (see store_begin). */
 #define STORE_PG_WRITE_LOCK_STR "7954317246785811557"
 extern const char *const store_pg_baseline;
