@@ -51,6 +51,7 @@ struct pg {
 	uint64_t session;       /* counts the sessions (a reconnection starts a new one) */
 	int64_t next_reset_ms;  /* no reconnection attempt before (monotonic ms) */
 	int64_t backoff_ms;     /* the wait after the next failed attempt */
+	bool read_only;         /* the server said the session cannot write: reconnect */
 };
 
 struct pg_stmt {
@@ -155,6 +156,12 @@ pg_error(struct db *db, const PGresult *res)
 
 	if (PQstatus(c) != CONNECTION_OK || (state != NULL && strncmp(state, "08", 2) == 0))
 		return -ENOTCONN;
+	if (state != NULL && strcmp(state, "25006") == 0) {     /* read_only_sql_transaction */
+		/* a standby, or a primary that became one: another session (libpq's
+		 * target_session_attrs=read-write) finds the one that writes */
+		((struct pg *)db)->read_only = true;
+		return -ENOTCONN;
+	}
 	if (res == NULL)        /* libpq could not even make a result */
 		return -ENOMEM;
 	if (state == NULL)      /* libpq's own errors: "out of memory", protocol trouble */
@@ -233,7 +240,7 @@ pg_ensure(struct pg *p)
 {
 	int64_t now;
 
-	if (PQstatus(p->conn) == CONNECTION_OK)
+	if (PQstatus(p->conn) == CONNECTION_OK && !p->read_only)
 		return 0;
 	now = mono_ms();
 	if (now < p->next_reset_ms) {
@@ -254,6 +261,7 @@ pg_ensure(struct pg *p)
 		return -ENOTCONN;
 	}
 	p->backoff_ms = PG_RECONNECT_MIN_MS;
+	p->read_only = false;
 	p->session++;
 	if (pg_session_setup(p) != 0)
 		return -ENOTCONN;
@@ -716,11 +724,13 @@ db_pg_open(const char *conninfo, struct db **out, char *err, size_t errlen)
 	 * seconds, not the minutes of the system's TCP defaults. */
 	const char *const keywords[] = {
 		"fallback_application_name", "connect_timeout", "keepalives_idle",
-		"keepalives_interval", "keepalives_count", "tcp_user_timeout", "dbname",
-		"client_encoding", NULL
+		"keepalives_interval", "keepalives_count", "tcp_user_timeout",
+		"target_session_attrs", "dbname", "client_encoding", NULL
 	};
-	const char *const values[] = { "incidentd", "5", "30", "10", "3", "30000", conninfo,
-		"UTF8", NULL };
+	/* target_session_attrs: only a server that takes writes (with several hosts, the
+	 * primary; after a failover, the new one) */
+	const char *const values[] = { "incidentd", "5", "30", "10", "3", "30000", "read-write",
+		conninfo, "UTF8", NULL };
 	PQconninfoOption *opts = NULL;
 	const char *password = NULL;
 	struct pg *p = NULL;

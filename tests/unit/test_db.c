@@ -819,6 +819,39 @@ test_pg_connection_lost(void **state)
 	db_finalize(kept);
 }
 
+/* A session that turns out read-only (its server became a standby: SQLSTATE 25006) is
+ * dropped: the statement says -ENOTCONN, and the next one runs in a new session that
+ * writes. A server whose sessions all start read-only is no server to connect to
+ * (target_session_attrs=read-write, incidentd's default). */
+static void
+test_pg_read_only(void **state)
+{
+	struct fixture *f = *state;
+	char err[512], name[128], sql[256];
+	struct db *db = NULL;
+	int64_t pid = scalar(f->db, "SELECT pg_backend_pid()");
+
+	exec_ok(f->db, "SET default_transaction_read_only = on");
+	assert_int_equal(db_exec(f->db, "INSERT INTO t (id) VALUES (1)"), -ENOTCONN);
+	assert_one_line_message(f->db, "25006");
+	insert_row(f->db, 2, "b", 2);
+	assert_true(scalar(f->db, "SELECT pg_backend_pid()") != pid);
+	assert_int_equal(scalar(f->db, "SELECT count(*) FROM t"), 1);
+
+	scalar_text(f->db, "SELECT current_database()", name, sizeof(name));
+	snprintf(sql, sizeof(sql), "ALTER DATABASE \"%s\" SET default_transaction_read_only = on",
+	    name);
+	exec_ok(f->db, sql);
+	assert_true(db_open(f->be->target, DB_PG, &db, err, sizeof(err)) < 0);
+	assert_null(db);
+	assert_non_null(strstr(err, "read-only"));
+	snprintf(sql, sizeof(sql), "ALTER DATABASE \"%s\" RESET default_transaction_read_only",
+	    name);
+	exec_ok(f->db, sql);
+	assert_int_equal(db_open(f->be->target, DB_PG, &db, err, sizeof(err)), 0);
+	db_close(db);
+}
+
 #define NODB(fn) { #fn, fn, NULL, NULL, NULL }
 #define ON(be, fn) { #be ": " #fn, fn, setup, teardown, &be_##be }
 
@@ -858,6 +891,7 @@ main(void)
 		ON(pg, test_pg_exec_copy_refused),
 		ON(pg, test_pg_busy),
 		ON(pg, test_pg_connection_lost),
+		ON(pg, test_pg_read_only),
 	};
 	size_t n = sizeof(tests) / sizeof(tests[0]);
 	const char *pg = getenv("INCIDENTD_TEST_PG");
