@@ -1079,8 +1079,15 @@ store_is_shared(const struct store *st)
 int
 store_begin(struct store *st)
 {
-	int rc = run_cached(st, STMT_BEGIN);
+	int rc;
 
+	/* PostgreSQL only warns about a BEGIN inside a transaction and goes on in it, so the
+	 * inner commit would commit the caller's work: refused, as SQLite refuses it */
+	if (db_in_transaction(st->db)) {
+		db_set_errmsg(st->db, "cannot start a transaction within a transaction");
+		return -EIO;
+	}
+	rc = run_cached(st, STMT_BEGIN);
 	if (rc == 0 && db_kind_of(st->db) == DB_PG && (rc = run_cached(st, STMT_WRITE_LOCK)) != 0)
 		(void)store_rollback(st);
 	return rc;
