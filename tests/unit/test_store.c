@@ -1,5 +1,7 @@
-/* test_store.c - the SQLite ledger: schema and migrations, events, duplicates, incidents,
- * the delivery outbox, savepoints and the read-side JSON. */
+/* test_store.c - the ledger: schema and migrations, events, duplicates, incidents, the
+ * delivery outbox (claims, pacing lanes, quotas, slots), silences, savepoints and the
+ * read-side JSON. Each test runs on SQLite, and on PostgreSQL too when INCIDENTD_TEST_PG is
+ * set (fixture.h); the ones about the SQLite file itself run on SQLite only. */
 #include <errno.h>
 #include <stdbool.h>
 #include <setjmp.h>
@@ -16,73 +18,11 @@
 #include <cmocka.h>
 
 #include "event.h"
+#include "fixture.h"
 #include "store.h"
 #include "store_int.h"
 
 #define T0 1770692472000LL  /* 2026-02-10T03:01:12.000Z */
-
-struct fixture {
-	char dir[256];
-	char sub[300];
-	char path[400];
-	struct store *st;
-};
-
-/* Remove the ledger files and the directories the fixture made. */
-static void
-fixture_cleanup(struct fixture *f)
-{
-	char p[450];
-
-	store_close(f->st);
-	f->st = NULL;
-	unlink(f->path);
-	snprintf(p, sizeof(p), "%s-wal", f->path);
-	unlink(p);
-	snprintf(p, sizeof(p), "%s-shm", f->path);
-	unlink(p);
-	rmdir(f->sub);
-	snprintf(p, sizeof(p), "%s/var", f->dir);
-	rmdir(p);
-	rmdir(f->dir);
-}
-
-static int
-setup(void **state)
-{
-	struct fixture *f = calloc(1, sizeof(*f));
-	const char *tmp = getenv("TMPDIR");
-	char err[256];
-
-	if (f == NULL)
-		return -1;
-	snprintf(f->dir, sizeof(f->dir), "%s/test_store.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	if (mkdtemp(f->dir) == NULL) {
-		free(f);
-		return -1;
-	}
-	/* the parent directories do not exist yet: store_open must create them */
-	snprintf(f->sub, sizeof(f->sub), "%s/var/lib", f->dir);
-	snprintf(f->path, sizeof(f->path), "%s/ledger.db", f->sub);
-	if (store_open(f->path, &f->st, err, sizeof(err)) != 0) {
-		print_error("store_open: %s\n", err);
-		fixture_cleanup(f);
-		free(f);
-		return -1;
-	}
-	*state = f;
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	struct fixture *f = *state;
-
-	fixture_cleanup(f);
-	free(f);
-	return 0;
-}
 
 /* Read one integer or text value with a raw sqlite3 connection (independent of store). */
 static void
@@ -182,6 +122,24 @@ test_open_schema_wal(void **state)
 	assert_string_equal(store_last_error(NULL), "no error");
 }
 
+/* A new ledger, on either engine: at the current schema, writable, shared between replicas
+ * only on PostgreSQL (where the server makes each commit durable: no syncer). */
+static void
+test_open_fresh(void **state)
+{
+	struct fixture *f = *state;
+	struct store_syncer *sy = NULL;
+
+	assert_int_equal(store_schema_version(f->st), STORE_SCHEMA_VERSION);
+	assert_int_equal(store_check_writable(f->st), 0);
+	assert_int_equal(store_is_shared(f->st), fixture_is_pg(f));
+	if (fixture_is_pg(f)) {
+		assert_int_equal(store_syncer_new(f->st, &sy), -ENOTSUP);
+		assert_null(sy);
+	}
+	assert_int_equal(fixture_int(f, "SELECT count(*) FROM events", NULL), 0);
+}
+
 /* No IN list of more than two constants is left in the constraints or the partial index
  * (each made SQLite build a temporary b-tree per statement), the constraints still hold,
  * and the daemon's own connection uses the rewritten definitions after the migration. */
@@ -244,13 +202,11 @@ static void
 test_reopen_is_noop(void **state)
 {
 	struct fixture *f = *state;
-	char id[UTIL_ID_LEN + 1], err[256];
+	char id[UTIL_ID_LEN + 1];
 	json_t *o = NULL;
 
 	add_event(f->st, "argocd", "firing", "aks-store", T0, "aa", NULL, id);
-	store_close(f->st);
-	f->st = NULL;
-	assert_int_equal(store_open(f->path, &f->st, err, sizeof(err)), 0);
+	fixture_reopen(f);
 	assert_int_equal(store_schema_version(f->st), STORE_SCHEMA_VERSION);
 	assert_int_equal(store_event_json(f->st, id, &o), 0);
 	assert_string_equal(json_string_value(json_object_get(o, "id")), id);
@@ -267,11 +223,16 @@ test_newer_schema_refused(void **state)
 
 	store_close(f->st);
 	f->st = NULL;
-	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 999", NULL, NULL, NULL),
-	    SQLITE_OK);
-	sqlite3_close(db);
-	assert_true(store_open(f->path, &st2, err, sizeof(err)) < 0);
+	if (fixture_is_pg(f)) {     /* the version is the one row of incidentd_schema there */
+		assert_int_equal(fixture_exec(f, "UPDATE incidentd_schema SET version = 999",
+		    NULL), 1);
+	} else {
+		assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+		assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 999", NULL, NULL, NULL),
+		    SQLITE_OK);
+		sqlite3_close(db);
+	}
+	assert_true(fixture_store_open(f, &st2, err, sizeof(err)) < 0);
 	assert_null(st2);
 	snprintf(want, sizeof(want), "ledger schema 999 is newer than this incidentd (%d)",
 	    STORE_SCHEMA_VERSION);
@@ -405,30 +366,9 @@ test_insert_read_event(void **state)
 	ievent_destroy(ev);
 	ev = make_event("flux", "bogus", "podinfo", T0);
 	assert_int_equal(store_insert_event(f->st, ev, req, NULL), -EIO);
-	assert_non_null(strstr(store_last_error(f->st), "CHECK"));
+	/* SQLite: "CHECK constraint failed: ...", PostgreSQL: "... violates check constraint" */
+	assert_non_null(strcasestr(store_last_error(f->st), "check constraint"));
 	ievent_destroy(ev);
-}
-
-/* The first column of the first row of sql (with ?1 = arg) read straight from the
- * ledger file, as a new string in *out. Returns 0 or -1. */
-static int
-query_text(struct fixture *f, const char *sql, const char *arg, char **out)
-{
-	sqlite3 *db = NULL;
-	sqlite3_stmt *s = NULL;
-	int rc = -1;
-
-	*out = NULL;
-	if (sqlite3_open_v2(f->path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
-	    sqlite3_prepare_v2(db, sql, -1, &s, NULL) == SQLITE_OK &&
-	    sqlite3_bind_text(s, 1, arg, -1, SQLITE_STATIC) == SQLITE_OK &&
-	    sqlite3_step(s) == SQLITE_ROW && sqlite3_column_text(s, 0) != NULL) {
-		*out = strdup((const char *)sqlite3_column_text(s, 0));
-		rc = *out ? 0 : -1;
-	}
-	sqlite3_finalize(s);
-	sqlite3_close(db);
-	return rc;
 }
 
 /* What a request's events share is stored once and each event's payload is whole again
@@ -459,8 +399,8 @@ test_shared_payload(void **state)
 	assert_int_equal(store_insert_event(f->st, a, req, NULL), 0);
 	assert_int_equal(store_insert_event(f->st, b, req, NULL), 0);
 	/* stored once: the event rows hold only their own alert */
-	assert_int_equal(query_text(f, "SELECT payload FROM events WHERE id = ?1", b->id,
-	    &own), 0);
+	own = fixture_text(f, "SELECT payload FROM events WHERE id = ?1", b->id);
+	assert_non_null(own);
 	assert_string_equal(own, "{\"alert\":{\"fingerprint\":\"fb\"}}");
 	assert_int_equal(store_event_json(f->st, b->id, &o), 0);
 	p = json_object_get(o, "payload");
@@ -1171,30 +1111,37 @@ test_syncer(void **state)
 int
 main(void)
 {
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_syncer, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_open_schema_wal, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_schema_without_in_lists, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_reopen_is_noop, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_insert_read_event, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_shared_payload, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_duplicate_window, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_incident_put_get_refs, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_delivery_lifecycle, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_delivery_order_per_sink, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_claims, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_pace_lanes, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_quotas, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_slots, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_migrate_v1, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_silences, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_cancel_chain, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_savepoint_rollback, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_list_paging_filters, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_outbox_backlog, setup, teardown),
+	struct CMUnitTest tests[] = {
+		/* the syncer fdatasyncs SQLite's WAL file (PostgreSQL makes each commit durable
+		 * itself: store_syncer_new() says -ENOTSUP) */
+		FIXTURE_ON(sqlite, test_syncer),
+		FIXTURE_BOTH(test_open_fresh),
+		/* WAL mode, sqlite_master, SQLite's EXPLAIN (PostgreSQL's schema is one baseline
+		 * script, migrations_pg.c) */
+		FIXTURE_ON(sqlite, test_open_schema_wal),
+		FIXTURE_ON(sqlite, test_schema_without_in_lists),
+		FIXTURE_BOTH(test_reopen_is_noop),
+		FIXTURE_BOTH(test_newer_schema_refused),
+		FIXTURE_BOTH(test_insert_read_event),
+		FIXTURE_BOTH(test_shared_payload),
+		FIXTURE_BOTH(test_duplicate_window),
+		FIXTURE_BOTH(test_incident_put_get_refs),
+		FIXTURE_BOTH(test_delivery_lifecycle),
+		FIXTURE_BOTH(test_delivery_order_per_sink),
+		FIXTURE_BOTH(test_claims),
+		FIXTURE_BOTH(test_pace_lanes),
+		FIXTURE_BOTH(test_quotas),
+		FIXTURE_BOTH(test_slots),
+		/* a schema 1 file upgraded step by step: a PostgreSQL ledger starts at the
+		 * baseline (STORE_PG_BASE_VERSION), it never had a schema 1 */
+		FIXTURE_ON(sqlite, test_migrate_v1),
+		FIXTURE_BOTH(test_silences),
+		FIXTURE_BOTH(test_cancel_chain),
+		FIXTURE_BOTH(test_savepoint_rollback),
+		FIXTURE_BOTH(test_list_paging_filters),
+		FIXTURE_BOTH(test_outbox_backlog),
 		cmocka_unit_test(test_state_names),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return fixture_run("test_store", tests, sizeof(tests) / sizeof(tests[0]));
 }
