@@ -1079,6 +1079,12 @@ store_begin(struct store *st)
 	int64_t lease;
 	int rc;
 
+	/* PostgreSQL only warns about a BEGIN inside a transaction and goes on in it, so the
+	 * inner commit would commit the caller's work: refused, as SQLite refuses it */
+	if (db_in_transaction(st->db)) {
+		db_set_errmsg(st->db, "cannot start a transaction within a transaction");
+		return -EIO;
+	}
 	if (db_kind_of(st->db) != DB_PG)
 		return run_cached(st, STMT_BEGIN);
 	/* One round trip: the transaction; its durability (store_set_durable: with

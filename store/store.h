@@ -111,8 +111,9 @@ void store_close(struct store *st);
 /* Schema version recorded in the database (PRAGMA user_version). */
 int store_schema_version(struct store *st);
 
-/* Transactions. store_begin() starts BEGIN IMMEDIATE. Savepoints nest inside it, so one
- * bad request in a grouped commit can be undone alone. */
+/* Transactions. store_begin() starts BEGIN IMMEDIATE (-EIO while one is open already: they
+ * do not nest). Savepoints nest inside it, so one bad request in a grouped commit can be
+ * undone alone. */
 int store_begin(struct store *st);
 int store_commit(struct store *st);
 /* Whether the next commits wait for the disk (synchronous=FULL, the default) or not

@@ -4,7 +4,7 @@
  *
  * Always against SQLite (a temporary file); against PostgreSQL too when INCIDENTD_TEST_PG
  * holds a libpq connection string of a server with password authentication
- * (tests/integration/test_db_pg.py starts one and runs this program with it). The
+ * (tests/integration/test_units_pg.py starts one and runs this program with it). The
  * connection tests that need no server (errors never show the password) always run. */
 #include <errno.h>
 #include <setjmp.h>
@@ -902,7 +902,7 @@ main(void)
 		while (n > 0 && tests[n - 1].initial_state == &be_pg)
 			n--;
 		printf("# INCIDENTD_TEST_PG is not set: the PostgreSQL half does not run here "
-		    "(tests/integration/test_db_pg.py runs it against a server of its own)\n");
+		    "(tests/integration/test_units_pg.py runs it against a server of its own)\n");
 		fflush(stdout);
 	}
 	return _cmocka_run_group_tests("test_db", tests, n, NULL, NULL);

@@ -1,6 +1,7 @@
 /* test_incident.c - what events do to incidents and the outbox, with an injected clock
  * (explicit times, no sleeping): for windows, recovery cancelling a hold, repeat_interval,
- * flap hold-down, silences, time intervals and the storm guard. */
+ * flap hold-down, silences, time intervals and the storm guard. Each test runs on SQLite,
+ * and on PostgreSQL too when INCIDENTD_TEST_PG is set (fixture.h). */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,10 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <sqlite3.h>
 #include <cmocka.h>
 
 #include "config.h"
+#include "fixture.h"
 #include "incident.h"
 #include "store.h"
 
@@ -21,8 +22,7 @@
 #define MIN 60000LL
 
 struct fx {
-	char path[256];
-	struct store *st;
+	struct fixture lg;
 	struct config *cfg;
 };
 
@@ -30,18 +30,13 @@ static int
 setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));
-	const char *tmp = getenv("TMPDIR");
-	char err[256];
-	int fd;
 
-	snprintf(f->path, sizeof(f->path), "%s/test_incident.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	fd = mkstemp(f->path);
-	if (fd < 0)
+	if (f == NULL)
 		return -1;
-	close(fd);
-	unlink(f->path);
-	if (store_open(f->path, &f->st, err, sizeof(err)) != 0)
+	if (fixture_open(&f->lg, *state) != 0) {
+		free(f);
 		return -1;
+	}
 	*state = f;
 	return 0;
 }
@@ -50,15 +45,9 @@ static int
 teardown(void **state)
 {
 	struct fx *f = *state;
-	char p[300];
 
-	store_close(f->st);
+	fixture_close(&f->lg);
 	config_destroy(f->cfg);
-	unlink(f->path);
-	snprintf(p, sizeof(p), "%s-wal", f->path);
-	unlink(p);
-	snprintf(p, sizeof(p), "%s-shm", f->path);
-	unlink(p);
 	free(f);
 	return 0;
 }
@@ -92,10 +81,10 @@ apply(struct fx *f, const char *status, const char *app, int64_t at)
 	ev->received_at = ev->occurred_at = at;
 	ev->payload = json_object();
 	snprintf(sha, sizeof(sha), "%s-%lld", ev->id, (long long)at);
-	assert_int_equal(store_begin(f->st), 0);
-	assert_int_equal(store_insert_request(f->st, "argocd", at, sha, NULL, &req), 0);
-	assert_int_equal(incident_apply(f->st, f->cfg, ev, req, at, &n, NULL, NULL), 0);
-	assert_int_equal(store_commit(f->st), 0);
+	assert_int_equal(store_begin(f->lg.st), 0);
+	assert_int_equal(store_insert_request(f->lg.st, "argocd", at, sha, NULL, &req), 0);
+	assert_int_equal(incident_apply(f->lg.st, f->cfg, ev, req, at, &n, NULL, NULL), 0);
+	assert_int_equal(store_commit(f->lg.st), 0);
 	ievent_destroy(ev);
 }
 
@@ -120,10 +109,11 @@ apply_alert(struct fx *f, const char *status, const char *alertname, const char 
 	assert_int_equal(ievent_set(&ev->fingerprint, fp), 0);
 	assert_int_equal(json_object_set_new(ev->labels, "alertname", json_string(alertname)), 0);
 	ev->received_at = ev->occurred_at = at;
-	assert_int_equal(store_begin(f->st), 0);
-	assert_int_equal(store_insert_request(f->st, "alertmanager", at, ev->id, NULL, &req), 0);
-	assert_int_equal(incident_apply(f->st, f->cfg, ev, req, at, &n, NULL, NULL), 0);
-	assert_int_equal(store_commit(f->st), 0);
+	assert_int_equal(store_begin(f->lg.st), 0);
+	assert_int_equal(store_insert_request(f->lg.st, "alertmanager", at, ev->id, NULL, &req),
+	    0);
+	assert_int_equal(incident_apply(f->lg.st, f->cfg, ev, req, at, &n, NULL, NULL), 0);
+	assert_int_equal(store_commit(f->lg.st), 0);
 	ievent_destroy(ev);
 }
 
@@ -131,19 +121,8 @@ apply_alert(struct fx *f, const char *status, const char *alertname, const char 
 static int
 count_outcome(struct fx *f, const char *outcome)
 {
-	sqlite3 *db;
-	sqlite3_stmt *s;
-	int n = -1;
-
-	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM decisions WHERE outcome = ?1",
-	    -1, &s, NULL), SQLITE_OK);
-	sqlite3_bind_text(s, 1, outcome, -1, SQLITE_STATIC);
-	if (sqlite3_step(s) == SQLITE_ROW)
-		n = sqlite3_column_int(s, 0);
-	sqlite3_finalize(s);
-	sqlite3_close(db);
-	return n;
+	return (int)fixture_int(&f->lg, "SELECT count(*) FROM decisions WHERE outcome = ?1",
+	    outcome);
 }
 
 /* The deliveries of app's incident (or of key when app starts with "storm/") as
@@ -151,27 +130,28 @@ count_outcome(struct fx *f, const char *outcome)
 static void
 expect_deliveries(struct fx *f, const char *app, int64_t base, const char *want)
 {
-	sqlite3 *db;
-	sqlite3_stmt *s;
+	struct db *db = fixture_connect(&f->lg);
+	struct db_stmt *s = NULL;
 	char got[1024] = "";
+	size_t len = 0;
+	int rc;
 
-	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(db, "SELECT d.action, d.state, "
-	    "CAST(round((julianday(d.next_attempt_at) - 2440587.5) * 86400000) AS INTEGER), "
+	assert_int_equal(db_prepare(db, "SELECT d.action, d.state, d.next_attempt_at, "
 	    "d.requires_firing FROM deliveries d JOIN incidents i ON i.id = d.incident_id "
-	    "WHERE i.app = ?1 OR i.key = ?1 ORDER BY d.id", -1, &s, NULL), SQLITE_OK);
-	sqlite3_bind_text(s, 1, app, -1, SQLITE_STATIC);
-	while (sqlite3_step(s) == SQLITE_ROW) {
-		char one[128];
+	    "WHERE i.app = ?1 OR i.key = ?1 ORDER BY d.id", &s), 0);
+	assert_int_equal(db_bind_text(s, 1, app), 0);
+	while ((rc = db_step(s)) == DB_ROW) {
+		int64_t due = 0;
 
-		snprintf(one, sizeof(one), "%s%s:%s:%lld%s", got[0] ? " " : "",
-		    sqlite3_column_text(s, 0), sqlite3_column_text(s, 1),
-		    (long long)((sqlite3_column_int64(s, 2) - base) / 1000),
-		    sqlite3_column_int(s, 3) ? ":held" : "");
-		strcat(got, one);
+		assert_int_equal(util_parse_time(db_column_text(s, 2), &due), 0);
+		len += (size_t)snprintf(got + len, sizeof(got) - len, "%s%s:%s:%lld%s",
+		    len ? " " : "", db_column_text(s, 0), db_column_text(s, 1),
+		    (long long)((due - base) / 1000), db_column_int64(s, 3) ? ":held" : "");
+		assert_true(len < sizeof(got));
 	}
-	sqlite3_finalize(s);
-	sqlite3_close(db);
+	assert_int_equal(rc, DB_DONE);
+	db_finalize(s);
+	db_close(db);
 	assert_string_equal(got, want);
 }
 
@@ -179,15 +159,11 @@ expect_deliveries(struct fx *f, const char *app, int64_t base, const char *want)
 static void
 deliver_all(struct fx *f, int64_t at)
 {
-	char sql[256], when[40];
-	sqlite3 *db;
+	char when[40];
 
 	util_format_time(at, when, sizeof(when));
-	snprintf(sql, sizeof(sql), "UPDATE deliveries SET state = 'done', updated_at = '%s' "
+	fixture_exec(&f->lg, "UPDATE deliveries SET state = 'done', updated_at = ?1 "
 	    "WHERE state = 'pending'", when);
-	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
-	sqlite3_close(db);
 }
 
 static void
@@ -246,7 +222,8 @@ test_silence_and_time_interval(void **state)
 	    "mute_time_intervals: [night] }\n  - { name: r, sinks: [s] }\n"
 	    "time_intervals:\n  - { name: night, time_intervals: [ { times: [ "
 	    "{ start_time: '00:00', end_time: '06:00' } ] } ] }\n");
-	assert_int_equal(store_silence_add(f->st, m, T0, T0 + 60 * MIN, "freeze", "me", id), 0);
+	assert_int_equal(store_silence_add(f->lg.st, m, T0, T0 + 60 * MIN, "freeze", "me", id),
+	    0);
 	json_decref(m);
 	apply(f, "firing", "sil-1", T0 + MIN);           /* silenced */
 	apply(f, "firing", "sil-2", T0 + 61 * MIN);      /* after the silence */
@@ -317,13 +294,18 @@ test_storm(void **state)
 int
 main(void)
 {
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_for_window, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_repeat_and_flap, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_silence_and_time_interval, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_storm, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_inhibit, setup, teardown),
+	struct CMUnitTest tests[] = {
+		FIXTURE_TEST(sqlite, test_for_window, setup, teardown),
+		FIXTURE_TEST(pg, test_for_window, setup, teardown),
+		FIXTURE_TEST(sqlite, test_repeat_and_flap, setup, teardown),
+		FIXTURE_TEST(pg, test_repeat_and_flap, setup, teardown),
+		FIXTURE_TEST(sqlite, test_silence_and_time_interval, setup, teardown),
+		FIXTURE_TEST(pg, test_silence_and_time_interval, setup, teardown),
+		FIXTURE_TEST(sqlite, test_storm, setup, teardown),
+		FIXTURE_TEST(pg, test_storm, setup, teardown),
+		FIXTURE_TEST(sqlite, test_inhibit, setup, teardown),
+		FIXTURE_TEST(pg, test_inhibit, setup, teardown),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return fixture_run("test_incident", tests, sizeof(tests) / sizeof(tests[0]));
 }

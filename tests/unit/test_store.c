@@ -1,5 +1,7 @@
-/* test_store.c - the SQLite ledger: schema and migrations, events, duplicates, incidents,
- * the delivery outbox, savepoints and the read-side JSON. */
+/* test_store.c - the ledger: schema and migrations, events, duplicates, incidents, the
+ * delivery outbox (claims, pacing lanes, quotas, slots), silences, savepoints and the
+ * read-side JSON. Each test runs on SQLite, and on PostgreSQL too when INCIDENTD_TEST_PG is
+ * set (fixture.h); the ones about the SQLite file itself run on SQLite only. */
 #include <errno.h>
 #include <stdbool.h>
 #include <setjmp.h>
@@ -16,73 +18,11 @@
 #include <cmocka.h>
 
 #include "event.h"
+#include "fixture.h"
 #include "store.h"
 #include "store_int.h"
 
 #define T0 1770692472000LL  /* 2026-02-10T03:01:12.000Z */
-
-struct fixture {
-	char dir[256];
-	char sub[300];
-	char path[400];
-	struct store *st;
-};
-
-/* Remove the ledger files and the directories the fixture made. */
-static void
-fixture_cleanup(struct fixture *f)
-{
-	char p[450];
-
-	store_close(f->st);
-	f->st = NULL;
-	unlink(f->path);
-	snprintf(p, sizeof(p), "%s-wal", f->path);
-	unlink(p);
-	snprintf(p, sizeof(p), "%s-shm", f->path);
-	unlink(p);
-	rmdir(f->sub);
-	snprintf(p, sizeof(p), "%s/var", f->dir);
-	rmdir(p);
-	rmdir(f->dir);
-}
-
-static int
-setup(void **state)
-{
-	struct fixture *f = calloc(1, sizeof(*f));
-	const char *tmp = getenv("TMPDIR");
-	char err[256];
-
-	if (f == NULL)
-		return -1;
-	snprintf(f->dir, sizeof(f->dir), "%s/test_store.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	if (mkdtemp(f->dir) == NULL) {
-		free(f);
-		return -1;
-	}
-	/* the parent directories do not exist yet: store_open must create them */
-	snprintf(f->sub, sizeof(f->sub), "%s/var/lib", f->dir);
-	snprintf(f->path, sizeof(f->path), "%s/ledger.db", f->sub);
-	if (store_open(f->path, &f->st, err, sizeof(err)) != 0) {
-		print_error("store_open: %s\n", err);
-		fixture_cleanup(f);
-		free(f);
-		return -1;
-	}
-	*state = f;
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	struct fixture *f = *state;
-
-	fixture_cleanup(f);
-	free(f);
-	return 0;
-}
 
 /* Read one integer or text value with a raw sqlite3 connection (independent of store). */
 static void
@@ -186,6 +126,24 @@ test_open_schema_wal(void **state)
 	assert_string_equal(store_last_error(NULL), "no error");
 }
 
+/* A new ledger, on either engine: at the current schema, writable, shared between replicas
+ * only on PostgreSQL (where the server makes each commit durable: no syncer). */
+static void
+test_open_fresh(void **state)
+{
+	struct fixture *f = *state;
+	struct store_syncer *sy = NULL;
+
+	assert_int_equal(store_schema_version(f->st), STORE_SCHEMA_VERSION);
+	assert_int_equal(store_check_writable(f->st), 0);
+	assert_int_equal(store_is_shared(f->st), fixture_is_pg(f));
+	if (fixture_is_pg(f)) {
+		assert_int_equal(store_syncer_new(f->st, &sy), -ENOTSUP);
+		assert_null(sy);
+	}
+	assert_int_equal(fixture_int(f, "SELECT count(*) FROM events", NULL), 0);
+}
+
 /* No IN list of more than two constants is left in the constraints or the partial index
  * (each made SQLite build a temporary b-tree per statement), the constraints still hold,
  * and the daemon's own connection uses the rewritten definitions after the migration. */
@@ -248,13 +206,11 @@ static void
 test_reopen_is_noop(void **state)
 {
 	struct fixture *f = *state;
-	char id[UTIL_ID_LEN + 1], err[256];
+	char id[UTIL_ID_LEN + 1];
 	json_t *o = NULL;
 
 	add_event(f->st, "argocd", "firing", "aks-store", T0, "aa", NULL, id);
-	store_close(f->st);
-	f->st = NULL;
-	assert_int_equal(store_open(f->path, &f->st, err, sizeof(err)), 0);
+	fixture_reopen(f);
 	assert_int_equal(store_schema_version(f->st), STORE_SCHEMA_VERSION);
 	assert_int_equal(store_event_json(f->st, id, &o), 0);
 	assert_string_equal(json_string_value(json_object_get(o, "id")), id);
@@ -271,11 +227,16 @@ test_newer_schema_refused(void **state)
 
 	store_close(f->st);
 	f->st = NULL;
-	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 999", NULL, NULL, NULL),
-	    SQLITE_OK);
-	sqlite3_close(db);
-	assert_true(store_open(f->path, &st2, err, sizeof(err)) < 0);
+	if (fixture_is_pg(f)) {     /* the version is the one row of incidentd_schema there */
+		assert_int_equal(fixture_exec(f, "UPDATE incidentd_schema SET version = 999",
+		    NULL), 1);
+	} else {
+		assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+		assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 999", NULL, NULL, NULL),
+		    SQLITE_OK);
+		sqlite3_close(db);
+	}
+	assert_true(fixture_store_open(f, &st2, err, sizeof(err)) < 0);
 	assert_null(st2);
 	snprintf(want, sizeof(want), "ledger schema 999 is newer than this incidentd (%d)",
 	    STORE_SCHEMA_VERSION);
@@ -324,23 +285,38 @@ test_migrate_v1(void **state)
 
 /* Schema 13 folds the per-step decisions table into traces rows: a ledger of schema 12
  * keeps every step, read through the decisions view as before; and a replica of the
- * previous version (still running during a rolling upgrade) can still insert into and
- * delete from decisions. */
+ * previous version (still running during a rolling upgrade, its statements prepared
+ * before the migration) can still insert into and delete from decisions. On both engines:
+ * SQLite's schema 12 is migrations 1 to 12, PostgreSQL's the baseline and its first
+ * script. */
 static void
 test_migrate_v12_traces(void **state)
 {
 	struct fixture *f = *state;
-	sqlite3 *db = NULL;
-	char err[256], buf[512];
+	struct db *old = NULL;
+	struct db_stmt *ins = NULL, *del = NULL;
+	char err[256], *text;
 	json_t *o = NULL, *steps;
 
 	store_close(f->st);
 	f->st = NULL;
-	unlink(f->path);
-	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-	for (size_t i = 0; i < 12; i++)
-		assert_int_equal(sqlite3_exec(db, store_migrations[i], NULL, NULL, NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 12;"
+	if (fixture_is_pg(f)) {
+		old = fixture_connect(f);
+		assert_int_equal(db_exec(old, "DROP SCHEMA public CASCADE; CREATE SCHEMA public"), 0);
+		assert_int_equal(db_exec(old, store_pg_baseline), 0);
+		for (size_t i = 0; STORE_PG_BASE_VERSION + i < 12; i++)
+			assert_int_equal(db_exec(old, store_pg_migrations[i]), 0);
+		assert_int_equal(db_exec(old, "CREATE TABLE incidentd_schema (version INTEGER NOT"
+		    " NULL); INSERT INTO incidentd_schema (version) VALUES (12)"), 0);
+	} else {
+		unlink(f->path);
+		assert_int_equal(db_open(f->path, DB_SQLITE, &old, err, sizeof(err)), 0);
+		for (size_t i = 0; i < 12; i++)
+			assert_int_equal(db_exec(old, store_migrations[i]), 0);
+		assert_int_equal(db_exec(old, "PRAGMA user_version = 12; PRAGMA foreign_keys = ON"),
+		    0);
+	}
+	assert_int_equal(db_exec(old,
 	    "INSERT INTO incidents (id, key, route, state, opened_at, updated_at) VALUES"
 	    " ('I1', 'k', 'r', 'firing', '2026-02-10T03:00:00.000Z', '2026-02-10T03:00:00.000Z');"
 	    "INSERT INTO events (id, source, type, status, received_at, occurred_at, event,"
@@ -348,40 +324,47 @@ test_migrate_v12_traces(void **state)
 	    " '2026-02-10T03:00:00.000Z', '2026-02-10T03:00:00.000Z', '{}', '{}', 'I1');"
 	    "INSERT INTO decisions (event_id, incident_id, seq, step, outcome, detail, at) VALUES"
 	    " ('E1', NULL, 1, 'route', 'matched', 'route r: \"quoted\"', '2026-02-10T03:00:00.001Z'),"
-	    " ('E1', 'I1', 2, 'incident', 'opened', NULL, '2026-02-10T03:00:00.002Z');",
-	    NULL, NULL, NULL), SQLITE_OK);
-	sqlite3_close(db);
-	assert_int_equal(store_open(f->path, &f->st, err, sizeof(err)), 0);
+	    " ('E1', 'I1', 2, 'incident', 'opened', NULL, '2026-02-10T03:00:00.002Z');"), 0);
+	/* the previous version's statements, prepared on its schema */
+	assert_int_equal(db_prepare(old, "INSERT INTO decisions (event_id, incident_id, seq, step,"
+	    " outcome, detail, at) VALUES ('E1', 'I1', 101, 'delivery', 'ok', 'sink log open"
+	    " attempt 1: logged', '2026-02-10T03:00:01.000Z')", &ins), 0);
+	assert_int_equal(db_step(ins), DB_DONE);
+	db_reset(ins);
+	assert_int_equal(db_prepare(old, "DELETE FROM decisions WHERE event_id = 'E1'", &del), 0);
+
+	/* the migration */
+	assert_int_equal(fixture_store_open(f, &f->st, err, sizeof(err)), 0);
 	assert_int_equal(store_schema_version(f->st), STORE_SCHEMA_VERSION);
-	raw_query(f->path, "SELECT group_concat(quote(incident_id) || '|' || seq || '|' || step ||"
-	    " '|' || outcome || '|' || quote(detail) || '|' || at, ' ; ') FROM (SELECT * FROM"
-	    " decisions ORDER BY seq)", buf, sizeof(buf));
-	assert_string_equal(buf, "NULL|1|route|matched|'route r: \"quoted\"'|"
-	    "2026-02-10T03:00:00.001Z ; 'I1'|2|incident|opened|NULL|2026-02-10T03:00:00.002Z");
-	raw_query(f->path, "SELECT count(*) FROM traces", buf, sizeof(buf));
-	assert_string_equal(buf, "2");
-	/* explain reads them */
+	assert_int_equal(fixture_int(f, "SELECT count(*) FROM traces", NULL), 3);
+	assert_int_equal(fixture_int(f, "SELECT count(*) FROM decisions", NULL), 3);
+	text = fixture_text(f, "SELECT step || '|' || outcome || '|' || detail || '|' || at FROM"
+	    " decisions WHERE seq = 1 AND incident_id IS NULL", NULL);
+	assert_string_equal(text, "route|matched|route r: \"quoted\"|2026-02-10T03:00:00.001Z");
+	free(text);
+	text = fixture_text(f, "SELECT incident_id || '|' || step || '|' || outcome || '|' || at"
+	    " FROM decisions WHERE seq = 2 AND detail IS NULL", NULL);
+	assert_string_equal(text, "I1|incident|opened|2026-02-10T03:00:00.002Z");
+	free(text);
+	/* explain reads them, in order */
 	assert_int_equal(store_event_json(f->st, "E1", &o), 0);
 	steps = json_object_get(o, "decisions");
-	assert_int_equal(json_array_size(steps), 2);
+	assert_int_equal(json_array_size(steps), 3);
 	assert_string_equal(json_string_value(json_object_get(json_array_get(steps, 1),
 	    "outcome")), "opened");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(steps, 2),
+	    "detail")), "sink log open attempt 1: logged");
 	json_decref(o);
-	/* the previous version's writes */
-	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db, "PRAGMA foreign_keys = ON;"
-	    "INSERT INTO decisions (event_id, incident_id, seq, step, outcome, detail, at) VALUES"
-	    " ('E1', 'I1', 101, 'delivery', 'ok', 'sink log open attempt 1: logged',"
-	    " '2026-02-10T03:00:01.000Z');", NULL, NULL, NULL), SQLITE_OK);
-	sqlite3_close(db);
-	raw_query(f->path, "SELECT detail FROM decisions WHERE seq = 101", buf, sizeof(buf));
-	assert_string_equal(buf, "sink log open attempt 1: logged");
-	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db, "DELETE FROM decisions WHERE event_id = 'E1'", NULL,
-	    NULL, NULL), SQLITE_OK);
-	sqlite3_close(db);
-	raw_query(f->path, "SELECT count(*) FROM traces", buf, sizeof(buf));
-	assert_string_equal(buf, "0");
+
+	/* the previous version, still running: its prepared insert and delete */
+	assert_int_equal(db_step(ins), DB_DONE);
+	assert_int_equal(fixture_int(f, "SELECT count(*) FROM decisions WHERE seq = 101", NULL),
+	    2);
+	assert_int_equal(db_step(del), DB_DONE);
+	assert_int_equal(fixture_int(f, "SELECT count(*) FROM traces", NULL), 0);
+	db_finalize(ins);
+	db_finalize(del);
+	db_close(old);
 }
 
 static void
@@ -471,30 +454,9 @@ test_insert_read_event(void **state)
 	ievent_destroy(ev);
 	ev = make_event("flux", "bogus", "podinfo", T0);
 	assert_int_equal(store_insert_event(f->st, ev, req, NULL), -EIO);
-	assert_non_null(strstr(store_last_error(f->st), "CHECK"));
+	/* SQLite: "CHECK constraint failed: ...", PostgreSQL: "... violates check constraint" */
+	assert_non_null(strcasestr(store_last_error(f->st), "check constraint"));
 	ievent_destroy(ev);
-}
-
-/* The first column of the first row of sql (with ?1 = arg) read straight from the
- * ledger file, as a new string in *out. Returns 0 or -1. */
-static int
-query_text(struct fixture *f, const char *sql, const char *arg, char **out)
-{
-	sqlite3 *db = NULL;
-	sqlite3_stmt *s = NULL;
-	int rc = -1;
-
-	*out = NULL;
-	if (sqlite3_open_v2(f->path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
-	    sqlite3_prepare_v2(db, sql, -1, &s, NULL) == SQLITE_OK &&
-	    sqlite3_bind_text(s, 1, arg, -1, SQLITE_STATIC) == SQLITE_OK &&
-	    sqlite3_step(s) == SQLITE_ROW && sqlite3_column_text(s, 0) != NULL) {
-		*out = strdup((const char *)sqlite3_column_text(s, 0));
-		rc = *out ? 0 : -1;
-	}
-	sqlite3_finalize(s);
-	sqlite3_close(db);
-	return rc;
 }
 
 /* What a request's events share is stored once and each event's payload is whole again
@@ -525,8 +487,8 @@ test_shared_payload(void **state)
 	assert_int_equal(store_insert_event(f->st, a, req, NULL), 0);
 	assert_int_equal(store_insert_event(f->st, b, req, NULL), 0);
 	/* stored once: the event rows hold only their own alert */
-	assert_int_equal(query_text(f, "SELECT payload FROM events WHERE id = ?1", b->id,
-	    &own), 0);
+	own = fixture_text(f, "SELECT payload FROM events WHERE id = ?1", b->id);
+	assert_non_null(own);
 	assert_string_equal(own, "{\"alert\":{\"fingerprint\":\"fb\"}}");
 	assert_int_equal(store_event_json(f->st, b->id, &o), 0);
 	p = json_object_get(o, "payload");
@@ -1237,31 +1199,38 @@ test_syncer(void **state)
 int
 main(void)
 {
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_syncer, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_open_schema_wal, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_schema_without_in_lists, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_reopen_is_noop, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_insert_read_event, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_shared_payload, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_duplicate_window, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_incident_put_get_refs, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_delivery_lifecycle, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_delivery_order_per_sink, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_claims, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_pace_lanes, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_quotas, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_slots, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_migrate_v1, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_migrate_v12_traces, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_silences, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_cancel_chain, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_savepoint_rollback, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_list_paging_filters, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_outbox_backlog, setup, teardown),
+	struct CMUnitTest tests[] = {
+		/* the syncer fdatasyncs SQLite's WAL file (PostgreSQL makes each commit durable
+		 * itself: store_syncer_new() says -ENOTSUP) */
+		FIXTURE_ON(sqlite, test_syncer),
+		FIXTURE_BOTH(test_open_fresh),
+		/* WAL mode, sqlite_master, SQLite's EXPLAIN (PostgreSQL's schema is one baseline
+		 * script, migrations_pg.c) */
+		FIXTURE_ON(sqlite, test_open_schema_wal),
+		FIXTURE_ON(sqlite, test_schema_without_in_lists),
+		FIXTURE_BOTH(test_reopen_is_noop),
+		FIXTURE_BOTH(test_newer_schema_refused),
+		FIXTURE_BOTH(test_insert_read_event),
+		FIXTURE_BOTH(test_shared_payload),
+		FIXTURE_BOTH(test_duplicate_window),
+		FIXTURE_BOTH(test_incident_put_get_refs),
+		FIXTURE_BOTH(test_delivery_lifecycle),
+		FIXTURE_BOTH(test_delivery_order_per_sink),
+		FIXTURE_BOTH(test_claims),
+		FIXTURE_BOTH(test_pace_lanes),
+		FIXTURE_BOTH(test_quotas),
+		FIXTURE_BOTH(test_slots),
+		/* a schema 1 file upgraded step by step: a PostgreSQL ledger starts at the
+		 * baseline (STORE_PG_BASE_VERSION), it never had a schema 1 */
+		FIXTURE_ON(sqlite, test_migrate_v1),
+		FIXTURE_BOTH(test_migrate_v12_traces),
+		FIXTURE_BOTH(test_silences),
+		FIXTURE_BOTH(test_cancel_chain),
+		FIXTURE_BOTH(test_savepoint_rollback),
+		FIXTURE_BOTH(test_list_paging_filters),
+		FIXTURE_BOTH(test_outbox_backlog),
 		cmocka_unit_test(test_state_names),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return fixture_run("test_store", tests, sizeof(tests) / sizeof(tests[0]));
 }
