@@ -1,11 +1,12 @@
 /* db.h - the SQL engines the ledger runs on, behind one small statement API: SQLite
- * (embedded, one machine; db_sqlite.c) and PostgreSQL (libpq, several replicas; db_pg.c).
- * For store/ only: the rest of incidentd talks to store.h and never knows which engine it
- * has.
+ * (embedded, one machine; sqlite/db_sqlite.c) and PostgreSQL (libpq, several replicas;
+ * pg/db_pg.c). For store/ only: the rest of incidentd talks to store.h and never knows
+ * which engine it has.
  *
  * SQL is written once, in the dialect both engines share, with numbered parameters `?N`
  * (the PostgreSQL driver turns them into `$N`). What differs between the engines lives in
- * the store's per-engine statement tables, never in the callers.
+ * the engine's folder (pg/sql_pg.c, pg/migrations_pg.c; sqlite/migrations.c), never in the
+ * callers.
  *
  * A connection and its statements are used by one thread. Every function returns 0 (or the
  * value it documents) or a negative errno: -EIO for an SQL error, -EEXIST for a unique or

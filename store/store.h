@@ -475,7 +475,7 @@ int store_outbox_backlog(struct store *st, struct store_backlog **out, size_t *n
 /* Free an array of store_outbox_backlog(). NULL is a no-op. */
 void store_backlog_free(struct store_backlog *arr, size_t n);
 
-/* --- backup (store_backup.c); these open the files themselves, no struct store --- */
+/* --- backup (sqlite/store_backup.c); these open the files themselves, no struct store --- */
 
 /* Write a consistent copy of the ledger at src to dst with VACUUM INTO: one read
  * transaction (a snapshot: everything committed before it starts, nothing after), so a
@@ -500,7 +500,7 @@ int store_verify(const char *path, struct store_copy_info *info, char *err, size
  * (SQLite), or when the database answers (PostgreSQL). */
 int store_check_writable(struct store *st);
 
-/* Durability off the event loop (store_sync.c). A caller commits with
+/* Durability off the event loop (sqlite/store_sync.c). A caller commits with
  * store_set_durable(st, false), asks store_syncer_request() for a sync of everything
  * written so far (a generation number), and answers only once store_syncer_collect() (when
  * store_syncer_fd() is readable) or store_syncer_wait() reports that generation done: the

@@ -107,16 +107,26 @@ struct store {
 	int durable;               /* synchronous: 1 FULL, 0 NORMAL, -1 unknown */
 };
 
-/* Migrations (migrations.c): store_migrations[i] brings the schema from version i to i + 1. */
+/* Migrations (sqlite/migrations.c): store_migrations[i] brings the schema from version i to i + 1. */
 extern const char *const store_migrations[];
 extern const size_t store_n_migrations;
 
-/* PostgreSQL (migrations_pg.c): store_pg_baseline creates the schema at version
+/* PostgreSQL (pg/migrations_pg.c): store_pg_baseline creates the schema at version
  * STORE_PG_BASE_VERSION; store_pg_migrations[i] then moves it from that version + i to
  * + i + 1. */
 #define STORE_PG_BASE_VERSION 11
 /* The advisory lock key migrations take ("ncidentd" in ASCII, as a bigint). */
 #define STORE_PG_LOCK_STR "7954317246785811556"
+/* PostgreSQL's text of statement id, whose shared text is sql (pg/sql_pg.c): a static
+ * string where PostgreSQL has its own, else a new copy of sql without SQLite's planner
+ * hints and with its optional filters reordered, stored in *owned (the caller frees it
+ * when it closes). Returns the text, or NULL when out of memory. */
+const char *store_pg_stmt_sql(enum store_stmt_id id, const char *sql, char **owned);
+
+/* Write into buf (len bytes; 320 are enough) the script that begins a write transaction on
+ * PostgreSQL: durable or not, bounded by lease_ms, holding the replicas' write lock. */
+void store_pg_begin_sql(char *buf, size_t len, bool durable, int64_t lease_ms);
+
 /* A lease when nobody set one (store_set_claimant): the default of ledger.lease. */
 #define STORE_DEFAULT_LEASE_MS 30000
 

@@ -1205,7 +1205,7 @@ main(void)
 		FIXTURE_ON(sqlite, test_syncer),
 		FIXTURE_BOTH(test_open_fresh),
 		/* WAL mode, sqlite_master, SQLite's EXPLAIN (PostgreSQL's schema is one baseline
-		 * script, migrations_pg.c) */
+		 * script, pg/migrations_pg.c) */
 		FIXTURE_ON(sqlite, test_open_schema_wal),
 		FIXTURE_ON(sqlite, test_schema_without_in_lists),
 		FIXTURE_BOTH(test_reopen_is_noop),
