@@ -5,6 +5,7 @@
  * PostgreSQL can type every parameter. Also how a transaction begins there. */
 #include "store_int.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -143,6 +144,8 @@ store_pg_begin_sql(char *buf, size_t len, bool durable, int64_t lease_ms)
 	 * retry), and the server ends the session of one that stops in the middle of a
 	 * transaction (a frozen process or node) a lease later, which releases the lock, as its
 	 * delivery claims run out (idle_in_transaction_session_timeout). */
+	if (lease_ms > INT_MAX)     /* the settings' range (ms): about 24 days */
+		lease_ms = INT_MAX;
 	snprintf(buf, len, "BEGIN; SET LOCAL synchronous_commit = %s;"
 	    " SET LOCAL lock_timeout = %lld; SET LOCAL idle_in_transaction_session_timeout = %lld;"
 	    " SELECT pg_advisory_xact_lock(" STORE_PG_WRITE_LOCK_STR ")",

@@ -1196,6 +1196,24 @@ test_syncer(void **state)
 	json_decref(m);
 }
 
+/* How a write transaction begins on PostgreSQL: durable or not, bounded by the lease
+ * (clamped to what the settings take: a lease of 40 days is about 24), and the lock. */
+static void
+test_pg_begin_sql(void **state)
+{
+	char sql[320];
+
+	(void)state;
+	store_pg_begin_sql(sql, sizeof(sql), true, 30000);
+	assert_string_equal(sql, "BEGIN; SET LOCAL synchronous_commit = on; SET LOCAL"
+	    " lock_timeout = 30000; SET LOCAL idle_in_transaction_session_timeout = 30000;"
+	    " SELECT pg_advisory_xact_lock(" STORE_PG_WRITE_LOCK_STR ")");
+	store_pg_begin_sql(sql, sizeof(sql), false, 40LL * 86400 * 1000);
+	assert_non_null(strstr(sql, "synchronous_commit = off;"));
+	assert_non_null(strstr(sql, "lock_timeout = 2147483647;"));
+	assert_non_null(strstr(sql, "idle_in_transaction_session_timeout = 2147483647;"));
+}
+
 int
 main(void)
 {
@@ -1230,6 +1248,7 @@ main(void)
 		FIXTURE_BOTH(test_list_paging_filters),
 		FIXTURE_BOTH(test_outbox_backlog),
 		cmocka_unit_test(test_state_names),
+		cmocka_unit_test(test_pg_begin_sql),
 	};
 
 	return fixture_run("test_store", tests, sizeof(tests) / sizeof(tests[0]));
