@@ -275,7 +275,7 @@ start_call(struct dispatcher *d, struct call *c, bool recover)
 static void
 arm_due(struct dispatcher *d)
 {
-	int64_t when, now = util_now_ms();
+	int64_t when = 0, now = util_now_ms();
 	struct timeval tv;
 
 	if (d->draining || d->n_inflight >= DISPATCH_MAX_INFLIGHT)
