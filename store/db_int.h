@@ -43,4 +43,9 @@ struct db_stmt {
 int db_sqlite_open(const char *path, struct db **out, char *err, size_t errlen);
 int db_pg_open(const char *conninfo, struct db **out, char *err, size_t errlen);
 
+/* The name of the SQLite VFS the ledger opens with (sqlite/wal_vfs.c: the default one,
+ * each WAL frame written in one system call), registered on first use; NULL (then the
+ * default VFS) if it cannot be. Thread-safe; no callbacks. */
+const char *db_sqlite_vfs(void);
+
 #endif

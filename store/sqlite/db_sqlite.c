@@ -245,7 +245,7 @@ db_sqlite_open(const char *path, struct db **out, char *err, size_t errlen)
 	/* NOMUTEX: a connection is used by one thread, so SQLite need not lock it around
 	 * every call (hundreds of lock pairs per event) */
 	rc = sqlite3_open_v2(path, &l->h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-	    SQLITE_OPEN_NOMUTEX, NULL);
+	    SQLITE_OPEN_NOMUTEX, db_sqlite_vfs());
 	if (rc != SQLITE_OK) {
 		snprintf(err, errlen, "cannot open %s: %s", path,
 		    l->h ? sqlite3_errmsg(l->h) : "out of memory");

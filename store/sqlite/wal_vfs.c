@@ -1,0 +1,318 @@
+/* wal_vfs.c - SQLite's default VFS, with each WAL frame written in one system call.
+ *
+ * SQLite appends a frame to the write-ahead log as two writes: its 24-byte header, then the
+ * page right after it. Every commit of the ingest path writes several frames, and on a
+ * virtual machine a system call is not cheap: that was two pwrite64 calls per frame, half
+ * of all the system calls per accepted event. This VFS passes everything through to the
+ * default one (unix), except that on a WAL file a 24-byte write is held back until the next
+ * call: when that call writes the page that follows it, both go out in one write; anything
+ * else (another write, a read, a sync, a truncate, the size, a lock, a shared-memory
+ * barrier, closing) first writes the held header as it was. So the file holds the same
+ * bytes in the same order, and nothing can see the header before its page except through
+ * this file handle, which flushes first; a commit ends with its frames written (SQLite then
+ * updates the WAL index through xShmBarrier, which flushes too). */
+#include "db_int.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sqlite3.h>
+
+#define WAL_FRAME_HEADER 24
+#define WAL_VFS_NAME "incidentd-unix"
+
+struct wal_file {
+	sqlite3_file base;            /* our methods */
+	sqlite3_file *real;           /* the default VFS's file (allocated after this) */
+	unsigned char held[WAL_FRAME_HEADER];
+	sqlite3_int64 held_off;
+	int holding;
+};
+
+static sqlite3_vfs wal_vfs;
+static sqlite3_vfs *real_vfs;
+static sqlite3_io_methods wal_methods;
+
+/* Write the held header, if any. Returns SQLITE_OK or the write's error. */
+static int
+wal_flush(struct wal_file *f)
+{
+	if (!f->holding)
+		return SQLITE_OK;
+	f->holding = 0;
+	return f->real->pMethods->xWrite(f->real, f->held, WAL_FRAME_HEADER, f->held_off);
+}
+
+static int
+wal_close(sqlite3_file *pf)
+{
+	struct wal_file *f = (struct wal_file *)pf;
+	int rc = wal_flush(f), rc2 = f->real->pMethods->xClose(f->real);
+
+	return rc != SQLITE_OK ? rc : rc2;
+}
+
+static int
+wal_read(sqlite3_file *pf, void *buf, int n, sqlite3_int64 off)
+{
+	struct wal_file *f = (struct wal_file *)pf;
+	int rc = wal_flush(f);
+
+	return rc != SQLITE_OK ? rc : f->real->pMethods->xRead(f->real, buf, n, off);
+}
+
+static int
+wal_write(sqlite3_file *pf, const void *buf, int n, sqlite3_int64 off)
+{
+	struct wal_file *f = (struct wal_file *)pf;
+	unsigned char frame[WAL_FRAME_HEADER + 65536];
+	int rc;
+
+	if (f->holding && off == f->held_off + WAL_FRAME_HEADER &&
+	    (size_t)n <= sizeof(frame) - WAL_FRAME_HEADER) {
+		/* the header's page: one write for both */
+		memcpy(frame, f->held, WAL_FRAME_HEADER);
+		memcpy(frame + WAL_FRAME_HEADER, buf, (size_t)n);
+		f->holding = 0;
+		return f->real->pMethods->xWrite(f->real, frame, WAL_FRAME_HEADER + n,
+		    f->held_off);
+	}
+	if ((rc = wal_flush(f)) != SQLITE_OK)
+		return rc;
+	if (n == WAL_FRAME_HEADER) {
+		memcpy(f->held, buf, WAL_FRAME_HEADER);
+		f->held_off = off;
+		f->holding = 1;
+		return SQLITE_OK;
+	}
+	return f->real->pMethods->xWrite(f->real, buf, n, off);
+}
+
+static int
+wal_truncate(sqlite3_file *pf, sqlite3_int64 size)
+{
+	struct wal_file *f = (struct wal_file *)pf;
+	int rc = wal_flush(f);
+
+	return rc != SQLITE_OK ? rc : f->real->pMethods->xTruncate(f->real, size);
+}
+
+static int
+wal_sync(sqlite3_file *pf, int flags)
+{
+	struct wal_file *f = (struct wal_file *)pf;
+	int rc = wal_flush(f);
+
+	return rc != SQLITE_OK ? rc : f->real->pMethods->xSync(f->real, flags);
+}
+
+static int
+wal_file_size(sqlite3_file *pf, sqlite3_int64 *size)
+{
+	struct wal_file *f = (struct wal_file *)pf;
+	int rc = wal_flush(f);
+
+	return rc != SQLITE_OK ? rc : f->real->pMethods->xFileSize(f->real, size);
+}
+
+static int
+wal_lock(sqlite3_file *pf, int level)
+{
+	struct wal_file *f = (struct wal_file *)pf;
+	int rc = wal_flush(f);
+
+	return rc != SQLITE_OK ? rc : f->real->pMethods->xLock(f->real, level);
+}
+
+static int
+wal_unlock(sqlite3_file *pf, int level)
+{
+	struct wal_file *f = (struct wal_file *)pf;
+	int rc = wal_flush(f);
+
+	return rc != SQLITE_OK ? rc : f->real->pMethods->xUnlock(f->real, level);
+}
+
+static int
+wal_check_reserved(sqlite3_file *pf, int *out)
+{
+	struct wal_file *f = (struct wal_file *)pf;
+
+	return f->real->pMethods->xCheckReservedLock(f->real, out);
+}
+
+static int
+wal_file_control(sqlite3_file *pf, int op, void *arg)
+{
+	struct wal_file *f = (struct wal_file *)pf;
+	int rc = wal_flush(f);
+
+	return rc != SQLITE_OK ? rc : f->real->pMethods->xFileControl(f->real, op, arg);
+}
+
+static int
+wal_sector_size(sqlite3_file *pf)
+{
+	struct wal_file *f = (struct wal_file *)pf;
+
+	return f->real->pMethods->xSectorSize(f->real);
+}
+
+static int
+wal_device_characteristics(sqlite3_file *pf)
+{
+	struct wal_file *f = (struct wal_file *)pf;
+
+	return f->real->pMethods->xDeviceCharacteristics(f->real);
+}
+
+static int
+wal_shm_map(sqlite3_file *pf, int region, int size, int extend, void volatile **out)
+{
+	struct wal_file *f = (struct wal_file *)pf;
+	int rc = wal_flush(f);
+
+	return rc != SQLITE_OK ? rc : f->real->pMethods->xShmMap(f->real, region, size, extend,
+	    out);
+}
+
+static int
+wal_shm_lock(sqlite3_file *pf, int offset, int n, int flags)
+{
+	struct wal_file *f = (struct wal_file *)pf;
+	int rc = wal_flush(f);
+
+	return rc != SQLITE_OK ? rc : f->real->pMethods->xShmLock(f->real, offset, n, flags);
+}
+
+static void
+wal_shm_barrier(sqlite3_file *pf)
+{
+	struct wal_file *f = (struct wal_file *)pf;
+
+	/* the WAL index is about to say the frames are there: they must be. A failed write
+	 * here is seen again by the next call on the file (the header is still held). */
+	if (wal_flush(f) != SQLITE_OK)
+		f->holding = 1;
+	f->real->pMethods->xShmBarrier(f->real);
+}
+
+static int
+wal_shm_unmap(sqlite3_file *pf, int del)
+{
+	struct wal_file *f = (struct wal_file *)pf;
+	int rc = wal_flush(f);
+
+	return rc != SQLITE_OK ? rc : f->real->pMethods->xShmUnmap(f->real, del);
+}
+
+static int
+wal_fetch(sqlite3_file *pf, sqlite3_int64 off, int n, void **out)
+{
+	struct wal_file *f = (struct wal_file *)pf;
+	int rc = wal_flush(f);
+
+	return rc != SQLITE_OK ? rc : f->real->pMethods->xFetch(f->real, off, n, out);
+}
+
+static int
+wal_unfetch(sqlite3_file *pf, sqlite3_int64 off, void *p)
+{
+	struct wal_file *f = (struct wal_file *)pf;
+
+	return f->real->pMethods->xUnfetch(f->real, off, p);
+}
+
+/* The VFS's own methods that get a VFS pointer: the default one's, with the default one. */
+static int
+wal_delete(sqlite3_vfs *vfs, const char *name, int sync_dir)
+{
+	(void)vfs;
+	return real_vfs->xDelete(real_vfs, name, sync_dir);
+}
+
+static int
+wal_access(sqlite3_vfs *vfs, const char *name, int flags, int *out)
+{
+	(void)vfs;
+	return real_vfs->xAccess(real_vfs, name, flags, out);
+}
+
+static int
+wal_full_pathname(sqlite3_vfs *vfs, const char *name, int n, char *out)
+{
+	(void)vfs;
+	return real_vfs->xFullPathname(real_vfs, name, n, out);
+}
+
+/* Open with the default VFS; a WAL file gets our methods over the real ones. */
+static int
+wal_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *pf, int flags, int *out_flags)
+{
+	struct wal_file *f = (struct wal_file *)pf;
+	int rc;
+
+	(void)vfs;
+	if (!(flags & SQLITE_OPEN_WAL))
+		return real_vfs->xOpen(real_vfs, name, pf, flags, out_flags);
+	memset(f, 0, sizeof(*f));
+	f->real = (sqlite3_file *)(f + 1);
+	rc = real_vfs->xOpen(real_vfs, name, f->real, flags, out_flags);
+	if (rc != SQLITE_OK || f->real->pMethods == NULL) {
+		f->base.pMethods = NULL;        /* nothing to close */
+		return rc != SQLITE_OK ? rc : SQLITE_CANTOPEN;
+	}
+	/* a version 3 object only if the real one is (xFetch and xUnfetch) */
+	wal_methods.iVersion = f->real->pMethods->iVersion < 3 ? f->real->pMethods->iVersion : 3;
+	f->base.pMethods = &wal_methods;
+	return SQLITE_OK;
+}
+
+static pthread_once_t wal_vfs_once = PTHREAD_ONCE_INIT;
+static int wal_vfs_rc = SQLITE_ERROR;
+
+static void
+wal_vfs_init(void)
+{
+	real_vfs = sqlite3_vfs_find(NULL);
+	if (real_vfs == NULL)
+		return;
+	wal_methods = (sqlite3_io_methods){
+		.iVersion = 3,
+		.xClose = wal_close,
+		.xRead = wal_read,
+		.xWrite = wal_write,
+		.xTruncate = wal_truncate,
+		.xSync = wal_sync,
+		.xFileSize = wal_file_size,
+		.xLock = wal_lock,
+		.xUnlock = wal_unlock,
+		.xCheckReservedLock = wal_check_reserved,
+		.xFileControl = wal_file_control,
+		.xSectorSize = wal_sector_size,
+		.xDeviceCharacteristics = wal_device_characteristics,
+		.xShmMap = wal_shm_map,
+		.xShmLock = wal_shm_lock,
+		.xShmBarrier = wal_shm_barrier,
+		.xShmUnmap = wal_shm_unmap,
+		.xFetch = wal_fetch,
+		.xUnfetch = wal_unfetch,
+	};
+	wal_vfs = *real_vfs;               /* everything else is the default VFS's */
+	wal_vfs.zName = WAL_VFS_NAME;
+	wal_vfs.pNext = NULL;
+	wal_vfs.szOsFile = (int)sizeof(struct wal_file) + real_vfs->szOsFile;
+	wal_vfs.xOpen = wal_open;
+	wal_vfs.xDelete = wal_delete;
+	wal_vfs.xAccess = wal_access;
+	wal_vfs.xFullPathname = wal_full_pathname;
+	wal_vfs_rc = sqlite3_vfs_register(&wal_vfs, 0);
+}
+
+const char *
+db_sqlite_vfs(void)
+{
+	pthread_once(&wal_vfs_once, wal_vfs_init);
+	return wal_vfs_rc == SQLITE_OK ? WAL_VFS_NAME : NULL;
+}
