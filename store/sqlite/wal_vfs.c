@@ -213,7 +213,10 @@ wal_fetch(sqlite3_file *pf, sqlite3_int64 off, int n, void **out)
 	struct wal_file *f = (struct wal_file *)pf;
 	int rc = wal_flush(f);
 
-	return rc != SQLITE_OK ? rc : f->real->pMethods->xFetch(f->real, off, n, out);
+	*out = NULL;                    /* no memory map: SQLite reads instead */
+	if (rc != SQLITE_OK || f->real->pMethods->iVersion < 3)
+		return rc;
+	return f->real->pMethods->xFetch(f->real, off, n, out);
 }
 
 static int
@@ -221,6 +224,8 @@ wal_unfetch(sqlite3_file *pf, sqlite3_int64 off, void *p)
 {
 	struct wal_file *f = (struct wal_file *)pf;
 
+	if (f->real->pMethods->iVersion < 3)
+		return SQLITE_OK;
 	return f->real->pMethods->xUnfetch(f->real, off, p);
 }
 
@@ -263,8 +268,11 @@ wal_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *pf, int flags, int *o
 		f->base.pMethods = NULL;        /* nothing to close */
 		return rc != SQLITE_OK ? rc : SQLITE_CANTOPEN;
 	}
-	/* a version 3 object only if the real one is (xFetch and xUnfetch) */
-	wal_methods.iVersion = f->real->pMethods->iVersion < 3 ? f->real->pMethods->iVersion : 3;
+	if (f->real->pMethods->iVersion < 2) {     /* no shared memory: no WAL */
+		f->real->pMethods->xClose(f->real);
+		f->base.pMethods = NULL;
+		return SQLITE_CANTOPEN;
+	}
 	f->base.pMethods = &wal_methods;
 	return SQLITE_OK;
 }
