@@ -429,8 +429,7 @@ store_trace_step(struct jsonw *w, int seq, const char *step, const char *outcome
 	jsonw_string(w, outcome);
 	if (detail != NULL)
 		jsonw_string(w, detail);
-	else {
-		jsonw_raw(w, ",null", 5);
-	}
+	else
+		jsonw_json(w, NULL);
 	jsonw_close(w, ']');
 }
