@@ -28,10 +28,17 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(os.path.dirname(HERE))
 
 
+def source_define(header, name):
+    """The value of `#define name value` in this source tree's header (a path under TOP),
+    without the quotes of a string."""
+    with open(os.path.join(TOP, header), encoding="utf-8") as f:
+        m = re.search(r'^#define %s "?([^"\s]+)"?$' % re.escape(name), f.read(), re.M)
+    return m.group(1)
+
+
 def schema_version():
     """The ledger schema this source tree's incidentd migrates to (STORE_SCHEMA_VERSION)."""
-    with open(os.path.join(TOP, "store", "store.h"), encoding="utf-8") as f:
-        return int(re.search(r"^#define STORE_SCHEMA_VERSION (\d+)$", f.read(), re.M).group(1))
+    return int(source_define("store/store.h", "STORE_SCHEMA_VERSION"))
 
 
 def _env_path(name, default):
@@ -71,6 +78,13 @@ def pg_server():
     if _pg_server is None:
         _pg_server = _pg_module().start(tempfile.mkdtemp(prefix="incidentd-pg-"))
     return _pg_server
+
+
+def psql_argv(db, query):
+    """psql running query on the PostgreSQL database db (a postgresql:// URI, e.g.
+    pg_new_database()'s), unaligned rows without headers, stopping at the first error."""
+    return [os.path.join(pg_server().bindir, "psql"), "-X", "-q", "-A", "-t", "-v",
+            "ON_ERROR_STOP=1", "-d", db, "-c", query]
 
 
 def pg_new_database():
@@ -332,9 +346,8 @@ class Daemon:
                 # rows as JSON keep their types (numbers, text, booleans, NULL); a record's
                 # fields are f1, f2, ... in column order
                 q = "SELECT coalesce(json_agg(to_json(row(q.*))), '[]') FROM (%s) AS q" % q
-            p = subprocess.run([os.path.join(pg_server().bindir, "psql"), "-X", "-q", "-A",
-                                "-t", "-v", "ON_ERROR_STOP=1", "-d", self.db, "-c", q],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30)
+            p = subprocess.run(psql_argv(self.db, q), stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, timeout=30)
             if p.returncode != 0:
                 raise RuntimeError("psql: %s" % p.stderr.decode("utf-8", "replace"))
             if not select:

@@ -17,24 +17,16 @@ Needs PostgreSQL's binaries (Debian's postgresql package): skipped without them.
 
 import os
 import random
-import re
 import signal
 import subprocess
 import threading
 import time
-import urllib.parse
 
 import harness
 from harness import Daemon, base_confd, sample_json, wait_until
 
 DEGRADED = "seed-aks-store-degraded.client_payload.json"
 LEASE_S = 3
-
-
-def write_lock_key():
-    """The advisory lock key every write transaction takes (store_int.h)."""
-    with open(os.path.join(harness.TOP, "store", "store_int.h"), encoding="utf-8") as f:
-        return re.search(r'#define STORE_PG_WRITE_LOCK_STR "(\d+)"', f.read()).group(1)
 
 
 def event(app, n):
@@ -44,26 +36,12 @@ def event(app, n):
     return p
 
 
-def psql(server, dbname, sql, background=False):
-    """psql as the incidentd role (the password through the environment)."""
-    env = dict(os.environ, PGPASSWORD=server.password)
-    argv = [os.path.join(harness._pg_module().find_bindir(), "psql"), "-X", "-q", "-At",
-            "-v", "ON_ERROR_STOP=1", "-h", server.dir, "-p", "5432", "-U", "incidentd",
-            "-d", dbname, "-c", sql]
-    if background:
-        return subprocess.Popen(argv, env=env, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE)
-    return subprocess.run(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          timeout=30).stdout.decode().strip()
-
-
-def lock_held_idle(server, dbname, key):
+def lock_held_idle(d, key):
     """Whether a session holds the write lock while idle in a transaction."""
-    return psql(server, dbname,
-                "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid"
-                " WHERE l.locktype = 'advisory' AND l.granted AND a.state = "
-                "'idle in transaction' AND ((l.classid::bigint << 32) | l.objid::bigint) = "
-                "(%s::bigint)" % key) == "1"
+    return d.sql("SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid"
+                 " WHERE l.locktype = 'advisory' AND l.granted AND a.state = "
+                 "'idle in transaction' AND ((l.classid::bigint << 32) | l.objid::bigint) = "
+                 "(%s::bigint)" % key) == [(1,)]
 
 
 def main(t):
@@ -73,8 +51,7 @@ def main(t):
         return
     server = harness.pg_server()
     url = harness.pg_new_database()
-    dbname = urllib.parse.urlparse(url).path.lstrip("/")
-    key = write_lock_key()
+    key = harness.source_define("store/store_int.h", "STORE_PG_WRITE_LOCK_STR")
     confd = base_confd(extra="ledger:\n  lease: %ds\n" % LEASE_S)
     a = Daemon(t, confd, db=url, env={"INCIDENTD_REPLICA_ID": "replica-a"})
     b = Daemon(t, confd, db=url, env={"INCIDENTD_REPLICA_ID": "replica-b"})
@@ -94,8 +71,9 @@ def main(t):
     t.eq(post(b, "b", 2)[0], 202, "replica b accepts")
 
     # --- the lock held elsewhere for longer than a lease ---------------------------------
-    holder = psql(server, dbname, "BEGIN; SELECT pg_advisory_xact_lock(%s); "
-                  "SELECT pg_sleep(8); COMMIT;" % key, background=True)
+    holder = subprocess.Popen(harness.psql_argv(
+        url, "BEGIN; SELECT pg_advisory_xact_lock(%s); SELECT pg_sleep(8); COMMIT;" % key),
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     time.sleep(0.5)
     code, took = post(b, "b", 3)
     t.eq(code, 503, "while the lock is held elsewhere: 503 (the sender retries)")
@@ -125,7 +103,7 @@ def main(t):
         time.sleep(random.uniform(0.05, 0.2))
         a.signal(signal.SIGSTOP)
         time.sleep(0.05)
-        if lock_held_idle(server, dbname, key):
+        if lock_held_idle(b, key):
             caught = True
             break
         a.signal(signal.SIGCONT)
@@ -138,7 +116,7 @@ def main(t):
     code, took = post(b, "b", 5, timeout=30)
     t.eq(code, 202, "replica b accepts while a is frozen")
     t.ok(took < 2 * LEASE_S + 2, "within about a lease (%.1f s)" % took)
-    t.ok(not lock_held_idle(server, dbname, key),
+    t.ok(not lock_held_idle(b, key),
          "the server ended the frozen replica's transaction (the lock is free)")
     a.signal(signal.SIGCONT)
     time.sleep(1.0)
