@@ -15,7 +15,6 @@ here):
   replica is in the ledger.
 Needs PostgreSQL's binaries (Debian's postgresql package): skipped without them."""
 
-import os
 import random
 import signal
 import subprocess
