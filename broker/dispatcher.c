@@ -44,6 +44,11 @@ struct dispatcher {
 	struct event *pass_ev;     /* zero timer: start due deliveries */
 	struct event *due_ev;      /* timer: the next due time */
 	struct event *result_ev;   /* zero timer: write outcomes */
+	bool (*ledger_busy)(void *);   /* dispatcher_set_ledger_busy() */
+	void *ledger_busy_arg;
+	bool results_left;         /* outcomes left for dispatcher_resume() */
+	bool pass_left;            /* a pass left for dispatcher_resume() */
+	bool claims_left;          /* a renewal of the claims left for dispatcher_resume() */
 	struct call_list inflight; /* handed to a sink, outcome not yet written */
 	size_t n_inflight;
 	bool draining;
@@ -55,6 +60,15 @@ struct dispatcher {
 static void dispatch_pass(evutil_socket_t fd, short what, void *arg);
 static void dispatch_results(evutil_socket_t fd, short what, void *arg);
 static void dispatch_recover(struct dispatcher *d, bool expired_only, bool own);
+
+/* Whether the ledger has more urgent work first (dispatcher_set_ledger_busy): then *left
+ * is set, and the caller returns and is run again by dispatcher_resume(). */
+static bool
+ledger_busy(struct dispatcher *d, bool *left)
+{
+	*left = d->ledger_busy != NULL && d->ledger_busy(d->ledger_busy_arg);
+	return *left;
+}
 static struct call *call_new(struct dispatcher *d, struct delivery *row);
 static int dispatch_note(void *arg, const char *note_json);
 
@@ -106,6 +120,8 @@ on_claims(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	if (ledger_busy(d, &d->claims_left))
+		return;
 	if ((rc = store_renew_claims(d->st, util_now_ms())) != 0)
 		log_error("dispatcher", "cannot renew the claims on running deliveries: %s",
 		    store_last_error(d->st));
@@ -335,7 +351,7 @@ dispatch_pass(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (d->draining || d->sinks == NULL)
+	if (d->draining || d->sinks == NULL || ledger_busy(d, &d->pass_left))
 		return;
 	cap = DISPATCH_MAX_INFLIGHT - d->n_inflight;
 	if (cap == 0)
@@ -686,6 +702,8 @@ dispatch_results(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	if (ledger_busy(d, &d->results_left))
+		return;
 	rc = bookkeeping_begin(d);
 	for (c = TAILQ_FIRST(&d->inflight); rc == 0 && c != NULL; c = TAILQ_NEXT(c, entry))
 		if (c->completed)
@@ -713,9 +731,27 @@ dispatch_results(evutil_socket_t fd, short what, void *arg)
 }
 
 void
+dispatcher_set_ledger_busy(struct dispatcher *d, bool (*busy)(void *), void *arg)
+{
+	d->ledger_busy = busy;
+	d->ledger_busy_arg = arg;
+}
+
+void
+dispatcher_resume(struct dispatcher *d)
+{
+	if (d->claims_left)
+		on_claims(-1, 0, d);
+	if (d->results_left)
+		dispatch_results(-1, 0, d);
+	if (d->pass_left)
+		dispatch_pass(-1, 0, d);
+}
+
+void
 dispatcher_flush_results(struct dispatcher *d)
 {
-	if (event_pending(d->result_ev, EV_TIMEOUT, NULL)) {
+	if (event_pending(d->result_ev, EV_TIMEOUT, NULL) || d->results_left) {
 		event_del(d->result_ev);
 		dispatch_results(-1, 0, d);
 	}

@@ -52,6 +52,15 @@ size_t dispatcher_inflight(const struct dispatcher *d);
 /* Write outcomes that arrived but are not committed yet (used when draining). */
 void dispatcher_flush_results(struct dispatcher *d);
 
+/* While busy(arg) says the ledger has more urgent work (an ingest pass that requests wait
+ * for: ingest_pass_due), leave the dispatcher's own ledger work (delivery outcomes, passes
+ * over the outbox, claim renewals) until dispatcher_resume() (busy NULL: never wait). */
+void dispatcher_set_ledger_busy(struct dispatcher *d, bool (*busy)(void *), void *arg);
+
+/* Run what was left while the ledger was busy. Call when it is not (writes to the ledger,
+ * may start deliveries and call back into sinks). */
+void dispatcher_resume(struct dispatcher *d);
+
 /* Free. In-flight deliveries stay RUNNING in the ledger; the next start recovers or
  * requeues them. NULL is a no-op. */
 void dispatcher_destroy(struct dispatcher *d);

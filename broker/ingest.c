@@ -110,8 +110,15 @@ int
 ingest_submit(struct ingest *ing, const char *source, struct ievent_vec *events,
     const char *payload_sha256, bool key_forever, ingest_done_fn done, void *arg)
 {
-	struct item *it = calloc(1, sizeof(*it));
+	struct item *it;
 
+	/* the events are final: their JSON text (for the ledger row and the live tail) is
+	 * written now, on the way in, rather than in the commit pass, which the requests of
+	 * the pass wait for */
+	for (size_t i = 0; i < events->n; i++)
+		if (ievent_json_text(events->v[i]) == NULL)
+			return -ENOMEM;
+	it = calloc(1, sizeof(*it));
 	if (it == NULL || (it->source = strdup(source)) == NULL) {
 		free(it);
 		return -ENOMEM;
@@ -129,6 +136,16 @@ ingest_submit(struct ingest *ing, const char *source, struct ievent_vec *events,
 		event_add(ing->pass, &zero);
 	}
 	return 0;
+}
+
+bool
+ingest_pass_due(void *arg)
+{
+	const struct ingest *ing = arg;
+
+	/* requests wait for a pass, and no earlier pass waits for its fsync (then the next
+	 * pass waits too, and the ledger is free meanwhile) */
+	return ing->n_queued > 0 && TAILQ_EMPTY(&ing->waiting);
 }
 
 size_t
@@ -178,11 +195,6 @@ item_write(struct ingest *ing, struct item *it, int64_t now, json_t *ids, bool *
 		int n = 0;
 
 		free(ev->incident_key);
-		/* the event is final: one JSON dump for its ledger row and the live tail */
-		if (ievent_json_text(ev) == NULL) {
-			rc = -ENOMEM;
-			goto fail;
-		}
 		/* what people did on GitHub is applied to incidents, never routed as an alert */
 		if (strcmp(it->source, "github") == 0)
 			rc = ghfeedback_apply(ing->st, ing->cfg, ev, request_id, &n);
@@ -446,10 +458,14 @@ answer:
 	if (rc != 0)
 		ready_list_truncate(&ing->ready, 0);   /* rolled back: those rows do not exist */
 	n_deliveries -= (int)ing->ready.n;
-	if (rc == 0 && ing->syncer != NULL &&
-	    wait_for_sync(ing, &batch, ids, rcs, dups, n_deliveries) == 0)
-		return;
-	answer_batch(ing, &batch, ids, rcs, dups, rc, error, rc == 0, &ing->ready, n_deliveries);
+	if (rc != 0 || ing->syncer == NULL ||
+	    wait_for_sync(ing, &batch, ids, rcs, dups, n_deliveries) != 0)
+		answer_batch(ing, &batch, ids, rcs, dups, rc, error, rc == 0, &ing->ready,
+		    n_deliveries);
+	/* the dispatcher's bookkeeping that waited for this pass runs now, while the pass waits
+	 * for its fsync (or, without one, after it was answered) */
+	if (ing->disp != NULL)
+		dispatcher_resume(ing->disp);
 }
 
 static void
