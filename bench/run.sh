@@ -337,6 +337,14 @@ INC_CPU=$(cpu_per_request "$C0" "$(cpu_ms "$INC_PID")" "$INC")
 check "incidentd (wrk)" "$INC"
 HWM_KB=$(awk '/^VmHWM:/ { print $2 }' "/proc/$INC_PID/status")
 RSS_KB=$(awk '/^VmRSS:/ { print $2 }' "/proc/$INC_PID/status")
+# the grouped commits of that run, from incidentd's own metrics: how many requests a commit
+# pass took, and how long its transaction lasted (the fsync after it not included)
+PASSES=$(curl -sf "http://127.0.0.1:$INC_PORT/metrics" | awk '
+	/^incidentd_ledger_commit_seconds_count / { n = $2 }
+	/^incidentd_ledger_commit_seconds_sum / { s = $2 }
+	/^incidentd_events_accepted_total\{source="argocd"\} / { e = $2 }
+	END { if (n > 0) printf "%d passes, %.1f events per pass, %.2f ms per pass", n, e / n, 1000 * s / n;
+	      else print "unknown (no commit metrics)" }')
 BACKLOG=$(backlog "$INC_DIR/ledger.db")
 DRAIN=$(wait_backlog "$INC_DIR/ledger.db" 120)
 [ "$(backlog "$INC_DIR/ledger.db")" = 0 ] || warn "the dispatcher did not catch up in 120 s"
@@ -585,6 +593,7 @@ BLOCK=$(cat <<EOF
 | instructions per accepted event (callgrind) | $IPE${IPE_DETAIL:+ ($IPE_DETAIL)} |
 | peak RSS under load (VmHWM) | $(mib "$HWM_KB") MiB (VmRSS $(mib "$RSS_KB") MiB after the wrk run; $EVENTS events, ledger $LEDGER_MB MiB) |
 | deliveries pending after the wrk run | $BACKLOG (done ${DRAIN}s later) |
+| grouped commits in the wrk run (/metrics) | $PASSES |
 | fsync+fdatasync per request (strace, ${FSYNC_DURATION}s) | $FSYNCS |
 | accepted alerts/s, 100 per request, wrk -c$AM_CONNS ${AM_DURATION}s | $AMLINE |
 | requests/s on PostgreSQL (same load; 3 replicas: the connections split over 3 wrk) | $PGLINE |$WARN

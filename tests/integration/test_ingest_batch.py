@@ -66,6 +66,13 @@ def main(t):
          sorted(set(good)))
     t.eq(d.scalar("SELECT count(*) FROM events WHERE app LIKE 'good-%'"), 120,
          "the 120 others are in the ledger")
+    # while requests wait for a pass, the dispatcher leaves its bookkeeping (outcomes,
+    # passes over the outbox) until that pass is written: none of it may be left behind
+    outcomes = "SELECT state, count(*) FROM deliveries GROUP BY state ORDER BY state"
+    harness.wait_until(lambda: d.scalar("SELECT count(*) FROM deliveries WHERE state = "
+                                        "'done'") >= 120, 15)
+    t.eq(d.sql(outcomes), [("done", 120)],
+         "the deliveries of the 120 are all done: none left running")
     t.eq(d.scalar("SELECT count(*) FROM incidents WHERE app = 'poison'"), 0,
          "nothing of the poisoned request stays (its incident was rolled back)")
     t.eq(d.scalar("SELECT count(*) FROM requests r WHERE NOT EXISTS (SELECT 1 FROM events e"
