@@ -26,6 +26,7 @@ struct call {
 	char *event_status, *event_summary;
 	bool builtin;                 /* to COMMAND_SINK: incidentd's own step, run when the
 	                               * outcome is written (command_step) */
+	bool waiting_start;           /* dispatcher_start_ready: started by start_ev */
 	/* outcome, once known */
 	bool completed;
 	enum incidentd_result res;
@@ -44,6 +45,7 @@ struct dispatcher {
 	struct event *pass_ev;     /* zero timer: start due deliveries */
 	struct event *due_ev;      /* timer: the next due time */
 	struct event *result_ev;   /* zero timer: write outcomes */
+	struct event *start_ev;    /* zero timer: start the calls waiting_start */
 	bool (*ledger_busy)(void *);   /* dispatcher_set_ledger_busy() */
 	void *ledger_busy_arg;
 	bool results_left;         /* outcomes left for dispatcher_resume() */
@@ -59,6 +61,7 @@ struct dispatcher {
 
 static void dispatch_pass(evutil_socket_t fd, short what, void *arg);
 static void dispatch_results(evutil_socket_t fd, short what, void *arg);
+static void start_waiting(evutil_socket_t fd, short what, void *arg);
 static void dispatch_recover(struct dispatcher *d, bool expired_only, bool own);
 
 /* Whether the ledger has more urgent work first (dispatcher_set_ledger_busy): then *left
@@ -101,7 +104,8 @@ dispatcher_new(struct event_base *base, struct store *st, struct dispatcher **ou
 	d->pass_ev = event_new(base, -1, 0, dispatch_pass, d);
 	d->due_ev = event_new(base, -1, 0, dispatch_pass, d);
 	d->result_ev = event_new(base, -1, 0, dispatch_results, d);
-	if (!d->pass_ev || !d->due_ev || !d->result_ev)
+	d->start_ev = event_new(base, -1, 0, start_waiting, d);
+	if (!d->pass_ev || !d->due_ev || !d->result_ev || !d->start_ev)
 		goto fail;
 	*out = d;
 	return 0;
@@ -445,6 +449,24 @@ dispatcher_free_slots(const struct dispatcher *d)
 	return DISPATCH_MAX_INFLIGHT - d->n_inflight;
 }
 
+/* start_ev: hand the calls of dispatcher_start_ready() to their sinks. */
+static void
+start_waiting(evutil_socket_t fd, short what, void *arg)
+{
+	struct dispatcher *d = arg;
+	struct call *c;
+
+	(void)fd;
+	(void)what;
+	/* a sink completing at once only marks its call (on_complete): the list stays */
+	TAILQ_FOREACH(c, &d->inflight, entry) {
+		if (c->waiting_start) {
+			c->waiting_start = false;
+			start_call(d, c, false);
+		}
+	}
+}
+
 void
 dispatcher_start_ready(struct dispatcher *d, struct ready_list *l)
 {
@@ -467,10 +489,14 @@ dispatcher_start_ready(struct dispatcher *d, struct ready_list *l)
 		c->event_status = r->event_status;
 		c->event_summary = r->event_summary;
 		memset(r, 0, sizeof(*r));
+		c->waiting_start = true;
 		TAILQ_INSERT_TAIL(&d->inflight, c, entry);
 		d->n_inflight++;
-		start_call(d, c, false);
 	}
+	/* the sinks get them on the next loop iteration: the answers to their requests,
+	 * written just before, go out first (the loop writes sockets before it runs timers) */
+	if (l->n > 0)
+		arm_zero(d->start_ev);
 	l->n = 0;
 	metrics_set("incidentd_deliveries_inflight", "", (double)d->n_inflight);
 }
@@ -774,6 +800,8 @@ dispatcher_destroy(struct dispatcher *d)
 		event_free(d->due_ev);
 	if (d->result_ev)
 		event_free(d->result_ev);
+	if (d->start_ev)
+		event_free(d->start_ev);
 	if (d->claims_ev)
 		event_free(d->claims_ev);
 	free(d);

@@ -40,7 +40,9 @@ size_t dispatcher_free_slots(const struct dispatcher *d);
 /* Start the deliveries of a committed transaction that were written running (struct
  * ready_list): their entries move into the dispatcher and l is left empty (its array
  * stays the caller's). The caller took at most dispatcher_free_slots() of them in that
- * same loop iteration. Sinks may complete at once; outcomes are written on a later pass. */
+ * same loop iteration. The sinks get them on the next loop iteration (after the answers
+ * to their requests are sent), never from inside this call; they may complete at once,
+ * and outcomes are written on a later pass. */
 void dispatcher_start_ready(struct dispatcher *d, struct ready_list *l);
 
 /* Stop starting deliveries (SIGTERM); in-flight ones still complete and are recorded. */
