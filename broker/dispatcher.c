@@ -51,6 +51,7 @@ struct dispatcher {
 	bool results_left;         /* outcomes left for dispatcher_resume() */
 	bool pass_left;            /* a pass left for dispatcher_resume() */
 	bool claims_left;          /* a renewal of the claims left for dispatcher_resume() */
+	bool resuming;             /* in dispatcher_resume(): the ledger is ours */
 	struct call_list inflight; /* handed to a sink, outcome not yet written */
 	size_t n_inflight;
 	bool draining;
@@ -65,13 +66,15 @@ static void start_waiting(evutil_socket_t fd, short what, void *arg);
 static void dispatch_recover(struct dispatcher *d, bool expired_only, bool own);
 
 /* Whether the ledger has more urgent work first (dispatcher_set_ledger_busy): then *left
- * is set, and the caller returns and is run again by dispatcher_resume(). */
+ * is set, and the caller returns and is run again by dispatcher_resume(), which runs it
+ * whatever busy() says then (else it could wait for as long as requests keep coming). */
 static bool
 ledger_busy(struct dispatcher *d, bool *left)
 {
-	*left = d->ledger_busy != NULL && d->ledger_busy(d->ledger_busy_arg);
+	*left = !d->resuming && d->ledger_busy != NULL && d->ledger_busy(d->ledger_busy_arg);
 	return *left;
 }
+
 static struct call *call_new(struct dispatcher *d, struct delivery *row);
 static int dispatch_note(void *arg, const char *note_json);
 
@@ -766,12 +769,14 @@ dispatcher_set_ledger_busy(struct dispatcher *d, bool (*busy)(void *), void *arg
 void
 dispatcher_resume(struct dispatcher *d)
 {
+	d->resuming = true;
 	if (d->claims_left)
 		on_claims(-1, 0, d);
 	if (d->results_left)
 		dispatch_results(-1, 0, d);
 	if (d->pass_left)
 		dispatch_pass(-1, 0, d);
+	d->resuming = false;
 }
 
 void

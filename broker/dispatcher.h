@@ -59,8 +59,9 @@ void dispatcher_flush_results(struct dispatcher *d);
  * over the outbox, claim renewals) until dispatcher_resume() (busy NULL: never wait). */
 void dispatcher_set_ledger_busy(struct dispatcher *d, bool (*busy)(void *), void *arg);
 
-/* Run what was left while the ledger was busy. Call when it is not (writes to the ledger,
- * may start deliveries and call back into sinks). */
+/* Run what was left while the ledger was busy, whatever busy() says now: call it when the
+ * ledger is free, after each ingest pass (writes to the ledger, may start deliveries and
+ * call back into sinks). */
 void dispatcher_resume(struct dispatcher *d);
 
 /* Free. In-flight deliveries stay RUNNING in the ledger; the next start recovers or

@@ -382,9 +382,9 @@ wait_for_sync(struct ingest *ing, struct item_list *batch, json_t **ids, int *rc
 }
 
 /* Commit what is queued as one pass (force: even while an earlier pass waits for its
- * fsync). */
+ * fsync), and answer it or leave it waiting for its fsync. */
 static void
-pass_run(struct ingest *ing, bool force)
+pass_write(struct ingest *ing, bool force)
 {
 	struct item_list batch = TAILQ_HEAD_INITIALIZER(batch);
 	size_t n = 0, slots;
@@ -462,8 +462,15 @@ answer:
 	    wait_for_sync(ing, &batch, ids, rcs, dups, n_deliveries) != 0)
 		answer_batch(ing, &batch, ids, rcs, dups, rc, error, rc == 0, &ing->ready,
 		    n_deliveries);
-	/* the dispatcher's bookkeeping that waited for this pass runs now, while the pass waits
-	 * for its fsync (or, without one, after it was answered) */
+}
+
+/* A commit pass (pass_write), then the dispatcher's bookkeeping that waited for it
+ * (ingest_pass_due): it runs while the pass waits for its fsync, or, without a syncer,
+ * after the pass was answered. */
+static void
+pass_run(struct ingest *ing, bool force)
+{
+	pass_write(ing, force);
 	if (ing->disp != NULL)
 		dispatcher_resume(ing->disp);
 }

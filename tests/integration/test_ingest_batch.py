@@ -83,6 +83,35 @@ def main(t):
     t.ok(d.count_log(r"cannot write argocd request") >= 3, "each failure is logged")
     st = d.post("/v1/events/argocd", body("after", 999), hdr)[0]
     t.eq(st, 202, "the daemon keeps serving")
+
+    # sustained load: requests wait for a pass nearly all the time, and the dispatcher's
+    # bookkeeping, which gives way to a due pass, must still be done after each pass, not
+    # only once the load stops
+    stop = threading.Event()
+    sent = []
+
+    def keep_sending(k):
+        i = 0
+        while not stop.is_set():
+            i += 1
+            sent.append(d.post("/v1/events/argocd", body("load-%d" % k, 10000 * k + i),
+                               hdr, timeout=30)[0])
+
+    senders = [threading.Thread(target=keep_sending, args=(k,)) for k in range(8)]
+    for th in senders:
+        th.start()
+    try:
+        during = harness.wait_until(lambda: d.scalar(
+            "SELECT count(*) FROM deliveries d JOIN events e ON e.id = d.event_id"
+            " WHERE e.app LIKE 'load-%' AND d.state = 'done'") >= 8, 20)
+        still = not stop.is_set() and all(th.is_alive() for th in senders)
+    finally:
+        stop.set()
+        for th in senders:
+            th.join()
+    t.ok(during and still, "under sustained load, deliveries are done while it lasts "
+         "(%d requests sent)" % len(sent))
+    t.ok(len(sent) > 0 and set(sent) == {202}, "the load's requests: 202", sorted(set(sent)))
     d.stop()
 
 
