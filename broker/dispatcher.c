@@ -26,7 +26,6 @@ struct call {
 	char *event_status, *event_summary;
 	bool builtin;                 /* to COMMAND_SINK: incidentd's own step, run when the
 	                               * outcome is written (command_step) */
-	bool waiting_start;           /* dispatcher_start_ready: started by start_ev */
 	/* outcome, once known */
 	bool completed;
 	enum incidentd_result res;
@@ -45,13 +44,6 @@ struct dispatcher {
 	struct event *pass_ev;     /* zero timer: start due deliveries */
 	struct event *due_ev;      /* timer: the next due time */
 	struct event *result_ev;   /* zero timer: write outcomes */
-	struct event *start_ev;    /* zero timer: start the calls waiting_start */
-	bool (*ledger_busy)(void *);   /* dispatcher_set_ledger_busy() */
-	void *ledger_busy_arg;
-	bool results_left;         /* outcomes left for dispatcher_resume() */
-	bool pass_left;            /* a pass left for dispatcher_resume() */
-	bool claims_left;          /* a renewal of the claims left for dispatcher_resume() */
-	bool resuming;             /* in dispatcher_resume(): the ledger is ours */
 	struct call_list inflight; /* handed to a sink, outcome not yet written */
 	size_t n_inflight;
 	bool draining;
@@ -62,19 +54,7 @@ struct dispatcher {
 
 static void dispatch_pass(evutil_socket_t fd, short what, void *arg);
 static void dispatch_results(evutil_socket_t fd, short what, void *arg);
-static void start_waiting(evutil_socket_t fd, short what, void *arg);
 static void dispatch_recover(struct dispatcher *d, bool expired_only, bool own);
-
-/* Whether the ledger has more urgent work first (dispatcher_set_ledger_busy): then *left
- * is set, and the caller returns and is run again by dispatcher_resume(), which runs it
- * whatever busy() says then (else it could wait for as long as requests keep coming). */
-static bool
-ledger_busy(struct dispatcher *d, bool *left)
-{
-	*left = !d->resuming && d->ledger_busy != NULL && d->ledger_busy(d->ledger_busy_arg);
-	return *left;
-}
-
 static struct call *call_new(struct dispatcher *d, struct delivery *row);
 static int dispatch_note(void *arg, const char *note_json);
 
@@ -107,8 +87,7 @@ dispatcher_new(struct event_base *base, struct store *st, struct dispatcher **ou
 	d->pass_ev = event_new(base, -1, 0, dispatch_pass, d);
 	d->due_ev = event_new(base, -1, 0, dispatch_pass, d);
 	d->result_ev = event_new(base, -1, 0, dispatch_results, d);
-	d->start_ev = event_new(base, -1, 0, start_waiting, d);
-	if (!d->pass_ev || !d->due_ev || !d->result_ev || !d->start_ev)
+	if (!d->pass_ev || !d->due_ev || !d->result_ev)
 		goto fail;
 	*out = d;
 	return 0;
@@ -127,8 +106,6 @@ on_claims(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (ledger_busy(d, &d->claims_left))
-		return;
 	if ((rc = store_renew_claims(d->st, util_now_ms())) != 0)
 		log_error("dispatcher", "cannot renew the claims on running deliveries: %s",
 		    store_last_error(d->st));
@@ -358,7 +335,7 @@ dispatch_pass(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (d->draining || d->sinks == NULL || ledger_busy(d, &d->pass_left))
+	if (d->draining || d->sinks == NULL)
 		return;
 	cap = DISPATCH_MAX_INFLIGHT - d->n_inflight;
 	if (cap == 0)
@@ -452,24 +429,6 @@ dispatcher_free_slots(const struct dispatcher *d)
 	return DISPATCH_MAX_INFLIGHT - d->n_inflight;
 }
 
-/* start_ev: hand the calls of dispatcher_start_ready() to their sinks. */
-static void
-start_waiting(evutil_socket_t fd, short what, void *arg)
-{
-	struct dispatcher *d = arg;
-	struct call *c;
-
-	(void)fd;
-	(void)what;
-	/* a sink completing at once only marks its call (on_complete): the list stays */
-	TAILQ_FOREACH(c, &d->inflight, entry) {
-		if (c->waiting_start) {
-			c->waiting_start = false;
-			start_call(d, c, false);
-		}
-	}
-}
-
 void
 dispatcher_start_ready(struct dispatcher *d, struct ready_list *l)
 {
@@ -492,14 +451,10 @@ dispatcher_start_ready(struct dispatcher *d, struct ready_list *l)
 		c->event_status = r->event_status;
 		c->event_summary = r->event_summary;
 		memset(r, 0, sizeof(*r));
-		c->waiting_start = true;
 		TAILQ_INSERT_TAIL(&d->inflight, c, entry);
 		d->n_inflight++;
+		start_call(d, c, false);
 	}
-	/* the sinks get them on the next loop iteration: the answers to their requests,
-	 * written just before, go out first (the loop writes sockets before it runs timers) */
-	if (l->n > 0)
-		arm_zero(d->start_ev);
 	l->n = 0;
 	metrics_set("incidentd_deliveries_inflight", "", (double)d->n_inflight);
 }
@@ -731,8 +686,6 @@ dispatch_results(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (ledger_busy(d, &d->results_left))
-		return;
 	rc = bookkeeping_begin(d);
 	for (c = TAILQ_FIRST(&d->inflight); rc == 0 && c != NULL; c = TAILQ_NEXT(c, entry))
 		if (c->completed)
@@ -760,29 +713,9 @@ dispatch_results(evutil_socket_t fd, short what, void *arg)
 }
 
 void
-dispatcher_set_ledger_busy(struct dispatcher *d, bool (*busy)(void *), void *arg)
-{
-	d->ledger_busy = busy;
-	d->ledger_busy_arg = arg;
-}
-
-void
-dispatcher_resume(struct dispatcher *d)
-{
-	d->resuming = true;
-	if (d->claims_left)
-		on_claims(-1, 0, d);
-	if (d->results_left)
-		dispatch_results(-1, 0, d);
-	if (d->pass_left)
-		dispatch_pass(-1, 0, d);
-	d->resuming = false;
-}
-
-void
 dispatcher_flush_results(struct dispatcher *d)
 {
-	if (event_pending(d->result_ev, EV_TIMEOUT, NULL) || d->results_left) {
+	if (event_pending(d->result_ev, EV_TIMEOUT, NULL)) {
 		event_del(d->result_ev);
 		dispatch_results(-1, 0, d);
 	}
@@ -805,8 +738,6 @@ dispatcher_destroy(struct dispatcher *d)
 		event_free(d->due_ev);
 	if (d->result_ev)
 		event_free(d->result_ev);
-	if (d->start_ev)
-		event_free(d->start_ev);
 	if (d->claims_ev)
 		event_free(d->claims_ev);
 	free(d);

@@ -40,9 +40,7 @@ size_t dispatcher_free_slots(const struct dispatcher *d);
 /* Start the deliveries of a committed transaction that were written running (struct
  * ready_list): their entries move into the dispatcher and l is left empty (its array
  * stays the caller's). The caller took at most dispatcher_free_slots() of them in that
- * same loop iteration. The sinks get them on the next loop iteration (after the answers
- * to their requests are sent), never from inside this call; they may complete at once,
- * and outcomes are written on a later pass. */
+ * same loop iteration. Sinks may complete at once; outcomes are written on a later pass. */
 void dispatcher_start_ready(struct dispatcher *d, struct ready_list *l);
 
 /* Stop starting deliveries (SIGTERM); in-flight ones still complete and are recorded. */
@@ -53,16 +51,6 @@ size_t dispatcher_inflight(const struct dispatcher *d);
 
 /* Write outcomes that arrived but are not committed yet (used when draining). */
 void dispatcher_flush_results(struct dispatcher *d);
-
-/* While busy(arg) says the ledger has more urgent work (an ingest pass that requests wait
- * for: ingest_pass_due), leave the dispatcher's own ledger work (delivery outcomes, passes
- * over the outbox, claim renewals) until dispatcher_resume() (busy NULL: never wait). */
-void dispatcher_set_ledger_busy(struct dispatcher *d, bool (*busy)(void *), void *arg);
-
-/* Run what was left while the ledger was busy, whatever busy() says now: call it when the
- * ledger is free, after each ingest pass (writes to the ledger, may start deliveries and
- * call back into sinks). */
-void dispatcher_resume(struct dispatcher *d);
 
 /* Free. In-flight deliveries stay RUNNING in the ledger; the next start recovers or
  * requeues them. NULL is a no-op. */

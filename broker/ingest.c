@@ -138,16 +138,6 @@ ingest_submit(struct ingest *ing, const char *source, struct ievent_vec *events,
 	return 0;
 }
 
-bool
-ingest_pass_due(void *arg)
-{
-	const struct ingest *ing = arg;
-
-	/* requests wait for a pass, and no earlier pass waits for its fsync (then the next
-	 * pass waits too, and the ledger is free meanwhile) */
-	return ing->n_queued > 0 && TAILQ_EMPTY(&ing->waiting);
-}
-
 size_t
 ingest_pending(const struct ingest *ing)
 {
@@ -382,9 +372,9 @@ wait_for_sync(struct ingest *ing, struct item_list *batch, json_t **ids, int *rc
 }
 
 /* Commit what is queued as one pass (force: even while an earlier pass waits for its
- * fsync), and answer it or leave it waiting for its fsync. */
+ * fsync). */
 static void
-pass_write(struct ingest *ing, bool force)
+pass_run(struct ingest *ing, bool force)
 {
 	struct item_list batch = TAILQ_HEAD_INITIALIZER(batch);
 	size_t n = 0, slots;
@@ -458,21 +448,10 @@ answer:
 	if (rc != 0)
 		ready_list_truncate(&ing->ready, 0);   /* rolled back: those rows do not exist */
 	n_deliveries -= (int)ing->ready.n;
-	if (rc != 0 || ing->syncer == NULL ||
-	    wait_for_sync(ing, &batch, ids, rcs, dups, n_deliveries) != 0)
-		answer_batch(ing, &batch, ids, rcs, dups, rc, error, rc == 0, &ing->ready,
-		    n_deliveries);
-}
-
-/* A commit pass (pass_write), then the dispatcher's bookkeeping that waited for it
- * (ingest_pass_due): it runs while the pass waits for its fsync, or, without a syncer,
- * after the pass was answered. */
-static void
-pass_run(struct ingest *ing, bool force)
-{
-	pass_write(ing, force);
-	if (ing->disp != NULL)
-		dispatcher_resume(ing->disp);
+	if (rc == 0 && ing->syncer != NULL &&
+	    wait_for_sync(ing, &batch, ids, rcs, dups, n_deliveries) == 0)
+		return;
+	answer_batch(ing, &batch, ids, rcs, dups, rc, error, rc == 0, &ing->ready, n_deliveries);
 }
 
 static void

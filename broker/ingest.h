@@ -73,10 +73,6 @@ int ingest_enable_sync(struct ingest *ing);
  * needed (used before reload and when draining). */
 void ingest_flush(struct ingest *ing);
 
-/* Whether requests wait for a commit pass that can run now (arg: the struct ingest): for
- * dispatcher_set_ledger_busy(), so that the dispatcher's bookkeeping runs after the pass,
- * while it waits for its fsync, rather than before it. */
-bool ingest_pass_due(void *arg);
 /* Number of submissions waiting for the next commit. */
 size_t ingest_pending(const struct ingest *ing);
 

@@ -583,7 +583,6 @@ run(struct runtime *rt)
 	ingest_set_config(dmn->ingest, dmn->cfg);
 	dispatcher_set_sinks(dmn->disp, dmn->sinks, dmn->cfg);
 	ingest_set_dispatcher(dmn->ingest, dmn->disp);
-	dispatcher_set_ledger_busy(dmn->disp, ingest_pass_due, dmn->ingest);
 	retention_apply_config(dmn->retention, dmn->cfg);
 	reconcile_apply_config(dmn->reconcile, dmn->cfg);
 	rc = tls_server_new(dmn->cfg, &tls, err, sizeof(err));

@@ -66,8 +66,8 @@ def main(t):
          sorted(set(good)))
     t.eq(d.scalar("SELECT count(*) FROM events WHERE app LIKE 'good-%'"), 120,
          "the 120 others are in the ledger")
-    # while requests wait for a pass, the dispatcher leaves its bookkeeping (outcomes,
-    # passes over the outbox) until that pass is written: none of it may be left behind
+    # the deliveries of those passes (most handed to the dispatcher in memory, the rest
+    # from the outbox) all end done: none is left running
     outcomes = "SELECT state, count(*) FROM deliveries GROUP BY state ORDER BY state"
     harness.wait_until(lambda: d.scalar("SELECT count(*) FROM deliveries WHERE state = "
                                         "'done'") >= 120, 15)
@@ -85,8 +85,8 @@ def main(t):
     t.eq(st, 202, "the daemon keeps serving")
 
     # sustained load: requests wait for a pass nearly all the time, and the dispatcher's
-    # bookkeeping, which gives way to a due pass, must still be done after each pass, not
-    # only once the load stops
+    # bookkeeping (its own transactions between the passes) must still get done while it
+    # lasts, not only once the load stops
     stop = threading.Event()
     sent = []
 

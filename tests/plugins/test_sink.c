@@ -13,8 +13,6 @@
  *                         done() and then return -EIO from deliver()
  *   result: {object}      result_json reported with OK
  *   delay: "50ms"         complete after a timer (default 0 = the next loop pass)
- *   block: "2s"           sleep that long inside deliver() first (a sink that holds the
- *                         event loop, e.g. with heavy rendering)
  *   note: {object}        record it on the delivery with host->note() in deliver()
  * flush() completes every pending delivery at once with RETRY "flushed".
  */
@@ -24,7 +22,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <jansson.h>
 
 #include <incidentd/sink.h>
@@ -52,7 +49,6 @@ struct ts_sink {
 	char *result;          /* compact JSON or NULL */
 	char *note;            /* compact JSON or NULL */
 	uint64_t delay_ms;
-	uint64_t block_ms;
 	struct ts_pending *pending;
 };
 
@@ -96,7 +92,6 @@ ts_init(const struct incidentd_host *host, struct incidentd_instance *self,
     const char *config_json, void **state, char *err, size_t errlen)
 {
 	const char *record = NULL, *retry_after = NULL, *mode = NULL, *delay = NULL;
-	const char *block = NULL;
 	json_t *root = NULL, *result = NULL, *note = NULL;
 	json_int_t fail_times = 0;
 	struct ts_sink *ts = NULL;
@@ -109,10 +104,9 @@ ts_init(const struct incidentd_host *host, struct incidentd_instance *self,
 		snprintf(err, errlen, "invalid options: %s", jerr.text);
 		goto out;
 	}
-	if (json_unpack_ex(root, &jerr, JSON_STRICT, "{s?s, s?I, s?s, s?s, s?o, s?s, s?o, s?s}",
+	if (json_unpack_ex(root, &jerr, JSON_STRICT, "{s?s, s?I, s?s, s?s, s?o, s?s, s?o}",
 	    "record", &record, "fail_times", &fail_times, "retry_after", &retry_after,
-	    "mode", &mode, "result", &result, "delay", &delay, "note", &note, "block",
-	    &block) != 0) {
+	    "mode", &mode, "result", &result, "delay", &delay, "note", &note) != 0) {
 		snprintf(err, errlen, "%s", jerr.text);
 		goto out;
 	}
@@ -127,10 +121,6 @@ ts_init(const struct incidentd_host *host, struct incidentd_instance *self,
 	ts->fail_times = fail_times;
 	if (retry_after != NULL && ts_parse_duration(retry_after, &ts->retry_after_ms) != 0) {
 		snprintf(err, errlen, "retry_after: '%s' is not a duration", retry_after);
-		goto out;
-	}
-	if (block != NULL && ts_parse_duration(block, &ts->block_ms) != 0) {
-		snprintf(err, errlen, "block: '%s' is not a duration", block);
 		goto out;
 	}
 	if (delay != NULL && ts_parse_duration(delay, &ts->delay_ms) != 0) {
@@ -258,13 +248,6 @@ ts_deliver(void *state, const struct incidentd_delivery *d, incidentd_done_fn do
 	struct ts_pending *p;
 	int rc, note_rc = 0;
 
-	if (ts->block_ms > 0) {
-		struct timespec t = { (time_t)(ts->block_ms / 1000),
-				      (long)(ts->block_ms % 1000) * 1000000L };
-
-		while (nanosleep(&t, &t) != 0 && errno == EINTR)
-			;
-	}
 	if (ts->note != NULL)
 		note_rc = INCIDENTD_HOST_HAS(ts->host, note) ? ts->host->note(ts->self, call,
 		    ts->note) : -ENOSYS;
