@@ -1,16 +1,18 @@
-/* wal_vfs.c - SQLite's default VFS, with each WAL frame written in one system call.
+/* wal_vfs.c - SQLite's default VFS, with the WAL frames of a commit written in one system
+ * call.
  *
  * SQLite appends a frame to the write-ahead log as two writes: its 24-byte header, then the
- * page right after it. Every commit of the ingest path writes several frames, and on a
- * virtual machine a system call is not cheap: that was two pwrite64 calls per frame, half
+ * page right after it, and a commit of the ingest path writes a hundred frames or more. On
+ * a virtual machine a system call is not cheap: that was two pwrite64 calls per frame, half
  * of all the system calls per accepted event. This VFS passes everything through to the
- * default one (unix), except that on a WAL file a 24-byte write is held back until the next
- * call: when that call writes the page that follows it, both go out in one write; anything
- * else (another write, a read, a sync, a truncate, the size, a lock, a shared-memory
- * barrier, closing) first writes the held header as it was. So the file holds the same
- * bytes in the same order, and nothing can see the header before its page except through
- * this file handle, which flushes first; a commit ends with its frames written (SQLite then
- * updates the WAL index through xShmBarrier, which flushes too). */
+ * default one (unix), except that on a WAL file it holds a run of contiguous frames and
+ * writes them in one call: when the run ends with a commit frame (the only frames whose
+ * header gives the database size), or reaches WAL_RUN_MAX. So the commit's last write
+ * returns only once all its frames are written, and a failed write is SQLite's to see, as
+ * before: it rolls the transaction back. Anything else on the file (another write, a read,
+ * a sync, a truncate, the size, a lock, a shared-memory call, closing) first writes what is
+ * held, as it was. The file holds the same bytes in the same order, and nothing can see a
+ * held frame except through this file handle, which writes it first. */
 #include "db_int.h"
 
 #include <errno.h>
@@ -20,28 +22,91 @@
 #include <sqlite3.h>
 
 #define WAL_FRAME_HEADER 24
+#define WAL_RUN_MAX (1024 * 1024)   /* a longer run of frames is written in parts */
+/* The most the unix VFS writes in one call: os_unix.c masks a write's length with 0x1ffff
+ * (SQLite itself never writes more than a page at a time), so a run goes out in parts of
+ * at most this. */
+#define WAL_WRITE_MAX 0x1ffff
 #define WAL_VFS_NAME "incidentd-unix"
 
 struct wal_file {
 	sqlite3_file base;            /* our methods */
 	sqlite3_file *real;           /* the default VFS's file (allocated after this) */
-	unsigned char held[WAL_FRAME_HEADER];
-	sqlite3_int64 held_off;
-	int holding;
+	unsigned char *run;           /* held frames: run_len bytes to write at run_off */
+	size_t run_len, run_cap;
+	sqlite3_int64 run_off;
+	int header_open;              /* the run ends with a header whose page comes next */
+	int commit;                   /* ... and that header is a commit frame's */
 };
 
 static sqlite3_vfs wal_vfs;
 static sqlite3_vfs *real_vfs;
 static sqlite3_io_methods wal_methods;
 
-/* Write the held header, if any. Returns SQLITE_OK or the write's error. */
+/* Write the held frames, if any. Returns SQLITE_OK or the write's error; on an error the
+ * frames are dropped (SQLite sees the error and rolls their transaction back), or kept
+ * with keep (for a caller that cannot report it: the next call on the file sees it). */
+static int
+wal_flush_run(struct wal_file *f, int keep)
+{
+	int rc;
+
+	size_t done = 0;
+
+	rc = SQLITE_OK;
+	while (rc == SQLITE_OK && done < f->run_len) {
+		size_t n = f->run_len - done < WAL_WRITE_MAX ? f->run_len - done : WAL_WRITE_MAX;
+
+		rc = f->real->pMethods->xWrite(f->real, f->run + done, (int)n,
+		    f->run_off + (sqlite3_int64)done);
+		done += n;
+	}
+	if (rc == SQLITE_OK || !keep) {
+		f->run_len = 0;
+		f->header_open = 0;
+	}
+	return rc;
+}
+
 static int
 wal_flush(struct wal_file *f)
 {
-	if (!f->holding)
-		return SQLITE_OK;
-	f->holding = 0;
-	return f->real->pMethods->xWrite(f->real, f->held, WAL_FRAME_HEADER, f->held_off);
+	return wal_flush_run(f, 0);
+}
+
+/* Add n bytes to the run (its room grows as needed). Returns 0, or -1 when out of memory
+ * (the caller then writes instead). */
+static int
+run_append(struct wal_file *f, const void *buf, int n)
+{
+	size_t need = f->run_len + (size_t)n;
+
+	if (need > f->run_cap) {
+		size_t cap = f->run_cap ? f->run_cap * 2 : 65536;
+		unsigned char *p;
+
+		while (cap < need)
+			cap *= 2;
+		if ((p = realloc(f->run, cap)) == NULL)
+			return -1;
+		f->run = p;
+		f->run_cap = cap;
+	}
+	memcpy(f->run + f->run_len, buf, (size_t)n);
+	f->run_len = need;
+	return 0;
+}
+
+/* Start or extend the run with a frame header (its page comes next). */
+static int
+run_header(struct wal_file *f, const unsigned char *hdr)
+{
+	if (run_append(f, hdr, WAL_FRAME_HEADER) != 0)
+		return -1;
+	f->header_open = 1;
+	/* bytes 4-7: the database size in pages after a commit, 0 in any other frame */
+	f->commit = (hdr[4] | hdr[5] | hdr[6] | hdr[7]) != 0;
+	return 0;
 }
 
 static int
@@ -50,6 +115,9 @@ wal_close(sqlite3_file *pf)
 	struct wal_file *f = (struct wal_file *)pf;
 	int rc = wal_flush(f), rc2 = f->real->pMethods->xClose(f->real);
 
+	free(f->run);
+	f->run = NULL;
+	f->run_cap = 0;
 	return rc != SQLITE_OK ? rc : rc2;
 }
 
@@ -66,25 +134,26 @@ static int
 wal_write(sqlite3_file *pf, const void *buf, int n, sqlite3_int64 off)
 {
 	struct wal_file *f = (struct wal_file *)pf;
-	unsigned char frame[WAL_FRAME_HEADER + 65536];
+	sqlite3_int64 end = f->run_off + (sqlite3_int64)f->run_len;
 	int rc;
 
-	if (f->holding && off == f->held_off + WAL_FRAME_HEADER &&
-	    (size_t)n <= sizeof(frame) - WAL_FRAME_HEADER) {
-		/* the header's page: one write for both */
-		memcpy(frame, f->held, WAL_FRAME_HEADER);
-		memcpy(frame + WAL_FRAME_HEADER, buf, (size_t)n);
-		f->holding = 0;
-		return f->real->pMethods->xWrite(f->real, frame, WAL_FRAME_HEADER + n,
-		    f->held_off);
+	if (f->run_len > 0 && off == end) {
+		if (f->header_open && n != WAL_FRAME_HEADER && run_append(f, buf, n) == 0) {
+			/* the page of the header that ends the run: a commit's last frame, or a
+			 * long run, goes out now */
+			f->header_open = 0;
+			return f->commit || f->run_len >= WAL_RUN_MAX ? wal_flush(f) : SQLITE_OK;
+		}
+		if (!f->header_open && n == WAL_FRAME_HEADER && run_header(f, buf) == 0)
+			return SQLITE_OK;      /* the next frame's header */
 	}
+	/* anything else: what is held first, then this (a frame header starts a run) */
 	if ((rc = wal_flush(f)) != SQLITE_OK)
 		return rc;
 	if (n == WAL_FRAME_HEADER) {
-		memcpy(f->held, buf, WAL_FRAME_HEADER);
-		f->held_off = off;
-		f->holding = 1;
-		return SQLITE_OK;
+		f->run_off = off;
+		if (run_header(f, buf) == 0)
+			return SQLITE_OK;
 	}
 	return f->real->pMethods->xWrite(f->real, buf, n, off);
 }
@@ -191,10 +260,10 @@ wal_shm_barrier(sqlite3_file *pf)
 {
 	struct wal_file *f = (struct wal_file *)pf;
 
-	/* the WAL index is about to say the frames are there: they must be. A failed write
-	 * here is seen again by the next call on the file (the header is still held). */
-	if (wal_flush(f) != SQLITE_OK)
-		f->holding = 1;
+	/* the WAL index is about to say the frames are there: they must be (a commit wrote
+	 * them already). A failed write here is seen again by the next call on the file (the
+	 * frames are still held). */
+	(void)wal_flush_run(f, 1);
 	f->real->pMethods->xShmBarrier(f->real);
 }
 

@@ -1,6 +1,6 @@
-/* test_wal_vfs.c - the ledger's SQLite VFS (store/sqlite/wal_vfs.c): each WAL frame goes out
- * in one write, the file holds exactly the bytes SQLite wrote, and a held frame header is
- * written before anything else can look at the file.
+/* test_wal_vfs.c - the ledger's SQLite VFS (store/sqlite/wal_vfs.c): the WAL frames of a
+ * commit go out in one write, the file holds exactly the bytes SQLite wrote, and held frames
+ * are written before anything else can look at the file.
  *
  * A counting VFS is made the default before the ledger's VFS wraps it, so the test sees
  * every write that reaches the real files. */
@@ -26,6 +26,7 @@ static sqlite3_vfs count_vfs;
 static sqlite3_io_methods count_methods;
 static const sqlite3_io_methods *unix_methods;
 static int wal_writes, wal_writes_24, wal_writes_frame;
+static long long wal_bytes;
 
 struct count_file {
 	sqlite3_file base;
@@ -56,6 +57,7 @@ c_write(sqlite3_file *pf, const void *b, int n, sqlite3_int64 o)
 
 	if (f->wal) {
 		wal_writes++;
+		wal_bytes += n;
 		wal_writes_24 += n == 24;
 		wal_writes_frame += n == 24 + 4096;
 	}
@@ -158,6 +160,7 @@ setup(void **state)
 		return -1;
 	snprintf(path, sizeof(path), "%s/ledger.db", dir);
 	wal_writes = wal_writes_24 = wal_writes_frame = 0;
+	wal_bytes = 0;
 	return 0;
 }
 
@@ -207,7 +210,10 @@ test_frames_one_write(void **state)
 		assert_int_equal(db_exec(db, "COMMIT"), 0);
 	}
 	db_finalize(s);
-	assert_true(wal_writes_frame > 20);
+	/* several frames per commit, one write per commit (and one each for the WAL's own
+	 * header and the CREATE TABLE's commit) */
+	assert_true(wal_bytes > 20 * 5 * (24 + 4096));
+	assert_true(wal_writes >= 20 && wal_writes <= 22);
 	assert_int_equal(wal_writes_24, 0);
 	/* the WAL is valid: another connection (the default VFS) reads every row */
 	assert_int_equal(sqlite3_open_v2(path, &plain, SQLITE_OPEN_READONLY, "unix"), SQLITE_OK);
@@ -303,12 +309,109 @@ test_held_header(void **state)
 	}
 }
 
+/* A frame header as SQLite writes it: page number, then the database size after a commit
+ * (0 in any other frame); the rest is filled with c. */
+static void
+frame_header(unsigned char hdr[24], unsigned pgno, unsigned commit_size, unsigned char c)
+{
+	memset(hdr, c, 24);
+	hdr[0] = (unsigned char)(pgno >> 24);
+	hdr[1] = (unsigned char)(pgno >> 16);
+	hdr[2] = (unsigned char)(pgno >> 8);
+	hdr[3] = (unsigned char)pgno;
+	hdr[4] = (unsigned char)(commit_size >> 24);
+	hdr[5] = (unsigned char)(commit_size >> 16);
+	hdr[6] = (unsigned char)(commit_size >> 8);
+	hdr[7] = (unsigned char)commit_size;
+}
+
+/* Driven by hand: frames are held until a commit frame's page, then written in one call; a
+ * run longer than a mebibyte is written in parts; the file gets every byte in place. */
+static void
+test_run_of_frames(void **state)
+{
+	sqlite3_vfs *vfs;
+	sqlite3_file *f;
+	unsigned char hdr[24], page[4096], back[4120];
+	const sqlite3_int64 frame = 24 + 4096, base = 32;
+	unsigned char walhdr[32];
+	int out = 0;
+	char wal[400];
+
+	(void)state;
+	vfs = sqlite3_vfs_find(db_sqlite_vfs());
+	assert_non_null(vfs);
+	f = calloc(1, (size_t)vfs->szOsFile);
+	assert_non_null(f);
+	snprintf(wal, sizeof(wal), "%s-wal", path);
+	{
+		FILE *main_db = fopen(path, "wb");
+
+		assert_non_null(main_db);
+		fclose(main_db);
+	}
+	assert_int_equal(vfs->xOpen(vfs, wal, f, SQLITE_OPEN_WAL | SQLITE_OPEN_CREATE |
+	    SQLITE_OPEN_READWRITE, &out), SQLITE_OK);
+	/* the WAL's own header is not a frame: written at once */
+	memset(walhdr, 'w', sizeof(walhdr));
+	assert_int_equal(f->pMethods->xWrite(f, walhdr, 32, 0), SQLITE_OK);
+	assert_int_equal(wal_writes, 1);
+	/* three frames, then a commit frame: nothing, then one write of all four */
+	for (unsigned i = 0; i < 4; i++) {
+		frame_header(hdr, i + 1, i == 3 ? 4 : 0, 'a' + (unsigned char)i);
+		memset(page, 'A' + (int)i, sizeof(page));
+		assert_int_equal(f->pMethods->xWrite(f, hdr, 24, base + i * frame), SQLITE_OK);
+		assert_int_equal(f->pMethods->xWrite(f, page, 4096, base + i * frame + 24),
+		    SQLITE_OK);
+		assert_int_equal(wal_writes, i < 3 ? 1 : 2);
+	}
+	assert_int_equal(wal_bytes, 32 + 4 * frame);
+	for (unsigned i = 0; i < 4; i++) {
+		assert_int_equal(f->pMethods->xRead(f, back, (int)frame, base + i * frame),
+		    SQLITE_OK);
+		frame_header(hdr, i + 1, i == 3 ? 4 : 0, 'a' + (unsigned char)i);
+		memset(page, 'A' + (int)i, sizeof(page));
+		assert_memory_equal(back, hdr, 24);
+		assert_memory_equal(back + 24, page, 4096);
+	}
+	wal_bytes = 0;
+	/* 300 frames without a commit: written when the run passes a mebibyte, in parts the
+	 * unix VFS takes (under 128 KiB), the rest held until the next call looks at the file */
+	wal_writes = 0;
+	for (unsigned i = 0; i < 300; i++) {
+		sqlite3_int64 at = base + (4 + i) * frame;
+
+		frame_header(hdr, i + 5, 0, 'x');
+		assert_int_equal(f->pMethods->xWrite(f, hdr, 24, at), SQLITE_OK);
+		assert_int_equal(f->pMethods->xWrite(f, page, 4096, at + 24), SQLITE_OK);
+	}
+	/* 255 frames (1,050,600 bytes) in parts of 131,071 bytes */
+	assert_int_equal(wal_writes, (255 * 4120 + 131070) / 131071);
+	assert_int_equal(wal_bytes, 255 * frame);
+	{
+		sqlite3_int64 size = 0;
+		int before = wal_writes;
+
+		assert_int_equal(f->pMethods->xFileSize(f, &size), SQLITE_OK);
+		assert_int_equal(wal_writes, before + (45 * 4120 + 131070) / 131071);
+		assert_int_equal(size, base + 304 * frame);
+		assert_int_equal(f->pMethods->xRead(f, back, (int)frame, base + 303 * frame),
+		    SQLITE_OK);
+		frame_header(hdr, 304, 0, 'x');
+		assert_memory_equal(back, hdr, 24);
+		assert_memory_equal(back + 24, page, 4096);
+	}
+	assert_int_equal(f->pMethods->xClose(f), SQLITE_OK);
+	free(f);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_frames_one_write, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_held_header, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_run_of_frames, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, NULL);
