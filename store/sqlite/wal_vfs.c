@@ -49,11 +49,9 @@ static sqlite3_io_methods wal_methods;
 static int
 wal_flush_run(struct wal_file *f, int keep)
 {
-	int rc;
-
 	size_t done = 0;
+	int rc = SQLITE_OK;
 
-	rc = SQLITE_OK;
 	while (rc == SQLITE_OK && done < f->run_len) {
 		size_t n = f->run_len - done < WAL_WRITE_MAX ? f->run_len - done : WAL_WRITE_MAX;
 
