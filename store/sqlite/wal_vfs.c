@@ -36,7 +36,6 @@ struct wal_file {
 	size_t run_len, run_cap;
 	sqlite3_int64 run_off;
 	int header_open;              /* the run ends with a header whose page comes next */
-	int commit;                   /* ... and that header is a commit frame's */
 };
 
 static sqlite3_vfs wal_vfs;
@@ -102,9 +101,17 @@ run_header(struct wal_file *f, const unsigned char *hdr)
 	if (run_append(f, hdr, WAL_FRAME_HEADER) != 0)
 		return -1;
 	f->header_open = 1;
-	/* bytes 4-7: the database size in pages after a commit, 0 in any other frame */
-	f->commit = (hdr[4] | hdr[5] | hdr[6] | hdr[7]) != 0;
 	return 0;
+}
+
+/* Whether the header that ends the run is a commit frame's: its bytes 4-7 hold the
+ * database size in pages after the commit, 0 in any other frame. */
+static int
+open_header_commits(const struct wal_file *f)
+{
+	const unsigned char *hdr = f->run + f->run_len - WAL_FRAME_HEADER;
+
+	return (hdr[4] | hdr[5] | hdr[6] | hdr[7]) != 0;
 }
 
 static int
@@ -136,11 +143,13 @@ wal_write(sqlite3_file *pf, const void *buf, int n, sqlite3_int64 off)
 	int rc;
 
 	if (f->run_len > 0 && off == end) {
+		int commit = f->header_open && open_header_commits(f);
+
 		if (f->header_open && n != WAL_FRAME_HEADER && run_append(f, buf, n) == 0) {
 			/* the page of the header that ends the run: a commit's last frame, or a
 			 * long run, goes out now */
 			f->header_open = 0;
-			return f->commit || f->run_len >= WAL_RUN_MAX ? wal_flush(f) : SQLITE_OK;
+			return commit || f->run_len >= WAL_RUN_MAX ? wal_flush(f) : SQLITE_OK;
 		}
 		if (!f->header_open && n == WAL_FRAME_HEADER && run_header(f, buf) == 0)
 			return SQLITE_OK;      /* the next frame's header */
