@@ -193,7 +193,9 @@ static void
 trace_attempt(struct dispatcher *d, const struct delivery *del, const char *outcome,
     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
-/* One decision-trace row per attempt, so `explain` shows every try. */
+/* One step of the delivery's own decision trace (its row's steps) per attempt, so
+ * `explain` shows every try; the outcome of an attempt is traced with its update
+ * (apply_outcome). */
 static void
 trace_attempt(struct dispatcher *d, const struct delivery *del, const char *outcome,
     const char *fmt, ...)
@@ -204,8 +206,8 @@ trace_attempt(struct dispatcher *d, const struct delivery *del, const char *outc
 	va_start(ap, fmt);
 	vsnprintf(detail, sizeof(detail), fmt, ap);
 	va_end(ap);
-	if (store_insert_decision(d->st, del->event_id, del->incident_id, 100 + del->attempts,
-	    "delivery", outcome, detail) != 0)
+	if (store_add_delivery_step(d->st, del->id, 100 + del->attempts, "delivery", outcome,
+	    detail) != 0)
 		log_warn("dispatcher", "cannot record the trace of delivery %lld",
 		    (long long)del->id);
 }
@@ -352,17 +354,19 @@ dispatch_pass(evutil_socket_t fd, short what, void *arg)
 		struct call *c;
 
 		if (rows[i].requires_firing && !incident_still_firing(d, &rows[i])) {
+			char step[1024];
+
 			rows[i].state = DELIVERY_CANCELLED;
 			rows[i].updated_at = now;
 			free(rows[i].last_error);
 			rows[i].last_error = strdup("the incident no longer fires at the end of its "
 			    "for/flap window: never notified");
-			rc = store_update_delivery(d->st, &rows[i]);
+			snprintf(step, sizeof(step), "sink %s %s: %s", rows[i].sink, rows[i].action,
+			    rows[i].last_error ? rows[i].last_error : "");
+			rc = store_update_delivery_step(d->st, &rows[i], 100 + rows[i].attempts,
+			    "delivery", "cancelled", step);
 			if (rc == 0)
 				rc = store_release_dependents(d->st, rows[i].id, false, now);
-			if (rc == 0)
-				trace_attempt(d, &rows[i], "cancelled", "sink %s %s: %s", rows[i].sink,
-				    rows[i].action, rows[i].last_error ? rows[i].last_error : "");
 			continue;
 		}
 		rows[i].state = DELIVERY_RUNNING;
@@ -590,7 +594,7 @@ apply_outcome(struct dispatcher *d, struct call *c, int64_t now)
 	const struct config_sink *cs = d->cfg ? config_find_sink(d->cfg, del->sink) : NULL;
 	const char *outcome = "ok";
 	json_t *result = NULL;
-	char labels[160];
+	char labels[160], when[UTIL_TIME_LEN], step[1024];
 	int rc = 0;
 
 	if (c->builtin && (rc = builtin_step(d, c, now)) != 0)
@@ -649,28 +653,29 @@ apply_outcome(struct dispatcher *d, struct call *c, int64_t now)
 	}
 	free(del->last_status);
 	del->last_status = strdup(outcome);
-	rc = store_update_delivery(d->st, del);
+	/* the attempt's step of the trace is written with the outcome, in one statement */
+	if (del->state == DELIVERY_PENDING) {
+		util_format_time(del->next_attempt_at, when, sizeof(when));
+		snprintf(step, sizeof(step), "sink %s %s attempt %d: %s; next attempt at %s",
+		    del->sink, del->action, del->attempts, c->detail ? c->detail : "retry", when);
+	} else {
+		snprintf(step, sizeof(step), "sink %s %s attempt %d: %s", del->sink, del->action,
+		    del->attempts, del->last_error ? del->last_error : outcome);
+	}
+	rc = store_update_delivery_step(d->st, del, 100 + del->attempts, "delivery", outcome,
+	    step);
 	if (rc == 0 && c->res != INCIDENTD_RETRY && del->result)
 		rc = store_merge_incident_refs(d->st, del->incident_id, del->sink, del->result);
 	if (rc == 0 && (del->state == DELIVERY_DONE || del->state == DELIVERY_FAILED))
 		rc = store_release_dependents(d->st, del->id, del->state == DELIVERY_DONE, now);
 	if (rc != 0)
 		return rc;
-	if (del->state == DELIVERY_PENDING) {
-		char when[UTIL_TIME_LEN];
-
-		util_format_time(del->next_attempt_at, when, sizeof(when));
-		trace_attempt(d, del, outcome, "sink %s %s attempt %d: %s; next attempt at %s",
-		    del->sink, del->action, del->attempts, c->detail ? c->detail : "retry", when);
+	if (del->state == DELIVERY_PENDING)
 		log_info("dispatcher", "delivery %lld to %s: retry at %s: %s", (long long)del->id,
 		    del->sink, when, c->detail ? c->detail : "");
-	} else {
-		trace_attempt(d, del, outcome, "sink %s %s attempt %d: %s", del->sink, del->action,
-		    del->attempts, del->last_error ? del->last_error : outcome);
-		if (del->state == DELIVERY_FAILED)
-			log_warn("dispatcher", "delivery %lld to %s failed: %s", (long long)del->id,
-			    del->sink, del->last_error ? del->last_error : "");
-	}
+	else if (del->state == DELIVERY_FAILED)
+		log_warn("dispatcher", "delivery %lld to %s failed: %s", (long long)del->id,
+		    del->sink, del->last_error ? del->last_error : "");
 	snprintf(labels, sizeof(labels), "sink=\"%s\",outcome=\"%s\"", del->sink, outcome);
 	metrics_inc("incidentd_deliveries_total", labels);
 	return 0;

@@ -77,6 +77,17 @@ static const char *const store_sql[STMT__COUNT] = {
 	    " last_status = ?5, last_error = ?6, result = ?7, updated_at = ?8,"
 	    " claimed_by = CASE WHEN ?2 = 'running' THEN ?9 END,"
 	    " lease_until = CASE WHEN ?2 = 'running' THEN ?10 END WHERE id = ?1",
+	/* the same, with one step appended to the delivery's trace (at: updated_at) */
+	[STMT_DEL_UPDATE_STEP] =
+	    "UPDATE deliveries SET state = ?2, attempts = ?3, next_attempt_at = ?4,"
+	    " last_status = ?5, last_error = ?6, result = ?7, updated_at = ?8,"
+	    " claimed_by = CASE WHEN ?2 = 'running' THEN ?9 END,"
+	    " lease_until = CASE WHEN ?2 = 'running' THEN ?10 END,"
+	    " steps = json_insert(coalesce(steps, '[]'), '$[#]',"
+	    " json_array(?11, ?12, ?13, ?14, ?8)) WHERE id = ?1",
+	[STMT_DEL_ADD_STEP] =
+	    "UPDATE deliveries SET steps = json_insert(coalesce(steps, '[]'), '$[#]',"
+	    " json_array(?2, ?3, ?4, ?5, ?6)) WHERE id = ?1",
 	[STMT_DEL_DUE] =
 	    "SELECT " DELIVERY_COLUMNS " FROM deliveries AS d WHERE state = 'pending'"
 	    " AND next_attempt_at <= ?1 AND " DELIVERY_NO_EARLIER
@@ -194,7 +205,7 @@ static const char *const store_sql[STMT__COUNT] = {
 	    " WHERE e.id = ?1",
 	[STMT_DECISIONS_BY_EVENT] =
 	    "SELECT seq, step, outcome, detail, at FROM decisions WHERE event_id = ?1"
-	    " ORDER BY seq, id",
+	    " ORDER BY seq, at, id",
 	[STMT_DELIVERIES_BY_EVENT] =
 	    "SELECT " DELIVERY_COLUMNS " FROM deliveries WHERE event_id = ?1 ORDER BY id",
 	[STMT_LIST_INCIDENTS] =
@@ -213,7 +224,7 @@ static const char *const store_sql[STMT__COUNT] = {
 	    "SELECT " DELIVERY_COLUMNS " FROM deliveries WHERE incident_id = ?1 ORDER BY id",
 	[STMT_DECISIONS_BY_INC] =
 	    "SELECT event_id, seq, step, outcome, detail, at FROM decisions"
-	    " WHERE incident_id = ?1 ORDER BY event_id, seq, id",
+	    " WHERE incident_id = ?1 ORDER BY event_id, seq, at, id",
 	[STMT_LIST_DELIVERIES] =
 	    "SELECT " DELIVERY_COLUMNS " FROM deliveries WHERE (?1 IS NULL OR id < ?1)"
 	    " AND (?2 IS NULL OR incident_id = ?2) AND (?3 IS NULL OR state = ?3)"

@@ -17,7 +17,7 @@
 
 #include "event.h"
 
-#define STORE_SCHEMA_VERSION 13
+#define STORE_SCHEMA_VERSION 14
 
 struct store;
 
@@ -182,8 +182,21 @@ void incident_clear(struct incident *inc);
 /* Insert a delivery; sets d->id. created_at/updated_at default to now when 0. */
 int store_insert_delivery(struct store *st, struct delivery *d);
 
-/* Update state, attempts, next_attempt_at, last_status, last_error, result of d (by id). */
+/* Update state, attempts, next_attempt_at, last_status, last_error, result of d (by id).
+ * Returns 0, -ENOENT (no such delivery) or a negative errno. */
 int store_update_delivery(struct store *st, const struct delivery *d);
+
+/* store_update_delivery() that also appends one step [seq, step, outcome, detail, at] to
+ * the delivery's own decision trace (deliveries.steps; at = d->updated_at, else now), in
+ * the same statement: how an attempt's outcome is traced. Read back through `decisions`
+ * with the delivery's event and incident. Strings are borrowed; detail may be NULL. */
+int store_update_delivery_step(struct store *st, const struct delivery *d, int seq,
+    const char *step, const char *outcome, const char *detail);
+
+/* Append one step to delivery id's own trace (as store_update_delivery_step, at = now),
+ * changing nothing else. Returns 0, -ENOENT or a negative errno. */
+int store_add_delivery_step(struct store *st, int64_t id, int seq, const char *step,
+    const char *outcome, const char *detail);
 
 /* Load up to max deliveries in state PENDING with next_attempt_at <= now, oldest due first,
  * leaving out any that has an unfinished (blocked, pending, running) earlier delivery of the

@@ -316,14 +316,16 @@ out:
 	return rc;
 }
 
-int
-store_update_delivery(struct store *st, const struct delivery *d)
+/* Update d by id, with one step of its trace appended when step != NULL. */
+static int
+update_delivery(struct store *st, const struct delivery *d, int seq, const char *step,
+    const char *outcome, const char *detail)
 {
-	int64_t changed = 0;
+	int64_t changed = 0, now = util_now_ms();
 	struct db_stmt *s = NULL;
 	int rc;
 
-	rc = store_stmt(st, STMT_DEL_UPDATE, &s);
+	rc = store_stmt(st, step ? STMT_DEL_UPDATE_STEP : STMT_DEL_UPDATE, &s);
 	if (rc != 0)
 		goto out;
 	db_bind_int64(s, 1, d->id);
@@ -335,8 +337,53 @@ store_update_delivery(struct store *st, const struct delivery *d)
 	rc = bind_result(s, 7, d->result);
 	if (rc != 0)
 		goto out;
-	store_bind_time(s, 8, d->updated_at ? d->updated_at : util_now_ms());
-	bind_claim(st, s, 9, util_now_ms());
+	store_bind_time(s, 8, d->updated_at ? d->updated_at : now);
+	bind_claim(st, s, 9, now);
+	if (step != NULL) {
+		db_bind_int64(s, 11, seq);
+		store_bind_text(s, 12, step);
+		store_bind_text(s, 13, outcome);
+		store_bind_text(s, 14, detail);
+	}
+	rc = store_step_count(st, s, &changed);
+	s = NULL;
+	if (rc == 0 && changed == 0)
+		rc = -ENOENT;
+out:
+	store_stmt_done(s);
+	return rc;
+}
+
+int
+store_update_delivery(struct store *st, const struct delivery *d)
+{
+	return update_delivery(st, d, 0, NULL, NULL, NULL);
+}
+
+int
+store_update_delivery_step(struct store *st, const struct delivery *d, int seq,
+    const char *step, const char *outcome, const char *detail)
+{
+	return update_delivery(st, d, seq, step, outcome, detail);
+}
+
+int
+store_add_delivery_step(struct store *st, int64_t id, int seq, const char *step,
+    const char *outcome, const char *detail)
+{
+	int64_t changed = 0;
+	struct db_stmt *s = NULL;
+	int rc;
+
+	rc = store_stmt(st, STMT_DEL_ADD_STEP, &s);
+	if (rc != 0)
+		goto out;
+	db_bind_int64(s, 1, id);
+	db_bind_int64(s, 2, seq);
+	store_bind_text(s, 3, step);
+	store_bind_text(s, 4, outcome);
+	store_bind_text(s, 5, detail);
+	store_bind_time(s, 6, util_now_ms());
 	rc = store_step_count(st, s, &changed);
 	s = NULL;
 	if (rc == 0 && changed == 0)

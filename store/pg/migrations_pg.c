@@ -199,6 +199,20 @@ const char *const store_pg_migrations[] = {
 	"  FOR EACH ROW EXECUTE FUNCTION decisions_write();\n"
 	"DROP INDEX deliveries_depends_on;\n"
 	"CREATE INDEX deliveries_depends_on ON deliveries(depends_on) WHERE depends_on IS NOT NULL;\n",
+	/* v14: a delivery's attempts traced in its own row (see sqlite/migrations.c) */
+	"ALTER TABLE deliveries ADD COLUMN steps TEXT COLLATE \"C\";\n"
+	"  -- JSON array of [seq, step, outcome, detail, at]: the trace of its attempts, or NULL\n"
+	"CREATE OR REPLACE VIEW decisions (id, event_id, incident_id, seq, step, outcome, detail,\n"
+	"    at) AS\n"
+	"  SELECT t.id, t.event_id, t.incident_id, (s.value ->> 0)::integer,\n"
+	"    (s.value ->> 1) COLLATE \"C\", (s.value ->> 2) COLLATE \"C\",\n"
+	"    (s.value ->> 3) COLLATE \"C\", t.at\n"
+	"  FROM traces AS t CROSS JOIN LATERAL jsonb_array_elements(t.steps::jsonb) AS s(value)\n"
+	"  UNION ALL\n"
+	"  SELECT NULL, d.event_id, d.incident_id, (s.value ->> 0)::integer,\n"
+	"    (s.value ->> 1) COLLATE \"C\", (s.value ->> 2) COLLATE \"C\",\n"
+	"    (s.value ->> 3) COLLATE \"C\", (s.value ->> 4) COLLATE \"C\"\n"
+	"  FROM deliveries AS d CROSS JOIN LATERAL jsonb_array_elements(d.steps::jsonb) AS s(value);\n",
 };
 const size_t store_n_pg_migrations = STORE_SCHEMA_VERSION - STORE_PG_BASE_VERSION;
 

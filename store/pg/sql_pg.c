@@ -28,6 +28,17 @@ static const char *const store_sql_pg[STMT__COUNT] = {
 	    " ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,"
 	    " CASE WHEN ?5 = 'running' THEN ?15 END, CASE WHEN ?5 = 'running' THEN ?16 END)"
 	    " RETURNING id",
+	[STMT_DEL_UPDATE_STEP] =
+	    "UPDATE deliveries SET state = ?2, attempts = ?3, next_attempt_at = ?4,"
+	    " last_status = ?5, last_error = ?6, result = ?7, updated_at = ?8,"
+	    " claimed_by = CASE WHEN ?2 = 'running' THEN ?9 END,"
+	    " lease_until = CASE WHEN ?2 = 'running' THEN ?10 END,"
+	    " steps = (coalesce(steps, '[]')::jsonb || jsonb_build_array(jsonb_build_array("
+	    "?11::integer, ?12::text, ?13::text, ?14::text, ?8::text)))::text WHERE id = ?1",
+	[STMT_DEL_ADD_STEP] =
+	    "UPDATE deliveries SET steps = (coalesce(steps, '[]')::jsonb || jsonb_build_array("
+	    "jsonb_build_array(?2::integer, ?3::text, ?4::text, ?5::text, ?6::text)))::text"
+	    " WHERE id = ?1",
 	[STMT_INC_BY_ISSUE] =
 	    "SELECT " INCIDENT_COLUMNS " FROM incidents WHERE id IN (SELECT i.id FROM"
 	    " incidents AS i, jsonb_each(i.refs::jsonb) AS r"

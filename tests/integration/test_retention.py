@@ -188,7 +188,9 @@ def retention_under_load(t):
     pruned = metric(m, 'incidentd_ledger_pruned_rows_total{table="events"}') or 0
     t.ok(pruned >= len(churn), "incidentd_ledger_pruned_rows_total{table=\"events\"} counts "
          "the pruned events (%d)" % pruned)
-    t.ok((metric(m, 'incidentd_ledger_pruned_rows_total{table="traces"}') or 0) > pruned,
+    # every pruned event had its traces row (its routing steps; a delivery's attempts are
+    # traced in its own row, pruned with it)
+    t.ok((metric(m, 'incidentd_ledger_pruned_rows_total{table="traces"}') or 0) >= pruned,
          "decisions are counted too")
     last = metric(m, "incidentd_ledger_last_prune_timestamp_seconds") or 0
     t.ok(abs(time.time() - last) < 5, "the last prune was just now (%s)" % last)

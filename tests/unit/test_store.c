@@ -733,6 +733,102 @@ test_delivery_lifecycle(void **state)
 	incident_clear(&inc);
 }
 
+/* A delivery's attempts are traced in its own row (schema 14): each outcome appends a step
+ * with the update that records it, and `decisions` (the event's and the incident's trace)
+ * shows them after the event's own steps, in order, with no traces row of their own. */
+static void
+test_delivery_steps(void **state)
+{
+	struct fixture *f = *state;
+	struct incident inc;
+	struct delivery d;
+	char ev[UTIL_ID_LEN + 1];
+	json_t *obj = NULL, *steps;
+	int64_t a, b;
+
+	make_incident(&inc, "k", T0);
+	assert_int_equal(store_put_incident(f->st, &inc), 0);
+	add_event(f->st, "argocd", "firing", "aks-store", T0, "s", inc.id, ev);
+	assert_int_equal(store_insert_decision(f->st, ev, inc.id, 1, "route", "matched",
+	    "route default"), 0);
+	a = add_delivery(f->st, &inc, ev, "github", DELIVERY_RUNNING, T0, 0);
+	b = add_delivery(f->st, &inc, ev, "slack", DELIVERY_RUNNING, T0, 0);
+
+	/* a: a retry, then done; b: done at once, after a's first attempt */
+	assert_int_equal(store_get_delivery(f->st, a, &d), 0);
+	d.state = DELIVERY_PENDING;
+	d.attempts = 1;
+	d.updated_at = T0 + 1000;
+	d.last_error = strdup("HTTP 502");
+	assert_int_equal(store_update_delivery_step(f->st, &d, 101, "delivery", "retry",
+	    "sink github open attempt 1: HTTP 502"), 0);
+	d.state = DELIVERY_DONE;
+	d.attempts = 2;
+	d.updated_at = T0 + 3000;
+	assert_int_equal(store_update_delivery_step(f->st, &d, 102, "delivery", "ok",
+	    "sink github open attempt 2: created"), 0);
+	delivery_clear(&d);
+	assert_int_equal(store_get_delivery(f->st, b, &d), 0);
+	d.state = DELIVERY_DONE;
+	d.attempts = 1;
+	d.updated_at = T0 + 2000;
+	assert_int_equal(store_update_delivery_step(f->st, &d, 101, "delivery", "ok", NULL), 0);
+	delivery_clear(&d);
+	assert_int_equal(store_add_delivery_step(f->st, b, 101, "delivery", "note",
+	    "a \"quoted\" detail"), 0);
+	assert_int_equal(store_add_delivery_step(f->st, 9999, 101, "delivery", "x", NULL),
+	    -ENOENT);
+	assert_int_equal(store_get_delivery(f->st, a, &d), 0);
+	assert_int_equal(d.state, DELIVERY_DONE);       /* the update itself took */
+	assert_int_equal(d.attempts, 2);
+	delivery_clear(&d);
+
+	assert_int_equal(fixture_int(f, "SELECT count(*) FROM traces", NULL), 1);
+	assert_int_equal(fixture_int(f, "SELECT count(*) FROM decisions WHERE event_id = ?1",
+	    ev), 5);
+	assert_int_equal(store_event_json(f->st, ev, &obj), 0);
+	steps = json_object_get(obj, "decisions");
+	assert_int_equal(json_array_size(steps), 5);
+	{
+		static const char *const want[][4] = {
+			{ "1", "route", "matched", "route default" },
+			{ "101", "delivery", "retry", "sink github open attempt 1: HTTP 502" },
+			{ "101", "delivery", "ok", NULL },
+			{ "101", "delivery", "note", "a \"quoted\" detail" },
+			{ "102", "delivery", "ok", "sink github open attempt 2: created" },
+		};
+		static const char *const at[] = { NULL, "2026-02-10T03:01:13.000Z",
+			"2026-02-10T03:01:14.000Z", NULL, "2026-02-10T03:01:15.000Z" };
+
+		for (size_t i = 0; i < 5; i++) {
+			json_t *row = json_array_get(steps, i);
+			const char *detail = json_string_value(json_object_get(row, "detail"));
+
+			assert_int_equal(json_integer_value(json_object_get(row, "seq")),
+			    atoi(want[i][0]));
+			assert_string_equal(json_string_value(json_object_get(row, "step")),
+			    want[i][1]);
+			assert_string_equal(json_string_value(json_object_get(row, "outcome")),
+			    want[i][2]);
+			if (want[i][3] == NULL)
+				assert_null(detail);
+			else
+				assert_string_equal(detail, want[i][3]);
+			if (at[i] != NULL)
+				assert_string_equal(json_string_value(json_object_get(row, "at")),
+				    at[i]);
+			else
+				assert_non_null(json_string_value(json_object_get(row, "at")));
+		}
+	}
+	json_decref(obj);
+	/* the incident's trace has them too */
+	assert_int_equal(store_incident_json(f->st, inc.id, &obj), 0);
+	assert_int_equal(json_array_size(json_object_get(obj, "decisions")), 5);
+	json_decref(obj);
+	incident_clear(&inc);
+}
+
 /* Per sink, an incident's deliveries run one at a time and in order; other sinks and other
  * incidents are not held up. */
 /* Claims (replicas): a running delivery belongs to its claimant until the lease ends; the
@@ -1233,6 +1329,7 @@ main(void)
 		FIXTURE_BOTH(test_duplicate_window),
 		FIXTURE_BOTH(test_incident_put_get_refs),
 		FIXTURE_BOTH(test_delivery_lifecycle),
+		FIXTURE_BOTH(test_delivery_steps),
 		FIXTURE_BOTH(test_delivery_order_per_sink),
 		FIXTURE_BOTH(test_claims),
 		FIXTURE_BOTH(test_pace_lanes),
