@@ -14,8 +14,10 @@
 #include "timeinterval.h"
 
 /* The context of one event's decisions: its trace, and where deliveries due at once go
- * (ready, NULL for none). Steps are gathered in memory and written as one traces row per
- * incident they are about (trace_flush), not a row per step. */
+ * (ready, NULL for none). Steps are gathered in memory and written per incident they are
+ * about (trace_flush), not a row per step: the first group, when it is about the event's
+ * own incident (or, like the event, about none), goes into the event's row, which is
+ * written last (event_steps); any other group is a traces row. */
 struct trace {
 	struct store *st;
 	const char *event_id;
@@ -25,6 +27,11 @@ struct trace {
 	struct jsonw steps;        /* an open array of the steps not written yet */
 	char *steps_incident;      /* the incident they are about (NULL: none) */
 	size_t n_steps;
+	int64_t at;                /* when the steps are recorded (those of the event's row) */
+	const char *event_incident; /* the event's own incident (NULL: none) */
+	bool grouped;              /* a group was flushed: the next ones are traces rows */
+	bool to_event;             /* the open group goes into the event's row */
+	char *event_steps;         /* the steps of the event's row, once flushed */
 };
 
 static bool
@@ -33,23 +40,32 @@ same_id(const char *a, const char *b)
 	return a == b || (a != NULL && b != NULL && strcmp(a, b) == 0);
 }
 
-/* Write the gathered steps (one traces row) and start over. Returns 0 or a negative
- * errno. */
+/* Close the gathered steps: the event's row keeps the first group when it is about the
+ * event's incident; any other is written as a traces row. Then start over. Returns 0 or
+ * a negative errno. */
 static int
 trace_flush(struct trace *t)
 {
 	char *steps;
-	int rc;
+	int rc = 0;
 
 	if (t->n_steps == 0)
 		return 0;
 	jsonw_close(&t->steps, ']');
 	steps = jsonw_take(&t->steps);
-	rc = steps ? store_insert_trace(t->st, t->event_id, t->steps_incident, steps) : -ENOMEM;
-	free(steps);
+	if (steps == NULL)
+		rc = -ENOMEM;
+	else if (t->to_event)
+		t->event_steps = steps;      /* written with the event (incident_apply) */
+	else
+		rc = store_insert_trace(t->st, t->event_id, t->steps_incident, steps);
+	if (!t->to_event)
+		free(steps);
 	free(t->steps_incident);
 	t->steps_incident = NULL;
 	t->n_steps = 0;
+	t->grouped = true;
+	t->to_event = false;
 	return rc;
 }
 
@@ -61,6 +77,8 @@ trace_clear(struct trace *t)
 	free(t->steps_incident);
 	t->steps_incident = NULL;
 	t->n_steps = 0;
+	free(t->event_steps);
+	t->event_steps = NULL;
 }
 
 static int
@@ -85,8 +103,10 @@ trace_add(struct trace *t, const char *step, const char *outcome, const char *fm
 		jsonw_open(&t->steps, '[');
 		if (t->incident_id != NULL && (t->steps_incident = strdup(t->incident_id)) == NULL)
 			return -ENOMEM;
+		t->to_event = !t->grouped && same_id(t->incident_id, t->event_incident);
 	}
-	store_trace_step(&t->steps, ++t->seq, step, outcome, detail);
+	/* the event's row has no time of its own for them: each step says it */
+	store_trace_step(&t->steps, ++t->seq, step, outcome, detail, t->to_event ? t->at : 0);
 	t->n_steps++;
 	return 0;
 }
@@ -843,7 +863,7 @@ incident_apply(struct store *st, const struct config *cfg, const struct ievent *
 {
 	struct route_plan plan;
 	struct target_state *ts = NULL;
-	struct trace tr = { .st = st, .event_id = ev->id, .ready = ready };
+	struct trace tr = { .st = st, .event_id = ev->id, .ready = ready, .at = util_now_ms() };
 	const char *first = NULL;
 	char silenced[512] = "";
 	json_t *silences = NULL;
@@ -860,7 +880,8 @@ incident_apply(struct store *st, const struct config *cfg, const struct ievent *
 		rc = -ENOMEM;
 		goto out;
 	}
-	/* incidents first: the event row refers to one (the first route's) */
+	/* incidents first: the event row refers to one (the first route's); it is written
+	 * last, with the steps about that incident */
 	for (size_t i = 0; i < plan.n_targets; i++) {
 		rc = target_transition(st, ev, &plan.targets[i], &ts[i]);
 		if (rc != 0)
@@ -868,9 +889,7 @@ incident_apply(struct store *st, const struct config *cfg, const struct ievent *
 		if (first == NULL && ts[i].have)
 			first = ts[i].inc.id;
 	}
-	rc = store_insert_event(st, ev, request_id, first);
-	if (rc != 0)
-		goto out;
+	tr.event_incident = first;
 	tr.incident_id = first;
 	for (size_t i = 0; i < plan.n_steps; i++) {
 		rc = trace_add(&tr, plan.steps[i].step, plan.steps[i].outcome, "%s",
@@ -973,6 +992,8 @@ incident_apply(struct store *st, const struct config *cfg, const struct ievent *
 		rc = -ENOMEM;
 	if (rc == 0)
 		rc = trace_flush(&tr);
+	if (rc == 0)
+		rc = store_insert_event_steps(st, ev, request_id, first, tr.event_steps);
 out:
 	trace_clear(&tr);
 	for (size_t i = 0; ts != NULL && i < plan.n_targets; i++)

@@ -63,8 +63,9 @@ char *incident_view_json(const struct incident *inc);
  * (including those added to ready) and, when key_out is not NULL, *key_out to a new copy of
  * the first incident's key (or NULL). With ready not NULL, deliveries due at once are
  * written running and appended to it (see struct ready_list); on an error the caller
- * truncates ready back to where it was. Returns 0, or a negative errno from the ledger (the
- * caller rolls back). */
+ * truncates ready back to where it was. The event's row is written last, with its own
+ * steps of the trace (the ledger checks the references to an event at the commit).
+ * Returns 0, or a negative errno from the ledger (the caller rolls back). */
 int incident_apply(struct store *st, const struct config *cfg, const struct ievent *ev,
     int64_t request_id, int64_t now, int *n_deliveries, char **key_out,
     struct ready_list *ready);

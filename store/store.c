@@ -30,9 +30,9 @@ static const char *const store_sql[STMT__COUNT] = {
 	[STMT_INSERT_EVENT] =
 	    "INSERT INTO events (id, source, type, status, severity, cluster, namespace, app,"
 	    " revision, repo_url, summary, message, fingerprint, incident_id, occurred_at,"
-	    " received_at, request_id, event, payload)"
+	    " received_at, request_id, event, payload, steps)"
 	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,"
-	    " ?17, ?18, ?19)",
+	    " ?17, ?18, ?19, ?20)",
 	[STMT_INSERT_REQUEST] =
 	    "INSERT INTO requests (source, received_at, payload_sha256, shared)"
 	    " VALUES (?1, ?2, ?3, ?4)",

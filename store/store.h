@@ -149,6 +149,13 @@ int store_insert_request(struct store *st, const char *source, int64_t received_
 int store_insert_event(struct store *st, const struct ievent *ev, int64_t request_id,
     const char *incident_id);
 
+/* store_insert_event() with the event's own decision trace in its row: steps_json, a JSON
+ * array of [seq, step, outcome, detail, at] (store_trace_step) about incident_id (or about
+ * no incident when it is NULL), borrowed; NULL for none. Read back through `decisions`.
+ * Returns 0 or a negative errno. */
+int store_insert_event_steps(struct store *st, const struct ievent *ev, int64_t request_id,
+    const char *incident_id, const char *steps_json);
+
 /* Load the incident with this key into *out (caller frees with incident_clear()).
  * Returns 0 or -ENOENT. */
 int store_get_incident_by_key(struct store *st, const char *key, struct incident *out);
@@ -347,10 +354,11 @@ int store_insert_trace(struct store *st, const char *event_id, const char *incid
     const char *steps_json);
 
 /* Append one [seq, step, outcome, detail] element to w, an open JSON array (the steps
- * of store_insert_trace); detail may be NULL. */
+ * of store_insert_trace), or [seq, step, outcome, detail, at] when at_ms > 0 (the steps
+ * of store_insert_event_steps); detail may be NULL. */
 struct jsonw;
 void store_trace_step(struct jsonw *w, int seq, const char *step, const char *outcome,
-    const char *detail);
+    const char *detail, int64_t at_ms);
 
 /* One step of the decision trace, as a row of its own (store_insert_trace with one step):
  * for the writers that record a single step. Returns 0 or a negative errno. */

@@ -70,6 +70,13 @@ int
 store_insert_event(struct store *st, const struct ievent *ev, int64_t request_id,
     const char *incident_id)
 {
+	return store_insert_event_steps(st, ev, request_id, incident_id, NULL);
+}
+
+int
+store_insert_event_steps(struct store *st, const struct ievent *ev, int64_t request_id,
+    const char *incident_id, const char *steps_json)
+{
 	struct db_stmt *s = NULL;
 	json_t *obj = NULL;
 	char *event_text = NULL, *payload_text = NULL;
@@ -113,6 +120,7 @@ store_insert_event(struct store *st, const struct ievent *ev, int64_t request_id
 		db_bind_null(s, 17);
 	store_bind_text(s, 18, event_json);
 	store_bind_text(s, 19, payload_text ? payload_text : ev->payload_text);
+	store_bind_text(s, 20, steps_json);
 	rc = store_step_done(st, s);
 out:
 	free(payload_text);
@@ -410,7 +418,7 @@ store_insert_decision(struct store *st, const char *event_id, const char *incide
 
 	jsonw_init(&w);
 	jsonw_open(&w, '[');
-	store_trace_step(&w, seq, step, outcome, detail);
+	store_trace_step(&w, seq, step, outcome, detail, 0);
 	jsonw_close(&w, ']');
 	if ((steps = jsonw_take(&w)) == NULL)
 		return -ENOMEM;
@@ -421,7 +429,7 @@ store_insert_decision(struct store *st, const char *event_id, const char *incide
 
 void
 store_trace_step(struct jsonw *w, int seq, const char *step, const char *outcome,
-    const char *detail)
+    const char *detail, int64_t at_ms)
 {
 	jsonw_open(w, '[');
 	jsonw_int(w, seq);
@@ -431,5 +439,11 @@ store_trace_step(struct jsonw *w, int seq, const char *step, const char *outcome
 		jsonw_string(w, detail);
 	else
 		jsonw_json(w, NULL);
+	if (at_ms > 0) {
+		char at[UTIL_TIME_LEN];
+
+		util_format_time(at_ms, at, sizeof(at));
+		jsonw_string(w, at);
+	}
 	jsonw_close(w, ']');
 }

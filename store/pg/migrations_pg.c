@@ -199,7 +199,14 @@ const char *const store_pg_migrations[] = {
 	"  FOR EACH ROW EXECUTE FUNCTION decisions_write();\n"
 	"DROP INDEX deliveries_depends_on;\n"
 	"CREATE INDEX deliveries_depends_on ON deliveries(depends_on) WHERE depends_on IS NOT NULL;\n",
-	/* v14: a delivery's attempts traced in its own row (see sqlite/migrations.c) */
+	/* v14: the trace in the rows it is about (see sqlite/migrations.c). An event's row is
+	 * written after the deliveries and trace rows that name it (its steps name them), so
+	 * those references are checked at the commit */
+	"ALTER TABLE events ADD COLUMN steps TEXT COLLATE \"C\";\n"
+	"  -- JSON array of [seq, step, outcome, detail, at]: what the event did to its incident\n"
+	"ALTER TABLE deliveries ALTER CONSTRAINT deliveries_event_id_fkey\n"
+	"  DEFERRABLE INITIALLY DEFERRED;\n"
+	"ALTER TABLE traces ALTER CONSTRAINT traces_event_id_fkey DEFERRABLE INITIALLY DEFERRED;\n"
 	"ALTER TABLE deliveries ADD COLUMN steps TEXT COLLATE \"C\";\n"
 	"  -- JSON array of [seq, step, outcome, detail, at]: the trace of its attempts, or NULL\n"
 	"CREATE OR REPLACE VIEW decisions (id, event_id, incident_id, seq, step, outcome, detail,\n"
@@ -208,6 +215,11 @@ const char *const store_pg_migrations[] = {
 	"    (s.value ->> 1) COLLATE \"C\", (s.value ->> 2) COLLATE \"C\",\n"
 	"    (s.value ->> 3) COLLATE \"C\", t.at\n"
 	"  FROM traces AS t CROSS JOIN LATERAL jsonb_array_elements(t.steps::jsonb) AS s(value)\n"
+	"  UNION ALL\n"
+	"  SELECT NULL, e.id, e.incident_id, (s.value ->> 0)::integer,\n"
+	"    (s.value ->> 1) COLLATE \"C\", (s.value ->> 2) COLLATE \"C\",\n"
+	"    (s.value ->> 3) COLLATE \"C\", (s.value ->> 4) COLLATE \"C\"\n"
+	"  FROM events AS e CROSS JOIN LATERAL jsonb_array_elements(e.steps::jsonb) AS s(value)\n"
 	"  UNION ALL\n"
 	"  SELECT NULL, d.event_id, d.incident_id, (s.value ->> 0)::integer,\n"
 	"    (s.value ->> 1) COLLATE \"C\", (s.value ->> 2) COLLATE \"C\",\n"

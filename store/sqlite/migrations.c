@@ -277,13 +277,30 @@ static const char migration_v13[] =
 "DROP INDEX deliveries_depends_on;\n"
 "CREATE INDEX deliveries_depends_on ON deliveries(depends_on) WHERE depends_on IS NOT NULL;\n";
 
-/* v14: a delivery's attempts are traced in its own row. Each outcome (and a cancellation,
- * and a recovery) appends [seq, step, outcome, detail, at] to deliveries.steps in the
- * UPDATE that records it, instead of inserting a traces row with its two index entries:
- * about a tenth of the work of every delivery. `decisions` reads both. Its id is NULL for
- * such a step (it is no traces row), and a DELETE through the view leaves them alone:
- * they go with their delivery. */
+/* v14: the decision trace moves into the rows it is about, out of `traces`. What an event
+ * did (its route, its incident's transition, the deliveries scheduled or skipped: the steps
+ * about the event's own incident) is written in the event's row, events.steps; each
+ * attempt of a delivery (its outcome, a cancellation, a recovery) is appended to the
+ * delivery's row, deliveries.steps, by the UPDATE that records it. Both are JSON arrays of
+ * [seq, step, outcome, detail, at]. That spares every event two traces rows and their four
+ * index entries. `traces` keeps the rest: the steps about another incident than the
+ * event's (a route with continue: true), operator commands, GitHub and Slack feedback,
+ * reconciliation, and every row written before. `decisions` reads all three; its id is
+ * NULL for a step that is no traces row, and a DELETE through the view leaves those alone:
+ * they go with their row. An event's row is now written after the deliveries and traces
+ * rows that name it (its steps name them), so those two references are checked at the
+ * commit: DEFERRABLE INITIALLY DEFERRED, set in the stored table definitions (that changes
+ * nothing on disk; RESET makes this connection read the schema again, and the view's DDL
+ * bumps the schema cookie for the others). */
 static const char migration_v14[] =
+"PRAGMA writable_schema = ON;\n"
+"UPDATE sqlite_schema SET sql = replace(sql, 'REFERENCES events(id)',\n"
+"  'REFERENCES events(id) DEFERRABLE INITIALLY DEFERRED')\n"
+"  WHERE type = 'table' AND name IN ('deliveries', 'traces');\n"
+"PRAGMA writable_schema = RESET;\n"
+"PRAGMA writable_schema = OFF;\n"
+"ALTER TABLE events ADD COLUMN steps TEXT;\n"
+"  -- JSON array of [seq, step, outcome, detail, at]: what the event did to its incident\n"
 "ALTER TABLE deliveries ADD COLUMN steps TEXT;\n"
 "  -- JSON array of [seq, step, outcome, detail, at]: the trace of its attempts, or NULL\n"
 "DROP VIEW decisions;\n"
@@ -292,6 +309,11 @@ static const char migration_v14[] =
 "    json_extract(s.value, '$[1]'), json_extract(s.value, '$[2]'),\n"
 "    json_extract(s.value, '$[3]'), t.at\n"
 "  FROM traces AS t, json_each(t.steps) AS s\n"
+"  UNION ALL\n"
+"  SELECT NULL, e.id, e.incident_id, json_extract(s.value, '$[0]'),\n"
+"    json_extract(s.value, '$[1]'), json_extract(s.value, '$[2]'),\n"
+"    json_extract(s.value, '$[3]'), json_extract(s.value, '$[4]')\n"
+"  FROM events AS e, json_each(e.steps) AS s\n"
 "  UNION ALL\n"
 "  SELECT NULL, d.event_id, d.incident_id, json_extract(s.value, '$[0]'),\n"
 "    json_extract(s.value, '$[1]'), json_extract(s.value, '$[2]'),\n"

@@ -291,6 +291,61 @@ test_storm(void **state)
 	    "resolve:pending:1260");
 }
 
+/* Where the trace is written (schema 14): the steps about the event's own incident go into
+ * the event's row, the steps about another incident (a second route, continue: true) into
+ * a traces row of their own; `decisions` shows them all, numbered in order, each with its
+ * time and its incident. */
+static void
+test_trace_rows(void **state)
+{
+	struct fx *f = *state;
+	char *ev, *first, *second, *steps;
+	int64_t n, seq_rows;
+
+	use_config(f, "  - { name: a, match: ['app = x'], group_by: [app], continue: true, "
+	    "sinks: [s] }\n  - { name: b, group_by: [cluster], sinks: [s] }\n");
+	apply(f, "firing", "x", T0);
+	ev = fixture_text(&f->lg, "SELECT id FROM events", NULL);
+	first = fixture_text(&f->lg, "SELECT id FROM incidents WHERE route = 'a'", NULL);
+	second = fixture_text(&f->lg, "SELECT id FROM incidents WHERE route = 'b'", NULL);
+	assert_non_null(ev);
+	assert_non_null(first);
+	assert_non_null(second);
+	/* the event's row: its incident is the first route's, and so are its steps */
+	steps = fixture_text(&f->lg, "SELECT incident_id FROM events", NULL);
+	assert_non_null(steps);
+	assert_string_equal(steps, first);
+	free(steps);
+	steps = fixture_text(&f->lg, "SELECT steps FROM events", NULL);
+	assert_non_null(steps);
+	assert_non_null(strstr(steps, "\"route\""));
+	assert_non_null(strstr(steps, "Z\"]"));       /* each step ends with its time */
+	free(steps);
+	/* one traces row: what the event did to the second route's incident */
+	assert_int_equal(fixture_int(&f->lg, "SELECT count(*) FROM traces", NULL), 1);
+	assert_int_equal(fixture_int(&f->lg, "SELECT count(*) FROM traces WHERE incident_id = ?1",
+	    second), 1);
+	/* decisions: every step once, numbered 1..n without a gap, each with its time */
+	n = fixture_int(&f->lg, "SELECT count(*) FROM decisions WHERE event_id = ?1", ev);
+	assert_true(n >= 4);
+	seq_rows = fixture_int(&f->lg, "SELECT count(DISTINCT seq) FROM decisions WHERE"
+	    " event_id = ?1 AND seq BETWEEN 1 AND 99 AND at IS NOT NULL", ev);
+	assert_int_equal(seq_rows, n);
+	assert_int_equal(fixture_int(&f->lg, "SELECT max(seq) FROM decisions WHERE event_id = ?1",
+	    ev), n);
+	assert_true(fixture_int(&f->lg, "SELECT count(*) FROM decisions WHERE incident_id = ?1"
+	    " AND step = 'delivery' AND outcome = 'scheduled'", first) == 1);
+	assert_true(fixture_int(&f->lg, "SELECT count(*) FROM decisions WHERE incident_id = ?1"
+	    " AND step = 'delivery' AND outcome = 'scheduled'", second) == 1);
+	/* the references to the event were checked at the commit and hold */
+	if (!fixture_is_pg(&f->lg))
+		assert_int_equal(fixture_int(&f->lg, "SELECT count(*) FROM pragma_foreign_key_check",
+		    NULL), 0);
+	free(ev);
+	free(first);
+	free(second);
+}
+
 int
 main(void)
 {
@@ -305,6 +360,8 @@ main(void)
 		FIXTURE_TEST(pg, test_storm, setup, teardown),
 		FIXTURE_TEST(sqlite, test_inhibit, setup, teardown),
 		FIXTURE_TEST(pg, test_inhibit, setup, teardown),
+		FIXTURE_TEST(sqlite, test_trace_rows, setup, teardown),
+		FIXTURE_TEST(pg, test_trace_rows, setup, teardown),
 	};
 
 	return fixture_run("test_incident", tests, sizeof(tests) / sizeof(tests[0]));
