@@ -226,8 +226,10 @@ incident_view_json(const struct incident *inc)
 }
 
 /* Append the delivery just written (d, borrowed) with what its sink gets: the incident as
- * it is now and the event as the ledger has it (written earlier in this transaction; ev,
- * when it is that event, gives it from memory). */
+ * it is now and the event as the ledger has it. When the event is ev, it comes from
+ * memory, or, when memory does not have it as the ledger will (a payload shared by the
+ * events of a request), from the event's row once incident_apply has written it
+ * (ready_read_events); another event's row was written before. */
 static int
 ready_add(struct store *st, struct ready_list *l, const struct delivery *d,
     const struct incident *inc, const struct ievent *ev)
@@ -264,6 +266,8 @@ ready_add(struct store *st, struct ready_list *l, const struct delivery *d,
 		if ((ev->status && r->event_status == NULL) ||
 		    (ev->summary && r->event_summary == NULL))
 			rc = -ENOMEM;
+	} else if (rc == -ENOENT && strcmp(ev->id, d->event_id) == 0) {
+		rc = 0;                      /* ready_read_events(), after the event's row */
 	} else if (rc == -ENOENT) {
 		rc = store_event_text(st, d->event_id, &r->event_json, &r->event_status,
 		    &r->event_summary);
@@ -274,6 +278,23 @@ ready_add(struct store *st, struct ready_list *l, const struct delivery *d,
 	return 0;
 fail:
 	ready_delivery_clear(r);
+	return rc;
+}
+
+/* Read the event (event_id, just written) of the ready deliveries from index from on that
+ * ready_add() left without it. Returns 0 or a negative errno. */
+static int
+ready_read_events(struct store *st, struct ready_list *l, size_t from, const char *event_id)
+{
+	int rc = 0;
+
+	for (size_t i = from; l != NULL && rc == 0 && i < l->n; i++) {
+		struct ready_delivery *r = &l->v[i];
+
+		if (r->event_json == NULL && strcmp(r->del.event_id, event_id) == 0)
+			rc = store_event_text(st, event_id, &r->event_json, &r->event_status,
+			    &r->event_summary);
+	}
 	return rc;
 }
 
@@ -865,6 +886,7 @@ incident_apply(struct store *st, const struct config *cfg, const struct ievent *
 	struct target_state *ts = NULL;
 	struct trace tr = { .st = st, .event_id = ev->id, .ready = ready, .at = util_now_ms() };
 	const char *first = NULL;
+	size_t ready_from = ready != NULL ? ready->n : 0;
 	char silenced[512] = "";
 	json_t *silences = NULL;
 	int rc;
@@ -994,6 +1016,8 @@ incident_apply(struct store *st, const struct config *cfg, const struct ievent *
 		rc = trace_flush(&tr);
 	if (rc == 0)
 		rc = store_insert_event_steps(st, ev, request_id, first, tr.event_steps);
+	if (rc == 0)
+		rc = ready_read_events(st, ready, ready_from, ev->id);
 out:
 	trace_clear(&tr);
 	for (size_t i = 0; ts != NULL && i < plan.n_targets; i++)
