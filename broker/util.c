@@ -481,6 +481,19 @@ util_escape_text(char *out, size_t outlen, const char *in)
 		size_t n, alen;
 		uint32_t cp = 0;
 
+		/* printable ASCII as it is, a run at a time (most of any text) */
+		if (*s >= 0x20 && *s < 0x7f) {
+			const unsigned char *e = s;
+
+			while (*e >= 0x20 && *e < 0x7f && o + (size_t)(e - s) + 1 < outlen)
+				e++;
+			memcpy(out + o, s, (size_t)(e - s));
+			o += (size_t)(e - s);
+			s = e;
+			if (*s >= 0x20 && *s < 0x7f)
+				break;               /* out is full */
+			continue;
+		}
 		n = util_utf8_decode((const char *)s, &cp);
 		if (n == 0) {
 			snprintf(esc, sizeof(esc), "\\x%02x", *s);

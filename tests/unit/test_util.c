@@ -208,6 +208,35 @@ test_trim_utf8(void **state)
 	assert_string_equal(util_trim_utf8(small), "\xc3\xa9\xc3\xa9");
 }
 
+/* Untrusted text made inert for a log line or a terminal: printable ASCII and UTF-8 as
+ * they are; controls, DEL, C1, the bidi overrides and bytes that are no UTF-8 escaped;
+ * cut at outlen - 1 bytes, never inside an escape or a character. */
+static void
+test_escape_text(void **state)
+{
+	char out[64];
+	const char *longer = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+
+	(void)state;
+	assert_string_equal(util_escape_text(out, sizeof(out), "plain text, \"quoted\" \\ ok"),
+	    "plain text, \"quoted\" \\ ok");
+	assert_string_equal(util_escape_text(out, sizeof(out), "a\nb\tc\rd\x1b[31me\x7f"),
+	    "a\\nb\\tc\\rd\\x1b[31me\\x7f");
+	assert_string_equal(util_escape_text(out, sizeof(out), "caf\xc3\xa9 \xe2\x80\xae!"),
+	    "caf\xc3\xa9 \\u202e!");
+	assert_string_equal(util_escape_text(out, sizeof(out), "\xc2\x85 \xff\xfe x"),
+	    "\\u0085 \\xff\\xfe x");
+	assert_string_equal(util_escape_text(out, sizeof(out), ""), "");
+	/* cut: 63 bytes of a longer plain run; an escape that does not fit is left out */
+	util_escape_text(out, sizeof(out), longer);
+	assert_int_equal(strlen(out), 63);
+	assert_memory_equal(out, longer, 63);
+	assert_string_equal(util_escape_text(out, 8, "abcde\nf"), "abcde\\n");
+	assert_string_equal(util_escape_text(out, 7, "abcde\nf"), "abcde");
+	assert_string_equal(util_escape_text(out, 4, "ab\xc3\xa9"), "ab");
+	assert_string_equal(util_escape_text(out, 1, "abc"), "");
+}
+
 int
 main(void)
 {
@@ -220,6 +249,7 @@ main(void)
 		cmocka_unit_test(test_sha256),
 		cmocka_unit_test(test_format_new),
 		cmocka_unit_test(test_trim_utf8),
+		cmocka_unit_test(test_escape_text),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
