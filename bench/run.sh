@@ -454,7 +454,9 @@ fi
 # --- 7b. replicas on PostgreSQL ---------------------------------------------------------------------
 PGLINE="skipped (PG=0)"
 if [ "$PG" != 0 ]; then
-	# a throwaway server for as long as this python runs (SIGTERM stops it)
+	# a throwaway server for as long as this python runs (SIGTERM stops it); the file of
+	# its URIs exists before the wait reads it (the background job opens it later)
+	: >"$TMP/pg.uris"
 	setsid python3 -c '
 import signal, sys, time
 sys.path.insert(0, sys.argv[1])
