@@ -58,6 +58,10 @@ static const struct family families[] = {
 	{ "incidentd_ledger_free_bytes", "gauge",
 	  "Unused pages inside the ledger's database file (reused before it grows)." },
 	{ "incidentd_ledger_wal_bytes", "gauge", "Size of the ledger's write-ahead log file." },
+	{ "incidentd_ledger_checkpoints_total", "counter",
+	  "Checkpoints of the ledger's write-ahead log made off the event loop (SQLite)." },
+	{ "incidentd_ledger_checkpoint_failures_total", "counter",
+	  "Checkpoints of the write-ahead log that failed (the next one copies their frames)." },
 	/* retention (retention.c) */
 	{ "incidentd_ledger_retention_seconds", "gauge",
 	  "ledger.retention: rows older than this are pruned; 0 when retention is off." },

@@ -525,7 +525,8 @@ int store_check_writable(struct store *st);
  * store_set_durable(st, false), asks store_syncer_request() for a sync of everything
  * written so far (a generation number), and answers only once store_syncer_collect() (when
  * store_syncer_fd() is readable) or store_syncer_wait() reports that generation done: the
- * WAL has been fdatasynced. */
+ * WAL has been fdatasynced. The syncer's thread also checkpoints the WAL, between syncs,
+ * on a connection of its own. */
 struct store_syncer;
 
 /* Start the syncer of st (borrowed; outlives it). Returns 0 and *out, -EINVAL for a ledger
@@ -547,7 +548,14 @@ int store_syncer_collect(struct store_syncer *s, uint64_t *done);
 /* Block until generation gen is synced (shutdown, reload). Returns as collect. */
 int store_syncer_wait(struct store_syncer *s, uint64_t gen);
 
-/* Stop the thread (the syncs asked for are made first) and free. NULL is a no-op. */
+/* The checkpoints of the WAL the syncer's thread made so far, and those that failed (the
+ * WAL waits for the next one). From then on it checkpoints, not the caller's commits,
+ * which only copy what is left now and then (then the WAL starts over). Thread-safe; no
+ * callbacks. */
+void store_syncer_checkpoints(struct store_syncer *s, uint64_t *made, uint64_t *failed);
+
+/* Stop the thread (the syncs asked for are made first), give the checkpoints back to the
+ * ledger's own commits, and free. NULL is a no-op. */
 void store_syncer_destroy(struct store_syncer *s);
 
 /* SQLite's message for the last failed call on st (borrowed, valid until the next call),

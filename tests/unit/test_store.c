@@ -733,6 +733,57 @@ test_delivery_lifecycle(void **state)
 	incident_clear(&inc);
 }
 
+/* The syncer's thread checkpoints the WAL (the committing connection no longer does),
+ * and the WAL still starts over: its file stays far shorter than what was written. Once
+ * the syncer is gone, the connection checkpoints by itself again. */
+static void
+test_syncer_checkpoints(void **state)
+{
+	struct fixture *f = *state;
+	struct store_syncer *sy = NULL;
+	json_t *m = json_pack("[s]", "app=aks-store");
+	char id[UTIL_ID_LEN + 1], comment[3900], wal[1100];
+	uint64_t made = 0, failed = 0, gen = 0;
+	struct stat sb;
+	int commits = 0;
+
+	memset(comment, 'c', sizeof(comment) - 1);
+	comment[sizeof(comment) - 1] = '\0';
+	snprintf(wal, sizeof(wal), "%s-wal", f->path);
+	assert_int_equal(store_syncer_new(f->st, &sy), 0);
+	store_syncer_checkpoints(sy, &made, &failed);
+	assert_int_equal(made, 0);
+	/* about 12,000 frames (a row of 4 KB and an index entry per commit) */
+	for (commits = 0; commits < 5000; commits++) {
+		assert_int_equal(store_set_durable(f->st, false), 0);
+		assert_int_equal(store_begin(f->st), 0);
+		assert_int_equal(store_silence_add(f->st, m, T0, T0 + 1000, comment, "me", id), 0);
+		assert_int_equal(store_commit(f->st), 0);
+		if (commits % 10 == 9)
+			assert_int_equal(store_syncer_wait(sy, store_syncer_request(sy)), 0);
+	}
+	gen = store_syncer_request(sy);
+	assert_int_equal(store_syncer_wait(sy, gen), 0);
+	store_syncer_checkpoints(sy, &made, &failed);
+	assert_true(made >= 10);
+	assert_int_equal(failed, 0);
+	/* it started over: far fewer frames than were written (4,000 + a few commits) */
+	assert_int_equal(stat(wal, &sb), 0);
+	assert_true(sb.st_size < 6000 * (4096 + 24));
+	store_syncer_destroy(sy);
+	/* without the syncer, SQLite's automatic checkpoint (1,000 frames) is back: the WAL
+	 * keeps starting over, never reaching the length above */
+	for (commits = 0; commits < 5000; commits++) {
+		assert_int_equal(store_begin(f->st), 0);
+		assert_int_equal(store_silence_add(f->st, m, T0, T0 + 1000, comment, "me", id), 0);
+		assert_int_equal(store_commit(f->st), 0);
+	}
+	assert_int_equal(stat(wal, &sb), 0);
+	assert_true(sb.st_size < 6000 * (4096 + 24));
+	assert_int_equal(fixture_int(f, "SELECT count(*) FROM silences", NULL), 10000);
+	json_decref(m);
+}
+
 /* A delivery's attempts are traced in its own row (schema 14): each outcome appends a step
  * with the update that records it, and `decisions` (the event's and the incident's trace)
  * shows them after the event's own steps, in order, with no traces row of their own. */
@@ -1317,6 +1368,7 @@ main(void)
 		/* the syncer fdatasyncs SQLite's WAL file (PostgreSQL makes each commit durable
 		 * itself: store_syncer_new() says -ENOTSUP) */
 		FIXTURE_ON(sqlite, test_syncer),
+		FIXTURE_ON(sqlite, test_syncer_checkpoints),
 		FIXTURE_BOTH(test_open_fresh),
 		/* WAL mode, sqlite_master, SQLite's EXPLAIN (PostgreSQL's schema is one baseline
 		 * script, pg/migrations_pg.c) */
