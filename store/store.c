@@ -388,6 +388,15 @@ store_step_count(struct store *st, struct db_stmt *s, int64_t *changes)
 }
 
 int
+store_step_one(struct store *st, struct db_stmt *s)
+{
+	int64_t changes = 0;
+	int rc = store_step_count(st, s, &changes);
+
+	return rc == 0 && changes == 0 ? -ENOENT : rc;
+}
+
+int
 store_step_id(struct store *st, struct db_stmt *s, int64_t *id)
 {
 	int rc;

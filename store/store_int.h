@@ -162,6 +162,9 @@ int store_step_done(struct store *st, struct db_stmt *s);
 /* Step a statement that changes rows to its end, set *changes to how many it changed, then
  * reset it. Returns 0 or a negative errno. */
 int store_step_count(struct store *st, struct db_stmt *s, int64_t *changes);
+/* store_step_count() of a statement that must change a row: 0, -ENOENT when it changed
+ * none, or the error (s is done either way). */
+int store_step_one(struct store *st, struct db_stmt *s);
 
 /* Step an INSERT (PostgreSQL's with RETURNING id): *id gets the new row's id; resets the
  * statement. Returns 0 or a negative errno. */

@@ -321,7 +321,7 @@ static int
 update_delivery(struct store *st, const struct delivery *d, int seq, const char *step,
     const char *outcome, const char *detail)
 {
-	int64_t changed = 0, now = util_now_ms();
+	int64_t now = util_now_ms();
 	struct db_stmt *s = NULL;
 	int rc;
 
@@ -345,10 +345,8 @@ update_delivery(struct store *st, const struct delivery *d, int seq, const char 
 		store_bind_text(s, 13, outcome);
 		store_bind_text(s, 14, detail);
 	}
-	rc = store_step_count(st, s, &changed);
+	rc = store_step_one(st, s);
 	s = NULL;
-	if (rc == 0 && changed == 0)
-		rc = -ENOENT;
 out:
 	store_stmt_done(s);
 	return rc;
@@ -371,26 +369,19 @@ int
 store_add_delivery_step(struct store *st, int64_t id, int seq, const char *step,
     const char *outcome, const char *detail)
 {
-	int64_t changed = 0;
 	struct db_stmt *s = NULL;
 	int rc;
 
 	rc = store_stmt(st, STMT_DEL_ADD_STEP, &s);
 	if (rc != 0)
-		goto out;
+		return rc;
 	db_bind_int64(s, 1, id);
 	db_bind_int64(s, 2, seq);
 	store_bind_text(s, 3, step);
 	store_bind_text(s, 4, outcome);
 	store_bind_text(s, 5, detail);
 	store_bind_time(s, 6, util_now_ms());
-	rc = store_step_count(st, s, &changed);
-	s = NULL;
-	if (rc == 0 && changed == 0)
-		rc = -ENOENT;
-out:
-	store_stmt_done(s);
-	return rc;
+	return store_step_one(st, s);
 }
 
 /* Read every row of a deliveries SELECT into a new array. */
@@ -624,7 +615,6 @@ store_expired_claims(struct store *st, int64_t now, bool own, struct delivery **
 int
 store_set_delivery_note(struct store *st, int64_t id, const char *note)
 {
-	int64_t changed = 0;
 	struct db_stmt *s = NULL;
 	int rc;
 
@@ -633,10 +623,7 @@ store_set_delivery_note(struct store *st, int64_t id, const char *note)
 		return rc;
 	db_bind_int64(s, 1, id);
 	store_bind_text(s, 2, note);
-	rc = store_step_count(st, s, &changed);
-	if (rc == 0 && changed == 0)
-		rc = -ENOENT;
-	return rc;
+	return store_step_one(st, s);
 }
 
 int

@@ -53,7 +53,6 @@ store_silence_list(struct store *st, int64_t now, bool all, json_t **out)
 int
 store_silence_expire(struct store *st, const char *id, int64_t now)
 {
-	int64_t changed = 0;
 	struct db_stmt *s = NULL;
 	int rc;
 
@@ -62,10 +61,7 @@ store_silence_expire(struct store *st, const char *id, int64_t now)
 		return rc;
 	store_bind_text(s, 1, id);
 	store_bind_time(s, 2, now);
-	rc = store_step_count(st, s, &changed);
-	if (rc == 0 && changed == 0)
-		rc = -ENOENT;
-	return rc;
+	return store_step_one(st, s);
 }
 
 /* One count(*) query: ?1 text, then ?2 text2 when it is not NULL, then the time since

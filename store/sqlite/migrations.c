@@ -237,6 +237,18 @@ static const char migration_v12[] =
 ");\n"
 "CREATE INDEX slots_delivery ON slots(delivery_id);\n";
 
+/* What writes through the `decisions` view do (v13; v14 makes the view again, and its
+ * triggers with it): an insert is a traces row of one step, a delete deletes a traces row. */
+#define DECISIONS_TRIGGERS \
+"CREATE TRIGGER decisions_insert INSTEAD OF INSERT ON decisions BEGIN\n"\
+"  INSERT INTO traces (event_id, incident_id, at, steps) VALUES (NEW.event_id,\n"\
+"    NEW.incident_id, NEW.at, json_array(json_array(NEW.seq, NEW.step, NEW.outcome,\n"\
+"    NEW.detail)));\n"\
+"END;\n"\
+"CREATE TRIGGER decisions_delete INSTEAD OF DELETE ON decisions BEGIN\n"\
+"  DELETE FROM traces WHERE id = OLD.id;\n"\
+"END;\n"
+
 /* v13: the decision trace is stored per step group, not per step. One event's routing and
  * incident steps (and each delivery attempt) are one row of `traces` whose `steps` hold
  * them as a JSON array of [seq, step, outcome, detail]: a quarter of the rows and index
@@ -266,14 +278,7 @@ static const char migration_v13[] =
 "    json_extract(s.value, '$[1]'), json_extract(s.value, '$[2]'),\n"
 "    json_extract(s.value, '$[3]'), t.at\n"
 "  FROM traces AS t, json_each(t.steps) AS s;\n"
-"CREATE TRIGGER decisions_insert INSTEAD OF INSERT ON decisions BEGIN\n"
-"  INSERT INTO traces (event_id, incident_id, at, steps) VALUES (NEW.event_id,\n"
-"    NEW.incident_id, NEW.at, json_array(json_array(NEW.seq, NEW.step, NEW.outcome,\n"
-"    NEW.detail)));\n"
-"END;\n"
-"CREATE TRIGGER decisions_delete INSTEAD OF DELETE ON decisions BEGIN\n"
-"  DELETE FROM traces WHERE id = OLD.id;\n"
-"END;\n"
+DECISIONS_TRIGGERS
 "DROP INDEX deliveries_depends_on;\n"
 "CREATE INDEX deliveries_depends_on ON deliveries(depends_on) WHERE depends_on IS NOT NULL;\n";
 
@@ -319,14 +324,7 @@ static const char migration_v14[] =
 "    json_extract(s.value, '$[1]'), json_extract(s.value, '$[2]'),\n"
 "    json_extract(s.value, '$[3]'), json_extract(s.value, '$[4]')\n"
 "  FROM deliveries AS d, json_each(d.steps) AS s;\n"
-"CREATE TRIGGER decisions_insert INSTEAD OF INSERT ON decisions BEGIN\n"
-"  INSERT INTO traces (event_id, incident_id, at, steps) VALUES (NEW.event_id,\n"
-"    NEW.incident_id, NEW.at, json_array(json_array(NEW.seq, NEW.step, NEW.outcome,\n"
-"    NEW.detail)));\n"
-"END;\n"
-"CREATE TRIGGER decisions_delete INSTEAD OF DELETE ON decisions BEGIN\n"
-"  DELETE FROM traces WHERE id = OLD.id;\n"
-"END;\n";
+DECISIONS_TRIGGERS;
 
 const char *const store_migrations[] = {
 	migration_v1,
