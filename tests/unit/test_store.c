@@ -200,6 +200,29 @@ test_schema_without_in_lists(void **state)
 		sqlite3_finalize(s);
 		assert_int_equal(sorts, 0);
 	}
+	/* the decision trace of an incident or an event (schema 14: a view over traces,
+	 * events and deliveries) is read through each table's index, never by a scan */
+	for (int k = 0; k < 2; k++) {
+		sqlite3_stmt *s = NULL;
+		int searches = 0, scans = 0;
+		const char *sql = k == 0 ? "EXPLAIN QUERY PLAN SELECT seq FROM decisions WHERE"
+		    " incident_id = 'i' ORDER BY event_id, seq, at, id" : "EXPLAIN QUERY PLAN SELECT"
+		    " seq FROM decisions WHERE event_id = 'e' ORDER BY seq, at, id";
+
+		assert_int_equal(sqlite3_prepare_v2(db_sqlite_handle(f->st->db), sql, -1, &s, NULL),
+		    SQLITE_OK);
+		while (sqlite3_step(s) == SQLITE_ROW) {
+			const char *d = (const char *)sqlite3_column_text(s, 3);
+
+			searches += strncmp(d, "SEARCH ", 7) == 0 && strstr(d, "USING INDEX") != NULL;
+			/* "SCAN t", "SCAN e", "SCAN d" (a table of the view read whole) */
+			scans += strncmp(d, "SCAN ", 5) == 0 && strchr("ted", d[5]) != NULL &&
+			    (d[6] == '\0' || d[6] == ' ');
+		}
+		sqlite3_finalize(s);
+		assert_int_equal(searches, 3);
+		assert_int_equal(scans, 0);
+	}
 }
 
 static void
