@@ -258,7 +258,9 @@ parse_mapping(struct yj *y, const char *path, int depth, json_t **out)
 			yaml_event_delete(&ke);
 			goto out;
 		}
-		if ((rc = child_path(child, sizeof(child), path, key)) != 0) {
+		if (child_path(child, sizeof(child), path, key) != 0) {
+			rc = fail_at(y, &ke.start_mark, "%s", "too deep: the path to this key is "
+			    "longer than 1,023 bytes");
 			yaml_event_delete(&ke);
 			goto out;
 		}
@@ -303,7 +305,9 @@ parse_sequence(struct yj *y, const char *path, int depth, json_t **out)
 			break;
 		}
 		snprintf(idx, sizeof(idx), "%zu", json_array_size(arr));
-		if ((rc = child_path(child, sizeof(child), path, idx)) != 0) {
+		if (child_path(child, sizeof(child), path, idx) != 0) {
+			rc = fail_at(y, &e.start_mark, "%s", "too deep: the path to this item is "
+			    "longer than 1,023 bytes");
 			yaml_event_delete(&e);
 			break;
 		}

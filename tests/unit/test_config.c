@@ -229,7 +229,7 @@ expect_error(const char *yaml, const char *want1, const char *want2)
 	assert_int_equal(load(yaml, &cfg, err, sizeof(err)), -EINVAL);
 	assert_null(cfg);
 	if (strstr(err, want1) == NULL || (want2 && strstr(err, want2) == NULL))
-		fail_msg("error '%s' lacks '%s' / '%s'", err, want1, want2 ? want2 : "");
+		fail_msg("error '%.200s' lacks '%s' / '%s'", err, want1, want2 ? want2 : "");
 }
 
 static void
@@ -258,6 +258,26 @@ test_errors(void **state)
 	expect_error("ledger: { url: \"postgresql://u:s3cret@db/x\", path: x.db }\n",
 	    "ledger.url", "not both");
 	expect_error("ledger: { lease: 2s }\n", "ledger.lease", "at least 3s");
+	/* a path of keys longer than the parser names (found by fuzz_config): an error with
+	 * its place, as any other */
+	{
+		char yaml[2400];
+		size_t n = 0;
+
+		for (int i = 0; i < 3; i++) {
+			n += (size_t)snprintf(yaml + n, sizeof(yaml) - n, "%*s", 2 * i, "");
+			memset(yaml + n, 'k', 500);
+			n += 500;
+			n += (size_t)snprintf(yaml + n, sizeof(yaml) - n, "%d:\n", i);
+		}
+		snprintf(yaml + n, sizeof(yaml) - n, "      x: 1\n");
+		expect_error(yaml, "t.yaml:3:5", "too deep: the path to this key is longer than");
+		n = (size_t)snprintf(yaml, sizeof(yaml), "a:\n  ");
+		memset(yaml + n, 'k', 1020);
+		n += 1020;
+		snprintf(yaml + n, sizeof(yaml) - n, ":\n    - 1\n");
+		expect_error(yaml, "t.yaml:3:7", "too deep: the path to this item is longer than");
+	}
 	{
 		struct config *cfg = NULL;
 		char err[512], ok[512];
