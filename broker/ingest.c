@@ -138,6 +138,18 @@ ingest_submit(struct ingest *ing, const char *source, struct ievent_vec *events,
 	return 0;
 }
 
+void
+ingest_report_checkpoints(struct ingest *ing)
+{
+	uint64_t made, failed;
+
+	if (ing == NULL || ing->syncer == NULL)
+		return;
+	store_syncer_checkpoints(ing->syncer, &made, &failed);
+	metrics_set("incidentd_ledger_checkpoints_total", NULL, (double)made);
+	metrics_set("incidentd_ledger_checkpoint_failures_total", NULL, (double)failed);
+}
+
 size_t
 ingest_pending(const struct ingest *ing)
 {
@@ -308,14 +320,11 @@ static void
 release_waiting(struct ingest *ing, bool wait)
 {
 	struct waiting *w;
-	uint64_t done = 0, made, failed;
+	uint64_t done = 0;
 	int broken;
 
 	/* the eventfd is cleared either way (a wait leaves it readable) */
 	broken = store_syncer_collect(ing->syncer, &done);
-	store_syncer_checkpoints(ing->syncer, &made, &failed);
-	metrics_set("incidentd_ledger_checkpoints_total", NULL, (double)made);
-	metrics_set("incidentd_ledger_checkpoint_failures_total", NULL, (double)failed);
 	if (wait && !TAILQ_EMPTY(&ing->waiting)) {
 		done = TAILQ_LAST(&ing->waiting, waiting_list)->gen;
 		broken = store_syncer_wait(ing->syncer, done);
@@ -472,8 +481,6 @@ ingest_enable_sync(struct ingest *ing)
 
 	if (rc != 0)
 		return rc;
-	metrics_set("incidentd_ledger_checkpoints_total", NULL, 0);
-	metrics_set("incidentd_ledger_checkpoint_failures_total", NULL, 0);
 	ing->synced = event_new(ing->base, store_syncer_fd(ing->syncer), EV_READ | EV_PERSIST,
 	    on_synced, ing);
 	if (ing->synced == NULL || event_add(ing->synced, NULL) != 0) {

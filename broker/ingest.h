@@ -73,6 +73,10 @@ int ingest_enable_sync(struct ingest *ing);
  * needed (used before reload and when draining). */
 void ingest_flush(struct ingest *ing);
 
+/* Set the checkpoint counters of /metrics from the syncer (none without one: PostgreSQL,
+ * or a ledger that syncs on the loop; ing may be NULL). No callbacks. */
+void ingest_report_checkpoints(struct ingest *ing);
+
 /* Number of submissions waiting for the next commit. */
 size_t ingest_pending(const struct ingest *ing);
 

@@ -460,6 +460,7 @@ handle_metrics(struct server *srv, struct evhttp_request *req)
 		return;
 	}
 	selfmetrics_process();
+	ingest_report_checkpoints(srv->dmn->ingest);
 	rc = selfmetrics_ledger(srv->dmn->store, srv->dmn->cfg, util_now_ms());
 	if (rc != 0)
 		log_warn("server", "/metrics: cannot read the ledger's figures: %s (%d)",
