@@ -235,6 +235,7 @@ ready_add(struct store *st, struct ready_list *l, const struct delivery *d,
     const struct incident *inc, const struct ievent *ev)
 {
 	struct ready_delivery *r;
+	bool own;
 	int rc;
 
 	if (l->n == l->cap) {
@@ -259,14 +260,15 @@ ready_add(struct store *st, struct ready_list *l, const struct delivery *d,
 		goto fail;
 	}
 	/* from memory when the event is the delivery's (no read back) */
-	rc = strcmp(ev->id, d->event_id) == 0 ? store_event_text_of(ev, &r->event_json) : -ENOENT;
+	own = strcmp(ev->id, d->event_id) == 0;
+	rc = own ? store_event_text_of(ev, &r->event_json) : -ENOENT;
 	if (rc == 0) {
 		r->event_status = util_strdup0(ev->status);
 		r->event_summary = util_strdup0(ev->summary);
 		if ((ev->status && r->event_status == NULL) ||
 		    (ev->summary && r->event_summary == NULL))
 			rc = -ENOMEM;
-	} else if (rc == -ENOENT && strcmp(ev->id, d->event_id) == 0) {
+	} else if (rc == -ENOENT && own) {
 		rc = 0;                      /* ready_read_events(), after the event's row */
 	} else if (rc == -ENOENT) {
 		rc = store_event_text(st, d->event_id, &r->event_json, &r->event_status,
