@@ -350,13 +350,6 @@ on_synced(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	release_waiting(ing, false);
-	/* what queued up during the fsync is committed now, as one pass */
-	if (TAILQ_EMPTY(&ing->waiting) && ing->n_queued > 0 &&
-	    !event_pending(ing->pass, EV_TIMEOUT, NULL)) {
-		struct timeval zero = { 0, 0 };
-
-		event_add(ing->pass, &zero);
-	}
 }
 
 /* Keep a committed pass until its sync is done. Returns 0, or -ENOMEM (the caller answers
@@ -383,10 +376,12 @@ wait_for_sync(struct ingest *ing, struct item_list *batch, json_t **ids, int *rc
 	return 0;
 }
 
-/* Commit what is queued as one pass (force: even while an earlier pass waits for its
- * fsync). */
+/* Commit what is queued as one pass. It does not wait for the fsync of an earlier pass:
+ * the syncer's next fdatasync covers both, and each pass is answered once its own commit
+ * is durable (struct waiting). Waiting for it instead left the loop idle during every
+ * fsync and made each request wait for two. */
 static void
-pass_run(struct ingest *ing, bool force)
+pass_run(struct ingest *ing)
 {
 	struct item_list batch = TAILQ_HEAD_INITIALIZER(batch);
 	size_t n = 0, slots;
@@ -397,11 +392,6 @@ pass_run(struct ingest *ing, bool force)
 	int64_t now = util_now_ms(), t0;
 	const char *error = NULL;
 
-	/* while a pass waits for its fsync, the next one gathers what arrives (one commit per
-	 * fsync, as when the loop itself waited: smaller, more frequent commits wrote the same
-	 * index pages to the WAL again and again and made every fsync slower) */
-	if (!force && !TAILQ_EMPTY(&ing->waiting))
-		return;
 	TAILQ_CONCAT(&batch, &ing->queue, entry);
 	n = ing->n_queued;
 	ing->n_queued = 0;
@@ -471,7 +461,7 @@ ingest_pass(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
 	(void)what;
-	pass_run(arg, false);
+	pass_run(arg);
 }
 
 int
@@ -498,7 +488,7 @@ ingest_flush(struct ingest *ing)
 {
 	if (ing->n_queued > 0) {
 		event_del(ing->pass);
-		pass_run(ing, true);
+		pass_run(ing);
 	}
 	if (ing->syncer != NULL)
 		release_waiting(ing, true);
