@@ -9,7 +9,7 @@ cd "$(dirname "$0")"
 
 PKGS="build-essential autoconf automake libtool pkg-config
 libevent-dev libnanomsg-dev libjansson-dev libcurl4-openssl-dev libsqlite3-dev libpq-dev
-libyaml-dev libssl-dev libpcre2-dev libcmocka-dev python3 sqlite3"
+libyaml-dev libssl-dev libpcre2-dev libcmocka-dev libmimalloc-dev python3 sqlite3"
 
 if [ "${INCIDENTD_NO_APT:-0}" != 1 ] && command -v dpkg-query >/dev/null 2>&1; then
 	missing=""

@@ -157,6 +157,9 @@ def check_runtime(t, pm, work):
                       "/usr/bin/incidentctl", "/usr/lib/incidentd/github_issue.so",
                       "/usr/lib/incidentd/slack.so", "/usr/lib/incidentd/copilot_runner.so")
     t.ok(rc == 0 and "not found" not in out, "every library resolves (ldd)", out + err)
+    rc, out, err = pm("run", "--rm", IMAGE, "--version")
+    t.ok(rc == 0 and "release build: mimalloc" in out,
+         "a release build linked with mimalloc (--version)", out + err)
     rc, out, err = pm("run", "--rm", "--entrypoint", "/usr/bin/dpkg-query", IMAGE, "-W",
                       "gcc-12", "libc6-dev")
     t.ok(rc != 0, "no compiler or headers in the runtime image", out)
