@@ -353,12 +353,14 @@ out:
 /* What one sink gets for this action, from the route's windows and what the sink was told
  * before. Returns 0 and either *skip (a reason, in skip_buf) or a delivery due at *due
  * (*requires_firing for a held first notification; *waits when an earlier delivery of the
- * sink for this incident is still on its way); or a negative errno. */
+ * sink for this incident is still on its way; *fold_id, for an update, when an update of
+ * the sink for this incident waits that has not started: it is to carry this event
+ * instead of a new delivery); or a negative errno. */
 static int
 sink_policy(struct store *st, const struct config_route *route, const struct incident *inc,
     const char *sink, const char *action, int64_t now, int64_t hold_ms, const char *hold_why,
-    int64_t *due, bool *requires_firing, bool *waits, const char **skip, char *skip_buf,
-    size_t len)
+    int64_t *due, bool *requires_firing, bool *waits, int64_t *fold_id, const char **skip,
+    char *skip_buf, size_t len)
 {
 	struct sink_history h;
 	char a[32], b[32];
@@ -366,6 +368,7 @@ sink_policy(struct store *st, const struct config_route *route, const struct inc
 
 	*due = now;
 	*requires_firing = false;
+	*fold_id = 0;
 	*skip = NULL;
 	rc = store_sink_history(st, inc->id, sink, &h);
 	if (rc != 0)
@@ -394,6 +397,8 @@ sink_policy(struct store *st, const struct config_route *route, const struct inc
 			    util_format_duration((now - h.last_notified_at) / 1000 * 1000, b,
 			    sizeof(b)));
 			*skip = skip_buf;
+		} else {
+			*fold_id = h.waiting_update_id;
 		}
 	} else if (strcmp(action, "resolve") == 0) {
 		if (h.held_open_id != 0) {
@@ -438,7 +443,7 @@ schedule_deliveries(struct store *st, const struct config *cfg, const struct pla
 		size_t i = order[k];
 		const struct config_sink *cs = config_find_sink(cfg, sinks[i]);
 		struct delivery d;
-		int64_t dep = 0, due = now;
+		int64_t dep = 0, due = now, fold = 0;
 		bool held = false, waits = false, ready;
 
 		if (cs == NULL || !cs->enabled) {
@@ -471,7 +476,7 @@ schedule_deliveries(struct store *st, const struct config *cfg, const struct pla
 			char why[256];
 
 			rc = sink_policy(st, tg->route, inc, cs->name, action, now, hold_ms, hold_why,
-			    &due, &held, &waits, &skip, why, sizeof(why));
+			    &due, &held, &waits, &fold, &skip, why, sizeof(why));
 			if (rc != 0)
 				goto out;
 			if (skip != NULL) {
@@ -482,6 +487,20 @@ schedule_deliveries(struct store *st, const struct config *cfg, const struct pla
 				continue;
 			}
 		}
+		/* one update waits per sink and incident, with the newest event: a burst while
+		 * the sink is slow (or GitHub rate-limits) is told once, with its latest state,
+		 * not once per event */
+		if (fold != 0 && (rc = store_fold_delivery(st, fold, ev->id, dep, now)) == 0) {
+			ids[i] = fold;
+			rc = trace_add(tr, "delivery", "folded", "sink %s action %s: delivery %lld "
+			    "had not started and carries this event now, instead of an older one",
+			    cs->name, action, (long long)fold);
+			if (rc != 0)
+				goto out;
+			continue;
+		}
+		if (rc != 0 && rc != -ENOENT)
+			goto out;
 		/* due now and first in line: written running and handed to the dispatcher after
 		 * the commit (no second look-up of the outbox, the incident and the event) */
 		ready = tr->ready != NULL && tr->ready->n < tr->ready->max && dep == 0 && !held &&

@@ -191,8 +191,15 @@ static const char *const store_sql[STMT__COUNT] = {
 	    " AND sink = ?2 ORDER BY id DESC",
 	[STMT_DEL_HELD] =
 	    "SELECT max(CASE WHEN action = 'open' AND requires_firing = 1 AND state != 'running'"
-	    " THEN id END), count(*) FROM deliveries INDEXED BY deliveries_active"
+	    " THEN id END), count(*),"
+	    " max(CASE WHEN action = 'update' AND state != 'running' AND attempts = 0"
+	    " AND requires_firing = 0 THEN id END) FROM deliveries INDEXED BY deliveries_active"
 	    " WHERE " DELIVERY_ACTIVE("") " AND incident_id = ?1 AND sink = ?2",
+	/* a waiting update takes a newer event (store_fold_delivery) */
+	[STMT_DEL_FOLD] =
+	    "UPDATE deliveries SET event_id = ?2, updated_at = ?3 WHERE id = ?1"
+	    " AND (state = 'pending' OR state = 'blocked') AND attempts = 0"
+	    " AND coalesce(depends_on, 0) = ?4",
 	[STMT_TRACE_INSERT] =
 	    "INSERT INTO traces (event_id, incident_id, at, steps) VALUES (?1, ?2, ?3, ?4)",
 	[STMT_LIST_EVENTS] =

@@ -79,6 +79,8 @@ struct sink_history {
 	                            * way (blocked, pending, running) */
 	bool active;               /* a delivery of this sink for this incident is on its way
 	                            * (blocked, pending or running): a new one waits behind it */
+	int64_t waiting_update_id; /* an update of this sink for this incident that has not
+	                            * started (blocked or pending, never attempted), 0 if none */
 };
 
 /* Open the ledger at target and apply pending migrations. A "postgresql://" or
@@ -211,6 +213,14 @@ int store_add_delivery_step(struct store *st, int64_t id, int seq, const char *s
  * Returns 0 and *out (array of *n; free with delivery_free_array()). */
 int store_due_deliveries(struct store *st, int64_t now, size_t max, struct delivery **out,
     size_t *n);
+
+/* Let the waiting update id (sink_history.waiting_update_id) carry event_id instead of
+ * its own event, at now, if it still waits for depends_on (0: for no other delivery).
+ * Returns 0, -ENOENT when it is no longer waiting or waits for another delivery (started,
+ * claimed meanwhile, or chained to a delivery that started: write a new one), or a
+ * negative errno. No callbacks. */
+int store_fold_delivery(struct store *st, int64_t id, const char *event_id,
+    int64_t depends_on, int64_t now);
 
 /* Fill h from the deliveries of sink for incident_id. Returns 0 or a negative errno. */
 int store_sink_history(struct store *st, const char *incident_id, const char *sink,

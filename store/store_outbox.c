@@ -694,12 +694,30 @@ store_sink_history(struct store *st, const char *incident_id, const char *sink,
 	if (rc == DB_ROW) {
 		h->held_open_id = db_column_int64(s, 0);
 		h->active = db_column_int64(s, 1) > 0;
+		h->waiting_update_id = db_column_int64(s, 2);
 		rc = 0;
 	} else {
 		rc = store_error(st, rc);
 	}
 	store_stmt_done(s);
 	return rc;
+}
+
+int
+store_fold_delivery(struct store *st, int64_t id, const char *event_id, int64_t depends_on,
+    int64_t now)
+{
+	struct db_stmt *s = NULL;
+	int rc;
+
+	rc = store_stmt(st, STMT_DEL_FOLD, &s);
+	if (rc != 0)
+		return rc;
+	db_bind_int64(s, 1, id);
+	store_bind_text(s, 2, event_id);
+	store_bind_time(s, 3, now);
+	db_bind_int64(s, 4, depends_on);
+	return store_step_one(st, s);
 }
 
 int

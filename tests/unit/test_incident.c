@@ -346,6 +346,49 @@ test_trace_rows(void **state)
 	free(second);
 }
 
+/* A burst while the sink has not been told yet: one update waits behind the open, and
+ * each newer event takes its place (the sink hears the latest state once, not once per
+ * event); an update that has started is left alone, and the next event writes a new one.
+ * A chained sink's waiting update follows its parent's. */
+static void
+test_fold_updates(void **state)
+{
+	struct fx *f = *state;
+	char err[512];
+
+	if (config_load_string("sinks:\n  s: { plugin: log }\n  t: { plugin: log, after: s }\n"
+	    "routes:\n  - { name: r, sinks: [s, t] }\n", "t.yaml", &f->cfg, err,
+	    sizeof(err)) != 0)
+		fail_msg("%s", err);
+	apply(f, "firing", "a", T0);
+	apply(f, "firing", "a", T0 + 1000);
+	apply(f, "firing", "a", T0 + 2000);
+	apply(f, "firing", "a", T0 + 3000);
+	expect_deliveries(f, "a", T0, "open:pending:0 open:blocked:0 update:pending:1 "
+	    "update:blocked:1");
+	assert_int_equal(count_outcome(f, "folded"), 4);
+	/* both waiting updates carry the newest event, the chain is intact */
+	assert_int_equal(fixture_int(&f->lg, "SELECT count(*) FROM deliveries WHERE action ="
+	    " 'update' AND event_id = (SELECT max(id) FROM events)", NULL), 2);
+	assert_int_equal(fixture_int(&f->lg, "SELECT count(*) FROM deliveries AS t JOIN"
+	    " deliveries AS s ON s.id = t.depends_on WHERE t.sink = 't' AND t.action = 'update'"
+	    " AND s.sink = 's' AND s.action = 'update'", NULL), 1);
+	/* s's update has started: the next event writes a new one for s (and t after it) */
+	fixture_exec(&f->lg, "UPDATE deliveries SET attempts = 1 WHERE sink = 's' AND action ="
+	    " 'update'", NULL);
+	apply(f, "firing", "a", T0 + 4000);
+	expect_deliveries(f, "a", T0, "open:pending:0 open:blocked:0 update:pending:1 "
+	    "update:blocked:1 update:pending:4 update:blocked:4");
+	assert_int_equal(count_outcome(f, "folded"), 4);
+	/* the sink was told (both done): no update waits, the next event writes new ones */
+	deliver_all(f, T0 + 5000);
+	fixture_exec(&f->lg, "UPDATE deliveries SET state = 'done' WHERE state = 'blocked'", NULL);
+	apply(f, "firing", "a", T0 + 6000);
+	assert_int_equal(count_outcome(f, "folded"), 4);
+	assert_int_equal(fixture_int(&f->lg, "SELECT count(*) FROM deliveries WHERE state ="
+	    " 'pending' OR state = 'blocked'", NULL), 2);
+}
+
 int
 main(void)
 {
@@ -362,6 +405,8 @@ main(void)
 		FIXTURE_TEST(pg, test_inhibit, setup, teardown),
 		FIXTURE_TEST(sqlite, test_trace_rows, setup, teardown),
 		FIXTURE_TEST(pg, test_trace_rows, setup, teardown),
+		FIXTURE_TEST(sqlite, test_fold_updates, setup, teardown),
+		FIXTURE_TEST(pg, test_fold_updates, setup, teardown),
 	};
 
 	return fixture_run("test_incident", tests, sizeof(tests) / sizeof(tests[0]));
