@@ -229,10 +229,13 @@ int store_row_delivery(struct db_stmt *s, struct delivery *d);
 #define PRUNE_NOT_FIRING(col) "NOT EXISTS (SELECT 1 FROM incidents AS f" \
 	" WHERE f.id = " col " AND f.state = 'firing')"
 /* An event goes when it is old, is not a firing incident's (by its incident or by a step
- * of its trace: a route with continue: true), and no delivery is left that names it. */
+ * of its trace: a route with continue: true), and no delivery is left that names it. Of
+ * the trace only the traces table is read: the steps kept in the event's row are about
+ * its own incident, those in a delivery's row about a delivery that names it, and both are
+ * checked already (the decisions view costs a scan per event on PostgreSQL). */
 #define PRUNE_EVENT_GOES PRUNE_IN_WINDOW("e") " AND e.received_at < ?3" \
 	" AND (e.incident_id IS NULL OR " PRUNE_NOT_FIRING("e.incident_id") ")" \
-	" AND NOT EXISTS (SELECT 1 FROM decisions AS x JOIN incidents AS f" \
+	" AND NOT EXISTS (SELECT 1 FROM traces AS x JOIN incidents AS f" \
 	" ON f.id = x.incident_id WHERE x.event_id = e.id AND f.state = 'firing')" \
 	" AND NOT EXISTS (SELECT 1 FROM deliveries AS d WHERE d.event_id = e.id)"
 
