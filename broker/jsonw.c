@@ -172,48 +172,84 @@ jsonw_member_str(struct jsonw *w, const char *key, const char *value)
 	strbuf_grew(&w->b, len);
 }
 
-void
-jsonw_json(struct jsonw *w, const json_t *v)
+/* v as jansson prints it, through jansson (a real, a string or key with a NUL in it). */
+static void
+put_dumped(struct jsonw *w, const json_t *v)
 {
-	const char *k;
-	json_t *m;
-	char *text;
-	bool all_strings = json_is_object(v);
+	char *text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
 
-	if (v == NULL) {
-		comma(w);
-		jsonw_raw(w, "null", 4);
-		return;
-	}
-	if (json_is_string(v) && strlen(json_string_value(v)) == json_string_length(v)) {
-		jsonw_string(w, json_string_value(v));
-		return;
-	}
-	for (void *it = json_object_iter((json_t *)v); all_strings && it != NULL;
-	    it = json_object_iter_next((json_t *)v, it)) {
-		k = json_object_iter_key(it);
-		m = json_object_iter_value(it);
-		all_strings = strlen(k) == json_object_iter_key_len(it) && json_is_string(m) &&
-		    strlen(json_string_value(m)) == json_string_length(m);
-	}
-	if (all_strings) {
-		jsonw_open(w, '{');
-		json_object_foreach((json_t *)v, k, m) {
-			jsonw_key(w, k);
-			jsonw_string(w, json_string_value(m));
-		}
-		jsonw_close(w, '}');
-		return;
-	}
-	/* anything else (and strings with NUL characters) as jansson prints it */
 	comma(w);
-	text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
 	if (text == NULL) {
 		w->b.oom = true;
 		return;
 	}
 	jsonw_raw(w, text, strlen(text));
 	free(text);
+}
+
+/* Whether every key of object v is a C string (no NUL inside, as jsonw_key takes it). */
+static bool
+keys_plain(const json_t *v)
+{
+	for (void *it = json_object_iter((json_t *)v); it != NULL;
+	    it = json_object_iter_next((json_t *)v, it))
+		if (strlen(json_object_iter_key(it)) != json_object_iter_key_len(it))
+			return false;
+	return true;
+}
+
+void
+jsonw_json(struct jsonw *w, const json_t *v)
+{
+	const char *k;
+	json_t *m;
+	size_t i;
+
+	switch (v == NULL ? JSON_NULL : json_typeof(v)) {
+	case JSON_OBJECT:
+		if (!keys_plain(v)) {
+			put_dumped(w, v);
+			break;
+		}
+		jsonw_open(w, '{');
+		json_object_foreach((json_t *)v, k, m) {
+			jsonw_key(w, k);
+			jsonw_json(w, m);
+		}
+		jsonw_close(w, '}');
+		break;
+	case JSON_ARRAY:
+		jsonw_open(w, '[');
+		json_array_foreach(v, i, m)
+			jsonw_json(w, m);
+		jsonw_close(w, ']');
+		break;
+	case JSON_STRING:
+		if (strlen(json_string_value(v)) == json_string_length(v))
+			jsonw_string(w, json_string_value(v));
+		else
+			put_dumped(w, v);
+		break;
+	case JSON_INTEGER:
+		jsonw_int(w, (long long)json_integer_value(v));
+		break;
+	case JSON_TRUE:
+		comma(w);
+		jsonw_raw(w, "true", 4);
+		break;
+	case JSON_FALSE:
+		comma(w);
+		jsonw_raw(w, "false", 5);
+		break;
+	case JSON_NULL:
+		comma(w);
+		jsonw_raw(w, "null", 4);
+		break;
+	default:
+		/* a real: jansson's own digits */
+		put_dumped(w, v);
+		break;
+	}
 }
 
 char *

@@ -40,8 +40,10 @@ void jsonw_int(struct jsonw *w, long long v);
 /* "key":"value" when value is not NULL; nothing otherwise. */
 void jsonw_member_str(struct jsonw *w, const char *key, const char *value);
 
-/* A jansson value as json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY) prints it; objects of
- * strings and strings are written directly, anything else through jansson. NULL: null. */
+/* A jansson value as json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY) prints it, written
+ * directly (objects in their order, arrays, strings, integers, true, false, null); a real,
+ * and a string or an object key with a NUL inside, through jansson. NULL: null. Strings
+ * are taken as valid UTF-8, as jansson's constructors and jsonread make them. */
 void jsonw_json(struct jsonw *w, const json_t *v);
 
 /* The text (malloc'd, the caller frees it), or NULL after a failed allocation. The writer

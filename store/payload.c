@@ -1,36 +1,65 @@
 /* payload.c - storing a payload once per request (payload.h). */
 #include "payload.h"
+#include "jsonw.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-int
-payload_own_text(const struct ievent *ev, char **out)
+/* The members of ev->payload that are not shared, as jansson prints them (an object with
+ * a key that has a NUL inside, which jsonw does not write). */
+static int
+own_text_dumped(const struct ievent *ev, char **out)
 {
 	json_t *own, *v;
 	const char *k;
 
-	*out = NULL;
-	if (ev->payload == NULL)
-		return 0;
-	if (ev->payload_shared == NULL || !json_is_object(ev->payload)) {
-		*out = json_dumps(ev->payload, JSON_COMPACT | JSON_ENCODE_ANY);
-		return *out ? 0 : -ENOMEM;
-	}
 	if ((own = json_object()) == NULL)
 		return -ENOMEM;
 	json_object_foreach(ev->payload, k, v) {
 		if (json_object_get(ev->payload_shared, k) == v)
 			continue;
-		if (json_object_set(own, k, v) != 0) {
+		if (json_object_setn(own, k, json_object_iter_key_len(json_object_key_to_iter(k)),
+		    v) != 0) {
 			json_decref(own);
 			return -ENOMEM;
 		}
 	}
 	*out = json_dumps(own, JSON_COMPACT);
 	json_decref(own);
+	return *out ? 0 : -ENOMEM;
+}
+
+int
+payload_own_text(const struct ievent *ev, char **out)
+{
+	struct jsonw w;
+	json_t *v;
+	const char *k;
+
+	*out = NULL;
+	if (ev->payload == NULL)
+		return 0;
+	/* written directly (jsonw: what json_dumps prints, without a second tree) */
+	jsonw_init(&w);
+	if (ev->payload_shared == NULL || !json_is_object(ev->payload)) {
+		jsonw_json(&w, ev->payload);
+	} else {
+		jsonw_open(&w, '{');
+		json_object_foreach(ev->payload, k, v) {
+			if (json_object_get(ev->payload_shared, k) == v)
+				continue;
+			if (strlen(k) != json_object_iter_key_len(json_object_key_to_iter(k))) {
+				jsonw_clear(&w);
+				return own_text_dumped(ev, out);
+			}
+			jsonw_key(&w, k);
+			jsonw_json(&w, v);
+		}
+		jsonw_close(&w, '}');
+	}
+	*out = jsonw_take(&w);
 	return *out ? 0 : -ENOMEM;
 }
 

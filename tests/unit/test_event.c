@@ -260,6 +260,65 @@ test_jsonw_pieces(void **state)
 	json_decref(refs);
 }
 
+/* jsonw_json writes any jansson value as json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY)
+ * prints it (the ledger stores an Alertmanager alert's payload that way): nested objects
+ * and arrays, empty ones, integers at their limits, reals (jansson's digits), true, false,
+ * null, escapes and UTF-8, and a NUL inside a string or an object key (jansson's text). */
+static void
+test_jsonw_any_value(void **state)
+{
+	json_t *v = json_pack("{s:[{s:s, s:[i, I, I, f, f, b, b, n]}, [], {}, [[[]]]],"
+	    " s:{s:{s:s}}, s:s, s:f}",
+	    "alerts", "labels", "a\"\\b\n\x01\x7f caf\u00e9", "values", 0,
+	    (json_int_t)INT64_MAX, (json_int_t)INT64_MIN, 0.1, -1e300, 1, 0, "nested", "x",
+	    "y", "\u2028", "s", "/</script>", "r", 3.0);
+	char *want, *got;
+	struct jsonw w;
+
+	(void)state;
+	assert_non_null(v);
+	json_object_set_new(v, "nul", json_stringn("a\0b", 3));
+	json_object_set_new(json_object_get(v, "nested"), "k\0y",
+	    json_pack("{s:[s]}", "in", "deep"));
+	json_array_append_new(json_object_get(v, "alerts"), json_stringn("\0", 1));
+	for (int round = 0; round < 2; round++) {
+		const json_t *what = round == 0 ? v : json_array_get(json_object_get(v, "alerts"), 0);
+
+		want = json_dumps(what, JSON_COMPACT | JSON_ENCODE_ANY);
+		assert_non_null(want);
+		jsonw_init(&w);
+		jsonw_json(&w, what);
+		got = jsonw_take(&w);
+		assert_non_null(got);
+		assert_string_equal(got, want);
+		free(got);
+		free(want);
+	}
+	/* values on their own, and as elements after others (their commas) */
+	for (int round = 0; round < 6; round++) {
+		json_t *one = round == 0 ? json_integer(-42) : round == 1 ? json_true() :
+		    round == 2 ? json_null() : round == 3 ? json_real(2.5) :
+		    round == 4 ? json_array() : json_string("s");
+		json_t *arr = json_pack("[s, O, O]", "first", one, one);
+
+		want = json_dumps(arr, JSON_COMPACT);
+		jsonw_init(&w);
+		jsonw_open(&w, '[');
+		jsonw_string(&w, "first");
+		jsonw_json(&w, one);
+		jsonw_json(&w, one);
+		jsonw_close(&w, ']');
+		got = jsonw_take(&w);
+		assert_string_equal(got, want);
+		free(got);
+		free(want);
+		json_decref(arr);
+		json_decref(one);
+	}
+	jsonw_clear(&w);
+	json_decref(v);
+}
+
 /* Every byte jansson escapes, escaped as jansson does, as a key and as a value, in short
  * strings and in one long enough to make the writer's buffer grow several times. */
 static void
@@ -330,6 +389,7 @@ main(void)
 		cmocka_unit_test(test_json_text),
 		cmocka_unit_test(test_json_text_hostile),
 		cmocka_unit_test(test_jsonw_pieces),
+		cmocka_unit_test(test_jsonw_any_value),
 		cmocka_unit_test(test_jsonw_escapes_like_jansson),
 		cmocka_unit_test(test_vec),
 	};

@@ -20,6 +20,7 @@
 #include "event.h"
 #include "fixture.h"
 #include "store.h"
+#include "payload.h"
 #include "store_int.h"
 
 #define T0 1770692472000LL  /* 2026-02-10T03:01:12.000Z */
@@ -530,6 +531,13 @@ test_shared_payload(void **state)
 	    "receiver")), "incidentd");
 	json_decref(o);
 	free(text);
+	free(own);
+	/* an own member whose key has a NUL inside is stored as jansson prints it */
+	json_decref(a->payload);
+	a->payload = json_copy(shared);
+	assert_int_equal(json_object_setn_new(a->payload, "k\0y", 3, json_string("v\"")), 0);
+	assert_int_equal(payload_own_text(a, &own), 0);
+	assert_string_equal(own, "{\"k\\u0000y\":\"v\\\"\"}");
 	free(own);
 	ievent_destroy(a);
 	ievent_destroy(b);
