@@ -143,6 +143,14 @@ def sample_json(*parts):
     return json.loads(sample(*parts))
 
 
+def github_issue_yaml(repo, api_url, name="github"):
+    """The first lines of a github_issue sink in a conf.d file: its name, the plugin, repo,
+    the token from ${GITHUB_TOKEN} and api_url (the fake GitHub's); the test appends the
+    sink's other options after them."""
+    return ('  %s:\n    plugin: github_issue\n    repo: %s\n    token: "${GITHUB_TOKEN}"\n'
+            '    api_url: %s\n' % (name, repo, api_url))
+
+
 def test_sink_path():
     return os.path.join(TEST_PLUGIN_DIR, "test_sink.so")
 

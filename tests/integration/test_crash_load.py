@@ -12,7 +12,7 @@ import time
 
 import harness
 from fake_github import FakeGitHub
-from harness import Daemon, sample_json, wait_until
+from harness import Daemon, github_issue_yaml, sample_json, wait_until
 
 REPO = "my-org/platform-incidents"
 TOKEN = "ghp_TESTtoken0123456789CrashLoadValue"
@@ -26,16 +26,12 @@ def confd(api_url):
     return {"10-github.yaml": (
         "sources:\n  argocd: { auth: none }\n"
         "sinks:\n"
-        "  github:\n"
-        "    plugin: github_issue\n"
-        "    repo: %s\n"
-        "    token: \"${GITHUB_TOKEN}\"\n"
-        "    api_url: %s\n"
+        "%s"
         "    timeout: 20s\n"
         "    retry: { initial: 200ms, max: 2s }\n"
         # one notification per incident: the open (its updates are skipped for an hour)
         "routes:\n  - name: default\n    repeat_interval: 1h\n    sinks: [github]\n"
-        % (REPO, api_url))}
+        % github_issue_yaml(REPO, api_url))}
 
 
 class Client(threading.Thread):

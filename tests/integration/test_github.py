@@ -12,7 +12,7 @@ import time
 
 import harness
 from fake_github import FakeGitHub
-from harness import Daemon, sample_json, wait_until
+from harness import Daemon, github_issue_yaml, sample_json, wait_until
 
 REPO = "my-org/platform-incidents"
 TOKEN = "ghp_TESTtoken0123456789Sup3rSecretValue"
@@ -36,11 +36,7 @@ def confd(api_url, extra_sinks="", sinks="[github, doctor, trigger]"):
     return {"10-github.yaml": (
         "sources:\n  argocd: { auth: none }\n"
         "sinks:\n"
-        "  github:\n"
-        "    plugin: github_issue\n"
-        "    repo: %s\n"
-        "    token: \"${GITHUB_TOKEN}\"\n"
-        "    api_url: %s\n"
+        "%s"
         "    labels: [argocd-deployment-failure, automated, bug]\n"
         "    close_on_resolve: true\n"
         "    repeat_interval: 1h\n"
@@ -49,8 +45,8 @@ def confd(api_url, extra_sinks="", sinks="[github, doctor, trigger]"):
         "  doctor: { plugin: github_label, after: github, label: cluster-doctor, api_url: %s }\n"
         "  trigger: { plugin: github_label, after: github, mode: dispatch, api_url: %s }\n"
         "%s"
-        "routes:\n  - name: default\n    sinks: %s\n" % (REPO, api_url, api_url, api_url,
-                                                        extra_sinks, sinks))}
+        "routes:\n  - name: default\n    sinks: %s\n" % (
+            github_issue_yaml(REPO, api_url), api_url, api_url, extra_sinks, sinks))}
 
 
 def settled(d, n=None):

@@ -11,7 +11,7 @@ import os
 import tempfile
 
 from fake_github import FakeGitHub
-from harness import Daemon, recorder, run, test_sink_path
+from harness import Daemon, github_issue_yaml, recorder, run, test_sink_path
 from test_github_webhooks import (EXAMPLES, KEY, REPO, SECRET, TOKEN, Hook, examples,
                                   failure, settled, steps)
 
@@ -22,11 +22,7 @@ def confd(api_url, rec_dir):
         "  argocd: { auth: none }\n"
         "  github: { auth: { hmac: \"${WEBHOOK_SECRET}\" } }\n"
         "sinks:\n"
-        "  github:\n"
-        "    plugin: github_issue\n"
-        "    repo: %s\n"
-        "    token: \"${GITHUB_TOKEN}\"\n"
-        "    api_url: %s\n"
+        "%s"
         "    timeout: 2s\n"
         "    retry: { initial: 200ms, max: 2s }\n"
         "  doctor:\n"
@@ -34,7 +30,7 @@ def confd(api_url, rec_dir):
         "    record: %s/doctor.jsonl\n"
         "    trigger: label\n"
         "routes:\n  - name: default\n    sinks: [github]\n" % (
-            REPO, api_url, test_sink_path(), rec_dir))}
+            github_issue_yaml(REPO, api_url), test_sink_path(), rec_dir))}
 
 
 def comment_event(ex, number, issue_body, text, sender="alice", sender_type="User",

@@ -14,7 +14,7 @@ import urllib.parse
 
 import harness
 from fake_github import FakeGitHub
-from harness import Daemon, sample_json, wait_until
+from harness import Daemon, github_issue_yaml, sample_json, wait_until
 
 REPO = "my-org/platform-incidents"
 TOKEN = "ghp_INERTtoken0123456789Sup3rSecretValue"
@@ -42,11 +42,7 @@ def confd(api_url, extra=""):
     return {"10-github.yaml": (
         "sources:\n  argocd: { auth: none }\n"
         "sinks:\n"
-        "  github:\n"
-        "    plugin: github_issue\n"
-        "    repo: %s\n"
-        "    token: \"${GITHUB_TOKEN}\"\n"
-        "    api_url: %s\n"
+        "%s"
         "    labels: [%s, automated]\n"
         "    argocd_url: %s\n"
         "    close_on_resolve: true\n"
@@ -54,8 +50,8 @@ def confd(api_url, extra=""):
         "    timeout: 5s\n"
         "    retry: { initial: 200ms, max: 2s }\n"
         "%s"
-        "routes:\n  - name: default\n    sinks: [github]\n" % (REPO, api_url, LABEL, ARGOCD,
-                                                               extra))}
+        "routes:\n  - name: default\n    sinks: [github]\n" % (
+            github_issue_yaml(REPO, api_url), LABEL, ARGOCD, extra))}
 
 
 def settled(d):

@@ -17,7 +17,7 @@ import time
 
 import harness
 from fake_github import FakeGitHub
-from harness import Daemon, sample_json, wait_until
+from harness import Daemon, github_issue_yaml, sample_json, wait_until
 
 REPO = "my-org/platform-incidents"
 TOKEN = "ghp_TESTtoken0123456789OnceOnlyValue"
@@ -39,17 +39,13 @@ def confd(api_url):
     return {"10-github.yaml": (
         "sources:\n  argocd: { auth: none }\n"
         "sinks:\n"
-        "  github:\n"
-        "    plugin: github_issue\n"
-        "    repo: %s\n"
-        "    token: \"${GITHUB_TOKEN}\"\n"
-        "    api_url: %s\n"
+        "%s"
         "    labels: [argocd-deployment-failure]\n"
         "    close_on_resolve: true\n"
         "    repeat_interval: 1h\n"
         "    timeout: 20s\n"
         "    retry: { initial: 200ms, max: 2s }\n"
-        "routes:\n  - name: default\n    sinks: [github]\n" % (REPO, api_url))}
+        "routes:\n  - name: default\n    sinks: [github]\n" % github_issue_yaml(REPO, api_url))}
 
 
 def settled(d):

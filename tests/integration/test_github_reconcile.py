@@ -11,7 +11,7 @@ import tempfile
 import time
 
 from fake_github import FakeGitHub
-from harness import INCIDENTD, Daemon, run, wait_until
+from harness import Daemon, INCIDENTD, github_issue_yaml, run, wait_until
 from test_github_webhooks import KEY, REPO, SECRET, TOKEN, failure, settled
 
 
@@ -21,14 +21,11 @@ def confd(api_url, reconcile="1s"):
         "  argocd: { auth: none }\n"
         "  github: { auth: { hmac: \"${WEBHOOK_SECRET}\" }, reconcile: %s }\n"
         "sinks:\n"
-        "  github:\n"
-        "    plugin: github_issue\n"
-        "    repo: %s\n"
-        "    token: \"${GITHUB_TOKEN}\"\n"
-        "    api_url: %s\n"
+        "%s"
         "    timeout: 2s\n"
         "    retry: { initial: 200ms, max: 2s }\n"
-        "routes:\n  - name: default\n    sinks: [github]\n" % (reconcile, REPO, api_url))}
+        "routes:\n  - name: default\n    sinks: [github]\n" % (
+            reconcile, github_issue_yaml(REPO, api_url)))}
 
 
 def main(t):

@@ -19,8 +19,8 @@ import tempfile
 import uuid
 
 from fake_github import FakeGitHub
-from harness import (Daemon, INCIDENTD, PLUGIN_DIR, TOP, recorder, run, sample_json,
-                     test_sink_path, wait_until)
+from harness import (Daemon, INCIDENTD, PLUGIN_DIR, TOP, github_issue_yaml, recorder, run,
+                     sample_json, test_sink_path, wait_until)
 
 REPO = "my-org/platform-incidents"
 TOKEN = "ghp_TESTtoken0123456789Sup3rSecretValue"
@@ -42,11 +42,7 @@ def confd(api_url, rec_dir):
         "  argocd: { auth: none }\n"
         "  github: { auth: { hmac: \"${WEBHOOK_SECRET}\" } }\n"
         "sinks:\n"
-        "  github:\n"
-        "    plugin: github_issue\n"
-        "    repo: %s\n"
-        "    token: \"${GITHUB_TOKEN}\"\n"
-        "    api_url: %s\n"
+        "%s"
         "    labels: [argocd-deployment-failure]\n"
         "    timeout: 2s\n"
         "    retry: { initial: 200ms, max: 2s }\n"
@@ -61,7 +57,8 @@ def confd(api_url, rec_dir):
         "    trigger_label: vip-doctor\n"
         "    allowed_actors: [bob]\n"
         "routes:\n  - name: default\n    sinks: [github]\n" % (
-            REPO, api_url, test_sink_path(), rec_dir, test_sink_path(), rec_dir))}
+            github_issue_yaml(REPO, api_url), test_sink_path(), rec_dir, test_sink_path(),
+            rec_dir))}
 
 
 def failure(rev):

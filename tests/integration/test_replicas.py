@@ -22,7 +22,7 @@ import time
 
 import harness
 from fake_github import FakeGitHub
-from harness import Daemon, sample_json, schema_version, wait_until
+from harness import Daemon, github_issue_yaml, sample_json, schema_version, wait_until
 
 REPO = "my-org/platform-incidents"
 TOKEN = "ghp_TESTtoken0123456789ReplicasValue"
@@ -37,11 +37,7 @@ def confd(api_url):
         "ledger:\n  lease: 3s\n"
         "sources:\n  argocd: { auth: none }\n  alertmanager: { auth: none }\n"
         "sinks:\n"
-        "  github:\n"
-        "    plugin: github_issue\n"
-        "    repo: %s\n"
-        "    token: \"${GITHUB_TOKEN}\"\n"
-        "    api_url: %s\n"
+        "%s"
         "    labels: [incident]\n"
         "    close_on_resolve: true\n"
         "    repeat_interval: 1h\n"
@@ -53,7 +49,7 @@ def confd(api_url):
         "    for: 2s\n"
         "    sinks: [github]\n"
         "  - name: default\n"
-        "    sinks: [github]\n" % (REPO, api_url))}
+        "    sinks: [github]\n" % github_issue_yaml(REPO, api_url))}
 
 
 def argocd(app, sample=DEGRADED, revision=None):
