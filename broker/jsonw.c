@@ -112,11 +112,11 @@ string_room(struct jsonw *w, size_t n, size_t extra)
 	return strbuf_room(&w->b, 6 * n + 2 + extra);
 }
 
-/* The quoted, escaped string, without a comma. */
+/* The quoted, escaped string of n bytes (a NUL inside is \u0000, as jansson writes it),
+ * without a comma. */
 static void
-put_string(struct jsonw *w, const char *s)
+put_string(struct jsonw *w, const char *s, size_t n)
 {
-	size_t n = strlen(s);
 	char *p = string_room(w, n, 0);
 
 	if (p != NULL)
@@ -127,7 +127,7 @@ void
 jsonw_string(struct jsonw *w, const char *s)
 {
 	comma(w);
-	put_string(w, s);
+	put_string(w, s, strlen(s));
 }
 
 void
@@ -141,12 +141,18 @@ jsonw_int(struct jsonw *w, long long v)
 }
 
 void
-jsonw_key(struct jsonw *w, const char *key)
+jsonw_key_n(struct jsonw *w, const char *key, size_t n)
 {
 	comma(w);
-	put_string(w, key);
+	put_string(w, key, n);
 	jsonw_raw(w, ":", 1);
 	w->first = true;   /* the value that follows takes no comma */
+}
+
+void
+jsonw_key(struct jsonw *w, const char *key)
+{
+	jsonw_key_n(w, key, strlen(key));
 }
 
 void
@@ -172,49 +178,20 @@ jsonw_member_str(struct jsonw *w, const char *key, const char *value)
 	strbuf_grew(&w->b, len);
 }
 
-/* v as jansson prints it, through jansson (a real, a string or key with a NUL in it). */
-static void
-put_dumped(struct jsonw *w, const json_t *v)
-{
-	char *text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
-
-	comma(w);
-	if (text == NULL) {
-		w->b.oom = true;
-		return;
-	}
-	jsonw_raw(w, text, strlen(text));
-	free(text);
-}
-
-/* Whether every key of object v is a C string (no NUL inside, as jsonw_key takes it). */
-static bool
-keys_plain(const json_t *v)
-{
-	for (void *it = json_object_iter((json_t *)v); it != NULL;
-	    it = json_object_iter_next((json_t *)v, it))
-		if (strlen(json_object_iter_key(it)) != json_object_iter_key_len(it))
-			return false;
-	return true;
-}
-
 void
 jsonw_json(struct jsonw *w, const json_t *v)
 {
-	const char *k;
 	json_t *m;
+	char *text;
 	size_t i;
 
 	switch (v == NULL ? JSON_NULL : json_typeof(v)) {
 	case JSON_OBJECT:
-		if (!keys_plain(v)) {
-			put_dumped(w, v);
-			break;
-		}
 		jsonw_open(w, '{');
-		json_object_foreach((json_t *)v, k, m) {
-			jsonw_key(w, k);
-			jsonw_json(w, m);
+		for (void *it = json_object_iter((json_t *)v); it != NULL;
+		    it = json_object_iter_next((json_t *)v, it)) {
+			jsonw_key_n(w, json_object_iter_key(it), json_object_iter_key_len(it));
+			jsonw_json(w, json_object_iter_value(it));
 		}
 		jsonw_close(w, '}');
 		break;
@@ -225,10 +202,8 @@ jsonw_json(struct jsonw *w, const json_t *v)
 		jsonw_close(w, ']');
 		break;
 	case JSON_STRING:
-		if (strlen(json_string_value(v)) == json_string_length(v))
-			jsonw_string(w, json_string_value(v));
-		else
-			put_dumped(w, v);
+		comma(w);
+		put_string(w, json_string_value(v), json_string_length(v));
 		break;
 	case JSON_INTEGER:
 		jsonw_int(w, (long long)json_integer_value(v));
@@ -247,7 +222,13 @@ jsonw_json(struct jsonw *w, const json_t *v)
 		break;
 	default:
 		/* a real: jansson's own digits */
-		put_dumped(w, v);
+		comma(w);
+		if ((text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY)) == NULL) {
+			w->b.oom = true;
+			break;
+		}
+		jsonw_raw(w, text, strlen(text));
+		free(text);
 		break;
 	}
 }

@@ -34,6 +34,9 @@ void jsonw_string(struct jsonw *w, const char *s);
 /* "key": then the value is up to the caller (jsonw_string, jsonw_open, jsonw_json). */
 void jsonw_key(struct jsonw *w, const char *key);
 
+/* The same for a key of n bytes, which may hold a NUL (written \u0000, as jansson does). */
+void jsonw_key_n(struct jsonw *w, const char *key, size_t n);
+
 /* An integer value, with its comma when not first. */
 void jsonw_int(struct jsonw *w, long long v);
 
@@ -41,9 +44,9 @@ void jsonw_int(struct jsonw *w, long long v);
 void jsonw_member_str(struct jsonw *w, const char *key, const char *value);
 
 /* A jansson value as json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY) prints it, written
- * directly (objects in their order, arrays, strings, integers, true, false, null); a real,
- * and a string or an object key with a NUL inside, through jansson. NULL: null. Strings
- * are taken as valid UTF-8, as jansson's constructors and jsonread make them. */
+ * directly (objects in their order, arrays, strings and keys with their lengths, integers,
+ * true, false, null); only a real goes through jansson. NULL: null. Strings are taken as
+ * valid UTF-8, as jansson's constructors and jsonread make them. */
 void jsonw_json(struct jsonw *w, const json_t *v);
 
 /* The text (malloc'd, the caller frees it), or NULL after a failed allocation. The writer

@@ -7,36 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The members of ev->payload that are not shared, as jansson prints them (an object with
- * a key that has a NUL inside, which jsonw does not write). */
-static int
-own_text_dumped(const struct ievent *ev, char **out)
-{
-	json_t *own, *v;
-	const char *k;
-
-	if ((own = json_object()) == NULL)
-		return -ENOMEM;
-	json_object_foreach(ev->payload, k, v) {
-		if (json_object_get(ev->payload_shared, k) == v)
-			continue;
-		if (json_object_setn(own, k, json_object_iter_key_len(json_object_key_to_iter(k)),
-		    v) != 0) {
-			json_decref(own);
-			return -ENOMEM;
-		}
-	}
-	*out = json_dumps(own, JSON_COMPACT);
-	json_decref(own);
-	return *out ? 0 : -ENOMEM;
-}
-
 int
 payload_own_text(const struct ievent *ev, char **out)
 {
 	struct jsonw w;
-	json_t *v;
-	const char *k;
 
 	*out = NULL;
 	if (ev->payload == NULL)
@@ -47,14 +21,15 @@ payload_own_text(const struct ievent *ev, char **out)
 		jsonw_json(&w, ev->payload);
 	} else {
 		jsonw_open(&w, '{');
-		json_object_foreach(ev->payload, k, v) {
-			if (json_object_get(ev->payload_shared, k) == v)
+		for (void *it = json_object_iter(ev->payload); it != NULL;
+		    it = json_object_iter_next(ev->payload, it)) {
+			const char *k = json_object_iter_key(it);
+			size_t n = json_object_iter_key_len(it);
+			json_t *v = json_object_iter_value(it);
+
+			if (json_object_getn(ev->payload_shared, k, n) == v)
 				continue;
-			if (strlen(k) != json_object_iter_key_len(json_object_key_to_iter(k))) {
-				jsonw_clear(&w);
-				return own_text_dumped(ev, out);
-			}
-			jsonw_key(&w, k);
+			jsonw_key_n(&w, k, n);
 			jsonw_json(&w, v);
 		}
 		jsonw_close(&w, '}');
