@@ -72,17 +72,10 @@ static const char *const store_sql[STMT__COUNT] = {
 	    " depends_on, requires_firing, claimed_by, lease_until) VALUES (?1, ?2, ?3, ?4, ?5,"
 	    " ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,"
 	    " CASE WHEN ?5 = 'running' THEN ?15 END, CASE WHEN ?5 = 'running' THEN ?16 END)",
-	[STMT_DEL_UPDATE] =
-	    "UPDATE deliveries SET state = ?2, attempts = ?3, next_attempt_at = ?4,"
-	    " last_status = ?5, last_error = ?6, result = ?7, updated_at = ?8,"
-	    " claimed_by = CASE WHEN ?2 = 'running' THEN ?9 END,"
-	    " lease_until = CASE WHEN ?2 = 'running' THEN ?10 END WHERE id = ?1",
+	[STMT_DEL_UPDATE] = DELIVERY_OUTCOME_SET " WHERE id = ?1",
 	/* the same, with one step appended to the delivery's trace (at: updated_at) */
 	[STMT_DEL_UPDATE_STEP] =
-	    "UPDATE deliveries SET state = ?2, attempts = ?3, next_attempt_at = ?4,"
-	    " last_status = ?5, last_error = ?6, result = ?7, updated_at = ?8,"
-	    " claimed_by = CASE WHEN ?2 = 'running' THEN ?9 END,"
-	    " lease_until = CASE WHEN ?2 = 'running' THEN ?10 END,"
+	    DELIVERY_OUTCOME_SET ","
 	    " steps = json_insert(coalesce(steps, '[]'), '$[#]',"
 	    " json_array(?11, ?12, ?13, ?14, ?8)) WHERE id = ?1",
 	[STMT_DEL_ADD_STEP] =

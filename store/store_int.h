@@ -204,6 +204,12 @@ int store_row_delivery(struct db_stmt *s, struct delivery *d);
  * (schema 10), written as comparisons: an IN list of more than two constants makes SQLite
  * build a throw-away b-tree every time the statement runs. A query that is to use either
  * index must say exactly this. */
+/* What recording an attempt's outcome sets (STMT_DEL_UPDATE, and STMT_DEL_UPDATE_STEP on
+ * both engines, which also appends a step to the delivery's trace). */
+#define DELIVERY_OUTCOME_SET "UPDATE deliveries SET state = ?2, attempts = ?3," \
+	" next_attempt_at = ?4, last_status = ?5, last_error = ?6, result = ?7, updated_at = ?8," \
+	" claimed_by = CASE WHEN ?2 = 'running' THEN ?9 END," \
+	" lease_until = CASE WHEN ?2 = 'running' THEN ?10 END"
 #define DELIVERY_ACTIVE(alias) "(" alias "state = 'blocked' OR " alias "state = 'pending'" \
 	" OR " alias "state = 'running')"
 

@@ -29,10 +29,7 @@ static const char *const store_sql_pg[STMT__COUNT] = {
 	    " CASE WHEN ?5 = 'running' THEN ?15 END, CASE WHEN ?5 = 'running' THEN ?16 END)"
 	    " RETURNING id",
 	[STMT_DEL_UPDATE_STEP] =
-	    "UPDATE deliveries SET state = ?2, attempts = ?3, next_attempt_at = ?4,"
-	    " last_status = ?5, last_error = ?6, result = ?7, updated_at = ?8,"
-	    " claimed_by = CASE WHEN ?2 = 'running' THEN ?9 END,"
-	    " lease_until = CASE WHEN ?2 = 'running' THEN ?10 END,"
+	    DELIVERY_OUTCOME_SET ","
 	    " steps = (coalesce(steps, '[]')::jsonb || jsonb_build_array(jsonb_build_array("
 	    "?11::integer, ?12::text, ?13::text, ?14::text, ?8::text)))::text WHERE id = ?1",
 	[STMT_DEL_ADD_STEP] =
